@@ -1,0 +1,42 @@
+"""Shared benchmark helpers: which BLAS ran, a best-of timer, and peak traced memory."""
+
+from __future__ import annotations
+
+import os
+import time
+import tracemalloc
+
+
+def blas_report() -> str:
+    """One line naming the BLAS library, its kernel (architecture) and threads, via threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: unknown (pip install threadpoolctl to report it)"
+    entries = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not entries:
+        return "BLAS: none found by threadpoolctl"
+    parts = [f"{e.get('internal_api')} {e.get('version')} kernel={e.get('architecture')} threads={e.get('num_threads')}"
+             for e in entries]
+    overrides = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+    return "BLAS: " + "; ".join(parts) + (f" (env overrides: {overrides})" if overrides else " (no env overrides)")
+
+
+def best_time(function, repeats: int) -> float:
+    """The fastest of ``repeats`` runs, in seconds (the least disturbed by other work on the machine)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def traced_peak(function) -> int:
+    """Peak bytes allocated (NumPy reports its buffers to tracemalloc) while ``function`` runs."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    function()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak

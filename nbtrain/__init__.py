@@ -1,0 +1,14 @@
+"""nbtrain: Keras-style neural network training on NumPy, made for Jupyter notebooks.
+
+``import nbtrain as keras`` runs Keras tutorial code: ``keras.Sequential``, ``keras.layers.Dense``,
+``keras.optimizers.Adam``, ``keras.utils.to_categorical``, ``model.compile``/``fit``/``evaluate``/``predict``.
+"""
+
+from nbtrain import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils
+from nbtrain.layers import Input
+from nbtrain.models import Model, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "datasets", "initializers", "layers", "losses",
+           "metrics", "models", "optimizers", "utils", "__version__"]

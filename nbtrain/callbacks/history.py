@@ -1,0 +1,45 @@
+"""``History``: the per-epoch record that ``fit`` returns."""
+
+from __future__ import annotations
+
+from nbtrain.callbacks.callback import Callback
+
+
+class History(Callback):
+    """Records every epoch's logs; ``fit`` returns it and also keeps it as ``model.history``.
+
+    Attributes:
+        history: dict from log key (``loss``, ``accuracy``, ``val_loss``, ...) to a list of floats, one per epoch
+            that reported it (``val_*`` lists are shorter when ``validation_freq`` skips epochs).
+        epoch: the epoch indices recorded.
+        params: ``verbose``, ``epochs`` and ``steps`` of the run.
+        stop_reason: how the fit ended: ``"completed"``, ``"stopped"`` (a callback set ``stop_training``),
+            ``"interrupted"`` (Kernel -> Interrupt or Ctrl-C), or ``"error"``.
+
+    Example:
+        >>> history = model.fit(x, y, epochs=3, verbose=0)  # doctest: +SKIP
+        >>> history.history["loss"]  # doctest: +SKIP
+        [0.71, 0.52, 0.40]
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.stop_reason: str | None = None
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    def on_train_end(self, logs=None):
+        if self.model is not None:
+            self.stop_reason = getattr(self.model, "stop_reason", None)
+
+    def __repr__(self):
+        keys = ", ".join(self.history) or "no epochs yet"
+        return f"<History epochs={len(self.epoch)} keys=[{keys}]>"

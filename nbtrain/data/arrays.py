@@ -1,0 +1,199 @@
+"""In-memory data for ``fit``, ``evaluate`` and ``predict``: validation, casting once, and batching."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+FLOATX = np.float32
+
+
+def as_array_list(data, what: str) -> list[np.ndarray] | None:
+    """Turn one array or a list/tuple of arrays into a list of arrays, with a clear error otherwise."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        raise TypeError(f"{what} given as a dict is supported by functional models with named inputs only.")
+    items = list(data) if isinstance(data, (list, tuple)) and data and _is_array_like(data[0]) else [data]
+    arrays = []
+    for item in items:
+        try:
+            arrays.append(np.asarray(item))
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{what} must be a NumPy array (or a list of arrays), got {type(item).__name__}: {error}")
+        if arrays[-1].dtype == object:
+            raise TypeError(
+                f"{what} could not be turned into a numeric array (it has dtype object). Check that every sample "
+                f"has the same shape and holds numbers."
+            )
+        if arrays[-1].ndim == 0:
+            raise ValueError(f"{what} must have a first (sample) axis, got a scalar {item!r}.")
+    return arrays
+
+
+def _is_array_like(item) -> bool:
+    return hasattr(item, "shape") and hasattr(item, "dtype") and getattr(item, "ndim", 0) >= 1
+
+
+def cast_floats(arrays: list[np.ndarray] | None) -> list[np.ndarray] | None:
+    """Cast to float32 once per call of fit (no copy when already float32 and contiguous)."""
+    if arrays is None:
+        return None
+    return [np.ascontiguousarray(a, dtype=FLOATX) for a in arrays]
+
+
+def check_same_length(named_arrays: dict[str, list[np.ndarray] | None]) -> int:
+    """Return the common number of samples, or raise naming every shape when they differ."""
+    sizes = {name: [a.shape[0] for a in arrays] for name, arrays in named_arrays.items() if arrays}
+    distinct = {n for values in sizes.values() for n in values}
+    if len(distinct) > 1:
+        detail = ", ".join(f"{name} has {values[0] if len(values) == 1 else values} samples"
+                           for name, values in sizes.items())
+        shapes = "; ".join(f"{name} shape {[a.shape for a in named_arrays[name]] if len(named_arrays[name]) > 1 else named_arrays[name][0].shape}"
+                           for name in sizes)
+        raise ValueError(
+            f"x and y must contain the same number of samples, but {detail} ({shapes}). "
+            f"Check that the labels belong to these inputs (the first axis counts samples)."
+        )
+    return distinct.pop() if distinct else 0
+
+
+def class_weights_to_sample_weights(class_weight: dict, y: np.ndarray) -> np.ndarray:
+    """Per-sample weights from a ``{class index: weight}`` dict, for integer or one-hot targets."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict such as {{0: 1.0, 1: 5.0}}, got {type(class_weight).__name__}.")
+    if y.ndim > 1 and y.shape[-1] > 1:
+        classes = np.argmax(y, axis=-1)
+    else:
+        classes = np.round(y.reshape(y.shape[0], -1)[:, 0] if y.ndim > 1 else y).astype(np.int64)
+    if classes.ndim > 1:
+        raise ValueError("class_weight needs one class per sample; for sequence targets pass sample_weight instead.")
+    lookup = np.ones(int(max(classes.max(initial=0), max(class_weight, default=0))) + 1, dtype=FLOATX)
+    for key, weight in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or key < 0:
+            raise ValueError(f"class_weight keys must be non-negative class indices, got {key!r}.")
+        lookup[int(key)] = weight
+    return lookup[classes]
+
+
+class ArrayData:
+    """Inputs, targets and sample weights held in memory, served in batches.
+
+    Args:
+        xs: list of input arrays (one per model input).
+        ys: list of target arrays (one per output), or None for predict.
+        sample_weight: per-sample weights, or None.
+    """
+
+    def __init__(self, xs, ys=None, sample_weight=None):
+        self.xs, self.ys, self.sample_weight = xs, ys, sample_weight
+        self.num_samples = xs[0].shape[0]
+
+    def split(self, validation_split: float):
+        """Split off the last fraction of samples, before any shuffling (Keras semantics)."""
+        if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}.")
+        split_at = int(math.floor(self.num_samples * (1 - validation_split)))
+        if split_at in (0, self.num_samples):
+            raise ValueError(
+                f"validation_split={validation_split} leaves no samples for training or validation out of "
+                f"{self.num_samples}. Provide more data or choose a different validation_split."
+            )
+        return self._slice(0, split_at), self._slice(split_at, self.num_samples)
+
+    def _slice(self, start, stop):
+        take = lambda arrays: None if arrays is None else [a[start:stop] for a in arrays]  # noqa: E731
+        sw = None if self.sample_weight is None else self.sample_weight[start:stop]
+        return ArrayData(take(self.xs), take(self.ys), sw)
+
+    def num_batches(self, batch_size: int) -> int:
+        return math.ceil(self.num_samples / batch_size)
+
+    def batches(self, batch_size: int, shuffle=False, rng=None):
+        """Yield ``(xs, ys, sample_weight)`` batches; shuffled batches reuse gather buffers."""
+        n = self.num_samples
+        if shuffle == "batch":
+            yield from self._shuffled_within_batches(batch_size, rng)
+            return
+        if not shuffle:
+            for start in range(0, n, batch_size):
+                yield self._contiguous(start, min(start + batch_size, n))
+            return
+        order = rng.permutation(n)
+        buffers = None
+        for start in range(0, n, batch_size):
+            index = order[start:start + batch_size]
+            if buffers is None or len(index) != len(buffers[0][0]):
+                buffers = self._gather_buffers(len(index))
+            yield self._gather(index, buffers)
+
+    def _contiguous(self, start, stop):
+        take = lambda arrays: None if arrays is None else [a[start:stop] for a in arrays]  # noqa: E731
+        sw = None if self.sample_weight is None else self.sample_weight[start:stop]
+        return take(self.xs), take(self.ys), sw
+
+    def _gather_buffers(self, size):
+        make = lambda arrays: None if arrays is None else [np.empty((size,) + a.shape[1:], a.dtype) for a in arrays]  # noqa: E731
+        sw = None if self.sample_weight is None else np.empty(size, self.sample_weight.dtype)
+        return make(self.xs), make(self.ys), sw
+
+    def _gather(self, index, buffers):
+        # np.take into preallocated buffers: the per-batch copy a shuffle needs, without a fresh allocation.
+        # The model never keeps a batch past the next one, so reusing the buffers is safe.
+        xs_buf, ys_buf, sw_buf = buffers
+        for source, target in zip(self.xs, xs_buf):
+            np.take(source, index, axis=0, out=target)
+        if self.ys is not None:
+            for source, target in zip(self.ys, ys_buf):
+                np.take(source, index, axis=0, out=target)
+        if self.sample_weight is not None:
+            np.take(self.sample_weight, index, out=sw_buf)
+        return xs_buf, ys_buf, sw_buf
+
+    def _shuffled_within_batches(self, batch_size, rng):
+        for start in range(0, self.num_samples, batch_size):
+            index = start + rng.permutation(min(batch_size, self.num_samples - start))
+            yield self._gather(index, self._gather_buffers(len(index)))
+
+
+class EpochIterator:
+    """Serves each epoch's batches; with ``steps_per_epoch`` it continues where the last epoch stopped.
+
+    Args:
+        data: an :class:`ArrayData`.
+        batch_size: samples per batch.
+        shuffle: True, False or ``"batch"``.
+        steps_per_epoch: batches per epoch, or None for one pass over the data.
+        rng: NumPy generator used for shuffling.
+    """
+
+    def __init__(self, data: ArrayData, batch_size: int, shuffle=False, steps_per_epoch=None, rng=None):
+        self.data, self.batch_size, self.shuffle, self.rng = data, batch_size, shuffle, rng
+        self.steps_per_epoch = steps_per_epoch
+        self._current = None
+
+    @property
+    def num_batches(self) -> int:
+        return self.steps_per_epoch or self.data.num_batches(self.batch_size)
+
+    def epoch(self):
+        """Yield ``(step, (xs, ys, sw))`` for one epoch."""
+        if self.steps_per_epoch is None:
+            yield from enumerate(self.data.batches(self.batch_size, self.shuffle, self.rng))
+            return
+        for step in range(self.steps_per_epoch):
+            if self._current is None:
+                self._current = self.data.batches(self.batch_size, self.shuffle, self.rng)
+            batch = next(self._current, None)
+            if batch is None:
+                self._current = None
+                warnings.warn(
+                    f"The data ran out after {step} of steps_per_epoch={self.steps_per_epoch} batches; this epoch "
+                    f"ends early. With {self.data.num_samples} samples and batch_size={self.batch_size} there are "
+                    f"{self.data.num_batches(self.batch_size)} batches: lower steps_per_epoch or leave it unset.",
+                    stacklevel=3,
+                )
+                return
+            yield step, batch

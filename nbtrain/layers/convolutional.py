@@ -1,0 +1,628 @@
+"""Convolution layers (channels_last): Conv1D, Conv2D, ZeroPadding1D/2D, UpSampling1D/2D.
+
+A convolution runs as one matrix product per batch. A strided view gathers every input window into a
+``(positions, kernel_h * kernel_w * channels)`` matrix (im2col), which is multiplied by the kernel reshaped
+to ``(kernel_h * kernel_w * channels, filters)``. The backward pass multiplies back and scatters the window
+gradients with one strided addition per kernel offset (col2im): loops run over the kernel, never over pixels.
+
+1-D layers reuse the 2-D code on a height-1 view of their input, so both share one tested path.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from nbtrain import activations as activations_module
+from nbtrain import initializers
+from nbtrain.layers.core import ActivatedLayer
+from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.utils.errors import did_you_mean
+
+# ----------------------------------------------------------------------------------------------------------
+# Argument checks shared with the pooling layers
+# ----------------------------------------------------------------------------------------------------------
+
+
+def normalize_tuple(value, rank: int, what: str, layer: str, allow_zero: bool = False) -> tuple[int, ...]:
+    """Turn ``3`` or ``(3, 3)`` into a tuple of ``rank`` positive ints, with a clear error otherwise.
+
+    Args:
+        value: an int or a sequence of ``rank`` ints.
+        rank: how many spatial axes the layer has.
+        what: the argument's name, for the message (``"kernel_size"``).
+        layer: the layer's class name, for the message.
+        allow_zero: accept 0 (padding amounts).
+
+    Example:
+        >>> normalize_tuple(3, 2, "kernel_size", "Conv2D")
+        (3, 3)
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value,) * rank
+    try:
+        values = tuple(value)
+    except TypeError:
+        values = None
+    smallest = 0 if allow_zero else 1
+    if (values is None or len(values) != rank or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < smallest for v in values)):
+        kind = "non-negative" if allow_zero else "positive"
+        example = ", ".join(["2"] * rank)
+        raise ValueError(
+            f"{layer}() expects {what} to be a {kind} integer or a tuple of {rank} {kind} integers "
+            f"such as ({example}{',' if rank == 1 else ''}), got {value!r}."
+        )
+    return tuple(int(v) for v in values)
+
+
+def normalize_padding(padding, layer: str, allowed=("valid", "same")) -> str:
+    """Lower-case and check a padding name (Keras accepts ``'SAME'``), suggesting the nearest on a typo."""
+    if not isinstance(padding, str):
+        raise TypeError(f"{layer}() expects padding to be one of {_quoted(allowed)}, got {padding!r}.")
+    name = padding.lower()
+    if name not in allowed:
+        raise ValueError(
+            f"{layer}() got padding={padding!r}; expected one of {_quoted(allowed)}.{did_you_mean(padding, allowed)}"
+        )
+    return name
+
+
+def check_data_format(data_format, layer: str) -> str:
+    """Only ``channels_last`` (Keras's default) is supported; say how to convert channels_first data."""
+    if data_format in (None, "channels_last"):
+        return "channels_last"
+    if data_format == "channels_first":
+        raise ValueError(
+            f"{layer}() in nbtrain supports data_format='channels_last' only (the Keras default). "
+            "Move the channel axis last, e.g. x = np.moveaxis(x, 1, -1), and drop the data_format argument."
+        )
+    raise ValueError(
+        f"{layer}() got data_format={data_format!r}; expected 'channels_last'."
+        f"{did_you_mean(str(data_format), ['channels_last', 'channels_first'])}"
+    )
+
+
+def _quoted(names) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Window geometry: output sizes and padding as TensorFlow computes them
+# ----------------------------------------------------------------------------------------------------------
+
+
+def window_geometry(size, kernel: int, stride: int, dilation: int, padding: str):
+    """Return ``(output size, padding before, padding after)`` along one spatial axis.
+
+    'same' gives ``ceil(size / stride)`` outputs and, like TensorFlow, puts the odd extra padding at the end.
+    'causal' (Conv1D) pads only at the start. ``size`` None (unknown) gives an unknown output size.
+
+    Example:
+        >>> window_geometry(5, 2, 2, 1, "same")
+        (3, 0, 1)
+    """
+    span = dilation * (kernel - 1) + 1
+    if size is None:
+        return None, 0, 0
+    if padding == "valid":
+        return (size - span) // stride + 1 if size >= span else 0, 0, 0
+    if padding == "causal":
+        return (size - 1) // stride + 1, span - 1, 0
+    out = -(-size // stride)
+    total = max((out - 1) * stride + span - size, 0)
+    return out, total // 2, total - total // 2
+
+
+class Geometry(NamedTuple):
+    """Where a 2-D window operation reads: output size, padding, window, strides and dilation."""
+
+    out: tuple[int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    window: tuple[int, int]
+    strides: tuple[int, int]
+    dilation: tuple[int, int]
+
+    @property
+    def padded(self) -> bool:
+        return any(self.pads[0]) or any(self.pads[1])
+
+
+def make_geometry(height, width, window, strides, dilation, paddings) -> Geometry:
+    """Geometry of a 2-D window operation on ``height x width`` inputs (``paddings`` per axis)."""
+    (oh, top, bottom) = window_geometry(height, window[0], strides[0], dilation[0], paddings[0])
+    (ow, left, right) = window_geometry(width, window[1], strides[1], dilation[1], paddings[1])
+    return Geometry((oh, ow), ((top, bottom), (left, right)), tuple(window), tuple(strides), tuple(dilation))
+
+
+def pad_spatial(x4: np.ndarray, geometry: Geometry, value=0.0) -> np.ndarray:
+    """Pad axes 1 and 2 of ``(batch, height, width, channels)`` data (returns ``x4`` itself if no padding)."""
+    if not geometry.padded:
+        return x4
+    (top, bottom), (left, right) = geometry.pads
+    n, h, w, c = x4.shape
+    xp = np.full((n, h + top + bottom, w + left + right, c), value, dtype=x4.dtype)
+    xp[:, top:top + h, left:left + w, :] = x4
+    return xp
+
+
+def unpad_spatial(xp: np.ndarray, geometry: Geometry, height: int, width: int) -> np.ndarray:
+    if not geometry.padded:
+        return xp
+    top, left = geometry.pads[0][0], geometry.pads[1][0]
+    return xp[:, top:top + height, left:left + width, :]
+
+
+def offset_view(xp: np.ndarray, i: int, j: int, geometry: Geometry) -> np.ndarray:
+    """The pixels that window offset ``(i, j)`` touches, one per output position: ``(batch, oh, ow, c)``.
+
+    Each output position reads a distinct pixel for a fixed offset, so ``view += ...`` is a safe scatter.
+    """
+    (oh, ow), (sh, sw), (dh, dw) = geometry.out, geometry.strides, geometry.dilation
+    return xp[:, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw, :]
+
+
+def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """A read-only strided view ``(batch, oh, ow, kh, kw, channels)`` of every window (no copy)."""
+    n, _, _, c = xp.shape
+    (oh, ow), (kh, kw) = geometry.out, geometry.window
+    (sh, sw), (dh, dw) = geometry.strides, geometry.dilation
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(xp, shape=(n, oh, ow, kh, kw, c), strides=(s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3),
+                      writeable=False)
+
+
+def rank_hint(input_shape, rank: int) -> str:
+    """Advice for inputs with the wrong number of axes (the usual mistake: a missing channel axis)."""
+    shape = tuple(input_shape)
+    if len(shape) == rank + 1:
+        sample = tuple("n" if d is None else d for d in shape[1:])
+        return (
+            f"If each sample has a single channel, add a channel axis: x = x[..., np.newaxis] "
+            f"(shape {_shape_text((shape[0],) + shape[1:] + (1,))}), or put "
+            f"nbtrain.layers.Reshape({sample + (1,)}) before this layer."
+        )
+    if len(shape) == 2 and rank == 2:
+        return "Flat vectors are not images: reshape them first, e.g. nbtrain.layers.Reshape((28, 28, 1)) for MNIST."
+    return "Use a layer of matching rank: the 1D layers take sequences, the 2D layers take images."
+
+
+def spatial_rank_error(layer: Layer, input_shape, rank: int) -> ValueError:
+    """The error for inputs with the wrong number of axes, naming the expected layout."""
+    expected = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
+    return ValueError(
+        f"{type(layer).__name__} layer '{layer.name}' expects inputs of shape {expected} ({rank + 2} axes) "
+        f"but got input shape {_shape_text(tuple(input_shape))}. {rank_hint(input_shape, rank)}"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Convolutions
+# ----------------------------------------------------------------------------------------------------------
+
+
+class _Conv(ActivatedLayer):
+    """Shared code of Conv1D and Conv2D: a 2-D im2col convolution (1-D runs on a height-1 view)."""
+
+    rank = 2
+    paddings = ("valid", "same")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        kind = type(self).__name__
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{kind}() expects filters to be a positive integer, got {filters!r}.")
+        if groups != 1:
+            raise ValueError(f"{kind}() in nbtrain supports groups=1 only, got groups={groups!r}.")
+        self.filters = int(filters)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
+        self.strides = normalize_tuple(strides, self.rank, "strides", kind)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
+        self.padding = normalize_padding(padding, kind, self.paddings)
+        self.data_format = check_data_format(data_format, kind)
+        self.groups = 1
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._cols = None
+        self._geometry = None
+        self._padded_shape = None
+        self._input_shape_seen = None
+
+    # The 2-D view: a 1-D layer gets a leading height axis of size 1, read with a 1-high window.
+    def _as_2d(self, values: tuple, fill) -> tuple:
+        return tuple(values) if self.rank == 2 else (fill,) + tuple(values)
+
+    def _spatial_geometry(self, spatial) -> Geometry:
+        height, width = self._as_2d(spatial, 1)
+        paddings = self._as_2d((self.padding,) * self.rank, "valid")
+        return make_geometry(height, width, self._as_2d(self.kernel_size, 1), self._as_2d(self.strides, 1),
+                             self._as_2d(self.dilation_rate, 1), paddings)
+
+    def _check_fits(self, spatial) -> None:
+        if self.padding != "valid":
+            return
+        spans = [d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation_rate)]
+        if any(s is not None and s < span for s, span in zip(spatial, spans)):
+            kind = type(self).__name__
+            dilated = " (dilated)" if any(d > 1 for d in self.dilation_rate) else ""
+            raise ValueError(
+                f"{kind} layer '{self.name}' with padding='valid' needs inputs at least as large as its{dilated} "
+                f"kernel {'x'.join(map(str, spans))}, but got spatial size {'x'.join(map(str, spatial))}. "
+                f"Use padding='same', a smaller kernel_size, or remove a pooling layer before it."
+            )
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise spatial_rank_error(self, input_shape, self.rank)
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' needs a known number of channels (last axis), "
+                f"got input shape {_shape_text(input_shape)}."
+            )
+        self._check_fits(input_shape[1:-1])
+        self.add_weight("kernel", self.kernel_size + (channels, self.filters), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise spatial_rank_error(self, input_shape, self.rank)
+        self._check_fits(input_shape[1:-1])
+        out = self._spatial_geometry(input_shape[1:-1]).out
+        return (input_shape[0],) + out[2 - self.rank:] + (self.filters,)
+
+    def check_input_shape(self, x):
+        if x.ndim != self.rank + 2:
+            raise spatial_rank_error(self, x.shape, self.rank)
+        channels = self.input_shape[-1]
+        if x.shape[-1] != channels:
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' was built for {channels} input channels (last axis) "
+                f"but got an array of shape {x.shape}."
+            )
+
+    def input_mismatch_hint(self, shape) -> str:
+        """Advice shown by a model whose first layer this is when the data have the wrong shape."""
+        if len(shape) != self.rank + 2:
+            return rank_hint((None,) + tuple(shape[1:]), self.rank)
+        return f"This layer was built for inputs of shape {_shape_text(self.input_shape)}."
+
+    def forward(self, x, training=False):
+        if x.ndim != self.rank + 2:
+            raise spatial_rank_error(self, x.shape, self.rank)
+        self._check_fits(x.shape[1:-1])
+        x4 = x if self.rank == 2 else x[:, np.newaxis]
+        geometry = self._spatial_geometry(x.shape[1:-1])
+        xp = pad_spatial(x4, geometry)
+        n, (oh, ow) = x.shape[0], geometry.out
+        # im2col: one row per output position, one column per (kernel offset, input channel)
+        cols = window_view(xp, geometry).reshape(n * oh * ow, -1)
+        z = cols @ self._kernel_matrix()
+        if self.use_bias:
+            z += self._weights["bias"]
+        self._cols, self._geometry, self._padded_shape, self._input_shape_seen = cols, geometry, xp.shape, x.shape
+        spatial = (oh, ow)[2 - self.rank:]
+        return self.apply_activation(z.reshape((n,) + spatial + (self.filters,)))
+
+    def _kernel_matrix(self) -> np.ndarray:
+        return self._weights["kernel"].reshape(-1, self.filters)
+
+    def backward_from_preactivation(self, grad_z):
+        g2d = grad_z.reshape(-1, self.filters)
+        if self.trainable:
+            np.matmul(self._cols.T, g2d, out=self.grad_buffer("kernel").reshape(-1, self.filters))
+            if self.use_bias:
+                np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+        if not self.input_gradient_needed:
+            return None
+        geometry = self._geometry
+        (oh, ow), (kh, kw) = geometry.out, geometry.window
+        n, channels = self._padded_shape[0], self._padded_shape[-1]
+        grad_cols = (g2d @ self._kernel_matrix().T).reshape(n, oh, ow, kh, kw, channels)
+        # col2im: each kernel offset adds its slice of the window gradients back onto the padded input
+        grad_padded = np.zeros(self._padded_shape, dtype=grad_cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                view = offset_view(grad_padded, i, j, geometry)
+                view += grad_cols[:, :, :, i, j, :]
+        height, width = self._padded_shape[1] - sum(geometry.pads[0]), self._padded_shape[2] - sum(geometry.pads[1])
+        return unpad_spatial(grad_padded, geometry, height, width).reshape(self._input_shape_seen)
+
+    def get_config(self):
+        return super().get_config() | {
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "groups": self.groups,
+            "activation": activations_module.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
+
+    def __repr__(self):
+        return (f"<{type(self).__name__} name={self.name!r}, filters={self.filters}, "
+                f"kernel_size={self.kernel_size}, activation={self.activation.name!r}>")
+
+
+class Conv2D(_Conv):
+    """2-D convolution over images ``(batch, height, width, channels)``: ``activation(conv(x, kernel) + bias)``.
+
+    The kernel has Keras's shape ``(kernel_h, kernel_w, in_channels, filters)``, so Keras weights load with
+    ``set_weights``. Like Keras it computes a cross-correlation (the kernel is not flipped).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an int or a pair ``(kernel_h, kernel_w)``.
+        strides: an int or a pair; step between windows.
+        padding: ``'valid'`` (no padding) or ``'same'`` (output size ``ceil(input / stride)``; as in
+            TensorFlow the odd extra row or column of zeros goes at the end).
+        data_format: ``'channels_last'`` (or None) only.
+        dilation_rate: an int or a pair; spacing between kernel taps.
+        groups: must be 1.
+        activation: name or function, e.g. ``"relu"``; None means linear.
+        use_bias: whether to add a bias per filter.
+        kernel_initializer: default ``"glorot_uniform"``.
+        bias_initializer: default ``"zeros"``.
+
+    Example:
+        >>> layer = Conv2D(8, 3, padding="same", activation="relu")
+        >>> layer(np.zeros((2, 28, 28, 1), dtype="float32")).shape
+        (2, 28, 28, 8)
+    """
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, groups=groups, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer, **kwargs)
+
+
+class Conv1D(_Conv):
+    """1-D convolution over sequences ``(batch, steps, channels)``.
+
+    The kernel has Keras's shape ``(kernel_size, in_channels, filters)``.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an int (or a 1-tuple).
+        strides: step between windows.
+        padding: ``'valid'``, ``'same'`` or ``'causal'`` (pad only at the start, so output step t sees
+            inputs up to t).
+        data_format: ``'channels_last'`` (or None) only.
+        dilation_rate: spacing between kernel taps.
+        groups: must be 1.
+        activation: name or function; None means linear.
+        use_bias: whether to add a bias per filter.
+        kernel_initializer: default ``"glorot_uniform"``.
+        bias_initializer: default ``"zeros"``.
+
+    Example:
+        >>> Conv1D(4, 3, padding="causal")(np.zeros((2, 10, 3), dtype="float32")).shape
+        (2, 10, 4)
+    """
+
+    rank = 1
+    paddings = ("valid", "same", "causal")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, groups=groups, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reshaping layers
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _check_rank(layer: Layer, input_shape, rank: int) -> None:
+    if len(tuple(input_shape)) != rank + 2:
+        raise spatial_rank_error(layer, input_shape, rank)
+
+
+def _normalize_zero_padding(padding, rank: int, layer: str) -> tuple[tuple[int, int], ...]:
+    """``1`` -> ((1, 1), (1, 1)); ``(1, 2)`` -> ((1, 1), (2, 2)); ``((1, 0), (2, 3))`` stays (Keras rules)."""
+    message = (
+        f"{layer}() expects padding to be an int, a tuple of {rank} ints, or a tuple of {rank} "
+        f"(before, after) pairs such as ((1, 1), (2, 2)), got {padding!r}."
+    )
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+        padding = (padding,) * rank
+    try:
+        items = tuple(padding)
+    except TypeError:
+        raise ValueError(message) from None
+    if rank == 1 and len(items) == 2 and all(isinstance(v, (int, np.integer)) for v in items):
+        items = (items,)  # ZeroPadding1D((1, 2)) pads 1 before and 2 after
+    if len(items) != rank:
+        raise ValueError(message)
+    pairs = []
+    for item in items:
+        pair = (item, item) if isinstance(item, (int, np.integer)) and not isinstance(item, bool) else item
+        try:
+            pair = normalize_tuple(pair, 2, "padding", layer, allow_zero=True)
+        except ValueError:
+            raise ValueError(message) from None
+        pairs.append(pair)
+    return tuple(pairs)
+
+
+class ZeroPadding2D(Layer):
+    """Adds rows and columns of zeros around images ``(batch, height, width, channels)``.
+
+    Args:
+        padding: an int (same on all four sides), a pair ``(rows, cols)`` (symmetric), or
+            ``((top, bottom), (left, right))``.
+        data_format: ``'channels_last'`` (or None) only.
+
+    Example:
+        >>> ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 3, 3, 1), dtype="float32")).shape
+        (1, 4, 7, 1)
+    """
+
+    rank = 2
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _normalize_zero_padding(padding, self.rank, type(self).__name__)
+        self.data_format = check_data_format(data_format, type(self).__name__)
+        self._input_shape_seen = None
+
+    def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape, self.rank)
+        spatial = tuple(None if d is None else d + a + b for d, (a, b) in zip(input_shape[1:-1], self.padding))
+        return (input_shape[0],) + spatial + (input_shape[-1],)
+
+    def check_input_shape(self, x):
+        _check_rank(self, x.shape, self.rank)
+
+    def _inner(self, shape) -> tuple:
+        return (slice(None),) + tuple(slice(a, a + d) for d, (a, _) in zip(shape[1:-1], self.padding)) + (slice(None),)
+
+    def forward(self, x, training=False):
+        _check_rank(self, x.shape, self.rank)
+        out_shape = self.compute_output_shape(x.shape)
+        out = np.zeros(out_shape, dtype=x.dtype)
+        out[self._inner(x.shape)] = x
+        self._input_shape_seen = x.shape
+        return out
+
+    def backward(self, grad_output):
+        if not self.input_gradient_needed:
+            return None
+        return grad_output[self._inner(self._input_shape_seen)]
+
+    def get_config(self):
+        padding = self.padding[0] if self.rank == 1 else self.padding
+        return super().get_config() | {"padding": padding, "data_format": self.data_format}
+
+
+class ZeroPadding1D(ZeroPadding2D):
+    """Adds zeros at the start and end of sequences ``(batch, steps, channels)``.
+
+    Args:
+        padding: an int (both ends) or a pair ``(before, after)``.
+
+    Example:
+        >>> ZeroPadding1D((1, 2))(np.ones((1, 3, 1), dtype="float32")).shape
+        (1, 6, 1)
+    """
+
+    rank = 1
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(padding=padding, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("data_format")
+        return config
+
+
+_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
+
+
+class UpSampling2D(Layer):
+    """Repeats each row and column of images ``size`` times (nearest-neighbour upsampling).
+
+    Args:
+        size: an int or a pair ``(rows, cols)`` of repeat factors.
+        data_format: ``'channels_last'`` (or None) only.
+        interpolation: ``'nearest'`` only.
+
+    Example:
+        >>> UpSampling2D(2)(np.ones((1, 3, 4, 2), dtype="float32")).shape
+        (1, 6, 8, 2)
+    """
+
+    rank = 2
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        self.size = normalize_tuple(size, self.rank, "size", kind)
+        self.data_format = check_data_format(data_format, kind)
+        if interpolation != "nearest":
+            known = interpolation in _INTERPOLATIONS
+            raise ValueError(
+                f"{kind}() in nbtrain supports interpolation='nearest' only, got {interpolation!r}."
+                + ("" if known else did_you_mean(str(interpolation), _INTERPOLATIONS))
+            )
+        self.interpolation = "nearest"
+        self._input_shape_seen = None
+
+    def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape, self.rank)
+        spatial = tuple(None if d is None else d * s for d, s in zip(input_shape[1:-1], self.size))
+        return (input_shape[0],) + spatial + (input_shape[-1],)
+
+    def check_input_shape(self, x):
+        _check_rank(self, x.shape, self.rank)
+
+    def _expanded_shape(self, shape) -> tuple:
+        """``(n, h, sh, w, sw, c)``: each input pixel next to an axis of its copies."""
+        middle = tuple(v for d, s in zip(shape[1:-1], self.size) for v in (d, s))
+        return (shape[0],) + middle + (shape[-1],)
+
+    def forward(self, x, training=False):
+        _check_rank(self, x.shape, self.rank)
+        self._input_shape_seen = x.shape
+        expanded = self._expanded_shape(x.shape)
+        index = (slice(None),) + (slice(None), np.newaxis) * self.rank + (slice(None),)
+        return np.broadcast_to(x[index], expanded).reshape(self.compute_output_shape(x.shape))
+
+    def backward(self, grad_output):
+        if not self.input_gradient_needed:
+            return None
+        expanded = self._expanded_shape(self._input_shape_seen)
+        copy_axes = tuple(range(2, 2 * self.rank + 1, 2))
+        return grad_output.reshape(expanded).sum(axis=copy_axes)
+
+    def get_config(self):
+        config = super().get_config() | {"size": self.size[0] if self.rank == 1 else self.size}
+        if self.rank == 2:
+            config |= {"data_format": self.data_format, "interpolation": self.interpolation}
+        return config
+
+
+class UpSampling1D(UpSampling2D):
+    """Repeats each step of sequences ``(batch, steps, channels)`` ``size`` times.
+
+    Args:
+        size: the repeat factor.
+
+    Example:
+        >>> UpSampling1D(3)(np.ones((1, 2, 4), dtype="float32")).shape
+        (1, 6, 4)
+    """
+
+    rank = 1
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(size=size, **kwargs)
+
+
+__all__ = ["Conv1D", "Conv2D", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"]
+
+# Keras aliases
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+__all__ += ["Convolution1D", "Convolution2D"]

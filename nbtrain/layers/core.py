@@ -1,0 +1,308 @@
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nbtrain import activations as activations_module
+from nbtrain import initializers
+from nbtrain.layers.layer import FLOATX, Layer, normalize_shape
+from nbtrain.utils.random import make_generator
+
+
+def _positive_int(value, what: str, layer: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}() expects {what} to be a positive integer, got {value!r}.")
+    return int(value)
+
+
+class ActivatedLayer(Layer):
+    """A layer whose last step is an activation function.
+
+    Splitting ``backward`` into the activation's part and :meth:`backward_from_preactivation` lets the
+    training loop fuse a final softmax or sigmoid with crossentropy: it hands the layer dL/dlogits
+    (``p - y``) directly, which is exact and stable, instead of dividing by probabilities.
+    """
+
+    def __init__(self, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations_module.get(activation)
+        self._pre_activation = None
+        self._output = None
+
+    def apply_activation(self, z: np.ndarray) -> np.ndarray:
+        y = self.activation(z)
+        # Keep z only when the derivative needs it (relu, sigmoid, tanh and softmax need only y).
+        self._pre_activation = z if self.activation.needs_input else None
+        self._output = y
+        return y
+
+    def backward(self, grad_output: np.ndarray):
+        grad_z = self.activation.backward(grad_output, self._pre_activation, self._output)
+        return self.backward_from_preactivation(grad_z)
+
+    def backward_from_preactivation(self, grad_z: np.ndarray):
+        raise NotImplementedError
+
+    def grad_buffer(self, name: str) -> np.ndarray:
+        """A gradient array reused across batches (no per-batch allocation for parameter gradients)."""
+        weight = self._weights[name]
+        buffer = self.grads.get(name)
+        if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
+            buffer = self.grads[name] = np.empty_like(weight)
+        return buffer
+
+
+class Dense(ActivatedLayer):
+    """A fully connected layer: ``activation(x @ kernel + bias)`` over the last axis of ``x``.
+
+    Args:
+        units: size of the output's last axis.
+        activation: name or function, e.g. ``"relu"``; None means linear.
+        use_bias: whether to add a bias vector.
+        kernel_initializer: name or initializer, default ``"glorot_uniform"``.
+        bias_initializer: name or initializer, default ``"zeros"``.
+
+    Example:
+        >>> layer = Dense(3, activation="relu")
+        >>> layer(np.ones((2, 4), dtype="float32")).shape
+        (2, 3)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        self.units = _positive_int(units, "units", "Dense")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._input = None
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"Dense layer '{self.name}' needs inputs with a known last axis, got input shape {input_shape}."
+            )
+        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def check_input_shape(self, x):
+        features = self.input_shape[-1]
+        if x.ndim < 2 or x.shape[-1] != features:
+            raise ValueError(
+                f"Dense layer '{self.name}' expects inputs with {features} features (last axis) but got shape "
+                f"{x.shape}. {self.input_mismatch_hint(x.shape)}"
+            )
+
+    def input_mismatch_hint(self, shape) -> str:
+        features = self.input_shape[-1]
+        if len(shape) > 2 and math.prod(shape[1:]) == features:
+            return f"Add nbtrain.layers.Flatten() before it, or reshape x to (n_samples, {features})."
+        return f"Reshape x to (n_samples, {features}), or build the model for {shape[-1]} features."
+
+    def forward(self, x, training=False):
+        self._input = x
+        z = x @ self._weights["kernel"]
+        if self.use_bias:
+            z += self._weights["bias"]
+        return self.apply_activation(z)
+
+    def backward_from_preactivation(self, grad_z):
+        x = self._input
+        x2d = x.reshape(-1, x.shape[-1])
+        g2d = grad_z.reshape(-1, self.units)
+        if self.trainable:
+            np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
+            if self.use_bias:
+                np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+        if not self.input_gradient_needed:
+            return None
+        return (g2d @ self._weights["kernel"].T).reshape(x.shape)
+
+    def get_config(self):
+        return super().get_config() | {
+            "units": self.units,
+            "activation": activations_module.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
+
+    def __repr__(self):
+        return f"<Dense name={self.name!r}, units={self.units}, activation={self.activation.name!r}>"
+
+
+class Activation(ActivatedLayer):
+    """Applies an activation function, e.g. ``Activation("softmax")``.
+
+    Args:
+        activation: name or function.
+
+    Example:
+        >>> Activation("relu")(np.array([[-1.0, 2.0]], dtype="float32"))
+        array([[0., 2.]], dtype=float32)
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+
+    def forward(self, x, training=False):
+        return self.apply_activation(x)
+
+    def backward_from_preactivation(self, grad_z):
+        return grad_z
+
+    def get_config(self):
+        return super().get_config() | {"activation": activations_module.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``rate`` and scale the rest by 1/(1-rate).
+
+    At inference (``evaluate``, ``predict``) it passes inputs through unchanged.
+
+    Args:
+        rate: fraction of inputs to drop, in [0, 1].
+        noise_shape: shape of the mask, broadcast over the input; None entries take the input's size.
+        seed: an int for a repeatable mask sequence; None follows ``nbtrain.utils.set_random_seed``.
+
+    Example:
+        >>> Dropout(0.5, seed=1)(np.ones((2, 4), dtype="float32"), training=True)  # doctest: +SKIP
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)) or not 0 <= rate <= 1:
+            raise ValueError(f"Dropout() expects rate to be a number in [0, 1], got {rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else normalize_shape(noise_shape, "noise_shape")
+        self.seed = seed
+        self._rng = make_generator(seed)
+        self._mask = None
+
+    def _mask_shape(self, shape):
+        if self.noise_shape is None:
+            return shape
+        return tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        mask = self._rng.random(self._mask_shape(x.shape), dtype=np.float32)
+        if self.rate == 1.0:
+            mask[...] = 0.0
+        else:
+            # Reuse the uniform draws' buffer for the scaled keep-mask: one allocation per batch, not three.
+            np.multiply(mask >= self.rate, 1.0 / (1.0 - self.rate), out=mask)
+        self._mask = mask.astype(x.dtype, copy=False)
+        return x * self._mask
+
+    def backward(self, grad_output):
+        return grad_output if self._mask is None else grad_output * self._mask
+
+    def get_config(self):
+        return super().get_config() | {"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+
+    def __repr__(self):
+        return f"<Dropout name={self.name!r}, rate={self.rate}>"
+
+
+class Flatten(Layer):
+    """Flattens each sample to one axis: ``(batch, 28, 28)`` becomes ``(batch, 784)``.
+
+    Example:
+        >>> Flatten()(np.zeros((2, 3, 4), dtype="float32")).shape
+        (2, 12)
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self._input_shape_seen = None
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else math.prod(rest)
+        return (input_shape[0], size)
+
+    def forward(self, x, training=False):
+        self._input_shape_seen = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_output):
+        return grad_output.reshape(self._input_shape_seen)
+
+
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (one entry may be -1).
+
+    Args:
+        target_shape: the new shape of one sample, without the batch axis.
+
+    Example:
+        >>> Reshape((2, 6))(np.zeros((4, 12), dtype="float32")).shape
+        (4, 2, 6)
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = _target_shape(target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ValueError(f"Reshape() accepts at most one -1 in target_shape, got {self.target_shape}.")
+        self._input_shape_seen = None
+
+    def _resolved_target(self, sample_shape):
+        if any(d is None for d in sample_shape):
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        size = math.prod(sample_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if known == 0 or size % known:
+                raise self._mismatch(sample_shape)
+            return tuple(size // known if d == -1 else d for d in self.target_shape)
+        if known != size:
+            raise self._mismatch(sample_shape)
+        return self.target_shape
+
+    def _mismatch(self, sample_shape):
+        return ValueError(
+            f"Reshape layer '{self.name}' cannot reshape samples of shape {tuple(sample_shape)} "
+            f"({math.prod(sample_shape)} values) to {self.target_shape}."
+        )
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._resolved_target(input_shape[1:])
+
+    def forward(self, x, training=False):
+        self._input_shape_seen = x.shape
+        return x.reshape((x.shape[0],) + self._resolved_target(x.shape[1:]))
+
+    def backward(self, grad_output):
+        return grad_output.reshape(self._input_shape_seen)
+
+    def get_config(self):
+        return super().get_config() | {"target_shape": self.target_shape}
+
+
+def _target_shape(target_shape) -> tuple:
+    """Reshape's target: positive sizes and at most one -1 (inferred)."""
+    if isinstance(target_shape, (int, np.integer)):
+        target_shape = (target_shape,)
+    try:
+        shape = tuple(int(d) for d in target_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"Reshape() expects target_shape as a tuple of integers, got {target_shape!r}.") from None
+    if any(d == 0 or d < -1 for d in shape):
+        raise ValueError(f"Reshape() target_shape sizes must be positive (or one -1), got {shape}.")
+    return shape
+
+
+__all__ = ["Activation", "ActivatedLayer", "Dense", "Dropout", "Flatten", "Reshape", "FLOATX"]

@@ -1,0 +1,242 @@
+"""The Layer base class: parameters, lazy building, forward and backward passes, weights in Keras order."""
+
+from __future__ import annotations
+
+import inspect
+from functools import cache
+
+import numpy as np
+
+from nbtrain.utils.errors import check_keyword_arguments
+from nbtrain.utils.naming import to_snake_case, unique_name
+
+FLOATX = np.float32
+
+_BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size")
+
+
+def normalize_shape(shape, what: str) -> tuple:
+    """Turn an int or an iterable of ints/None into a tuple, with a clear error for anything else."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a tuple of integers such as (784,) or (28, 28, 1), got {shape!r}.") from None
+    if any(d is not None and d < 0 for d in shape):
+        raise ValueError(f"{what} must not contain negative sizes, got {shape}.")
+    return shape
+
+
+class Layer:
+    """Base class of every layer: holds float32 parameters and computes a forward and a backward pass.
+
+    Subclasses implement ``build(input_shape)`` (create weights with :meth:`add_weight`),
+    ``compute_output_shape(input_shape)``, ``forward(x, training)`` (keep what backward needs) and
+    ``backward(grad_output)`` (fill ``self.grads`` for every trainable weight and return dL/dx).
+
+    Args:
+        name: a unique name; defaults to the snake_case class name numbered like Keras (``dense_1``).
+        trainable: whether the optimizer updates this layer's weights.
+        dtype: accepted for Keras compatibility; nbtrain computes in float32.
+        input_shape: Keras 2 style shape of one sample, e.g. ``(784,)``, on the first layer of a Sequential.
+        input_dim: Keras 2 style shorthand for ``input_shape=(input_dim,)``.
+
+    Example:
+        >>> class Scale(Layer):
+        ...     def build(self, input_shape):
+        ...         self.add_weight("scale", (input_shape[-1],), initializer="ones")
+        ...         super().build(input_shape)
+        ...     def forward(self, x, training=False):
+        ...         self._x = x
+        ...         return x * self.params["scale"]
+        ...     def backward(self, grad_output):
+        ...         self.grads["scale"] = (grad_output * self._x).reshape(-1, self._x.shape[-1]).sum(0)
+        ...         return grad_output * self.params["scale"]
+    """
+
+    def __init__(self, **kwargs):
+        check_keyword_arguments(f"{type(self).__name__}()", kwargs, _accepted_arguments(type(self)))
+        self.name = kwargs.get("name") or unique_name(to_snake_case(type(self).__name__))
+        self._trainable = bool(kwargs.get("trainable", True))
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self._weights: dict[str, np.ndarray] = {}
+        self._trainable_weight_names: list[str] = []
+        self.grads: dict[str, np.ndarray] = {}
+        # The model clears this on its first layer, whose input gradient nobody needs (saves a matrix product).
+        self.input_gradient_needed = True
+        self.declared_input_shape = self._declared_input_shape(kwargs)
+
+    @staticmethod
+    def _declared_input_shape(kwargs) -> tuple | None:
+        if kwargs.get("batch_input_shape") is not None:
+            return normalize_shape(kwargs["batch_input_shape"], "batch_input_shape")
+        if kwargs.get("input_shape") is not None:
+            return (kwargs.get("batch_size"),) + normalize_shape(kwargs["input_shape"], "input_shape")
+        if kwargs.get("input_dim") is not None:
+            return (kwargs.get("batch_size"),) + normalize_shape(kwargs["input_dim"], "input_dim")
+        return None
+
+    # ----- weights -------------------------------------------------------------------------------------
+
+    def add_weight(self, name: str, shape, initializer="zeros", trainable: bool = True, dtype=FLOATX) -> np.ndarray:
+        """Create a weight once, in creation order (which is Keras's ``get_weights`` order)."""
+        from nbtrain import initializers
+
+        value = np.ascontiguousarray(initializers.get(initializer)(tuple(shape), dtype=dtype), dtype=dtype)
+        self._weights[name] = value
+        if trainable:
+            self._trainable_weight_names.append(name)
+        return value
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The trainable weights by name (empty when ``trainable`` is False)."""
+        if not self._trainable:
+            return {}
+        return {n: self._weights[n] for n in self._trainable_weight_names}
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """All weights, trainable and not, in creation order."""
+        return list(self._weights.values())
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return list(self.params.values())
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        trainable_ids = {id(w) for w in self.trainable_weights}
+        return [w for w in self._weights.values() if id(w) not in trainable_ids]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights in Keras order (e.g. kernel, then bias)."""
+        return [w.copy() for w in self._weights.values()]
+
+    def set_weights(self, weights) -> None:
+        """Load weights in Keras order, copying into the existing arrays so optimizer state stays attached."""
+        weights = list(weights)
+        if len(weights) != len(self._weights):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(self._weights)} weights "
+                f"({', '.join(self._weights) or 'none'}) but set_weights() received {len(weights)}."
+            )
+        for (name, current), new in zip(self._weights.items(), weights):
+            new = np.asarray(new)
+            if new.shape != current.shape:
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{name}' has shape {current.shape} but set_weights() "
+                    f"received an array of shape {new.shape}."
+                )
+            current[...] = new
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self._weights.values()))
+
+    def cast_weights(self, dtype) -> None:
+        """Replace every weight by a copy of another dtype (the float64 gradient checks use this)."""
+        for name in self._weights:
+            self._weights[name] = self._weights[name].astype(dtype)
+
+    # ----- building and shapes -------------------------------------------------------------------------
+
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        return tuple(input_shape)
+
+    def ensure_built(self, input_shape) -> None:
+        if not self.built:
+            self.build(tuple(input_shape))
+
+    def check_input_shape(self, x: np.ndarray) -> None:
+        """Raise a clear error when data do not match the shape the layer was built for."""
+        expected = self.input_shape
+        if expected is None:
+            return
+        if x.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], x.shape[1:])):
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects inputs of shape {_shape_text(expected)} "
+                f"but got an array of shape {x.shape}."
+            )
+
+    # ----- computation ---------------------------------------------------------------------------------
+
+    # ----- masks (padding in sequences) ---------------------------------------------------------------------
+
+    #: Layers that pass a mask through unchanged set this to True (Keras's ``supports_masking``).
+    supports_masking = False
+
+    def compute_mask(self, inputs: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
+        """The mask for this layer's output: boolean, shape ``(batch, time)``, True where data are real.
+
+        Layers that create masks (``Embedding(mask_zero=True)``) or change them override this.
+        """
+        return mask if self.supports_masking else None
+
+    @property
+    def accepts_mask(self) -> bool:
+        """True when ``forward`` takes a ``mask`` argument; models then pass the incoming mask."""
+        return _forward_takes_mask(type(self))
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training).")
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_output).")
+
+    def __call__(self, x, training: bool = False):
+        """Apply the layer to a NumPy array (building it on first use)."""
+        x = np.asarray(x)
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(FLOATX)
+        self.ensure_built(x.shape)
+        self.check_input_shape(x)
+        return self.forward(x, training=training)
+
+    # ----- configuration -------------------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+@cache
+def _accepted_arguments(layer_class) -> tuple[str, ...]:
+    """Every keyword a layer class takes (its own and its bases'), so typos get a did-you-mean."""
+    names = list(_BASE_ARGUMENTS)
+    for klass in layer_class.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            names += [p for p in inspect.signature(init).parameters if p not in ("self", "kwargs", "args")]
+    return tuple(dict.fromkeys(names))
+
+
+@cache
+def _forward_takes_mask(layer_class) -> bool:
+    return "mask" in inspect.signature(layer_class.forward).parameters
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -1,0 +1,304 @@
+"""Normalization layers: BatchNormalization and LayerNormalization."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain import initializers
+from nbtrain.layers.layer import Layer, _shape_text
+
+
+def _check_epsilon(epsilon, layer: str) -> float:
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.integer, np.floating)) or epsilon <= 0:
+        raise ValueError(f"{layer}() expects epsilon to be a positive number, got {epsilon!r}.")
+    return float(epsilon)
+
+
+def _normalize_axes(axis, ndim: int, layer: Layer) -> tuple[int, ...]:
+    """Turn an int or a list of ints (negative allowed) into sorted non-negative axes of an ``ndim`` input."""
+    items = [axis] if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) else list(axis)
+    axes = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise ValueError(
+                f"{type(layer).__name__} layer '{layer.name}' got axis={axis!r}, which is out of range for inputs "
+                f"with {ndim} axes. Use -1 for the last axis (the features or channels)."
+            )
+        axes.append(int(a) % ndim)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{type(layer).__name__}() got a repeated axis in axis={axis!r}.")
+    return tuple(sorted(axes))
+
+
+class BatchNormalization(Layer):
+    """Normalizes each feature with the batch's statistics while training, and moving averages afterwards.
+
+    In training (``training=True`` and the layer trainable) the output is
+    ``gamma * (x - mean) / sqrt(var + epsilon) + beta`` with the batch mean and biased variance taken over
+    every axis but ``axis``, and the moving statistics move towards them:
+    ``moving = moving * momentum + batch_stat * (1 - momentum)``. At inference, or when the layer is frozen
+    (``trainable = False``, as in Keras 3 fine-tuning), the moving statistics are used instead.
+
+    Weights, in Keras order: gamma (if ``scale``), beta (if ``center``), moving_mean, moving_variance
+    (the last two are not trainable).
+
+    Args:
+        axis: the feature axis, default -1 (channels_last).
+        momentum: weight of the old moving statistics, default 0.99.
+        epsilon: added to the variance, default 1e-3.
+        center: learn an offset beta.
+        scale: learn a factor gamma.
+        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer:
+            names or initializers (zeros, ones, zeros, ones).
+
+    Example:
+        >>> bn = BatchNormalization()
+        >>> bn(np.array([[1.0, 2.0], [3.0, 6.0]], dtype="float32"), training=True).round(4)
+        array([[-0.9995, -0.9999],
+               [ 0.9995,  0.9999]], dtype=float32)
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"BatchNormalization() expects axis to be an int such as -1, got {axis!r}.")
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
+                or not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization() expects momentum to be a number in [0, 1], got {momentum!r}.")
+        self.axis = int(axis)
+        self.momentum = float(momentum)
+        self.epsilon = _check_epsilon(epsilon, "BatchNormalization")
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.synchronized = bool(synchronized)  # one process: nothing to synchronize
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self._cache = None
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        (axis,) = _normalize_axes(self.axis, len(input_shape), self)
+        features = input_shape[axis]
+        if features is None:
+            raise ValueError(
+                f"BatchNormalization layer '{self.name}' needs a known size on axis {self.axis}, got input shape "
+                f"{_shape_text(input_shape)}."
+            )
+        if self.scale:
+            self.add_weight("gamma", (features,), self.gamma_initializer)
+        if self.center:
+            self.add_weight("beta", (features,), self.beta_initializer)
+        self.add_weight("moving_mean", (features,), self.moving_mean_initializer, trainable=False)
+        self.add_weight("moving_variance", (features,), self.moving_variance_initializer, trainable=False)
+        super().build(input_shape)
+
+    def check_input_shape(self, x):
+        expected = self.input_shape
+        (axis,) = _normalize_axes(self.axis, len(expected), self)
+        if x.ndim != len(expected) or x.shape[axis] != expected[axis]:
+            raise ValueError(
+                f"BatchNormalization layer '{self.name}' was built for inputs of shape {_shape_text(expected)} "
+                f"({expected[axis]} features on axis {self.axis}) but got an array of shape {x.shape}."
+            )
+
+    def _broadcast(self, vector, ndim, axis):
+        shape = [1] * ndim
+        shape[axis] = -1
+        return vector.reshape(shape)
+
+    def forward(self, x, training=False, mask=None):
+        (axis,) = _normalize_axes(self.axis, x.ndim, self)
+        reduce = tuple(a for a in range(x.ndim) if a != axis)
+        use_batch_statistics = bool(training) and self.trainable
+        weights = count = None
+        if use_batch_statistics:
+            if mask is None:
+                mean = x.mean(axis=reduce, keepdims=True)
+                centered = x - mean
+                var = np.mean(np.square(centered), axis=reduce, keepdims=True)
+            else:
+                # masked steps (padding) do not count towards the statistics, as in Keras
+                weights = np.asarray(mask, dtype=x.dtype).reshape(np.shape(mask) + (1,) * (x.ndim - np.ndim(mask)))
+                weights = np.broadcast_to(weights, x.shape)
+                count = np.maximum(weights.sum(axis=reduce, keepdims=True), 1)
+                mean = (x * weights).sum(axis=reduce, keepdims=True) / count
+                centered = x - mean
+                var = (weights * np.square(centered)).sum(axis=reduce, keepdims=True) / count
+            self._update_moving(mean.reshape(-1), var.reshape(-1))
+        else:
+            mean = self._broadcast(self._weights["moving_mean"], x.ndim, axis)
+            var = self._broadcast(self._weights["moving_variance"], x.ndim, axis)
+            centered = x - mean
+        inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        x_hat = centered * inv_std
+        out = x_hat * self._broadcast(self._weights["gamma"], x.ndim, axis) if self.scale else x_hat.copy()
+        if self.center:
+            out += self._broadcast(self._weights["beta"], x.ndim, axis)
+        if count is None and use_batch_statistics:
+            count = x.size // x.shape[axis]
+        self._cache = (x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count)
+        return out
+
+    def _update_moving(self, mean, var):
+        for name, stat in (("moving_mean", mean), ("moving_variance", var)):
+            moving = self._weights[name]
+            moving *= self.momentum
+            moving += (1.0 - self.momentum) * stat.astype(moving.dtype, copy=False)
+
+    def backward(self, grad_output):
+        x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count = self._cache
+        g = grad_output
+        sum_g = g.sum(axis=reduce, keepdims=True)
+        sum_g_xhat = (g * x_hat).sum(axis=reduce, keepdims=True)
+        if self.trainable:
+            if self.scale:
+                self.grads["gamma"] = sum_g_xhat.reshape(-1).astype(self._weights["gamma"].dtype, copy=False)
+            if self.center:
+                self.grads["beta"] = sum_g.reshape(-1).astype(self._weights["beta"].dtype, copy=False)
+        if not self.input_gradient_needed:
+            return None
+        factor = inv_std * self._broadcast(self._weights["gamma"], g.ndim, axis) if self.scale else inv_std
+        if not use_batch_statistics:
+            return g * factor
+        # the batch mean and variance depend on every input: subtract their share of the gradient
+        share = (sum_g + x_hat * sum_g_xhat) / count
+        if weights is not None:
+            share = share * weights
+        return factor * (g - share)
+
+    def get_config(self):
+        return super().get_config() | {
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "synchronized": self.synchronized,
+        }
+
+    def __repr__(self):
+        return f"<BatchNormalization name={self.name!r}, axis={self.axis}, momentum={self.momentum}>"
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over its feature axis (or axes): ``gamma * (x - mean) / sqrt(var + eps) + beta``.
+
+    Unlike BatchNormalization it uses no batch statistics, so training and inference compute the same.
+
+    Args:
+        axis: the axis or list of axes to normalize over, default -1.
+        epsilon: added to the variance, default 1e-3.
+        center: learn an offset beta.
+        scale: learn a factor gamma.
+        beta_initializer, gamma_initializer: names or initializers (zeros, ones).
+
+    Example:
+        >>> LayerNormalization()(np.array([[1.0, 3.0]], dtype="float32")).round(4)
+        array([[-0.9995,  0.9995]], dtype=float32)
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if rms_scaling:
+            raise ValueError("LayerNormalization() in nbtrain does not support rms_scaling=True.")
+        if not (isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)) \
+                and not isinstance(axis, (list, tuple)):
+            raise TypeError(f"LayerNormalization() expects axis to be an int or a list of ints, got {axis!r}.")
+        self.axis = int(axis) if isinstance(axis, (int, np.integer)) else list(axis)
+        self.epsilon = _check_epsilon(epsilon, "LayerNormalization")
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.rms_scaling = False
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self._cache = None
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        axes = _normalize_axes(self.axis, len(input_shape), self)
+        if any(input_shape[a] is None for a in axes):
+            raise ValueError(
+                f"LayerNormalization layer '{self.name}' needs known sizes on axis {self.axis}, got input shape "
+                f"{_shape_text(input_shape)}."
+            )
+        shape = tuple(input_shape[a] for a in axes)
+        if self.scale:
+            self.add_weight("gamma", shape, self.gamma_initializer)
+        if self.center:
+            self.add_weight("beta", shape, self.beta_initializer)
+        super().build(input_shape)
+
+    def check_input_shape(self, x):
+        expected = self.input_shape
+        axes = _normalize_axes(self.axis, len(expected), self)
+        if x.ndim != len(expected) or any(x.shape[a] != expected[a] for a in axes):
+            raise ValueError(
+                f"LayerNormalization layer '{self.name}' was built for inputs of shape {_shape_text(expected)} "
+                f"but got an array of shape {x.shape}."
+            )
+
+    def _broadcast(self, param, shape, axes):
+        full = [1] * len(shape)
+        for a in axes:
+            full[a] = shape[a]
+        return param.reshape(full)
+
+    def forward(self, x, training=False):
+        axes = _normalize_axes(self.axis, x.ndim, self)
+        centered = x - x.mean(axis=axes, keepdims=True)
+        inv_std = 1.0 / np.sqrt(np.mean(np.square(centered), axis=axes, keepdims=True) + self.epsilon)
+        x_hat = centered * inv_std
+        out = x_hat * self._broadcast(self._weights["gamma"], x.shape, axes) if self.scale else x_hat.copy()
+        if self.center:
+            out += self._broadcast(self._weights["beta"], x.shape, axes)
+        self._cache = (x_hat, inv_std, axes)
+        return out
+
+    def backward(self, grad_output):
+        x_hat, inv_std, axes = self._cache
+        g = grad_output
+        others = tuple(a for a in range(g.ndim) if a not in axes)
+        if self.trainable:
+            if self.scale:
+                gamma = self._weights["gamma"]
+                self.grads["gamma"] = (g * x_hat).sum(axis=others).reshape(gamma.shape).astype(gamma.dtype, copy=False)
+            if self.center:
+                beta = self._weights["beta"]
+                self.grads["beta"] = g.sum(axis=others).reshape(beta.shape).astype(beta.dtype, copy=False)
+        if not self.input_gradient_needed:
+            return None
+        if self.scale:
+            g = g * self._broadcast(self._weights["gamma"], g.shape, axes)
+        # each sample's mean and variance depend on all its features: remove their share of the gradient
+        return inv_std * (g - g.mean(axis=axes, keepdims=True)
+                          - x_hat * np.mean(g * x_hat, axis=axes, keepdims=True))
+
+    def get_config(self):
+        return super().get_config() | {
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "rms_scaling": self.rms_scaling,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+        }
+
+    def __repr__(self):
+        return f"<LayerNormalization name={self.name!r}, axis={self.axis}>"
+
+
+__all__ = ["BatchNormalization", "LayerNormalization"]

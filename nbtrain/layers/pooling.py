@@ -1,0 +1,420 @@
+"""Pooling layers (channels_last): max and average pooling over windows, and global pooling.
+
+Window pooling loops over the offsets inside one window (4 for a 2x2 pool), each step a vectorised
+operation on every output position at once, so no loop ever runs over pixels. 1-D layers reuse the
+2-D code on a height-1 view of their input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain.layers.convolutional import (
+    check_data_format,
+    make_geometry,
+    normalize_padding,
+    normalize_tuple,
+    offset_view,
+    pad_spatial,
+    spatial_rank_error,
+    unpad_spatial,
+)
+from nbtrain.layers.layer import Layer
+
+
+class _Pooling(Layer):
+    """Shared code of the window pooling layers; subclasses define ``_pool`` and ``_unpool``."""
+
+    rank = 2
+    default_pool_size = (2, 2)
+
+    def __init__(self, pool_size=None, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        self.pool_size = normalize_tuple(self.default_pool_size if pool_size is None else pool_size,
+                                         self.rank, "pool_size", kind)
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, self.rank, "strides", kind)
+        self.padding = normalize_padding(padding, kind)
+        self.data_format = check_data_format(data_format, kind)
+        self._geometry = None
+        self._input_shape_seen = None
+
+    def _as_2d(self, values, fill) -> tuple:
+        return tuple(values) if self.rank == 2 else (fill,) + tuple(values)
+
+    def _spatial_geometry(self, spatial):
+        height, width = self._as_2d(spatial, 1)
+        return make_geometry(height, width, self._as_2d(self.pool_size, 1), self._as_2d(self.strides, 1),
+                             (1, 1), self._as_2d((self.padding,) * self.rank, "valid"))
+
+    def _check_fits(self, spatial) -> None:
+        if self.padding == "valid" and any(s is not None and s < p for s, p in zip(spatial, self.pool_size)):
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' with padding='valid' needs inputs at least as large "
+                f"as its pool {'x'.join(map(str, self.pool_size))}, but got spatial size "
+                f"{'x'.join(map(str, spatial))}. Use padding='same', a smaller pool_size, or fewer pooling layers."
+            )
+
+    def _check_rank(self, shape) -> None:
+        if len(shape) != self.rank + 2:
+            raise spatial_rank_error(self, shape, self.rank)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self._check_rank(input_shape)
+        self._check_fits(input_shape[1:-1])
+        out = self._spatial_geometry(input_shape[1:-1]).out
+        return (input_shape[0],) + out[2 - self.rank:] + (input_shape[-1],)
+
+    def check_input_shape(self, x):
+        self._check_rank(x.shape)
+
+    def forward(self, x, training=False):
+        self._check_rank(x.shape)
+        self._check_fits(x.shape[1:-1])
+        x4 = x if self.rank == 2 else x[:, np.newaxis]
+        geometry = self._spatial_geometry(x.shape[1:-1])
+        self._geometry, self._input_shape_seen = geometry, x.shape
+        out = self._pool(x4, geometry)
+        return out if self.rank == 2 else out[:, 0]
+
+    def backward(self, grad_output):
+        if not self.input_gradient_needed:
+            return None
+        g4 = grad_output if self.rank == 2 else grad_output[:, np.newaxis]
+        return self._unpool(g4, self._geometry).reshape(self._input_shape_seen)
+
+    def _pool(self, x4, geometry):
+        raise NotImplementedError
+
+    def _unpool(self, g4, geometry):
+        raise NotImplementedError
+
+    def _offsets(self, geometry):
+        return ((i, j) for i in range(geometry.window[0]) for j in range(geometry.window[1]))
+
+    def get_config(self):
+        unwrap = (lambda t: t) if self.rank == 2 else (lambda t: t[0])
+        return super().get_config() | {"pool_size": unwrap(self.pool_size), "strides": unwrap(self.strides),
+                                       "padding": self.padding, "data_format": self.data_format}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}, pool_size={self.pool_size}, padding={self.padding!r}>"
+
+
+class MaxPooling2D(_Pooling):
+    """Takes the maximum of each ``pool_size`` window of images ``(batch, height, width, channels)``.
+
+    The gradient flows to the window's largest input (the first one on ties, as in TensorFlow).
+
+    Args:
+        pool_size: an int or a pair, default ``(2, 2)``.
+        strides: an int or a pair; None means ``pool_size`` (non-overlapping windows).
+        padding: ``'valid'`` or ``'same'`` (windows at the border see only real pixels).
+        data_format: ``'channels_last'`` (or None) only.
+
+    Example:
+        >>> MaxPooling2D()(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))[0, :, :, 0]
+        array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)
+    """
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+        self._padded = None
+        self._output = None
+
+    def _pool(self, x4, geometry):
+        # padding with -inf lets a 'same' border window pick among its real pixels only
+        xp = pad_spatial(x4, geometry, value=-np.inf)
+        out = None
+        for i, j in self._offsets(geometry):
+            view = offset_view(xp, i, j, geometry)
+            out = view.copy() if out is None else np.maximum(out, view, out=out)
+        self._padded, self._output = xp, out
+        return out
+
+    def _unpool(self, g4, geometry):
+        xp, out = self._padded, self._output
+        grad_padded = np.zeros(xp.shape, dtype=g4.dtype)
+        unclaimed = np.ones(out.shape, dtype=bool)
+        hit = np.empty(out.shape, dtype=bool)
+        for i, j in self._offsets(geometry):
+            np.equal(offset_view(xp, i, j, geometry), out, out=hit)
+            hit &= unclaimed
+            unclaimed ^= hit  # each window routes its gradient to one input only
+            view = offset_view(grad_padded, i, j, geometry)
+            view += np.where(hit, g4, 0)
+        h, w = self._as_2d(self._input_shape_seen[1:-1], 1)
+        return unpad_spatial(grad_padded, geometry, h, w)
+
+
+class AveragePooling2D(_Pooling):
+    """Averages each ``pool_size`` window of images ``(batch, height, width, channels)``.
+
+    With ``padding='same'`` a border window averages its real pixels only (padding is not counted), as Keras.
+
+    Args:
+        pool_size: an int or a pair, default ``(2, 2)``.
+        strides: an int or a pair; None means ``pool_size``.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` (or None) only.
+
+    Example:
+        >>> AveragePooling2D()(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))[0, :, :, 0]
+        array([[ 2.5,  4.5],
+               [10.5, 12.5]], dtype=float32)
+    """
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+        self._counts = None
+
+    def _window_counts(self, geometry, height, width, dtype):
+        """How many real (unpadded) pixels each output window covers: ``(1, oh, ow, 1)`` or a scalar."""
+        if not geometry.padded:
+            return dtype.type(geometry.window[0] * geometry.window[1])
+        ones = pad_spatial(np.ones((1, height, width, 1), dtype=dtype), geometry, value=0.0)
+        counts = np.zeros((1,) + geometry.out + (1,), dtype=dtype)
+        for i, j in self._offsets(geometry):
+            counts += offset_view(ones, i, j, geometry)
+        return counts
+
+    def _pool(self, x4, geometry):
+        xp = pad_spatial(x4, geometry, value=0.0)
+        out = None
+        for i, j in self._offsets(geometry):
+            view = offset_view(xp, i, j, geometry)
+            out = view.copy() if out is None else np.add(out, view, out=out)
+        self._counts = self._window_counts(geometry, x4.shape[1], x4.shape[2], out.dtype)
+        out /= self._counts
+        self._padded_shape = xp.shape
+        return out
+
+    def _unpool(self, g4, geometry):
+        grad_padded = np.zeros(self._padded_shape, dtype=g4.dtype)
+        share = g4 / self._counts
+        for i, j in self._offsets(geometry):
+            view = offset_view(grad_padded, i, j, geometry)
+            view += share
+        h, w = self._as_2d(self._input_shape_seen[1:-1], 1)
+        return unpad_spatial(grad_padded, geometry, h, w)
+
+
+class MaxPooling1D(MaxPooling2D):
+    """Takes the maximum of each ``pool_size`` window of sequences ``(batch, steps, channels)``.
+
+    Args:
+        pool_size: an int, default 2.
+        strides: an int; None means ``pool_size``.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` (or None) only.
+
+    Example:
+        >>> MaxPooling1D()(np.array([[[1.0], [3.0], [2.0], [0.0]]], dtype="float32"))[0, :, 0]
+        array([3., 2.], dtype=float32)
+    """
+
+    rank = 1
+    default_pool_size = (2,)
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(AveragePooling2D):
+    """Averages each ``pool_size`` window of sequences ``(batch, steps, channels)``.
+
+    Args:
+        pool_size: an int, default 2.
+        strides: an int; None means ``pool_size``.
+        padding: ``'valid'`` or ``'same'`` (padding is not counted in the average).
+        data_format: ``'channels_last'`` (or None) only.
+
+    Example:
+        >>> AveragePooling1D()(np.array([[[1.0], [3.0], [2.0], [0.0]]], dtype="float32"))[0, :, 0]
+        array([2., 1.], dtype=float32)
+    """
+
+    rank = 1
+    default_pool_size = (2,)
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Global pooling
+# ----------------------------------------------------------------------------------------------------------
+
+
+class _GlobalPooling(Layer):
+    """Shared code of the global pooling layers: reduce every spatial axis of a channels_last input."""
+
+    rank = 2
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.keepdims = bool(keepdims)
+        self._input_shape_seen = None
+
+    @property
+    def _axes(self) -> tuple:
+        return tuple(range(1, self.rank + 1))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise spatial_rank_error(self, input_shape, self.rank)
+        if self.keepdims:
+            return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
+        return (input_shape[0], input_shape[-1])
+
+    def check_input_shape(self, x):
+        if x.ndim != self.rank + 2:
+            raise spatial_rank_error(self, x.shape, self.rank)
+
+    def _kept(self, grad_output):
+        """The gradient with the spatial axes restored (size 1), ready to broadcast over the input."""
+        if self.keepdims:
+            return grad_output
+        return grad_output.reshape((grad_output.shape[0],) + (1,) * self.rank + (grad_output.shape[-1],))
+
+    def get_config(self):
+        return super().get_config() | {"data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """Averages each channel over all pixels: ``(batch, h, w, c)`` becomes ``(batch, c)``.
+
+    Args:
+        data_format: ``'channels_last'`` (or None) only.
+        keepdims: keep the spatial axes with size 1, giving ``(batch, 1, 1, c)``.
+
+    Example:
+        >>> GlobalAveragePooling2D()(np.ones((2, 3, 3, 4), dtype="float32")).shape
+        (2, 4)
+    """
+
+    def forward(self, x, training=False):
+        self.check_input_shape(x)
+        self._input_shape_seen = x.shape
+        return x.mean(axis=self._axes, keepdims=self.keepdims)
+
+    def backward(self, grad_output):
+        if not self.input_gradient_needed:
+            return None
+        count = int(np.prod(self._input_shape_seen[1:-1]))
+        return np.broadcast_to(self._kept(grad_output) / count, self._input_shape_seen).copy()
+
+
+class GlobalAveragePooling1D(GlobalAveragePooling2D):
+    """Averages each channel over all steps: ``(batch, steps, c)`` becomes ``(batch, c)``.
+
+    With a mask (from ``Embedding(mask_zero=True)``) only the real steps are averaged, as in Keras.
+
+    Args:
+        data_format: ``'channels_last'`` (or None) only.
+        keepdims: keep the steps axis with size 1.
+
+    Example:
+        >>> GlobalAveragePooling1D()(np.ones((2, 5, 3), dtype="float32")).shape
+        (2, 3)
+    """
+
+    rank = 1
+    supports_masking = True
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+        self._weights_per_step = None
+
+    def compute_mask(self, inputs, mask):
+        return None  # the steps axis is gone
+
+    def forward(self, x, training=False, mask=None):
+        if mask is None:
+            self._weights_per_step = None
+            return super().forward(x, training)
+        self.check_input_shape(x)
+        self._input_shape_seen = x.shape
+        real = np.asarray(mask, dtype=x.dtype)[:, :, np.newaxis]
+        # an all-padding sample averages to zero instead of 0/0
+        steps = np.maximum(real.sum(axis=1, keepdims=True), 1)
+        self._weights_per_step = real / steps
+        return (x * self._weights_per_step).sum(axis=1, keepdims=self.keepdims)
+
+    def backward(self, grad_output):
+        if self._weights_per_step is None:
+            return super().backward(grad_output)
+        if not self.input_gradient_needed:
+            return None
+        return self._kept(grad_output) * self._weights_per_step
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """Takes the maximum of each channel over all pixels: ``(batch, h, w, c)`` becomes ``(batch, c)``.
+
+    On ties the gradient is shared equally among the maxima (TensorFlow's rule for ``reduce_max``).
+
+    Args:
+        data_format: ``'channels_last'`` (or None) only.
+        keepdims: keep the spatial axes with size 1.
+
+    Example:
+        >>> GlobalMaxPooling2D()(np.arange(8, dtype="float32").reshape(1, 2, 2, 2))
+        array([[6., 7.]], dtype=float32)
+    """
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+        self._input = None
+        self._output = None
+
+    def forward(self, x, training=False):
+        self.check_input_shape(x)
+        self._input_shape_seen = x.shape
+        out = x.max(axis=self._axes, keepdims=True)
+        self._input, self._output = x, out
+        return out if self.keepdims else out.reshape(x.shape[0], x.shape[-1])
+
+    def backward(self, grad_output):
+        if not self.input_gradient_needed:
+            return None
+        is_max = self._input == self._output
+        ties = is_max.sum(axis=self._axes, keepdims=True)
+        return np.where(is_max, self._kept(grad_output) / ties, 0).astype(grad_output.dtype, copy=False)
+
+
+class GlobalMaxPooling1D(GlobalMaxPooling2D):
+    """Takes the maximum of each channel over all steps: ``(batch, steps, c)`` becomes ``(batch, c)``.
+
+    Args:
+        data_format: ``'channels_last'`` (or None) only.
+        keepdims: keep the steps axis with size 1.
+
+    Example:
+        >>> GlobalMaxPooling1D()(np.array([[[1.0], [3.0], [2.0]]], dtype="float32"))
+        array([[3.]], dtype=float32)
+    """
+
+    rank = 1
+
+
+# Keras aliases
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+
+__all__ = [
+    "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+    "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D",
+]

@@ -1,0 +1,190 @@
+"""Noise and structured dropout layers, active only in training: GaussianNoise, GaussianDropout,
+SpatialDropout1D and SpatialDropout2D."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain.layers.core import Dropout
+from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.utils.random import make_generator
+
+
+def _check_rate(rate, layer: str, upper_open: bool = False) -> float:
+    valid = not isinstance(rate, bool) and isinstance(rate, (int, float, np.integer, np.floating))
+    if not valid or not 0 <= rate <= 1 or (upper_open and rate == 1):
+        interval = "[0, 1)" if upper_open else "[0, 1]"
+        raise ValueError(f"{layer}() expects rate to be a number in {interval}, got {rate!r}.")
+    return float(rate)
+
+
+class GaussianNoise(Layer):
+    """Adds zero-mean Gaussian noise with standard deviation ``stddev`` in training; identity otherwise.
+
+    Args:
+        stddev: standard deviation of the noise.
+        seed: an int for a repeatable noise sequence; None follows ``nbtrain.utils.set_random_seed``.
+
+    Example:
+        >>> layer = GaussianNoise(0.1, seed=0)
+        >>> layer(np.zeros((2, 3), dtype="float32")).sum()  # inference: unchanged
+        0.0
+    """
+
+    supports_masking = True
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.integer, np.floating)) or stddev < 0:
+            raise ValueError(f"GaussianNoise() expects stddev to be a non-negative number, got {stddev!r}.")
+        self.stddev = float(stddev)
+        self.seed = seed
+        self._rng = make_generator(seed)
+
+    def forward(self, x, training=False):
+        if not training or self.stddev == 0.0:
+            return x
+        noise = self._rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        noise *= self.stddev
+        return x + noise.astype(x.dtype, copy=False)
+
+    def backward(self, grad_output):
+        # the noise does not depend on x, so the gradient passes through unchanged
+        return grad_output if self.input_gradient_needed else None
+
+    def get_config(self):
+        return super().get_config() | {"stddev": self.stddev, "seed": self.seed}
+
+    def __repr__(self):
+        return f"<GaussianNoise name={self.name!r}, stddev={self.stddev}>"
+
+
+class GaussianDropout(Layer):
+    """Multiplies inputs by Gaussian noise with mean 1 and variance ``rate / (1 - rate)`` in training.
+
+    Args:
+        rate: the equivalent dropout rate, in [0, 1).
+        seed: an int for a repeatable noise sequence; None follows ``nbtrain.utils.set_random_seed``.
+
+    Example:
+        >>> GaussianDropout(0.2, seed=0)(np.ones((1, 3), dtype="float32")).tolist()  # inference: unchanged
+        [[1.0, 1.0, 1.0]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _check_rate(rate, "GaussianDropout", upper_open=True)
+        self.seed = seed
+        self._rng = make_generator(seed)
+        self._noise = None
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0.0:
+            self._noise = None
+            return x
+        stddev = np.sqrt(self.rate / (1.0 - self.rate))
+        noise = self._rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        noise *= stddev
+        noise += 1.0
+        self._noise = noise.astype(x.dtype, copy=False)
+        return x * self._noise
+
+    def backward(self, grad_output):
+        if not self.input_gradient_needed:
+            return None
+        return grad_output if self._noise is None else grad_output * self._noise
+
+    def get_config(self):
+        return super().get_config() | {"rate": self.rate, "seed": self.seed}
+
+    def __repr__(self):
+        return f"<GaussianDropout name={self.name!r}, rate={self.rate}>"
+
+
+class _SpatialDropout(Dropout):
+    """Dropout of whole channels: one keep-or-drop draw per (sample, channel), shared by every position."""
+
+    rank = 2
+
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(
+                f"{type(self).__name__}() in nbtrain supports data_format='channels_last' only, got {data_format!r}. "
+                "Move the channel axis last with np.moveaxis(x, 1, -1)."
+            )
+        self.data_format = "channels_last"
+
+    def _check_rank(self, shape):
+        if len(shape) != self.rank + 2:
+            layout = "(batch, steps, channels)" if self.rank == 1 else "(batch, height, width, channels)"
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' expects inputs of shape {layout} ({self.rank + 2} axes) "
+                f"but got shape {_shape_text(tuple(shape))}. Use Dropout for other shapes."
+            )
+
+    def build(self, input_shape):
+        self._check_rank(tuple(input_shape))
+        super().build(input_shape)
+
+    def check_input_shape(self, x):
+        self._check_rank(x.shape)
+
+    def _mask_shape(self, shape):
+        return (shape[0],) + (1,) * self.rank + (shape[-1],)
+
+    def forward(self, x, training=False):
+        self._check_rank(x.shape)
+        return super().forward(x, training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape", None)
+        return config | {"data_format": self.data_format}
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Dropout of whole channels of sequences ``(batch, steps, channels)`` in training.
+
+    Neighbouring steps are strongly correlated, so dropping single values regularizes little; this drops a
+    channel at every step at once (and scales the kept ones by ``1 / (1 - rate)``).
+
+    Args:
+        rate: fraction of channels to drop, in [0, 1].
+        seed: an int for a repeatable mask sequence; None follows ``nbtrain.utils.set_random_seed``.
+
+    Example:
+        >>> SpatialDropout1D(0.5, seed=1)(np.ones((2, 4, 3), dtype="float32"), training=True).shape
+        (2, 4, 3)
+    """
+
+    rank = 1
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("data_format", None)
+        return config
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Dropout of whole feature maps of images ``(batch, height, width, channels)`` in training.
+
+    Args:
+        rate: fraction of channels to drop, in [0, 1].
+        data_format: ``'channels_last'`` (or None) only.
+        seed: an int for a repeatable mask sequence; None follows ``nbtrain.utils.set_random_seed``.
+
+    Example:
+        >>> SpatialDropout2D(0.5, seed=1)(np.ones((2, 4, 4, 3), dtype="float32"), training=True).shape
+        (2, 4, 4, 3)
+    """
+
+    rank = 2
+
+
+__all__ = ["GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D"]

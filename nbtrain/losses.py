@@ -1,0 +1,2108 @@
+"""Losses: the `Loss` base class, the Keras built-ins with their gradients, and the `get()` registry.
+
+A loss turns ``(y_true, y_pred)`` into one number to minimise. nbtrain has no automatic differentiation, so
+every loss also gives the gradient of that number with respect to ``y_pred``. The values follow Keras 3
+(JAX backend): float32 by default, crossentropy from probabilities renormalised and clipped to
+``[1e-7, 1 - 1e-7]``, and the same reductions and sample-weight rules.
+
+Writing your own loss
+---------------------
+Subclass `Loss` and implement two methods; the base class does the rest (casting, matching ranks, sample
+weights, reduction, the gradient of the reduced value):
+
+- ``call(y_true, y_pred)`` returns the per-sample values, usually reducing the last axis, so the result has
+  shape ``y_pred.shape[:-1]``;
+- ``call_gradient(y_true, y_pred, upstream)`` returns ``d sum(upstream * call(y_true, y_pred)) / d y_pred``,
+  an array shaped like ``y_pred``; ``upstream`` has the shape of ``call``'s result.
+
+Example::
+
+    import numpy as np
+    import nbtrain
+
+    class MeanFourthPower(nbtrain.losses.Loss):
+        def call(self, y_true, y_pred):
+            return np.mean((y_pred - y_true) ** 4, axis=-1)
+
+        def call_gradient(self, y_true, y_pred, upstream):
+            return upstream[..., None] * 4 * (y_pred - y_true) ** 3 / y_pred.shape[-1]
+
+    model.compile(optimizer="adam", loss=MeanFourthPower())
+
+Fused output layers
+-------------------
+A final softmax (or sigmoid) followed by categorical (or binary) crossentropy on probabilities is trained as
+one step: `Loss.fused_activation` names the activation, and `Loss.logits_gradient` returns the gradient with
+respect to the logits directly (``p - y`` scaled by the weights), which never divides by a tiny probability.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+
+import numpy as np
+
+from nbtrain.utils.errors import did_you_mean, unknown_name_error
+from nbtrain.utils.naming import to_snake_case
+
+__all__ = [
+    "ALL_LOSSES",
+    "EPSILON",
+    "REDUCTIONS",
+    "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
+    "Huber",
+    "KLDivergence",
+    "LogCosh",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "SparseCategoricalCrossentropy",
+    "SquaredHinge",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_hinge",
+    "cosine_similarity",
+    "deserialize",
+    "get",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "log_cosh",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
+    "resolve_crossentropy",
+    "serialize",
+    "sparse_categorical_crossentropy",
+    "squared_hinge",
+    "squeeze_or_expand_to_same_rank",
+]
+
+EPSILON = 1e-7
+"""Keras's ``backend.epsilon()``: the clip margin for probabilities and the guard in divisions and logs."""
+
+# Keras clips in float32, where 1 - 1e-7 rounds to 0.99999988; we use the same bounds in float64 too, so a
+# float64 run gives the same values as a float32 one.
+_CLIP_LOW = np.float32(EPSILON)
+_CLIP_HIGH = np.float32(1.0) - np.float32(EPSILON)
+
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
+"""The accepted values of ``reduction`` (``None`` and ``"none"`` both mean no reduction)."""
+
+_LOG2 = float(np.log(2.0))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Shape and reduction helpers
+# ----------------------------------------------------------------------------------------------------------
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Make two arrays the same rank when they differ by a trailing axis of size 1 (Keras rule).
+
+    When the ranks differ by one and the higher-rank array ends in 1: a rank-1 partner is expanded to
+    ``(N, 1)`` (if ``expand_rank_1``), otherwise the trailing 1 is squeezed away. Anything else is returned
+    unchanged. No data are copied.
+
+    Args:
+        x1: first array.
+        x2: second array.
+        expand_rank_1: expand a rank-1 partner instead of squeezing the other array.
+
+    Example:
+        >>> a, b = squeeze_or_expand_to_same_rank(np.zeros(4), np.zeros((4, 1)))
+        >>> a.shape, b.shape
+        ((4, 1), (4, 1))
+    """
+    rank1, rank2 = np.ndim(x1), np.ndim(x2)
+    if rank1 == rank2 + 1 and np.shape(x1)[-1] == 1:
+        if rank2 == 1 and expand_rank_1:
+            x2 = np.expand_dims(x2, -1)
+        else:
+            x1 = np.squeeze(x1, -1)
+    elif rank2 == rank1 + 1 and np.shape(x2)[-1] == 1:
+        if rank1 == 1 and expand_rank_1:
+            x1 = np.expand_dims(x1, -1)
+        else:
+            x2 = np.squeeze(x2, -1)
+    return x1, x2
+
+
+def _standardize_reduction(reduction):
+    if reduction is None:
+        return None
+    if isinstance(reduction, str) and reduction.lower() in REDUCTIONS:
+        return reduction.lower()
+    valid = ", ".join(repr(r) for r in REDUCTIONS)
+    hint = did_you_mean(reduction, [r for r in REDUCTIONS if r]) if isinstance(reduction, str) else ""
+    raise ValueError(f"Invalid value for argument `reduction`: {reduction!r}. Expected one of {valid}.{hint}")
+
+
+def _standardize_dtype(dtype):
+    if dtype is None:
+        return None
+    if isinstance(dtype, dict):  # a Keras dtype-policy config
+        dtype = dtype.get("config", {}).get("name", dtype.get("name"))
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise ValueError(f"Loss dtype must be a floating type such as 'float32', but got {dtype!r}.") from error
+    if resolved.kind != "f":
+        raise ValueError(f"Loss dtype must be a floating type such as 'float32', but got {dtype!r}.")
+    return resolved
+
+
+def _sum_to_shape(array, shape):
+    """Undo broadcasting: sum ``array`` down to ``shape`` (the gradient of a broadcast)."""
+    if array.shape == shape:
+        return array
+    lead = array.ndim - len(shape)
+    if lead:
+        array = array.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and array.shape[i] != 1)
+    return array.sum(axis=axes, keepdims=True) if axes else array
+
+
+def _check_label_smoothing(label_smoothing):
+    label_smoothing = float(label_smoothing)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0 and 1, but got {label_smoothing}.")
+    return label_smoothing
+
+
+def _check_axis(axis):
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an integer, but got {axis!r}.")
+    return int(axis)
+
+
+def _looks_sparse(y_true, y_pred):
+    """True when y_true has one label per sample where y_pred has one score per class."""
+    return y_pred.ndim >= 1 and y_pred.shape[-1] > 1 and (
+        y_true.ndim == y_pred.ndim - 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1)
+    )
+
+
+_LABELS_HINT = (
+    " y_true looks like integer class labels: use loss='sparse_categorical_crossentropy', or one-hot encode "
+    "the labels with nbtrain.utils.to_categorical(y, num_classes={classes})."
+)
+
+
+def _require_same_shape(loss, y_true, y_pred, hint=None):
+    if y_true.shape == y_pred.shape:
+        return
+    if hint is None:
+        if _looks_sparse(y_true, y_pred):
+            hint = _LABELS_HINT.format(classes=y_pred.shape[-1])
+        elif y_true.ndim == y_pred.ndim and y_true.shape[:-1] == y_pred.shape[:-1]:
+            hint = (
+                f" The model outputs {y_pred.shape[-1]} values per sample but y_true has {y_true.shape[-1]}:"
+                f" give the last layer {y_true.shape[-1]} units."
+            )
+        else:
+            hint = f" Reshape y_true to {y_pred.shape}, or change the model so its output matches y_true."
+    raise ValueError(
+        f"{type(loss).__name__} ('{loss.name}') needs y_true and y_pred of the same shape, but got y_true with "
+        f"shape {y_true.shape} and y_pred with shape {y_pred.shape}.{hint}"
+    )
+
+
+def _to_last(x, axis):
+    """Move ``axis`` to the end (a no-op, and no call, for the usual axis=-1)."""
+    return x if axis == -1 or axis == x.ndim - 1 else np.moveaxis(x, axis, -1)
+
+
+def _from_last(x, axis):
+    return x if axis == -1 or axis == x.ndim - 1 else np.moveaxis(x, -1, axis)
+
+
+def _pick(x, labels):
+    """``x[..., labels]`` row by row: the score of each sample's label."""
+    rows = x.reshape(-1, x.shape[-1])
+    return rows[np.arange(rows.shape[0]), labels.reshape(-1)].reshape(labels.shape)
+
+
+def _add_at_labels(grad, labels, amount):
+    """``grad[..., labels] += amount`` row by row, in place; returns grad (made C-contiguous if needed)."""
+    grad = np.ascontiguousarray(grad)
+    rows = grad.reshape(-1, grad.shape[-1])
+    rows[np.arange(rows.shape[0]), labels.reshape(-1)] += amount.reshape(-1)
+    return grad
+
+
+def _stable_sigmoid_parts(z):
+    """Return (sigmoid(z), exp(-|z|)) without overflow for any z."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e), e
+
+
+def _softmax_last(z):
+    shifted = z - z.max(axis=-1, keepdims=True)  # subtract the row max so exp() cannot overflow
+    e = np.exp(shifted)
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def _log_softmax_last(z):
+    shifted = z - z.max(axis=-1, keepdims=True)  # subtract the row max so exp() cannot overflow
+    shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return shifted
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Base class
+# ----------------------------------------------------------------------------------------------------------
+
+
+class Loss:
+    """Base class of every loss: the Keras reduction pipeline plus gradients with respect to ``y_pred``.
+
+    Subclasses implement ``call(y_true, y_pred)`` (per-sample values) and ``call_gradient(y_true, y_pred,
+    upstream)`` (the vector-Jacobian product ``d sum(upstream * call(...)) / d y_pred``); see the module
+    docstring for a full example. Both receive arrays already cast to the compute dtype (the dtype of
+    ``y_pred`` if it is float32 or float64, else float32, unless ``dtype`` is given) and already matched in
+    rank by `squeeze_or_expand_to_same_rank`.
+
+    Args:
+        reduction: how per-sample values become one number: ``"sum_over_batch_size"`` (default, the same as
+            ``"mean"``: sum divided by the number of values), ``"sum"``, ``"mean_with_sample_weight"`` (sum
+            divided by the sum of the sample weights), or ``None``/``"none"`` for the per-sample array.
+        name: the loss name; defaults to the snake_case class name (Keras defaults for the built-ins).
+        dtype: compute dtype; ``None`` follows ``y_pred`` (float32 in training, float64 in gradient checks).
+
+    Example:
+        >>> class MeanFourthPower(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return np.mean((y_pred - y_true) ** 4, axis=-1)
+        ...     def call_gradient(self, y_true, y_pred, upstream):
+        ...         return upstream[..., None] * 4 * (y_pred - y_true) ** 3 / y_pred.shape[-1]
+        >>> MeanFourthPower()([[0.0, 1.0]], [[1.0, 1.0]])
+        0.5
+    """
+
+    # Class-level defaults keep a subclass working even if its __init__ forgets super().__init__().
+    reduction = "sum_over_batch_size"
+    name = None
+    _dtype = None
+    fused_activation = None
+    """``"softmax"`` or ``"sigmoid"`` when `logits_gradient` may replace this activation's backward pass."""
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        self.reduction = _standardize_reduction(reduction)
+        self.name = name if name is not None else to_snake_case(type(self).__name__)
+        self._dtype = _standardize_dtype(dtype)
+
+    # -- what a subclass implements ------------------------------------------------------------------------
+
+    def call(self, y_true, y_pred):
+        """Per-sample loss values, shape ``y_pred.shape`` minus the reduced axis. Subclasses implement this.
+
+        Args:
+            y_true: targets, cast and rank-matched.
+            y_pred: predictions, cast and rank-matched.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement call(y_true, y_pred) returning per-sample values "
+            "(see the nbtrain.losses module docstring for an example)."
+        )
+
+    def call_gradient(self, y_true, y_pred, upstream):
+        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``, shaped like ``y_pred``. Subclasses implement it.
+
+        Args:
+            y_true: targets, as given to `call`.
+            y_pred: predictions, as given to `call`.
+            upstream: weights of each per-sample value, shaped like the result of `call`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement call_gradient(y_true, y_pred, upstream): nbtrain has no "
+            "automatic differentiation, so a loss must give d sum(upstream * call(y_true, y_pred)) / d y_pred "
+            "(see the nbtrain.losses module docstring for an example)."
+        )
+
+    # -- the pipeline ---------------------------------------------------------------------------------------
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Loss value: cast, match ranks, per-sample values, sample weights, reduction.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions (or probabilities / logits for crossentropies).
+            sample_weight: optional scalar or array broadcastable to the per-sample values.
+
+        Returns:
+            A Python float, or an array of per-sample values when ``reduction`` is ``None``/``"none"``.
+
+        Example:
+            >>> MeanSquaredError()([[0.0, 1.0]], [[1.0, 1.0]])
+            0.5
+        """
+        y_true, y_pred = self._prepare(y_true, y_pred)
+        values, cache = self._forward(y_true, y_pred)
+        loss, _ = self._reduce(values, sample_weight, self._mask(cache), want_upstream=False)
+        return loss
+
+    def gradient(self, y_true, y_pred, sample_weight=None):
+        """``d loss / d y_pred`` for the reduced loss, an array shaped like ``y_pred``.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+            sample_weight: optional sample weights, as in `__call__`.
+
+        Example:
+            >>> MeanSquaredError().gradient([[0.0, 1.0]], [[1.0, 1.0]])
+            array([[1., 0.]])
+        """
+        return self.value_and_gradient(y_true, y_pred, sample_weight)[1]
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+        """The loss value and ``d loss / d y_pred`` in one pass (the training loop calls this every batch).
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+            sample_weight: optional sample weights, as in `__call__`.
+
+        Returns:
+            ``(float, array shaped like y_pred)``.
+
+        Example:
+            >>> MeanAbsoluteError().value_and_gradient([[0.0, 0.0]], [[2.0, -1.0]])
+            (1.5, array([[ 0.5, -0.5]]))
+        """
+        shape = np.shape(y_pred)
+        y_true, y_pred = self._prepare(y_true, y_pred)
+        values, cache = self._forward(y_true, y_pred)
+        loss, upstream = self._reduce(values, sample_weight, self._mask(cache), want_upstream=True)
+        self._require_scalar(upstream)
+        return loss, self._backward(cache, upstream).reshape(shape)
+
+    def logits_gradient(self, y_true, probs, sample_weight=None):
+        """``d loss / d logits`` where ``probs = fused_activation(logits)`` came from the model's last layer.
+
+        Only for losses whose `fused_activation` is not None. The result is ``(p - y)`` scaled by the sample
+        weights and the reduction divisor (divided by the class count for binary crossentropy's mean), with
+        no division by ``p``, so a saturated output still gets a useful gradient.
+
+        Args:
+            y_true: targets.
+            probs: the softmax or sigmoid output of the model.
+            sample_weight: optional sample weights, as in `__call__`.
+
+        Example:
+            >>> CategoricalCrossentropy().logits_gradient([[0.0, 1.0]], [[0.25, 0.75]])
+            array([[ 0.25, -0.25]])
+        """
+        return self.value_and_logits_gradient(y_true, probs, sample_weight)[1]
+
+    def value_and_logits_gradient(self, y_true, probs, sample_weight=None):
+        """The loss of ``probs`` (as `__call__`) and `logits_gradient`, in one pass.
+
+        Args:
+            y_true: targets.
+            probs: the softmax or sigmoid output of the model.
+            sample_weight: optional sample weights, as in `__call__`.
+
+        Example:
+            >>> loss, grad = BinaryCrossentropy().value_and_logits_gradient([[1.0]], [[0.5]])
+            >>> round(loss, 4), grad
+            (0.6931, array([[-0.5]]))
+        """
+        if self.fused_activation is None:
+            raise ValueError(
+                f"{self!r} has no fused output activation, so logits_gradient() does not apply. It exists for "
+                "softmax + (sparse_)categorical_crossentropy and sigmoid + binary_crossentropy with "
+                "from_logits=False; use value_and_gradient() instead."
+            )
+        shape = np.shape(probs)
+        y_true, probs = self._prepare(y_true, probs)
+        values, cache = self._forward(y_true, probs)
+        loss, upstream = self._reduce(values, sample_weight, self._mask(cache), want_upstream=True)
+        self._require_scalar(upstream)
+        return loss, self._logits_backward(cache, upstream).reshape(shape)
+
+    def _require_scalar(self, upstream):
+        if upstream is None:
+            raise ValueError(
+                f"{type(self).__name__} has reduction={self.reduction!r}, so it returns per-sample values and has "
+                "no single gradient. Use a reduction such as 'sum_over_batch_size' for training, or call "
+                "call_gradient(y_true, y_pred, upstream) with your own upstream weights."
+            )
+
+    # -- hooks the built-ins override for speed ------------------------------------------------------------
+
+    def _compute_dtype(self, y_pred):
+        if self._dtype is not None:
+            return self._dtype
+        if y_pred.dtype == np.float32 or y_pred.dtype == np.float64:
+            return y_pred.dtype
+        return np.dtype(np.float32)
+
+    def _prepare(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred)
+        if y_pred.ndim == 0:
+            raise ValueError(
+                f"{type(self).__name__} expects y_pred with at least one axis (one row per sample), "
+                f"but got a scalar {y_pred!r}."
+            )
+        dtype = self._compute_dtype(y_pred)
+        y_pred = y_pred.astype(dtype, copy=False)
+        y_true = self._cast_y_true(np.asarray(y_true), dtype)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return self._standardize(y_true, y_pred)
+
+    def _cast_y_true(self, y_true, dtype):
+        return y_true.astype(dtype, copy=False)
+
+    def _standardize(self, y_true, y_pred):
+        """Validate shapes (and transform labels) after the ranks were matched."""
+        return y_true, y_pred
+
+    def _forward(self, y_true, y_pred):
+        """Return (per-sample values, cache for the backward pass)."""
+        values = np.asarray(self.call(y_true, y_pred))
+        return values, (y_true, y_pred)
+
+    def _backward(self, cache, upstream):
+        y_true, y_pred = cache
+        grad = np.asarray(self.call_gradient(y_true, y_pred, np.ascontiguousarray(upstream)))
+        if grad.shape != y_pred.shape:
+            raise ValueError(
+                f"{type(self).__name__}.call_gradient() returned shape {grad.shape}, but it must return the "
+                f"gradient with respect to y_pred, shaped like y_pred {y_pred.shape}."
+            )
+        # a copy: the training loop scales gradients in place, and user code may return a view of its inputs
+        return np.array(grad, dtype=y_pred.dtype)
+
+    def _logits_backward(self, cache, upstream):
+        raise NotImplementedError
+
+    def _mask(self, cache):
+        """Positions excluded from the loss (Keras masks), or None."""
+        return None
+
+    def _values(self, y_true, y_pred):
+        """Per-sample values with casting and rank matching: what the plain loss functions return."""
+        return self._forward(*self._prepare(y_true, y_pred))[0]
+
+    def _reduce(self, values, sample_weight, mask, want_upstream):
+        """Weight and reduce ``values``; return (loss, d loss / d values or None)."""
+        dtype = values.dtype
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
+        weights = self._merge_mask(weights, mask, dtype)
+        shaped_values = values
+        if weights is None:
+            weighted = values
+        else:
+            shaped_values, weights = squeeze_or_expand_to_same_rank(values, weights)
+            if 0 < weights.ndim < shaped_values.ndim and weights.shape == shaped_values.shape[: weights.ndim]:
+                # one weight per sample for per-timestep losses: weight every timestep of that sample
+                weights = weights.reshape(weights.shape + (1,) * (shaped_values.ndim - weights.ndim))
+            try:
+                weighted = shaped_values * weights
+            except ValueError:
+                raise ValueError(
+                    f"sample_weight with shape {np.shape(sample_weight)} does not fit the per-sample losses of "
+                    f"shape {values.shape} from {type(self).__name__}. Pass a scalar, one weight per sample "
+                    f"(shape ({values.shape[0] if values.ndim else 1},)), or weights of shape {values.shape}."
+                ) from None
+        if self.reduction in (None, "none") and weighted.ndim > 0:
+            return weighted, None
+        if weighted.size == 0:
+            loss, divisor = 0.0, 0.0
+        elif weighted.ndim == 0:
+            loss, divisor = float(weighted), 1.0
+        else:
+            divisor = self._divisor(weighted, weights)
+            loss = float(weighted.sum() / divisor) if divisor != 0 else 0.0
+        if not want_upstream:
+            return loss, None
+        if divisor == 0:
+            return loss, np.zeros(values.shape, dtype)
+        if weights is None:
+            return loss, np.full(values.shape, 1.0 / divisor, dtype=dtype)
+        scale = np.broadcast_to(weights / np.asarray(divisor, dtype=dtype), weighted.shape)
+        return loss, _sum_to_shape(scale, shaped_values.shape).reshape(values.shape)
+
+    def _divisor(self, weighted, weights):
+        if self.reduction == "sum":
+            return 1.0
+        if self.reduction == "mean_with_sample_weight" and weights is not None:
+            return float(weights.sum())
+        return float(weighted.size)
+
+    def _merge_mask(self, weights, mask, dtype):
+        """Keras ``apply_mask``: fold a mask into the sample weights (valid positions averaged over)."""
+        if mask is None:
+            return weights
+        mask = mask.astype(dtype)
+        if self.reduction in ("sum_over_batch_size", "mean"):
+            # Keras scales valid entries by total/valid so that dividing by the element count averages over
+            # the valid positions only; its epsilon keeps an all-masked batch at 0 instead of nan.
+            mask *= mask.size / (mask.sum() + EPSILON)
+        if weights is None:
+            return mask
+        mask, weights = squeeze_or_expand_to_same_rank(mask, weights)
+        return weights * mask
+
+    # -- configuration -------------------------------------------------------------------------------------
+
+    @property
+    def dtype(self):
+        """The compute dtype name; ``"float32"`` unless set (``None`` in the config follows ``y_pred``)."""
+        return "float32" if self._dtype is None else self._dtype.name
+
+    def get_config(self):
+        """Constructor arguments as a plain dict, so ``type(loss).from_config(loss.get_config())`` rebuilds it.
+
+        Example:
+            >>> Huber(delta=2.0).get_config()["delta"]
+            2.0
+        """
+        return {
+            "name": self.name,
+            "reduction": self.reduction,
+            "dtype": None if self._dtype is None else self._dtype.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """Build a loss from `get_config`'s dict.
+
+        Args:
+            config: the dict returned by `get_config`.
+
+        Example:
+            >>> CategoricalCrossentropy.from_config({"from_logits": True})
+            CategoricalCrossentropy(from_logits=True)
+        """
+        return cls(**config)
+
+    _repr_always = ()
+
+    def __repr__(self):
+        try:
+            defaults = {
+                key: p.default
+                for key, p in inspect.signature(type(self).__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty
+            }
+            config = self.get_config()
+        except Exception:  # a user subclass with an unusual __init__ still gets a repr
+            return f"{type(self).__name__}()"
+        if defaults.get("name", "") is None:
+            defaults["name"] = to_snake_case(type(self).__name__)
+        parts = []
+        for key, value in config.items():
+            if key in self._repr_always or (key in defaults and defaults[key] != value):
+                parts.append(f"{key}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Element-wise losses averaged over the last axis
+# ----------------------------------------------------------------------------------------------------------
+
+
+class _ElementwiseMeanLoss(Loss):
+    """A loss ``mean_axis(f(y_true, y_pred))`` with an element-wise ``f``: subclasses give f and f'."""
+
+    _axis = -1
+
+    def _elements(self, y_true, y_pred):
+        """Return (f(y_true, y_pred), cache)."""
+        raise NotImplementedError
+
+    def _element_gradient(self, cache):
+        """Return d f / d y_pred as a fresh array (it is scaled in place)."""
+        raise NotImplementedError
+
+    def _standardize(self, y_true, y_pred):
+        _require_same_shape(self, y_true, y_pred)
+        return y_true, y_pred
+
+    def _forward(self, y_true, y_pred):
+        elements, cache = self._elements(y_true, y_pred)
+        axis = self._axis % y_pred.ndim
+        return elements.mean(axis=axis), (cache, axis, y_pred.shape[axis])
+
+    def _backward(self, cache, upstream):
+        cache, axis, count = cache
+        grad = self._element_gradient(cache)
+        grad *= np.expand_dims(upstream, axis) / count
+        return grad
+
+    def call(self, y_true, y_pred):
+        """Per-sample values: the mean over the last axis of the element-wise loss.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+        """
+        return self._forward(y_true, y_pred)[0]
+
+    def call_gradient(self, y_true, y_pred, upstream):
+        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+            upstream: weights shaped like the result of `call`.
+        """
+        return self._backward(self._forward(y_true, y_pred)[1], np.asarray(upstream, dtype=y_pred.dtype))
+
+
+class _BuiltinLoss(Loss):
+    """A built-in that implements `_forward`/`_backward` directly; `call` and `call_gradient` reuse them."""
+
+    def call(self, y_true, y_pred):
+        """Per-sample loss values.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+        """
+        return self._forward(y_true, y_pred)[0]
+
+    def call_gradient(self, y_true, y_pred, upstream):
+        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+            upstream: weights shaped like the result of `call`.
+        """
+        return self._backward(self._forward(y_true, y_pred)[1], np.asarray(upstream, dtype=y_pred.dtype))
+
+
+class MeanSquaredError(_ElementwiseMeanLoss):
+    """Mean of the squared errors over the last axis: ``mean((y_true - y_pred) ** 2)``.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"mean_squared_error"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> MeanSquaredError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]])
+        0.5
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        diff = y_pred - y_true
+        return diff * diff, diff
+
+    def _element_gradient(self, diff):
+        return 2.0 * diff
+
+
+class MeanAbsoluteError(_ElementwiseMeanLoss):
+    """Mean of the absolute errors over the last axis: ``mean(|y_true - y_pred|)``.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"mean_absolute_error"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> MeanAbsoluteError()([[0.0, 1.0]], [[2.0, 1.0]])
+        1.0
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        diff = y_pred - y_true
+        return np.abs(diff), diff
+
+    def _element_gradient(self, diff):
+        return np.sign(diff)
+
+
+class MeanAbsolutePercentageError(_ElementwiseMeanLoss):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7))`` over the last axis.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"mean_absolute_percentage_error"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> MeanAbsolutePercentageError()([[2.0, 4.0]], [[1.0, 4.0]])
+        25.0
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        diff = y_pred - y_true
+        scale = 100.0 / np.maximum(np.abs(y_true), EPSILON)
+        return np.abs(diff) * scale, (diff, scale)
+
+    def _element_gradient(self, cache):
+        diff, scale = cache
+        return np.sign(diff) * scale
+
+
+class MeanSquaredLogarithmicError(_ElementwiseMeanLoss):
+    """``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1)) ** 2)`` over the last axis.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"mean_squared_logarithmic_error"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(MeanSquaredLogarithmicError()([[0.0]], [[np.e - 1]]), 4)
+        1.0
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        shifted = np.maximum(y_pred, EPSILON) + 1.0
+        diff = np.log(shifted) - np.log(np.maximum(y_true, EPSILON) + 1.0)
+        return diff * diff, (diff, shifted, y_pred)
+
+    def _element_gradient(self, cache):
+        diff, shifted, y_pred = cache
+        return np.where(y_pred > EPSILON, 2.0 * diff / shifted, 0.0).astype(y_pred.dtype, copy=False)
+
+
+class LogCosh(_ElementwiseMeanLoss):
+    """Mean over the last axis of ``log(cosh(y_pred - y_true))``, computed without overflow.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"log_cosh"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(LogCosh()([[0.0]], [[1.0]]), 4)
+        0.4338
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        x = y_pred - y_true
+        # log(cosh x) = x + softplus(-2x) - log 2 stays finite for large |x|
+        return x + np.logaddexp(0.0, -2.0 * x) - _LOG2, x
+
+    def _element_gradient(self, x):
+        return np.tanh(x)
+
+
+class Huber(_ElementwiseMeanLoss):
+    """Quadratic for small errors, linear beyond ``delta``: mean over the last axis.
+
+    ``0.5 * e**2`` where ``|e| <= delta``, else ``delta * |e| - 0.5 * delta**2``, with ``e = y_pred - y_true``.
+
+    Args:
+        delta: where the loss turns from quadratic to linear (positive).
+        reduction: see `Loss`.
+        name: defaults to ``"huber_loss"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> Huber(delta=1.0)([[0.0, 0.0]], [[0.5, 3.0]])
+        1.3125
+    """
+
+    _repr_always = ("delta",)
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        delta = float(delta)
+        if not delta > 0:
+            raise ValueError(f"Huber delta must be positive, but got delta={delta}.")
+        self.delta = delta
+
+    def _elements(self, y_true, y_pred):
+        error = y_pred - y_true
+        abs_error = np.abs(error)
+        quadratic = 0.5 * error * error
+        linear = self.delta * abs_error - 0.5 * self.delta**2
+        return np.where(abs_error <= self.delta, quadratic, linear), error
+
+    def _element_gradient(self, error):
+        return np.clip(error, -self.delta, self.delta)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def _hinge_labels(y_true):
+    """Keras converts 0/1 labels to -1/+1, but only when every label is 0 or 1."""
+    if np.all((y_true == 0) | (y_true == 1)):
+        return 2.0 * y_true - 1.0
+    return y_true
+
+
+class Hinge(_ElementwiseMeanLoss):
+    """``mean(max(1 - y_true * y_pred, 0))`` over the last axis; 0/1 labels become -1/+1.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"hinge"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> Hinge()([[0.0, 1.0]], [[0.6, 0.4]])
+        1.1
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        labels = _hinge_labels(y_true)
+        margin = np.maximum(1.0 - labels * y_pred, 0.0)
+        return margin, (labels, margin)
+
+    def _element_gradient(self, cache):
+        labels, margin = cache
+        return np.where(margin > 0, -labels, 0.0).astype(margin.dtype, copy=False)
+
+
+class SquaredHinge(_ElementwiseMeanLoss):
+    """``mean(max(1 - y_true * y_pred, 0) ** 2)`` over the last axis; 0/1 labels become -1/+1.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"squared_hinge"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(SquaredHinge()([[0.0, 1.0]], [[0.6, 0.4]]), 4)
+        1.46
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        labels = _hinge_labels(y_true)
+        margin = np.maximum(1.0 - labels * y_pred, 0.0)
+        return margin * margin, (labels, margin)
+
+    def _element_gradient(self, cache):
+        labels, margin = cache
+        return -2.0 * labels * margin
+
+
+class Poisson(_ElementwiseMeanLoss):
+    """``mean(y_pred - y_true * log(y_pred + 1e-7))`` over the last axis (for count targets).
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"poisson"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> Poisson()([[0.0]], [[2.0]])
+        2.0
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _elements(self, y_true, y_pred):
+        shifted = y_pred + EPSILON
+        return y_pred - y_true * np.log(shifted), (y_true, shifted)
+
+    def _element_gradient(self, cache):
+        y_true, shifted = cache
+        return 1.0 - y_true / shifted
+
+
+class BinaryCrossentropy(_ElementwiseMeanLoss):
+    """Binary crossentropy averaged over ``axis``, for 0/1 (or soft) targets.
+
+    From probabilities (``from_logits=False``) the predictions are clipped to ``[1e-7, 1 - 1e-7]`` as in
+    Keras; from logits the loss uses a log-sigmoid that cannot overflow. With ``label_smoothing`` the
+    targets become ``y * (1 - ls) + 0.5 * ls``. After a sigmoid output layer the training loop uses the fused
+    gradient `logits_gradient`.
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits instead of probabilities.
+        label_smoothing: in ``[0, 1]``.
+        axis: the axis to average over.
+        reduction: see `Loss`.
+        name: defaults to ``"binary_crossentropy"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(BinaryCrossentropy()([[1.0, 0.0]], [[0.8, 0.2]]), 4)
+        0.2231
+    """
+
+    _repr_always = ("from_logits",)
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
+        self.axis = _check_axis(axis)
+
+    @property
+    def _axis(self):
+        return self.axis
+
+    @property
+    def fused_activation(self):
+        """``"sigmoid"`` for probabilities: a sigmoid output layer may use `logits_gradient`."""
+        return None if self.from_logits else "sigmoid"
+
+    def _standardize(self, y_true, y_pred):
+        hint = None
+        if _looks_sparse(y_true, y_pred):
+            hint = (
+                f" y_true looks like integer class labels for {y_pred.shape[-1]} classes: with a softmax output "
+                "use loss='sparse_categorical_crossentropy'."
+            )
+        _require_same_shape(self, y_true, y_pred, hint)
+        return y_true, y_pred
+
+    def _smooth(self, y_true):
+        if self.label_smoothing:
+            return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        return y_true
+
+    def _elements(self, y_true, y_pred):
+        target = self._smooth(y_true)
+        if self.from_logits:
+            # softplus(+-z) from one exp: log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
+            e = np.exp(-np.abs(y_pred))
+            tail = np.log1p(e)
+            softplus_pos = np.maximum(y_pred, 0.0) + tail
+            softplus_neg = np.maximum(-y_pred, 0.0) + tail
+            return target * softplus_neg + (1.0 - target) * softplus_pos, (target, y_pred, e)
+        q = np.clip(y_pred, _CLIP_LOW, _CLIP_HIGH)
+        return -(target * np.log(q) + (1.0 - target) * np.log(1.0 - q)), (target, y_pred, q)
+
+    def _element_gradient(self, cache):
+        target, y_pred, extra = cache
+        if self.from_logits:
+            e = extra
+            return np.where(y_pred >= 0, 1.0, e) / (1.0 + e) - target
+        q = extra
+        inside = (y_pred >= _CLIP_LOW) & (y_pred <= _CLIP_HIGH)
+        return np.where(inside, (q - target) / (q * (1.0 - q)), 0.0).astype(y_pred.dtype, copy=False)
+
+    def _logits_backward(self, cache, upstream):
+        (target, probs, _), axis, count = cache
+        return (probs - target) * (np.expand_dims(upstream, axis) / count)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+class BinaryFocalCrossentropy(BinaryCrossentropy):
+    """Binary crossentropy down-weighting easy examples by ``(1 - p_t) ** gamma`` (Keras formula).
+
+    ``p_t = y * p + (1 - y) * (1 - p)`` uses the unclipped probability; the crossentropy factor is clipped as
+    in `BinaryCrossentropy`. With ``apply_class_balancing`` each term is also weighted by
+    ``y * alpha + (1 - y) * (1 - alpha)``.
+
+    Args:
+        apply_class_balancing: weight the positive class by ``alpha`` and the negative by ``1 - alpha``.
+        alpha: the balancing weight, in ``[0, 1]``.
+        gamma: the focusing parameter, ``>= 0`` (0 gives plain binary crossentropy).
+        from_logits: whether ``y_pred`` holds logits.
+        label_smoothing: in ``[0, 1]``.
+        axis: the axis to average over.
+        reduction: see `Loss`.
+        name: defaults to ``"binary_focal_crossentropy"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(BinaryFocalCrossentropy(gamma=2.0)([[1.0, 0.0]], [[0.9, 0.8]]), 4)
+        0.5155
+    """
+
+    _repr_always = ("gamma", "from_logits")
+
+    def __init__(
+        self,
+        apply_class_balancing=False,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+        )
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+        if self.gamma < 0:
+            raise ValueError(f"gamma must be >= 0, but got gamma={self.gamma}.")
+
+    fused_activation = None
+
+    def _elements(self, y_true, y_pred):
+        target = self._smooth(y_true)
+        p = _stable_sigmoid_parts(y_pred)[0] if self.from_logits else y_pred
+        q = np.clip(p, _CLIP_LOW, _CLIP_HIGH)
+        bce = -(target * np.log(q) + (1.0 - target) * np.log(1.0 - q))
+        one_minus_pt = 1.0 - (target * p + (1.0 - target) * (1.0 - p))
+        focal = np.power(one_minus_pt, self.gamma)
+        elements = focal * bce
+        balance = None
+        if self.apply_class_balancing:
+            balance = target * self.alpha + (1.0 - target) * (1.0 - self.alpha)
+            elements = elements * balance
+        return elements, (target, p, q, bce, one_minus_pt, focal, balance)
+
+    def _element_gradient(self, cache):
+        target, p, q, bce, one_minus_pt, focal, balance = cache
+        # d(1 - p_t)/dp = 1 - 2y; the power's derivative is guarded where its base is 0
+        d_focal = np.zeros_like(p)
+        if self.gamma:
+            np.power(one_minus_pt, self.gamma - 1.0, out=d_focal, where=one_minus_pt > 0)
+            d_focal *= self.gamma * (1.0 - 2.0 * target)
+        inside = (p >= _CLIP_LOW) & (p <= _CLIP_HIGH)
+        d_bce = np.where(inside, (q - target) / (q * (1.0 - q)), 0.0)
+        grad = d_focal * bce + focal * d_bce
+        if balance is not None:
+            grad *= balance
+        if self.from_logits:
+            grad *= p * (1.0 - p)
+        return grad.astype(p.dtype, copy=False)
+
+    def _logits_backward(self, cache, upstream):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "apply_class_balancing": self.apply_class_balancing,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+        }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Losses over a whole axis
+# ----------------------------------------------------------------------------------------------------------
+
+
+class KLDivergence(_BuiltinLoss):
+    """Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))`` over the last axis.
+
+    Both arrays are clipped to ``[1e-7, 1]`` first, as in Keras.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"kl_divergence"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]]), 4)
+        0.1438
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _standardize(self, y_true, y_pred):
+        _require_same_shape(self, y_true, y_pred)
+        return y_true, y_pred
+
+    def _forward(self, y_true, y_pred):
+        target = np.clip(y_true, EPSILON, 1.0)
+        q = np.clip(y_pred, EPSILON, 1.0)
+        return np.sum(target * np.log(target / q), axis=-1), (target, y_pred, q)
+
+    def _backward(self, cache, upstream):
+        target, y_pred, q = cache
+        inside = (y_pred >= EPSILON) & (y_pred <= 1.0)
+        grad = np.where(inside, -target / q, 0.0).astype(y_pred.dtype, copy=False)
+        grad *= upstream[..., None]
+        return grad
+
+
+class CosineSimilarity(_BuiltinLoss):
+    """Negative cosine similarity along ``axis``: -1 when the vectors point the same way, +1 when opposite.
+
+    Each vector is divided by ``sqrt(max(sum(x ** 2), 1e-12))``, so a zero vector gives 0, not nan.
+
+    Args:
+        axis: the axis holding the vector components.
+        reduction: see `Loss`.
+        name: defaults to ``"cosine_similarity"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> CosineSimilarity()([[1.0, 0.0]], [[2.0, 0.0]])
+        -1.0
+    """
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.axis = _check_axis(axis)
+
+    def _standardize(self, y_true, y_pred):
+        _require_same_shape(self, y_true, y_pred)
+        return y_true, y_pred
+
+    def _forward(self, y_true, y_pred):
+        axis = self.axis % y_pred.ndim
+        unit_true = y_true / np.sqrt(np.maximum(np.sum(y_true * y_true, axis=axis, keepdims=True), 1e-12))
+        squares = np.sum(y_pred * y_pred, axis=axis, keepdims=True)
+        norm = np.sqrt(np.maximum(squares, 1e-12))
+        unit_pred = y_pred / norm
+        cosine = np.sum(unit_true * unit_pred, axis=axis, keepdims=True)
+        return -np.squeeze(cosine, axis), (unit_true, unit_pred, norm, squares > 1e-12, cosine, axis)
+
+    def _backward(self, cache, upstream):
+        unit_true, unit_pred, norm, normalized, cosine, axis = cache
+        # where the norm was not floored, the normalisation removes the component along y_pred
+        grad = np.where(normalized, unit_pred * cosine, 0.0) - unit_true
+        grad *= np.expand_dims(upstream, axis) / norm
+        return grad.astype(unit_pred.dtype, copy=False)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class CategoricalHinge(_BuiltinLoss):
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis (one-hot labels).
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"categorical_hinge"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> CategoricalHinge()([[0.0, 1.0]], [[0.6, 0.4]])
+        1.2
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def _standardize(self, y_true, y_pred):
+        _require_same_shape(self, y_true, y_pred)
+        return y_true, y_pred
+
+    def _forward(self, y_true, y_pred):
+        positive = np.sum(y_true * y_pred, axis=-1)
+        others = (1.0 - y_true) * y_pred
+        index = np.argmax(others, axis=-1)[..., None]
+        negative = np.take_along_axis(others, index, axis=-1)[..., 0]
+        values = np.maximum(negative - positive + 1.0, 0.0)
+        return values, (y_true, index, values)
+
+    def _backward(self, cache, upstream):
+        y_true, index, values = cache
+        active = np.where(values > 0, upstream, 0.0)[..., None].astype(y_true.dtype, copy=False)
+        grad = -y_true * active
+        at_max = np.take_along_axis(grad, index, axis=-1) + (1.0 - np.take_along_axis(y_true, index, -1)) * active
+        np.put_along_axis(grad, index, at_max, axis=-1)
+        return grad
+
+
+class CategoricalCrossentropy(_BuiltinLoss):
+    """Crossentropy between one-hot (or soft) targets and class probabilities along ``axis``.
+
+    From probabilities, as Keras: ``p = y_pred / sum(y_pred)`` (renormalised), clipped to ``[1e-7, 1 - 1e-7]``,
+    then ``-sum(y_true * log p)``. From logits: ``-sum(y_true * log_softmax(y_pred))``. After a softmax output
+    layer the training loop uses the fused gradient `logits_gradient` (``p - y``). For integer labels use
+    `SparseCategoricalCrossentropy`.
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits instead of probabilities.
+        label_smoothing: in ``[0, 1]``; targets become ``y * (1 - ls) + ls / num_classes``.
+        axis: the class axis.
+        reduction: see `Loss`.
+        name: defaults to ``"categorical_crossentropy"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(CategoricalCrossentropy()([[0.0, 1.0, 0.0]], [[0.1, 0.8, 0.1]]), 4)
+        0.2231
+    """
+
+    _repr_always = ("from_logits",)
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
+        self.axis = _check_axis(axis)
+
+    @property
+    def fused_activation(self):
+        """``"softmax"`` for probabilities over the last axis: a softmax output may use `logits_gradient`."""
+        return "softmax" if not self.from_logits and self.axis == -1 else None
+
+    def _standardize(self, y_true, y_pred):
+        if y_pred.shape[self.axis % y_pred.ndim] == 1:
+            warnings.warn(
+                f"{type(self).__name__} received y_pred with a single class (shape {y_pred.shape}), so the loss "
+                "is always 0. For two classes with one sigmoid output use loss='binary_crossentropy'.",
+                SyntaxWarning,
+                stacklevel=4,
+            )
+        _require_same_shape(self, y_true, y_pred)
+        return y_true, y_pred
+
+    def _targets(self, y_true):
+        if self.label_smoothing:
+            return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / y_true.shape[-1]
+        return y_true
+
+    def _forward(self, y_true, y_pred):
+        target = self._targets(_to_last(y_true, self.axis))
+        scores = _to_last(y_pred, self.axis)
+        if self.from_logits:
+            log_probs = _log_softmax_last(scores)
+            return -np.sum(target * log_probs, axis=-1), (target, scores, log_probs)
+        total = scores.sum(axis=-1, keepdims=True)
+        p = scores / total
+        q = np.clip(p, _CLIP_LOW, _CLIP_HIGH)
+        return -np.sum(target * np.log(q), axis=-1), (target, scores, (p, q, total))
+
+    def _backward(self, cache, upstream):
+        target, scores, extra = cache
+        weight = upstream[..., None]
+        if self.from_logits:
+            grad = np.exp(extra) * target.sum(axis=-1, keepdims=True) - target
+        else:
+            # d/dp of -sum(t log clip(p)), then through p = y / sum(y)
+            p, q, total = extra
+            inside = (p >= _CLIP_LOW) & (p <= _CLIP_HIGH)
+            d_p = np.where(inside, -target / q, 0.0)
+            grad = (d_p - np.sum(d_p * p, axis=-1, keepdims=True)) / total
+        grad *= weight
+        return _from_last(grad.astype(scores.dtype, copy=False), self.axis)
+
+    def _logits_backward(self, cache, upstream):
+        target, probs, _ = cache
+        # d/dz of -sum(t * log_softmax(z)) is softmax(z) * sum(t) - t; sum(t) is 1 for one-hot labels
+        grad = probs * target.sum(axis=-1, keepdims=True) - target
+        grad *= upstream[..., None]
+        return grad
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+class CategoricalFocalCrossentropy(CategoricalCrossentropy):
+    """Categorical crossentropy with each class term scaled by ``alpha * (1 - p) ** gamma`` (Keras formula).
+
+    Args:
+        alpha: the weighting factor.
+        gamma: the focusing parameter, ``>= 0``.
+        from_logits: whether ``y_pred`` holds logits (a softmax is applied first).
+        label_smoothing: in ``[0, 1]``.
+        axis: the class axis.
+        reduction: see `Loss`.
+        name: defaults to ``"categorical_focal_crossentropy"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(CategoricalFocalCrossentropy()([[0.0, 1.0]], [[0.5, 0.5]]), 4)
+        0.0433
+    """
+
+    _repr_always = ("gamma", "from_logits")
+    fused_activation = None
+
+    def __init__(
+        self,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+        )
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+        if self.gamma < 0:
+            raise ValueError(f"gamma must be >= 0, but got gamma={self.gamma}.")
+
+    def _forward(self, y_true, y_pred):
+        target = self._targets(_to_last(y_true, self.axis))
+        scores = _to_last(y_pred, self.axis)
+        probs = _softmax_last(scores) if self.from_logits else scores
+        total = probs.sum(axis=-1, keepdims=True)
+        p = probs / total
+        q = np.clip(p, _CLIP_LOW, _CLIP_HIGH)
+        log_q = np.log(q)
+        modulation = np.power(1.0 - q, self.gamma)
+        values = np.sum(self.alpha * modulation * (-target * log_q), axis=-1)
+        return values, (target, scores, (probs, total, p, q, log_q, modulation))
+
+    def _backward(self, cache, upstream):
+        target, scores, (probs, total, p, q, log_q, modulation) = cache
+        one_minus_q = 1.0 - q
+        d_q = self.alpha * (
+            self.gamma * np.power(one_minus_q, self.gamma - 1.0) * target * log_q - modulation * target / q
+        )
+        inside = (p >= _CLIP_LOW) & (p <= _CLIP_HIGH)
+        d_p = np.where(inside, d_q, 0.0)
+        grad = (d_p - np.sum(d_p * p, axis=-1, keepdims=True)) / total
+        if self.from_logits:
+            grad = probs * (grad - np.sum(grad * probs, axis=-1, keepdims=True))
+        grad *= upstream[..., None]
+        return _from_last(grad.astype(scores.dtype, copy=False), self.axis)
+
+    def _logits_backward(self, cache, upstream):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma}
+
+
+class SparseCategoricalCrossentropy(_BuiltinLoss):
+    """Categorical crossentropy with integer class labels instead of one-hot vectors.
+
+    ``y_true`` holds class ids with shape ``y_pred.shape`` minus the class axis (a trailing axis of size 1 is
+    also accepted). Labels equal to ``ignore_class`` contribute 0 and are left out of the average.
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits instead of probabilities.
+        ignore_class: a label value to skip (for example a padding id), or None.
+        axis: the class axis of ``y_pred``.
+        reduction: see `Loss`.
+        name: defaults to ``"sparse_categorical_crossentropy"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(SparseCategoricalCrossentropy()([1], [[0.1, 0.8, 0.1]]), 4)
+        0.2231
+    """
+
+    _repr_always = ("from_logits",)
+
+    def __init__(
+        self,
+        from_logits=False,
+        ignore_class=None,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="sparse_categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.from_logits = bool(from_logits)
+        if ignore_class is not None:
+            if isinstance(ignore_class, bool) or not float(ignore_class).is_integer():
+                raise ValueError(f"ignore_class must be an integer label or None, but got {ignore_class!r}.")
+            ignore_class = int(ignore_class)
+        self.ignore_class = ignore_class
+        self.axis = _check_axis(axis)
+
+    @property
+    def fused_activation(self):
+        """``"softmax"`` for probabilities over the last axis: a softmax output may use `logits_gradient`."""
+        return "softmax" if not self.from_logits and self.axis == -1 else None
+
+    def _cast_y_true(self, y_true, dtype):
+        return y_true
+
+    def _standardize(self, y_true, y_pred):
+        axis = self.axis % y_pred.ndim
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+            y_true = y_true[..., 0]
+        expected = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
+        classes = y_pred.shape[axis]
+        if y_true.shape != expected:
+            hint = f" Pass one integer label per sample, shape {expected}."
+            if y_true.shape == y_pred.shape:
+                hint = (
+                    " y_true looks one-hot encoded: use loss='categorical_crossentropy', or convert it to labels "
+                    "with y.argmax(axis=-1)."
+                )
+            raise ValueError(
+                f"{type(self).__name__} ('{self.name}') expects integer labels of shape {expected} (or "
+                f"{expected + (1,)}) for y_pred of shape {y_pred.shape}, but got y_true with shape "
+                f"{y_true.shape}.{hint}"
+            )
+        return self._labels(y_true, classes), y_pred
+
+    def _labels(self, y_true, classes):
+        labels = y_true.astype(np.intp, copy=False)
+        if y_true.dtype.kind not in "iub" and np.any(labels != y_true):
+            bad = y_true[labels != y_true].flat[0]
+            raise ValueError(
+                f"{type(self).__name__} needs integer class labels, but y_true contains {bad!r}. For one-hot or "
+                "probability targets use loss='categorical_crossentropy'."
+            )
+        checked = labels if self.ignore_class is None else labels[labels != self.ignore_class]
+        if checked.size and (checked.min() < 0 or checked.max() >= classes):
+            bad = checked.min() if checked.min() < 0 else checked.max()
+            raise ValueError(
+                f"{type(self).__name__} received label {int(bad)}, but y_pred has {classes} classes, so labels "
+                f"must be in [0, {classes - 1}]. Give the last layer more units, or remap the labels to "
+                "0..num_classes-1."
+            )
+        return labels
+
+    def _forward(self, y_true, y_pred):
+        labels = y_true
+        valid = None
+        if self.ignore_class is not None:
+            valid = labels != self.ignore_class
+            labels = np.where(valid, labels, 0)
+        scores = _to_last(y_pred, self.axis)
+        if self.from_logits:
+            log_probs = _log_softmax_last(scores)
+            values = -_pick(log_probs, labels)
+            extra = log_probs
+        else:
+            total = scores.sum(axis=-1)
+            p = _pick(scores, labels) / total
+            q = np.clip(p, _CLIP_LOW, _CLIP_HIGH)
+            values = -np.log(q)
+            extra = (total, p, q)
+        if valid is not None:
+            values = np.where(valid, values, 0.0).astype(scores.dtype, copy=False)
+        return values, (labels, valid, scores, extra)
+
+    def _mask(self, cache):
+        return cache[1]
+
+    def _weight(self, valid, upstream, dtype):
+        weight = np.asarray(upstream, dtype=dtype)
+        return weight if valid is None else np.where(valid, weight, 0.0).astype(dtype, copy=False)
+
+    def _backward(self, cache, upstream):
+        labels, valid, scores, extra = cache
+        weight = self._weight(valid, upstream, scores.dtype)
+        if self.from_logits:
+            grad = _add_at_labels(np.exp(extra) * weight[..., None], labels, -weight)
+        else:
+            # only p[label] enters the loss; p = y / sum(y) couples it to every class
+            total, p, q = extra
+            inside = (p >= _CLIP_LOW) & (p <= _CLIP_HIGH)
+            d_p = np.where(inside, -1.0 / q, 0.0) * weight
+            grad = np.empty(scores.shape, dtype=scores.dtype)
+            grad[...] = (-d_p * p / total)[..., None]
+            grad = _add_at_labels(grad, labels, d_p / total)
+        return _from_last(grad.astype(scores.dtype, copy=False), self.axis)
+
+    def _logits_backward(self, cache, upstream):
+        labels, valid, probs, _ = cache
+        weight = self._weight(valid, upstream, probs.dtype)
+        return _add_at_labels(probs * weight[..., None], labels, -weight)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "ignore_class": self.ignore_class,
+            "axis": self.axis,
+        }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Plain functions (Keras names); each returns the per-sample values
+# ----------------------------------------------------------------------------------------------------------
+
+
+def mean_squared_error(y_true, y_pred):
+    """Per-sample mean squared error over the last axis (see `MeanSquaredError`).
+
+    Args:
+        y_true: targets.
+        y_pred: predictions.
+
+    Example:
+        >>> mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]])
+        array([0.5])
+    """
+    return MeanSquaredError()._values(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Per-sample mean absolute error over the last axis (see `MeanAbsoluteError`).
+
+    Args:
+        y_true: targets.
+        y_pred: predictions.
+
+    Example:
+        >>> mean_absolute_error([[0.0, 1.0]], [[2.0, 1.0]])
+        array([1.])
+    """
+    return MeanAbsoluteError()._values(y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Per-sample mean absolute percentage error (see `MeanAbsolutePercentageError`).
+
+    Args:
+        y_true: targets.
+        y_pred: predictions.
+
+    Example:
+        >>> mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 4.0]])
+        array([25.])
+    """
+    return MeanAbsolutePercentageError()._values(y_true, y_pred)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Per-sample mean squared logarithmic error (see `MeanSquaredLogarithmicError`).
+
+    Args:
+        y_true: targets.
+        y_pred: predictions.
+
+    Example:
+        >>> mean_squared_logarithmic_error([[0.0]], [[0.0]])
+        array([0.])
+    """
+    return MeanSquaredLogarithmicError()._values(y_true, y_pred)
+
+
+def log_cosh(y_true, y_pred):
+    """Per-sample mean of ``log(cosh(y_pred - y_true))`` (see `LogCosh`).
+
+    Args:
+        y_true: targets.
+        y_pred: predictions.
+
+    Example:
+        >>> log_cosh([[0.0]], [[0.0]])
+        array([0.])
+    """
+    return LogCosh()._values(y_true, y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Per-sample Huber loss (see `Huber`).
+
+    Args:
+        y_true: targets.
+        y_pred: predictions.
+        delta: where the loss turns from quadratic to linear.
+
+    Example:
+        >>> huber([[0.0, 0.0]], [[0.5, 3.0]])
+        array([1.3125])
+    """
+    return Huber(delta=delta)._values(y_true, y_pred)
+
+
+def hinge(y_true, y_pred):
+    """Per-sample hinge loss (see `Hinge`).
+
+    Args:
+        y_true: -1/+1 or 0/1 labels.
+        y_pred: predictions.
+
+    Example:
+        >>> hinge([[0.0, 1.0]], [[0.6, 0.4]])
+        array([1.1])
+    """
+    return Hinge()._values(y_true, y_pred)
+
+
+def squared_hinge(y_true, y_pred):
+    """Per-sample squared hinge loss (see `SquaredHinge`).
+
+    Args:
+        y_true: -1/+1 or 0/1 labels.
+        y_pred: predictions.
+
+    Example:
+        >>> squared_hinge([[0.0, 1.0]], [[0.6, 0.4]])
+        array([1.46])
+    """
+    return SquaredHinge()._values(y_true, y_pred)
+
+
+def categorical_hinge(y_true, y_pred):
+    """Per-sample categorical hinge loss (see `CategoricalHinge`).
+
+    Args:
+        y_true: one-hot labels.
+        y_pred: predictions.
+
+    Example:
+        >>> categorical_hinge([[0.0, 1.0]], [[0.6, 0.4]])
+        array([1.2])
+    """
+    return CategoricalHinge()._values(y_true, y_pred)
+
+
+def kl_divergence(y_true, y_pred):
+    """Per-sample Kullback-Leibler divergence (see `KLDivergence`).
+
+    Args:
+        y_true: target distributions.
+        y_pred: predicted distributions.
+
+    Example:
+        >>> kl_divergence([[0.5, 0.5]], [[0.5, 0.5]])
+        array([0.])
+    """
+    return KLDivergence()._values(y_true, y_pred)
+
+
+def poisson(y_true, y_pred):
+    """Per-sample Poisson loss (see `Poisson`).
+
+    Args:
+        y_true: counts.
+        y_pred: predicted rates.
+
+    Example:
+        >>> poisson([[0.0]], [[2.0]])
+        array([2.])
+    """
+    return Poisson()._values(y_true, y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample negative cosine similarity (see `CosineSimilarity`).
+
+    Args:
+        y_true: target vectors.
+        y_pred: predicted vectors.
+        axis: the component axis.
+
+    Example:
+        >>> cosine_similarity([[1.0, 0.0]], [[0.0, 3.0]])
+        array([-0.])
+    """
+    return CosineSimilarity(axis=axis)._values(y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample binary crossentropy (see `BinaryCrossentropy`).
+
+    Args:
+        y_true: 0/1 targets.
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` holds logits.
+        label_smoothing: in ``[0, 1]``.
+        axis: the axis to average over.
+
+    Example:
+        >>> binary_crossentropy([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]]).round(3)
+        array([0.916, 0.714])
+    """
+    return BinaryCrossentropy(from_logits, label_smoothing, axis)._values(y_true, y_pred)
+
+
+def binary_focal_crossentropy(
+    y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    """Per-sample binary focal crossentropy (see `BinaryFocalCrossentropy`).
+
+    Args:
+        y_true: 0/1 targets.
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        apply_class_balancing: weight classes by ``alpha``.
+        alpha: the balancing weight.
+        gamma: the focusing parameter.
+        from_logits: whether ``y_pred`` holds logits.
+        label_smoothing: in ``[0, 1]``.
+        axis: the axis to average over.
+
+    Example:
+        >>> binary_focal_crossentropy([[1.0, 0.0]], [[0.9, 0.8]]).round(4)
+        array([0.5155])
+    """
+    loss = BinaryFocalCrossentropy(apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis)
+    return loss._values(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample categorical crossentropy (see `CategoricalCrossentropy`).
+
+    Args:
+        y_true: one-hot targets.
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` holds logits.
+        label_smoothing: in ``[0, 1]``.
+        axis: the class axis.
+
+    Example:
+        >>> categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).round(4)
+        array([0.6931])
+    """
+    return CategoricalCrossentropy(from_logits, label_smoothing, axis)._values(y_true, y_pred)
+
+
+def categorical_focal_crossentropy(
+    y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    """Per-sample categorical focal crossentropy (see `CategoricalFocalCrossentropy`).
+
+    Args:
+        y_true: one-hot targets.
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        alpha: the weighting factor.
+        gamma: the focusing parameter.
+        from_logits: whether ``y_pred`` holds logits.
+        label_smoothing: in ``[0, 1]``.
+        axis: the class axis.
+
+    Example:
+        >>> categorical_focal_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).round(4)
+        array([0.0433])
+    """
+    loss = CategoricalFocalCrossentropy(alpha, gamma, from_logits, label_smoothing, axis)
+    return loss._values(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Per-sample crossentropy with integer labels (see `SparseCategoricalCrossentropy`).
+
+    Args:
+        y_true: integer class ids.
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` holds logits.
+        ignore_class: a label value to skip, or None.
+        axis: the class axis.
+
+    Example:
+        >>> sparse_categorical_crossentropy([1], [[0.5, 0.5]]).round(4)
+        array([0.6931])
+    """
+    return SparseCategoricalCrossentropy(from_logits, ignore_class, axis)._values(y_true, y_pred)
+
+
+# Keras-style short names and the Keras 2 names that nbtrain still accepts.
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+huber_loss = huber
+cosine_proximity = cosine_similarity
+bce = BCE = binary_crossentropy
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Registry
+# ----------------------------------------------------------------------------------------------------------
+
+_BUILTIN_CLASSES = (
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    CosineSimilarity,
+    Huber,
+    LogCosh,
+    Hinge,
+    SquaredHinge,
+    CategoricalHinge,
+    KLDivergence,
+    Poisson,
+    BinaryCrossentropy,
+    BinaryFocalCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalFocalCrossentropy,
+    SparseCategoricalCrossentropy,
+)
+
+_FUNCTION_CLASSES = {
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    cosine_similarity: CosineSimilarity,
+    huber: Huber,
+    log_cosh: LogCosh,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
+    kl_divergence: KLDivergence,
+    poisson: Poisson,
+    binary_crossentropy: BinaryCrossentropy,
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+}
+
+_ALIASES = {
+    "mse": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "kld": KLDivergence,
+    "bce": BinaryCrossentropy,
+    # Keras 2 names that Keras 3 rejects; nbtrain keeps them so older tutorials run.
+    "kullback_leibler_divergence": KLDivergence,
+    "logcosh": LogCosh,
+    "huber_loss": Huber,
+    "cosine_proximity": CosineSimilarity,
+}
+
+
+def _build_names():
+    names = {}
+    for cls in _BUILTIN_CLASSES:
+        names[cls.__name__] = cls
+        names[to_snake_case(cls.__name__)] = cls
+    for function, cls in _FUNCTION_CLASSES.items():
+        names[function.__name__] = cls
+    names.update(_ALIASES)
+    return names
+
+
+ALL_LOSSES = _build_names()
+"""Every string `get` accepts (matching ignores case), mapped to its loss class."""
+
+_LOOKUP = {name.lower(): cls for name, cls in ALL_LOSSES.items()}
+_SHAPE_RESOLVED = ("crossentropy", "ce")
+
+
+def _plain_function_error(function):
+    name = getattr(function, "__name__", type(function).__name__)
+    class_name = "".join(part.capitalize() for part in name.split("_"))
+    if not class_name.isidentifier():  # lambdas and other unnamed callables
+        class_name = "MyLoss"
+    return TypeError(
+        f"nbtrain cannot train with the plain function {name!r} as a loss: it gives the loss value, but nbtrain "
+        "computes gradients without automatic differentiation, so a loss must also give its gradient with "
+        "respect to y_pred. Write a Loss subclass instead, for example:\n\n"
+        f"    class {class_name}(nbtrain.losses.Loss):\n"
+        "        def call(self, y_true, y_pred):\n"
+        "            # per-sample values, shape y_pred.shape[:-1]\n"
+        "            return np.mean((y_pred - y_true) ** 2, axis=-1)\n\n"
+        "        def call_gradient(self, y_true, y_pred, upstream):\n"
+        "            # d sum(upstream * call(y_true, y_pred)) / d y_pred, shaped like y_pred\n"
+        "            return upstream[..., None] * 2 * (y_pred - y_true) / y_pred.shape[-1]\n\n"
+        f"and pass loss={class_name}(). Built-in losses can be given by name, e.g. loss='mse'."
+    )
+
+
+def get(identifier):
+    """Resolve a loss from a name, an instance, a class, a built-in function or a config dict.
+
+    Strings match case-insensitively: class names (``"MeanSquaredError"``), their snake_case
+    (``"mean_squared_error"``), the Keras aliases (``"mse"``, ``"mae"``, ``"mape"``, ``"msle"``, ``"kld"``,
+    ``"bce"``) and the Keras 2 names ``"logcosh"``, ``"huber_loss"``, ``"kullback_leibler_divergence"`` and
+    ``"cosine_proximity"``. ``"crossentropy"``/``"ce"`` depend on the data; see `resolve_crossentropy`.
+
+    Args:
+        identifier: a string, a `Loss` instance (returned as is), a `Loss` subclass (instantiated), a built-in
+            loss function such as ``nbtrain.losses.mean_squared_error``, a config dict from `serialize`, or
+            None (returns None).
+
+    Returns:
+        A `Loss` instance, or None.
+
+    Example:
+        >>> get("MSE")
+        MeanSquaredError()
+        >>> get(mean_absolute_error).name
+        'mean_absolute_error'
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type):
+        if issubclass(identifier, Loss):
+            return identifier()
+        raise TypeError(
+            f"Could not interpret loss identifier {identifier!r}: a loss class must subclass nbtrain.losses.Loss."
+        )
+    if isinstance(identifier, str):
+        return _from_name(identifier)
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, functools.partial) and identifier.func in _FUNCTION_CLASSES and not identifier.args:
+        return _FUNCTION_CLASSES[identifier.func](**identifier.keywords, name=identifier.func.__name__)
+    if callable(identifier):
+        if identifier in _FUNCTION_CLASSES:
+            return _FUNCTION_CLASSES[identifier](name=identifier.__name__)
+        raise _plain_function_error(identifier)
+    raise TypeError(
+        f"Could not interpret loss identifier {identifier!r} of type {type(identifier).__name__}. Pass a loss "
+        "name such as 'mse', a nbtrain.losses.Loss instance, or a config dict."
+    )
+
+
+def _from_name(name):
+    key = name.strip().lower()
+    if key in _LOOKUP:
+        return _LOOKUP[key]()
+    if key in _SHAPE_RESOLVED:
+        raise ValueError(
+            f"The loss {name!r} means binary, categorical or sparse categorical crossentropy depending on the "
+            "shapes of y_true and y_pred, so it is resolved when the model first sees data "
+            "(nbtrain.losses.resolve_crossentropy(y_true_shape, y_pred_shape)). Name the loss explicitly, "
+            "e.g. 'categorical_crossentropy', to choose it now."
+        )
+    raise _unknown_loss(name, _known_names())
+
+
+def _unknown_loss(name, known):
+    return unknown_name_error("loss", name, known)
+
+
+def _known_names():
+    """Names shown in errors: function names, aliases and class names (not the lower-cased duplicates)."""
+    return list(ALL_LOSSES)
+
+
+def resolve_crossentropy(y_true_shape, y_pred_shape):
+    """Choose the crossentropy that ``loss="crossentropy"`` (or ``"ce"``) means, from the data shapes (Keras rule).
+
+    A single output unit gives binary crossentropy; labels with fewer axes than ``y_pred``, or a trailing axis
+    of 1 against several outputs, give sparse categorical crossentropy; anything else categorical.
+
+    Args:
+        y_true_shape: shape of the targets (of one batch or of the whole array).
+        y_pred_shape: shape of the model output.
+
+    Example:
+        >>> resolve_crossentropy((32,), (32, 10))
+        SparseCategoricalCrossentropy(from_logits=False)
+        >>> resolve_crossentropy((32, 1), (32, 1))
+        BinaryCrossentropy(from_logits=False)
+    """
+    y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
+    if not y_pred_shape:
+        raise ValueError(f"Cannot choose a crossentropy for a scalar model output (y_pred shape {y_pred_shape}).")
+    if y_pred_shape[-1] == 1:
+        return BinaryCrossentropy()
+    sparse = len(y_true_shape) < len(y_pred_shape) or (bool(y_true_shape) and y_true_shape[-1] == 1)
+    return SparseCategoricalCrossentropy() if sparse else CategoricalCrossentropy()
+
+
+def serialize(loss):
+    """Turn a loss into a JSON-friendly dict (`deserialize` reverses it); a built-in function gives its name.
+
+    Args:
+        loss: a `Loss` instance or a built-in loss function.
+
+    Example:
+        >>> serialize(Huber(delta=2.0))["class_name"]
+        'Huber'
+    """
+    if isinstance(loss, Loss):
+        return {"module": "nbtrain.losses", "class_name": type(loss).__name__, "config": loss.get_config()}
+    if callable(loss) and loss in _FUNCTION_CLASSES:
+        return loss.__name__
+    raise TypeError(f"serialize() expects a nbtrain.losses.Loss, but got {loss!r} of type {type(loss).__name__}.")
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuild a loss from `serialize`'s dict (or a Keras-style ``{"class_name", "config"}`` dict, or a name).
+
+    Args:
+        config: the dict, or a loss name string.
+        custom_objects: optional ``{class name: Loss subclass}`` for user-defined losses. Subclasses of `Loss`
+            that are already defined are also found by their class name.
+
+    Example:
+        >>> deserialize(serialize(CategoricalCrossentropy(from_logits=True)))
+        CategoricalCrossentropy(from_logits=True)
+    """
+    if isinstance(config, str):
+        return _from_name(config)
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            f"deserialize() expects a dict with 'class_name' and 'config' keys, as made by serialize(), but got "
+            f"{config!r}."
+        )
+    class_name = config["class_name"]
+    if class_name == "function" and isinstance(config.get("config"), str):  # Keras's form for a loss function
+        return _from_name(config["config"])
+    cls = _find_class(class_name, custom_objects or {})
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+def _find_class(class_name, custom_objects):
+    if class_name in custom_objects:
+        return custom_objects[class_name]
+    if class_name.lower() in _LOOKUP:
+        return _LOOKUP[class_name.lower()]
+    user_classes = {cls.__name__: cls for cls in _all_subclasses(Loss)}
+    if class_name in user_classes:
+        return user_classes[class_name]
+    raise _unknown_loss(class_name, [*ALL_LOSSES, *custom_objects, *user_classes])
+
+
+def _all_subclasses(cls):
+    found = []
+    for sub in cls.__subclasses__():
+        if not sub.__name__.startswith("_"):
+            found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+

@@ -1,0 +1,89 @@
+"""``Model``: the base every model shares (weights, calling on data); training comes from ``Trainer``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain.models.training import Trainer
+from nbtrain.utils.naming import to_snake_case, unique_name
+
+
+class Model(Trainer):
+    """Base class of nbtrain models; use :class:`nbtrain.models.Sequential` to build one.
+
+    A model is a stack of layers with ``compile``, ``fit``, ``evaluate`` and ``predict``.
+    Subclasses provide ``_forward(inputs, training)``, ``_backward(output_gradients)``, ``output_names``,
+    ``output_layers`` and ``build(input_shape)``; training is shared, so every kind of model trains alike.
+    """
+
+    def __init__(self, *args, name=None, trainable=True, **kwargs):
+        if args or kwargs:
+            given = ", ".join([repr(a) for a in args] + [f"{k}=..." for k in kwargs])
+            raise TypeError(
+                f"Model({given}): building a model from inputs and outputs (the functional API) is not available "
+                f"in this version of nbtrain. Use nbtrain.models.Sequential([...]) for a stack of layers."
+            )
+        super().__init__()
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.built = False
+        self.layers = []
+        self._trainable = bool(trainable)
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freezing a model freezes every layer in it, as in Keras."""
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    # ----- weights -------------------------------------------------------------------------------------
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight, layer by layer in Keras order (kernel, then bias), as ``keras.Model``."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        """Load a list from :meth:`get_weights` (or from Keras ``model.get_weights()``), copying in place."""
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(
+                f"Model '{self.name}' has {expected} weight arrays but set_weights() received {len(weights)}. "
+                f"Pass the list from get_weights() of a model with the same layers."
+                + ("" if self.built else " The model is not built yet: call build() or fit() first.")
+            )
+        position = 0
+        for layer in self.layers:
+            count = len(layer.weights)
+            layer.set_weights(weights[position:position + count])
+            position += count
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    # ----- inference on arrays -------------------------------------------------------------------------
+
+    def __call__(self, x, training=False):
+        """Run the model on a batch of NumPy data and return NumPy outputs (no progress, no batching)."""
+        xs = self._prepare_inputs(x)
+        outputs = self._forward(xs, training=training)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}, built={self.built}>"

@@ -1,0 +1,176 @@
+"""``Sequential``: a plain stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain.layers.input_layer import InputLayer, SymbolicTensor
+from nbtrain.layers.layer import Layer
+from nbtrain.models.model import Model
+
+
+class Sequential(Model):
+    """A model made of layers applied one after the other.
+
+    Give the input shape with ``Input(shape=...)`` as the first entry or ``input_shape=`` on the first
+    layer and the model is built at once; otherwise it is built from the first data it sees.
+
+    Args:
+        layers: list of layers (an ``Input(...)`` may come first).
+        name: model name.
+        trainable: whether fit updates any weights.
+
+    Example:
+        >>> from nbtrain.layers import Dense
+        >>> model = Sequential([Dense(16, activation="relu", input_shape=(4,)), Dense(3, activation="softmax")])
+        >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._input_layer = None
+        self._first_trainable_index = 0
+        if layers is not None:
+            if not isinstance(layers, (list, tuple)):
+                raise TypeError(f"Sequential() expects a list of layers, got {type(layers).__name__}. "
+                                f"Write Sequential([layer1, layer2]).")
+            for layer in layers:
+                self.add(layer)
+
+    # ----- construction ---------------------------------------------------------------------------------
+
+    def add(self, layer) -> None:
+        """Append a layer (or, first, an ``Input``) to the stack.
+
+        Example:
+            >>> from nbtrain.layers import Dense
+            >>> model = Sequential()
+            >>> model.add(Dense(8, input_shape=(4,)))
+        """
+        if isinstance(layer, SymbolicTensor):
+            layer = layer.layer
+        if not isinstance(layer, Layer):
+            hint = " Did you mean to call the layer class, e.g. Dense(10)?" if isinstance(layer, type) else ""
+            raise TypeError(f"Sequential.add() expects a layer, got {layer!r}.{hint}")
+        if isinstance(layer, InputLayer):
+            if self.layers or self._input_layer is not None:
+                raise ValueError("An Input can only be the first entry of a Sequential model.")
+            self._input_layer = layer
+            self._build_from(layer.input_shape)
+            return
+        if any(existing is layer for existing in self.layers):
+            raise ValueError(f"Layer '{layer.name}' is already in this model; create a new layer to repeat it.")
+        self.layers.append(layer)
+        self.compiled_outputs_changed()
+        if not self.layers[:-1] and self._input_layer is None and layer.declared_input_shape is not None:
+            self._build_from(layer.declared_input_shape)
+        elif self.built:
+            self._build_from(self.input_shape)
+
+    def compiled_outputs_changed(self) -> None:
+        # A new last layer changes the output: drop what was derived from the old one.
+        self._fusable = None
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self.layers:
+            raise IndexError("pop() on a Sequential model without layers.")
+        layer = self.layers.pop()
+        self.compiled_outputs_changed()
+        return layer
+
+    # ----- building -------------------------------------------------------------------------------------
+
+    def build(self, input_shape=None) -> None:
+        """Create every layer's weights for inputs of ``input_shape`` (batch axis first, e.g. ``(None, 784)``)."""
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError("build() needs an input shape, e.g. model.build((None, 784)).")
+            input_shape = self._input_layer.input_shape
+        self._build_from(tuple(input_shape))
+
+    def _build_from(self, input_shape) -> None:
+        shape = tuple(input_shape)
+        self.input_shape = shape
+        for layer in self.layers:
+            layer.ensure_built(shape)
+            shape = layer.compute_output_shape(shape)
+        self.output_shape = shape
+        self.built = bool(self.layers) or self._input_layer is not None
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self.layers[-1].name if self.layers else "output"]
+
+    @property
+    def output_layers(self) -> list[Layer]:
+        return [self.layers[-1]] if self.layers else []
+
+    @property
+    def output_shapes(self) -> list[tuple]:
+        return [self.output_shape]
+
+    @property
+    def inputs(self):
+        return None if self._input_layer is None else [self._input_layer.output]
+
+    # ----- computation ----------------------------------------------------------------------------------
+
+    def _check_inputs(self, xs) -> None:
+        if len(xs) != 1:
+            raise ValueError(f"A Sequential model takes one input array, got a list of {len(xs)} arrays.")
+        if not self.layers:
+            raise ValueError("This Sequential model has no layers yet: add some with model.add(...).")
+        x = xs[0]
+        if not self.built:
+            self._build_from((None,) + x.shape[1:])
+            return
+        expected = self.input_shape
+        if x.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], x.shape[1:])):
+            first = self.layers[0]
+            hint = first.input_mismatch_hint(x.shape) if hasattr(first, "input_mismatch_hint") else \
+                f"Reshape the data to {expected[1:]} per sample."
+            raise ValueError(
+                f"Model '{self.name}' expects inputs of shape {_fmt(expected)} but got an array of shape "
+                f"{x.shape}. {hint}"
+            )
+
+    def _forward(self, xs, training=False) -> list[np.ndarray]:
+        x, mask = xs[0], None
+        for layer in self.layers:
+            inputs = x
+            if mask is not None and layer.accepts_mask:
+                x = layer.forward(inputs, training=training, mask=mask)
+            else:
+                x = layer.forward(inputs, training=training)
+            mask = layer.compute_mask(inputs, mask)
+        return [x]
+
+    def _backward(self, output_gradients) -> None:
+        grad, is_logits_gradient = output_gradients[0]
+        if grad is None:
+            return
+        last = self.layers[-1]
+        grad = last.backward_from_preactivation(grad) if is_logits_gradient else last.backward(grad)
+        # Layers before the first trainable one need no gradient at all.
+        for index in range(len(self.layers) - 2, self._first_trainable_index - 1, -1):
+            if grad is None:
+                return
+            grad = self.layers[index].backward(grad)
+
+    def _on_trainable_changed(self) -> None:
+        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
+        self._first_trainable_index = trainable[0] if trainable else len(self.layers)
+        for index, layer in enumerate(self.layers):
+            # The first trainable layer's input gradient flows into nothing trainable: skip that matmul.
+            layer.input_gradient_needed = index > self._first_trainable_index
+
+    # ----- configuration --------------------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "layers": [
+            {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers]}
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

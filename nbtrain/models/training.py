@@ -1,0 +1,612 @@
+"""compile, fit, evaluate and predict: the training loop shared by every model.
+
+The loop is written to read top down; each named helper does one thing. Arrays are cast to float32 once
+per call, batches come from :mod:`nbtrain.data`, and every event goes to the callbacks with a ``logs``
+dict of plain floats. The engine never prints: progress is a callback.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+
+import numpy as np
+
+from nbtrain import activations as activations_module
+from nbtrain import optimizers as optimizers_module
+from nbtrain.callbacks.callback import Callback, CallbackList
+from nbtrain.callbacks.history import History
+from nbtrain.callbacks.progbar import ProgbarLogger
+from nbtrain.data.arrays import ArrayData, EpochIterator, as_array_list, cast_floats, check_same_length
+from nbtrain.data.arrays import class_weights_to_sample_weights
+from nbtrain.models.compile_utils import CompiledLoss, CompiledMetrics, MeanTracker
+from nbtrain.models.interrupts import deferred_interrupts
+from nbtrain.utils.errors import check_keyword_arguments
+from nbtrain.utils.random import global_generator
+
+DEFAULT_BATCH_SIZE = 32
+_LEGACY_DATA_ARGUMENTS = ("workers", "use_multiprocessing", "max_queue_size")
+
+
+def default_progress_callback(verbose, mode: str):
+    """The progress display for this environment: the one place the engine reaches into ``display``."""
+    from nbtrain.display.environment import progress_callback_for
+
+    return progress_callback_for(verbose, mode)
+
+
+def _parameters(method) -> tuple[str, ...]:
+    """Named parameters of a method, so a misspelled keyword is matched against the real ones."""
+    return tuple(p for p in inspect.signature(method).parameters if p not in ("self", "kwargs"))
+
+
+def _check_verbose(verbose) -> None:
+    if verbose not in ("auto", 0, 1, 2) or isinstance(verbose, bool) and verbose is not False:
+        raise ValueError(f"verbose must be 'auto', 0 (silent), 1 (progress bar) or 2 (one line per epoch), "
+                         f"got {verbose!r}.")
+
+
+def _positive_int_or_none(value, what: str):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _should_validate(epoch: int, validation_freq) -> bool:
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        if validation_freq <= 0:
+            raise ValueError(f"validation_freq must be a positive integer or a list of epochs, got {validation_freq}.")
+        return (epoch + 1) % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple, set)):
+        return epoch + 1 in validation_freq
+    raise TypeError(f"validation_freq must be an int or a list of 1-based epoch numbers, got {validation_freq!r}.")
+
+
+def _sorted_logs(logs: dict) -> dict:
+    # Keras sorts log keys, so History and progress lines list them alphabetically.
+    return dict(sorted(logs.items()))
+
+
+class Trainer:
+    """The training half of a model: compile, fit, evaluate, predict and the ``*_on_batch`` methods."""
+
+    def __init__(self):
+        self.optimizer = None
+        self.compiled = False
+        self.stop_training = False
+        self.stop_reason = None
+        self.interrupted_at = None
+        self.history = None
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        self._loss_tracker = MeanTracker()
+        self._output_loss_trackers = []
+        self._compile_config = None
+        self._trainable_at_compile = None
+        self._variable_refs = None
+        self._variable_names = None
+        self._fusable = None
+
+    # ================================================================================================
+    # compile
+    # ================================================================================================
+
+    def compile(self, optimizer=None, loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs):
+        """Choose the optimizer, the loss and the metrics, before ``fit``.
+
+        Args:
+            optimizer: a name (``"adam"``, ``"sgd"``, ``"rmsprop"``) or an optimizer object.
+            loss: a name (``"categorical_crossentropy"``, ``"mse"``), a loss object or a built-in loss function.
+            metrics: a list such as ``["accuracy"]``; names, metric objects or functions ``f(y_true, y_pred)``.
+            loss_weights: weights of the outputs' losses (multi-output models).
+            weighted_metrics: metrics that take ``sample_weight`` and ``class_weight`` into account.
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for Keras compatibility;
+                nbtrain always runs eagerly on NumPy.
+
+        Example:
+            >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # doctest: +SKIP
+        """
+        check_keyword_arguments("compile()", kwargs, _parameters(Trainer.compile))
+        if optimizer is None:
+            raise ValueError(
+                "optimizer must be specified: compile() needs an optimizer, for example "
+                "model.compile(optimizer='adam', loss=...) or optimizer=nbtrain.optimizers.SGD(learning_rate=0.01)."
+            )
+        if loss is None:
+            raise ValueError(
+                "loss must be specified: compile() needs a loss to minimise, for example "
+                "loss='sparse_categorical_crossentropy' for integer class labels, 'categorical_crossentropy' for "
+                "one-hot labels, 'binary_crossentropy' for 0/1 labels, or 'mse' for regression."
+            )
+        self.optimizer = optimizers_module.get(optimizer)
+        self._compiled_loss = CompiledLoss(loss, loss_weights, self.output_names)
+        self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.output_names)
+        self._output_loss_trackers = [MeanTracker() for _ in self.output_names] if len(self.output_names) > 1 else []
+        self._compile_config = dict(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights,
+                                    weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
+                                    steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+        self._trainable_at_compile = self._trainable_state()
+        self._variable_refs = None
+        self._fusable = None
+        self.compiled = True
+        self.stop_training = False
+
+    def _trainable_state(self):
+        return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
+
+    def _require_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise ValueError(
+                f"The model must be compiled before {method}(): call model.compile(optimizer=..., loss=...) first, "
+                f"for example model.compile(optimizer='adam', loss='mse')."
+            )
+
+    # ================================================================================================
+    # fit
+    # ================================================================================================
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+        """Train the model for ``epochs`` passes over the data and return its :class:`History`.
+
+        Args:
+            x: input array (samples first), or a list of arrays for several inputs.
+            y: target array.
+            batch_size: samples per gradient step (default 32).
+            epochs: index of the final epoch (training runs ``range(initial_epoch, epochs)``).
+            verbose: ``"auto"`` (dashboard in notebooks, progress bar in terminals), 0, 1 or 2.
+            callbacks: list of :class:`nbtrain.callbacks.Callback`.
+            validation_split: fraction of the data, taken from the end before shuffling, to validate on.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``; overrides the split.
+            shuffle: reshuffle the training samples every epoch (True), keep the order (False), or ``"batch"``.
+            class_weight: ``{class index: weight}`` to weight the loss per class; multiplies ``sample_weight``.
+            sample_weight: per-sample loss weights, shape ``(samples,)``.
+            initial_epoch: epoch to start from (to resume training).
+            steps_per_epoch: batches per epoch; the data continue across epochs.
+            validation_steps: validation batches per validation run.
+            validation_batch_size: defaults to ``batch_size``.
+            validation_freq: validate every N epochs, or on the listed (1-based) epochs.
+
+        Returns:
+            A :class:`History` whose ``.history`` maps ``loss``, metric names and ``val_*`` to per-epoch floats.
+            Interrupting (Kernel -> Interrupt, Ctrl-C) stops after the current batch and still returns it.
+
+        Example:
+            >>> history = model.fit(x_train, y_train, epochs=10, batch_size=32, validation_split=0.2)  # doctest: +SKIP
+        """
+        check_keyword_arguments("fit()", kwargs, _parameters(Trainer.fit) + _LEGACY_DATA_ARGUMENTS)
+        self._require_compiled("fit")
+        _check_verbose(verbose)
+        batch_size = _positive_int_or_none(batch_size, "batch_size")
+        steps_per_epoch = _positive_int_or_none(steps_per_epoch, "steps_per_epoch")
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
+        train, validation = self._fit_data(x, y, sample_weight, class_weight, validation_split, validation_data)
+        if batch_size is None:
+            batch_size = math.ceil(train.num_samples / steps_per_epoch) if steps_per_epoch else DEFAULT_BATCH_SIZE
+        self._prepare_for_training(train)
+        iterator = EpochIterator(train, batch_size, shuffle=shuffle, steps_per_epoch=steps_per_epoch,
+                                 rng=global_generator())
+        callbacks = self._callback_list(callbacks, verbose, "fit", add_history=True, epochs=epochs, steps=iterator.num_batches,
+                                        samples=train.num_samples, batch_size=batch_size,
+                                        do_validation=validation is not None)
+        validation_plan = None if validation is None else (
+            validation, validation_batch_size or batch_size, _positive_int_or_none(validation_steps, "validation_steps"))
+        self._fit_loop(iterator, initial_epoch, epochs, callbacks, validation_plan, validation_freq)
+        return self.history
+
+    def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation_plan, validation_freq) -> None:
+        self.stop_training = False
+        self.stop_reason, self.interrupted_at = "completed", None
+        logs = {}
+        callbacks.on_train_begin()
+        try:
+            with deferred_interrupts() as interrupt:
+                for epoch in range(initial_epoch, epochs):
+                    self._reset_metrics()
+                    callbacks.on_epoch_begin(epoch)
+                    logs, completed = self._train_one_epoch(epoch, iterator, callbacks, interrupt)
+                    if not completed:
+                        break
+                    if validation_plan and _should_validate(epoch, validation_freq):
+                        logs = _sorted_logs(logs | self._validation_logs(validation_plan, callbacks))
+                    callbacks.on_epoch_end(epoch, logs)
+                    if self.stop_training:
+                        self.stop_reason = "stopped"
+                        break
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            raise
+        except BaseException:
+            self.stop_reason = "error"
+            raise
+        finally:
+            self.optimizer.finalize_variable_values(self._variables())
+            callbacks.on_train_end(logs)
+
+    def _train_one_epoch(self, epoch, iterator, callbacks, interrupt):
+        """Run one epoch's batches; returns the last logs and False if the user interrupted."""
+        logs = {}
+        for step, (xs, ys, sample_weight) in iterator.epoch():
+            callbacks.on_train_batch_begin(step)
+            logs = self._train_step(xs, ys, sample_weight)
+            callbacks.on_train_batch_end(step, logs)
+            if interrupt.requested:
+                self.stop_reason, self.interrupted_at = "interrupted", (epoch, step + 1)
+                return logs, False
+            if self.stop_training:
+                break
+        return logs, True
+
+    def _train_step(self, xs, ys, sample_weight) -> dict:
+        outputs = self._forward(xs, training=True)
+        self._on_first_batch(ys, outputs)
+        total, parts, gradients = self._compiled_loss.value_and_gradients(ys, outputs, sample_weight, self._fusable)
+        self._backward(gradients)
+        self.optimizer.apply(self._gradients(), self._variables(), variable_names=self._variable_names)
+        self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
+        return self._logs()
+
+    def _validation_logs(self, validation_plan, callbacks) -> dict:
+        data, batch_size, steps = validation_plan
+        logs = self._evaluate_data(data, batch_size, steps, callbacks)
+        return {f"val_{key}": value for key, value in logs.items()}
+
+    # ----- data -----------------------------------------------------------------------------------------
+
+    def _fit_data(self, x, y, sample_weight, class_weight, validation_split, validation_data):
+        if x is None:
+            raise ValueError("fit() needs training data: model.fit(x, y, ...).")
+        if y is None:
+            raise ValueError(
+                "fit() received x but no targets y. Pass the labels too: model.fit(x, y, ...)."
+            )
+        train = self._array_data(x, y, sample_weight, "x", "y")
+        if class_weight is not None:
+            weights = class_weights_to_sample_weights(class_weight, train.ys[0])
+            train.sample_weight = weights if train.sample_weight is None else train.sample_weight * weights
+        if validation_data is not None:
+            return train, self._validation_data(validation_data)
+        if validation_split:
+            return train.split(validation_split)
+        return train, None
+
+    def _validation_data(self, validation_data) -> ArrayData:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), got "
+                f"{type(validation_data).__name__}"
+                + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "") + "."
+            )
+        x_val, y_val, *rest = validation_data
+        return self._array_data(x_val, y_val, rest[0] if rest else None, "validation x", "validation y")
+
+    def _array_data(self, x, y, sample_weight, x_name, y_name) -> ArrayData:
+        xs = cast_floats(as_array_list(x, x_name))
+        ys = cast_floats(as_array_list(y, y_name)) if y is not None else None
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float32)
+            if sw.ndim == 0:
+                raise ValueError("sample_weight must have one weight per sample, got a scalar.")
+        named = {x_name: xs, y_name: ys, "sample_weight": None if sw is None else [sw]}
+        check_same_length(named)
+        self._check_inputs(xs)
+        if ys is not None:
+            self._check_targets(ys, y_name)
+        return ArrayData(xs, ys, sw)
+
+    def _prepare_inputs(self, x) -> list[np.ndarray]:
+        xs = cast_floats(as_array_list(x, "x"))
+        self._check_inputs(xs)
+        return xs
+
+    def _check_targets(self, ys, y_name) -> None:
+        if len(ys) != len(self.output_names):
+            raise ValueError(f"The model has {len(self.output_names)} outputs {self.output_names} but {y_name} "
+                             f"holds {len(ys)} arrays.")
+        for y, output_shape, loss in zip(ys, self.output_shapes, self._compiled_loss.losses if self._compiled_loss
+                                         else [None] * len(ys)):
+            problem = _target_problem(y.shape, output_shape, loss)
+            if problem:
+                raise ValueError(problem)
+
+    # ----- one-time set-up --------------------------------------------------------------------------------
+
+    def _prepare_for_training(self, data: ArrayData) -> None:
+        """Check trainable flags against compile and find the variables the optimizer updates."""
+        if self._trainable_at_compile is not None and self._trainable_state() != self._trainable_at_compile:
+            warnings.warn(
+                "A layer's `trainable` flag changed after compile(). nbtrain applies the change now (and restarts "
+                "the optimizer's state); call model.compile(...) again after changing `trainable` to make this "
+                "explicit and silence this warning.", stacklevel=3)
+            self._trainable_at_compile = self._trainable_state()
+            self._variable_refs = None
+            restart_optimizer = True
+        else:
+            restart_optimizer = False
+        if self._variable_refs is None:
+            self._variable_refs = [(layer, name) for layer in self.layers for name in layer.params]
+            self._variable_names = [f"{layer.name}/{name}" for layer, name in self._variable_refs]
+            self._on_trainable_changed()
+            if restart_optimizer:
+                self.optimizer.build(self._variables())
+
+    def _on_trainable_changed(self) -> None:
+        """Hook for models to skip input gradients nobody needs."""
+
+    def _variables(self) -> list[np.ndarray]:
+        return [layer._weights[name] for layer, name in self._variable_refs or []]
+
+    def _gradients(self) -> list[np.ndarray]:
+        return [layer.grads[name] for layer, name in self._variable_refs]
+
+    def _on_first_batch(self, ys, outputs) -> None:
+        if self._fusable is not None:
+            return
+        self._compiled_loss.resolve_shorthands(ys, outputs)
+        if not self._compiled_metrics.built:
+            self._compiled_metrics.build(ys, outputs)
+        self._fusable = [_fuses(loss, layer) for loss, layer in zip(self._compiled_loss.losses, self.output_layers)]
+
+    # ----- logs and metrics -------------------------------------------------------------------------------
+
+    def _track(self, total, parts, ys, outputs, sample_weight, batch_size) -> None:
+        self._loss_tracker.update(total, batch_size)
+        for tracker, value in zip(self._output_loss_trackers, parts):
+            if value is not None:
+                tracker.update(value, batch_size)
+        self._compiled_metrics.update(ys, outputs, sample_weight)
+
+    def _logs(self) -> dict:
+        logs = {"loss": float(self._loss_tracker.result())}
+        for name, tracker in zip(self.output_names, self._output_loss_trackers):
+            if tracker.count:
+                logs[f"{name}_loss"] = float(tracker.result())
+        logs |= self._compiled_metrics.results()
+        return _sorted_logs(logs)
+
+    def _reset_metrics(self) -> None:
+        self._loss_tracker.reset()
+        for tracker in self._output_loss_trackers:
+            tracker.reset()
+        if self._compiled_metrics is not None:
+            self._compiled_metrics.reset()
+
+    def reset_metrics(self) -> None:
+        """Reset the running loss and metric values (fit and evaluate do this themselves)."""
+        self._reset_metrics()
+
+    def metric_direction(self, name: str):
+        """'up', 'down' or None for a log key (without ``val_``), used by callbacks with ``mode='auto'``."""
+        if self._compiled_metrics is None or not self._compiled_metrics.built:
+            return None
+        for log_name, metric in zip(self._compiled_metrics.log_names, self._compiled_metrics.all_metrics()):
+            if log_name == name:
+                return getattr(metric, "direction", None)
+        return None
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """Names of the values that ``evaluate`` returns, in order."""
+        names = ["loss"]
+        if self._compiled_metrics is not None and self._compiled_metrics.built:
+            names += list(self._compiled_metrics.log_names)
+        names += [f"{n}_loss" for n in self.output_names] if self._output_loss_trackers else []
+        return names
+
+    def _result(self, logs: dict, return_dict: bool):
+        if return_dict:
+            return logs
+        if len(logs) == 1:
+            return logs["loss"]
+        return [logs[name] for name in self.metrics_names if name in logs]
+
+    # ----- callbacks ---------------------------------------------------------------------------------------
+
+    def _callback_list(self, callbacks, verbose, mode, add_history=False, **params) -> CallbackList:
+        user = [] if callbacks is None else (list(callbacks) if isinstance(callbacks, (list, tuple)) else None)
+        if user is None or any(not isinstance(c, Callback) for c in user):
+            raise TypeError(
+                "callbacks must be a list of nbtrain.callbacks.Callback objects, for example "
+                f"callbacks=[nbtrain.callbacks.EarlyStopping(patience=3)], got {callbacks!r}."
+            )
+        extra = []
+        if add_history:
+            self.history = History()
+            extra.append(self.history)
+        if verbose != 0 and not any(isinstance(c, ProgbarLogger) for c in user):
+            progress = default_progress_callback(verbose, mode)
+            if progress is not None:
+                extra.append(progress)
+        return CallbackList(user + extra, model=self, verbose=verbose, mode=mode, **params)
+
+    # ================================================================================================
+    # evaluate and predict
+    # ================================================================================================
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics on the given data, in inference mode (no dropout).
+
+        Args:
+            x, y: inputs and targets.
+            batch_size: samples per batch (default 32).
+            verbose: 0 silent, 1 or ``"auto"`` progress bar, 2 one line.
+            sample_weight: per-sample loss weights.
+            steps: number of batches to evaluate (default: all).
+            callbacks: callbacks receiving the ``on_test_*`` events.
+            return_dict: return ``{"loss": ..., "accuracy": ...}`` instead of a float or a list.
+
+        Returns:
+            A float when only the loss is tracked, else a list ordered as :attr:`metrics_names`, or a dict.
+
+        Example:
+            >>> loss, accuracy = model.evaluate(x_test, y_test, verbose=0)  # doctest: +SKIP
+        """
+        check_keyword_arguments("evaluate()", kwargs, _parameters(Trainer.evaluate) + _LEGACY_DATA_ARGUMENTS)
+        self._require_compiled("evaluate")
+        _check_verbose(verbose)
+        if x is None or y is None:
+            raise ValueError("evaluate() needs inputs and targets: model.evaluate(x, y).")
+        batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
+        data = self._array_data(x, y, sample_weight, "x", "y")
+        steps = _positive_int_or_none(steps, "steps")
+        callback_list = self._callback_list(callbacks, verbose, "evaluate",
+                                            steps=steps or data.num_batches(batch_size), epochs=1)
+        logs = self._evaluate_data(data, batch_size, steps, callback_list)
+        return self._result(logs, return_dict)
+
+    def _evaluate_data(self, data: ArrayData, batch_size: int, steps, callbacks) -> dict:
+        self._reset_metrics()
+        logs = {}
+        callbacks.on_test_begin()
+        for step, (xs, ys, sample_weight) in enumerate(data.batches(batch_size)):
+            if steps is not None and step >= steps:
+                break
+            callbacks.on_test_batch_begin(step)
+            logs = self._test_step(xs, ys, sample_weight)
+            callbacks.on_test_batch_end(step, logs)
+        callbacks.on_test_end(logs)
+        return logs
+
+    def _test_step(self, xs, ys, sample_weight) -> dict:
+        outputs = self._forward(xs, training=False)
+        self._on_first_batch(ys, outputs)
+        total, parts = self._compiled_loss.values(ys, outputs, sample_weight)
+        self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
+        return self._logs()
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """The model's outputs for ``x``, computed batch by batch in inference mode.
+
+        Args:
+            x: input array (or list of arrays).
+            batch_size: samples per batch (default 32).
+            verbose: 0 silent, 1 or ``"auto"`` progress bar, 2 one line.
+            steps: number of batches to predict (default: all).
+            callbacks: callbacks receiving the ``on_predict_*`` events.
+
+        Returns:
+            A float32 array of shape ``(samples, ...)``, or a list of arrays for several outputs.
+
+        Example:
+            >>> probabilities = model.predict(x_test, verbose=0)  # doctest: +SKIP
+        """
+        check_keyword_arguments("predict()", kwargs, _parameters(Trainer.predict) + _LEGACY_DATA_ARGUMENTS)
+        _check_verbose(verbose)
+        batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
+        data = ArrayData(self._prepare_inputs(x))
+        steps = _positive_int_or_none(steps, "steps")
+        total_steps = min(steps or math.inf, data.num_batches(batch_size))
+        callback_list = self._callback_list(callbacks, verbose, "predict", steps=total_steps, epochs=1)
+        results = None
+        callback_list.on_predict_begin()
+        for step, (xs, _, _) in enumerate(data.batches(batch_size)):
+            if step >= total_steps:
+                break
+            callback_list.on_predict_batch_begin(step)
+            outputs = self._forward(xs, training=False)
+            results = self._collect(results, outputs, step * batch_size, data.num_samples)
+            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        callback_list.on_predict_end()
+        results = results or [np.empty((0,) + tuple(s[1:]), np.float32) for s in self.output_shapes]
+        served = min(data.num_samples, int(total_steps) * batch_size)
+        results = [r[:served] for r in results]
+        return results[0] if len(results) == 1 else results
+
+    @staticmethod
+    def _collect(results, outputs, start, total):
+        # Fill one preallocated array per output instead of concatenating a list of batches at the end.
+        if results is None:
+            results = [np.empty((total,) + o.shape[1:], dtype=o.dtype) for o in outputs]
+        for target, output in zip(results, outputs):
+            target[start:start + len(output)] = output
+        return results
+
+    # ================================================================================================
+    # single batches
+    # ================================================================================================
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch; returns that batch's loss (and metrics).
+
+        Example:
+            >>> loss = model.train_on_batch(x_batch, y_batch)  # doctest: +SKIP
+        """
+        self._require_compiled("train_on_batch")
+        data, = self._fit_data(x, y, sample_weight, class_weight, 0.0, None)[:1]
+        self._prepare_for_training(data)
+        self._reset_metrics()
+        with deferred_interrupts():
+            logs = self._train_step(data.xs, data.ys, data.sample_weight)
+        return self._result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) of one batch in inference mode, without updating the weights."""
+        self._require_compiled("test_on_batch")
+        data = self._array_data(x, y, sample_weight, "x", "y")
+        self._reset_metrics()
+        return self._result(self._test_step(data.xs, data.ys, data.sample_weight), return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for one batch, in inference mode."""
+        outputs = self._forward(self._prepare_inputs(x), training=False)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _fuses(loss, layer) -> bool:
+    """True when the output layer ends in exactly the built-in activation the loss can fuse with.
+
+    Identity with the built-in object matters: ``softmax.with_options(axis=1)`` is also named "softmax"
+    but normalises another axis, and fusing it would give wrong gradients.
+    """
+    fused = getattr(loss, "fused_activation", None)
+    if fused is None or not hasattr(layer, "backward_from_preactivation"):
+        return False
+    return getattr(layer, "activation", None) is activations_module.get(fused)
+
+
+def _target_problem(y_shape, output_shape, loss) -> str | None:
+    """Explain, with the fix, why targets of ``y_shape`` cannot train an output of ``output_shape``."""
+    out = tuple(output_shape)
+    y_sample, out_sample = tuple(y_shape[1:]), tuple(out[1:])
+    if any(d is None for d in out_sample):
+        return None
+    loss_name = getattr(loss, "name", str(loss))
+    sparse = "sparse" in str(loss_name)
+    if y_sample == out_sample:
+        if sparse and out_sample and out_sample[-1] > 1:
+            return (f"The loss '{loss_name}' expects integer class labels of shape (n_samples,), but the targets "
+                    f"have shape {tuple(y_shape)}, the same as the model's output {_fmt(out)}: they look one-hot "
+                    f"encoded. Use loss='categorical_crossentropy' for one-hot targets.")
+        return None
+    # Targets with a dropped (or size-1) class axis: integer labels, or the (n,) vs (n, 1) squeeze Keras allows.
+    if y_sample in (out_sample[:-1], out_sample[:-1] + (1,)):
+        if sparse or out_sample[-1] == 1:
+            return None
+        if "categorical_crossentropy" in str(loss_name) or "categorical_hinge" in str(loss_name):
+            return (f"The loss '{loss_name}' expects one-hot targets of shape {_fmt((y_shape[0],) + out_sample)} "
+                    f"but got shape {tuple(y_shape)}, which looks like integer class labels. Use "
+                    f"loss='sparse_categorical_crossentropy', or one-hot encode the labels with "
+                    f"nbtrain.utils.to_categorical(y, {out_sample[-1]}).")
+        return None
+    if len(out_sample) == len(y_sample) + 1 and out_sample[1:] == y_sample and len(out_sample) >= 2:
+        return (f"The model outputs shape {_fmt(out)}, one prediction per time step, but the targets have shape "
+                f"{tuple(y_shape)}. Use return_sequences=False on the last recurrent layer to predict once per "
+                f"sequence, or give targets of shape {_fmt((y_shape[0],) + out_sample)}.")
+    if len(y_sample) == len(out_sample) and y_sample[:-1] == out_sample[:-1]:
+        return (f"The model outputs {out_sample[-1]} values per sample (shape {_fmt(out)}) but the targets have "
+                f"{y_sample[-1]} (shape {tuple(y_shape)}). Make the last layer Dense({y_sample[-1]}, ...) or check "
+                f"the targets.")
+    return (f"Targets of shape {tuple(y_shape)} do not match the model's output shape {_fmt(out)}. Each target "
+            f"should have shape {out_sample} (or the class index, for sparse losses).")
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

@@ -1,0 +1,87 @@
+"""RMSprop: divide each gradient by a running root-mean-square of recent gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain.optimizers.optimizer import Optimizer, check_flag, check_number, default_learning_rate
+
+
+class RMSprop(Optimizer):
+    """RMSprop, optionally centered and with (plain) momentum.
+
+    ``v = rho * v + (1 - rho) * g**2``; the step is ``learning_rate * g / sqrt(v + epsilon)``. Centered,
+    ``a = rho * a + (1 - rho) * g`` and the denominator is ``sqrt(v - a**2 + epsilon)``. With momentum,
+    ``m = momentum * m + step`` and ``w -= m``; otherwise ``w -= step``.
+
+    Args:
+        learning_rate: a number, schedule or callable (default 0.001).
+        rho: in [0, 1]; the discount of the squared-gradient average.
+        momentum: in [0, 1].
+        epsilon: >= 0; added under the square root for stability.
+        centered: normalise by the estimated variance instead of the second moment.
+        **kwargs: the common options of ``Optimizer``.
+
+    Example:
+        >>> import numpy as np
+        >>> w = np.array([1.0, 2.0, 3.0, 4.0])
+        >>> RMSprop(learning_rate=0.5).apply([np.array([1.0, 6.0, 7.0, 2.0])], [w])
+        >>> w.round(4)
+        array([-0.5811,  0.4189,  1.4189,  2.4189])
+    """
+
+    def __init__(
+        self,
+        learning_rate=default_learning_rate(0.001),
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        **kwargs,
+    ):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.rho = check_number("RMSprop", "rho", rho, 0.0, 1.0)
+        self.momentum = check_number("RMSprop", "momentum", momentum, 0.0, 1.0)
+        self.epsilon = check_number("RMSprop", "epsilon", epsilon, 0.0)
+        self.centered = check_flag("RMSprop", "centered", centered)
+
+    def slot_initial_values(self):
+        slots = {"velocity": 0.0}
+        if self.momentum > 0:
+            slots["momentum"] = 0.0
+        if self.centered:
+            slots["average_gradient"] = 0.0
+        return slots
+
+    def update_step(self, gradient, variable, learning_rate, slots, scratch):
+        rho, step = self.rho, scratch[0]
+        velocity = slots["velocity"]
+        np.square(gradient, out=step)
+        step *= 1.0 - rho
+        velocity *= rho
+        velocity += step
+        if self.centered:
+            average = slots["average_gradient"]
+            np.multiply(gradient, 1.0 - rho, out=step)
+            average *= rho
+            average += step
+            np.square(average, out=step)
+            np.subtract(velocity, step, out=step)
+            step += self.epsilon
+        else:
+            np.add(velocity, self.epsilon, out=step)
+        np.sqrt(step, out=step)
+        np.divide(gradient, step, out=step)
+        step *= learning_rate
+        if self.momentum > 0:
+            momentum = slots["momentum"]
+            momentum *= self.momentum
+            momentum += step
+            variable -= momentum
+        else:
+            variable -= step
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rho=self.rho, momentum=self.momentum, epsilon=self.epsilon, centered=self.centered)
+        return config

@@ -1,0 +1,56 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain.optimizers.optimizer import Optimizer, check_flag, check_number, default_learning_rate
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional momentum and Nesterov momentum.
+
+    Without momentum: ``w -= learning_rate * g``. With momentum:
+    ``velocity = momentum * velocity - learning_rate * g``, then ``w += velocity``, or with Nesterov
+    ``w += momentum * velocity - learning_rate * g``.
+
+    Args:
+        learning_rate: a number, schedule or callable (default 0.01).
+        momentum: in [0, 1]; 0 is plain gradient descent.
+        nesterov: use Nesterov momentum.
+        **kwargs: the common options of ``Optimizer`` (clipnorm, weight_decay, use_ema, name, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> w = np.array([1.0, 2.0])
+        >>> SGD(learning_rate=0.1, momentum=0.9).apply([np.array([1.0, -1.0])], [w])
+        >>> w
+        array([0.9, 2.1])
+    """
+
+    def __init__(self, learning_rate=default_learning_rate(0.01), momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.momentum = check_number("SGD", "momentum", momentum, 0.0, 1.0)
+        self.nesterov = check_flag("SGD", "nesterov", nesterov)
+
+    def slot_initial_values(self):
+        return {"momentum": 0.0} if self.momentum != 0 else {}
+
+    def update_step(self, gradient, variable, learning_rate, slots, scratch):
+        step = scratch[0]
+        np.multiply(gradient, learning_rate, out=step)
+        if self.momentum == 0:
+            variable -= step
+            return
+        velocity = slots["momentum"]
+        velocity *= self.momentum
+        velocity -= step
+        if self.nesterov:
+            variable -= step
+            np.multiply(velocity, self.momentum, out=step)
+            variable += step
+        else:
+            variable += velocity
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

@@ -1,0 +1,47 @@
+"""Float64 central-difference gradient checks shared by the layer, activation and loss tests.
+
+Every check contracts the function's output with a *random* upstream gradient, because a plain ``.sum()``
+hides bugs such as a softmax backward that ignores the other outputs of its row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPSILON = 1e-6
+TOLERANCE = 1e-6
+
+
+def numerical_gradient(scalar_fn, x: np.ndarray, epsilon: float = EPSILON) -> np.ndarray:
+    """d scalar_fn() / d x by central differences, perturbing ``x`` in place one element at a time."""
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat_x.size):
+        original = flat_x[i]
+        flat_x[i] = original + epsilon
+        plus = scalar_fn()
+        flat_x[i] = original - epsilon
+        minus = scalar_fn()
+        flat_x[i] = original
+        flat_grad[i] = (plus - minus) / (2 * epsilon)
+    return grad
+
+
+def assert_gradients_close(analytic, numeric, name: str, tolerance: float = TOLERANCE) -> None:
+    """Compare with a relative error that is scale aware, and name the offending tensor on failure."""
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    assert analytic.shape == numeric.shape, f"{name}: gradient shape {analytic.shape} != {numeric.shape}"
+    scale = max(1.0, np.abs(numeric).max(initial=0.0), np.abs(analytic).max(initial=0.0))
+    error = np.abs(analytic - numeric).max(initial=0.0) / scale
+    assert error < tolerance, f"{name}: max relative gradient error {error:.3e} >= {tolerance:.1e}"
+
+
+def check_elementwise_function(forward, backward, x: np.ndarray, rng: np.random.Generator, name: str) -> None:
+    """Check ``backward(upstream, x, y)`` of a function y = forward(x) (activations)."""
+    x = np.array(x, dtype=np.float64)
+    y = forward(x)
+    upstream = rng.standard_normal(np.shape(y))
+    analytic = backward(upstream, x, y)
+    numeric = numerical_gradient(lambda: float(np.sum(forward(x) * upstream)), x)
+    assert_gradients_close(analytic, numeric, name)

@@ -1,0 +1,72 @@
+"""Float64 finite-difference gradient checks for every core layer and option (random upstream gradient)."""
+
+import numpy as np
+import pytest
+from gradcheck import assert_gradients_close, numerical_gradient
+
+from nbtrain.layers import Activation, Dense, Dropout, Flatten, Reshape
+
+ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "swish",
+               "gelu", "leaky_relu", "hard_sigmoid", "exponential"]
+
+
+def check_layer(layer, x, rng, training=False, fixed_noise=None):
+    """Compare backward() with central differences for the input and every trainable weight."""
+    layer.ensure_built(x.shape)
+    layer.cast_weights(np.float64)
+    upstream = rng.standard_normal(layer.forward(x, training=training).shape)
+
+    def scalar():
+        if fixed_noise:
+            fixed_noise()
+        return float(np.sum(layer.forward(x, training=training) * upstream))
+
+    if fixed_noise:
+        fixed_noise()
+    layer.forward(x, training=training)
+    grad_x = layer.backward(upstream)
+    analytic = {name: layer.grads[name].copy() for name in layer.params}
+    assert_gradients_close(grad_x, numerical_gradient(scalar, x), f"{layer.name} input")
+    for name, weight in layer.params.items():
+        assert_gradients_close(analytic[name], numerical_gradient(scalar, weight), f"{layer.name} {name}")
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_dense_gradients_for_every_activation(activation, rng):
+    # Inputs away from 0 keep relu-type kinks out of the finite differences.
+    x = rng.uniform(0.2, 1.0, (4, 3)) * rng.choice([-1, 1], (4, 3))
+    check_layer(Dense(5, activation=activation, kernel_initializer="glorot_normal",
+                      bias_initializer="random_normal"), x, rng)
+
+
+def test_dense_on_three_dimensional_input(rng):
+    check_layer(Dense(3, activation="tanh"), rng.standard_normal((2, 4, 5)), rng)
+
+
+def test_dense_without_bias(rng):
+    layer = Dense(3, use_bias=False)
+    check_layer(layer, rng.standard_normal((4, 2)), rng)
+    assert list(layer.params) == ["kernel"]
+
+
+@pytest.mark.parametrize("activation", ["softmax", "sigmoid", "relu", "tanh"])
+def test_activation_layer(activation, rng):
+    check_layer(Activation(activation), rng.uniform(0.1, 1, (3, 4)) * rng.choice([-1, 1], (3, 4)), rng)
+
+
+def test_dropout_in_training_with_a_fixed_mask(rng):
+    layer = Dropout(0.4, seed=3)
+
+    def same_mask():
+        layer._rng = np.random.default_rng(3)
+
+    check_layer(layer, rng.standard_normal((6, 5)), rng, training=True, fixed_noise=same_mask)
+
+
+def test_dropout_at_inference_is_identity(rng):
+    check_layer(Dropout(0.5), rng.standard_normal((3, 4)), rng, training=False)
+
+
+def test_flatten_and_reshape(rng):
+    check_layer(Flatten(), rng.standard_normal((2, 3, 4)), rng)
+    check_layer(Reshape((3, -1)), rng.standard_normal((2, 12)), rng)

@@ -1,0 +1,199 @@
+"""BatchNormalization and LayerNormalization: the Keras reference values, training versus inference,
+frozen layers, masks, weight order, errors and a table-driven float64 gradient check."""
+
+import numpy as np
+import pytest
+from gradcheck import assert_gradients_close, numerical_gradient
+
+from nbtrain.layers.normalization import BatchNormalization, LayerNormalization
+
+
+def check_layer(layer, x, rng, training=False, **forward_kwargs):
+    """Compare backward() with central differences for the input and every trainable weight (float64)."""
+    layer.ensure_built(x.shape)
+    layer.cast_weights(np.float64)
+    upstream = rng.standard_normal(layer.forward(x, training=training, **forward_kwargs).shape)
+
+    def scalar():
+        return float(np.sum(layer.forward(x, training=training, **forward_kwargs) * upstream))
+
+    layer.forward(x, training=training, **forward_kwargs)
+    grad_x = layer.backward(upstream)
+    analytic = {name: layer.grads[name].copy() for name in layer.params}
+    assert_gradients_close(grad_x, numerical_gradient(scalar, x), f"{layer.name} input")
+    for name, weight in layer.params.items():
+        assert analytic[name].dtype == np.float64, f"{layer.name} {name} gradient not in the weights' dtype"
+        assert_gradients_close(analytic[name], numerical_gradient(scalar, weight), f"{layer.name} {name}")
+
+
+def randomize(layer, input_shape, rng):
+    """Non-trivial gamma, beta and moving statistics (variance kept positive)."""
+    layer.build(input_shape)
+    layer.set_weights([rng.uniform(0.5, 2.0, w.shape) for w in layer.get_weights()])
+    for name in ("beta", "moving_mean"):
+        if name in layer._weights:
+            layer._weights[name][...] = rng.standard_normal(layer._weights[name].shape)
+    return layer
+
+
+# ----- BatchNormalization --------------------------------------------------------------------------------
+
+
+def test_batch_normalization_keras_reference():
+    layer = BatchNormalization()
+    out = layer(np.array([[1, 2], [3, 6]], np.float32), training=True)
+    np.testing.assert_allclose(out, [[-0.9995, -0.99988], [0.9995, 0.99988]], atol=5e-5)
+    gamma, beta, moving_mean, moving_variance = layer.get_weights()
+    np.testing.assert_allclose(moving_mean, [0.02, 0.04], rtol=1e-6)
+    np.testing.assert_allclose(moving_variance, [1.0, 1.03], rtol=1e-6)
+    assert out.dtype == moving_mean.dtype == np.float32
+
+
+def test_batch_normalization_inference_uses_moving_statistics():
+    layer = BatchNormalization(epsilon=0.0 + 1e-3)
+    layer.build((None, 2))
+    layer.set_weights([np.array([2, 1]), np.array([0, 1]), np.array([1, -1]), np.array([4, 0.25])])
+    x = np.array([[3, 0], [1, 1]], np.float32)
+    expected = np.array([2, 1]) * (x - [1, -1]) / np.sqrt(np.array([4, 0.25]) + 1e-3) + [0, 1]
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-6)
+    before = layer.get_weights()
+    layer(x, training=False)
+    for a, b in zip(before, layer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_frozen_batch_normalization_runs_in_inference_mode_even_when_training():
+    layer = BatchNormalization()
+    layer.build((None, 2))
+    layer.trainable = False
+    x = np.array([[1, 2], [3, 6]], np.float32)
+    np.testing.assert_allclose(layer(x, training=True), x / np.sqrt(1 + 1e-3), rtol=1e-6)
+    np.testing.assert_array_equal(layer.get_weights()[2], [0, 0])
+    assert layer.params == {} and len(layer.non_trainable_weights) == 4
+    grad = layer.backward(np.ones_like(x))
+    np.testing.assert_allclose(grad, np.ones_like(x) / np.sqrt(1 + 1e-3), rtol=1e-6)
+    assert layer.grads == {}
+
+
+def test_batch_normalization_weights_order_and_options():
+    layer = BatchNormalization()
+    layer.build((None, 5, 3))
+    assert list(layer._weights) == ["gamma", "beta", "moving_mean", "moving_variance"]
+    assert list(layer.params) == ["gamma", "beta"]
+    assert [w.shape for w in layer.get_weights()] == [(3,)] * 4
+    no_scale = BatchNormalization(scale=False)
+    no_scale.build((None, 3))
+    assert list(no_scale._weights) == ["beta", "moving_mean", "moving_variance"]
+    neither = BatchNormalization(center=False, scale=False)
+    neither.build((None, 3))
+    assert list(neither._weights) == ["moving_mean", "moving_variance"] and neither.params == {}
+
+
+def test_batch_normalization_statistics_over_images_and_other_axis(rng):
+    x = rng.normal(3.0, 2.0, (8, 4, 4, 3)).astype(np.float32)
+    out = BatchNormalization()(x, training=True)
+    np.testing.assert_allclose(out.mean(axis=(0, 1, 2)), 0, atol=1e-5)
+    np.testing.assert_allclose(out.var(axis=(0, 1, 2)), 1, atol=1e-2)
+    layer = BatchNormalization(axis=1, momentum=0)
+    y = rng.normal(5.0, 1.0, (6, 2, 7)).astype(np.float32)
+    layer(y, training=True)
+    np.testing.assert_allclose(layer.get_weights()[2], y.mean(axis=(0, 2)), rtol=1e-5)
+    np.testing.assert_allclose(layer.get_weights()[3], y.var(axis=(0, 2)), rtol=1e-4)
+
+
+def test_batch_normalization_mask_excludes_padding_from_the_statistics():
+    layer = BatchNormalization(momentum=0)
+    x = np.array([[[1.0], [3.0], [1000.0]]], np.float32)
+    layer.build(x.shape)
+    layer.forward(x, training=True, mask=np.array([[True, True, False]]))
+    np.testing.assert_allclose(layer.get_weights()[2:], [[2.0], [1.0]], rtol=1e-6)
+    assert layer.accepts_mask and layer.compute_mask(x, np.array([[True, True, False]])) is not None
+
+
+def test_batch_normalization_errors():
+    with pytest.raises(ValueError, match="momentum"):
+        BatchNormalization(momentum=2)
+    with pytest.raises(ValueError, match="epsilon"):
+        BatchNormalization(epsilon=0)
+    with pytest.raises(ValueError, match="out of range"):
+        BatchNormalization(axis=3).build((None, 4))
+    layer = BatchNormalization()
+    layer.build((None, 4))
+    with pytest.raises(ValueError, match="4 features"):
+        layer(np.zeros((2, 3), np.float32))
+    assert BatchNormalization(momentum=0).momentum == 0.0
+
+
+def test_batch_normalization_config_round_trip():
+    layer = BatchNormalization(momentum=0.9, epsilon=1e-5, center=False, name="bn")
+    clone = BatchNormalization.from_config(layer.get_config() | {"name": "bn2"})
+    assert (clone.momentum, clone.epsilon, clone.center, clone.scale) == (0.9, 1e-5, False, True)
+    assert "momentum=0.9" in repr(layer)
+
+
+# ----- LayerNormalization --------------------------------------------------------------------------------
+
+
+def test_layer_normalization_values(rng):
+    x = rng.normal(2.0, 3.0, (4, 5)).astype(np.float32)
+    expected = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-3)
+    out = LayerNormalization()(x)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(LayerNormalization()(x, training=True), out)
+
+
+def test_layer_normalization_over_several_axes(rng):
+    layer = LayerNormalization(axis=[1, 2])
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    out = layer(x)
+    assert [w.shape for w in layer.get_weights()] == [(4, 5), (4, 5)]
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), 0, atol=1e-5)
+    assert list(layer._weights) == ["gamma", "beta"]
+
+
+def test_layer_normalization_errors():
+    with pytest.raises(ValueError, match="out of range"):
+        LayerNormalization(axis=2).build((None, 3))
+    with pytest.raises(ValueError, match="rms_scaling"):
+        LayerNormalization(rms_scaling=True)
+    with pytest.raises(TypeError, match="axis"):
+        LayerNormalization(axis="last")
+
+
+# ----- gradients -----------------------------------------------------------------------------------------
+
+GRADIENT_CASES = [
+    ("bn training 2d", lambda: BatchNormalization(), (5, 3), True),
+    ("bn inference 2d", lambda: BatchNormalization(), (5, 3), False),
+    ("bn training images", lambda: BatchNormalization(), (2, 3, 2, 2), True),
+    ("bn inference images", lambda: BatchNormalization(), (2, 3, 2, 2), False),
+    ("bn training axis 1", lambda: BatchNormalization(axis=1), (3, 2, 4), True),
+    ("bn training no scale", lambda: BatchNormalization(scale=False), (4, 3), True),
+    ("bn training no center", lambda: BatchNormalization(center=False), (4, 3), True),
+    ("bn inference no scale no center", lambda: BatchNormalization(center=False, scale=False), (4, 3), False),
+    ("ln last axis", lambda: LayerNormalization(), (3, 5), False),
+    ("ln sequences", lambda: LayerNormalization(), (2, 3, 4), True),
+    ("ln two axes", lambda: LayerNormalization(axis=[-2, -1]), (2, 3, 4), False),
+    ("ln axis 1 of 3", lambda: LayerNormalization(axis=1), (2, 3, 2), False),
+    ("ln no scale", lambda: LayerNormalization(scale=False), (3, 4), False),
+    ("ln no center", lambda: LayerNormalization(center=False), (3, 4), False),
+]
+
+
+@pytest.mark.parametrize("name, make_layer, shape, training", GRADIENT_CASES, ids=[c[0] for c in GRADIENT_CASES])
+def test_gradients(name, make_layer, shape, training, rng):
+    layer = randomize(make_layer(), (None,) + shape[1:], rng)
+    check_layer(layer, rng.standard_normal(shape), rng, training=training)
+
+
+def test_masked_batch_normalization_gradient(rng):
+    layer = randomize(BatchNormalization(), (None, 4, 2), rng)
+    mask = np.array([[True, True, True, False], [True, True, False, False]])
+    check_layer(layer, rng.standard_normal((2, 4, 2)), rng, training=True, mask=mask)
+
+
+def test_frozen_batch_normalization_gradient(rng):
+    layer = randomize(BatchNormalization(), (None, 3), rng)
+    layer.trainable = False
+    check_layer(layer, rng.standard_normal((4, 3)), rng, training=True)

@@ -1,0 +1,37 @@
+"""The engine never imports the front end: importing nbtrain must not pull in widgets, plots or IPython."""
+
+import subprocess
+import sys
+
+FRONT_END_MODULES = ("ipywidgets", "matplotlib", "IPython")
+
+
+def test_importing_nbtrain_leaves_front_end_libraries_unloaded():
+    code = ("import sys, nbtrain, nbtrain.models, nbtrain.layers, nbtrain.callbacks, nbtrain.losses, "
+            "nbtrain.optimizers, nbtrain.metrics; "
+            f"print([m for m in {FRONT_END_MODULES!r} if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_engine_modules_do_not_import_display_at_module_level():
+    import pathlib
+    import re
+
+    package = pathlib.Path(__file__).resolve().parents[1] / "nbtrain"
+    offenders = []
+    for path in package.rglob("*.py"):
+        if "display" in path.parts:
+            continue
+        for line in path.read_text().splitlines():
+            if re.match(r"^(from|import) (nbtrain\.display|ipywidgets|matplotlib|IPython)", line):
+                offenders.append(f"{path.relative_to(package)}: {line}")
+    assert offenders == []
+
+
+def test_keras_style_namespace():
+    import nbtrain as keras
+
+    for name in ("Sequential", "Model", "Input", "layers", "losses", "metrics", "optimizers", "callbacks", "utils"):
+        assert hasattr(keras, name), name
+    assert callable(keras.utils.to_categorical) and callable(keras.utils.set_random_seed)
