@@ -10,13 +10,22 @@ import numpy as np
 FLOATX = np.float32
 
 
-def as_array_list(data, what: str) -> list[np.ndarray] | None:
-    """Turn one array or a list/tuple of arrays into a list of arrays, with a clear error otherwise."""
+def as_array_list(data, what: str, expected: int | None = None) -> list[np.ndarray] | None:
+    """Turn one array or a list/tuple of arrays into a list of arrays, with a clear error otherwise.
+
+    Args:
+        data: an array, or a list of arrays (one per model input or output).
+        what: the argument's name for error messages.
+        expected: how many arrays the model takes; with 1, a list of per-sample arrays is one array.
+    """
     if data is None:
         return None
     if isinstance(data, dict):
         raise TypeError(f"{what} given as a dict is supported by functional models with named inputs only.")
-    items = list(data) if isinstance(data, (list, tuple)) and data and _is_array_like(data[0]) else [data]
+    is_list_of_arrays = isinstance(data, (list, tuple)) and data and _is_array_like(data[0])
+    if is_list_of_arrays and expected == 1 and len(data) != 1:
+        is_list_of_arrays = False  # e.g. a Python list of per-sample arrays for a one-input model
+    items = list(data) if is_list_of_arrays else [data]
     arrays = []
     for item in items:
         try:

@@ -5,18 +5,33 @@ from __future__ import annotations
 from nbtrain.layers.layer import Layer, normalize_shape
 
 
+class Node:
+    """One call of a layer in a functional graph: which tensors went in, which came out."""
+
+    def __init__(self, layer, inputs: list, outputs: list):
+        self.layer = layer
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.list_input = False  # the layer was called with a list (merge layers), not one tensor
+
+    def __repr__(self):
+        return f"<Node {self.layer.name}: {len(self.inputs)} in, {len(self.outputs)} out>"
+
+
 class SymbolicTensor:
     """A placeholder for data of a known shape (batch axis first), produced by ``Input`` or a layer call.
 
     Attributes:
         shape: full shape, the batch axis usually None.
         layer: the layer that produces it.
+        node: the layer call that produced it (None until attached).
     """
 
-    def __init__(self, shape, layer, dtype="float32"):
+    def __init__(self, shape, layer, dtype="float32", node=None):
         self.shape = tuple(shape)
         self.layer = layer
         self.dtype = dtype
+        self.node = node
 
     @property
     def ndim(self) -> int:
@@ -52,6 +67,7 @@ class InputLayer(Layer):
         self.dtype = dtype or "float32"
         self.build(full)
         self.output = SymbolicTensor(full, self, self.dtype)
+        self.output.node = Node(self, [], [self.output])
 
     def forward(self, x, training=False):
         return x
@@ -83,3 +99,21 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, 
     """
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name, **kwargs)
     return layer.output
+
+
+def call_symbolically(layer, inputs, **kwargs):
+    """Record ``layer(inputs)`` in the graph: build the layer for the inputs' shapes, return output tensors."""
+    if kwargs:
+        raise TypeError(f"Calling layer '{layer.name}' on symbolic inputs takes no extra arguments, got "
+                        f"{sorted(kwargs)}.")
+    tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    shapes = [t.shape for t in tensors] if isinstance(inputs, (list, tuple)) else tensors[0].shape
+    layer.ensure_built(shapes)
+    output_shape = layer.compute_output_shape(shapes)
+    several = isinstance(output_shape, list)
+    outputs = [SymbolicTensor(shape, layer) for shape in (output_shape if several else [output_shape])]
+    node = Node(layer, tensors, outputs)
+    node.list_input = isinstance(inputs, (list, tuple))
+    for tensor in outputs:
+        tensor.node = node
+    return outputs if several else outputs[0]

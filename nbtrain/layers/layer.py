@@ -153,7 +153,7 @@ class Layer:
 
     def build(self, input_shape) -> None:
         """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
-        self.input_shape = tuple(input_shape)
+        self.input_shape = tuple(input_shape) if not _is_shape_list(input_shape) else [tuple(s) for s in input_shape]
         self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True
 
@@ -162,12 +162,15 @@ class Layer:
 
     def ensure_built(self, input_shape) -> None:
         if not self.built:
-            self.build(tuple(input_shape))
+            if input_shape and isinstance(input_shape[0], (list, tuple)):
+                self.build([tuple(s) for s in input_shape])  # several inputs (merge layers)
+            else:
+                self.build(tuple(input_shape))
 
     def check_input_shape(self, x: np.ndarray) -> None:
         """Raise a clear error when data do not match the shape the layer was built for."""
         expected = self.input_shape
-        if expected is None:
+        if expected is None or _is_shape_list(expected):
             return
         if x.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], x.shape[1:])):
             raise ValueError(
@@ -200,10 +203,24 @@ class Layer:
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_output).")
 
-    def __call__(self, x, training: bool = False):
-        """Apply the layer to a NumPy array (building it on first use)."""
+    def __call__(self, x, training: bool = False, **kwargs):
+        """Apply the layer to NumPy data, or to symbolic tensors from ``Input`` to build a functional model.
+
+        Example:
+            >>> from nbtrain.layers import Dense, Input
+            >>> hidden = Dense(8, activation="relu")(Input(shape=(4,)))  # symbolic: builds a graph
+        """
+        from nbtrain.layers.input_layer import SymbolicTensor, call_symbolically
+
+        if isinstance(x, SymbolicTensor) or (
+                isinstance(x, (list, tuple)) and x and all(isinstance(t, SymbolicTensor) for t in x)):
+            return call_symbolically(self, x, **kwargs)
+        if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
+            arrays = [np.asarray(a) for a in x]
+            self.ensure_built([a.shape for a in arrays])
+            return self.forward(arrays, training=training)
         x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating):
+        if not np.issubdtype(x.dtype, np.floating) and not getattr(self, "accepts_integer_input", False):
             x = x.astype(FLOATX)
         self.ensure_built(x.shape)
         self.check_input_shape(x)
@@ -220,6 +237,10 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+def _is_shape_list(shape) -> bool:
+    return isinstance(shape, list) and bool(shape) and isinstance(shape[0], (list, tuple))
 
 
 @cache

@@ -1,6 +1,7 @@
-"""Models: ``Sequential`` (a stack of layers) and the ``Model`` base class."""
+"""Models: ``Sequential`` (a stack of layers) and ``Model(inputs, outputs)`` (a graph of layers)."""
 
+from nbtrain.models.functional import Functional
 from nbtrain.models.model import Model
 from nbtrain.models.sequential import Sequential
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Functional", "Model", "Sequential"]

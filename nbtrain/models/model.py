@@ -16,13 +16,15 @@ class Model(Trainer):
     ``output_layers`` and ``build(input_shape)``; training is shared, so every kind of model trains alike.
     """
 
-    def __init__(self, *args, name=None, trainable=True, **kwargs):
-        if args or kwargs:
-            given = ", ".join([repr(a) for a in args] + [f"{k}=..." for k in kwargs])
-            raise TypeError(
-                f"Model({given}): building a model from inputs and outputs (the functional API) is not available "
-                f"in this version of nbtrain. Use nbtrain.models.Sequential([...]) for a stack of layers."
-            )
+    def __new__(cls, *args, **kwargs):
+        # Model(inputs, outputs) builds a functional model, as in Keras.
+        if cls is Model and (args or kwargs):
+            from nbtrain.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, name=None, trainable=True):
         super().__init__()
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.built = False
@@ -73,6 +75,23 @@ class Model(Trainer):
             count = len(layer.weights)
             layer.set_weights(weights[position:position + count])
             position += count
+
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name``, or at position ``index`` in :attr:`layers`.
+
+        Example:
+            >>> model.get_layer("dense_1")  # doctest: +SKIP
+        """
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        from nbtrain.utils.errors import did_you_mean
+
+        names = [layer.name for layer in self.layers]
+        raise ValueError(f"No layer named '{name}' in model '{self.name}'.{did_you_mean(name, names)} "
+                         f"Layers: {names}.")
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)

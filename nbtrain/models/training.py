@@ -204,7 +204,10 @@ class Trainer:
         self.stop_training = False
         self.stop_reason, self.interrupted_at = "completed", None
         logs = {}
+        self._resume_from_epoch = None
         callbacks.on_train_begin()
+        # BackupAndRestore sets _resume_from_epoch in on_train_begin to continue an interrupted run.
+        initial_epoch = max(initial_epoch, self._resume_from_epoch or 0)
         try:
             with deferred_interrupts() as interrupt:
                 for epoch in range(initial_epoch, epochs):
@@ -214,7 +217,8 @@ class Trainer:
                     if not completed:
                         break
                     if validation_plan and _should_validate(epoch, validation_freq):
-                        logs = _sorted_logs(logs | self._validation_logs(validation_plan, callbacks))
+                        logs = logs | self._validation_logs(validation_plan, callbacks)
+                    logs = _sorted_logs(logs | self._learning_rate_log())
                     callbacks.on_epoch_end(epoch, logs)
                     if self.stop_training:
                         self.stop_reason = "stopped"
@@ -252,6 +256,12 @@ class Trainer:
         self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
         return self._logs()
 
+    def _learning_rate_log(self) -> dict:
+        """``learning_rate`` joins the epoch logs when a schedule changes it, so History and plots show it."""
+        if isinstance(self.optimizer._learning_rate, (int, float)):
+            return {}
+        return {"learning_rate": float(self.optimizer.learning_rate)}
+
     def _validation_logs(self, validation_plan, callbacks) -> dict:
         data, batch_size, steps = validation_plan
         logs = self._evaluate_data(data, batch_size, steps, callbacks)
@@ -268,6 +278,9 @@ class Trainer:
             )
         train = self._array_data(x, y, sample_weight, "x", "y")
         if class_weight is not None:
+            if len(train.ys) > 1:
+                raise ValueError("class_weight works for models with a single output; for several outputs pass "
+                                 "sample_weight (one array per sample) instead.")
             weights = class_weights_to_sample_weights(class_weight, train.ys[0])
             train.sample_weight = weights if train.sample_weight is None else train.sample_weight * weights
         if validation_data is not None:
@@ -287,8 +300,9 @@ class Trainer:
         return self._array_data(x_val, y_val, rest[0] if rest else None, "validation x", "validation y")
 
     def _array_data(self, x, y, sample_weight, x_name, y_name) -> ArrayData:
-        xs = cast_floats(as_array_list(x, x_name))
-        ys = cast_floats(as_array_list(y, y_name)) if y is not None else None
+        xs = cast_floats(as_array_list(_by_name(x, self._input_names(), x_name), x_name, self._input_count()))
+        ys = None if y is None else cast_floats(
+            as_array_list(_by_name(y, self.output_names, y_name), y_name, len(self.output_names)))
         sw = None
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=np.float32)
@@ -302,9 +316,16 @@ class Trainer:
         return ArrayData(xs, ys, sw)
 
     def _prepare_inputs(self, x) -> list[np.ndarray]:
-        xs = cast_floats(as_array_list(x, "x"))
+        xs = cast_floats(as_array_list(_by_name(x, self._input_names(), "x"), "x", self._input_count()))
         self._check_inputs(xs)
         return xs
+
+    def _input_names(self):
+        return getattr(self, "input_names", None)
+
+    def _input_count(self):
+        names = self._input_names()
+        return 1 if names is None else len(names)
 
     def _check_targets(self, ys, y_name) -> None:
         if len(ys) != len(self.output_names):
@@ -558,6 +579,20 @@ class Trainer:
         """The model's outputs for one batch, in inference mode."""
         outputs = self._forward(self._prepare_inputs(x), training=False)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _by_name(data, names, what):
+    """Order a dict of arrays by the model's input or output names; anything else passes through."""
+    if not isinstance(data, dict):
+        return data
+    if names is None:
+        raise TypeError(f"{what} was given as a dict, which needs a functional model with named inputs/outputs.")
+    unknown = [key for key in data if key not in names]
+    missing = [name for name in names if name not in data]
+    if unknown or missing:
+        raise ValueError(f"{what} has keys {sorted(data)} but the model expects {names}"
+                         + (f"; missing {missing}" if missing else "") + (f"; unknown {unknown}" if unknown else "") + ".")
+    return [data[name] for name in names]
 
 
 def _fuses(loss, layer) -> bool:

@@ -1,0 +1,342 @@
+"""Functional models: ``Model(inputs, outputs)`` over a graph of layer calls, with several inputs and outputs.
+
+The graph is a list of :class:`Node` objects (one per layer call) in topological order. The forward pass
+walks it keeping every tensor's value; the backward pass walks it in reverse, summing the gradients of
+tensors that feed several layers. A layer called more than once (a *shared* layer) runs each extra call
+through a shallow clone that shares the weight arrays but keeps its own forward state, and the clones'
+weight gradients are added together, so every use contributes.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from nbtrain.layers.input_layer import InputLayer, SymbolicTensor
+from nbtrain.models.model import Model
+from nbtrain.utils.errors import check_keyword_arguments
+
+
+def _as_tensor_list(structure, what: str) -> tuple[list[SymbolicTensor], list[str] | None]:
+    """Flatten one tensor, a list/tuple, or a dict of tensors; return the tensors and dict keys if any."""
+    if isinstance(structure, dict):
+        keys = list(structure)
+        tensors = [structure[k] for k in keys]
+    else:
+        keys = None
+        tensors = list(structure) if isinstance(structure, (list, tuple)) else [structure]
+    for tensor in tensors:
+        if not isinstance(tensor, SymbolicTensor):
+            raise TypeError(
+                f"Model {what} must be symbolic tensors from nbtrain.Input(...) or from calling layers on them, "
+                f"got {type(tensor).__name__}. Example: inputs = Input(shape=(4,)); "
+                f"outputs = Dense(1)(inputs); model = Model(inputs, outputs)."
+            )
+    if not tensors:
+        raise ValueError(f"Model needs at least one tensor in {what}.")
+    return tensors, keys
+
+
+def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTensor]):
+    """Every layer call between the inputs and the outputs, each after the calls that feed it."""
+    input_ids = {id(t) for t in inputs}
+    order, state = [], {}
+
+    def visit(node):
+        mark = state.get(id(node))
+        if mark == "done":
+            return
+        if mark == "visiting":
+            raise ValueError("The layer graph has a cycle; a layer's output cannot feed back into its own input.")
+        state[id(node)] = "visiting"
+        for tensor in node.inputs:
+            if id(tensor) in input_ids:
+                continue
+            if isinstance(tensor.node.layer, InputLayer):
+                raise ValueError(
+                    f"Graph disconnected: the output depends on Input '{tensor.node.layer.name}' "
+                    f"(shape {tensor.shape}), which is not in the model's inputs. Add it to inputs=[...]."
+                )
+            visit(tensor.node)
+        state[id(node)] = "done"
+        order.append(node)
+
+    for tensor in outputs:
+        if id(tensor) in input_ids:
+            continue
+        visit(tensor.node)
+    return order
+
+
+class Functional(Model):
+    """A model defined by calling layers on ``Input`` tensors: ``Model(inputs, outputs)``.
+
+    Args:
+        inputs: an ``Input`` tensor, or a list or dict of them.
+        outputs: the tensor(s) the model computes, as a tensor, list or dict.
+        name: model name.
+
+    Example:
+        >>> from nbtrain import Input, Model
+        >>> from nbtrain.layers import Dense, Concatenate
+        >>> a, b = Input(shape=(3,), name="a"), Input(shape=(2,), name="b")
+        >>> hidden = Dense(8, activation="relu")(Concatenate()([a, b]))
+        >>> model = Model([a, b], [Dense(1, name="price")(hidden), Dense(1, activation="sigmoid", name="sold")(hidden)])
+        >>> model.output_names
+        ['price', 'sold']
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        check_keyword_arguments("Model()", kwargs, ["inputs", "outputs", "name", "trainable"])
+        if inputs is None or outputs is None:
+            raise TypeError("Model() needs both inputs and outputs: Model(inputs=input_tensor, outputs=output_tensor).")
+        super().__init__(name=name, trainable=trainable)
+        self.inputs, self._input_keys = _as_tensor_list(inputs, "inputs")
+        self.outputs, self._output_keys = _as_tensor_list(outputs, "outputs")
+        for tensor in self.inputs:
+            if not isinstance(tensor.node.layer, InputLayer):
+                raise ValueError(f"Model inputs must come straight from Input(...); '{tensor.layer.name}' is a "
+                                 f"{type(tensor.layer).__name__} output.")
+        self._nodes = _topological_nodes(self.outputs, self.inputs)
+        self.layers = self._layers_in_order()
+        self._consumers = self._count_consumers()
+        self._executors = {}
+        self._prepare_executors()
+        self.built = True
+
+    # ----- structure ------------------------------------------------------------------------------------
+
+    def _layers_in_order(self):
+        layers = [t.node.layer for t in self.inputs]
+        for node in self._nodes:
+            if all(node.layer is not known for known in layers):
+                layers.append(node.layer)
+        return layers
+
+    def _count_consumers(self) -> dict:
+        counts = {}
+        for node in self._nodes:
+            for tensor in node.inputs:
+                counts[id(tensor)] = counts.get(id(tensor), 0) + 1
+        return counts
+
+    def _prepare_executors(self) -> None:
+        """One object per node: the layer for its first call, a weight-sharing clone for later calls."""
+        first_use = {}
+        self._executors = {}
+        self._runners_of = {id(layer): [] for layer in self.layers}
+        for node in self._nodes:
+            if id(node.layer) not in first_use:
+                first_use[id(node.layer)] = node
+                runner = node.layer
+            else:
+                runner = copy.copy(node.layer)
+                runner.grads = {}
+            self._executors[id(node)] = runner
+            self._runners_of[id(node.layer)].append(runner)
+        self._decide_input_gradients()
+
+    def _decide_input_gradients(self) -> None:
+        # A tensor needs a gradient only if something trainable lies between it and the inputs.
+        needs = {id(t): False for t in self.inputs}
+        for node in self._nodes:
+            runner = self._executors[id(node)]
+            upstream = any(needs.get(id(t), False) for t in node.inputs)
+            runner.input_gradient_needed = upstream
+            for tensor in node.outputs:
+                needs[id(tensor)] = upstream or bool(node.layer.params)
+
+    def _on_trainable_changed(self) -> None:
+        self._prepare_executors()
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        if self._output_keys is not None:
+            return list(self._output_keys)
+        names = []
+        for tensor in self.outputs:
+            node = tensor.node
+            base = node.layer.name
+            if len(node.outputs) > 1:
+                base = f"{base}_{node.outputs.index(tensor)}"
+            names.append(base if base not in names else f"{base}_{len(names)}")
+        return names
+
+    @property
+    def output_layers(self):
+        """The object computing each output, or None where fusing with the loss would be wrong."""
+        layers = []
+        for tensor in self.outputs:
+            node = tensor.node
+            alone = len(node.outputs) == 1 and self._consumers.get(id(tensor), 0) == 0 and node in self._nodes
+            layers.append(self._executors[id(node)] if alone else None)
+        return layers
+
+    @property
+    def output_shapes(self) -> list[tuple]:
+        return [t.shape for t in self.outputs]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = self.output_shapes
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def build(self, input_shape=None) -> None:
+        """Functional models are built when created; this exists for Keras compatibility."""
+
+    # ----- data -----------------------------------------------------------------------------------------
+
+    def _check_inputs(self, xs) -> None:
+        if len(xs) != len(self.inputs):
+            raise ValueError(
+                f"Model '{self.name}' has {len(self.inputs)} inputs {self.input_names} but received "
+                f"{len(xs)} array(s). Pass a list with one array per input (or a dict keyed by input name)."
+            )
+        for x, tensor, name in zip(xs, self.inputs, self.input_names):
+            expected = tensor.shape
+            if x.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], x.shape[1:])):
+                raise ValueError(f"Input '{name}' of model '{self.name}' expects shape {_fmt(expected)} but got an "
+                                 f"array of shape {x.shape}.")
+
+    # ----- computation ----------------------------------------------------------------------------------
+
+    def _forward(self, xs, training=False) -> list[np.ndarray]:
+        values = {id(t): x for t, x in zip(self.inputs, xs)}
+        masks = {}
+        for node in self._nodes:
+            runner = self._executors[id(node)]
+            inputs = [values[id(t)] for t in node.inputs]
+            argument = inputs if node.list_input else inputs[0]
+            mask = masks.get(id(node.inputs[0]))
+            if mask is not None and runner.accepts_mask:
+                result = runner.forward(argument, training=training, mask=mask)
+            else:
+                result = runner.forward(argument, training=training)
+            results = result if len(node.outputs) > 1 else [result]
+            output_mask = runner.compute_mask(argument, mask)
+            for tensor, value in zip(node.outputs, results):
+                values[id(tensor)] = value
+                if output_mask is not None:
+                    masks[id(tensor)] = output_mask
+        self._values = values
+        return [values[id(t)] for t in self.outputs]
+
+    def _backward(self, output_gradients) -> None:
+        grads, ran = {}, set()
+        for tensor, (grad, is_logits_gradient) in zip(self.outputs, output_gradients):
+            if grad is None:
+                continue
+            if is_logits_gradient:
+                node = tensor.node
+                runner = self._executors[id(node)]
+                self._accumulate(grads, node, runner.backward_from_preactivation(grad))
+                ran.add(id(node))
+            else:
+                grads[id(tensor)] = grads[id(tensor)] + grad if id(tensor) in grads else grad
+        for node in reversed(self._nodes):
+            if id(node) in ran:
+                continue
+            outgoing = [grads.get(id(t)) for t in node.outputs]
+            if all(g is None for g in outgoing):
+                continue
+            if len(outgoing) > 1:
+                outgoing = [np.zeros_like(self._values[id(t)]) if g is None else g
+                            for g, t in zip(outgoing, node.outputs)]
+            runner = self._executors[id(node)]
+            self._accumulate(grads, node, runner.backward(outgoing if len(outgoing) > 1 else outgoing[0]))
+            ran.add(id(node))
+        self._combine_weight_gradients(ran)
+
+    @staticmethod
+    def _accumulate(grads, node, input_grads) -> None:
+        if input_grads is None:
+            return
+        input_grads = input_grads if node.list_input else [input_grads]
+        for tensor, grad in zip(node.inputs, input_grads):
+            if grad is None:
+                continue
+            key = id(tensor)
+            grads[key] = grads[key] + grad if key in grads else grad
+
+    def _combine_weight_gradients(self, ran) -> None:
+        """Sum shared layers' gradients over their calls; zero the gradients of layers no loss reached."""
+        ran_runners = {id(self._executors[node_id]) for node_id in ran}
+        for layer in self.layers:
+            if not layer.params:
+                continue
+            used = [r for r in self._runners_of[id(layer)] if id(r) in ran_runners]
+            if len(used) == 1 and used[0] is layer:
+                continue
+            for name, weight in layer.params.items():
+                total = np.zeros_like(weight)
+                for runner in used:
+                    total += runner.grads[name]
+                layer.grads[name] = total
+
+    # ----- configuration --------------------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """Architecture as plain data: layers, then the calls between them in order (for saving)."""
+        node_index = {}
+        tensor_address = {}
+        for tensor in self.inputs:
+            tensor_address[id(tensor)] = [tensor.node.layer.name, 0, 0]
+        calls = []
+        for node in self._nodes:
+            index = node_index.setdefault(id(node.layer), [])
+            index.append(id(node))
+            position = len(index) - 1
+            for i, tensor in enumerate(node.outputs):
+                tensor_address[id(tensor)] = [node.layer.name, position, i]
+            calls.append({"layer": node.layer.name, "inputs": [tensor_address[id(t)] for t in node.inputs],
+                          "list_input": node.list_input})
+        return {
+            "name": self.name,
+            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
+            "calls": calls,
+            "input_layers": [tensor_address[id(t)] for t in self.inputs],
+            "output_layers": [tensor_address[id(t)] for t in self.outputs],
+            "input_keys": self._input_keys,
+            "output_keys": self._output_keys,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild the graph from :meth:`get_config` (layers are created fresh, unbuilt weights re-initialised)."""
+        from nbtrain.layers import serialization
+
+        layers = {}
+        for entry in config["layers"]:
+            layer = serialization.deserialize(entry, custom_objects=custom_objects)
+            layers[layer.name] = layer
+        produced = {}
+        for layer in layers.values():
+            if isinstance(layer, InputLayer):
+                produced[(layer.name, 0)] = [layer.output]
+        for call in config["calls"]:
+            inputs = [produced[(name, node)][index] for name, node, index in call["inputs"]]
+            result = layers[call["layer"]](inputs if call["list_input"] else inputs[0])
+            calls_so_far = sum(1 for key in produced if key[0] == call["layer"])
+            produced[(call["layer"], calls_so_far)] = result if isinstance(result, list) else [result]
+        pick = lambda address: produced[(address[0], address[1])][address[2]]  # noqa: E731
+        inputs = [pick(a) for a in config["input_layers"]]
+        outputs = [pick(a) for a in config["output_layers"]]
+        if config.get("input_keys"):
+            inputs = dict(zip(config["input_keys"], inputs))
+        if config.get("output_keys"):
+            outputs = dict(zip(config["output_keys"], outputs))
+        return cls(inputs, outputs, name=config.get("name"))
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

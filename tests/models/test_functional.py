@@ -1,0 +1,152 @@
+"""Functional models: several inputs and outputs, merge layers, shared layers, loss weights and log names."""
+
+import numpy as np
+import pytest
+from gradcheck import assert_gradients_close, numerical_gradient
+
+import nbtrain as keras
+from nbtrain import Input, Model
+from nbtrain.layers import Add, Average, Concatenate, Dense, Maximum, Minimum, Multiply, Subtract
+from nbtrain.models import Sequential
+
+
+def two_headed():
+    a, b = Input(shape=(3,), name="a"), Input(shape=(2,), name="b")
+    hidden = Dense(8, activation="tanh", name="hidden")(Concatenate()([a, b]))
+    price = Dense(1, name="price")(hidden)
+    sold = Dense(1, activation="sigmoid", name="sold")(hidden)
+    return Model(inputs=[a, b], outputs=[price, sold])
+
+
+def data(rng, n=32):
+    xa, xb = rng.random((n, 3), dtype=np.float32), rng.random((n, 2), dtype=np.float32)
+    return [xa, xb], [xa.sum(1, keepdims=True), (xb[:, :1] > 0.5).astype(np.float32)]
+
+
+def test_model_call_returns_a_functional_model_with_names():
+    model = two_headed()
+    assert type(model).__name__ == "Functional" and isinstance(model, Model)
+    assert model.output_names == ["price", "sold"] and model.input_names == ["a", "b"]
+    assert [layer.name for layer in model.layers][:2] == ["a", "b"]
+
+
+def test_multi_output_logs_are_named_as_keras(rng):
+    model = two_headed()
+    model.compile(optimizer="adam", loss=["mse", "binary_crossentropy"], loss_weights=[0.7, 0.3],
+                  metrics={"sold": ["accuracy"]})
+    xs, ys = data(rng)
+    history = model.fit(xs, ys, epochs=2, batch_size=8, validation_split=0.25, verbose=0)
+    assert sorted(history.history) == ["loss", "price_loss", "sold_accuracy", "sold_loss", "val_loss",
+                                       "val_price_loss", "val_sold_accuracy", "val_sold_loss"]
+    result = model.evaluate(xs, ys, verbose=0, return_dict=True)
+    np.testing.assert_allclose(result["loss"], 0.7 * result["price_loss"] + 0.3 * result["sold_loss"], rtol=1e-5)
+
+
+def test_dicts_for_losses_inputs_and_targets(rng):
+    model = two_headed()
+    model.compile(optimizer="sgd", loss={"price": "mse", "sold": "binary_crossentropy"},
+                  loss_weights={"price": 2.0, "sold": 1.0})
+    xs, ys = data(rng)
+    as_dicts = model.evaluate({"a": xs[0], "b": xs[1]}, {"price": ys[0], "sold": ys[1]}, verbose=0,
+                              return_dict=True)
+    as_lists = model.evaluate(xs, ys, verbose=0, return_dict=True)
+    assert as_dicts == as_lists
+    np.testing.assert_allclose(as_lists["loss"], 2 * as_lists["price_loss"] + as_lists["sold_loss"], rtol=1e-5)
+    with pytest.raises(ValueError, match="missing"):
+        model.evaluate({"a": xs[0]}, ys, verbose=0)
+
+
+def test_multi_output_predict_returns_a_list(rng):
+    out = two_headed().predict(data(rng)[0], verbose=0)
+    assert isinstance(out, list) and [o.shape for o in out] == [(32, 1), (32, 1)]
+
+
+def test_loss_list_of_the_wrong_length_explains():
+    model = two_headed()
+    with pytest.raises(ValueError, match="lists 3 entries but the model has 2 outputs"):
+        model.compile(optimizer="sgd", loss=["mse", "mse", "mse"])
+    with pytest.raises(ValueError, match="not output names"):
+        model.compile(optimizer="sgd", loss={"prize": "mse"})
+
+
+def test_sequential_equals_the_same_functional_graph(rng):
+    x, y = rng.random((16, 4), dtype=np.float32), rng.random((16, 2), dtype=np.float32)
+    keras.utils.set_random_seed(3)
+    seq = Sequential([Input(shape=(4,)), Dense(5, activation="relu"), Dense(2)])
+    inputs = Input(shape=(4,))
+    func = Model(inputs, Dense(2)(Dense(5, activation="relu")(inputs)))
+    func.set_weights(seq.get_weights())
+    for model in (seq, func):
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+        model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(seq.get_weights(), func.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def graph_gradient_check(model, xs, rng):
+    """Finite differences of sum(output * G) through the whole graph, for every weight and input."""
+    for layer in model.layers:
+        layer.cast_weights(np.float64)
+    model._prepare_executors()
+    xs = [x.astype(np.float64) for x in xs]
+    outputs = model._forward(xs, training=False)
+    upstream = [rng.standard_normal(o.shape) for o in outputs]
+
+    def scalar():
+        return sum(float(np.sum(o * g)) for o, g in zip(model._forward(xs, training=False), upstream))
+
+    model._forward(xs, training=False)
+    model._backward([(g, False) for g in upstream])
+    for layer in model.layers:
+        for name, weight in layer.params.items():
+            assert_gradients_close(layer.grads[name].copy(), numerical_gradient(scalar, weight),
+                                   f"{layer.name}/{name}")
+
+
+def test_shared_layer_gradients_accumulate_over_every_use(rng):
+    a, b = Input(shape=(3,)), Input(shape=(3,))
+    shared = Dense(4, activation="tanh", name="shared")
+    merged = Concatenate()([shared(a), shared(b)])
+    model = Model([a, b], Dense(2, name="head")(merged))
+    assert len([layer for layer in model.layers if layer.name == "shared"]) == 1
+    graph_gradient_check(model, [rng.standard_normal((5, 3)), rng.standard_normal((5, 3))], rng)
+
+
+@pytest.mark.parametrize("merge", [Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate])
+def test_merge_layer_gradients(merge, rng):
+    a, b = Input(shape=(3,)), Input(shape=(3,))
+    model = Model([a, b], merge()([Dense(3, name="left")(a), Dense(3, name="right")(b)]))
+    graph_gradient_check(model, [rng.standard_normal((4, 3)), rng.standard_normal((4, 3))], rng)
+
+
+def test_tensor_feeding_two_layers_sums_gradients_and_unused_output_gets_no_loss(rng):
+    inputs = Input(shape=(3,))
+    hidden = Dense(4, activation="tanh", name="trunk")(inputs)
+    model = Model(inputs, [Dense(1, name="one")(hidden), Dense(2, name="two")(hidden)])
+    graph_gradient_check(model, [rng.standard_normal((6, 3))], rng)
+    model.compile(optimizer="sgd", loss=["mse", None])
+    model.fit(rng.random((8, 3)), [rng.random((8, 1)), rng.random((8, 2))], verbose=0)
+    assert np.all(model.get_layer("two").grads["kernel"] == 0)
+
+
+def test_graph_errors():
+    a, b = Input(shape=(3,), name="a"), Input(shape=(3,), name="b")
+    out = Add()([a, b])
+    with pytest.raises(ValueError, match="Graph disconnected.*'b'"):
+        Model(a, out)
+    with pytest.raises(TypeError, match="symbolic tensors"):
+        Model(a, np.zeros(3))
+    with pytest.raises(TypeError, match="Did you mean 'inputs'"):
+        Model(input=a, outputs=out)
+    with pytest.raises(ValueError, match="same shape"):
+        Add()([Input(shape=(3,)), Input(shape=(4,))])
+
+
+def test_functional_config_round_trip(rng):
+    model = two_headed()
+    pytest.importorskip("nbtrain.layers.serialization")
+    clone = Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    xs = data(rng)[0]
+    for a, b in zip(model.predict(xs, verbose=0), clone.predict(xs, verbose=0)):
+        np.testing.assert_allclose(a, b)
