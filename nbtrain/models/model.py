@@ -104,5 +104,12 @@ class Model(Trainer):
         outputs = self._forward(xs, training=training)
         return outputs[0] if len(outputs) == 1 else outputs
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild a model from ``get_config()``: ``Model.from_config`` makes a functional model."""
+        from nbtrain.models.functional import Functional
+
+        return Functional.from_config(config, custom_objects=custom_objects)
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}, built={self.built}>"

@@ -168,8 +168,24 @@ class Sequential(Model):
     # ----- configuration --------------------------------------------------------------------------------
 
     def get_config(self) -> dict:
-        return {"name": self.name, "layers": [
-            {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers]}
+        """Architecture as plain data: the layers' configs in order and the input shape it was built for."""
+        layers = [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers]
+        if self._input_layer is not None:
+            layers.insert(0, {"class_name": "InputLayer", "config": self._input_layer.get_config()})
+        return {"name": self.name, "layers": layers,
+                "build_input_shape": list(self.input_shape) if self.built else None}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild (and build, if the original was built) a Sequential model from :meth:`get_config`."""
+        from nbtrain.layers import serialization
+
+        layers = [serialization.deserialize(entry, custom_objects=custom_objects) for entry in config["layers"]]
+        model = cls(layers, name=config.get("name"))
+        shape = config.get("build_input_shape")
+        if shape is not None and not model.built:
+            model.build(tuple(shape))
+        return model
 
 
 def _fmt(shape) -> str:

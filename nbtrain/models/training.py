@@ -20,6 +20,7 @@ from nbtrain.callbacks.history import History
 from nbtrain.callbacks.progbar import ProgbarLogger
 from nbtrain.data.arrays import ArrayData, EpochIterator, as_array_list, cast_floats, check_same_length
 from nbtrain.data.arrays import class_weights_to_sample_weights
+from nbtrain.data.generators import BatchStream, check_not_a_generator_function, is_batch_source
 from nbtrain.models.compile_utils import CompiledLoss, CompiledMetrics, MeanTracker
 from nbtrain.models.interrupts import deferred_interrupts
 from nbtrain.utils.errors import check_keyword_arguments
@@ -186,21 +187,69 @@ class Trainer:
         steps_per_epoch = _positive_int_or_none(steps_per_epoch, "steps_per_epoch")
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
-        train, validation = self._fit_data(x, y, sample_weight, class_weight, validation_split, validation_data)
-        if batch_size is None:
-            batch_size = math.ceil(train.num_samples / steps_per_epoch) if steps_per_epoch else DEFAULT_BATCH_SIZE
-        self._prepare_for_training(train)
-        iterator = EpochIterator(train, batch_size, shuffle=shuffle, steps_per_epoch=steps_per_epoch,
-                                 rng=global_generator())
-        callbacks = self._callback_list(callbacks, verbose, "fit", add_history=True, epochs=epochs, steps=iterator.num_batches,
-                                        samples=train.num_samples, batch_size=batch_size,
+        iterator, samples, batch_size = self._training_batches(
+            x, y, sample_weight, class_weight, validation_split, validation_data, batch_size, steps_per_epoch,
+            shuffle, kwargs)
+        validation = self._validation_batches(validation_data, validation_split, x, y, sample_weight,
+                                              validation_batch_size or batch_size, validation_steps)
+        self._prepare_for_training()
+        callbacks = self._callback_list(callbacks, verbose, "fit", add_history=True, epochs=epochs,
+                                        steps=iterator.num_batches, samples=samples, batch_size=batch_size,
                                         do_validation=validation is not None)
-        validation_plan = None if validation is None else (
-            validation, validation_batch_size or batch_size, _positive_int_or_none(validation_steps, "validation_steps"))
-        self._fit_loop(iterator, initial_epoch, epochs, callbacks, validation_plan, validation_freq)
+        self._fit_loop(iterator, initial_epoch, epochs, callbacks, validation, validation_freq)
         return self.history
 
-    def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation_plan, validation_freq) -> None:
+    def _training_batches(self, x, y, sample_weight, class_weight, validation_split, validation_data, batch_size,
+                          steps_per_epoch, shuffle, data_options):
+        """The epoch iterator over the training data, the number of samples (None if unknown), the batch size."""
+        check_not_a_generator_function(x, "x")
+        if is_batch_source(x):
+            self._reject_array_arguments_for_stream(y, sample_weight, validation_split)
+            stream = BatchStream(x, steps_per_epoch, shuffle, global_generator(), "x",
+                                 data_options.get("workers"), data_options.get("max_queue_size"), class_weight)
+            stream.on_first_batch = self._check_stream_batch
+            return stream, None, batch_size
+        train = self._fit_data(x, y, sample_weight, class_weight, validation_split if validation_data is None else 0)
+        if batch_size is None:
+            batch_size = math.ceil(train.num_samples / steps_per_epoch) if steps_per_epoch else DEFAULT_BATCH_SIZE
+        iterator = EpochIterator(train, batch_size, shuffle=shuffle, steps_per_epoch=steps_per_epoch,
+                                 rng=global_generator())
+        return iterator, train.num_samples, batch_size
+
+    @staticmethod
+    def _reject_array_arguments_for_stream(y, sample_weight, validation_split) -> None:
+        if y is not None:
+            raise ValueError("When x is a generator or a PyDataset, do not pass y: yield (x, y) tuples from it instead.")
+        if sample_weight is not None:
+            raise ValueError("When x is a generator or a PyDataset, do not pass sample_weight: yield "
+                             "(x, y, sample_weight) tuples from it instead.")
+        if validation_split:
+            raise ValueError("validation_split works with arrays only: it cannot split a generator. Pass "
+                             "validation_data=(x_val, y_val) or a validation generator instead.")
+
+    def _check_stream_batch(self, xs, ys) -> None:
+        """The boundary checks arrays get once per fit, applied to a stream's first batch."""
+        self._check_inputs(xs)
+        if ys is None:
+            raise ValueError("The training generator yielded inputs without targets; yield (x, y) tuples.")
+        self._check_targets(ys, "the generator's targets")
+        self._prepare_for_training()
+
+    def _validation_batches(self, validation_data, validation_split, x, y, sample_weight, batch_size, steps):
+        """An iterator over the validation data (or None), built once for the whole fit."""
+        steps = _positive_int_or_none(steps, "validation_steps")
+        if validation_data is not None:
+            check_not_a_generator_function(validation_data, "validation_data")
+            if is_batch_source(validation_data):
+                return BatchStream(validation_data, steps, what="validation_data")
+            data = self._validation_data(validation_data)
+        elif validation_split and not is_batch_source(x):
+            data = self._fit_data(x, y, sample_weight, None, validation_split, validation_part=True)
+        else:
+            return None
+        return EpochIterator(data, batch_size or DEFAULT_BATCH_SIZE, steps_per_epoch=steps)
+
+    def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq) -> None:
         self.stop_training = False
         self.stop_reason, self.interrupted_at = "completed", None
         logs = {}
@@ -216,8 +265,11 @@ class Trainer:
                     logs, completed = self._train_one_epoch(epoch, iterator, callbacks, interrupt)
                     if not completed:
                         break
-                    if validation_plan and _should_validate(epoch, validation_freq):
-                        logs = logs | self._validation_logs(validation_plan, callbacks)
+                    if not logs:  # the data yielded nothing this epoch (an exhausted generator)
+                        self.stop_reason = "stopped"
+                        break
+                    if validation is not None and _should_validate(epoch, validation_freq):
+                        logs = logs | self._validation_logs(validation, callbacks)
                     logs = _sorted_logs(logs | self._learning_rate_log())
                     callbacks.on_epoch_end(epoch, logs)
                     if self.stop_training:
@@ -237,6 +289,10 @@ class Trainer:
         """Run one epoch's batches; returns the last logs and False if the user interrupted."""
         logs = {}
         for step, (xs, ys, sample_weight) in iterator.epoch():
+            first_batch_check = getattr(iterator, "on_first_batch", None)
+            if first_batch_check is not None:
+                first_batch_check(xs, ys)
+                iterator.on_first_batch = None
             callbacks.on_train_batch_begin(step)
             logs = self._train_step(xs, ys, sample_weight)
             callbacks.on_train_batch_end(step, logs)
@@ -245,6 +301,8 @@ class Trainer:
                 return logs, False
             if self.stop_training:
                 break
+        if getattr(iterator, "exhausted", False):
+            self.stop_training = True  # a one-shot generator ran dry: no later epoch can get data
         return logs, True
 
     def _train_step(self, xs, ys, sample_weight) -> dict:
@@ -262,32 +320,29 @@ class Trainer:
             return {}
         return {"learning_rate": float(self.optimizer.learning_rate)}
 
-    def _validation_logs(self, validation_plan, callbacks) -> dict:
-        data, batch_size, steps = validation_plan
-        logs = self._evaluate_data(data, batch_size, steps, callbacks)
+    def _validation_logs(self, validation, callbacks) -> dict:
+        logs = self._evaluate_batches(validation, callbacks)
         return {f"val_{key}": value for key, value in logs.items()}
 
     # ----- data -----------------------------------------------------------------------------------------
 
-    def _fit_data(self, x, y, sample_weight, class_weight, validation_split, validation_data):
+    def _fit_data(self, x, y, sample_weight, class_weight, validation_split, validation_part=False) -> ArrayData:
+        """Training arrays (or, with ``validation_part``, the split-off validation arrays) cast once to float32."""
         if x is None:
             raise ValueError("fit() needs training data: model.fit(x, y, ...).")
         if y is None:
-            raise ValueError(
-                "fit() received x but no targets y. Pass the labels too: model.fit(x, y, ...)."
-            )
-        train = self._array_data(x, y, sample_weight, "x", "y")
-        if class_weight is not None:
-            if len(train.ys) > 1:
+            raise ValueError("fit() received x but no targets y. Pass the labels too: model.fit(x, y, ...).")
+        data = self._array_data(x, y, sample_weight, "x", "y")
+        if validation_split:
+            train, validation = data.split(validation_split)
+            data = validation if validation_part else train
+        if class_weight is not None and not validation_part:
+            if len(data.ys) > 1:
                 raise ValueError("class_weight works for models with a single output; for several outputs pass "
                                  "sample_weight (one array per sample) instead.")
-            weights = class_weights_to_sample_weights(class_weight, train.ys[0])
-            train.sample_weight = weights if train.sample_weight is None else train.sample_weight * weights
-        if validation_data is not None:
-            return train, self._validation_data(validation_data)
-        if validation_split:
-            return train.split(validation_split)
-        return train, None
+            weights = class_weights_to_sample_weights(class_weight, data.ys[0])
+            data.sample_weight = weights if data.sample_weight is None else data.sample_weight * weights
+        return data
 
     def _validation_data(self, validation_data) -> ArrayData:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -339,18 +394,22 @@ class Trainer:
 
     # ----- one-time set-up --------------------------------------------------------------------------------
 
-    def _prepare_for_training(self, data: ArrayData) -> None:
-        """Check trainable flags against compile and find the variables the optimizer updates."""
+    def _prepare_for_training(self) -> None:
+        """Check trainable flags against compile and find the variables the optimizer updates.
+
+        Runs once per fit (and on a stream's first batch, when an unbuilt model has just been built).
+        """
+        if not self.built:
+            return
+        restart_optimizer = False
         if self._trainable_at_compile is not None and self._trainable_state() != self._trainable_at_compile:
             warnings.warn(
                 "A layer's `trainable` flag changed after compile(). nbtrain applies the change now (and restarts "
                 "the optimizer's state); call model.compile(...) again after changing `trainable` to make this "
-                "explicit and silence this warning.", stacklevel=3)
+                "explicit and silence this warning.", stacklevel=4)
             self._trainable_at_compile = self._trainable_state()
             self._variable_refs = None
             restart_optimizer = True
-        else:
-            restart_optimizer = False
         if self._variable_refs is None:
             self._variable_refs = [(layer, name) for layer in self.layers for name in layer.params]
             self._variable_names = [f"{layer.name}/{name}" for layer, name in self._variable_refs]
@@ -473,23 +532,31 @@ class Trainer:
         check_keyword_arguments("evaluate()", kwargs, _parameters(Trainer.evaluate) + _LEGACY_DATA_ARGUMENTS)
         self._require_compiled("evaluate")
         _check_verbose(verbose)
-        if x is None or y is None:
-            raise ValueError("evaluate() needs inputs and targets: model.evaluate(x, y).")
         batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
-        data = self._array_data(x, y, sample_weight, "x", "y")
         steps = _positive_int_or_none(steps, "steps")
-        callback_list = self._callback_list(callbacks, verbose, "evaluate",
-                                            steps=steps or data.num_batches(batch_size), epochs=1)
-        logs = self._evaluate_data(data, batch_size, steps, callback_list)
+        batches = self._evaluation_batches(x, y, sample_weight, batch_size, steps)
+        callback_list = self._callback_list(callbacks, verbose, "evaluate", steps=batches.num_batches, epochs=1)
+        logs = self._evaluate_batches(batches, callback_list)
         return self._result(logs, return_dict)
 
-    def _evaluate_data(self, data: ArrayData, batch_size: int, steps, callbacks) -> dict:
+    def _evaluation_batches(self, x, y, sample_weight, batch_size, steps):
+        check_not_a_generator_function(x, "x")
+        if is_batch_source(x):
+            self._reject_array_arguments_for_stream(y, sample_weight, 0)
+            return BatchStream(x, steps, what="x")
+        if x is None or y is None:
+            raise ValueError("evaluate() needs inputs and targets: model.evaluate(x, y).")
+        data = self._array_data(x, y, sample_weight, "x", "y")
+        return EpochIterator(data, batch_size, steps_per_epoch=min(steps or math.inf, data.num_batches(batch_size))
+                             if steps else None)
+
+    def _evaluate_batches(self, batches, callbacks) -> dict:
         self._reset_metrics()
         logs = {}
         callbacks.on_test_begin()
-        for step, (xs, ys, sample_weight) in enumerate(data.batches(batch_size)):
-            if steps is not None and step >= steps:
-                break
+        for step, (xs, ys, sample_weight) in batches.epoch():
+            if ys is None:
+                raise ValueError("evaluate() needs targets: the data yielded inputs only; yield (x, y) tuples.")
             callbacks.on_test_batch_begin(step)
             logs = self._test_step(xs, ys, sample_weight)
             callbacks.on_test_batch_end(step, logs)
@@ -522,33 +589,64 @@ class Trainer:
         check_keyword_arguments("predict()", kwargs, _parameters(Trainer.predict) + _LEGACY_DATA_ARGUMENTS)
         _check_verbose(verbose)
         batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
-        data = ArrayData(self._prepare_inputs(x))
         steps = _positive_int_or_none(steps, "steps")
-        total_steps = min(steps or math.inf, data.num_batches(batch_size))
-        callback_list = self._callback_list(callbacks, verbose, "predict", steps=total_steps, epochs=1)
-        results = None
+        check_not_a_generator_function(x, "x")
+        if is_batch_source(x):
+            batches, total = BatchStream(x, steps, what="x"), None
+        else:
+            data = ArrayData(self._prepare_inputs(x))
+            total = min(data.num_samples, (steps or math.inf) * batch_size)
+            batches = EpochIterator(data, batch_size, steps_per_epoch=min(steps, data.num_batches(batch_size))
+                                    if steps else None)
+        callback_list = self._callback_list(callbacks, verbose, "predict", steps=batches.num_batches, epochs=1)
+        results, served = None, 0
         callback_list.on_predict_begin()
-        for step, (xs, _, _) in enumerate(data.batches(batch_size)):
-            if step >= total_steps:
-                break
+        for step, (xs, _, _) in batches.epoch():
+            if total is None and step == 0:
+                self._check_inputs(xs)
             callback_list.on_predict_batch_begin(step)
             outputs = self._forward(xs, training=False)
-            results = self._collect(results, outputs, step * batch_size, data.num_samples)
+            results = self._collect(results, outputs, served, total)
+            served += len(outputs[0])
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
-        results = results or [np.empty((0,) + tuple(s[1:]), np.float32) for s in self.output_shapes]
-        served = min(data.num_samples, int(total_steps) * batch_size)
-        results = [r[:served] for r in results]
+        if results is None:
+            results = [np.empty((0,) + tuple(s[1:]), np.float32) for s in self.output_shapes]
+        elif total is None:
+            results = [np.concatenate(parts) for parts in results]
         return results[0] if len(results) == 1 else results
 
     @staticmethod
     def _collect(results, outputs, start, total):
-        # Fill one preallocated array per output instead of concatenating a list of batches at the end.
+        # Fill one preallocated array per output instead of concatenating a list of batches at the end;
+        # when the total is unknown (generators), keep the batches and concatenate once at the end.
+        if total is None:
+            results = results or [[] for _ in outputs]
+            for parts, output in zip(results, outputs):
+                parts.append(output.copy())
+            return results
         if results is None:
             results = [np.empty((total,) + o.shape[1:], dtype=o.dtype) for o in outputs]
         for target, output in zip(results, outputs):
             target[start:start + len(output)] = output
         return results
+
+    # ----- Keras 2 names -----------------------------------------------------------------------------------
+
+    def fit_generator(self, generator, *args, **kwargs):
+        """Keras 2's name for ``fit`` on a generator: warns, then calls :meth:`fit`."""
+        _legacy_warning("fit_generator", "fit")
+        return self.fit(generator, *args, **kwargs)
+
+    def evaluate_generator(self, generator, *args, **kwargs):
+        """Keras 2's name for ``evaluate`` on a generator: warns, then calls :meth:`evaluate`."""
+        _legacy_warning("evaluate_generator", "evaluate")
+        return self.evaluate(generator, *args, **kwargs)
+
+    def predict_generator(self, generator, *args, **kwargs):
+        """Keras 2's name for ``predict`` on a generator: warns, then calls :meth:`predict`."""
+        _legacy_warning("predict_generator", "predict")
+        return self.predict(generator, *args, **kwargs)
 
     # ================================================================================================
     # single batches
@@ -561,8 +659,8 @@ class Trainer:
             >>> loss = model.train_on_batch(x_batch, y_batch)  # doctest: +SKIP
         """
         self._require_compiled("train_on_batch")
-        data, = self._fit_data(x, y, sample_weight, class_weight, 0.0, None)[:1]
-        self._prepare_for_training(data)
+        data = self._fit_data(x, y, sample_weight, class_weight, 0.0)
+        self._prepare_for_training()
         self._reset_metrics()
         with deferred_interrupts():
             logs = self._train_step(data.xs, data.ys, data.sample_weight)
@@ -579,6 +677,11 @@ class Trainer:
         """The model's outputs for one batch, in inference mode."""
         outputs = self._forward(self._prepare_inputs(x), training=False)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _legacy_warning(old: str, new: str) -> None:
+    warnings.warn(f"`Model.{old}` is deprecated: `Model.{new}` takes generators and PyDatasets directly. "
+                  f"nbtrain calls {new}() for you.", DeprecationWarning, stacklevel=3)
 
 
 def _by_name(data, names, what):
