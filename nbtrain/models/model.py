@@ -93,6 +93,24 @@ class Model(Trainer):
         raise ValueError(f"No layer named '{name}' in model '{self.name}'.{did_you_mean(name, names)} "
                          f"Layers: {names}.")
 
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None) -> None:
+        """Print a table of the layers, their output shapes and parameter counts, as Keras does.
+
+        Args:
+            line_length: total width (default 88, or 108 for branching functional models).
+            positions: column boundaries as fractions of the width, or absolute positions.
+            print_fn: function to receive the text instead of ``print``.
+            show_trainable: add a column saying whether each layer is trainable.
+
+        Example:
+            >>> model.summary()  # doctest: +SKIP
+        """
+        from nbtrain.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
@@ -113,3 +131,35 @@ class Model(Trainer):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}, built={self.built}>"
+
+    # ----- saving (the work is in nbtrain.models.saving) ---------------------------------------------
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs) -> None:
+        """Save architecture, weights, compile arguments and optimizer state to a ``.keras`` file.
+
+        Example:
+            >>> model.save("model.keras")  # doctest: +SKIP
+        """
+        from nbtrain.models.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None) -> None:
+        """Save the weights (and optimizer state) to a ``.weights.h5`` file (nbtrain's zip format, not HDF5).
+
+        Example:
+            >>> model.save_weights("checkpoint.weights.h5")  # doctest: +SKIP
+        """
+        from nbtrain.models.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
+        """Load weights saved by :meth:`save_weights` (or from a ``.keras`` file), matching layers in order.
+
+        Example:
+            >>> model.load_weights("checkpoint.weights.h5")  # doctest: +SKIP
+        """
+        from nbtrain.models.saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
