@@ -4,11 +4,12 @@
 ``keras.optimizers.Adam``, ``keras.utils.to_categorical``, ``model.compile``/``fit``/``evaluate``/``predict``.
 """
 
-from nbtrain import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils
+from nbtrain import (activations, callbacks, constraints, datasets, initializers, layers, losses, metrics, models,
+                     optimizers, regularizers, utils)
 from nbtrain.layers import Input
 from nbtrain.models import Model, Sequential
 
 __version__ = "0.1.0"
 
-__all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "datasets", "initializers", "layers", "losses",
+__all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
            "metrics", "models", "optimizers", "utils", "__version__"]

@@ -12,7 +12,8 @@ from nbtrain.utils.naming import to_snake_case, unique_name
 
 FLOATX = np.float32
 
-_BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size")
+_BASE_ARGUMENTS = ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size",
+                   "activity_regularizer")
 
 
 def normalize_shape(shape, what: str) -> tuple:
@@ -68,6 +69,11 @@ class Layer:
         # The model clears this on its first layer, whose input gradient nobody needs (saves a matrix product).
         self.input_gradient_needed = True
         self.declared_input_shape = self._declared_input_shape(kwargs)
+        from nbtrain import regularizers
+
+        self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
+        self._regularizers: dict = {}
+        self._constraints: dict = {}
 
     @staticmethod
     def _declared_input_shape(kwargs) -> tuple | None:
@@ -81,15 +87,50 @@ class Layer:
 
     # ----- weights -------------------------------------------------------------------------------------
 
-    def add_weight(self, name: str, shape, initializer="zeros", trainable: bool = True, dtype=FLOATX) -> np.ndarray:
-        """Create a weight once, in creation order (which is Keras's ``get_weights`` order)."""
-        from nbtrain import initializers
+    def add_weight(self, name: str, shape, initializer="zeros", trainable: bool = True, dtype=FLOATX,
+                   regularizer=None, constraint=None) -> np.ndarray:
+        """Create a weight once, in creation order (which is Keras's ``get_weights`` order).
+
+        Args:
+            name: key in ``params``/``grads`` (``"kernel"``, ``"bias"``).
+            shape: the weight's shape.
+            initializer: name or initializer object.
+            trainable: whether the optimizer updates it.
+            regularizer: a penalty added to the loss (``"l2"``, ``nbtrain.regularizers.L2(1e-4)``).
+            constraint: a projection applied after every update (``"non_neg"``, ``MaxNorm(3)``).
+        """
+        from nbtrain import constraints, initializers, regularizers
 
         value = np.ascontiguousarray(initializers.get(initializer)(tuple(shape), dtype=dtype), dtype=dtype)
         self._weights[name] = value
         if trainable:
             self._trainable_weight_names.append(name)
+        if regularizer is not None:
+            self._regularizers[name] = regularizers.get(regularizer)
+        if constraint is not None:
+            self._constraints[name] = constraints.get(constraint)
         return value
+
+    # ----- regularization and constraints ---------------------------------------------------------------
+
+    @property
+    def losses(self) -> list[float]:
+        """The weight penalties this layer adds to the loss (as Keras's ``layer.losses``)."""
+        return [float(reg(self._weights[name])) for name, reg in self._regularizers.items()]
+
+    def add_penalty_gradients(self) -> None:
+        """Add each regularizer's gradient to the gradient of its (trainable) weight."""
+        if not self._trainable:
+            return
+        for name, regularizer in self._regularizers.items():
+            if name in self.grads and name in self._trainable_weight_names:
+                self.grads[name] = self.grads[name] + regularizer.gradient(self._weights[name])
+
+    def apply_constraints(self) -> None:
+        """Project constrained weights back onto their allowed set, in place (after each update)."""
+        for name, constraint in self._constraints.items():
+            weight = self._weights[name]
+            weight[...] = constraint(weight)
 
     @property
     def trainable(self) -> bool:
@@ -229,7 +270,12 @@ class Layer:
     # ----- configuration -------------------------------------------------------------------------------
 
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable}
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.activity_regularizer is not None:
+            from nbtrain import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config: dict):

@@ -102,6 +102,7 @@ class Functional(Model):
         self.layers = self._layers_in_order()
         self._consumers = self._count_consumers()
         self._executors = {}
+        self._activity_outputs = {}
         self._prepare_executors()
         self.built = True
 
@@ -213,6 +214,7 @@ class Functional(Model):
     def _forward(self, xs, training=False) -> list[np.ndarray]:
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         masks = {}
+        self._activity_outputs = {}
         for node in self._nodes:
             runner = self._executors[id(node)]
             inputs = [values[id(t)] for t in node.inputs]
@@ -224,6 +226,8 @@ class Functional(Model):
                 result = runner.forward(argument, training=training)
             results = result if len(node.outputs) > 1 else [result]
             output_mask = runner.compute_mask(argument, mask)
+            if runner.activity_regularizer is not None:
+                self._activity_outputs[id(node)] = (runner.activity_regularizer, results)
             for tensor, value in zip(node.outputs, results):
                 values[id(tensor)] = value
                 if output_mask is not None:
@@ -253,9 +257,17 @@ class Functional(Model):
                 outgoing = [np.zeros_like(self._values[id(t)]) if g is None else g
                             for g, t in zip(outgoing, node.outputs)]
             runner = self._executors[id(node)]
+            outgoing = self._with_activity_gradient(node, outgoing)
             self._accumulate(grads, node, runner.backward(outgoing if len(outgoing) > 1 else outgoing[0]))
             ran.add(id(node))
         self._combine_weight_gradients(ran)
+
+    def _with_activity_gradient(self, node, outgoing):
+        entry = self._activity_outputs.get(id(node))
+        if entry is None:
+            return outgoing
+        regularizer, outputs = entry
+        return [g + regularizer.gradient(out) for g, out in zip(outgoing, outputs)]
 
     @staticmethod
     def _accumulate(grads, node, input_grads) -> None:

@@ -30,6 +30,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._input_layer = None
         self._first_trainable_index = 0
+        self._activity_outputs = {}
         if layers is not None:
             if not isinstance(layers, (list, tuple)):
                 raise TypeError(f"Sequential() expects a list of layers, got {type(layers).__name__}. "
@@ -137,6 +138,7 @@ class Sequential(Model):
 
     def _forward(self, xs, training=False) -> list[np.ndarray]:
         x, mask = xs[0], None
+        self._activity_outputs = {}
         for layer in self.layers:
             inputs = x
             if mask is not None and layer.accepts_mask:
@@ -144,6 +146,8 @@ class Sequential(Model):
             else:
                 x = layer.forward(inputs, training=training)
             mask = layer.compute_mask(inputs, mask)
+            if layer.activity_regularizer is not None:
+                self._activity_outputs[id(layer)] = (layer.activity_regularizer, x)
         return [x]
 
     def _backward(self, output_gradients) -> None:
@@ -151,12 +155,24 @@ class Sequential(Model):
         if grad is None:
             return
         last = self.layers[-1]
-        grad = last.backward_from_preactivation(grad) if is_logits_gradient else last.backward(grad)
+        if is_logits_gradient:
+            grad = last.backward_from_preactivation(grad)
+        else:
+            grad = last.backward(self._with_activity_gradient(last, grad))
         # Layers before the first trainable one need no gradient at all.
         for index in range(len(self.layers) - 2, self._first_trainable_index - 1, -1):
             if grad is None:
                 return
-            grad = self.layers[index].backward(grad)
+            layer = self.layers[index]
+            grad = layer.backward(self._with_activity_gradient(layer, grad))
+
+    def _with_activity_gradient(self, layer, grad):
+        """Add d(activity penalty)/d(output) for layers with an ``activity_regularizer``."""
+        entry = self._activity_outputs.get(id(layer))
+        if entry is None:
+            return grad
+        regularizer, output = entry
+        return grad + regularizer.gradient(output)
 
     def _on_trainable_changed(self) -> None:
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]

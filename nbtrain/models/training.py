@@ -89,6 +89,8 @@ class Trainer:
         self._trainable_at_compile = None
         self._variable_refs = None
         self._variable_names = None
+        self._penalized_layers = []
+        self._constrained_layers = []
         self._fusable = None
 
     # ================================================================================================
@@ -310,9 +312,30 @@ class Trainer:
         self._on_first_batch(ys, outputs)
         total, parts, gradients = self._compiled_loss.value_and_gradients(ys, outputs, sample_weight, self._fusable)
         self._backward(gradients)
+        for layer in self._penalized_layers:
+            layer.add_penalty_gradients()
         self.optimizer.apply(self._gradients(), self._variables(), variable_names=self._variable_names)
+        for layer in self._constrained_layers:
+            layer.apply_constraints()
+        total += self._regularization_penalty()
         self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
         return self._logs()
+
+    def _regularization_penalty(self) -> float:
+        """Weight and activity penalties, part of ``loss`` and ``val_loss`` as in Keras."""
+        penalty = 0.0
+        for layer in self.layers:
+            if layer._regularizers:
+                penalty += sum(layer.losses)
+        for regularizer, outputs in getattr(self, "_activity_outputs", {}).values():
+            for output in (outputs if isinstance(outputs, list) else [outputs]):
+                penalty += float(regularizer(output))
+        return penalty
+
+    @property
+    def losses(self) -> list[float]:
+        """Weight penalties of every layer (Keras's ``model.losses``)."""
+        return [value for layer in self.layers for value in layer.losses]
 
     def _learning_rate_log(self) -> dict:
         """``learning_rate`` joins the epoch logs when a schedule changes it, so History and plots show it."""
@@ -411,6 +434,8 @@ class Trainer:
             self._variable_refs = None
             restart_optimizer = True
         if self._variable_refs is None:
+            self._penalized_layers = [layer for layer in self.layers if layer._regularizers]
+            self._constrained_layers = [layer for layer in self.layers if layer._constraints]
             self._variable_refs = [(layer, name) for layer in self.layers for name in layer.params]
             self._variable_names = [f"{layer.name}/{name}" for layer, name in self._variable_refs]
             self._on_trainable_changed()
@@ -567,6 +592,7 @@ class Trainer:
         outputs = self._forward(xs, training=False)
         self._on_first_batch(ys, outputs)
         total, parts = self._compiled_loss.values(ys, outputs, sample_weight)
+        total += self._regularization_penalty()
         self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
         return self._logs()
 
@@ -707,6 +733,8 @@ def _fuses(loss, layer) -> bool:
     fused = getattr(loss, "fused_activation", None)
     if fused is None or not hasattr(layer, "backward_from_preactivation"):
         return False
+    if layer.activity_regularizer is not None:
+        return False  # its penalty's gradient is on the activation's output, so go through the activation
     return getattr(layer, "activation", None) is activations_module.get(fused)
 
 
