@@ -207,7 +207,8 @@ def test_deserialize_accepts_keras_configs_names_and_custom_objects():
     assert regularizers.deserialize(keras_config).get_config() == {"l1": 0.0, "l2": 0.01}
     assert isinstance(regularizers.deserialize("l2"), L2)
     assert regularizers.deserialize(None) is None
-    custom = regularizers.deserialize(regularizers.serialize(SumPenalty(0.5)), custom_objects={"SumPenalty": SumPenalty})
+    config = regularizers.serialize(SumPenalty(0.5))
+    custom = regularizers.deserialize(config, custom_objects={"SumPenalty": SumPenalty})
     assert isinstance(custom, SumPenalty) and custom.factor == 0.5
     with pytest.raises(ValueError, match="Unknown regularizer: 'SumPenalty'"):
         regularizers.deserialize({"class_name": "SumPenalty", "config": {"factor": 0.5}})

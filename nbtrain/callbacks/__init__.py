@@ -1,8 +1,18 @@
-"""Callbacks: objects that watch and steer training (``EarlyStopping``, ``History``, progress displays)."""
+"""Callbacks: objects that watch and steer training (``EarlyStopping``, ``ModelCheckpoint``, progress displays)."""
 
+from nbtrain.callbacks.backup_and_restore import BackupAndRestore
 from nbtrain.callbacks.callback import Callback, CallbackList
+from nbtrain.callbacks.csv_logger import CSVLogger
 from nbtrain.callbacks.early_stopping import EarlyStopping
 from nbtrain.callbacks.history import History
+from nbtrain.callbacks.lambda_callback import LambdaCallback
+from nbtrain.callbacks.learning_rate_scheduler import LearningRateScheduler
+from nbtrain.callbacks.model_checkpoint import ModelCheckpoint
+from nbtrain.callbacks.monitor import MonitorCallback
 from nbtrain.callbacks.progbar import ProgbarLogger
+from nbtrain.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from nbtrain.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "ProgbarLogger"]
+__all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+           "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback", "ProgbarLogger", "ReduceLROnPlateau",
+           "TerminateOnNaN"]

@@ -244,6 +244,9 @@ class Flatten(Layer):
         size = None if any(d is None for d in rest) else math.prod(rest)
         return (input_shape[0], size)
 
+    def get_config(self):
+        return super().get_config() | {"data_format": self.data_format}
+
     def forward(self, x, training=False):
         self._input_shape_seen = x.shape
         return x.reshape(x.shape[0], -1)

@@ -2,6 +2,7 @@
 
 from nbtrain.models.functional import Functional
 from nbtrain.models.model import Model
+from nbtrain.models.saving import load_model, save_model
 from nbtrain.models.sequential import Sequential
 
-__all__ = ["Functional", "Model", "Sequential"]
+__all__ = ["Functional", "Model", "Sequential", "load_model", "save_model"]

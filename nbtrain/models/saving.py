@@ -86,14 +86,15 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
     Example:
         >>> save_model(model, "model.keras")  # doctest: +SKIP
     """
-    check_keyword_arguments("save()", kwargs, ())
+    check_keyword_arguments("save()", kwargs, ("filepath", "overwrite", "zipped", "include_optimizer"))
     path = _check_model_path(filepath)
     if zipped is False:
         raise ValueError("nbtrain saves models only as zipped .keras files; drop zipped=False.")
     if not getattr(model, "built", False):
         raise ValueError(
-            f"Model '{model.name}' has not been built yet, so it has no weights to save. Call model.build(input_shape), "
-            "fit it, or give the input shape (Input(shape=...) as the first layer) before saving."
+            f"Model '{model.name}' has not been built yet, so it has no weights to save. Call "
+            "model.build(input_shape), fit it, or give the input shape (Input(shape=...) as the first layer) "
+            "before saving."
         )
     members = {
         METADATA: _json_bytes(_metadata(MODEL_FORMAT)),
@@ -189,7 +190,7 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
     Example:
         >>> load_weights(model, "checkpoint.weights.h5")  # doctest: +SKIP
     """
-    check_keyword_arguments("load_weights()", kwargs, ())
+    check_keyword_arguments("load_weights()", kwargs, ("filepath", "skip_mismatch"))
     path = os.fspath(filepath)
     archive = _read_archive(path, expect=WEIGHTS_FORMAT)
     _restore_weights(model, archive, skip_mismatch=bool(skip_mismatch), where=f"'{path}'", restore_optimizer=True)
@@ -688,14 +689,9 @@ def _model_class(class_name: str, custom_objects: dict, where: str):
              if inspect.isclass(value) and issubclass(value, Model)}
     if class_name in known:
         return known[class_name]
-    defined = {}
-    stack = list(Model.__subclasses__())
-    while stack:
-        cls = stack.pop(0)
-        defined[cls.__name__] = cls
-        stack.extend(cls.__subclasses__())
-    if class_name in defined:
-        return defined[class_name]
+    candidates = layer_serialization.defined_subclasses(Model).get(class_name)
+    if candidates:
+        return layer_serialization.pick_defined_class(class_name, candidates, what="model")
     raise SavedFileError(
         f"Unknown model class '{class_name}' in {where}: pass custom_objects={{'{class_name}': {class_name}}}."
     )

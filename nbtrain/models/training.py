@@ -256,10 +256,10 @@ class Trainer:
         self.stop_reason, self.interrupted_at = "completed", None
         logs = {}
         self._resume_from_epoch = None
-        callbacks.on_train_begin()
-        # BackupAndRestore sets _resume_from_epoch in on_train_begin to continue an interrupted run.
-        initial_epoch = max(initial_epoch, self._resume_from_epoch or 0)
         try:
+            callbacks.on_train_begin()
+            # BackupAndRestore sets _resume_from_epoch in on_train_begin to continue an interrupted run.
+            initial_epoch = max(initial_epoch, self._resume_from_epoch or 0)
             with deferred_interrupts() as interrupt:
                 for epoch in range(initial_epoch, epochs):
                     self._reset_metrics()
