@@ -114,12 +114,21 @@ def make_regression_curve(n_samples=200, noise=0.1, kind="sine", seed=None):
     return x[:, None].astype(np.float32), y[:, None].astype(np.float32)
 
 
-def make_mnist_like(n_samples=60000, n_classes=10, image_size=28, noise=0.35, seed=None):
-    """MNIST-shaped synthetic images: each class is a fixed random stroke pattern plus pixel noise.
+def make_mnist_like(n_samples=60000, n_classes=10, image_size=28, noise=0.5, class_difference=0.05, seed=None):
+    """MNIST-shaped synthetic images: classes share most strokes and differ in a few, under pixel noise.
 
     Values are uint8 in 0..255 with shape ``(n_samples, image_size, image_size)``, like
-    ``keras.datasets.mnist``, so tutorial preprocessing (reshape, ``/ 255``) applies unchanged.
-    The classes are learnable but not trivially so, which makes it a fair stand-in for speed tests.
+    ``keras.datasets.mnist``, so tutorial preprocessing (reshape, ``/ 255``) applies unchanged. Every
+    class is a common random stroke pattern with a fraction ``class_difference`` of its pixels flipped,
+    so a network needs a few epochs to tell them apart: a fair stand-in for demos and speed tests.
+
+    Args:
+        n_samples: number of images.
+        n_classes: number of classes (labels 0..n_classes-1).
+        image_size: height and width.
+        noise: weight of uniform pixel noise, in [0, 1].
+        class_difference: fraction of pixels in which each class differs from the common pattern.
+        seed: int for repeatable data.
 
     Returns:
         ``(x, y)``: uint8 images and int64 labels.
@@ -130,7 +139,9 @@ def make_mnist_like(n_samples=60000, n_classes=10, image_size=28, noise=0.35, se
         ((100, 28, 28), dtype('uint8'))
     """
     rng = _generator(seed)
-    prototypes = (rng.random((n_classes, image_size, image_size)) < 0.25).astype(np.float32)
+    common = rng.random((image_size, image_size)) < 0.25
+    prototypes = np.array([common ^ (rng.random((image_size, image_size)) < class_difference)
+                           for _ in range(n_classes)], dtype=np.float32)
     y = rng.integers(0, n_classes, n_samples)
     x = np.empty((n_samples, image_size, image_size), np.uint8)
     chunk = 5000
