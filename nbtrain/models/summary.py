@@ -44,13 +44,19 @@ def _rows(model):
             calls = [n for n in nodes if n.layer is layer]
             outputs = [t.shape for t in calls[0].outputs] if calls else None
             shape = outputs[0] if outputs and len(outputs) == 1 else outputs
-            connections = ", ".join(f"{t.node.layer.name}[{i}][0]" for i, call in enumerate(calls[:1])
-                                    for t in call.inputs)
+            connections = ", ".join(_address(t, nodes) for call in calls[:1] for t in call.inputs)
         else:
             shape, connections = (layer.output_shape if layer.built else None), ""
         count = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
         rows.append((label, _shape_text(shape), count, connections))
     return rows
+
+
+def _address(tensor, nodes) -> str:
+    """Keras's ``layer[call][output]`` name of a tensor, e.g. ``lstm[0][1]`` for an LSTM's state h."""
+    node = tensor.node
+    call = [n for n in nodes if n.layer is node.layer].index(node) if node in nodes else 0
+    return f"{node.layer.name}[{call}][{node.outputs.index(tensor)}]"
 
 
 def summary_text(model, line_length=None, positions=None, show_trainable=False) -> str:

@@ -1,0 +1,1199 @@
+"""Recurrent layers (SimpleRNN, LSTM, GRU) and the Bidirectional and TimeDistributed wrappers.
+
+How the recurrent layers are computed, so that pure NumPy stays fast:
+
+- Data are switched to time-major order ``(time, batch, features)`` once, so every time step is one
+  contiguous block.
+- The input projection of ALL time steps is one matrix product, ``(T*B, in) @ kernel``, before the loop.
+  The loop itself does one fused product per step for the recurrent part (``h @ recurrent_kernel``, all gates
+  at once) plus a few in-place element-wise operations.
+- Backpropagation through time precomputes every factor that does not depend on the recurrence (gate
+  derivatives, ``o * tanh'(c)``, ...) for all steps at once, so the backward loop is a handful of
+  multiplications and one matrix product per step. The kernel and recurrent-kernel gradients are one matrix
+  product each after the loop, over the stacked inputs and hidden states.
+
+Masks (from ``Embedding(mask_zero=True)`` or ``Masking``) are boolean ``(batch, time)``, True for real data.
+A masked step keeps the previous state; with ``return_sequences=True`` it also repeats the previous output
+(Keras's default), so the final state is the state after the last real step.
+
+``return_state=True`` makes ``forward`` return a list ``[output, h]`` (LSTM: ``[output, h, c]``) and
+``backward`` accept a list of gradients (None for an output that receives none). A ``Sequential`` model has
+one output per layer, so use it with the functional API (``Model(inputs, outputs)``) or when driving layers
+directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain import activations as activations_module
+from nbtrain import constraints, initializers, regularizers
+from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.utils.random import make_generator
+
+# Keras arguments that nbtrain accepts but that change nothing here.
+_IGNORED_ARGUMENTS = ("unroll", "implementation", "use_cudnn", "time_major")
+_NOT_ELEMENTWISE = ("softmax", "log_softmax", "sparsemax")
+
+
+def _positive_int(value, what: str, layer: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}() expects {what} to be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _rate(value, what: str, layer: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value < 1:
+        raise ValueError(f"{layer}() expects {what} to be a number in [0, 1), got {value!r}.")
+    return float(value)
+
+
+def _is_symbolic(x) -> bool:
+    from nbtrain.layers.input_layer import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor)
+
+
+class _Elementwise:
+    """An element-wise activation applied in place to a block of a gate buffer, with a batched derivative.
+
+    The built-in sigmoid and tanh get in-place fast paths (sigmoid as ``0.5 * tanh(0.5 z) + 0.5``, which
+    is stable for any z and needs no temporary arrays); any other activation goes through its
+    :class:`~nbtrain.activations.ActivationFunction`.
+    """
+
+    def __init__(self, fn, layer: str, what: str):
+        self.fn = activations_module.get(fn)
+        if self.fn.name in _NOT_ELEMENTWISE:
+            raise ValueError(f"{layer}() needs an element-wise {what}, got '{self.fn.name}'. "
+                             f"Use e.g. 'tanh' or 'sigmoid', and apply {self.fn.name} in a Dense layer afterwards.")
+        self.kind = {id(activations_module.tanh): "tanh", id(activations_module.sigmoid): "sigmoid",
+                     id(activations_module.linear): "linear"}.get(id(self.fn))
+        # Only a general activation whose derivative needs its input makes the layer keep pre-activations.
+        self.needs_input = self.kind is None and self.fn.needs_input
+
+    def apply(self, z: np.ndarray, out: np.ndarray) -> None:
+        """Write activation(z) into ``out`` (which may be ``z`` itself)."""
+        if self.kind == "tanh":
+            np.tanh(z, out=out)
+        elif self.kind == "sigmoid":
+            np.multiply(z, 0.5, out=out)
+            np.tanh(out, out=out)
+            out *= 0.5
+            out += 0.5
+        elif self.kind == "linear":
+            if out is not z:
+                np.copyto(out, z)
+        else:
+            out[...] = self.fn(z)
+
+    def derivative(self, pre, post) -> np.ndarray:
+        """f'(pre) for a whole stack of steps at once, given ``post = f(pre)`` (``pre`` only if needed)."""
+        if self.kind == "tanh":
+            return 1 - post * post
+        if self.kind == "sigmoid":
+            return post * (1 - post)
+        if self.kind == "linear":
+            return np.ones_like(post)
+        return self.fn.backward(np.ones_like(post), pre, post)
+
+
+class _StepMask:
+    """A (batch, time) mask in the time-major forms the loops use; None stands for 'no masked step'."""
+
+    def __init__(self, mask_bt: np.ndarray, dtype):
+        mask = np.ascontiguousarray(mask_bt.T)[:, :, None]            # (T, B, 1) bool
+        self.masked = ~mask
+        self.step_has_masked = self.masked.any(axis=(1, 2)).tolist()  # plain bools: cheap to test per step
+        self.real = mask.astype(dtype)                                # 1.0 where the step is real data
+        self.keep = self.masked.astype(dtype)                         # 1.0 where the state is carried
+
+    def carry(self, t: int, new: np.ndarray, previous: np.ndarray) -> None:
+        """Masked rows keep the previous state: overwrite them in ``new`` (in place)."""
+        if self.step_has_masked[t]:
+            np.copyto(new, previous, where=self.masked[t])
+
+
+class _Recurrent(Layer):
+    """Shared machinery of SimpleRNN, LSTM and GRU: shapes, masks, dropout, time order and output handling.
+
+    A subclass sets ``_state_count`` (LSTM: 2) and implements ``_create_weights``, ``_scan`` (the forward loop
+    over the time-major input projections) and ``_bptt`` (backpropagation through time).
+    """
+
+    supports_masking = True
+    _state_count = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, zero_output_for_mask=False, **kwargs):
+        cls = type(self).__name__
+        for name in _IGNORED_ARGUMENTS:
+            kwargs.pop(name, None)
+        super().__init__(**kwargs)
+        self.units = _positive_int(units, "units", cls)
+        self._activation = _Elementwise(activation, cls, "activation")
+        self.activation = self._activation.fn
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = _rate(dropout, "dropout", cls)
+        self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout", cls)
+        self.seed = seed
+        self._rng = make_generator(seed)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        if stateful:
+            raise NotImplementedError(
+                f"{cls}(stateful=True) is not supported by nbtrain: every batch starts from a zero state. "
+                "Pass whole sequences (or overlapping windows) instead.")
+        self.stateful = False
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self._cache = None
+
+    def _add_weights(self, kernel_shape, recurrent_shape, bias_shape, bias_initializer=None):
+        """kernel, recurrent_kernel and (with use_bias) bias, in Keras's order, with regularizers/constraints."""
+        self.add_weight("kernel", kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
+                        constraint=self.kernel_constraint)
+        self.add_weight("recurrent_kernel", recurrent_shape, self.recurrent_initializer,
+                        regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
+        if self.use_bias:
+            self.add_weight("bias", bias_shape, bias_initializer or self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    # ----- shapes ---------------------------------------------------------------------------------------
+
+    def input_mismatch_hint(self, shape) -> str:
+        """How to turn data of ``shape`` into ``(batch, timesteps, features)`` (models add it to their errors)."""
+        shape = tuple(shape)
+        if len(shape) == 2:
+            batch, features = ("n_samples" if shape[0] is None else shape[0]), shape[1]
+            built = self.input_shape
+            if built is not None and None not in built[1:] and built[1] * built[2] == features:
+                return f"Reshape x to ({batch}, {built[1]}, {built[2]}) with x.reshape(-1, {built[1]}, {built[2]})."
+            return (f"Add a time axis: for {features} time steps of one feature use x[..., None] (shape "
+                    f"({batch}, {features}, 1)) or put Reshape(({features}, 1)) before it; for one time step of "
+                    f"{features} features use x[:, None, :] or Reshape((1, {features})).")
+        if len(shape) > 3:
+            return "Flatten the feature axes with Reshape((timesteps, -1)) or wrap the layers before it in " \
+                   "TimeDistributed(...)."
+        if self.input_shape is not None and len(shape) == 3:
+            return f"Give every time step {self.input_shape[-1]} features (last axis)."
+        return ""
+
+    def _shape_error(self, shape) -> ValueError:
+        shape = tuple(shape)
+        hint = self.input_mismatch_hint(shape)
+        return ValueError(f"{type(self).__name__} layer '{self.name}' expects inputs of shape "
+                          f"(batch, timesteps, features) but got shape {shape}.{' ' + hint if hint else ''}")
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 3:
+            raise self._shape_error(input_shape)
+        if input_shape[-1] is None:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' needs a known number of features "
+                             f"(last axis), got input shape {input_shape}.")
+        self._create_weights(input_shape[-1])
+        super().build(input_shape)
+
+    def check_input_shape(self, x):
+        if x.ndim != 3:
+            raise self._shape_error(x.shape)
+        features = self._weights["kernel"].shape[0]
+        if x.shape[-1] != features:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' expects {features} features per time "
+                             f"step (last axis) but got inputs of shape {x.shape}.")
+        if x.shape[1] == 0:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' received sequences with 0 time steps.")
+
+    def compute_output_shape(self, input_shape):
+        batch, steps = input_shape[0], input_shape[1]
+        output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [output] + [(batch, self.units)] * self._state_count
+        return output
+
+    def compute_mask(self, inputs, mask):
+        # With return_state the models give this one mask to every output; only a 3-D sequence uses it.
+        return mask if self.return_sequences else None
+
+    # ----- forward --------------------------------------------------------------------------------------
+
+    def __call__(self, x, training=False, mask=None, **kwargs):
+        """Apply the layer to a NumPy array ``(batch, timesteps, features)`` (optionally with a boolean
+        ``(batch, timesteps)`` mask), or to a symbolic tensor to build a functional model."""
+        if mask is None or _is_symbolic(x):
+            return super().__call__(x, training=training, **kwargs)
+        x = np.asarray(x)
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(FLOATX)
+        self.ensure_built(x.shape)
+        return self.forward(x, training=training, mask=mask)
+
+    def forward(self, x, training=False, mask=None):
+        self.check_input_shape(x)
+        batch, steps, features = x.shape
+        kernel = self._weights["kernel"]
+        dtype = np.result_type(x.dtype, kernel.dtype)
+        mask = self._standardize_mask(mask, batch, steps)
+        if self.go_backwards:
+            x = x[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        xt = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)        # (T, B, in)
+        input_drop, state_drop = self._dropout_masks(batch, features, training, dtype)
+        if input_drop is not None:
+            xt *= input_drop
+        # One matrix product projects every time step through the kernel.
+        kernel, bias = self._input_parameters()
+        projection = (xt.reshape(steps * batch, features) @ kernel).reshape(steps, batch, -1)
+        if bias is not None:
+            projection += bias
+        step_mask = None if mask is None else _StepMask(mask, dtype)
+        cache = self._scan(projection, step_mask, state_drop)
+        cache.update(xt=xt, input_drop=input_drop, state_drop=state_drop, step_mask=step_mask)
+        self._cache = cache
+        return self._outputs(cache)
+
+    def _standardize_mask(self, mask, batch, steps):
+        if mask is None:
+            return None
+        mask = np.asarray(mask)
+        if mask.shape != (batch, steps):
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' received a mask of shape {mask.shape}; "
+                             f"expected (batch, timesteps) = {(batch, steps)}.")
+        mask = mask.astype(bool, copy=False)
+        return None if mask.all() else mask
+
+    def _dropout_masks(self, batch, features, training, dtype):
+        """Keras semantics: one input mask and one state mask per call, the same at every time step."""
+        input_drop = state_drop = None
+        if training and self.dropout > 0:
+            keep = self._rng.random((batch, features)) >= self.dropout
+            input_drop = keep.astype(dtype) / dtype.type(1 - self.dropout)
+        if training and self.recurrent_dropout > 0:
+            keep = self._rng.random((batch, self.units)) >= self.recurrent_dropout
+            state_drop = keep.astype(dtype) / dtype.type(1 - self.recurrent_dropout)
+        return input_drop, state_drop
+
+    # Gate columns may be kept in another order inside the loops (LSTM does, so that gates sharing an
+    # activation are adjacent): internal column j is Keras column _column_order[j]; None means Keras order.
+    _column_order = None
+
+    def _input_parameters(self):
+        """The kernel and input bias (None without bias) of the input projection, in internal column order."""
+        kernel, bias = self._weights["kernel"], self._weights["bias"] if self.use_bias else None
+        order = self._column_order
+        if order is not None:
+            kernel, bias = kernel[:, order], None if bias is None else bias[order]
+        return kernel, bias
+
+    def _outputs(self, cache):
+        hidden = cache["H"]                                      # (T+1, B, u), hidden[0] is the zero state
+        if self.return_sequences:
+            sequence = hidden[1:]
+            if self.zero_output_for_mask and cache["step_mask"] is not None:
+                sequence = sequence * cache["step_mask"].real
+            output = np.ascontiguousarray(sequence.transpose(1, 0, 2))
+        else:
+            output = hidden[-1].copy()
+        if self.return_state:
+            return [output] + [state[-1].copy() for state in self._final_states(cache)]
+        return output
+
+    def _final_states(self, cache):
+        return [cache["H"]]
+
+    # ----- backward -------------------------------------------------------------------------------------
+
+    def backward(self, grad_output):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__} layer '{self.name}': call forward() before backward().")
+        if not self.trainable and not self.input_gradient_needed:
+            return None
+        cache = self._cache
+        xt = cache["xt"]
+        steps, batch, features = xt.shape
+        dtype = xt.dtype
+        grad_sequence, state_grads = self._split_gradients(grad_output)
+
+        dH = None
+        last = [np.zeros((batch, self.units), dtype) for _ in range(self._state_count)]
+        if grad_sequence is not None:
+            grad_sequence = np.asarray(grad_sequence, dtype=dtype)
+            if self.return_sequences:
+                dH = grad_sequence.transpose(1, 0, 2)            # time-major view
+                if self.zero_output_for_mask and cache["step_mask"] is not None:
+                    dH = dH * cache["step_mask"].real
+            else:
+                last[0] += grad_sequence
+        for index, grad in enumerate(state_grads):
+            if grad is not None:
+                last[index] += np.asarray(grad, dtype=dtype)
+
+        d_projection = self._bptt(cache, dH, last)               # (T, B, gates*u)
+        flat = d_projection.reshape(steps * batch, -1)
+        if self.trainable:
+            self._store_product_gradient("kernel", xt.reshape(steps * batch, features).T, flat)
+            if self.use_bias:
+                self._bias_gradient(flat)
+        if not self.input_gradient_needed:
+            return None
+        kernel = self._weights["kernel"]
+        if self._column_order is not None:
+            kernel = kernel[:, self._column_order]
+        dxt = (flat @ kernel.T).reshape(steps, batch, features)
+        if cache["input_drop"] is not None:
+            dxt *= cache["input_drop"]
+        dx = dxt.transpose(1, 0, 2)
+        if self.go_backwards:
+            dx = dx[:, ::-1]
+        return np.ascontiguousarray(dx)
+
+    def _split_gradients(self, grad_output):
+        if not self.return_state:
+            return grad_output, []
+        grads = list(grad_output) if isinstance(grad_output, (list, tuple)) else [grad_output]
+        expected = 1 + self._state_count
+        if len(grads) != expected:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' has return_state=True and {expected} "
+                             f"outputs, so backward() needs a list of {expected} gradients (None allowed), "
+                             f"got {len(grads)}.")
+        return grads[0], grads[1:]
+
+    def _bias_gradient(self, flat):
+        if self._column_order is None:
+            np.sum(flat, axis=0, out=self._grad_buffer("bias"))
+        else:
+            self._grad_buffer("bias")[self._column_order] = flat.sum(axis=0)
+
+    def _store_product_gradient(self, name, a, b):
+        """Store the gradient ``a @ b`` (columns in internal order) in Keras column order."""
+        if self._column_order is None:
+            np.matmul(a, b, out=self._grad_buffer(name))
+        else:
+            self._grad_buffer(name)[:, self._column_order] = a @ b
+
+    def _grad_buffer(self, name: str) -> np.ndarray:
+        """A gradient array reused across batches (no per-batch allocation for parameter gradients)."""
+        weight = self._weights[name]
+        buffer = self.grads.get(name)
+        if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
+            buffer = self.grads[name] = np.empty_like(weight)
+        return buffer
+
+    def _recurrent_kernel_gradient(self, state_inputs, d_recurrent):
+        """dL/dU as ONE product over all steps: stacked (dropped-out) previous states times gate gradients."""
+        self._store_product_gradient("recurrent_kernel", state_inputs.reshape(-1, self.units).T,
+                                     d_recurrent.reshape(-1, d_recurrent.shape[-1]))
+
+    # ----- configuration -------------------------------------------------------------------------------
+
+    def get_config(self):
+        return super().get_config() | {
+            "units": self.units,
+            "activation": activations_module.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "zero_output_for_mask": self.zero_output_for_mask,
+        }
+
+    def __repr__(self):
+        return (f"<{type(self).__name__} name={self.name!r}, units={self.units}, "
+                f"return_sequences={self.return_sequences}>")
+
+
+def _new_states(steps, batch, units, dtype):
+    states = np.empty((steps + 1, batch, units), dtype)
+    states[0] = 0
+    return states
+
+
+class SimpleRNN(_Recurrent):
+    """A fully connected recurrent layer: ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``.
+
+    Args:
+        units: size of the hidden state (and of the output's last axis).
+        activation: element-wise activation, default ``"tanh"``.
+        use_bias: whether to add a bias vector.
+        kernel_initializer: initializer of ``kernel`` (in, units), default ``"glorot_uniform"``.
+        recurrent_initializer: initializer of ``recurrent_kernel`` (units, units), default ``"orthogonal"``.
+        bias_initializer: initializer of ``bias`` (units,), default ``"zeros"``.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: optional penalties, e.g. ``"l2"``.
+        kernel_constraint, recurrent_constraint, bias_constraint: optional constraints, e.g. ``"max_norm"``.
+        dropout: fraction of input features dropped in training (one mask per batch, the same at every step).
+        recurrent_dropout: fraction of the state dropped before the recurrent product in training.
+        seed: an int makes the dropout masks repeatable.
+        return_sequences: return the whole sequence ``(batch, timesteps, units)`` instead of the last output.
+        return_state: also return the final state (``forward`` then returns a list).
+        go_backwards: process the sequence in reverse (returned sequences stay in processing order, as Keras).
+        stateful: only False is supported.
+
+    Example:
+        >>> layer = SimpleRNN(4, return_sequences=True)
+        >>> layer(np.zeros((2, 3, 5), dtype="float32")).shape
+        (2, 3, 4)
+    """
+
+    def _create_weights(self, features):
+        units = self.units
+        self._add_weights((features, units), (units, units), (units,))
+
+    def _scan(self, projection, step_mask, state_drop):
+        steps, batch, units = projection.shape
+        U = self._weights["recurrent_kernel"]
+        H = _new_states(steps, batch, units, projection.dtype)
+        dropped = np.empty((steps, batch, units), projection.dtype) if state_drop is not None else None
+        recurrent = np.empty((batch, units), projection.dtype)
+        activation = self._activation
+        # With a derivative that needs its input, keep the pre-activations; else activate in place.
+        pre = projection.copy() if activation.needs_input else None
+        for t in range(steps):
+            h = H[t] if state_drop is None else np.multiply(H[t], state_drop, out=dropped[t])
+            z = projection[t]
+            z += np.matmul(h, U, out=recurrent)
+            activation.apply(z, out=H[t + 1])
+            if step_mask is not None:
+                step_mask.carry(t, H[t + 1], H[t])
+        return {"H": H, "pre": pre, "dropped": dropped}
+
+    def _bptt(self, cache, dH, last):
+        H, step_mask, state_drop = cache["H"], cache["step_mask"], cache["state_drop"]
+        steps, batch, units = H.shape[0] - 1, H.shape[1], H.shape[2]
+        # The derivative of the activation at every step, computed at once.
+        slope = self._activation.derivative(cache["pre"], H[1:])
+        UT = np.ascontiguousarray(self._weights["recurrent_kernel"].T)
+        dZ = np.empty((steps, batch, units), H.dtype)
+        dh = last[0]
+        for t in range(steps - 1, -1, -1):
+            if dH is not None:
+                dh = dh + dH[t]
+            carried = None
+            if step_mask is not None and step_mask.step_has_masked[t]:
+                carried = dh * step_mask.keep[t]
+                dh = dh * step_mask.real[t]
+            np.multiply(dh, slope[t], out=dZ[t])
+            dh = dZ[t] @ UT
+            if state_drop is not None:
+                dh *= state_drop
+            if carried is not None:
+                dh += carried
+        if self.trainable:
+            self._recurrent_kernel_gradient(H[:-1] if state_drop is None else cache["dropped"], dZ)
+        return dZ
+
+
+class LSTM(_Recurrent):
+    """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997), with Keras's weights and gate order.
+
+    Weights: ``kernel`` (in, 4*units), ``recurrent_kernel`` (units, 4*units), ``bias`` (4*units,), gates in the
+    order input, forget, cell, output, so weights from Keras load with ``set_weights``. Each step::
+
+        z = x @ kernel + h @ recurrent_kernel + bias
+        i, f, o = recurrent_activation(z_i, z_f, z_o);  c = f * c + i * activation(z_c);  h = o * activation(c)
+
+    Args:
+        units: size of the hidden state ``h`` and cell state ``c``.
+        activation: for the cell candidate and the output, default ``"tanh"``.
+        recurrent_activation: for the gates, default ``"sigmoid"``.
+        use_bias: whether to add a bias vector.
+        kernel_initializer: default ``"glorot_uniform"``.
+        recurrent_initializer: default ``"orthogonal"``.
+        bias_initializer: default ``"zeros"``.
+        unit_forget_bias: add 1 to the forget gate's bias at initialization (default True, as Keras).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint, recurrent_constraint,
+            bias_constraint: optional penalties and constraints per weight, as for :class:`SimpleRNN`.
+        dropout, recurrent_dropout: fractions dropped from inputs / states in training; the masks are drawn
+            once per batch and reused at every time step.
+        seed: an int makes the dropout masks repeatable.
+        return_sequences: return ``(batch, timesteps, units)`` instead of the last output ``(batch, units)``.
+        return_state: return ``[output, h, c]`` (a list: for driving the layer directly or the functional API).
+        go_backwards: process the sequence in reverse (returned sequences stay in processing order, as Keras).
+        stateful: only False is supported.
+
+    Example:
+        >>> layer = LSTM(8)
+        >>> layer(np.zeros((2, 5, 3), dtype="float32")).shape
+        (2, 8)
+    """
+
+    _state_count = 2
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, **kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                         return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, **kwargs)
+        self._recurrent_activation = _Elementwise(recurrent_activation, "LSTM", "recurrent_activation")
+        self.recurrent_activation = self._recurrent_activation.fn
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    # Inside the loops the gates are ordered o, i, f, c (Keras: i, f, c, o): the three sigmoid gates are then
+    # adjacent (one activation call) and so are the three gates that multiply dc in backpropagation.
+    _KERAS_BLOCKS = (3, 0, 1, 2)
+
+    def _create_weights(self, features):
+        units = self.units
+        self._add_weights((features, 4 * units), (units, 4 * units), (4 * units,), self._bias_values)
+        self._column_order = np.concatenate([np.arange(k * units, (k + 1) * units) for k in self._KERAS_BLOCKS])
+
+    def _bias_values(self, shape, dtype=FLOATX):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape, dtype=dtype)
+        units = self.units
+        return np.concatenate([self.bias_initializer((units,), dtype=dtype), np.ones(units, dtype=dtype),
+                               self.bias_initializer((2 * units,), dtype=dtype)])
+
+    @property
+    def _fused(self) -> bool:
+        """Sigmoid gates and tanh cell: then one tanh call activates all four gates (see _scan)."""
+        return self._recurrent_activation.kind == "sigmoid" and self._activation.kind == "tanh"
+
+    def _input_parameters(self):
+        kernel, bias = super()._input_parameters()                   # copies, in o, i, f, c order
+        if self._fused:
+            # sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: halving the sigmoid gates' weights here lets a single
+            # tanh over all four gates serve both activations.
+            kernel[:, :3 * self.units] *= 0.5
+            if bias is not None:
+                bias[:3 * self.units] *= 0.5
+        return kernel, bias
+
+    def _scan(self, projection, step_mask, state_drop):
+        steps, batch, width = projection.shape
+        units = self.units
+        dtype = projection.dtype
+        U = self._weights["recurrent_kernel"][:, self._column_order]
+        gate_fn, cell_fn, fused = self._recurrent_activation, self._activation, self._fused
+        if fused:
+            U[:, :3 * units] *= 0.5
+        keep_pre = gate_fn.needs_input or cell_fn.needs_input
+        gates = np.empty_like(projection) if keep_pre else projection   # activated gates o, i, f, c
+        H, C = _new_states(steps, batch, units, dtype), _new_states(steps, batch, units, dtype)
+        cell_out = np.empty((steps, batch, units), dtype)                # activation(c) of each step
+        dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
+        recurrent = np.empty((batch, width), dtype)
+        scratch = np.empty((batch, units), dtype)
+        sig, cand = slice(0, 3 * units), slice(3 * units, 4 * units)
+        for t in range(steps):
+            h = H[t] if state_drop is None else np.multiply(H[t], state_drop, out=dropped[t])
+            z, a = projection[t], gates[t]
+            z += np.matmul(h, U, out=recurrent)                   # all four gates in one product
+            if fused:
+                np.tanh(z, out=z)
+                s = z[:, sig]
+                s *= 0.5
+                s += 0.5
+            else:
+                gate_fn.apply(z[:, sig], out=a[:, sig])
+                cell_fn.apply(z[:, cand], out=a[:, cand])
+            o, i, f, g = a[:, :units], a[:, units:2 * units], a[:, 2 * units:3 * units], a[:, cand]
+            c = np.multiply(f, C[t], out=C[t + 1])
+            c += np.multiply(i, g, out=scratch)
+            cell_fn.apply(c, out=cell_out[t])
+            np.multiply(o, cell_out[t], out=H[t + 1])
+            if step_mask is not None:
+                step_mask.carry(t, H[t + 1], H[t])
+                step_mask.carry(t, C[t + 1], C[t])
+        return {"H": H, "C": C, "gates": gates, "pre": projection if keep_pre else None, "cell_out": cell_out,
+                "dropped": dropped}
+
+    def _final_states(self, cache):
+        return [cache["H"], cache["C"]]
+
+    def _bptt(self, cache, dH, last):
+        H, C, gates, cell_out = cache["H"], cache["C"], cache["gates"], cache["cell_out"]
+        step_mask, state_drop, pre = cache["step_mask"], cache["state_drop"], cache["pre"]
+        steps, batch, units = cell_out.shape
+        gate_fn, cell_fn = self._recurrent_activation, self._activation
+        blocks = gates.reshape(steps, batch, 4, units)
+        o, i, f, g = (blocks[:, :, k] for k in range(4))
+        sigmoid_slope = gate_fn.derivative(None if pre is None else pre[..., :3 * units], gates[..., :3 * units])
+        sigmoid_slope = sigmoid_slope.reshape(steps, batch, 3, units)          # o', i', f'
+        cand_slope = cell_fn.derivative(None if pre is None else pre[..., 3 * units:], g)
+        # Everything that does not depend on the recurrence, for all steps at once:
+        #   dz_o = dh * act(c) o';  dc += dh * o act'(c);  dz_i = dc * g i',  dz_f = dc * c_prev f',  dz_c = dc * i g'
+        out_factor = cell_out * sigmoid_slope[:, :, 0]
+        cell_factor = o * cell_fn.derivative(C[1:], cell_out)
+        factors = np.empty((steps, batch, 3, units), cell_out.dtype)
+        np.multiply(g, sigmoid_slope[:, :, 1], out=factors[:, :, 0])
+        np.multiply(C[:-1], sigmoid_slope[:, :, 2], out=factors[:, :, 1])
+        np.multiply(i, cand_slope, out=factors[:, :, 2])
+        UT = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order].T)
+        dZ = np.empty((steps, batch, 4, units), cell_out.dtype)
+        dh, dc = last
+        for t in range(steps - 1, -1, -1):
+            if dH is not None:
+                dh = dh + dH[t]
+            carried = None
+            if step_mask is not None and step_mask.step_has_masked[t]:
+                keep, real = step_mask.keep[t], step_mask.real[t]
+                carried = (dh * keep, dc * keep)
+                dh, dc = dh * real, dc * real
+            dc = dc + dh * cell_factor[t]
+            np.multiply(dh, out_factor[t], out=dZ[t, :, 0])
+            np.multiply(dc[:, None, :], factors[t], out=dZ[t, :, 1:])
+            dc = dc * f[t]
+            dh = dZ[t].reshape(batch, 4 * units) @ UT
+            if state_drop is not None:
+                dh *= state_drop
+            if carried is not None:
+                dh += carried[0]
+                dc += carried[1]
+        dZ = dZ.reshape(steps, batch, 4 * units)
+        if self.trainable:
+            self._recurrent_kernel_gradient(H[:-1] if state_drop is None else cache["dropped"], dZ)
+        return dZ
+
+    def get_config(self):
+        return super().get_config() | {
+            "recurrent_activation": activations_module.serialize(self.recurrent_activation),
+            "unit_forget_bias": self.unit_forget_bias,
+        }
+
+
+class GRU(_Recurrent):
+    """Gated Recurrent Unit (Cho et al., 2014), with Keras's weights, gate order (z, r, h) and both variants.
+
+    Weights: ``kernel`` (in, 3*units), ``recurrent_kernel`` (units, 3*units) and ``bias``: shape (2, 3*units)
+    (input bias, recurrent bias) with ``reset_after=True`` (the default, as Keras and cuDNN), or (3*units,) with
+    ``reset_after=False``. Each step::
+
+        z = sigmoid(x W_z + h U_z + b_z);  r = sigmoid(x W_r + h U_r + b_r)
+        reset_after=True:   hh = tanh(x W_h + b_h + r * (h U_h + rb_h))
+        reset_after=False:  hh = tanh(x W_h + b_h + (r * h) U_h)
+        h = z * h + (1 - z) * hh
+
+    Args:
+        units: size of the hidden state.
+        activation: for the candidate ``hh``, default ``"tanh"``.
+        recurrent_activation: for the gates, default ``"sigmoid"``.
+        reset_after: where the reset gate applies (see above); default True.
+        (the other arguments are as for :class:`LSTM`)
+
+    Example:
+        >>> layer = GRU(6, return_sequences=True)
+        >>> layer(np.zeros((2, 5, 3), dtype="float32")).shape
+        (2, 5, 6)
+    """
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, reset_after=True, **kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                         return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, **kwargs)
+        self._recurrent_activation = _Elementwise(recurrent_activation, "GRU", "recurrent_activation")
+        self.recurrent_activation = self._recurrent_activation.fn
+        self.reset_after = bool(reset_after)
+
+    def _create_weights(self, features):
+        units = self.units
+        self._add_weights((features, 3 * units), (units, 3 * units),
+                          (2, 3 * units) if self.reset_after else (3 * units,))
+
+    def _input_parameters(self):
+        bias = self._weights["bias"] if self.use_bias else None
+        if bias is not None and self.reset_after:
+            bias = bias[0]
+        return self._weights["kernel"], bias
+
+    def _scan(self, projection, step_mask, state_drop):
+        steps, batch, width = projection.shape
+        units = self.units
+        dtype = projection.dtype
+        U = self._weights["recurrent_kernel"]
+        gate_fn, cand_fn = self._recurrent_activation, self._activation
+        keep_pre = gate_fn.needs_input or cand_fn.needs_input
+        gates = np.empty_like(projection) if keep_pre else projection   # activated z, r and candidate hh
+        H = _new_states(steps, batch, units, dtype)
+        dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
+        # reset_after: the recurrent part of the candidate, h U_h + rb_h; else r * h (the input of U_h).
+        reset_input = np.empty((steps, batch, units), dtype)
+        zr, hh_ = slice(0, 2 * units), slice(2 * units, 3 * units)
+        if self.reset_after:
+            recurrent = np.empty((batch, width), dtype)
+            recurrent_bias = self._weights["bias"][1] if self.use_bias else None
+        else:
+            U_zr, U_h = np.ascontiguousarray(U[:, zr]), np.ascontiguousarray(U[:, hh_])
+            recurrent = np.empty((batch, 2 * units), dtype)
+            candidate = np.empty((batch, units), dtype)
+        for t in range(steps):
+            h = H[t] if state_drop is None else np.multiply(H[t], state_drop, out=dropped[t])
+            z, a = projection[t], gates[t]
+            if self.reset_after:
+                np.matmul(h, U, out=recurrent)                    # all three gates in one product
+                if recurrent_bias is not None:
+                    recurrent += recurrent_bias
+                z[:, zr] += recurrent[:, zr]
+                gate_fn.apply(z[:, zr], out=a[:, zr])
+                np.copyto(reset_input[t], recurrent[:, hh_])
+                z[:, hh_] += np.multiply(a[:, units:2 * units], reset_input[t], out=recurrent[:, hh_])
+            else:
+                z[:, zr] += np.matmul(h, U_zr, out=recurrent)
+                gate_fn.apply(z[:, zr], out=a[:, zr])
+                np.multiply(a[:, units:2 * units], h, out=reset_input[t])
+                z[:, hh_] += np.matmul(reset_input[t], U_h, out=candidate)
+            cand_fn.apply(z[:, hh_], out=a[:, hh_])
+            # h = z * h_prev + (1 - z) * hh, written as hh + z * (h_prev - hh)
+            new = np.subtract(H[t], a[:, hh_], out=H[t + 1])
+            new *= a[:, :units]
+            new += a[:, hh_]
+            if step_mask is not None:
+                step_mask.carry(t, H[t + 1], H[t])
+        return {"H": H, "gates": gates, "pre": projection if keep_pre else None, "reset_input": reset_input,
+                "dropped": dropped}
+
+    def _bptt(self, cache, dH, last):
+        H, gates, pre, reset_input = cache["H"], cache["gates"], cache["pre"], cache["reset_input"]
+        step_mask, state_drop = cache["step_mask"], cache["state_drop"]
+        steps, batch, width = gates.shape
+        units = self.units
+        dtype = gates.dtype
+        gate_fn, cand_fn = self._recurrent_activation, self._activation
+
+        def block(array, k):
+            return None if array is None else array[:, :, k * units:(k + 1) * units]
+
+        z, r, hh = block(gates, 0), block(gates, 1), block(gates, 2)
+        h_in = H[:-1] if state_drop is None else cache["dropped"]          # what the recurrent kernel saw
+        # Step-independent factors, for all steps at once:
+        #   dz_z = dh * (h_prev - hh) z',  dz_h = dh * (1 - z) hh',  dz_r = dz_h * (recurrent part) r'
+        update_factor = (H[:-1] - hh) * gate_fn.derivative(block(pre, 0), z)
+        cand_factor = (1 - z) * cand_fn.derivative(block(pre, 2), hh)
+        reset_factor = (reset_input if self.reset_after else h_in) * gate_fn.derivative(block(pre, 1), r)
+        d_input = np.empty((steps, batch, width), dtype)       # gradient of the input projection
+        zr, hh_ = slice(0, 2 * units), slice(2 * units, 3 * units)
+        if self.reset_after:
+            d_recurrent = np.empty((steps, batch, width), dtype)
+            UT = np.ascontiguousarray(self._weights["recurrent_kernel"].T)
+        else:
+            U = self._weights["recurrent_kernel"]
+            U_zrT, U_hT = np.ascontiguousarray(U[:, zr].T), np.ascontiguousarray(U[:, hh_].T)
+        dh = last[0]
+        for t in range(steps - 1, -1, -1):
+            if dH is not None:
+                dh = dh + dH[t]
+            carried = None
+            if step_mask is not None and step_mask.step_has_masked[t]:
+                carried = dh * step_mask.keep[t]
+                dh = dh * step_mask.real[t]
+            d_cand = np.multiply(dh, cand_factor[t], out=d_input[t, :, hh_])
+            if self.reset_after:
+                dr = d_recurrent[t]
+                np.multiply(dh, update_factor[t], out=dr[:, :units])
+                np.multiply(d_cand, reset_factor[t], out=dr[:, units:2 * units])
+                np.multiply(d_cand, r[t], out=dr[:, hh_])
+                d_state = dr @ UT
+            else:
+                d_in = d_input[t]
+                np.multiply(dh, update_factor[t], out=d_in[:, :units])
+                d_reset_input = d_cand @ U_hT
+                np.multiply(d_reset_input, reset_factor[t], out=d_in[:, units:2 * units])
+                d_state = d_in[:, zr] @ U_zrT
+                d_state += d_reset_input * r[t]
+            if state_drop is not None:
+                d_state *= state_drop
+            d_state += dh * z[t]
+            if carried is not None:
+                d_state += carried
+            dh = d_state
+        if self.reset_after:
+            d_input[:, :, zr] = d_recurrent[:, :, zr]
+            if self.trainable:
+                self._recurrent_kernel_gradient(h_in, d_recurrent)
+                if self.use_bias:
+                    self._d_recurrent = d_recurrent                # the recurrent bias's gradient sums it
+        elif self.trainable:
+            grad = self._grad_buffer("recurrent_kernel")
+            grad[:, zr] = h_in.reshape(-1, units).T @ d_input[:, :, zr].reshape(-1, 2 * units)
+            grad[:, hh_] = reset_input.reshape(-1, units).T @ d_input[:, :, hh_].reshape(-1, units)
+        return d_input
+
+    def _bias_gradient(self, flat):
+        grad = self._grad_buffer("bias")
+        if self.reset_after:
+            np.sum(flat, axis=0, out=grad[0])
+            np.sum(self._d_recurrent.reshape(-1, flat.shape[1]), axis=0, out=grad[1])
+            self._d_recurrent = None
+        else:
+            np.sum(flat, axis=0, out=grad)
+
+    def get_config(self):
+        return super().get_config() | {
+            "recurrent_activation": activations_module.serialize(self.recurrent_activation),
+            "reset_after": self.reset_after,
+        }
+
+
+# ------------------------------------------------------------------------------------------------------
+# Wrappers
+# ------------------------------------------------------------------------------------------------------
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and a copy of it backwards over the sequence, and merges the two.
+
+    The backward copy is rebuilt from the layer's config with ``go_backwards`` toggled (its weights are new).
+    Weights are ordered forward layer then backward layer, as Keras. With ``return_sequences=True`` the backward
+    outputs are flipped back into time order before merging, and masked steps output zeros (as Keras).
+
+    Args:
+        layer: a SimpleRNN, LSTM or GRU instance.
+        merge_mode: ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"`` or None (a list of both outputs,
+            for driving the layer directly or the functional API).
+        backward_layer: optional explicit layer for the backward direction; it must have the opposite
+            ``go_backwards`` and the same ``return_sequences`` and ``return_state``.
+
+    Example:
+        >>> layer = Bidirectional(LSTM(4, return_sequences=True))
+        >>> layer(np.zeros((2, 5, 3), dtype="float32")).shape
+        (2, 5, 8)
+    """
+
+    supports_masking = True
+    _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, _Recurrent):
+            raise ValueError(f"Bidirectional() wraps a recurrent layer (SimpleRNN, LSTM or GRU), got {layer!r}.")
+        if merge_mode not in self._MERGE_MODES:
+            raise ValueError(f"Bidirectional() merge_mode must be one of 'concat', 'sum', 'mul', 'ave' or None, "
+                             f"got {merge_mode!r}.")
+        super().__init__(**kwargs)
+        if self.declared_input_shape is None:
+            self.declared_input_shape = layer.declared_input_shape
+        self.forward_layer = self._copy(layer, "forward_", layer.go_backwards)
+        if backward_layer is None:
+            self.backward_layer = self._copy(layer, "backward_", not layer.go_backwards)
+        else:
+            if not isinstance(backward_layer, _Recurrent):
+                raise ValueError(f"Bidirectional() backward_layer must be a SimpleRNN, LSTM or GRU, "
+                                 f"got {backward_layer!r}.")
+            self.backward_layer = backward_layer
+        self._verify_directions()
+        for direction in (self.forward_layer, self.backward_layer):
+            # Keras: masked steps of returned sequences are zeros, so the two directions line up.
+            direction.zero_output_for_mask = direction.return_sequences
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self._initial_weights = weights
+        self._outputs = None
+
+    @staticmethod
+    def _copy(layer, prefix, go_backwards):
+        config = layer.get_config()
+        config["name"] = prefix + layer.name.removeprefix(prefix)
+        config["go_backwards"] = go_backwards
+        return type(layer).from_config(config)
+
+    def _verify_directions(self):
+        fw, bw = self.forward_layer, self.backward_layer
+        if fw.go_backwards == bw.go_backwards:
+            raise ValueError(f"Bidirectional(): the forward and backward layers need different go_backwards "
+                             f"values, got {fw.go_backwards} for both.")
+        for attribute in ("return_sequences", "return_state"):
+            if getattr(fw, attribute) != getattr(bw, attribute):
+                raise ValueError(f"Bidirectional(): the forward and backward layers need the same {attribute}, got "
+                                 f"{getattr(fw, attribute)} and {getattr(bw, attribute)}.")
+
+    # ----- weights: the two directions' own arrays, exposed under prefixed names ---------------------------
+
+    def _collect_weights(self):
+        self._weights, self._trainable_weight_names, self._regularizers, self._constraints = {}, [], {}, {}
+        for prefix, layer in (("forward_", self.forward_layer), ("backward_", self.backward_layer)):
+            for name, value in layer._weights.items():
+                self._weights[prefix + name] = value
+            self._trainable_weight_names += [prefix + name for name in layer._trainable_weight_names]
+            # The base class applies penalties and constraints through these names to the same arrays.
+            self._regularizers.update({prefix + name: r for name, r in layer._regularizers.items()})
+            self._constraints.update({prefix + name: c for name, c in layer._constraints.items()})
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 3:
+            raise self.forward_layer._shape_error(input_shape)
+        self.forward_layer.ensure_built(input_shape)
+        self.backward_layer.ensure_built(input_shape)
+        self._collect_weights()
+        super().build(input_shape)
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def cast_weights(self, dtype):
+        self.forward_layer.cast_weights(dtype)
+        self.backward_layer.cast_weights(dtype)
+        self._collect_weights()
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in (getattr(self, "forward_layer", None), getattr(self, "backward_layer", None)):
+            if layer is not None:
+                layer.trainable = value
+
+    # ----- shapes -------------------------------------------------------------------------------------------
+
+    def compute_output_shape(self, input_shape):
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        states = []
+        if self.return_state:
+            shape, states = shape[0], list(shape[1:])
+        if self.merge_mode == "concat":
+            merged = tuple(shape[:-1]) + (None if shape[-1] is None else 2 * shape[-1],)
+        elif self.merge_mode is None:
+            merged = [tuple(shape), tuple(shape)]
+        else:
+            merged = tuple(shape)
+        if not self.return_state:
+            return merged
+        head = merged if self.merge_mode is None else [merged]
+        return head + states + states
+
+    def compute_mask(self, inputs, mask):
+        # Models give this one mask to every output (both directions with merge_mode=None, and the states).
+        return mask if self.return_sequences else None
+
+    def check_input_shape(self, x):
+        self.forward_layer.check_input_shape(x)
+
+    def input_mismatch_hint(self, shape) -> str:
+        return self.forward_layer.input_mismatch_hint(shape)
+
+    # ----- computation -------------------------------------------------------------------------------------
+
+    def __call__(self, x, training=False, mask=None, **kwargs):
+        """Apply to NumPy data (optionally with a ``(batch, timesteps)`` mask) or to a symbolic tensor."""
+        if mask is None or _is_symbolic(x):
+            return super().__call__(x, training=training, **kwargs)
+        x = np.asarray(x)
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(FLOATX)
+        self.ensure_built(x.shape)
+        return self.forward(x, training=training, mask=mask)
+
+    def forward(self, x, training=False, mask=None):
+        y = self.forward_layer.forward(x, training=training, mask=mask)
+        y_rev = self.backward_layer.forward(x, training=training, mask=mask)
+        states = []
+        if self.return_state:
+            states = y[1:] + y_rev[1:]
+            y, y_rev = y[0], y_rev[0]
+        if self.return_sequences:
+            y_rev = y_rev[:, ::-1]
+        self._outputs = (y, y_rev)
+        if self.merge_mode == "concat":
+            output = np.concatenate([y, y_rev], axis=-1)
+        elif self.merge_mode == "sum":
+            output = y + y_rev
+        elif self.merge_mode == "ave":
+            output = (y + y_rev) / 2
+        elif self.merge_mode == "mul":
+            output = y * y_rev
+        else:
+            output = [y, np.ascontiguousarray(y_rev)]
+        if self.return_state:
+            return (output if self.merge_mode is None else [output]) + states
+        return output
+
+    def backward(self, grad_output):
+        grads = list(grad_output) if isinstance(grad_output, (list, tuple)) else [grad_output]
+        if self.merge_mode is None:
+            g_fw, g_bw, state_grads = grads[0], grads[1], grads[2:]
+        else:
+            (g_fw, g_bw), state_grads = self._split_merged(grads[0]), grads[1:]
+        if self.return_sequences and g_bw is not None:
+            g_bw = g_bw[:, ::-1]
+        half = len(state_grads) // 2
+        dx = None
+        for layer, grad, states in ((self.forward_layer, g_fw, state_grads[:half]),
+                                    (self.backward_layer, g_bw, state_grads[half:])):
+            layer.input_gradient_needed = self.input_gradient_needed
+            part = layer.backward([grad] + list(states) if self.return_state else grad)
+            if part is not None:
+                dx = part if dx is None else dx + part
+        self.grads = {}
+        for prefix, layer in (("forward_", self.forward_layer), ("backward_", self.backward_layer)):
+            for name, value in layer.grads.items():
+                self.grads[prefix + name] = value
+        return dx if self.input_gradient_needed else None
+
+    def _split_merged(self, grad):
+        if grad is None:
+            return None, None
+        y, y_rev = self._outputs
+        if self.merge_mode == "concat":
+            units = y.shape[-1]
+            return grad[..., :units], grad[..., units:]
+        if self.merge_mode == "sum":
+            return grad, grad
+        if self.merge_mode == "ave":
+            return grad / 2, grad / 2
+        return grad * y_rev, grad * y                            # mul
+
+    # ----- configuration ----------------------------------------------------------------------------------
+
+    def get_config(self):
+        return super().get_config() | {
+            "layer": {"class_name": type(self.forward_layer).__name__, "config": self.forward_layer.get_config()},
+            "merge_mode": self.merge_mode,
+            "backward_layer": {"class_name": type(self.backward_layer).__name__,
+                               "config": self.backward_layer.get_config()},
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        classes = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
+
+        def rebuild(entry):
+            return classes[entry["class_name"]].from_config(entry["config"])
+
+        config["layer"] = rebuild(config["layer"])
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = rebuild(config["backward_layer"])
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<Bidirectional name={self.name!r}, layer={self.forward_layer!r}, merge_mode={self.merge_mode!r}>"
+
+
+class TimeDistributed(Layer):
+    """Applies a layer to every time step: ``(batch, time, ...)`` is run as ``(batch * time, ...)``.
+
+    The wrapped layer's weights are shared across time steps and appear as this layer's weights.
+
+    Args:
+        layer: the layer to apply, e.g. ``Dense(10)`` or ``Conv2D(...)``.
+
+    Example:
+        >>> from nbtrain.layers import Dense
+        >>> TimeDistributed(Dense(3))(np.zeros((2, 5, 4), dtype="float32")).shape
+        (2, 5, 3)
+    """
+
+    supports_masking = True
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed() wraps a layer instance such as Dense(10), got {layer!r}.")
+        super().__init__(**kwargs)
+        self.layer = layer
+        if self.declared_input_shape is None and layer.declared_input_shape is not None:
+            self.declared_input_shape = layer.declared_input_shape
+        self._input_shape_seen = None
+
+    def _inner_shape(self, input_shape):
+        if len(input_shape) < 3:
+            raise ValueError(f"TimeDistributed layer '{self.name}' expects inputs of shape (batch, timesteps, ...) "
+                             f"with at least 3 axes, got {tuple(input_shape)}.")
+        return (None,) + tuple(input_shape[2:])
+
+    def build(self, input_shape):
+        self.layer.ensure_built(self._inner_shape(input_shape))
+        self._share_weights()
+        super().build(input_shape)
+
+    def _share_weights(self):
+        # The same dict and list objects: optimizer updates, set_weights, penalties and constraints reach the
+        # inner layer directly.
+        inner = self.layer
+        self._weights, self._trainable_weight_names, self.grads = inner._weights, inner._trainable_weight_names, \
+            inner.grads
+        self._regularizers, self._constraints = inner._regularizers, inner._constraints
+
+    def cast_weights(self, dtype):
+        self.layer.cast_weights(dtype)
+        self._share_weights()
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        if getattr(self, "layer", None) is not None:
+            self.layer.trainable = value
+
+    def compute_output_shape(self, input_shape):
+        inner = self.layer.compute_output_shape(self._inner_shape(input_shape))
+        return tuple(input_shape[:2]) + tuple(inner[1:])
+
+    def check_input_shape(self, x):
+        if x.ndim < 3:
+            raise ValueError(f"TimeDistributed layer '{self.name}' expects inputs of shape (batch, timesteps, ...) "
+                             f"but got shape {x.shape}.")
+
+    def forward(self, x, training=False, mask=None):
+        self.check_input_shape(x)
+        self._input_shape_seen = x.shape
+        batch, steps = x.shape[:2]
+        y = self.layer.forward(x.reshape((batch * steps,) + x.shape[2:]), training=training)
+        return y.reshape((batch, steps) + y.shape[1:])
+
+    def backward(self, grad_output):
+        return self._inner_backward(grad_output, self.layer.backward)
+
+    # A final TimeDistributed(Dense(..., activation="softmax")) can be fused with crossentropy like Dense.
+    @property
+    def activation(self):
+        return getattr(self.layer, "activation", None)
+
+    def backward_from_preactivation(self, grad_z):
+        return self._inner_backward(grad_z, self.layer.backward_from_preactivation)
+
+    def _inner_backward(self, grad, inner_backward):
+        batch, steps = self._input_shape_seen[:2]
+        self.layer.input_gradient_needed = self.input_gradient_needed
+        dx = inner_backward(grad.reshape((batch * steps,) + grad.shape[2:]))
+        self.grads = self.layer.grads
+        return None if dx is None else dx.reshape(self._input_shape_seen)
+
+    def get_config(self):
+        return super().get_config() | {"layer": {"class_name": type(self.layer).__name__,
+                                                 "config": self.layer.get_config()}}
+
+    def __repr__(self):
+        return f"<TimeDistributed name={self.name!r}, layer={self.layer!r}>"
+
+
+__all__ = ["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"]
