@@ -1,13 +1,28 @@
 """Layers: the building blocks of a model (``from nbtrain.layers import Dense, Dropout``)."""
 
+from nbtrain.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
+                                          Convolution2D, Convolution2DTranspose, UpSampling1D, UpSampling2D,
+                                          ZeroPadding1D, ZeroPadding2D)
 from nbtrain.layers.core import Activation, Dense, Dropout, Flatten, Reshape
 from nbtrain.layers.embedding import Embedding, Masking
 from nbtrain.layers.input_layer import Input, InputLayer, SymbolicTensor
 from nbtrain.layers.layer import Layer
 from nbtrain.layers.merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
                                     concatenate)
+from nbtrain.layers.normalization import BatchNormalization, LayerNormalization
+from nbtrain.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+                                    GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
+                                    GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
+                                    MaxPooling1D, MaxPooling2D)
 from nbtrain.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
+from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 
-__all__ = ["Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dense", "Dropout", "Embedding", "Flatten",
-           "GRU", "Input", "InputLayer", "LSTM", "Layer", "Masking", "Maximum", "Minimum", "Multiply", "Reshape",
-           "SimpleRNN", "Subtract", "SymbolicTensor", "TimeDistributed", "add", "concatenate"]
+__all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D",
+           "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
+           "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Dense", "Dropout",
+           "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer", "LSTM", "Layer", "LayerNormalization",
+           "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply",
+           "Reshape", "SimpleRNN", "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor",
+           "TimeDistributed", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "concatenate"]

@@ -1,9 +1,10 @@
-"""Convolution layers (channels_last): Conv1D, Conv2D, ZeroPadding1D/2D, UpSampling1D/2D.
+"""Convolution layers (channels_last): Conv1D/2D, Conv1D/2DTranspose, ZeroPadding1D/2D, UpSampling1D/2D.
 
 A convolution runs as one matrix product per batch. A strided view gathers every input window into a
 ``(positions, kernel_h * kernel_w * channels)`` matrix (im2col), which is multiplied by the kernel reshaped
-to ``(kernel_h * kernel_w * channels, filters)``. The backward pass multiplies back and scatters the window
-gradients with one strided addition per kernel offset (col2im): loops run over the kernel, never over pixels.
+to ``(kernel_h * kernel_w * channels, filters)``; the kernel gradient is one more product with that matrix.
+The input gradient is scattered back one kernel offset at a time (col2im): a product and a strided addition
+per offset. Loops run over the kernel's offsets, never over pixels.
 
 1-D layers reuse the 2-D code on a height-1 view of their input, so both share one tested path.
 """
@@ -16,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
-from nbtrain import initializers
+from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import Layer, _shape_text
 from nbtrain.utils.errors import did_you_mean
@@ -211,7 +212,8 @@ class _Conv(ActivatedLayer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
         kind = type(self).__name__
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
@@ -228,6 +230,10 @@ class _Conv(ActivatedLayer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._cols = None
         self._geometry = None
         self._padded_shape = None
@@ -267,9 +273,11 @@ class _Conv(ActivatedLayer):
                 f"got input shape {_shape_text(input_shape)}."
             )
         self._check_fits(input_shape[1:-1])
-        self.add_weight("kernel", self.kernel_size + (channels, self.filters), self.kernel_initializer)
+        self.add_weight("kernel", self._kernel_shape(channels), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -293,7 +301,7 @@ class _Conv(ActivatedLayer):
     def input_mismatch_hint(self, shape) -> str:
         """Advice shown by a model whose first layer this is when the data have the wrong shape."""
         if len(shape) != self.rank + 2:
-            return rank_hint((None,) + tuple(shape[1:]), self.rank)
+            return rank_hint(tuple(shape), self.rank)
         return f"This layer was built for inputs of shape {_shape_text(self.input_shape)}."
 
     def forward(self, x, training=False):
@@ -313,6 +321,9 @@ class _Conv(ActivatedLayer):
         spatial = (oh, ow)[2 - self.rank:]
         return self.apply_activation(z.reshape((n,) + spatial + (self.filters,)))
 
+    def _kernel_shape(self, channels) -> tuple:
+        return self.kernel_size + (channels, self.filters)
+
     def _kernel_matrix(self) -> np.ndarray:
         return self._weights["kernel"].reshape(-1, self.filters)
 
@@ -327,13 +338,14 @@ class _Conv(ActivatedLayer):
         geometry = self._geometry
         (oh, ow), (kh, kw) = geometry.out, geometry.window
         n, channels = self._padded_shape[0], self._padded_shape[-1]
-        grad_cols = (g2d @ self._kernel_matrix().T).reshape(n, oh, ow, kh, kw, channels)
-        # col2im: each kernel offset adds its slice of the window gradients back onto the padded input
-        grad_padded = np.zeros(self._padded_shape, dtype=grad_cols.dtype)
+        kernel = self._weights["kernel"].reshape(kh, kw, channels, self.filters)
+        # col2im one kernel offset at a time: nine small products that stay in cache beat one product into a
+        # (positions, kh*kw*channels) matrix followed by nine strided reads of it
+        grad_padded = np.zeros(self._padded_shape, dtype=np.result_type(g2d, kernel))
         for i in range(kh):
             for j in range(kw):
                 view = offset_view(grad_padded, i, j, geometry)
-                view += grad_cols[:, :, :, i, j, :]
+                view += (g2d @ kernel[i, j].T).reshape(n, oh, ow, channels)
         height, width = self._padded_shape[1] - sum(geometry.pads[0]), self._padded_shape[2] - sum(geometry.pads[1])
         return unpad_spatial(grad_padded, geometry, height, width).reshape(self._input_shape_seen)
 
@@ -350,6 +362,10 @@ class _Conv(ActivatedLayer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
     def __repr__(self):
@@ -376,6 +392,8 @@ class Conv2D(_Conv):
         use_bias: whether to add a bias per filter.
         kernel_initializer: default ``"glorot_uniform"``.
         bias_initializer: default ``"zeros"``.
+        kernel_regularizer, bias_regularizer: penalties added to the loss, e.g. ``"l2"``.
+        kernel_constraint, bias_constraint: projections applied after each update, e.g. ``"max_norm"``.
 
     Example:
         >>> layer = Conv2D(8, 3, padding="same", activation="relu")
@@ -387,10 +405,13 @@ class Conv2D(_Conv):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, groups=groups, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer, **kwargs)
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
 class Conv1D(_Conv):
@@ -411,6 +432,8 @@ class Conv1D(_Conv):
         use_bias: whether to add a bias per filter.
         kernel_initializer: default ``"glorot_uniform"``.
         bias_initializer: default ``"zeros"``.
+        kernel_regularizer, bias_regularizer: penalties added to the loss, e.g. ``"l2"``.
+        kernel_constraint, bias_constraint: projections applied after each update, e.g. ``"max_norm"``.
 
     Example:
         >>> Conv1D(4, 3, padding="causal")(np.zeros((2, 10, 3), dtype="float32")).shape
@@ -422,10 +445,199 @@ class Conv1D(_Conv):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, groups=groups, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer, **kwargs)
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Transposed convolutions
+# ----------------------------------------------------------------------------------------------------------
+
+
+def transposed_length(size, kernel: int, stride: int, dilation: int, padding: str, output_padding):
+    """Return ``(output length, crop at the start)`` of a transposed convolution along one axis (as Keras/TF).
+
+    Example:
+        >>> transposed_length(4, 3, 2, 1, "same", None)
+        (8, 0)
+    """
+    span = dilation * (kernel - 1) + 1
+    if size is None:
+        return None, 0
+    if output_padding is None:
+        length = size * stride + (max(span - stride, 0) if padding == "valid" else 0)
+    else:
+        pad = span // 2 if padding == "same" else 0
+        length = (size - 1) * stride + span - 2 * pad + output_padding
+    # the forward convolution from `length` back to `size` would pad this much before its first window
+    crop = max((size - 1) * stride + span - length, 0) // 2 if padding == "same" else 0
+    return length, crop
+
+
+class _ConvTranspose(_Conv):
+    """Shared code of Conv1DTranspose and Conv2DTranspose: the gradient of a convolution, run forward.
+
+    Each input pixel scatters ``pixel @ kernel[i, j].T`` to output position ``pixel * stride + offset *
+    dilation`` (one matrix product per kernel offset); the backward pass gathers windows (im2col) as a
+    convolution's forward pass does.
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
+        kind = type(self).__name__
+        self.output_padding = None if output_padding is None else normalize_tuple(
+            output_padding, self.rank, "output_padding", kind, allow_zero=True)
+        if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(
+                f"{kind}() needs each output_padding smaller than its stride, got output_padding="
+                f"{self.output_padding} with strides={self.strides}."
+            )
+        self._input = None
+        self._full_shape = None
+        self._crops = None
+
+    def _check_fits(self, spatial) -> None:
+        """Any input size works: a transposed convolution only grows its input."""
+
+    def _kernel_shape(self, channels) -> tuple:
+        return self.kernel_size + (self.filters, channels)  # Keras: (kh, kw, filters, in_channels)
+
+    def _lengths(self, spatial):
+        output_padding = self.output_padding or (None,) * self.rank
+        return [transposed_length(size, k, s, d, self.padding, p) for size, k, s, d, p in
+                zip(spatial, self.kernel_size, self.strides, self.dilation_rate, output_padding)]
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise spatial_rank_error(self, input_shape, self.rank)
+        return (input_shape[0],) + tuple(length for length, _ in self._lengths(input_shape[1:-1])) + (self.filters,)
+
+    def _kernel_matrix(self) -> np.ndarray:
+        return self._weights["kernel"].reshape(-1, self._weights["kernel"].shape[-1])
+
+    def forward(self, x, training=False):
+        if x.ndim != self.rank + 2:
+            raise spatial_rank_error(self, x.shape, self.rank)
+        x4 = x if self.rank == 2 else x[:, np.newaxis]
+        n, height, width, channels = x4.shape
+        geometry = make_geometry(height, width, self._as_2d(self.kernel_size, 1), self._as_2d(self.strides, 1),
+                                 self._as_2d(self.dilation_rate, 1), ("valid", "valid"))
+        geometry = geometry._replace(out=(height, width))  # offset_view maps input pixels to output positions
+        lengths_and_crops = self._as_2d(self._lengths(x.shape[1:-1]), (1, 0))
+        (sh, sw), (kh, kw) = geometry.strides, geometry.window
+        (dh, dw) = geometry.dilation
+        full = [max((size - 1) * s + d * (k - 1) + 1, crop + length) for size, s, d, k, (length, crop) in
+                zip((height, width), (sh, sw), (dh, dw), (kh, kw), lengths_and_crops)]
+        kernel = self._weights["kernel"].reshape(kh, kw, self.filters, channels)
+        x2d = x4.reshape(-1, channels)
+        z_full = np.zeros((n, full[0], full[1], self.filters), dtype=np.result_type(x2d, kernel))
+        for i in range(kh):
+            for j in range(kw):
+                view = offset_view(z_full, i, j, geometry)
+                view += (x2d @ kernel[i, j].T).reshape(n, height, width, self.filters)
+        (lh, top), (lw, left) = lengths_and_crops
+        z = z_full[:, top:top + lh, left:left + lw, :]
+        if self.use_bias:
+            z = z + self._weights["bias"]
+        self._input, self._geometry, self._full_shape = x2d, geometry, z_full.shape
+        self._crops, self._input_shape_seen = ((top, lh), (left, lw)), x.shape
+        return self.apply_activation(z.reshape((n,) + (lh, lw)[2 - self.rank:] + (self.filters,)))
+
+    def backward_from_preactivation(self, grad_z):
+        (top, lh), (left, lw) = self._crops
+        grad_full = np.zeros(self._full_shape, dtype=grad_z.dtype)
+        grad_full[:, top:top + lh, left:left + lw, :] = grad_z.reshape(self._full_shape[0], lh, lw, self.filters)
+        # gather, for every input pixel, the output gradients its kernel offsets wrote to (im2col)
+        cols = window_view(grad_full, self._geometry).reshape(self._input.shape[0], -1)
+        if self.trainable:
+            np.matmul(cols.T, self._input, out=self.grad_buffer("kernel").reshape(cols.shape[1], -1))
+            if self.use_bias:
+                np.sum(grad_z.reshape(-1, self.filters), axis=0, out=self.grad_buffer("bias"))
+        if not self.input_gradient_needed:
+            return None
+        return (cols @ self._kernel_matrix()).reshape(self._input_shape_seen)
+
+    def get_config(self):
+        config = super().get_config() | {"output_padding": self.output_padding}
+        config.pop("groups")
+        return config
+
+
+class Conv2DTranspose(_ConvTranspose):
+    """Transposed 2-D convolution ("deconvolution"): upsamples images, e.g. in decoders and GAN generators.
+
+    It computes the gradient of a Conv2D with respect to its input: with ``strides=2`` and
+    ``padding='same'`` a ``(h, w)`` image becomes ``(2h, 2w)``. The kernel has Keras's shape
+    ``(kernel_h, kernel_w, filters, in_channels)``.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an int or a pair.
+        strides: an int or a pair; the upsampling factor.
+        padding: ``'valid'`` (output ``in * stride + max(kernel - stride, 0)``) or ``'same'``
+            (output ``in * stride``).
+        output_padding: None, or an int or a pair (each smaller than its stride) added to the output size.
+        data_format: ``'channels_last'`` (or None) only.
+        dilation_rate: an int or a pair.
+        activation: name or function; None means linear.
+        use_bias: whether to add a bias per filter.
+        kernel_initializer, bias_initializer: defaults ``"glorot_uniform"`` and ``"zeros"``.
+        kernel_regularizer, bias_regularizer: penalties added to the loss, e.g. ``"l2"``.
+        kernel_constraint, bias_constraint: projections applied after each update.
+
+    Example:
+        >>> Conv2DTranspose(8, 3, strides=2, padding="same")(np.zeros((1, 7, 7, 4), dtype="float32")).shape
+        (1, 14, 14, 8)
+    """
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, output_padding=output_padding,
+                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """Transposed 1-D convolution: upsamples sequences ``(batch, steps, channels)``.
+
+    The kernel has Keras's shape ``(kernel_size, filters, in_channels)``. Arguments as Conv2DTranspose, with
+    ints instead of pairs.
+
+    Example:
+        >>> Conv1DTranspose(2, 4, strides=2, padding="same")(np.zeros((1, 5, 3), dtype="float32")).shape
+        (1, 10, 2)
+    """
+
+    rank = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, output_padding=output_padding,
+                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -620,9 +832,11 @@ class UpSampling1D(UpSampling2D):
         super().__init__(size=size, **kwargs)
 
 
-__all__ = ["Conv1D", "Conv2D", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"]
+__all__ = ["Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "UpSampling1D", "UpSampling2D",
+           "ZeroPadding1D", "ZeroPadding2D"]
 
 # Keras aliases
 Convolution1D = Conv1D
 Convolution2D = Conv2D
-__all__ += ["Convolution1D", "Convolution2D"]
+Convolution2DTranspose = Conv2DTranspose
+__all__ += ["Convolution1D", "Convolution2D", "Convolution2DTranspose"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain import initializers
+from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.layer import Layer, _shape_text
 
 
@@ -30,7 +30,34 @@ def _normalize_axes(axis, ndim: int, layer: Layer) -> tuple[int, ...]:
     return tuple(sorted(axes))
 
 
-class BatchNormalization(Layer):
+class _ScaleAndOffset:
+    """gamma and beta with their regularizers and constraints, shared by both normalization layers."""
+
+    def _set_penalties(self, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint):
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+
+    def _add_scale_and_offset(self, shape) -> None:
+        """Create gamma (if ``scale``) then beta (if ``center``): Keras's weight order."""
+        if self.scale:
+            self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
+                            constraint=self.gamma_constraint)
+        if self.center:
+            self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
+                            constraint=self.beta_constraint)
+
+    def _penalty_config(self) -> dict:
+        return {
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+        }
+
+
+class BatchNormalization(_ScaleAndOffset, Layer):
     """Normalizes each feature with the batch's statistics while training, and moving averages afterwards.
 
     In training (``training=True`` and the layer trainable) the output is
@@ -50,6 +77,8 @@ class BatchNormalization(Layer):
         scale: learn a factor gamma.
         beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer:
             names or initializers (zeros, ones, zeros, ones).
+        beta_regularizer, gamma_regularizer: penalties added to the loss.
+        beta_constraint, gamma_constraint: projections applied after each update.
 
     Example:
         >>> bn = BatchNormalization()
@@ -62,6 +91,7 @@ class BatchNormalization(Layer):
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
                  synchronized=False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -79,6 +109,7 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self._set_penalties(beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
         self._cache = None
 
     def build(self, input_shape):
@@ -90,10 +121,7 @@ class BatchNormalization(Layer):
                 f"BatchNormalization layer '{self.name}' needs a known size on axis {self.axis}, got input shape "
                 f"{_shape_text(input_shape)}."
             )
-        if self.scale:
-            self.add_weight("gamma", (features,), self.gamma_initializer)
-        if self.center:
-            self.add_weight("beta", (features,), self.beta_initializer)
+        self._add_scale_and_offset((features,))
         self.add_weight("moving_mean", (features,), self.moving_mean_initializer, trainable=False)
         self.add_weight("moving_variance", (features,), self.moving_variance_initializer, trainable=False)
         super().build(input_shape)
@@ -183,6 +211,7 @@ class BatchNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            **self._penalty_config(),
             "synchronized": self.synchronized,
         }
 
@@ -190,7 +219,7 @@ class BatchNormalization(Layer):
         return f"<BatchNormalization name={self.name!r}, axis={self.axis}, momentum={self.momentum}>"
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(_ScaleAndOffset, Layer):
     """Normalizes each sample over its feature axis (or axes): ``gamma * (x - mean) / sqrt(var + eps) + beta``.
 
     Unlike BatchNormalization it uses no batch statistics, so training and inference compute the same.
@@ -201,6 +230,8 @@ class LayerNormalization(Layer):
         center: learn an offset beta.
         scale: learn a factor gamma.
         beta_initializer, gamma_initializer: names or initializers (zeros, ones).
+        beta_regularizer, gamma_regularizer: penalties added to the loss.
+        beta_constraint, gamma_constraint: projections applied after each update.
 
     Example:
         >>> LayerNormalization()(np.array([[1.0, 3.0]], dtype="float32")).round(4)
@@ -210,7 +241,8 @@ class LayerNormalization(Layer):
     supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
-                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if rms_scaling:
             raise ValueError("LayerNormalization() in nbtrain does not support rms_scaling=True.")
@@ -224,6 +256,7 @@ class LayerNormalization(Layer):
         self.rms_scaling = False
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
+        self._set_penalties(beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
         self._cache = None
 
     def build(self, input_shape):
@@ -234,11 +267,7 @@ class LayerNormalization(Layer):
                 f"LayerNormalization layer '{self.name}' needs known sizes on axis {self.axis}, got input shape "
                 f"{_shape_text(input_shape)}."
             )
-        shape = tuple(input_shape[a] for a in axes)
-        if self.scale:
-            self.add_weight("gamma", shape, self.gamma_initializer)
-        if self.center:
-            self.add_weight("beta", shape, self.beta_initializer)
+        self._add_scale_and_offset(tuple(input_shape[a] for a in axes))
         super().build(input_shape)
 
     def check_input_shape(self, x):
@@ -295,6 +324,7 @@ class LayerNormalization(Layer):
             "rms_scaling": self.rms_scaling,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            **self._penalty_config(),
         }
 
     def __repr__(self):

@@ -121,30 +121,41 @@ class MaxPooling2D(_Pooling):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        self._padded = None
-        self._output = None
+        self._winner = None
+        self._padded_shape = None
 
     def _pool(self, x4, geometry):
         # padding with -inf lets a 'same' border window pick among its real pixels only
         xp = pad_spatial(x4, geometry, value=-np.inf)
-        out = None
-        for i, j in self._offsets(geometry):
+        offsets = list(self._offsets(geometry))
+        out = offset_view(xp, *offsets[0], geometry).copy()
+        # Which offset holds each window's first maximum (TensorFlow routes the gradient there on ties).
+        # Offsets are visited in increasing order, so "the last offset that was strictly greater" is a running
+        # maximum of k * greater: branch-free arithmetic, where masked assignments would mispredict.
+        winner = np.zeros(out.shape, dtype=np.uint8 if len(offsets) < 256 else np.int32)
+        greater = np.empty(out.shape, dtype=bool)
+        candidate = np.empty(out.shape, dtype=winner.dtype)
+        for k, (i, j) in enumerate(offsets[1:], start=1):
             view = offset_view(xp, i, j, geometry)
-            out = view.copy() if out is None else np.maximum(out, view, out=out)
-        self._padded, self._output = xp, out
+            np.greater(view, out, out=greater)
+            np.maximum(out, view, out=out)
+            np.multiply(greater, winner.dtype.type(k), out=candidate)
+            np.maximum(winner, candidate, out=winner)
+        self._winner, self._padded_shape = winner, xp.shape
         return out
 
     def _unpool(self, g4, geometry):
-        xp, out = self._padded, self._output
-        grad_padded = np.zeros(xp.shape, dtype=g4.dtype)
-        unclaimed = np.ones(out.shape, dtype=bool)
-        hit = np.empty(out.shape, dtype=bool)
-        for i, j in self._offsets(geometry):
-            np.equal(offset_view(xp, i, j, geometry), out, out=hit)
-            hit &= unclaimed
-            unclaimed ^= hit  # each window routes its gradient to one input only
+        grad_padded = np.zeros(self._padded_shape, dtype=g4.dtype)
+        (ph, pw), (sh, sw) = geometry.window, geometry.strides
+        disjoint = sh >= ph and sw >= pw  # every input pixel lies in at most one window
+        chosen = np.empty(g4.shape, dtype=bool)
+        for k, (i, j) in enumerate(self._offsets(geometry)):
+            np.equal(self._winner, k, out=chosen)
             view = offset_view(grad_padded, i, j, geometry)
-            view += np.where(hit, g4, 0)
+            if disjoint:
+                np.multiply(g4, chosen, out=view)
+            else:
+                view += g4 * chosen
         h, w = self._as_2d(self._input_shape_seen[1:-1], 1)
         return unpad_spatial(grad_padded, geometry, h, w)
 

@@ -27,8 +27,10 @@ class GaussianNoise(Layer):
 
     Example:
         >>> layer = GaussianNoise(0.1, seed=0)
-        >>> layer(np.zeros((2, 3), dtype="float32")).sum()  # inference: unchanged
-        0.0
+        >>> layer(np.zeros((1, 3), dtype="float32")).tolist()  # inference: unchanged
+        [[0.0, 0.0, 0.0]]
+        >>> layer(np.zeros((1, 3), dtype="float32"), training=True).shape
+        (1, 3)
     """
 
     supports_masking = True

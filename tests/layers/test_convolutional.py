@@ -9,7 +9,9 @@ from gradcheck import assert_gradients_close, numerical_gradient
 
 from nbtrain.layers.convolutional import (
     Conv1D,
+    Conv1DTranspose,
     Conv2D,
+    Conv2DTranspose,
     UpSampling1D,
     UpSampling2D,
     ZeroPadding1D,
@@ -178,6 +180,12 @@ def test_conv_computes_in_float64_when_weights_and_inputs_are_float64(rng):
     (Conv2D(4, (1, 3), strides=(1, 2)), (None, None, None, 3), (None, None, None, 4)),
     (Conv1D(5, 4, strides=3), (None, 20, 2), (None, 6, 5)),
     (Conv1D(5, 4, padding="causal"), (None, 20, 2), (None, 20, 5)),
+    (Conv2DTranspose(3, 3, strides=2, padding="same"), (None, 7, 7, 4), (None, 14, 14, 3)),
+    (Conv2DTranspose(3, 3, strides=2), (None, 7, 7, 4), (None, 15, 15, 3)),
+    (Conv2DTranspose(3, 2, strides=3), (None, 7, 5, 4), (None, 21, 15, 3)),
+    (Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1), (None, 7, 7, 4), (None, 14, 14, 3)),
+    (Conv2DTranspose(3, 3, strides=2, output_padding=1), (None, 7, None, 4), (None, 16, None, 3)),
+    (Conv1DTranspose(2, 5, padding="same", dilation_rate=2), (None, 6, 1), (None, 6, 2)),
     (ZeroPadding2D(((1, 0), (2, 3))), (None, 4, 5, 2), (None, 5, 10, 2)),
     (ZeroPadding2D((1, 2)), (None, 4, 5, 2), (None, 6, 9, 2)),
     (ZeroPadding2D(2), (None, None, 5, 2), (None, None, 9, 2)),
@@ -279,6 +287,13 @@ GRADIENT_CASES = [
     ("conv1d same stride 2", lambda: Conv1D(2, 2, strides=2, padding="same"), (2, 5, 2)),
     ("conv1d causal dilated", lambda: Conv1D(2, 2, padding="causal", dilation_rate=2), (2, 5, 2)),
     ("conv1d sigmoid", lambda: Conv1D(2, 3, activation="sigmoid", padding="same"), (1, 4, 3)),
+    ("conv2d transpose valid", lambda: Conv2DTranspose(2, 2, bias_initializer="random_normal"), (2, 3, 3, 2)),
+    ("conv2d transpose same stride 2", lambda: Conv2DTranspose(2, 3, strides=2, padding="same"), (1, 3, 2, 2)),
+    ("conv2d transpose valid stride 3", lambda: Conv2DTranspose(2, 2, strides=(3, 2)), (1, 2, 3, 2)),
+    ("conv2d transpose output padding", lambda: Conv2DTranspose(2, 3, strides=2, padding="same",
+                                                                output_padding=1), (1, 2, 3, 1)),
+    ("conv2d transpose dilated", lambda: Conv2DTranspose(2, 2, dilation_rate=2, activation="tanh"), (1, 3, 3, 2)),
+    ("conv1d transpose same", lambda: Conv1DTranspose(2, 4, strides=2, padding="same"), (2, 3, 2)),
     ("zero padding 2d", lambda: ZeroPadding2D(((1, 0), (2, 1))), (2, 3, 2, 2)),
     ("zero padding 1d", lambda: ZeroPadding1D(2), (2, 3, 2)),
     ("upsampling 2d", lambda: UpSampling2D((2, 3)), (2, 2, 3, 2)),
@@ -299,3 +314,90 @@ def test_frozen_conv_fills_no_gradients_but_passes_input_gradient(rng):
     assert grad.shape == x.shape and layer.grads == {}
     layer.input_gradient_needed = False
     assert layer.backward(np.ones((1, 2, 2, 2), np.float32)) is None
+
+
+def test_regularizers_and_constraints_attach_to_kernel_and_bias():
+    layer = Conv2D(2, 3, kernel_regularizer="l2", bias_regularizer="l1", kernel_constraint="non_neg")
+    layer.build((None, 5, 5, 1))
+    assert len(layer.losses) == 2
+    layer.apply_constraints()
+    assert layer.get_weights()[0].min() >= 0
+    config = layer.get_config()
+    assert config["kernel_regularizer"] is not None and config["kernel_constraint"] is not None
+
+
+def test_a_small_cnn_learns_with_fit(rng):
+    import nbtrain
+    from nbtrain.layers import Dense, Flatten
+    from nbtrain.layers.normalization import BatchNormalization
+    from nbtrain.layers.pooling import GlobalAveragePooling2D, MaxPooling2D
+
+    # bright-left versus bright-right images
+    x = rng.random((64, 8, 8, 1)).astype(np.float32) * 0.2
+    y = rng.integers(0, 2, 64)
+    x[y == 0, :, :4] += 0.8
+    x[y == 1, :, 4:] += 0.8
+    model = nbtrain.Sequential([
+        nbtrain.Input((8, 8, 1)),
+        Conv2D(4, 3, padding="same", activation="relu"),
+        BatchNormalization(),
+        MaxPooling2D(),
+        Conv2D(4, 3, activation="relu"),
+        GlobalAveragePooling2D(),
+        Flatten(),
+        Dense(2, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.predict(x, verbose=0).shape == (64, 2)
+
+
+def test_model_with_conv_first_layer_explains_a_missing_channel_axis():
+    import nbtrain
+
+    model = nbtrain.Sequential([nbtrain.Input((28, 28, 1)), Conv2D(2, 3)])
+    with pytest.raises(ValueError, match=r"np\.newaxis"):
+        model.predict(np.zeros((2, 28, 28), np.float32), verbose=0)
+
+
+def test_conv1d_transpose_by_hand():
+    x = np.array([1, 2], np.float32).reshape(1, 2, 1)
+    layer = Conv1DTranspose(1, 2, strides=2, use_bias=False)
+    layer.build((None, 2, 1))
+    layer.set_weights([np.array([1, 10], np.float32).reshape(2, 1, 1)])
+    np.testing.assert_allclose(layer(x)[0, :, 0], [1, 10, 2, 20])
+    layer = Conv1DTranspose(1, 2, strides=1, use_bias=False)
+    layer.build((None, 2, 1))
+    layer.set_weights([np.array([1, 10], np.float32).reshape(2, 1, 1)])
+    np.testing.assert_allclose(layer(x)[0, :, 0], [1, 12, 20])
+
+
+@pytest.mark.parametrize("kernel_size, strides, padding, dilation, size", [
+    (3, 1, "valid", 1, 6), (3, 2, "valid", 1, 7), (3, 2, "same", 1, 6), (4, 2, "same", 1, 8),
+    (2, 3, "valid", 1, 9), (3, 1, "same", 2, 5),
+])
+def test_conv2d_transpose_is_the_adjoint_of_conv2d(kernel_size, strides, padding, dilation, size, rng):
+    """<conv(x), y> == <x, conv_transpose(y)> when both share the kernel: the defining property."""
+    conv = Conv2D(3, kernel_size, strides=strides, padding=padding, dilation_rate=dilation, use_bias=False)
+    conv.build((None, size, size, 2))
+    conv.cast_weights(np.float64)
+    x = rng.standard_normal((2, size, size, 2))
+    y = rng.standard_normal(conv.forward(x).shape)
+    transpose = Conv2DTranspose(2, kernel_size, strides=strides, padding=padding, dilation_rate=dilation,
+                                use_bias=False)
+    transpose.build((None,) + y.shape[1:])
+    transpose.cast_weights(np.float64)
+    transpose.set_weights(conv.get_weights())  # both kernels are (kh, kw, 2, 3)
+    back = transpose.forward(y)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.sum(conv.forward(x) * y), np.sum(x * back), rtol=1e-10)
+
+
+def test_conv_transpose_arguments():
+    layer = Conv2DTranspose(4, 3)
+    layer.build((None, 5, 5, 2))
+    assert layer.get_weights()[0].shape == (3, 3, 4, 2)
+    with pytest.raises(ValueError, match="output_padding"):
+        Conv2DTranspose(4, 3, strides=2, output_padding=2)
+    assert "groups" not in layer.get_config() and layer.get_config()["output_padding"] is None

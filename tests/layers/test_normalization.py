@@ -197,3 +197,15 @@ def test_frozen_batch_normalization_gradient(rng):
     layer = randomize(BatchNormalization(), (None, 3), rng)
     layer.trainable = False
     check_layer(layer, rng.standard_normal((4, 3)), rng, training=True)
+
+
+@pytest.mark.parametrize("layer_class", [BatchNormalization, LayerNormalization])
+def test_gamma_and_beta_regularizers_and_constraints(layer_class):
+    layer = layer_class(gamma_regularizer="l2", beta_constraint="non_neg")
+    layer.build((None, 3))
+    layer._weights["beta"][...] = -1.0
+    assert len(layer.losses) == 1
+    layer.apply_constraints()
+    assert layer.get_weights()[1].min() == 0
+    clone = layer_class.from_config(layer.get_config() | {"name": "clone"})
+    assert clone.gamma_regularizer is not None and clone.beta_constraint is not None
