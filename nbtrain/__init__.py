@@ -11,5 +11,14 @@ from nbtrain.models import Model, Sequential
 
 __version__ = "0.1.0"
 
-__all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
+__all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
            "metrics", "models", "optimizers", "utils", "__version__"]
+
+
+def __getattr__(name):
+    # The plotting helpers live in the front end (matplotlib); load it only when asked for.
+    if name in ("plot_history", "plot_histories"):
+        from nbtrain.display import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module 'nbtrain' has no attribute '{name}'")

@@ -1,7 +1,26 @@
-"""Where are we running, and which progress display fits: the one choice the engine delegates to us."""
+"""Where are we running, and which progress display fits: the one choice the engine delegates to us.
+
+========================================  =========================================================
+where ``fit(verbose="auto" or 1)`` runs    display
+========================================  =========================================================
+terminal, script, IPython console          text bar (:class:`~nbtrain.callbacks.ProgbarLogger`)
+notebook kernel, a person at the screen   widget dashboard (:class:`~nbtrain.display.dashboard.Dashboard`)
+  ... without ipywidgets                   HTML through a display handle, plus what to install
+notebook executed by nbclient, nbval,     nothing while training, then the static record
+papermill, ``jupyter nbconvert --execute``  (:class:`~nbtrain.display.live.RecordOnly`)
+========================================  =========================================================
+
+``verbose=2`` prints one line per epoch everywhere, and ``verbose=0`` shows nothing. The environment variable
+``NBTRAIN_PROGRESS=widgets|html|text|epochs|off`` overrides the choice (``epochs`` is one line per epoch).
+
+"Executed without a person" is detected from the request being run: notebook front ends (JupyterLab,
+Notebook 7, VS Code, Colab) send ``allow_stdin=True`` so that ``input()`` works; nbclient (and so papermill and
+nbconvert) and nbval send ``allow_stdin=False``.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -21,25 +40,120 @@ def requested_progress() -> str | None:
     return value
 
 
-def in_notebook_kernel() -> bool:
-    """True inside a Jupyter kernel (ipykernel), whatever the front end."""
-    if "ipykernel" not in sys.modules:
-        return False
+def _shell():
+    if "IPython" not in sys.modules:
+        return None
     try:
         from IPython import get_ipython
     except ImportError:
+        return None
+    return get_ipython()
+
+
+def in_notebook_kernel() -> bool:
+    """True inside a Jupyter kernel (ipykernel) that can show rich output: JupyterLab, Notebook, VS Code, Colab.
+
+    Spyder's kernel is excluded: its console shows text only.
+    """
+    if "ipykernel" not in sys.modules:
         return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    shell = _shell()
+    if shell is None:
+        return False
+    try:
+        from ipykernel.zmqshell import ZMQInteractiveShell
+    except ImportError:
+        return False
+    if not isinstance(shell, ZMQInteractiveShell):
+        return False
+    return "spyder" not in type(shell).__module__.lower() and "SPY_PYTHONPATH" not in os.environ
 
 
-def progress_callback_for(verbose, mode: str):
-    """The progress callback for ``fit``/``evaluate``/``predict`` with this ``verbose`` here, or None."""
+def executed_without_a_person() -> bool:
+    """True when the running cell was sent by nbclient, nbval, papermill or nbconvert (``allow_stdin=False``)."""
+    shell = _shell()
+    kernel = getattr(shell, "kernel", None)
+    allow_stdin = getattr(kernel, "_allow_stdin", None)
+    return allow_stdin is not None and not allow_stdin
+
+
+def widgets_available() -> bool:
+    """ipywidgets can be imported (checked without importing it)."""
+    try:
+        return importlib.util.find_spec("ipywidgets") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def background_widgets_problem() -> str | None:
+    """Why widget updates from a training thread cannot work in this kernel, or None when they can.
+
+    ipykernel 7.0.x raised ``LookupError`` on comm messages sent from a thread (ipykernel#1450, fixed in 7.1).
+    """
+    module = sys.modules.get("ipykernel")
+    version = str(getattr(module, "__version__", ""))
+    if version.startswith("7.0."):
+        return (f"ipykernel {version} cannot send widget updates from a background thread (fixed in ipykernel 7.1). "
+                "Upgrade ipykernel (pip install -U ipykernel), or train in the foreground and stop with "
+                "Kernel \u2192 Interrupt.")
+    return None
+
+
+def choose_display(verbose, mode: str = "fit") -> str:
+    """The name of the display that fits here: ``dashboard``, ``html``, ``record``, ``text``, ``epochs`` or ``off``.
+
+    Args:
+        verbose: ``fit``'s ``verbose`` (``"auto"``, 0, 1 or 2).
+        mode: ``"fit"``, ``"evaluate"`` or ``"predict"``.
+
+    Example:
+        >>> choose_display(0)
+        'off'
+    """
     choice = requested_progress()
     if verbose == 0 or choice == "off":
+        return "off"
+    if choice == "epochs" or (choice is None and verbose == 2):
+        return "epochs"
+    if choice == "text":
+        return "text"
+    notebook = in_notebook_kernel()
+    if choice == "widgets" and notebook:
+        return "dashboard" if widgets_available() else "html"
+    if choice == "html" and notebook:
+        return "html"
+    if not notebook:
+        return "text"
+    if executed_without_a_person():
+        return "record"
+    return "dashboard" if widgets_available() else "html"
+
+
+def progress_callback_for(verbose, mode: str, stop_route: str | None = None):
+    """The progress callback for ``fit``/``evaluate``/``predict`` with this ``verbose`` here, or None.
+
+    Args:
+        verbose: ``"auto"``, 0, 1 or 2, as given to ``fit``.
+        mode: ``"fit"``, ``"evaluate"`` or ``"predict"``.
+        stop_route: ``"background"`` when training runs in a thread, so a Stop button can reach it.
+    """
+    kind = choose_display(verbose, mode)
+    if kind == "off":
         return None
-    if verbose == 2 or choice == "epochs":
+    if kind == "epochs":
         return ProgbarLogger(verbose=2)
-    # In a notebook without the dashboard, plain finished lines read better than carriage-return redraws.
-    return ProgbarLogger(verbose=1, live=False if in_notebook_kernel() or choice == "text" and
-                         not sys.stdout.isatty() else None)
+    if kind == "text":
+        # A live \r bar only where it redraws (a terminal); finished lines in logs, files and notebooks.
+        level = 2 if verbose == 2 else 1
+        return ProgbarLogger(verbose=level, live=False if in_notebook_kernel() else None)
+    if kind == "record":
+        from nbtrain.display.live import RecordOnly
+
+        return RecordOnly()
+    if kind == "html":
+        from nbtrain.display.html_display import INSTALL_NOTE, HtmlDashboard
+
+        return HtmlDashboard(note=None if widgets_available() else INSTALL_NOTE, stop_route=stop_route)
+    from nbtrain.display.dashboard import Dashboard
+
+    return Dashboard(stop_route=stop_route)

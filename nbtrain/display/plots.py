@@ -39,25 +39,45 @@ def style_axes(ax, title: str | None = None) -> None:
     ax.grid(True, color=TEXT_COLOR, alpha=0.2, linewidth=0.6)
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    # Few ticks: every tick label is a text to lay out on each live frame.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     if title is not None:
         ax.set_title(title, color=TEXT_COLOR, fontsize=9, loc="left")
 
 
-def _legend(ax) -> None:
-    legend = ax.legend(fontsize=7, frameon=False, loc="best", handlelength=1.8)
+def _legend(ax, loc="best") -> None:
+    legend = ax.legend(fontsize=7, frameon=False, loc=loc, handlelength=1.8)
     for text in legend.get_texts():
         text.set_color(TEXT_COLOR)
 
 
-def figure_png(fig, dpi: float | None = None) -> bytes:
-    """PNG bytes of a figure, drawn with the Agg canvas whatever the pyplot backend."""
+def figure_png(fig, dpi: float | None = None, colors: int | None = None) -> bytes:
+    """PNG bytes of a figure, drawn with the Agg canvas whatever the pyplot backend.
+
+    Args:
+        fig: a matplotlib Figure.
+        dpi: resolution; default the figure's.
+        colors: reduce to a palette of this many colours (smaller PNG), or None for full RGBA.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.canvas.print_png(buffer, dpi=dpi or fig.dpi)
+    if colors is None:
+        # No "Software" tag: the same history gives the same bytes whatever the matplotlib version.
+        fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, metadata={"Software": None})
+        return buffer.getvalue()
+    # A palette PNG: about a third of the bytes of RGBA for a line plot, and quicker to encode.
+    import numpy as np
+    from PIL import Image
+
+    if dpi and dpi != fig.dpi:
+        fig.set_dpi(dpi)
+    fig.canvas.draw()
+    image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba()))
+    image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE).save(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -75,7 +95,7 @@ class HistoryPlot:
     re-render, and the figure is rebuilt only if a new metric family appears.
 
     Args:
-        dpi: resolution of the PNG; 72 keeps a live frame small (about 15 KB).
+        dpi: resolution of the live frames; 80 keeps one small (about 10-15 KB as a palette PNG).
         max_panels: metric families shown (the first ones: loss first).
 
     Example:
@@ -83,7 +103,7 @@ class HistoryPlot:
         >>> plot.update(state); png = plot.png()      # doctest: +SKIP
     """
 
-    def __init__(self, dpi: float = 72, max_panels: int = MAX_PANELS):
+    def __init__(self, dpi: float = 80, max_panels: int = MAX_PANELS):
         self.dpi = dpi
         self.max_panels = max_panels
         self.figure = None
@@ -101,20 +121,21 @@ class HistoryPlot:
         fig.patch.set_alpha(0.0)
         # Fixed margins: a layout engine would re-measure every text on every frame.
         width = PANEL_WIDTH * n
-        fig.subplots_adjust(left=0.5 / width, right=1 - 0.15 / width, bottom=0.19, top=0.87, wspace=0.3)
+        fig.subplots_adjust(left=0.5 / width, right=1 - 0.15 / width, bottom=0.12, top=0.87, wspace=0.3)
         axes = fig.subplots(1, n, squeeze=False)[0]
         self._artists = {}
         for ax, (family, train_key, val_key) in zip(axes, families):
             style_axes(ax, pretty_name(family))
-            ax.set_xlabel("epoch", fontsize=8)
             lines = {}
             if train_key:
                 lines["train"] = ax.plot([], [], color=TRAIN_COLOR, linewidth=1.6, label="train")[0]
             if val_key:
                 lines["val"] = ax.plot([], [], color=VAL_COLOR, linewidth=1.6, linestyle="--", label="validation")[0]
             best = ax.plot([], [], linestyle="none", marker="*", markersize=9, color=VAL_COLOR if val_key else
-                           TRAIN_COLOR, markeredgecolor=TEXT_COLOR, markeredgewidth=0.5, label="best")[0]
-            _legend(ax)
+                           TRAIN_COLOR, markeredgecolor=TEXT_COLOR, markeredgewidth=0.5)[0]
+            if not self._artists:
+                # one legend for all panels, at a fixed place ("best" would search for a spot on every frame)
+                _legend(ax, loc="upper right")
             self._artists[family] = (ax, lines, best, train_key, val_key)
         self.figure = fig
 
@@ -139,16 +160,18 @@ class HistoryPlot:
             best.set_data([found[0]], [found[1]]) if found else best.set_data([], [])
             title = pretty_name(family)
             if found:
-                title += f"   best {format_metric(found[1])} (epoch {found[0]})"
-            ax.set_title(title, color=TEXT_COLOR, fontsize=9, loc="left")
+                title += f"   \u2605 best {format_metric(found[1])} (epoch {found[0]})"
+            if ax.get_title(loc="left") != title:
+                ax.set_title(title, color=TEXT_COLOR, fontsize=9, loc="left")
             ax.relim()
             ax.autoscale_view(scalex=False)
             right = state.epoch_indices[-1] + 1 if final else max(last_planned, state.epoch_indices[-1] + 1)
             ax.set_xlim(first - 0.3, max(right, first + 1) + 0.3)
         return True
 
-    def png(self, dpi: float | None = None) -> bytes:
-        return figure_png(self.figure, dpi or self.dpi)
+    def png(self, dpi: float | None = None, colors: int = 64) -> bytes:
+        """The current frame as a palette PNG (64 colours are plenty for a few lines and grey text)."""
+        return figure_png(self.figure, dpi or self.dpi, colors=colors)
 
     def close(self) -> None:
         self.figure = None

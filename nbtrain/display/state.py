@@ -44,7 +44,7 @@ class RunState:
         self.first_epoch = None
         self.batches_done = 0            # in the current epoch
         self.total_batches_done = 0      # in this call
-        self.batch_logs: dict = {}
+        self._raw_batch_logs: dict = {}
         self.epoch_logs: list[dict] = []     # one dict per finished epoch, in order
         self.epoch_indices: list[int] = []
         self.learning_rate = None
@@ -56,6 +56,7 @@ class RunState:
         self.validating = False
         self._epoch_start = None
         self._first_batch_end = None     # the first batch pays one-off costs; rates are measured after it
+        self._last_batch_end = None
         self._batches_at_first_end = 0
         self._epoch_durations: list[float] = []
 
@@ -69,16 +70,19 @@ class RunState:
             self.first_epoch = epoch
         self.epoch = epoch
         self.batches_done = 0
-        self.batch_logs = {}
+        self._raw_batch_logs = {}
         self._epoch_start = now
         self.validating = False
+        # step times are measured within the epoch (as Keras does), so validation time is not counted
+        self._first_batch_end = self._last_batch_end = None
+        self._batches_at_first_end = self.total_batches_done
 
     def batch_end(self, batch: int, logs: dict | None, now: float) -> None:
-        self.now = now
+        self.now = self._last_batch_end = now
         self.batches_done = batch + 1
         self.total_batches_done += 1
         if logs:
-            self.batch_logs = {k: v for k, v in logs.items() if _is_number(v)}
+            self._raw_batch_logs = logs      # filtered when read: this runs on every batch
         if self._first_batch_end is None:
             self._first_batch_end = now
             self._batches_at_first_end = self.total_batches_done
@@ -97,6 +101,11 @@ class RunState:
         self.stopped_at = stopped_at
         self.error = error
 
+    @property
+    def batch_logs(self) -> dict:
+        """The running metrics of the current epoch (numbers only)."""
+        return {k: v for k, v in self._raw_batch_logs.items() if _is_number(v)}
+
     # ----- timing ---------------------------------------------------------------------------------------------
     def elapsed(self) -> float:
         if self.start_time is None or self.now is None:
@@ -105,13 +114,13 @@ class RunState:
 
     def time_per_step(self) -> float | None:
         """Seconds per batch, measured after the first batch once there is more than one."""
-        if self.total_batches_done == 0 or self.now is None:
+        if self.total_batches_done == 0 or self._last_batch_end is None:
             return None
         counted = self.total_batches_done - self._batches_at_first_end
         if counted > 0:
-            return (self.now - self._first_batch_end) / counted
+            return (self._last_batch_end - self._first_batch_end) / counted
         begin = self._epoch_start if self._epoch_start is not None else self.start_time
-        return (self.now - begin) / self.total_batches_done
+        return (self._last_batch_end - begin) / max(1, self.batches_done)
 
     def samples_per_second(self) -> float | None:
         per_step = self.time_per_step()

@@ -113,7 +113,7 @@ def metrics_table_html(state, logs: dict | None = None) -> str:
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if state.learning_rate is not None:
         span = 4 if validating else 2
-        rows.append(f'<tr><td style="{_NAME}">learning rate</td><td style="{_CELL}" colspan="{span}">'
+        rows.append(f'<tr><td style="{_NAME}">learning rate</td><td style="{_NAME}" colspan="{span}">'
                     f"{escape(format_learning_rate(state.learning_rate))}</td></tr>")
     return (f'<table style="{_TABLE}"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
@@ -143,6 +143,28 @@ def record_bundle(state, png: bytes | None = None, note: str | None = None) -> d
     if png:
         bundle["image/png"] = png_base64(png)
     return bundle
+
+
+BAR_FILL = "var(--jp-brand-color1, #4a90e2)"
+BAR_TRACK = "rgba(128,128,128,0.28)"
+
+
+def bar_html(fraction: float, label: str, text: str = "", css_class: str = "nbtrain-bar") -> str:
+    """One progress row as plain HTML: a label, a bar and a status text, in one element (one update).
+
+    The bar is two nested <span>s, not <progress>, which every browser draws differently. The fill uses the
+    notebook theme's accent colour when there is one; the track is translucent grey on any background.
+    """
+    percent = max(0.0, min(100.0, 100.0 * fraction))
+    # lines may break between the parts of the status, never inside one ("12,300 samples/s")
+    parts = "<span> \u00b7 </span>".join(f'<span style="white-space:nowrap;">{escape(part)}</span>'
+                                          for part in text.split(" \u00b7 ")) if text else ""
+    return (f'<div class="{css_class}" style="display:flex;align-items:center;gap:10px;margin:1px 0;">'
+            f'<span style="flex:0 0 7em;font-size:12px;">{escape(label)}</span>'
+            f'<span style="flex:0 0 20em;height:9px;border-radius:5px;background:{BAR_TRACK};overflow:hidden;">'
+            f'<span class="nbtrain-bar-fill" style="display:block;height:100%;width:{percent:.1f}%;'
+            f'background:{BAR_FILL};"></span></span>'
+            f'<span class="nbtrain-bar-text" style="font-size:12px;">{parts}</span></div>')
 
 
 def progress_line(state, logs: dict | None = None) -> str:

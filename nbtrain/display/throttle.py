@@ -27,7 +27,8 @@ class Throttle:
         self.count = 0
 
     def due(self, now: float) -> bool:
-        return self.last is None or now - self.last >= self.interval
+        # a microsecond of slack: 0.1 s steps of a float clock must not be read as 0.0999999 s
+        return self.last is None or now - self.last >= self.interval - 1e-6
 
     def mark(self, now: float, cost: float | None = None) -> None:
         """Record a draw at ``now`` that took ``cost`` seconds (when measured)."""

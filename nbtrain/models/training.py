@@ -154,7 +154,8 @@ class Trainer:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            background=False, **kwargs):
         """Train the model for ``epochs`` passes over the data and return its :class:`History`.
 
         Args:
@@ -174,6 +175,8 @@ class Trainer:
             validation_steps: validation batches per validation run.
             validation_batch_size: defaults to ``batch_size``.
             validation_freq: validate every N epochs, or on the listed (1-based) epochs.
+            background: in a notebook, train in a background thread and return a handle at once (with a
+                working Stop button); ``handle.wait()`` returns the History.
 
         Returns:
             A :class:`History` whose ``.history`` maps ``loss``, metric names and ``val_*`` to per-epoch floats.
@@ -189,6 +192,15 @@ class Trainer:
         steps_per_epoch = _positive_int_or_none(steps_per_epoch, "steps_per_epoch")
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
+        if background:
+            from nbtrain.display.background import start_background_fit
+
+            return start_background_fit(self, dict(
+                x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size, validation_freq=validation_freq, **kwargs))
         iterator, samples, batch_size = self._training_batches(
             x, y, sample_weight, class_weight, validation_split, validation_data, batch_size, steps_per_epoch,
             shuffle, kwargs)
@@ -525,7 +537,8 @@ class Trainer:
         if add_history:
             self.history = History()
             extra.append(self.history)
-        if verbose != 0 and not any(isinstance(c, ProgbarLogger) for c in user):
+        if verbose != 0 and not any(isinstance(c, ProgbarLogger) or getattr(c, "is_progress_display", False)
+                                    for c in user):
             progress = default_progress_callback(verbose, mode)
             if progress is not None:
                 extra.append(progress)

@@ -1,0 +1,135 @@
+"""``fit(..., background=True)``: train in a thread, so the kernel stays free and a Stop button works.
+
+A widget click travels browser -> kernel on the shell channel, which a running cell blocks until it ends
+(measured on ipykernel 6.29 to 7.4). Training in a thread lets the cell end at once: the kernel is idle,
+clicks are handled within tens of milliseconds, and the dashboard's Stop button sets
+``model.stop_training``, which the training loop honours after the current batch.
+
+The cell that starts training shows the dashboard and returns a :class:`TrainingHandle`; a later cell calls
+``handle.wait()`` to get the History (Run All and nbclient need that line, or they race ahead of training).
+"""
+
+from __future__ import annotations
+
+import threading
+
+BACKGROUND_HINT = ("Training runs in the background: handle.wait() returns the History; handle.stop() (or the Stop "
+                   "button) stops after the current batch. Do not use the model in other cells until wait() returns.")
+
+
+class TrainingHandle:
+    """A ``fit`` running in a background thread.
+
+    Attributes:
+        model: the model being trained.
+        exception: the exception ``fit`` raised, or None.
+
+    Example:
+        >>> handle = model.fit(x, y, epochs=50, background=True)   # doctest: +SKIP
+        >>> history = handle.wait()                               # in a later cell   # doctest: +SKIP
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.exception = None
+        self._history = None
+        self._finished = threading.Event()
+        self._thread = None
+        self.stop_requested = False
+
+    @property
+    def done(self) -> bool:
+        """True once ``fit`` has returned or raised."""
+        return self._finished.is_set()
+
+    @property
+    def history(self):
+        """The History: complete once done, the epochs so far while training runs."""
+        return self._history if self._history is not None else getattr(self.model, "history", None)
+
+    @property
+    def status(self) -> str:
+        """``running``, or how it ended: ``completed``, ``stopped``, ``interrupted`` or ``error``."""
+        if not self.done:
+            return "running"
+        if self.exception is not None:
+            return "error"
+        return getattr(self.model, "stop_reason", None) or "completed"
+
+    def stop(self) -> None:
+        """Ask training to stop after the current batch (the history so far is kept)."""
+        self.stop_requested = True
+        self.model.stop_training = True
+
+    def wait(self, timeout: float | None = None):
+        """Block until training ends and return its History; re-raise the exception ``fit`` raised.
+
+        Kernel -> Interrupt (Ctrl-C) while waiting stops training after the current batch and still returns
+        the History; a second interrupt gives up waiting.
+
+        Args:
+            timeout: seconds to wait at most; on timeout raises ``TimeoutError`` (training continues).
+        """
+        try:
+            finished = self._finished.wait(timeout)
+        except KeyboardInterrupt:
+            self.stop()
+            finished = self._finished.wait()
+        if not finished:
+            raise TimeoutError(f"Training is still running after {timeout} s; call wait() again or stop().")
+        if self.exception is not None:
+            raise self.exception
+        return self.history
+
+    def __repr__(self):
+        # No live status here: a saved notebook must not say "running" forever.
+        name = getattr(self.model, "name", "model")
+        return (f"<TrainingHandle for '{name}': training in the background. handle.wait() returns the History; "
+                f"handle.stop() stops after the current batch.>")
+
+
+def start_background_fit(model, fit_kwargs: dict) -> TrainingHandle:
+    """Start ``model.fit(**fit_kwargs)`` in a daemon thread and return its :class:`TrainingHandle` at once.
+
+    The progress display is chosen and shown here, in the calling cell, with a working Stop button; the
+    thread runs ``fit`` with it. ``fit_kwargs`` are ``fit``'s keyword arguments (``background`` excluded).
+
+    Args:
+        model: a compiled model.
+        fit_kwargs: ``dict(x=x, y=y, epochs=..., verbose=..., callbacks=..., ...)``.
+
+    Example:
+        >>> handle = start_background_fit(model, dict(x=x, y=y, epochs=20))   # doctest: +SKIP
+    """
+    from nbtrain.display.environment import background_widgets_problem, choose_display, progress_callback_for
+
+    kwargs = dict(fit_kwargs)
+    kwargs.pop("background", None)
+    verbose = kwargs.pop("verbose", "auto")
+    callbacks = kwargs.pop("callbacks", None)
+    callbacks = [] if callbacks is None else list(callbacks) if isinstance(callbacks, (list, tuple)) else callbacks
+    kind = choose_display(verbose, "fit")
+    if kind in ("dashboard", "html"):
+        problem = background_widgets_problem()
+        if problem:
+            raise RuntimeError(problem)
+    progress = progress_callback_for(verbose, "fit", stop_route="background")
+    if progress is not None:
+        if hasattr(progress, "open_early"):
+            progress.open_early(str(getattr(model, "name", "model")), kwargs.get("epochs"))
+        callbacks = callbacks + [progress] if isinstance(callbacks, list) else callbacks
+    handle = TrainingHandle(model)
+    model.stop_training = False
+
+    def run():
+        try:
+            handle._history = model.fit(**kwargs, verbose=0, callbacks=callbacks)
+        except BaseException as error:  # handed to wait(); a thread has nowhere else to report it
+            handle.exception = error
+        finally:
+            handle._finished.set()
+
+    handle._thread = threading.Thread(target=run, name=f"nbtrain-fit-{getattr(model, 'name', 'model')}",
+                                      daemon=True)
+    handle._thread.start()
+    return handle

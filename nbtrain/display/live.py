@@ -1,0 +1,351 @@
+"""The shared logic of the notebook progress displays: events, throttling, finishing with the static record.
+
+:class:`LiveDisplay` is a :class:`~nbtrain.callbacks.Callback`. It keeps a
+:class:`~nbtrain.display.state.RunState`, decides *when* to draw (bars at most every ``bar_interval`` seconds
+and on an epoch's last batch, the plot at most every ``plot_interval`` seconds and at the end, both backing
+off when drawing gets expensive), and at the end replaces its live output by the static record. Subclasses
+decide *how* to draw: widgets (:mod:`~nbtrain.display.dashboard`), HTML through a display handle
+(:mod:`~nbtrain.display.html_display`), or nothing until the end (:class:`RecordOnly`).
+
+Every time comes from the injected ``clock``, so tests replay a run with made-up times.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+
+from nbtrain.callbacks.callback import Callback
+from nbtrain.display.state import RunState
+from nbtrain.display.static import progress_line, record_bundle
+from nbtrain.display.throttle import Throttle
+
+INTERRUPT_NOTE = ("Training stopped between two batches: the model keeps the weights of the last completed batch, "
+                  "and fit() returned the history so far.")
+
+
+class LiveDisplay(Callback):
+    """Base class of the notebook progress displays (see the module docstring).
+
+    Args:
+        clock: seconds clock (``time.monotonic``); tests pass a fake one.
+        timer: measures what drawing costs, for the back-off (``time.perf_counter``).
+        output: where bundles go (:class:`~nbtrain.display.outputs.IPythonOutput` by default).
+        stop_route: ``"background"`` when a Stop button can reach the training loop, None otherwise.
+        note: an extra line for the final record (for example what to install for the full dashboard).
+        raise_errors: re-raise display errors instead of switching the display off (tests; also
+            ``NBTRAIN_DISPLAY_DEBUG=1``).
+    """
+
+    bar_interval = 0.1        # seconds between bar updates: ~10 per second at most,
+    bar_budget = 0.005        # and fewer when one costs more than 0.5% of the time between two
+    epoch_min_gap = 0.02      # even an epoch's last batch is not drawn twice within 20 ms
+    table_interval = 0.25     # seconds between metrics-table (and epoch bar) updates
+    plot_interval = 1.0       # seconds between plot renders at least
+    plot_budget = 0.015       # and plots never use more than 1.5% of the wall time,
+    plot_cost_guess = 0.15    # counting a first render (figure built, nothing measured yet) as 150 ms
+    record_dpi = 100          # the final plot: sharper than the live frames (80 dpi)
+    live_plot = True
+    is_progress_display = True   # tells fit not to add its default progress display next to this one
+
+    def __init__(self, clock=time.monotonic, output=None, stop_route=None, note=None, raise_errors=None,
+                 timer=time.perf_counter):
+        super().__init__()
+        self.clock = clock
+        self.timer = timer
+        self.output = output
+        self.stop_route = stop_route
+        self.note = note
+        self.raise_errors = (os.environ.get("NBTRAIN_DISPLAY_DEBUG", "") not in ("", "0")
+                             if raise_errors is None else raise_errors)
+        self.state = None
+        self.record = None
+        self.bar_throttle = Throttle(self.bar_interval, budget=self.bar_budget)
+        self.table_throttle = Throttle(self.table_interval)
+        self.plot_throttle = Throttle(self.plot_interval, budget=self.plot_budget)
+        self.draw_count = 0
+        self.plot_count = 0
+        self._plot = None
+        self._plot_dirty = False
+        self._table_dirty = False
+        self._opened = False
+        self._disabled = False
+        self._button_clicked = False
+
+    # ----- subclass interface -----------------------------------------------------------------------------------
+    def _open(self) -> None:
+        """Create and show the live output for ``self.state``."""
+
+    def _draw_progress(self) -> None:
+        """Show the current batch, speed, times and running metrics."""
+
+    def _draw_epoch(self) -> None:
+        """Show the finished epoch: epoch bar and metrics table."""
+
+    def _draw_plot(self, png: bytes) -> None:
+        """Show a new frame of the history plot."""
+
+    def _finish(self, bundle: dict) -> None:
+        """Replace the live output by the static ``bundle``."""
+
+    def _refresh(self) -> None:
+        """The live output was opened early (``open_early``); show the parameters known now."""
+
+    def _flush(self) -> None:
+        """Send what the ``_draw_*`` calls of one tick prepared (for displays that redraw everything at once)."""
+
+    # ----- plumbing -------------------------------------------------------------------------------------------------
+    def _get_output(self):
+        if self.output is None:
+            from nbtrain.display.outputs import IPythonOutput
+
+            self.output = IPythonOutput()
+        return self.output
+
+    def _guard(self, method, *args):
+        """Run a drawing step; a display error never stops training (it switches the display off once)."""
+        if self._disabled:
+            return None
+        try:
+            return method(*args)
+        except Exception as error:
+            if self.raise_errors:
+                raise
+            self._disabled = True
+            warnings.warn(f"nbtrain: the progress display failed ({type(error).__name__}: {error}) and is off for "
+                          f"the rest of this run; training continues.", RuntimeWarning, stacklevel=3)
+            return None
+
+    def _model_name(self) -> str:
+        return str(getattr(self.model, "name", None) or type(self.model).__name__ if self.model else "model")
+
+    def _learning_rate(self):
+        optimizer = getattr(self.model, "optimizer", None)
+        value = getattr(optimizer, "learning_rate", None)
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            try:
+                return float(value(getattr(optimizer, "iterations", 0)))
+            except Exception:
+                return None
+
+    def _start(self, mode: str) -> None:
+        direction = getattr(self.model, "metric_direction", None)
+        self.state = RunState(mode, self.params, self._model_name(), direction)
+        self.state.learning_rate = self._learning_rate() if mode == "fit" else None
+        self.state.begin(self.clock())
+        self.bar_throttle.reset()
+        # The first live plot waits until training has run long enough to pay for it within the budget; a fit
+        # of a second or two shows its plot once, in the final record.
+        self.plot_throttle.reset()
+        self.plot_throttle.interval = self.plot_throttle.base_interval
+        self.plot_throttle.mark(self.state.start_time, cost=self.plot_cost_guess)
+        self.plot_throttle.count = 0
+        reopened = self._opened
+        if mode == "fit" and self.live_plot:
+            from nbtrain.display.plots import HistoryPlot
+
+            self._plot = HistoryPlot()
+        self._guard(self._refresh if reopened else self._open_once)
+
+    def open_early(self, model_name: str = "model", epochs: int | None = None) -> None:
+        """Show the live output now, before training starts: ``fit(background=True)`` calls this in the cell
+        that started training, so the output lands there and not in whatever cell runs later."""
+        if self.state is None:
+            self.state = RunState("fit", {"epochs": epochs or 1}, model_name)
+        self._guard(self._open_once)
+
+    def _open_once(self) -> None:
+        if not self._opened:
+            self._opened = True
+            self._open()
+
+    def _tick(self, now: float, last_batch: bool = False) -> None:
+        """Draw what is due: the bars, the table after an epoch, the plot; at most one of each per interval."""
+        throttle = self.bar_throttle
+        drew = False
+        # an epoch's last batch is drawn too, unless epochs are so short that this would flood the front end
+        if throttle.due(now) or (last_batch and now - throttle.last >= self.epoch_min_gap * throttle.interval
+                                 / throttle.base_interval):
+            started = self.timer()
+            self.draw_count += 1
+            self._guard(self._draw_progress)
+            # Back off when sending is slow (a busy machine, a remote kernel): the cost is measured, not assumed.
+            throttle.mark(now, cost=self.timer() - started)
+            drew = True
+        if self._table_dirty and self.table_throttle.due(now):
+            self.table_throttle.mark(now)
+            self._table_dirty = False
+            self._guard(self._draw_epoch)
+            drew = True
+        if self._plot_dirty and self.plot_throttle.due(now):
+            self._render_plot(now)
+            drew = True
+        if drew:
+            self._guard(self._flush)
+
+    def _render_plot(self, now: float) -> None:
+        if self._plot is None or self._disabled:
+            return
+        started = self.timer()
+        drawn = self._guard(self._plot.update, self.state)
+        if drawn:
+            png = self._guard(self._plot.png)
+            if png:
+                self._guard(self._draw_plot, png)
+                self.plot_count += 1
+        self._plot_dirty = False
+        self.plot_throttle.mark(now, cost=self.timer() - started)
+
+    # ----- fit --------------------------------------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self._start("fit")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        now = self.clock()
+        self.state.epoch_begin(epoch, now)
+        self._tick(now)
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = self.clock()
+        state = self.state
+        state.batch_end(batch, logs, now)
+        self._tick(now, bool(state.steps) and batch + 1 >= state.steps)
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = self.clock()
+        state = self.state
+        state.epoch_end(epoch, logs, now)
+        state.learning_rate = self._learning_rate()
+        self._table_dirty = self._plot_dirty = True
+        self._tick(now, last_batch=True)
+
+    def on_train_end(self, logs=None):
+        if self.state is None:
+            return
+        error = sys.exc_info()[1]
+        try:
+            # even a display that failed earlier must not leave a live (soon stale) output behind
+            self._finalize(error)
+        except Exception as failure:
+            if self.raise_errors:
+                raise
+            warnings.warn(f"nbtrain: could not draw the final training record ({type(failure).__name__}: "
+                          f"{failure}); showing the text summary only.", RuntimeWarning, stacklevel=2)
+            try:
+                from nbtrain.display.static import summary_text
+
+                self._finish({"text/plain": summary_text(self.state)})
+            except Exception:
+                pass
+
+    def _end_reason(self, error):
+        model = self.model
+        reason = getattr(model, "stop_reason", None) or "completed"
+        at = getattr(model, "interrupted_at", None)
+        if error is not None and reason not in ("error", "interrupted"):
+            reason = "interrupted" if isinstance(error, KeyboardInterrupt) else "error"
+        if reason in ("interrupted", "error") and at is None and self.state.epoch is not None:
+            at = (self.state.epoch, self.state.batches_done)
+        text = None
+        if reason == "error" and error is not None:
+            text = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        return reason, at, text
+
+    def _finalize(self, error=None) -> None:
+        state = self.state
+        reason, at, text = self._end_reason(error)
+        state.stopped_by_button = self._button_clicked and reason == "stopped"
+        state.end(self.clock(), reason, at, text)
+        png = None
+        if self._plot is not None and self._plot.update(state, final=True):
+            png = self._plot.png(dpi=self.record_dpi, colors=128)
+        note = INTERRUPT_NOTE if reason == "interrupted" else None
+        if self.note:
+            note = f"{note} {self.note}" if note else self.note
+        bundle = record_bundle(state, png, note)
+        self.record = bundle
+        self._finish(bundle)
+        if self._plot is not None:
+            self._plot.close()
+
+    # ----- evaluate and predict: a progress bar only ------------------------------------------------------------------
+    def _in_fit(self) -> bool:
+        return self.params.get("mode", "fit") == "fit"
+
+    def on_test_begin(self, logs=None):
+        if self._in_fit():
+            if self.state is not None:
+                self.state.validating = True
+                self._tick(self.clock())
+            return
+        self._start("evaluate")
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit():
+            self._batch_only(batch, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit():
+            self._finish_simple(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._start("predict")
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._batch_only(batch, None)
+
+    def on_predict_end(self, logs=None):
+        self._finish_simple(None)
+
+    def _batch_only(self, batch, logs) -> None:
+        now = self.clock()
+        state = self.state
+        if state.epoch is None:
+            state.epoch_begin(0, state.start_time)
+        state.batch_end(batch, logs, now)
+        self._tick(now, bool(state.steps) and batch + 1 >= state.steps)
+
+    def _finish_simple(self, logs) -> None:
+        state = self.state
+        if state is None:
+            return
+        state.end(self.clock(), "completed")
+        numbers = {k: v for k, v in (logs or state.batch_logs).items() if isinstance(v, (int, float))}
+        line = progress_line(state, numbers)
+        title = "Evaluate" if state.mode == "evaluate" else "Predict"
+        self.record = {"text/plain": f"{title}: {line}"}
+        self._guard(self._finish, self.record)
+
+
+class RecordOnly(LiveDisplay):
+    """For notebooks executed without a person (nbclient, nbval, papermill): nothing while training runs,
+    then one output with the static record (or the final line of ``evaluate``/``predict``).
+
+    The saved notebook gets one compact output per call, and nothing in it changes from run to run except
+    the timings (``in 3.1 s``, ``2ms/step``), which a sanitize rule can mask.
+    """
+
+    live_plot = True
+
+    def _tick(self, now, last_batch=False):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.state.epoch_begin(epoch, self.clock())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state.epoch_end(epoch, logs, self.clock())
+        self.state.learning_rate = self._learning_rate()
+
+    def on_test_begin(self, logs=None):
+        if not self._in_fit():
+            self._start("evaluate")
+
+    def _finish(self, bundle):
+        self._get_output().show(bundle)

@@ -1,0 +1,84 @@
+"""Helpers for the display tests: a fake clock, a fake model and a fit simulator."""
+
+from __future__ import annotations
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: float = 100.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeOptimizer:
+    def __init__(self, learning_rate=0.001):
+        self.learning_rate = learning_rate
+
+
+class FakeModel:
+    """What the displays read from a model: name, optimizer, stop flags, metric directions."""
+
+    def __init__(self, name="mlp"):
+        self.name = name
+        self.optimizer = FakeOptimizer()
+        self.stop_training = False
+        self.stop_reason = None
+        self.interrupted_at = None
+
+    def metric_direction(self, name):
+        return {"accuracy": "up", "mae": "down"}.get(name)
+
+
+def fit_params(epochs=3, steps=50, batch_size=32, validation=True):
+    return {"verbose": "auto", "epochs": epochs, "steps": steps, "mode": "fit", "samples": steps * batch_size,
+            "batch_size": batch_size, "do_validation": validation}
+
+
+def epoch_logs(epoch: int, validation=True) -> dict:
+    logs = {"accuracy": 0.5 + 0.1 * epoch, "loss": 1.0 / (epoch + 1)}
+    if validation:
+        logs |= {"val_accuracy": 0.45 + 0.1 * epoch - (0.2 if epoch == 2 else 0.0),
+                 "val_loss": 1.1 / (epoch + 1) + (0.5 if epoch == 2 else 0.0)}
+    return dict(sorted(logs.items()))
+
+
+def simulate_fit(display, clock, model=None, epochs=3, steps=50, batch_time=0.01, validation=True,
+                 stop_at=None, on_batch=None, params=None):
+    """Drive ``display`` through the callback events of a fit, advancing ``clock`` by ``batch_time`` per batch.
+
+    ``stop_at=(epoch, batch, reason)`` ends early like the engine does: ``"interrupted"`` after that batch,
+    ``"stopped"`` after that epoch. Returns the model.
+    """
+    model = model or FakeModel()
+    display.set_model(model)
+    display.set_params(params or fit_params(epochs, steps, validation=validation))
+    model.stop_reason, model.interrupted_at = "completed", None
+    display.on_train_begin()
+    try:
+        for epoch in range(epochs):
+            display.on_epoch_begin(epoch)
+            for batch in range(steps):
+                display.on_train_batch_begin(batch)
+                clock.advance(batch_time)
+                display.on_train_batch_end(batch, {"accuracy": 0.5, "loss": 1.0 / (batch + 1)})
+                if on_batch:
+                    on_batch(epoch, batch)
+                if stop_at and stop_at[2] == "interrupted" and (epoch, batch) == stop_at[:2]:
+                    model.stop_reason, model.interrupted_at = "interrupted", (epoch, batch + 1)
+                    return model
+            if validation:
+                display.on_test_begin()
+                clock.advance(batch_time)
+                display.on_test_end({})
+            display.on_epoch_end(epoch, epoch_logs(epoch, validation))
+            if model.stop_training or (stop_at and stop_at[2] == "stopped" and epoch == stop_at[0]):
+                model.stop_reason = "stopped"
+                return model
+        return model
+    finally:
+        display.on_train_end({})

@@ -1,0 +1,99 @@
+"""fit in a background thread: the handle, stopping, errors, and the Stop button's route."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import nbtrain
+from nbtrain.display.background import TrainingHandle, start_background_fit
+
+
+def data(n=256):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    return x, (x[:, 0] > 0).astype(int)
+
+
+def model():
+    m = nbtrain.Sequential([nbtrain.Input(shape=(4,)), nbtrain.layers.Dense(2, activation="softmax")], name="bg")
+    m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+class Slow(nbtrain.callbacks.Callback):
+    def __init__(self, seconds=0.002):
+        super().__init__()
+        self.seconds = seconds
+        self.threads = set()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.threads.add(threading.current_thread().name)
+        time.sleep(self.seconds)
+
+
+def test_background_fit_returns_at_once_and_wait_gives_the_history():
+    x, y = data()
+    m, slow = model(), Slow()
+    started = time.perf_counter()
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=5, batch_size=32, verbose=0, callbacks=[slow]))
+    assert isinstance(handle, TrainingHandle)
+    assert time.perf_counter() - started < 0.5 and not handle.done and handle.status == "running"
+    history = handle.wait(timeout=60)
+    assert handle.done and handle.status == "completed"
+    assert history is m.history and len(history.history["loss"]) == 5
+    assert slow.threads == {"nbtrain-fit-bg"}
+    assert "handle.wait() returns the History" in repr(handle) and "running" not in repr(handle)
+
+
+def test_stop_ends_after_the_current_batch_and_keeps_the_history():
+    x, y = data(2048)
+    m = model()
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=200, batch_size=32, verbose=0, callbacks=[Slow()]))
+    while not m.history or len(m.history.history.get("loss", [])) < 1:
+        time.sleep(0.01)
+    handle.stop()
+    history = handle.wait(timeout=60)
+    assert handle.status == "stopped" and m.stop_reason == "stopped"
+    assert 1 <= len(history.history["loss"]) < 200
+
+
+def test_exceptions_reach_wait():
+    m = model()
+    handle = start_background_fit(m, dict(x=np.zeros((10, 7), "float32"), y=np.zeros(10, int), epochs=1, verbose=0))
+    with pytest.raises(ValueError):
+        handle.wait(timeout=60)
+    assert handle.status == "error" and isinstance(handle.exception, ValueError)
+
+
+def test_wait_timeout():
+    x, y = data(2048)
+    m = model()
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=100, verbose=0, callbacks=[Slow(0.01)]))
+    with pytest.raises(TimeoutError, match="still running"):
+        handle.wait(timeout=0.05)
+    handle.stop()
+    handle.wait(timeout=60)
+
+
+def test_stop_button_reaches_a_background_fit():
+    pytest.importorskip("ipywidgets")
+    from nbtrain.display.dashboard import Dashboard
+    from nbtrain.display.outputs import RecordingOutput
+
+    x, y = data(2048)
+    m = model()
+    out = RecordingOutput()
+    dash = Dashboard(output=out, stop_route="background", raise_errors=True)
+    dash.open_early("bg", epochs=100)                       # in the calling cell, before the thread starts
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=100, verbose=0, callbacks=[Slow(), dash]))
+    while "stop" not in dash.widgets or dash.state.epochs_done < 1:
+        time.sleep(0.01)
+    dash.widgets["stop"].click()                            # what a click on the button runs in the kernel
+    handle.wait(timeout=60)
+    assert m.stop_reason == "stopped"
+    assert len(out.outputs) == 1
+    assert "stopped with the Stop button" in out.outputs[0]["text/plain"]

@@ -1,0 +1,298 @@
+"""A real browser: JupyterLab in headless Chromium runs a notebook that trains with the live dashboard.
+
+It checks what a person sees: the batch bar moves while training runs, then the dashboard is replaced by the
+static record with the final plot; no widget errors. Screenshots (mid-training, final, final in the dark
+theme) go to a temporary directory, or to ``$NBTRAIN_SCREENSHOTS`` when set.
+
+Needs Debian's ``chromium`` (``apt-get install -y chromium``) and the ``playwright`` Python package; Playwright's
+own browser download is never used. Skips, saying which is missing, where they are not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("NBTRAIN_CHROMIUM", "/usr/bin/chromium")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} not found: install it with 'apt-get install -y chromium' to run the browser test",
+                allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no 'playwright install')")
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("jupyterlab")
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+EPOCHS = 6
+NOTEBOOK_CELLS = [
+    """\
+%matplotlib inline
+import time
+import numpy as np
+import nbtrain
+import nbtrain.display.live
+nbtrain.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(800, 10)).astype("float32")
+y = (x[:, 0] + x[:, 1] > 0).astype(int)
+model = nbtrain.Sequential([nbtrain.Input(shape=(10,)), nbtrain.layers.Dense(16, activation="relu"),
+                            nbtrain.layers.Dense(2, activation="softmax")], name="browser_mlp")
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+# Draw the live plot from the first second on (by default the first frame waits until training has run long
+# enough to pay for it, ~10 s), so this short run shows a live frame too.
+nbtrain.display.live.LiveDisplay.plot_cost_guess = 0.0
+
+class Slow(nbtrain.callbacks.Callback):
+    # ~0.7 s per epoch whatever the machine, so the browser can watch the bar move
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.035)
+""",
+    f"history = model.fit(x, y, epochs={EPOCHS}, batch_size=40, validation_split=0.2, callbacks=[Slow()], verbose=1)",
+    "print('done', history.stop_reason, len(history.history['loss']))",
+]
+
+KERNEL_READY_JS = """() => {
+    const kn = document.querySelector('.jp-NotebookPanel-toolbar [data-jp-item-name="kernelName"]');
+    const ind = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator');
+    const name = kn ? kn.innerText.trim() : '';
+    return name !== '' && name !== 'No Kernel' && ind && ind.getAttribute('data-status') === 'idle';
+}"""
+RUN_STARTED_JS = """() => {
+    const p = document.querySelector('.jp-CodeCell .jp-InputPrompt');
+    return p && /^\\[(\\*|\\d+)\\]:$/.test(p.textContent.trim());
+}"""
+ALL_DONE_JS = """() => {
+    const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+    return p.length > 0 && p.every(t => /^\\[\\d+\\]:$/.test(t));
+}"""
+BAR_WIDTH_JS = """() => {
+    const bar = document.querySelector('.nbtrain-batch-bar .nbtrain-bar-fill');
+    return bar ? bar.style.width : null;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_settings(settings: Path) -> None:
+    def put(plugin, data):
+        path = settings / plugin
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data))
+
+    # offline and deterministic: no news toast, no update check, every cell attached to the DOM
+    put("@jupyterlab/apputils-extension/notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False})
+    put("@jupyterlab/notebook-extension/tracker.jupyterlab-settings", {"windowingMode": "none"})
+
+
+def start_lab(root: Path, port: int, log: Path, widgets: bool = True) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "NBTRAIN_PROGRESS")}
+    jp = root / ".jp"
+    env.update(JUPYTERLAB_SETTINGS_DIR=str(jp / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(jp / "workspaces"),
+               JUPYTER_RUNTIME_DIR=str(jp / "runtime"), JUPYTER_CONFIG_DIR=str(jp / "config"),
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    write_settings(jp / "settings")
+    if not widgets:
+        # a front end without the widget manager (as JupyterLab without jupyterlab_widgets)
+        (jp / "config" / "labconfig").mkdir(parents=True, exist_ok=True)
+        (jp / "config" / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": True}}))
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+           "--PasswordIdentityProvider.hashed_password=", f"--ServerApp.root_dir={root}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           *(["--allow-root"] if os.geteuid() == 0 else [])]
+    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=root)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited early; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as response:
+                if response.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.25)
+    proc.terminate()
+    raise RuntimeError(f"jupyter lab did not start; see {log}")
+
+
+def stop_lab(proc: subprocess.Popen) -> None:
+    # SIGTERM shuts the kernels down too (POST /api/shutdown wants an _xsrf token even without auth)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    target = os.environ.get("NBTRAIN_SCREENSHOTS")
+    path = Path(target) if target else tmp_path / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.mark.parametrize("widgets", [True, False], ids=["widgets", "no-widget-front-end"])
+def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, widgets):
+    root = tmp_path / "root"
+    root.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "train.ipynb")
+    port = free_port()
+    proc = start_lab(root, port, shots / f"jupyterlab-{'widgets' if widgets else 'nowidgets'}.log", widgets)
+    console = []
+    try:
+        with playwright_api.sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1400}, device_scale_factor=1)
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            page.route("**/*", lambda route: route.continue_()
+                       if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
+                       else route.abort())
+            try:
+                if widgets:
+                    run_and_watch(page, port, shots)
+                    check_saved_notebook(page, root / "train.ipynb")
+                else:
+                    run_without_widget_front_end(page, port, shots)
+            except Exception:
+                page.screenshot(path=str(shots / f"FAILED-{'widgets' if widgets else 'nowidgets'}.png"))
+                raise
+            finally:
+                ctx.close()
+    finally:
+        stop_lab(proc)
+        shutil.rmtree(root / ".jp", ignore_errors=True)
+
+
+def open_and_run_all(page, port):
+    page.goto(f"http://127.0.0.1:{port}/lab/workspaces/nbtrain-test/tree/train.ipynb?reset",
+              wait_until="domcontentloaded")
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.wait_for(timeout=60_000)
+    page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
+    for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(RUN_STARTED_JS, timeout=10_000)
+            break
+        except playwright_api.TimeoutError:
+            continue
+    else:
+        raise AssertionError("Run All Cells never started")
+
+
+def check_final_record(page):
+    """Every cell ran; the fit cell shows the static record: the plot, the table, how training ended."""
+    page.wait_for_function(ALL_DONE_JS, timeout=60_000)
+    fit_output = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output")
+    img = fit_output.locator("img[src^='data:image/png']").first
+    img.wait_for(state="visible", timeout=30_000)
+    page.wait_for_function("im => im.complete && im.naturalWidth > 0", arg=img.element_handle())
+    text = fit_output.first.text_content()
+    assert f"completed {EPOCHS} epochs" in text and "best validation" in text
+    dom = page.evaluate("""() => ({
+        dashboards: document.querySelectorAll('.nbtrain-dashboard').length,
+        errors: [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent)
+                  .filter(t => /Error displaying widget|model not found|Traceback|HBox[(]|VBox[(]/.test(t)),
+        stdout: [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')]
+                  .map(e => e.textContent.trim()),
+    })""")
+    assert dom["dashboards"] == 0 and not dom["errors"], dom
+    assert f"done completed {EPOCHS}" in dom["stdout"], dom
+
+
+def run_and_watch(page, port, shots):
+    open_and_run_all(page, port)
+
+    # live phase: the dashboard appears and its batch bar moves
+    page.locator(".nbtrain-dashboard").first.wait_for(timeout=60_000)
+    widths, epochs_seen, mid_shot = [], set(), False
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        width = page.evaluate(BAR_WIDTH_JS)
+        if width is None:          # the dashboard is gone: training finished
+            break
+        widths.append(width)
+        label = page.evaluate("() => document.querySelector('.nbtrain-epoch-bar span')?.textContent || ''")
+        epochs_seen.add(label.strip())
+        if not mid_shot and len(epochs_seen) >= 3 and page.locator("img.nbtrain-plot").count():
+            page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / "live_dashboard.png"))
+            mid_shot = True
+        page.wait_for_timeout(150)   # not time.sleep: Playwright must keep serving page.route
+    moving = {w for w in widths if 0 < float(w.rstrip("%")) < 100}
+    assert len(set(widths)) >= 4 and moving, f"the batch bar did not move: {widths}"
+    assert len(epochs_seen) >= 2, epochs_seen
+
+    # final phase: the widget is replaced by the static record with its plot
+    check_final_record(page)
+    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "final_record.png"))
+    dark_theme_screenshot(page, shots)
+
+
+def check_saved_notebook(page, path: Path):
+    """Save (Ctrl+S): the file holds the static record, nothing that needs a kernel or widget state."""
+    page.locator(".jp-CodeCell").nth(2).click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        nb = nbformat.read(path, as_version=4)
+        outputs = nb.cells[1].get("outputs", [])
+        if any("image/png" in o.get("data", {}) for o in outputs):
+            break
+        page.wait_for_timeout(300)
+    else:
+        raise AssertionError("the saved notebook has no plot in the fit cell")
+    assert len(outputs) <= 3, outputs
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    record = [o for o in outputs if "image/png" in o.get("data", {})][0]["data"]
+    assert {"text/html", "text/plain"} <= set(record) and f"completed {EPOCHS} epochs" in record["text/plain"]
+
+
+def run_without_widget_front_end(page, port, shots):
+    """No widget manager: an honest line instead of the widget while training, then the same static record."""
+    open_and_run_all(page, port)
+    note = page.locator(".jp-OutputArea-output", has_text="The live dashboard needs the Jupyter widgets front end")
+    note.first.wait_for(timeout=60_000)
+    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "no_widgets_while_training.png"))
+    check_final_record(page)
+    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "no_widgets_final_record.png"))
+
+
+def dark_theme_screenshot(page, shots):
+    """The static record in JupyterLab Dark, to check the colours by eye (best effort, never fails the test)."""
+    try:
+        page.keyboard.press("Control+Shift+C")                     # the command palette
+        palette = page.locator(".lm-CommandPalette-input").first
+        palette.wait_for(timeout=5_000)
+        palette.fill("JupyterLab Dark")
+        page.locator(".lm-CommandPalette-item", has_text="JupyterLab Dark").first.click(timeout=5_000)
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=10_000)
+        page.wait_for_timeout(500)
+        page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "final_record_dark.png"))
+    except Exception as error:  # the theme menu is not what this test is about
+        print(f"dark theme screenshot skipped: {error}")

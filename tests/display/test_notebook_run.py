@@ -1,0 +1,192 @@
+"""Real kernels: notebooks executed by nbclient keep a static record, the widget dashboard finalizes to static,
+comm traffic per epoch stays bounded whatever the batch count, and Kernel -> Interrupt keeps the history."""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+ROOT = Path(__file__).resolve().parents[2]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+SETUP = """\
+%matplotlib inline
+import os
+import numpy as np
+import nbtrain
+nbtrain.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(600, 10)).astype("float32")
+y = (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1).astype(int)
+model = nbtrain.Sequential([nbtrain.Input(shape=(10,)), nbtrain.layers.Dense(16, activation="relu"),
+                            nbtrain.layers.Dense(3, activation="softmax")], name="tiny")
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+"""
+
+
+def kernel_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}   # let ipykernel choose the inline backend
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0", **extra)
+    return env
+
+
+def run_notebook(cells, **env):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=120, store_widget_state=False,
+                                     resources={"metadata": {"path": str(ROOT)}})
+    saved = os.environ.copy()
+    os.environ.clear()
+    os.environ.update(kernel_env(**env))
+    try:
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return nb
+
+
+def mime_keys(output):
+    return set(output.get("data", {}))
+
+
+def test_executed_notebook_keeps_a_compact_static_record():
+    nb = run_notebook([
+        SETUP,
+        "history = model.fit(x, y, epochs=5, batch_size=32, validation_split=0.2, verbose=1)",
+        "loss, accuracy = model.evaluate(x, y, verbose=1)",
+        "print(history.stop_reason, len(history.history['loss']))",
+    ])
+    fit_outputs = nb.cells[1].outputs
+    assert 1 <= len(fit_outputs) <= 3, fit_outputs
+    assert not any(WIDGET_VIEW in mime_keys(o) for o in fit_outputs)
+    assert not any(o.output_type == "stream" for o in fit_outputs)     # no bar fragments in the saved notebook
+    record = [o for o in fit_outputs if {"image/png", "text/plain"} <= mime_keys(o)]
+    assert len(record) == 1
+    text = record[0]["data"]["text/plain"]
+    assert text.startswith("Training 'tiny': 5 epochs, 480 samples, batch size 32\ncompleted 5 epochs in ")
+    assert "Epoch 5/5 - accuracy: " in text and "<table" in record[0]["data"]["text/html"]
+    eval_outputs = nb.cells[2].outputs
+    assert len(eval_outputs) == 1 and eval_outputs[0]["data"]["text/plain"].startswith("Evaluate: 19/19 - ")
+    assert nb.cells[3].outputs[0]["text"] == "completed 5\n"
+
+
+@pytest.mark.parametrize("progress", ["widgets", "html"])
+def test_live_display_is_replaced_by_the_static_record(progress):
+    nb = run_notebook([
+        SETUP,
+        f"os.environ['NBTRAIN_PROGRESS'] = {progress!r}\n"
+        "history = model.fit(x, y, epochs=4, validation_split=0.2)",
+        "print(len(history.history['val_loss']))",
+    ])
+    fit_outputs = nb.cells[1].outputs
+    assert 1 <= len(fit_outputs) <= 3, fit_outputs
+    assert not any(WIDGET_VIEW in mime_keys(o) for o in fit_outputs), "the live widget was not replaced"
+    record = [o for o in fit_outputs if {"image/png", "text/html", "text/plain"} <= mime_keys(o)]
+    assert len(record) == 1 and "completed 4 epochs" in record[0]["data"]["text/plain"]
+    assert nb.cells[2].outputs[0]["text"] == "4\n"
+
+
+# ----- direct kernel sessions: iopub traffic and interrupts ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def kernel():
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(ROOT), env=kernel_env())
+    try:
+        execute(kc, SETUP)
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def execute(kc, code, on_message=None, timeout=120):
+    """Run ``code``; return its iopub messages (until idle). ``on_message(msg, t)`` sees each as it comes."""
+    msg_id = kc.execute(code, allow_stdin=True)     # as a notebook front end sends it: a person is there
+    messages = []
+    start = time.monotonic()
+    while True:
+        try:
+            msg = kc.get_iopub_msg(timeout=max(1.0, timeout - (time.monotonic() - start)))
+        except queue.Empty:
+            raise TimeoutError(f"no idle after {timeout} s running {code[:60]!r}")
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if on_message:
+            on_message(msg, time.monotonic() - start)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return messages
+        if msg["msg_type"] == "error":
+            raise AssertionError("\n".join(msg["content"]["traceback"]))
+
+
+def comm_updates_per_epoch(kc, steps, epochs=3, epoch_seconds=0.6):
+    code = f"""
+os.environ['NBTRAIN_PROGRESS'] = 'widgets'
+import time
+class Slow(nbtrain.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep({epoch_seconds / steps})
+xs = np.repeat(x[:20], {steps}, axis=0)[:{steps}]
+ys = np.repeat(y[:20], {steps})[:{steps}]
+h = model.fit(xs, ys, epochs={epochs}, batch_size=1, callbacks=[Slow()])
+"""
+    messages = execute(kc, code)
+    comm = [m for m in messages if m["msg_type"] == "comm_msg"]
+    return len(comm) / epochs, messages
+
+
+def test_comm_messages_per_epoch_do_not_grow_with_the_batch_count(kernel):
+    _, kc = kernel
+    few, _ = comm_updates_per_epoch(kc, steps=10)
+    many, messages = comm_updates_per_epoch(kc, steps=300)
+    # ~0.6 s epochs: at most ~7 bar ticks of one message each + per-epoch table, epoch row, plot
+    assert few <= 16 and many <= 16, (few, many)
+    assert many <= few + 6, (few, many)
+    final = [m for m in messages if m["msg_type"] == "update_display_data"]
+    assert final and WIDGET_VIEW not in final[-1]["content"]["data"]
+    assert "image/png" in final[-1]["content"]["data"]
+
+
+def test_kernel_interrupt_keeps_the_history_and_finalizes_the_display(kernel):
+    km, kc = kernel
+    code = """
+os.environ['NBTRAIN_PROGRESS'] = 'widgets'
+import time
+class Slow(nbtrain.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.01)
+history = model.fit(x, y, epochs=50, batch_size=16)
+"""
+    sent = []
+
+    def interrupt_later(msg, t):
+        if not sent and t > 2.0:
+            km.interrupt_kernel()
+            sent.append(t)
+
+    code = code.replace("batch_size=16)", "batch_size=16, callbacks=[Slow()])")
+    messages = execute(kc, code, on_message=interrupt_later)
+    assert sent, "training ended before the interrupt was sent"
+    assert not [m for m in messages if m["msg_type"] == "error"]          # no traceback wall
+    finals = [m for m in messages if m["msg_type"] == "update_display_data"]
+    text = finals[-1]["content"]["data"]["text/plain"]
+    assert "interrupted at epoch" in text and "history so far" in text
+    after = execute(kc, "print(model.stop_reason, model.interrupted_at, len(history.history['loss']))")
+    printed = "".join(m["content"]["text"] for m in after if m["msg_type"] == "stream")
+    reason, rest = printed.split(" ", 1)
+    assert reason == "interrupted"
+    epoch = int(rest.strip("()\n").split(",")[0])
+    assert printed.strip().endswith(f" {epoch}")                          # the finished epochs are in the history
