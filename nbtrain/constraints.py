@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nbtrain.utils.config import Configurable
 from nbtrain.utils.errors import unknown_name_error
 
 EPSILON = 1e-7
@@ -52,7 +53,7 @@ def _norms(w: np.ndarray, axis) -> np.ndarray:
     return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class of constraints: ``__call__(w)`` returns ``w`` projected onto the allowed set.
 
     The base class allows everything (returns ``w`` unchanged). Subclass it and override ``__call__`` (and
@@ -72,29 +73,6 @@ class Constraint:
 
     def __call__(self, w) -> np.ndarray:
         return w
-
-    def get_config(self) -> dict:
-        """The constructor arguments, so ``from_config`` rebuilds an equal constraint."""
-        parameters = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self", "args",
-                                                                                              "kwargs")]
-        if not parameters:
-            return {}
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement get_config() (returning its constructor arguments "
-            f"{parameters}) to be saved."
-        )
-
-    @classmethod
-    def from_config(cls, config: dict):
-        """Build a constraint from ``get_config()``'s dict."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        try:
-            options = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        except NotImplementedError:
-            options = ""
-        return f"{type(self).__name__}({options})"
 
 
 class MaxNorm(Constraint):

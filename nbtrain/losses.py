@@ -621,7 +621,30 @@ class Loss:
 # ----------------------------------------------------------------------------------------------------------
 
 
-class _ElementwiseMeanLoss(Loss):
+class _BuiltinLoss(Loss):
+    """A built-in that implements `_forward`/`_backward` directly; `call` and `call_gradient` reuse them."""
+
+    def call(self, y_true, y_pred):
+        """Per-sample loss values.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+        """
+        return self._forward(y_true, y_pred)[0]
+
+    def call_gradient(self, y_true, y_pred, upstream):
+        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``.
+
+        Args:
+            y_true: targets.
+            y_pred: predictions.
+            upstream: weights shaped like the result of `call`.
+        """
+        return self._backward(self._forward(y_true, y_pred)[1], np.asarray(upstream, dtype=y_pred.dtype))
+
+
+class _ElementwiseMeanLoss(_BuiltinLoss):
     """A loss ``mean_axis(f(y_true, y_pred))`` with an element-wise ``f``: subclasses give f and f'."""
 
     _axis = -1
@@ -648,48 +671,6 @@ class _ElementwiseMeanLoss(Loss):
         grad = self._element_gradient(cache)
         grad *= np.expand_dims(upstream, axis) / count
         return grad
-
-    def call(self, y_true, y_pred):
-        """Per-sample values: the mean over the last axis of the element-wise loss.
-
-        Args:
-            y_true: targets.
-            y_pred: predictions.
-        """
-        return self._forward(y_true, y_pred)[0]
-
-    def call_gradient(self, y_true, y_pred, upstream):
-        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``.
-
-        Args:
-            y_true: targets.
-            y_pred: predictions.
-            upstream: weights shaped like the result of `call`.
-        """
-        return self._backward(self._forward(y_true, y_pred)[1], np.asarray(upstream, dtype=y_pred.dtype))
-
-
-class _BuiltinLoss(Loss):
-    """A built-in that implements `_forward`/`_backward` directly; `call` and `call_gradient` reuse them."""
-
-    def call(self, y_true, y_pred):
-        """Per-sample loss values.
-
-        Args:
-            y_true: targets.
-            y_pred: predictions.
-        """
-        return self._forward(y_true, y_pred)[0]
-
-    def call_gradient(self, y_true, y_pred, upstream):
-        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``.
-
-        Args:
-            y_true: targets.
-            y_pred: predictions.
-            upstream: weights shaped like the result of `call`.
-        """
-        return self._backward(self._forward(y_true, y_pred)[1], np.asarray(upstream, dtype=y_pred.dtype))
 
 
 class MeanSquaredError(_ElementwiseMeanLoss):

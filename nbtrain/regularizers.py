@@ -26,6 +26,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nbtrain.utils.config import Configurable
 from nbtrain.utils.errors import unknown_name_error
 
 # Keras's backend.epsilon(): the smallest norm OrthogonalRegularizer divides by.
@@ -47,7 +48,7 @@ def _as_float_array(x) -> np.ndarray:
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float32)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class of regularizers: ``__call__(x)`` gives the penalty, ``gradient(x)`` its derivative.
 
     Subclass it for your own penalty and implement both methods, plus ``get_config`` if the model is to be
@@ -80,29 +81,6 @@ class Regularizer:
             "differentiation, so a regularizer must also implement gradient(x) -> d penalty / d x, an array "
             "shaped like x."
         )
-
-    def get_config(self) -> dict:
-        """The constructor arguments, so ``from_config`` rebuilds an equal regularizer."""
-        parameters = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self", "args",
-                                                                                              "kwargs")]
-        if not parameters:
-            return {}
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement get_config() (returning its constructor arguments "
-            f"{parameters}) to be saved."
-        )
-
-    @classmethod
-    def from_config(cls, config: dict):
-        """Build a regularizer from ``get_config()``'s dict."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        try:
-            options = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        except NotImplementedError:
-            options = ""
-        return f"{type(self).__name__}({options})"
 
 
 class L1(Regularizer):

@@ -46,14 +46,6 @@ class ActivatedLayer(Layer):
     def backward_from_preactivation(self, grad_z: np.ndarray):
         raise NotImplementedError
 
-    def grad_buffer(self, name: str) -> np.ndarray:
-        """A gradient array reused across batches (no per-batch allocation for parameter gradients)."""
-        weight = self._weights[name]
-        buffer = self.grads.get(name)
-        if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
-            buffer = self.grads[name] = np.empty_like(weight)
-        return buffer
-
 
 class Dense(ActivatedLayer):
     """A fully connected layer: ``activation(x @ kernel + bias)`` over the last axis of ``x``.

@@ -182,6 +182,14 @@ class Layer:
                 )
             current[...] = new
 
+    def grad_buffer(self, name: str) -> np.ndarray:
+        """A gradient array reused across batches (no per-batch allocation for parameter gradients)."""
+        weight = self._weights[name]
+        buffer = self.grads.get(name)
+        if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
+            buffer = self.grads[name] = np.empty_like(weight)
+        return buffer
+
     def count_params(self) -> int:
         return int(sum(w.size for w in self._weights.values()))
 

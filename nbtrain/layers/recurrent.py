@@ -373,24 +373,16 @@ class _Recurrent(Layer):
 
     def _bias_gradient(self, flat):
         if self._column_order is None:
-            np.sum(flat, axis=0, out=self._grad_buffer("bias"))
+            np.sum(flat, axis=0, out=self.grad_buffer("bias"))
         else:
-            self._grad_buffer("bias")[self._column_order] = flat.sum(axis=0)
+            self.grad_buffer("bias")[self._column_order] = flat.sum(axis=0)
 
     def _store_product_gradient(self, name, a, b):
         """Store the gradient ``a @ b`` (columns in internal order) in Keras column order."""
         if self._column_order is None:
-            np.matmul(a, b, out=self._grad_buffer(name))
+            np.matmul(a, b, out=self.grad_buffer(name))
         else:
-            self._grad_buffer(name)[:, self._column_order] = a @ b
-
-    def _grad_buffer(self, name: str) -> np.ndarray:
-        """A gradient array reused across batches (no per-batch allocation for parameter gradients)."""
-        weight = self._weights[name]
-        buffer = self.grads.get(name)
-        if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
-            buffer = self.grads[name] = np.empty_like(weight)
-        return buffer
+            self.grad_buffer(name)[:, self._column_order] = a @ b
 
     def _recurrent_kernel_gradient(self, state_inputs, d_recurrent):
         """dL/dU as ONE product over all steps: stacked (dropped-out) previous states times gate gradients."""
@@ -837,13 +829,13 @@ class GRU(_Recurrent):
                 if self.use_bias:
                     self._d_recurrent = d_recurrent                # the recurrent bias's gradient sums it
         elif self.trainable:
-            grad = self._grad_buffer("recurrent_kernel")
+            grad = self.grad_buffer("recurrent_kernel")
             grad[:, zr] = h_in.reshape(-1, units).T @ d_input[:, :, zr].reshape(-1, 2 * units)
             grad[:, hh_] = reset_input.reshape(-1, units).T @ d_input[:, :, hh_].reshape(-1, units)
         return d_input
 
     def _bias_gradient(self, flat):
-        grad = self._grad_buffer("bias")
+        grad = self.grad_buffer("bias")
         if self.reset_after:
             np.sum(flat, axis=0, out=grad[0])
             np.sum(self._d_recurrent.reshape(-1, flat.shape[1]), axis=0, out=grad[1])
