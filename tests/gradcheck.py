@@ -45,3 +45,38 @@ def check_elementwise_function(forward, backward, x: np.ndarray, rng: np.random.
     analytic = backward(upstream, x, y)
     numeric = numerical_gradient(lambda: float(np.sum(forward(x) * upstream)), x)
     assert_gradients_close(analytic, numeric, name)
+
+
+def check_layer(layer, x, rng, training=False, reset_noise=None, **forward_kwargs):
+    """Check a layer's ``backward`` against central differences, for its input and every trainable weight.
+
+    Weights are cast to float64 first, and the scalar is ``sum(forward(x) * G)`` with a random ``G``.
+
+    Args:
+        layer: the layer (built from ``x.shape`` if needed).
+        x: a float64 input.
+        rng: generator for the upstream gradient.
+        training: forward mode (dropout, batch statistics).
+        reset_noise: called before every forward pass so random layers draw the same noise each time.
+        **forward_kwargs: passed to ``forward`` (e.g. ``mask=``).
+    """
+    layer.ensure_built(x.shape)
+    layer.cast_weights(np.float64)
+
+    def forward():
+        if reset_noise is not None:
+            reset_noise()
+        return layer.forward(x, training=training, **forward_kwargs)
+
+    upstream = rng.standard_normal(np.shape(forward()))
+
+    def scalar():
+        return float(np.sum(forward() * upstream))
+
+    forward()
+    grad_x = layer.backward(upstream)
+    analytic = {name: layer.grads[name].copy() for name in layer.params}
+    assert_gradients_close(grad_x, numerical_gradient(scalar, x), f"{layer.name} input")
+    for name, weight in layer.params.items():
+        assert analytic[name].dtype == np.float64, f"{layer.name} {name} gradient not in the weights' dtype"
+        assert_gradients_close(analytic[name], numerical_gradient(scalar, weight), f"{layer.name} {name}")

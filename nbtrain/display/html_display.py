@@ -37,7 +37,7 @@ class HtmlDashboard(LiveDisplay):
 
     def _html(self) -> str:
         state = self.state
-        parts = [f'<div class="nbtrain-html-dashboard" style="font-family:var(--jp-ui-font-family, sans-serif);">']
+        parts = ['<div class="nbtrain-html-dashboard" style="font-family:var(--jp-ui-font-family, sans-serif);">']
         if state.mode == "fit":
             parts.append(f'<div style="font-weight:600;font-size:13px;">{escape(title_text(state))}</div>')
             hint = BACKGROUND_HINT if self.stop_route else INTERRUPT_HINT

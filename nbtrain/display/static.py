@@ -122,7 +122,7 @@ def metrics_table_html(state, logs: dict | None = None) -> str:
 def record_html(state, png: bytes | None = None, note: str | None = None) -> str:
     """The ``text/html`` record: title, how training ended, the metrics table and the plot."""
     ended = f"{state.end_text()} in {format_duration(state.elapsed())}"
-    parts = [f'<div class="nbtrain-record" style="font-family:var(--jp-ui-font-family, sans-serif);">',
+    parts = ['<div class="nbtrain-record" style="font-family:var(--jp-ui-font-family, sans-serif);">',
              f'<div style="font-size:13px;font-weight:600;margin:2px 0;">{escape(title_text(state))}</div>',
              f'<div style="{_NOTE}">{escape(ended)}</div>']
     if state.epoch_logs or state.batch_logs:

@@ -213,7 +213,7 @@ def test_text_progress_is_throttled_and_ends_with_a_done_line(serve, server, mon
     assert text.startswith(f"Downloading data from {server.url}mnist.npz\n")
     updates = text.count("\r")
     assert 10 <= updates <= 25  # about one update per 5 chunks, not one per chunk (102 calls)
-    assert text.endswith(f"mnist.npz: 0.1 / 0.1 MB (100%) done\n")
+    assert text.endswith("mnist.npz: 0.1 / 0.1 MB (100%) done\n")
     assert len(data) == 102400
 
 

@@ -3,27 +3,9 @@ frozen layers, masks, weight order, errors and a table-driven float64 gradient c
 
 import numpy as np
 import pytest
-from gradcheck import assert_gradients_close, numerical_gradient
+from gradcheck import check_layer
 
 from nbtrain.layers.normalization import BatchNormalization, LayerNormalization
-
-
-def check_layer(layer, x, rng, training=False, **forward_kwargs):
-    """Compare backward() with central differences for the input and every trainable weight (float64)."""
-    layer.ensure_built(x.shape)
-    layer.cast_weights(np.float64)
-    upstream = rng.standard_normal(layer.forward(x, training=training, **forward_kwargs).shape)
-
-    def scalar():
-        return float(np.sum(layer.forward(x, training=training, **forward_kwargs) * upstream))
-
-    layer.forward(x, training=training, **forward_kwargs)
-    grad_x = layer.backward(upstream)
-    analytic = {name: layer.grads[name].copy() for name in layer.params}
-    assert_gradients_close(grad_x, numerical_gradient(scalar, x), f"{layer.name} input")
-    for name, weight in layer.params.items():
-        assert analytic[name].dtype == np.float64, f"{layer.name} {name} gradient not in the weights' dtype"
-        assert_gradients_close(analytic[name], numerical_gradient(scalar, weight), f"{layer.name} {name}")
 
 
 def randomize(layer, input_shape, rng):

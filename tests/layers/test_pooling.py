@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from gradcheck import assert_gradients_close, numerical_gradient
+from gradcheck import check_layer
 
 from nbtrain.layers.pooling import (
     AveragePooling1D,
@@ -19,18 +19,6 @@ from nbtrain.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-
-
-def check_layer(layer, x, rng, training=False, **forward_kwargs):
-    """Compare backward() with central differences for the input (pooling layers have no weights)."""
-    layer.ensure_built(x.shape)
-    upstream = rng.standard_normal(layer.forward(x, training=training, **forward_kwargs).shape)
-
-    def scalar():
-        return float(np.sum(layer.forward(x, training=training, **forward_kwargs) * upstream))
-
-    layer.forward(x, training=training, **forward_kwargs)
-    assert_gradients_close(layer.backward(upstream), numerical_gradient(scalar, x), f"{layer.name} input")
 
 
 def naive_pool2d(x, pool, strides, padding, reduce):
