@@ -7,7 +7,6 @@ pure Python with an explicit ``now`` on every event, so tests drive it with made
 
 from __future__ import annotations
 
-
 from nbtrain.display.format import best_index, end_description, guess_direction, metric_families
 
 
