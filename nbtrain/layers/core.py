@@ -19,12 +19,14 @@ def _positive_int(value, what: str, layer: str) -> int:
 
 
 class ActivatedLayer(Layer):
-    """A layer whose last step is an activation function.
+    """A layer whose last step is an activation function (it passes a sequence's padding mask through).
 
     Splitting ``backward`` into the activation's part and :meth:`backward_from_preactivation` lets the
     training loop fuse a final softmax or sigmoid with crossentropy: it hands the layer dL/dlogits
     (``p - y``) directly, which is exact and stable, instead of dividing by probabilities.
     """
+
+    supports_masking = True
 
     def __init__(self, activation=None, **kwargs):
         super().__init__(**kwargs)
@@ -179,6 +181,8 @@ class Dropout(Layer):
     Example:
         >>> Dropout(0.5, seed=1)(np.ones((2, 4), dtype="float32"), training=True)  # doctest: +SKIP
     """
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

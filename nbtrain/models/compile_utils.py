@@ -74,10 +74,14 @@ class CompiledLoss:
             if isinstance(spec, str):
                 self.losses[i] = losses_module.resolve_crossentropy(ys[i].shape, outputs[i].shape)
 
-    def value_and_gradients(self, ys, outputs, sample_weight, fusable: list[bool]):
-        """Weighted total loss, each output's loss, and per output (gradient, is_gradient_wrt_logits)."""
+    def value_and_gradients(self, ys, outputs, sample_weights, fusable: list[bool]):
+        """Weighted total loss, each output's loss, and per output (gradient, is_gradient_wrt_logits).
+
+        ``sample_weights`` holds one weight array (or None) per output, masks already folded in.
+        """
         total, parts, gradients = 0.0, [], []
-        for loss, weight, y, y_pred, fuse in zip(self.losses, self.weights, ys, outputs, fusable):
+        for loss, weight, y, y_pred, fuse, sample_weight in zip(self.losses, self.weights, ys, outputs, fusable,
+                                                                 sample_weights):
             if loss is None:
                 parts.append(None)
                 gradients.append((None, False))
@@ -93,10 +97,10 @@ class CompiledLoss:
             gradients.append((grad, fuse))
         return total, parts, gradients
 
-    def values(self, ys, outputs, sample_weight):
+    def values(self, ys, outputs, sample_weights):
         """Weighted total and per-output losses, without gradients (evaluate)."""
-        parts = [None if loss is None else float(loss(y, p, sample_weight))
-                 for loss, y, p in zip(self.losses, ys, outputs)]
+        parts = [None if loss is None else float(loss(y, p, w))
+                 for loss, y, p, w in zip(self.losses, ys, outputs, sample_weights)]
         total = sum(w * v for w, v in zip(self.weights, parts) if v is not None)
         return total, parts
 
@@ -157,13 +161,15 @@ class CompiledMetrics:
         self.log_names = metrics_module.unique_names(names)
         self._ordered = list(zip(self.log_names, owners))
 
-    def update(self, ys, outputs, sample_weight) -> None:
-        for group, y, p in zip(self.metrics, ys, outputs):
+    def update(self, ys, outputs, sample_weight, masks) -> None:
+        """Accumulate a batch; padded time steps (a mask is False) count for no metric, weighted or not."""
+        for group, y, p, mask in zip(self.metrics, ys, outputs, masks):
             for metric in group:
-                metric.update_state(y, p)
-        for group, y, p in zip(self.weighted, ys, outputs):
+                metric.update_state(y, p, sample_weight=mask)
+        for group, y, p, mask in zip(self.weighted, ys, outputs, masks):
+            weights = masked_weights(sample_weight, mask)
             for metric in group:
-                metric.update_state(y, p, sample_weight=sample_weight)
+                metric.update_state(y, p, sample_weight=weights)
 
     def results(self) -> dict[str, float]:
         return {name: _plain(metric.result()) for name, metric in self._ordered}
@@ -186,6 +192,30 @@ def _plain(value):
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return [float(v) for v in value]
     return float(value)
+
+
+def masked_weights(sample_weight, mask):
+    """Per-sample weights times a (batch, time) mask of real steps; None when there is neither."""
+    if mask is None:
+        return sample_weight
+    weights = mask.astype(np.float32)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float32)
+        weights = weights * sample_weight.reshape(sample_weight.shape + (1,) * (weights.ndim - sample_weight.ndim))
+    return weights
+
+
+def loss_weights_with_mask(sample_weight, mask):
+    """Weights that make a mean over all steps a mean over the real ones, as Keras masks losses.
+
+    The loss divides by the number of per-step values; scaling the masked weights by
+    ``size / real steps`` turns that into ``sum(loss * weight * mask) / real steps``.
+    """
+    weights = masked_weights(sample_weight, mask)
+    if mask is None:
+        return weights
+    real = int(np.count_nonzero(mask))
+    return weights * (mask.size / max(real, 1))
 
 
 class MeanTracker:

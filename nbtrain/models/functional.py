@@ -233,7 +233,12 @@ class Functional(Model):
                 if output_mask is not None:
                     masks[id(tensor)] = output_mask
         self._values = values
+        self._masks = masks
         return [values[id(t)] for t in self.outputs]
+
+    def _output_masks(self) -> list:
+        masks = getattr(self, "_masks", {})
+        return [masks.get(id(t)) for t in self.outputs]
 
     def _backward(self, output_gradients) -> None:
         grads, ran = {}, set()

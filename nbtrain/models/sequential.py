@@ -148,7 +148,11 @@ class Sequential(Model):
             mask = layer.compute_mask(inputs, mask)
             if layer.activity_regularizer is not None:
                 self._activity_outputs[id(layer)] = (layer.activity_regularizer, x)
+        self._last_output_mask = mask
         return [x]
+
+    def _output_masks(self) -> list:
+        return [getattr(self, "_last_output_mask", None)]
 
     def _backward(self, output_gradients) -> None:
         grad, is_logits_gradient = output_gradients[0]

@@ -21,7 +21,7 @@ from nbtrain.callbacks.progbar import ProgbarLogger
 from nbtrain.data.arrays import ArrayData, EpochIterator, as_array_list, cast_floats, check_same_length
 from nbtrain.data.arrays import class_weights_to_sample_weights
 from nbtrain.data.generators import BatchStream, check_not_a_generator_function, is_batch_source
-from nbtrain.models.compile_utils import CompiledLoss, CompiledMetrics, MeanTracker
+from nbtrain.models.compile_utils import CompiledLoss, CompiledMetrics, MeanTracker, loss_weights_with_mask
 from nbtrain.models.interrupts import deferred_interrupts
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.random import global_generator
@@ -322,7 +322,9 @@ class Trainer:
     def _train_step(self, xs, ys, sample_weight) -> dict:
         outputs = self._forward(xs, training=True)
         self._on_first_batch(ys, outputs)
-        total, parts, gradients = self._compiled_loss.value_and_gradients(ys, outputs, sample_weight, self._fusable)
+        masks = self._loss_masks(outputs)
+        loss_weights = [loss_weights_with_mask(sample_weight, mask) for mask in masks]
+        total, parts, gradients = self._compiled_loss.value_and_gradients(ys, outputs, loss_weights, self._fusable)
         self._backward(gradients)
         for layer in self._penalized_layers:
             layer.add_penalty_gradients()
@@ -457,6 +459,19 @@ class Trainer:
     def _on_trainable_changed(self) -> None:
         """Hook for models to skip input gradients nobody needs."""
 
+    def _output_masks(self) -> list:
+        """The padding mask of each output from the last forward pass (None where there is none)."""
+        return [None] * len(self.output_names)
+
+    def _loss_masks(self, outputs) -> list:
+        """Masks that apply to the losses: ``(batch, time)`` for outputs of shape ``(batch, time, ...)``.
+
+        Keras leaves padded time steps out of the loss and the metrics; a mask that does not line up with
+        the per-step losses (a recurrent layer's final state, say) does not apply.
+        """
+        return [mask if mask is not None and output.ndim == mask.ndim + 1 and output.shape[:-1] == mask.shape
+                else None for mask, output in zip(self._output_masks(), outputs)]
+
     def _variables(self) -> list[np.ndarray]:
         return [layer._weights[name] for layer, name in self._variable_refs or []]
 
@@ -478,7 +493,7 @@ class Trainer:
         for tracker, value in zip(self._output_loss_trackers, parts):
             if value is not None:
                 tracker.update(value, batch_size)
-        self._compiled_metrics.update(ys, outputs, sample_weight)
+        self._compiled_metrics.update(ys, outputs, sample_weight, self._loss_masks(outputs))
 
     def _logs(self) -> dict:
         logs = {"loss": float(self._loss_tracker.result())}
@@ -604,7 +619,9 @@ class Trainer:
     def _test_step(self, xs, ys, sample_weight) -> dict:
         outputs = self._forward(xs, training=False)
         self._on_first_batch(ys, outputs)
-        total, parts = self._compiled_loss.values(ys, outputs, sample_weight)
+        masks = self._loss_masks(outputs)
+        total, parts = self._compiled_loss.values(
+            ys, outputs, [loss_weights_with_mask(sample_weight, mask) for mask in masks])
         total += self._regularization_penalty()
         self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
         return self._logs()
