@@ -39,10 +39,10 @@ class LiveDisplay(Callback):
             ``NBTRAIN_DISPLAY_DEBUG=1``).
     """
 
-    bar_interval = 0.1        # seconds between bar updates: ~10 per second at most,
+    bar_interval = 0.2        # seconds between bar updates: 5 per second at most (smooth enough to read),
     bar_budget = 0.005        # and fewer when one costs more than 0.5% of the time between two
     epoch_min_gap = 0.02      # even an epoch's last batch is not drawn twice within 20 ms
-    table_interval = 0.25     # seconds between metrics-table (and epoch bar) updates
+    table_interval = 0.5      # seconds between metrics-table (and epoch bar) updates
     plot_interval = 1.0       # seconds between plot renders at least
     plot_budget = 0.015       # and plots never use more than 1.5% of the wall time,
     plot_cost_guess = 0.15    # counting a first render (figure built, nothing measured yet) as 150 ms

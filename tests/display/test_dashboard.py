@@ -58,8 +58,8 @@ def test_state_after_batches_and_epochs(clock):
             seen["table"] = ws["table"].value
             seen["plot_shown"] = ws["plot"].layout.display != "none" and len(ws["plot"].value) > 0
 
-    # 0.1 s per batch: every batch is due for a redraw
-    simulate_fit(dash, clock, epochs=3, steps=50, batch_time=0.1, on_batch=look)
+    # 0.2 s per batch: every batch is due for a redraw (the bars redraw at most every 0.2 s)
+    simulate_fit(dash, clock, epochs=3, steps=50, batch_time=0.2, on_batch=look)
     assert "width:74.0%" in seen["batch"]      # 37 of 50 batches
     status = seen["batch"]
     assert "37/50" in status and "samples/s" in status and "ms/step" in status
@@ -186,11 +186,11 @@ def test_record_when_no_epoch_finished(clock):
 
 # ----- throttling and message budget ---------------------------------------------------------------------------------
 
-def test_bars_update_at_most_ten_times_a_second(clock):
+def test_bars_update_at_most_five_times_a_second(clock):
     dash, _ = make(clock)
     # 2 epochs of 2000 batches at 1 ms: 4 s of training
     simulate_fit(dash, clock, epochs=2, steps=2000, batch_time=0.001, validation=False)
-    assert 30 <= dash.draw_count <= 4 * 10 + 2 * 2 + 2
+    assert 15 <= dash.draw_count <= 4 * 5 + 2 * 2 + 2
 
 
 def test_plot_at_most_once_a_second_and_at_the_end(clock):
