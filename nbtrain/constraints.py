@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from nbtrain.utils.config import Configurable
-from nbtrain.utils.errors import unknown_name_error
+from nbtrain.utils.registry import lookup_name
 
 EPSILON = 1e-7
 
@@ -192,17 +192,8 @@ _NAMES = {cls.__name__: cls for cls in _CLASSES} | {
     # Keras 2 aliases
     "maxnorm": MaxNorm, "nonneg": NonNeg, "unitnorm": UnitNorm,
 }
-_BY_KEY = {name.lower(): cls for name, cls in _NAMES.items()}
-
-
 def _lookup(name: str, custom_objects: Mapping | None = None):
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    found = _BY_KEY.get(name.strip().lower())
-    if found is None:
-        known = [n for n in _NAMES if n != "Constraint"] + list(custom_objects or {})
-        raise unknown_name_error("constraint", name, known)
-    return found
+    return lookup_name("constraint", name, _NAMES, custom_objects, hidden=("Constraint",))
 
 
 def get(identifier):

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from nbtrain.utils.config import Configurable
-from nbtrain.utils.errors import unknown_name_error
+from nbtrain.utils.registry import lookup_name
 
 # Keras's backend.epsilon(): the smallest norm OrthogonalRegularizer divides by.
 EPSILON = 1e-7
@@ -243,17 +243,8 @@ _CLASSES = (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)
 _NAMES = {cls.__name__: cls for cls in _CLASSES} | {
     "l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer,
 }
-_BY_KEY = {name.lower(): cls for name, cls in _NAMES.items()}
-
-
 def _lookup(name: str, custom_objects: Mapping | None = None):
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    found = _BY_KEY.get(name.strip().lower())
-    if found is None:
-        known = [n for n in _NAMES if n != "Regularizer"] + list(custom_objects or {})
-        raise unknown_name_error("regularizer", name, known)
-    return found
+    return lookup_name("regularizer", name, _NAMES, custom_objects, hidden=("Regularizer",))
 
 
 def get(identifier):
