@@ -139,6 +139,12 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def _sublayers(self) -> list:
+        """Layers wrapped inside this one (Bidirectional, TimeDistributed); they follow its ``trainable``."""
+        return []
 
     @property
     def params(self) -> dict[str, np.ndarray]:

@@ -951,16 +951,9 @@ class Bidirectional(Layer):
         self.backward_layer.cast_weights(dtype)
         self._collect_weights()
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        for layer in (getattr(self, "forward_layer", None), getattr(self, "backward_layer", None)):
-            if layer is not None:
-                layer.trainable = value
+    def _sublayers(self):
+        return [layer for layer in (getattr(self, "forward_layer", None), getattr(self, "backward_layer", None))
+                if layer is not None]
 
     # ----- shapes -------------------------------------------------------------------------------------------
 
@@ -1136,15 +1129,8 @@ class TimeDistributed(Layer):
         self.layer.cast_weights(dtype)
         self._share_weights()
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        if getattr(self, "layer", None) is not None:
-            self.layer.trainable = value
+    def _sublayers(self):
+        return [self.layer] if getattr(self, "layer", None) is not None else []
 
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape(self._inner_shape(input_shape))

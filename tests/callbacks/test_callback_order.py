@@ -5,9 +5,8 @@ import numpy as np
 from nbtrain.callbacks import Callback
 from nbtrain.callbacks.learning_rate_scheduler import LearningRateScheduler
 from nbtrain.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
-from nbtrain.layers import Dense, Input
-from nbtrain.models import Sequential
-from nbtrain.optimizers import SGD
+from tiny_models import data, model
+
 
 HOOKS_WITH_INDEX = ("on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
                     "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
@@ -38,19 +37,6 @@ for _name in HOOKS_WITH_INDEX:
     setattr(Recorder, _name, _make_hook(_name, True))
 for _name in HOOKS_WITHOUT_INDEX:
     setattr(Recorder, _name, _make_hook(_name, False))
-
-
-def data(n=8):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 3)).astype(np.float32)
-    y = (x @ np.array([1.0, -2.0, 0.5], np.float32))[:, None]
-    return x, y
-
-
-def model():
-    m = Sequential([Input(shape=(3,)), Dense(1)])
-    m.compile(optimizer=SGD(learning_rate=0.01), loss="mse", metrics=["mae"])
-    return m
 
 
 TRAIN = ["loss", "mae"]

@@ -2,29 +2,13 @@
 
 import csv
 
-import numpy as np
 import pytest
 
 from nbtrain.callbacks import Callback
 from nbtrain.callbacks.csv_logger import CSVLogger
 from nbtrain.callbacks.lambda_callback import LambdaCallback
 from nbtrain.callbacks.learning_rate_scheduler import LearningRateScheduler
-from nbtrain.layers import Dense, Input
-from nbtrain.models import Sequential
-from nbtrain.optimizers import SGD
-
-
-def data(n=8):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 3)).astype(np.float32)
-    y = (x @ np.array([1.0, -2.0, 0.5], np.float32))[:, None]
-    return x, y
-
-
-def model():
-    m = Sequential([Input(shape=(3,)), Dense(1)])
-    m.compile(optimizer=SGD(learning_rate=0.01), loss="mse", metrics=["mae"])
-    return m
+from tiny_models import data, model
 
 
 def rows(path, separator=","):

@@ -1,25 +1,15 @@
 """LambdaCallback through real fits: every hook, Keras's positional calls, aliases and argument errors."""
 
-import numpy as np
 import pytest
 
 from nbtrain.callbacks.lambda_callback import LambdaCallback
-from nbtrain.layers import Dense, Input
-from nbtrain.models import Sequential
-from nbtrain.optimizers import SGD
-
-
-def data(n=8):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 3)).astype(np.float32)
-    y = (x @ np.array([1.0, -2.0, 0.5], np.float32))[:, None]
-    return x, y
+from tiny_models import data
+from tiny_models import model as compiled_model
 
 
 def model():
-    m = Sequential([Input(shape=(3,)), Dense(1)])
-    m.compile(optimizer=SGD(learning_rate=0.01), loss="mse")
-    return m
+    """The tiny model compiled without metrics: the logs hold only the loss."""
+    return compiled_model(metrics=None)
 
 
 def test_named_hooks_are_called_during_fit():
