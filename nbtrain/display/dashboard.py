@@ -10,9 +10,9 @@ One compact dashboard per ``fit`` call::
     [ history plot: one panel per metric family, best epoch starred ]
 
 The widgets are created when training starts. Each update sets the traits of one widget inside
-``hold_sync()``, so it leaves as one comm message, and a bar tick is one message (the batch bar and its
-status are one HTML widget). Bars go out at most every 0.1 s (and on an epoch's last batch), the plot at
-most every second, and less often when drawing it would cost more than 1.5% of the time, as one small PNG
+``hold_sync()``, so it leaves as one comm message, and a bar tick is one message (both bars and the batch
+status are one HTML widget). Bars go out at most every 0.2 s (and on an epoch's last batch), the metrics
+table every 0.5 s, the plot at most every second, and less often when drawing it would cost more than 1.5% of the time, as one small PNG
 in an ``Image`` widget whose figure is updated in place.
 When ``fit`` ends, however it ends, the dashboard is replaced through its display handle by the static record
 (:mod:`nbtrain.display.static`) and the widgets are closed: the saved notebook needs no widget state.
@@ -27,6 +27,10 @@ from nbtrain.display.static import bar_html, metrics_table_html, title_text
 
 INTERRUPT_HINT = ("To stop: interrupt the kernel (\u25a0 in the toolbar, or Kernel \u2192 Interrupt). Training stops "
                   "after the current batch and the history so far is kept.")
+STOP_HINTS = {   # how to stop, for each route by which a click on Stop reaches the training loop
+    "background": "Stop (or handle.stop()) ends training after the current batch; the history so far is kept.",
+    "awaiting": "Stop ends training after the current batch; the history so far is kept.",
+}
 NO_WIDGETS_TEXT = ("The live dashboard needs the Jupyter widgets front end (ipywidgets 8 with JupyterLab 4, "
                    "Notebook 7 or VS Code). The result will appear here when training ends.")
 _MUTED = "opacity:0.8;font-size:12px;"
@@ -72,35 +76,56 @@ class Dashboard(LiveDisplay):
 
     # ----- building ---------------------------------------------------------------------------------------------
     def _build(self) -> None:
+        """Create the widgets. Each widget model is a few comm messages, and on a fit of a second or two every
+        message counts, so the dashboard has few widgets, each given its CSS class when created, and the plot's
+        ``Image`` only appears with the first live frame."""
         import ipywidgets as w
 
-        state = self.state
-        fit = state.mode == "fit"
-        ws = {}
-        ws["title"] = w.HTML(self._title_html()).add_class("nbtrain-title")
-        header = [ws["title"]]
-        if fit and self.stop_route:
+        fit = self.state.mode == "fit"
+        ws = {"header": w.HTML(self._header_html(), _dom_classes=["nbtrain-header"])}
+        # The other HTML widgets share the header's (default) layout and style models instead of opening their own.
+        shared = {"layout": ws["header"].layout, "style": ws["header"].style}
+
+        def html(value, css_class):
+            return w.HTML(value, _dom_classes=[css_class], **shared)
+
+        top = ws["header"]
+        if fit and self.stop_route in STOP_HINTS:
             ws["stop"] = w.Button(description="Stop", icon="stop", button_style="warning",
                                   tooltip="Stop after the current batch; the history so far is kept",
-                                  layout=w.Layout(width="auto", flex="0 0 auto")).add_class("nbtrain-stop")
+                                  layout=w.Layout(width="auto", flex="0 0 auto"), _dom_classes=["nbtrain-stop"])
             ws["stop"].on_click(self._on_stop_click)
-            header.append(ws["stop"])
-        rows = [w.HBox(header, layout=w.Layout(justify_content="space-between", align_items="center"))]
+            top = w.HBox([ws["header"], ws["stop"]],
+                         layout=w.Layout(justify_content="space-between", align_items="flex-start"))
+        # Both bars and the batch status are one HTML widget, so a tick is one comm message: with epochs of a
+        # few tens of milliseconds, each message costs the training loop about as much as the drawing itself.
+        ws["bars"] = html(self._bars_html(), "nbtrain-bars")
+        rows = [top, ws["bars"]]
         if fit:
-            ws["hint"] = w.HTML(self._hint_html()).add_class("nbtrain-hint")
-            ws["epoch"] = w.HTML(self._epoch_html()).add_class("nbtrain-epoch-row")
-            rows += [ws["hint"], ws["epoch"]]
-        # The batch bar and its status line are one HTML widget, so a tick is one comm message.
-        ws["batch"] = w.HTML(self._batch_html()).add_class("nbtrain-batch-row")
-        rows.append(ws["batch"])
-        if fit:
-            ws["table"] = w.HTML("").add_class("nbtrain-table")
-            # natural size, left-aligned: a flex column would otherwise stretch (and blur) the frame
-            ws["plot"] = w.Image(format="png", layout=w.Layout(display="none", max_width="100%", width="auto",
-                                                               align_self="flex-start")).add_class("nbtrain-plot")
-            rows += [ws["table"], ws["plot"]]
-        ws["box"] = w.VBox(rows).add_class("nbtrain-dashboard")
+            ws["table"] = html("", "nbtrain-table")
+            rows.append(ws["table"])
+        ws["box"] = w.VBox(rows, layout=shared["layout"], _dom_classes=["nbtrain-dashboard"])
         self.widgets = ws
+
+    def _show_plot_frame(self, png: bytes) -> None:
+        """Show a frame in the live plot's ``Image``, which is created (below the table) with the first one."""
+        ws = self.widgets
+        if "plot" in ws:
+            ws["plot"].value = png
+            return
+        import ipywidgets as w
+
+        # natural size, left-aligned: a flex column would otherwise stretch (and blur) the frame
+        ws["plot"] = w.Image(value=png, format="png", _dom_classes=["nbtrain-plot"],
+                             layout=w.Layout(max_width="100%", width="auto", align_self="flex-start"))
+        ws["box"].children = (*ws["box"].children, ws["plot"])
+
+    def _header_html(self) -> str:
+        """The title, and for a fit, below it how to stop training."""
+        html = self._title_html()
+        if self.state.mode == "fit":
+            html += f'<div class="nbtrain-hint">{self._hint_html()}</div>'
+        return html
 
     def _title_html(self) -> str:
         state = self.state
@@ -108,10 +133,7 @@ class Dashboard(LiveDisplay):
         return f'<span style="font-weight:600;font-size:13px;">{escape(text)}</span>'
 
     def _hint_html(self) -> str:
-        if self.stop_route:
-            text = "Stop (or handle.stop()) ends training after the current batch; the history so far is kept."
-        else:
-            text = INTERRUPT_HINT
+        text = STOP_HINTS.get(self.stop_route, INTERRUPT_HINT)
         return f'<span style="{_MUTED}">{escape(text)}</span>'
 
     def _epoch_html(self) -> str:
@@ -121,6 +143,11 @@ class Dashboard(LiveDisplay):
         done = len(state.epoch_indices)
         return bar_html(done / max(1, state.epochs - first), f"Epoch {shown}/{state.epochs}",
                         css_class="nbtrain-bar nbtrain-epoch-bar")
+
+    def _bars_html(self) -> str:
+        if self.state.mode == "fit":
+            return self._epoch_html() + self._batch_html()
+        return self._batch_html()
 
     def _batch_html(self) -> str:
         state = self.state
@@ -137,6 +164,7 @@ class Dashboard(LiveDisplay):
         bundle["text/html"] = (f'<div style="font-size:13px;"><b>{escape(title_text(self.state))}</b>'
                                f'<div style="{_MUTED}">{escape(NO_WIDGETS_TEXT)}</div></div>')
         self.handle = output.show(bundle)
+        output.settle()
 
     # ----- drawing ------------------------------------------------------------------------------------------------
     def _sync(self, widget, **traits) -> None:
@@ -150,26 +178,19 @@ class Dashboard(LiveDisplay):
 
     def _refresh(self) -> None:
         """After ``open_early``, the real parameters arrive with ``on_train_begin``."""
-        self._sync(self.widgets["title"], value=self._title_html())
+        self._sync(self.widgets["header"], value=self._header_html())
         self._draw_progress()
 
     def _draw_progress(self) -> None:
-        ws = self.widgets
-        if "epoch" in ws:
-            self._sync(ws["epoch"], value=self._epoch_html())     # changes only when an epoch begins or ends
-        self._sync(ws["batch"], value=self._batch_html())
+        self._sync(self.widgets["bars"], value=self._bars_html())
 
     def _draw_epoch(self) -> None:
         ws = self.widgets
-        self._sync(ws["epoch"], value=self._epoch_html())
+        self._sync(ws["bars"], value=self._bars_html())
         self._sync(ws["table"], value=metrics_table_html(self.state))
 
     def _draw_plot(self, png: bytes) -> None:
-        plot = self.widgets["plot"]
-        with plot.hold_sync():
-            plot.value = png
-            if plot.layout.display == "none":
-                plot.layout.display = None
+        self._show_plot_frame(png)
 
     def _on_stop_click(self, _button=None) -> None:
         self._button_clicked = True
@@ -196,6 +217,7 @@ class Dashboard(LiveDisplay):
                 except Exception:
                     pass
             self._opened = False
+            output.settle()
 
     def __repr__(self):
         return f"<Dashboard {'running' if self.widgets else 'idle'}>"

@@ -20,8 +20,10 @@ nbconvert) and nbval send ``allow_stdin=False``.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
+import re
 import sys
 
 from nbtrain.callbacks.progbar import ProgbarLogger
@@ -85,6 +87,32 @@ def widgets_available() -> bool:
         return False
 
 
+def _version(text: str) -> tuple[int, ...]:
+    """``"7.4.0"`` -> ``(7, 4, 0)``; ``"8.0.0a1"`` -> ``(8, 0, 0)``."""
+    return tuple(int(part) for part in re.findall(r"\d+", text.split("+")[0])[:3])
+
+
+def awaiting_cell_stop_route() -> str | None:
+    """``"awaiting"`` when a Stop click can reach ``fit_async`` while it runs, else None.
+
+    A click arrives on the kernel's shell channel, which a running cell blocks. ipykernel 7.4 added an
+    exception: while a cell awaits, widget messages are handled at once (ipykernel PR #1565). So the route
+    exists when the cell awaits ``fit_async`` on the kernel's own event loop in ipykernel 7.4 or later.
+    """
+    if not in_notebook_kernel():
+        return None
+    version = _version(str(getattr(sys.modules.get("ipykernel"), "__version__", "")))
+    if version < (7, 4):
+        return None
+    kernel = getattr(_shell(), "kernel", None)
+    kernel_loop = getattr(getattr(kernel, "io_loop", None), "asyncio_loop", None)
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return "awaiting" if running is kernel_loop else None
+
+
 def background_widgets_problem() -> str | None:
     """Why widget updates from a training thread cannot work in this kernel, or None when they can.
 
@@ -135,7 +163,8 @@ def progress_callback_for(verbose, mode: str, stop_route: str | None = None):
     Args:
         verbose: ``"auto"``, 0, 1 or 2, as given to ``fit``.
         mode: ``"fit"``, ``"evaluate"`` or ``"predict"``.
-        stop_route: ``"background"`` when training runs in a thread, so a Stop button can reach it.
+        stop_route: how a Stop button can reach the training loop: ``"background"`` (training runs in a
+            thread) or ``"awaiting"`` (the cell awaits ``fit_async``); None when no click can reach it.
     """
     kind = choose_display(verbose, mode)
     if kind == "off":

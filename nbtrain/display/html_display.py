@@ -40,7 +40,7 @@ class HtmlDashboard(LiveDisplay):
         parts = ['<div class="nbtrain-html-dashboard" style="font-family:var(--jp-ui-font-family, sans-serif);">']
         if state.mode == "fit":
             parts.append(f'<div style="font-weight:600;font-size:13px;">{escape(title_text(state))}</div>')
-            hint = BACKGROUND_HINT if self.stop_route else INTERRUPT_HINT
+            hint = BACKGROUND_HINT if self.stop_route == "background" else INTERRUPT_HINT
             parts.append(f'<div style="opacity:0.8;font-size:12px;">{escape(hint)}</div>')
             first = state.first_epoch or 0
             done = len(state.epoch_indices)

@@ -2,7 +2,7 @@
 
 :class:`LiveDisplay` is a :class:`~nbtrain.callbacks.Callback`. It keeps a
 :class:`~nbtrain.display.state.RunState`, decides *when* to draw (bars at most every ``bar_interval`` seconds
-and on an epoch's last batch, the plot at most every ``plot_interval`` seconds and at the end, both backing
+and on an epoch's last batch (see ``_epoch_end_due``), the plot at most every ``plot_interval`` seconds and at the end, both backing
 off when drawing gets expensive), and at the end replaces its live output by the static record. Subclasses
 decide *how* to draw: widgets (:mod:`~nbtrain.display.dashboard`), HTML through a display handle
 (:mod:`~nbtrain.display.html_display`), or nothing until the end (:class:`RecordOnly`).
@@ -33,7 +33,8 @@ class LiveDisplay(Callback):
         clock: seconds clock (``time.monotonic``); tests pass a fake one.
         timer: measures what drawing costs, for the back-off (``time.perf_counter``).
         output: where bundles go (:class:`~nbtrain.display.outputs.IPythonOutput` by default).
-        stop_route: ``"background"`` when a Stop button can reach the training loop, None otherwise.
+        stop_route: ``"background"`` or ``"awaiting"`` when a Stop button can reach the training loop (see
+            :func:`~nbtrain.display.environment.progress_callback_for`), None otherwise.
         note: an extra line for the final record (for example what to install for the full dashboard).
         raise_errors: re-raise display errors instead of switching the display off (tests; also
             ``NBTRAIN_DISPLAY_DEBUG=1``).
@@ -41,7 +42,7 @@ class LiveDisplay(Callback):
 
     bar_interval = 0.2        # seconds between bar updates: 5 per second at most (smooth enough to read),
     bar_budget = 0.005        # and fewer when one costs more than 0.5% of the time between two
-    epoch_min_gap = 0.02      # even an epoch's last batch is not drawn twice within 20 ms
+    epoch_end_gap = 0.1       # an epoch's last batch is drawn too, but not within 0.1 s of the previous epoch's
     table_interval = 0.5      # seconds between metrics-table (and epoch bar) updates
     plot_interval = 1.0       # seconds between plot renders at least
     plot_budget = 0.015       # and plots never use more than 1.5% of the wall time,
@@ -73,6 +74,7 @@ class LiveDisplay(Callback):
         self._opened = False
         self._disabled = False
         self._button_clicked = False
+        self._epoch_end_drawn_at = None
 
     # ----- subclass interface -----------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -140,6 +142,7 @@ class LiveDisplay(Callback):
         self.state.learning_rate = self._learning_rate() if mode == "fit" else None
         self.state.begin(self.clock())
         self.bar_throttle.reset()
+        self._epoch_end_drawn_at = None
         # The first live plot waits until training has run long enough to pay for it within the budget; a fit
         # of a second or two shows its plot once, in the final record.
         self.plot_throttle.reset()
@@ -169,14 +172,14 @@ class LiveDisplay(Callback):
         """Draw what is due: the bars, the table after an epoch, the plot; at most one of each per interval."""
         throttle = self.bar_throttle
         drew = False
-        # an epoch's last batch is drawn too, unless epochs are so short that this would flood the front end
-        if throttle.due(now) or (last_batch and now - throttle.last >= self.epoch_min_gap * throttle.interval
-                                 / throttle.base_interval):
+        if throttle.due(now) or (last_batch and self._epoch_end_due(now)):
             started = self.timer()
             self.draw_count += 1
             self._guard(self._draw_progress)
             # Back off when sending is slow (a busy machine, a remote kernel): the cost is measured, not assumed.
             throttle.mark(now, cost=self.timer() - started)
+            if last_batch:
+                self._epoch_end_drawn_at = now
             drew = True
         if self._table_dirty and self.table_throttle.due(now):
             self.table_throttle.mark(now)
@@ -188,6 +191,17 @@ class LiveDisplay(Callback):
             drew = True
         if drew:
             self._guard(self._flush)
+
+    def _epoch_end_due(self, now: float) -> bool:
+        """An epoch's last batch is drawn even between two bar ticks, so the bar never rests at 47/50 while
+        validation runs or the next epoch starts. Epochs shorter than ``epoch_end_gap`` are the exception: their
+        ends would add up to more than 10 redraws a second, and on a fit of a second or two each redraw costs
+        the training loop about half a millisecond (the kernel's I/O thread wakes to send it). There, every
+        epoch end at least ``epoch_end_gap`` after the last one drawn is drawn, and the bar ticks catch up."""
+        if self._epoch_end_drawn_at is None:
+            return True
+        throttle = self.bar_throttle
+        return now - self._epoch_end_drawn_at >= self.epoch_end_gap * throttle.interval / throttle.base_interval - 1e-6
 
     def _render_plot(self, now: float) -> None:
         if self._plot is None or self._disabled:
@@ -223,7 +237,7 @@ class LiveDisplay(Callback):
         state.epoch_end(epoch, logs, now)
         state.learning_rate = self._learning_rate()
         self._table_dirty = self._plot_dirty = True
-        self._tick(now, last_batch=True)
+        self._tick(now)
 
     def on_train_end(self, logs=None):
         if self.state is None:
@@ -289,6 +303,8 @@ class LiveDisplay(Callback):
     def on_test_batch_end(self, batch, logs=None):
         if not self._in_fit():
             self._batch_only(batch, logs)
+        elif self.state is not None:
+            self._tick(self.clock())     # a long validation keeps the elapsed time and ETA moving
 
     def on_test_end(self, logs=None):
         if not self._in_fit():

@@ -20,6 +20,20 @@ class IPythonOutput:
     def update(self, handle, bundle: dict) -> None:
         handle.update(dict(bundle), raw=True)
 
+    def settle(self) -> None:
+        """Wait until the kernel's I/O thread has sent what was queued so far (a few milliseconds).
+
+        ipykernel sends output from a thread of its own; flushing ``sys.stdout`` waits for that thread to work
+        through its queue. Called after building the dashboard and after the final record, it keeps their
+        sending out of the training that follows (where it would compete for the interpreter) and gets the
+        record out before the cell's next output.
+        """
+        import sys
+
+        flush = getattr(sys.stdout, "flush", None)
+        if flush is not None:
+            flush()
+
     def widget_bundle(self, widget) -> dict:
         """The widget-view bundle of ``widget`` (without its ``text/plain`` repr, which callers replace)."""
         data = widget._repr_mimebundle_() or {}
@@ -40,6 +54,7 @@ class RecordingOutput:
     def __init__(self):
         self.outputs: list[dict] = []
         self.events: list[tuple[str, int, dict]] = []
+        self.settled = 0
 
     def show(self, bundle: dict) -> int:
         self.outputs.append(dict(bundle))
@@ -49,6 +64,9 @@ class RecordingOutput:
     def update(self, handle: int, bundle: dict) -> None:
         self.outputs[handle] = dict(bundle)
         self.events.append(("update", handle, dict(bundle)))
+
+    def settle(self) -> None:
+        self.settled += 1
 
     def widget_bundle(self, widget) -> dict:
         return {WIDGET_VIEW: {"model_id": getattr(widget, "model_id", "test"), "version_major": 2,

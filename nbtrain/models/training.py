@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import time
 import warnings
 
 import numpy as np
@@ -30,11 +31,42 @@ DEFAULT_BATCH_SIZE = 32
 _LEGACY_DATA_ARGUMENTS = ("workers", "use_multiprocessing", "max_queue_size")
 
 
-def default_progress_callback(verbose, mode: str):
+def default_progress_callback(verbose, mode: str, stop_route: str | None = None):
     """The progress display for this environment: the one place the engine reaches into ``display``."""
     from nbtrain.display.environment import progress_callback_for
 
-    return progress_callback_for(verbose, mode)
+    return progress_callback_for(verbose, mode, stop_route)
+
+
+def run_to_end(steps):
+    """Run a generator of training steps (see ``Trainer._fit_steps``) to its end and return its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value
+
+
+async def run_to_end_async(steps, interval: float = 0.05):
+    """``run_to_end``, letting the event loop run every ``interval`` seconds between two steps.
+
+    Each pause is one ``await asyncio.sleep(0)``: the kernel handles what arrived (a Stop click), then training
+    goes on. If the awaiting task is cancelled, the steps are closed, so callbacks still see ``on_train_end``.
+    """
+    import asyncio
+
+    resume_at = time.monotonic() + interval
+    try:
+        while True:
+            try:
+                next(steps)
+            except StopIteration as finished:
+                return finished.value
+            if time.monotonic() >= resume_at:
+                await asyncio.sleep(0)
+                resume_at = time.monotonic() + interval
+    finally:
+        steps.close()
 
 
 def _parameters(method) -> tuple[str, ...]:
@@ -186,13 +218,8 @@ class Trainer:
             >>> history = model.fit(x_train, y_train, epochs=10, batch_size=32, validation_split=0.2)  # doctest: +SKIP
         """
         check_keyword_arguments("fit()", kwargs, _parameters(Trainer.fit) + _LEGACY_DATA_ARGUMENTS)
-        self._require_compiled("fit")
-        _check_verbose(verbose)
-        batch_size = _positive_int_or_none(batch_size, "batch_size")
-        steps_per_epoch = _positive_int_or_none(steps_per_epoch, "steps_per_epoch")
-        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
         if background:
+            self._check_fit_arguments(verbose, epochs)
             from nbtrain.display.background import start_background_fit
 
             return start_background_fit(self, dict(
@@ -201,17 +228,65 @@ class Trainer:
                 class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                 steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
                 validation_batch_size=validation_batch_size, validation_freq=validation_freq, **kwargs))
+        return run_to_end(self._fit_steps(
+            x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
+            sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+            kwargs))
+
+    async def fit_async(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+                        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+                        sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+                        validation_batch_size=None, validation_freq=1, **kwargs):
+        """``fit`` for a notebook cell that awaits it: ``history = await model.fit_async(x, y, epochs=20)``.
+
+        Training runs in the cell, exactly as ``fit`` (same arguments, same History, same weights), but hands
+        control back to the kernel's event loop about every 50 ms. Kernels that handle widget messages while
+        a cell awaits (ipykernel 7.4 and later) then deliver a click on the dashboard's **Stop** button while
+        training runs, and it stops after the current batch. On other kernels the dashboard says to interrupt
+        the kernel instead, which works everywhere. Outside a notebook, run it with ``asyncio.run(...)``.
+
+        Returns:
+            The :class:`History`, as ``fit`` does.
+
+        Example:
+            >>> history = await model.fit_async(x_train, y_train, epochs=20, validation_split=0.2)  # doctest: +SKIP
+        """
+        check_keyword_arguments("fit_async()", kwargs, _parameters(Trainer.fit_async) + _LEGACY_DATA_ARGUMENTS)
+        from nbtrain.display.environment import awaiting_cell_stop_route
+
+        steps = self._fit_steps(
+            x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
+            sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+            kwargs, stop_route=awaiting_cell_stop_route())
+        return await run_to_end_async(steps)
+
+    def _fit_steps(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                   class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                   validation_batch_size, validation_freq, data_options, stop_route=None):
+        """The whole of ``fit`` as a generator that pauses after every batch and returns the History.
+
+        ``fit`` runs it straight through; ``fit_async`` lets the event loop run between some of the batches.
+        """
+        self._check_fit_arguments(verbose, epochs)
+        batch_size = _positive_int_or_none(batch_size, "batch_size")
+        steps_per_epoch = _positive_int_or_none(steps_per_epoch, "steps_per_epoch")
         iterator, samples, batch_size = self._training_batches(
             x, y, sample_weight, class_weight, validation_split, validation_data, batch_size, steps_per_epoch,
-            shuffle, kwargs)
+            shuffle, data_options)
         validation = self._validation_batches(validation_data, validation_split, x, y, sample_weight,
                                               validation_batch_size or batch_size, validation_steps)
         self._prepare_for_training()
-        callbacks = self._callback_list(callbacks, verbose, "fit", add_history=True, epochs=epochs,
-                                        steps=iterator.num_batches, samples=samples, batch_size=batch_size,
-                                        do_validation=validation is not None)
-        self._fit_loop(iterator, initial_epoch, epochs, callbacks, validation, validation_freq)
+        callbacks = self._callback_list(callbacks, verbose, "fit", add_history=True, stop_route=stop_route,
+                                        epochs=epochs, steps=iterator.num_batches, samples=samples,
+                                        batch_size=batch_size, do_validation=validation is not None)
+        yield from self._fit_loop(iterator, initial_epoch, epochs, callbacks, validation, validation_freq)
         return self.history
+
+    def _check_fit_arguments(self, verbose, epochs) -> None:
+        self._require_compiled("fit")
+        _check_verbose(verbose)
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
 
     def _training_batches(self, x, y, sample_weight, class_weight, validation_split, validation_data, batch_size,
                           steps_per_epoch, shuffle, data_options):
@@ -263,7 +338,7 @@ class Trainer:
             return None
         return EpochIterator(data, batch_size or DEFAULT_BATCH_SIZE, steps_per_epoch=steps)
 
-    def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq) -> None:
+    def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq):
         self.stop_training = False
         self.stop_reason, self.interrupted_at = "completed", None
         logs = {}
@@ -276,20 +351,20 @@ class Trainer:
                 for epoch in range(initial_epoch, epochs):
                     self._reset_metrics()
                     callbacks.on_epoch_begin(epoch)
-                    logs, completed = self._train_one_epoch(epoch, iterator, callbacks, interrupt)
+                    logs, completed = yield from self._train_one_epoch(epoch, iterator, callbacks, interrupt)
                     if not completed:
                         break
                     if not logs:  # the data yielded nothing this epoch (an exhausted generator)
                         self.stop_reason = "stopped"
                         break
                     if validation is not None and _should_validate(epoch, validation_freq):
-                        logs = logs | self._validation_logs(validation, callbacks)
+                        logs = logs | (yield from self._validation_logs(validation, callbacks))
                     logs = _sorted_logs(logs | self._learning_rate_log())
                     callbacks.on_epoch_end(epoch, logs)
                     if self.stop_training:
                         self.stop_reason = "stopped"
                         break
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, GeneratorExit):   # GeneratorExit: fit_async's task was cancelled
             self.stop_reason = "interrupted"
             raise
         except BaseException:
@@ -300,7 +375,8 @@ class Trainer:
             callbacks.on_train_end(logs)
 
     def _train_one_epoch(self, epoch, iterator, callbacks, interrupt):
-        """Run one epoch's batches; returns the last logs and False if the user interrupted."""
+        """Run one epoch's batches, pausing after each (a generator); returns the last logs and False if the
+        user interrupted."""
         logs = {}
         for step, (xs, ys, sample_weight) in iterator.epoch():
             first_batch_check = getattr(iterator, "on_first_batch", None)
@@ -315,6 +391,7 @@ class Trainer:
                 return logs, False
             if self.stop_training:
                 break
+            yield   # between two batches: fit_async may let the event loop run here
         if getattr(iterator, "exhausted", False):
             self.stop_training = True  # a one-shot generator ran dry: no later epoch can get data
         return logs, True
@@ -357,8 +434,8 @@ class Trainer:
             return {}
         return {"learning_rate": float(self.optimizer.learning_rate)}
 
-    def _validation_logs(self, validation, callbacks) -> dict:
-        logs = self._evaluate_batches(validation, callbacks)
+    def _validation_logs(self, validation, callbacks):
+        logs = yield from self._evaluate_batches(validation, callbacks)
         return {f"val_{key}": value for key, value in logs.items()}
 
     # ----- data -----------------------------------------------------------------------------------------
@@ -541,7 +618,7 @@ class Trainer:
 
     # ----- callbacks ---------------------------------------------------------------------------------------
 
-    def _callback_list(self, callbacks, verbose, mode, add_history=False, **params) -> CallbackList:
+    def _callback_list(self, callbacks, verbose, mode, add_history=False, stop_route=None, **params) -> CallbackList:
         user = [] if callbacks is None else (list(callbacks) if isinstance(callbacks, (list, tuple)) else None)
         if user is None or any(not isinstance(c, Callback) for c in user):
             raise TypeError(
@@ -554,7 +631,7 @@ class Trainer:
             extra.append(self.history)
         if verbose != 0 and not any(isinstance(c, ProgbarLogger) or getattr(c, "is_progress_display", False)
                                     for c in user):
-            progress = default_progress_callback(verbose, mode)
+            progress = default_progress_callback(verbose, mode, stop_route)
             if progress is not None:
                 extra.append(progress)
         return CallbackList(user + extra, model=self, verbose=verbose, mode=mode, **params)
@@ -589,7 +666,7 @@ class Trainer:
         steps = _positive_int_or_none(steps, "steps")
         batches = self._evaluation_batches(x, y, sample_weight, batch_size, steps)
         callback_list = self._callback_list(callbacks, verbose, "evaluate", steps=batches.num_batches, epochs=1)
-        logs = self._evaluate_batches(batches, callback_list)
+        logs = run_to_end(self._evaluate_batches(batches, callback_list))
         return self._result(logs, return_dict)
 
     def _evaluation_batches(self, x, y, sample_weight, batch_size, steps):
@@ -603,7 +680,8 @@ class Trainer:
         return EpochIterator(data, batch_size, steps_per_epoch=min(steps or math.inf, data.num_batches(batch_size))
                              if steps else None)
 
-    def _evaluate_batches(self, batches, callbacks) -> dict:
+    def _evaluate_batches(self, batches, callbacks):
+        """Run the ``on_test_*`` loop as a generator that pauses after every batch; returns the last logs."""
         self._reset_metrics()
         logs = {}
         callbacks.on_test_begin()
@@ -613,6 +691,7 @@ class Trainer:
             callbacks.on_test_batch_begin(step)
             logs = self._test_step(xs, ys, sample_weight)
             callbacks.on_test_batch_end(step, logs)
+            yield
         callbacks.on_test_end(logs)
         return logs
 

@@ -31,3 +31,24 @@ def comm_counter(monkeypatch):
 
     monkeypatch.setattr(ipywidgets.Widget, "_send", counting_send)
     return sent
+
+
+@pytest.fixture
+def comm_traffic(monkeypatch):
+    """Every comm message of every kind (``comm_open``, ``comm_msg``, ``comm_close``), as ``(msg_type, model)``.
+
+    Outside a kernel, widgets talk through ``comm.DummyComm``; its ``publish_msg`` is where a kernel's comm
+    would put each message on the wire.
+    """
+    import comm
+
+    sent = []
+    original = comm.DummyComm.publish_msg
+
+    def counting_publish(self, msg_type, data=None, *args, **kwargs):
+        model = ((data or {}).get("state") or {}).get("_model_name", "")
+        sent.append((msg_type, model))
+        return original(self, msg_type, data, *args, **kwargs)
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", counting_publish)
+    return sent

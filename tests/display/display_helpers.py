@@ -48,8 +48,9 @@ def epoch_logs(epoch: int, validation=True) -> dict:
 
 
 def simulate_fit(display, clock, model=None, epochs=3, steps=50, batch_time=0.01, validation=True,
-                 stop_at=None, on_batch=None, params=None):
-    """Drive ``display`` through the callback events of a fit, advancing ``clock`` by ``batch_time`` per batch.
+                 stop_at=None, on_batch=None, params=None, validation_steps=1, validation_batch_time=None):
+    """Drive ``display`` through the callback events of a fit, advancing ``clock`` by ``batch_time`` per batch
+    (``validation_batch_time``, by default the same, per validation batch).
 
     ``stop_at=(epoch, batch, reason)`` ends early like the engine does: ``"interrupted"`` after that batch,
     ``"stopped"`` after that epoch. Returns the model.
@@ -73,7 +74,10 @@ def simulate_fit(display, clock, model=None, epochs=3, steps=50, batch_time=0.01
                     return model
             if validation:
                 display.on_test_begin()
-                clock.advance(batch_time)
+                for batch in range(validation_steps):
+                    display.on_test_batch_begin(batch)
+                    clock.advance(batch_time if validation_batch_time is None else validation_batch_time)
+                    display.on_test_batch_end(batch, {"accuracy": 0.5, "loss": 0.5})
                 display.on_test_end({})
             display.on_epoch_end(epoch, epoch_logs(epoch, validation))
             if model.stop_training or (stop_at and stop_at[2] == "stopped" and epoch == stop_at[0]):

@@ -1,7 +1,8 @@
 """A real browser: JupyterLab in headless Chromium runs a notebook that trains with the live dashboard.
 
 It checks what a person sees: the batch bar moves while training runs, then the dashboard is replaced by the
-static record with the final plot; no widget errors. Screenshots (mid-training, final, final in the dark
+static record with the final plot; no widget errors. It also clicks the Stop button of a cell that awaits
+``fit_async`` and checks that training ended there, and runs once without the widget front end. Screenshots (mid-training, final, final in the dark
 theme) go to a temporary directory, or to ``$NBTRAIN_SCREENSHOTS`` when set.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``) and the ``playwright`` Python package; Playwright's
@@ -62,6 +63,13 @@ class Slow(nbtrain.callbacks.Callback):
     f"history = model.fit(x, y, epochs={EPOCHS}, batch_size=40, validation_split=0.2, callbacks=[Slow()], verbose=1)",
     "print('done', history.stop_reason, len(history.history['loss']))",
 ]
+# the same notebook, training in an awaiting cell: the dashboard has a Stop button (ipykernel 7.4 and later)
+STOP_EPOCHS = 40
+STOP_CELLS = [NOTEBOOK_CELLS[0],
+              f"history = await model.fit_async(x, y, epochs={STOP_EPOCHS}, batch_size=40, validation_split=0.2, "
+              "callbacks=[Slow()])",
+              NOTEBOOK_CELLS[2]]
+SCENARIOS = {"widgets": NOTEBOOK_CELLS, "no-widget-front-end": NOTEBOOK_CELLS, "stop-button": STOP_CELLS}
 
 KERNEL_READY_JS = """() => {
     const kn = document.querySelector('.jp-NotebookPanel-toolbar [data-jp-item-name="kernelName"]');
@@ -151,16 +159,19 @@ def shots(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("widgets", [True, False], ids=["widgets", "no-widget-front-end"])
-def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, widgets):
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, scenario):
+    if scenario == "stop-button":
+        require_ipykernel_that_handles_clicks_while_a_cell_awaits()
+    widgets = scenario != "no-widget-front-end"
     root = tmp_path / "root"
     root.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in SCENARIOS[scenario]]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "train.ipynb")
     port = free_port()
-    proc = start_lab(root, port, shots / f"jupyterlab-{'widgets' if widgets else 'nowidgets'}.log", widgets)
+    proc = start_lab(root, port, shots / f"jupyterlab-{scenario}.log", widgets)
     console = []
     try:
         with playwright_api.sync_playwright() as p:
@@ -173,13 +184,15 @@ def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, widgets):
                        if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
                        else route.abort())
             try:
-                if widgets:
+                if scenario == "widgets":
                     run_and_watch(page, port, shots)
                     check_saved_notebook(page, root / "train.ipynb")
+                elif scenario == "stop-button":
+                    run_and_click_stop(page, port, shots)
                 else:
                     run_without_widget_front_end(page, port, shots)
             except Exception:
-                page.screenshot(path=str(shots / f"FAILED-{'widgets' if widgets else 'nowidgets'}.png"))
+                page.screenshot(path=str(shots / f"FAILED-{scenario}.png"))
                 raise
             finally:
                 ctx.close()
@@ -205,7 +218,16 @@ def open_and_run_all(page, port):
         raise AssertionError("Run All Cells never started")
 
 
-def check_final_record(page):
+def require_ipykernel_that_handles_clicks_while_a_cell_awaits():
+    import ipykernel
+
+    from nbtrain.display.environment import _version
+
+    if _version(ipykernel.__version__) < (7, 4):
+        pytest.skip(f"ipykernel {ipykernel.__version__}: a click reaches an awaiting cell from 7.4 on")
+
+
+def check_final_record(page, ended=f"completed {EPOCHS} epochs", printed=f"done completed {EPOCHS}"):
     """Every cell ran; the fit cell shows the static record: the plot, the table, how training ended."""
     page.wait_for_function(ALL_DONE_JS, timeout=60_000)
     fit_output = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output")
@@ -213,7 +235,7 @@ def check_final_record(page):
     img.wait_for(state="visible", timeout=30_000)
     page.wait_for_function("im => im.complete && im.naturalWidth > 0", arg=img.element_handle())
     text = fit_output.first.text_content()
-    assert f"completed {EPOCHS} epochs" in text and "best validation" in text
+    assert ended in text and "best validation" in text, text
     dom = page.evaluate("""() => ({
         dashboards: document.querySelectorAll('.nbtrain-dashboard').length,
         errors: [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent)
@@ -222,7 +244,7 @@ def check_final_record(page):
                   .map(e => e.textContent.trim()),
     })""")
     assert dom["dashboards"] == 0 and not dom["errors"], dom
-    assert f"done completed {EPOCHS}" in dom["stdout"], dom
+    assert any(line.startswith(printed) for line in dom["stdout"]), dom
 
 
 def run_and_watch(page, port, shots):
@@ -251,6 +273,22 @@ def run_and_watch(page, port, shots):
     check_final_record(page)
     page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "final_record.png"))
     dark_theme_screenshot(page, shots)
+
+
+def run_and_click_stop(page, port, shots):
+    """``await model.fit_async(...)``: the Stop button ends training after the current batch, mid-run."""
+    open_and_run_all(page, port)
+    stop = page.locator(".nbtrain-dashboard .nbtrain-stop").first
+    stop.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("() => /Epoch [3-9]/.test(document.querySelector('.nbtrain-epoch-bar span')"
+                           "?.textContent || '')", timeout=60_000)
+    page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / "live_dashboard_stop_button.png"))
+    stop.click()
+    check_final_record(page, ended="stopped with the Stop button after", printed="done stopped ")
+    stdout = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stdout']").last
+    epochs_done = int(stdout.text_content().split()[-1])
+    assert 2 <= epochs_done < STOP_EPOCHS, epochs_done
+    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "final_record_stopped.png"))
 
 
 def check_saved_notebook(page, path: Path):

@@ -28,6 +28,10 @@ def make(clock, plot_cost_guess=0.0, **kwargs):
     return dash, out
 
 
+def batch_bar_html(dash) -> str:
+    return dash.widgets["bars"].value.split('<div class="nbtrain-bar nbtrain-batch-bar"')[1]
+
+
 # ----- what is shown, event by event ---------------------------------------------------------------------------
 
 def test_widgets_are_created_when_training_starts_not_before(clock):
@@ -36,14 +40,14 @@ def test_widgets_are_created_when_training_starts_not_before(clock):
     dash.set_model(FakeModel())
     dash.set_params(fit_params())
     dash.on_train_begin()
-    assert set(dash.widgets) >= {"title", "epoch", "batch", "table", "plot", "box"}
+    assert set(dash.widgets) == {"header", "bars", "table", "box"}   # the plot comes with its first frame
     assert len(out.outputs) == 1
     bundle = out.outputs[0]
     # a widget view for widget front ends, and HTML and text (never an "HBox(...)" repr) for the others
     assert set(bundle) == {WIDGET_VIEW, "text/html", "text/plain"}
     assert "HBox" not in bundle["text/plain"] and "VBox" not in bundle["text/plain"]
     assert "Training 'mlp': 3 epochs, 1,600 samples, batch size 32" in bundle["text/plain"]
-    assert "Training &#x27;mlp&#x27;" in dash.widgets["title"].value or "Training 'mlp'" in dash.widgets["title"].value
+    assert "Training &#x27;mlp&#x27;" in dash.widgets["header"].value
 
 
 def test_state_after_batches_and_epochs(clock):
@@ -53,10 +57,10 @@ def test_state_after_batches_and_epochs(clock):
     def look(epoch, batch):
         if (epoch, batch) == (1, 36):
             ws = dash.widgets
-            seen["batch"] = ws["batch"].value
-            seen["epoch"] = ws["epoch"].value
+            epoch_bar, batch_bar = ws["bars"].value.split('<div class="nbtrain-bar nbtrain-batch-bar"')
+            seen["batch"], seen["epoch"] = batch_bar, epoch_bar
             seen["table"] = ws["table"].value
-            seen["plot_shown"] = ws["plot"].layout.display != "none" and len(ws["plot"].value) > 0
+            seen["plot_shown"] = ws["plot"] in ws["box"].children and bytes(ws["plot"].value).startswith(b"\x89PNG")
 
     # 0.2 s per batch: every batch is due for a redraw (the bars redraw at most every 0.2 s)
     simulate_fit(dash, clock, epochs=3, steps=50, batch_time=0.2, on_batch=look)
@@ -88,10 +92,34 @@ def test_status_text_numbers(clock):
 def test_epoch_last_batch_is_always_drawn(clock):
     dash, out = make(clock)
     ends = []
-    # 1 ms per batch: most batches are skipped, but the bar must read 50/50 at each epoch's end
-    simulate_fit(dash, clock, epochs=3, steps=50, batch_time=0.001,
-                 on_batch=lambda e, b: b == 49 and ends.append("width:100.0%" in dash.widgets["batch"].value))
-    assert ends == [True, True, True]
+    # 3 ms per batch, 0.15 s epochs: most batches are skipped, but the bar must read 50/50 at each epoch's end
+    simulate_fit(dash, clock, epochs=4, steps=50, batch_time=0.003,
+                 on_batch=lambda e, b: b == 49 and ends.append("width:100.0%" in batch_bar_html(dash)))
+    assert ends == [True] * 4
+
+
+def test_epochs_of_a_few_milliseconds_do_not_flood_the_front_end(clock):
+    dash, out = make(clock)
+    drawn = []
+    # a workshop fit: 20 epochs of 35 ms (0.7 s); drawing every epoch end would be 28 redraws a second
+    simulate_fit(dash, clock, epochs=20, steps=50, batch_time=0.0007,
+                 on_batch=lambda e, b: b == 49 and drawn.append(f">Epoch {e + 1}/20<" in dash.widgets["bars"].value
+                                                                and "width:100.0%" in batch_bar_html(dash)))
+    assert dash.draw_count <= 0.7 * 10 + 1
+    assert 5 <= sum(drawn) <= 8          # every third epoch end: at least 0.1 s after the last one drawn
+
+
+def test_a_long_validation_after_a_short_epoch_catches_up(clock):
+    dash, out = make(clock)
+    seen = []
+    # epochs of 30 ms, each followed by a 1 s validation: the bar must not rest mid-epoch while validating
+    dash.set_model(FakeModel())
+    simulate_fit(dash, clock, epochs=3, steps=10, batch_time=0.003, validation_steps=20,
+                 validation_batch_time=0.05,
+                 on_batch=lambda e, b: b == 9 and seen.append(dash.widgets["bars"].value))
+    assert dash.draw_count >= 3 * 1 / 0.2    # the elapsed time and ETA move during validation
+    assert [f">Epoch {e + 1}/3<" in bars and "width:100.0%" in bars.split("nbtrain-batch-bar")[1]
+            for e, bars in enumerate(seen)] == [True] * 3
 
 
 def test_interrupt_hint_instead_of_a_button_without_a_route(clock):
@@ -100,8 +128,8 @@ def test_interrupt_hint_instead_of_a_button_without_a_route(clock):
     dash.set_params(fit_params())
     dash.on_train_begin()
     assert "stop" not in dash.widgets
-    assert "interrupt the kernel" in dash.widgets["hint"].value
-    assert INTERRUPT_HINT.split(":")[0] in dash.widgets["hint"].value
+    assert "interrupt the kernel" in dash.widgets["header"].value
+    assert INTERRUPT_HINT.split(":")[0] in dash.widgets["header"].value
 
 
 def test_stop_button_stops_after_the_current_batch_when_a_route_exists(clock):
@@ -246,6 +274,17 @@ def test_comm_messages_per_epoch_are_bounded_whatever_the_number_of_batches(cloc
     assert per_epoch <= 18, comm_counter[:50]
 
 
+def test_building_the_dashboard_takes_few_messages(clock, comm_traffic):
+    # Each message costs a short fit about 0.5 ms of wall time (kernel I/O thread wake-ups), so the dashboard
+    # opens few widget models and sends no follow-up messages to style them.
+    dash, _ = make(clock)
+    dash.set_model(FakeModel())
+    dash.set_params(fit_params())
+    dash.on_train_begin()
+    assert all(kind == "comm_open" for kind, _ in comm_traffic), comm_traffic
+    assert len(comm_traffic) <= 10, comm_traffic
+
+
 def test_one_message_per_widget_per_update(clock, comm_counter):
     dash, _ = make(clock)
     dash.set_model(FakeModel())
@@ -297,7 +336,7 @@ def test_evaluate_shows_a_bar_then_one_line(clock):
     dash.set_model(FakeModel())
     dash.set_params({"verbose": 1, "epochs": 1, "steps": 20, "mode": "evaluate"})
     dash.on_test_begin()
-    assert "plot" not in dash.widgets and "table" not in dash.widgets and "batch" in dash.widgets
+    assert "plot" not in dash.widgets and "table" not in dash.widgets and "bars" in dash.widgets
     for b in range(20):
         clock.advance(0.01)
         dash.on_test_batch_end(b, {"accuracy": 0.9, "loss": 0.25})

@@ -190,3 +190,43 @@ history = model.fit(x, y, epochs=50, batch_size=16)
     assert reason == "interrupted"
     epoch = int(rest.strip("()\n").split(",")[0])
     assert printed.strip().endswith(f" {epoch}")                          # the finished epochs are in the history
+
+
+def test_stop_button_reaches_fit_async_in_an_awaiting_cell(kernel):
+    """ipykernel 7.4+ handles widget messages while a cell awaits: a click on Stop ends ``fit_async``."""
+    import ipykernel
+    from nbtrain.display.environment import _version
+
+    if _version(ipykernel.__version__) < (7, 4):
+        pytest.skip(f"ipykernel {ipykernel.__version__} queues widget messages until the cell ends (7.4 needed)")
+    _, kc = kernel
+    code = """
+os.environ['NBTRAIN_PROGRESS'] = 'widgets'
+import time
+class Slow(nbtrain.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.01)
+history = await model.fit_async(x, y, epochs=50, batch_size=16, callbacks=[Slow()])
+"""
+    stop_buttons, clicked = [], []
+
+    def click_stop_after_a_second(msg, t):
+        if msg["msg_type"] == "comm_open":
+            state = msg["content"]["data"].get("state", {})
+            if "nbtrain-stop" in state.get("_dom_classes", []):
+                stop_buttons.append(msg["content"]["comm_id"])
+        if stop_buttons and not clicked and t > 1.0:
+            # what JupyterLab sends when the button is clicked
+            kc.shell_channel.send(kc.session.msg("comm_msg", {
+                "comm_id": stop_buttons[0], "data": {"method": "custom", "content": {"event": "click"}}}))
+            clicked.append(t)
+
+    messages = execute(kc, code, on_message=click_stop_after_a_second, timeout=120)
+    assert stop_buttons, "the dashboard showed no Stop button"
+    assert clicked, "training ended before the click was sent"
+    finals = [m for m in messages if m["msg_type"] == "update_display_data"]
+    text = finals[-1]["content"]["data"]["text/plain"]
+    assert "stopped with the Stop button" in text, text
+    after = execute(kc, "print(model.stop_reason, len(history.history['loss']))")
+    printed = "".join(m["content"]["text"] for m in after if m["msg_type"] == "stream").split()
+    assert printed[0] == "stopped" and 1 <= int(printed[1]) < 50, printed
