@@ -2,7 +2,8 @@
 
 It checks what a person sees: the batch bar moves while training runs, then the dashboard is replaced by the
 static record with the final plot; no widget errors. It also clicks the Stop button of a cell that awaits
-``fit_async`` and checks that training ended there, and runs once without the widget front end. Screenshots (mid-training, final, final in the dark
+``fit_async`` and checks that training ended there, runs once without the widget front end, and once in
+Jupyter Notebook 7 (the same kernel and widgets, another front end). Screenshots (mid-training, final, final in the dark
 theme) go to a temporary directory, or to ``$NBTRAIN_SCREENSHOTS`` when set.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``) and the ``playwright`` Python package; Playwright's
@@ -69,7 +70,8 @@ STOP_CELLS = [NOTEBOOK_CELLS[0],
               f"history = await model.fit_async(x, y, epochs={STOP_EPOCHS}, batch_size=40, validation_split=0.2, "
               "callbacks=[Slow()])",
               NOTEBOOK_CELLS[2]]
-SCENARIOS = {"widgets": NOTEBOOK_CELLS, "no-widget-front-end": NOTEBOOK_CELLS, "stop-button": STOP_CELLS}
+SCENARIOS = {"widgets": NOTEBOOK_CELLS, "no-widget-front-end": NOTEBOOK_CELLS, "stop-button": STOP_CELLS,
+             "notebook7": NOTEBOOK_CELLS}
 
 KERNEL_READY_JS = """() => {
     const kn = document.querySelector('.jp-NotebookPanel-toolbar [data-jp-item-name="kernelName"]');
@@ -109,7 +111,8 @@ def write_settings(settings: Path) -> None:
     put("@jupyterlab/notebook-extension/tracker.jupyterlab-settings", {"windowingMode": "none"})
 
 
-def start_lab(root: Path, port: int, log: Path, widgets: bool = True) -> subprocess.Popen:
+def start_lab(root: Path, port: int, log: Path, widgets: bool = True, app: str = "jupyterlab") -> subprocess.Popen:
+    """Start JupyterLab (or, with ``app="notebook"``, Notebook 7) on ``port``, serving ``root``."""
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "NBTRAIN_PROGRESS")}
     jp = root / ".jp"
     env.update(JUPYTERLAB_SETTINGS_DIR=str(jp / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(jp / "workspaces"),
@@ -121,10 +124,10 @@ def start_lab(root: Path, port: int, log: Path, widgets: bool = True) -> subproc
         (jp / "config" / "labconfig").mkdir(parents=True, exist_ok=True)
         (jp / "config" / "labconfig" / "page_config.json").write_text(
             json.dumps({"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": True}}))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+    cmd = [sys.executable, "-m", app, "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
            "--PasswordIdentityProvider.hashed_password=", f"--ServerApp.root_dir={root}",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           *(["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"] if app == "jupyterlab" else []),
            *(["--allow-root"] if os.geteuid() == 0 else [])]
     proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=root)
     deadline = time.time() + 60
@@ -163,6 +166,9 @@ def shots(tmp_path):
 def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, scenario):
     if scenario == "stop-button":
         require_ipykernel_that_handles_clicks_while_a_cell_awaits()
+    app = "notebook" if scenario == "notebook7" else "jupyterlab"
+    if app == "notebook":
+        pytest.importorskip("notebook", reason="pip install notebook (Jupyter Notebook 7)")
     widgets = scenario != "no-widget-front-end"
     root = tmp_path / "root"
     root.mkdir()
@@ -171,7 +177,7 @@ def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, scenario):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "train.ipynb")
     port = free_port()
-    proc = start_lab(root, port, shots / f"jupyterlab-{scenario}.log", widgets)
+    proc = start_lab(root, port, shots / f"{app}-{scenario}.log", widgets, app)
     console = []
     try:
         with playwright_api.sync_playwright() as p:
@@ -184,8 +190,8 @@ def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, scenario):
                        if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
                        else route.abort())
             try:
-                if scenario == "widgets":
-                    run_and_watch(page, port, shots)
+                if scenario in ("widgets", "notebook7"):
+                    run_and_watch(page, port, shots, app)
                     check_saved_notebook(page, root / "train.ipynb")
                 elif scenario == "stop-button":
                     run_and_click_stop(page, port, shots)
@@ -201,9 +207,10 @@ def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, scenario):
         shutil.rmtree(root / ".jp", ignore_errors=True)
 
 
-def open_and_run_all(page, port):
-    page.goto(f"http://127.0.0.1:{port}/lab/workspaces/nbtrain-test/tree/train.ipynb?reset",
-              wait_until="domcontentloaded")
+def open_and_run_all(page, port, app="jupyterlab"):
+    url = (f"http://127.0.0.1:{port}/lab/workspaces/nbtrain-test/tree/train.ipynb?reset" if app == "jupyterlab"
+           else f"http://127.0.0.1:{port}/notebooks/train.ipynb")
+    page.goto(url, wait_until="domcontentloaded")
     page.locator(".jp-NotebookPanel .jp-Notebook").first.wait_for(timeout=60_000)
     page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
     for _ in range(3):
@@ -247,8 +254,8 @@ def check_final_record(page, ended=f"completed {EPOCHS} epochs", printed=f"done 
     assert any(line.startswith(printed) for line in dom["stdout"]), dom
 
 
-def run_and_watch(page, port, shots):
-    open_and_run_all(page, port)
+def run_and_watch(page, port, shots, app="jupyterlab"):
+    open_and_run_all(page, port, app)
 
     # live phase: the dashboard appears and its batch bar moves
     page.locator(".nbtrain-dashboard").first.wait_for(timeout=60_000)
@@ -262,7 +269,7 @@ def run_and_watch(page, port, shots):
         label = page.evaluate("() => document.querySelector('.nbtrain-epoch-bar span')?.textContent || ''")
         epochs_seen.add(label.strip())
         if not mid_shot and len(epochs_seen) >= 3 and page.locator("img.nbtrain-plot").count():
-            page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / "live_dashboard.png"))
+            page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / f"live_dashboard_{app}.png"))
             mid_shot = True
         page.wait_for_timeout(150)   # not time.sleep: Playwright must keep serving page.route
     moving = {w for w in widths if 0 < float(w.rstrip("%")) < 100}
@@ -271,8 +278,9 @@ def run_and_watch(page, port, shots):
 
     # final phase: the widget is replaced by the static record with its plot
     check_final_record(page)
-    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "final_record.png"))
-    dark_theme_screenshot(page, shots)
+    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / f"final_record_{app}.png"))
+    if app == "jupyterlab":
+        dark_theme_screenshot(page, shots)
 
 
 def run_and_click_stop(page, port, shots):
