@@ -208,7 +208,8 @@ class Trainer:
             validation_batch_size: defaults to ``batch_size``.
             validation_freq: validate every N epochs, or on the listed (1-based) epochs.
             background: in a notebook, train in a background thread and return a handle at once (with a
-                working Stop button); ``handle.wait()`` returns the History.
+                working Stop button); ``handle.wait()`` returns the History. ``await model.fit_async(...)``
+                is the other way to get a Stop button (ipykernel 7.4 and later).
 
         Returns:
             A :class:`History` whose ``.history`` maps ``loss``, metric names and ``val_*`` to per-epoch floats.
@@ -219,7 +220,7 @@ class Trainer:
         """
         check_keyword_arguments("fit()", kwargs, _parameters(Trainer.fit) + _LEGACY_DATA_ARGUMENTS)
         if background:
-            self._check_fit_arguments(verbose, epochs)
+            self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)   # here, not in the thread
             from nbtrain.display.background import start_background_fit
 
             return start_background_fit(self, dict(
@@ -267,9 +268,7 @@ class Trainer:
 
         ``fit`` runs it straight through; ``fit_async`` lets the event loop run between some of the batches.
         """
-        self._check_fit_arguments(verbose, epochs)
-        batch_size = _positive_int_or_none(batch_size, "batch_size")
-        steps_per_epoch = _positive_int_or_none(steps_per_epoch, "steps_per_epoch")
+        batch_size, steps_per_epoch = self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)
         iterator, samples, batch_size = self._training_batches(
             x, y, sample_weight, class_weight, validation_split, validation_data, batch_size, steps_per_epoch,
             shuffle, data_options)
@@ -282,11 +281,15 @@ class Trainer:
         yield from self._fit_loop(iterator, initial_epoch, epochs, callbacks, validation, validation_freq)
         return self.history
 
-    def _check_fit_arguments(self, verbose, epochs) -> None:
+    def _check_fit_arguments(self, verbose, epochs, batch_size, steps_per_epoch):
+        """The checks every way of starting ``fit`` makes first; returns ``batch_size`` and ``steps_per_epoch``
+        as ints (or None)."""
         self._require_compiled("fit")
         _check_verbose(verbose)
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
+        return (_positive_int_or_none(batch_size, "batch_size"),
+                _positive_int_or_none(steps_per_epoch, "steps_per_epoch"))
 
     def _training_batches(self, x, y, sample_weight, class_weight, validation_split, validation_data, batch_size,
                           steps_per_epoch, shuffle, data_options):
