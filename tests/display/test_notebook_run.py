@@ -160,16 +160,19 @@ def test_comm_messages_per_epoch_do_not_grow_with_the_batch_count(kernel):
     assert "image/png" in final[-1]["content"]["data"]
 
 
-def test_kernel_interrupt_keeps_the_history_and_finalizes_the_display(kernel):
-    km, kc = kernel
-    code = """
+# the widget dashboard on a fit slow enough (10 ms a batch) to act on while it runs
+SLOW_WIDGET_TRAINING = """
 os.environ['NBTRAIN_PROGRESS'] = 'widgets'
 import time
 class Slow(nbtrain.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         time.sleep(0.01)
-history = model.fit(x, y, epochs=50, batch_size=16)
 """
+
+
+def test_kernel_interrupt_keeps_the_history_and_finalizes_the_display(kernel):
+    km, kc = kernel
+    code = SLOW_WIDGET_TRAINING + "history = model.fit(x, y, epochs=50, batch_size=16, callbacks=[Slow()])\n"
     sent = []
 
     def interrupt_later(msg, t):
@@ -177,7 +180,6 @@ history = model.fit(x, y, epochs=50, batch_size=16)
             km.interrupt_kernel()
             sent.append(t)
 
-    code = code.replace("batch_size=16)", "batch_size=16, callbacks=[Slow()])")
     messages = execute(kc, code, on_message=interrupt_later)
     assert sent, "training ended before the interrupt was sent"
     assert not [m for m in messages if m["msg_type"] == "error"]          # no traceback wall
@@ -200,14 +202,7 @@ def test_stop_button_reaches_fit_async_in_an_awaiting_cell(kernel):
     if _version(ipykernel.__version__) < (7, 4):
         pytest.skip(f"ipykernel {ipykernel.__version__} queues widget messages until the cell ends (7.4 needed)")
     _, kc = kernel
-    code = """
-os.environ['NBTRAIN_PROGRESS'] = 'widgets'
-import time
-class Slow(nbtrain.callbacks.Callback):
-    def on_train_batch_end(self, batch, logs=None):
-        time.sleep(0.01)
-history = await model.fit_async(x, y, epochs=50, batch_size=16, callbacks=[Slow()])
-"""
+    code = SLOW_WIDGET_TRAINING + "history = await model.fit_async(x, y, epochs=50, batch_size=16, callbacks=[Slow()])\n"
     stop_buttons, clicked = [], []
 
     def click_stop_after_a_second(msg, t):
