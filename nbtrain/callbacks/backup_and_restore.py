@@ -8,7 +8,7 @@ import re
 import tempfile
 
 from nbtrain.callbacks.callback import Callback
-from nbtrain.callbacks.model_checkpoint import check_save_freq
+from nbtrain.callbacks.model_checkpoint import BatchSaveClock, check_save_freq
 from nbtrain.utils.random import global_generator
 
 STATE_FILE = "backup.json"
@@ -79,7 +79,7 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = bool(delete_checkpoint)
         self._state = None
         self._current_epoch = 0
-        self._batches_since_save = 0
+        self._save_clock = BatchSaveClock(self.save_freq)
 
     @property
     def _state_path(self) -> str:
@@ -91,7 +91,7 @@ class BackupAndRestore(Callback):
         if os.path.exists(self.backup_dir) and not os.path.isdir(self.backup_dir):
             raise NotADirectoryError(f"BackupAndRestore: backup_dir '{self.backup_dir}' exists and is not a "
                                      f"folder. Give the path of a folder (it is created if missing).")
-        self._batches_since_save = 0
+        self._save_clock.reset()
         self._state = self._read_state()
         if self._state is not None:
             self._restore(self._state)
@@ -100,15 +100,11 @@ class BackupAndRestore(Callback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self._batches_since_save = 0
+        if self._save_clock.batch_done():
             self._backup(completed_epoch=self._current_epoch - 1, batch=batch)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._batches_since_save = 0
+        self._save_clock.reset()       # the epoch's backup below starts the count again
         self._backup(completed_epoch=epoch, batch=None)
 
     def on_train_end(self, logs=None):

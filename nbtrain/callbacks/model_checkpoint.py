@@ -18,6 +18,33 @@ def check_save_freq(owner: str, save_freq):
     return check_count(owner, "save_freq (a number of batches, or 'epoch')", save_freq, minimum=1)
 
 
+class BatchSaveClock:
+    """Says after which batches a callback with ``save_freq`` saves: never for ``"epoch"``, else every Nth.
+
+    Example:
+        >>> clock = BatchSaveClock(2)
+        >>> [clock.batch_done() for _ in range(5)]
+        [False, True, False, True, False]
+    """
+
+    def __init__(self, save_freq):
+        self.save_freq = save_freq
+        self.batches_since_save = 0
+
+    def batch_done(self) -> bool:
+        """Count one batch; True when a save is due now."""
+        if self.save_freq == "epoch":
+            return False
+        self.batches_since_save += 1
+        if self.batches_since_save < self.save_freq:
+            return False
+        self.batches_since_save = 0
+        return True
+
+    def reset(self) -> None:
+        self.batches_since_save = 0
+
+
 def _check_extension(filepath: str, save_weights_only: bool) -> None:
     if save_weights_only:
         if not filepath.endswith(".weights.h5"):
@@ -79,7 +106,7 @@ class ModelCheckpoint(MonitorCallback):
         self.save_weights_only = bool(save_weights_only)
         self.save_freq = check_save_freq("ModelCheckpoint", save_freq)
         self._current_epoch = 0
-        self._batches_since_save = 0
+        self._save_clock = BatchSaveClock(self.save_freq)   # counts on across epochs, as in Keras
 
     # ----- hooks -----------------------------------------------------------------------------------------
 
@@ -87,11 +114,7 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self._batches_since_save = 0
+        if self._save_clock.batch_done():
             self._save(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
