@@ -20,7 +20,7 @@ from nbtrain.layers import Dense, Layer, serialization
 from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
-                 "recurrent", "embedding"]
+                 "recurrent", "embedding", "reshaping"]
 
 
 def _x(*shape):
@@ -67,6 +67,10 @@ def _layers():
         "ZeroPadding1D": ("convolutional", lambda c: c((1, 2)), _x(2, 5, 3), ()),
         "UpSampling2D": ("convolutional", lambda c: c((2, 3)), _x(2, 3, 3, 2), ()),
         "UpSampling1D": ("convolutional", lambda c: c(3), _x(2, 4, 3), ()),
+        "Cropping1D": ("reshaping", lambda c: c((1, 2)), _x(2, 5, 3), ()),
+        "Cropping2D": ("reshaping", lambda c: c(((1, 0), (2, 1))), _x(2, 4, 5, 2), ()),
+        "Permute": ("reshaping", lambda c: c((2, 1)), _x(2, 3, 4), ()),
+        "RepeatVector": ("reshaping", lambda c: c(3), _x(2, 4), ()),
         "MaxPooling2D": ("pooling", lambda c: c((2, 2), strides=1, padding="same"), _x(2, 5, 5, 2), ()),
         "AveragePooling2D": ("pooling", lambda c: c((3, 2)), _x(2, 6, 6, 2), ()),
         "MaxPooling1D": ("pooling", lambda c: c(2), _x(2, 6, 3), ()),
