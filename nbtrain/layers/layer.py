@@ -101,7 +101,9 @@ class Layer:
         """
         from nbtrain import constraints, initializers, regularizers
 
-        value = np.ascontiguousarray(initializers.get(initializer)(tuple(shape), dtype=dtype), dtype=dtype)
+        # reshape: np.ascontiguousarray turns a 0-d weight (a count, a scalar) into shape (1,)
+        value = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        value = np.ascontiguousarray(value, dtype=dtype).reshape(shape)
         self._weights[name] = value
         if trainable:
             self._trainable_weight_names.append(name)

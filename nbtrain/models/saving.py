@@ -72,6 +72,12 @@ class SavedFileError(ValueError):
 # ================================================================================================
 
 
+
+def _contiguous(array) -> np.ndarray:
+    """A C-contiguous array of the same shape: ``np.ascontiguousarray`` alone turns a 0-d array into shape (1,)."""
+    array = np.asarray(array)
+    return np.ascontiguousarray(array).reshape(array.shape)
+
 def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs) -> None:
     """Save the architecture, weights, compile arguments and optimizer state to a ``.keras`` file.
 
@@ -311,7 +317,7 @@ def _weights_members(model) -> dict[str, bytes]:
         entries = []
         for weight_name, value in zip(_weight_names(layer), layer.get_weights()):
             key = f"layers/{index}/{layer.name}/{weight_name}"
-            arrays[key] = np.ascontiguousarray(value)
+            arrays[key] = _contiguous(value)
             entries.append({"name": weight_name, "key": key, "shape": list(value.shape), "dtype": value.dtype.name})
         layers.append({"name": layer.name, "class_name": type(layer).__name__, "weights": entries,
                        "generators": _generator_states(layer)})
@@ -369,7 +375,7 @@ def _optimizer_members(model) -> dict[str, bytes]:
         return {}
     state = optimizer.get_state()
     slots = state.pop("slots")
-    arrays = {f"{i}/{name}": np.ascontiguousarray(array) for i, saved in enumerate(slots)
+    arrays = {f"{i}/{name}": _contiguous(array) for i, saved in enumerate(slots)
               for name, array in saved.items()}
     state["slot_names"] = [list(saved) for saved in slots]
     return {OPTIMIZER_STATE: _json_bytes(state), OPTIMIZER_ARRAYS: _npz_bytes(arrays)}

@@ -20,7 +20,7 @@ from nbtrain.layers import Dense, Layer, serialization
 from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
-                 "recurrent", "embedding", "reshaping"]
+                 "recurrent", "embedding", "reshaping", "preprocessing"]
 
 
 def _x(*shape):
@@ -71,6 +71,8 @@ def _layers():
         "Cropping2D": ("reshaping", lambda c: c(((1, 0), (2, 1))), _x(2, 4, 5, 2), ()),
         "Permute": ("reshaping", lambda c: c((2, 1)), _x(2, 3, 4), ()),
         "RepeatVector": ("reshaping", lambda c: c(3), _x(2, 4), ()),
+        "Rescaling": ("preprocessing", lambda c: c(np.array([0.5, 2.0, 1.0]), offset=0.1), _x(2, 3), ()),
+        "Normalization": ("preprocessing", lambda c: c(axis=-1), _x(4, 3), ()),
         "MaxPooling2D": ("pooling", lambda c: c((2, 2), strides=1, padding="same"), _x(2, 5, 5, 2), ()),
         "AveragePooling2D": ("pooling", lambda c: c((3, 2)), _x(2, 6, 6, 2), ()),
         "MaxPooling1D": ("pooling", lambda c: c(2), _x(2, 6, 3), ()),
