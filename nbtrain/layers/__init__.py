@@ -26,6 +26,6 @@ __all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
            "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer",
            "LSTM", "Layer", "LayerNormalization", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D",
-           "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "Permute", "RepeatVector", "Rescaling", "Reshape", "SimpleRNN",
-           "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed", "UpSampling1D",
-           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "concatenate"]
+           "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "Permute", "RepeatVector", "Rescaling",
+           "Reshape", "SimpleRNN", "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor",
+           "TimeDistributed", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "concatenate"]
