@@ -38,6 +38,15 @@ def default_progress_callback(verbose, mode: str, stop_route: str | None = None)
     return progress_callback_for(verbose, mode, stop_route)
 
 
+def _match_rank(x: np.ndarray, expected: tuple) -> np.ndarray:
+    """``x`` with a trailing axis of 1 added or removed when that alone makes its rank ``len(expected)``."""
+    if x.ndim == len(expected) - 1 and expected[-1] == 1:
+        return x[..., np.newaxis]
+    if x.ndim == len(expected) + 1 and x.shape[-1] == 1:
+        return x[..., 0]
+    return x
+
+
 def run_to_end(steps):
     """Run a generator of training steps (see ``Trainer._fit_steps``) to its end and return its result."""
     while True:
@@ -473,6 +482,7 @@ class Trainer:
 
     def _array_data(self, x, y, sample_weight, x_name, y_name) -> ArrayData:
         xs = cast_floats(as_array_list(_by_name(x, self._input_names(), x_name), x_name, self._input_count()))
+        xs = self._match_input_ranks(xs)
         ys = None if y is None else cast_floats(
             as_array_list(_by_name(y, self.output_names, y_name), y_name, len(self.output_names)))
         sw = None
@@ -489,8 +499,19 @@ class Trainer:
 
     def _prepare_inputs(self, x) -> list[np.ndarray]:
         xs = cast_floats(as_array_list(_by_name(x, self._input_names(), "x"), "x", self._input_count()))
+        xs = self._match_input_ranks(xs)
         self._check_inputs(xs)
         return xs
+
+    def _match_input_ranks(self, xs) -> list[np.ndarray]:
+        """Keras 3's one forgiving reshape of inputs: an array of shape ``(samples,)`` feeds an input of shape
+        ``(None, 1)`` (a single feature, as in the regression tutorials), and one axis of 1 too many is
+        dropped. Any other mismatch is left for ``_check_inputs`` to explain."""
+        shape = getattr(self, "input_shape", None) if getattr(self, "built", False) else None
+        if shape is None:
+            return xs
+        expected = shape if self._input_count() > 1 else [shape]
+        return [_match_rank(x, tuple(shape)) for x, shape in zip(xs, expected)]
 
     def _input_names(self):
         return getattr(self, "input_names", None)

@@ -338,9 +338,19 @@ def test_a_small_cnn_learns_with_fit(rng):
 def test_model_with_conv_first_layer_explains_a_missing_channel_axis():
     import nbtrain
 
-    model = nbtrain.Sequential([nbtrain.Input((28, 28, 1)), Conv2D(2, 3)])
+    # built from the data: a (2, 28, 28) array has no channel axis, and the error says how to add one
+    model = nbtrain.Sequential([Conv2D(2, 3)])
     with pytest.raises(ValueError, match=r"np\.newaxis"):
         model.predict(np.zeros((2, 28, 28), np.float32), verbose=0)
+
+
+def test_a_declared_single_channel_input_takes_images_without_the_channel_axis():
+    import nbtrain
+
+    # as in Keras 3: the input says (28, 28, 1), so (samples, 28, 28) gets its channel axis added
+    model = nbtrain.Sequential([nbtrain.Input((28, 28, 1)), Conv2D(2, 3)])
+    x = np.random.default_rng(0).random((2, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x[..., np.newaxis], verbose=0))
 
 
 def test_conv1d_transpose_by_hand():
