@@ -1,5 +1,6 @@
 """Layers: the building blocks of a model (``from nbtrain.layers import Dense, Dropout``)."""
 
+from nbtrain.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nbtrain.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
                                           Convolution2D, Convolution2DTranspose, UpSampling1D, UpSampling2D,
                                           ZeroPadding1D, ZeroPadding2D)
@@ -22,10 +23,11 @@ from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Permute, RepeatVect
 __all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D",
            "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
            "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping1D", "Cropping2D",
-           "Dense", "Dropout", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
+           "Dense", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
            "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer",
-           "LSTM", "Layer", "LayerNormalization", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D",
-           "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "Permute", "RepeatVector", "Rescaling",
-           "Reshape", "SimpleRNN", "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor",
-           "TimeDistributed", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "concatenate"]
+           "LSTM", "Layer", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D",
+           "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "PReLU", "Permute", "ReLU",
+           "RepeatVector", "Rescaling", "Reshape", "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D",
+           "Subtract", "SymbolicTensor", "TimeDistributed", "UpSampling1D", "UpSampling2D", "ZeroPadding1D",
+           "ZeroPadding2D", "add", "concatenate"]

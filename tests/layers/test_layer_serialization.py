@@ -20,7 +20,7 @@ from nbtrain.layers import Dense, Layer, serialization
 from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
-                 "recurrent", "embedding", "reshaping", "preprocessing"]
+                 "recurrent", "embedding", "reshaping", "preprocessing", "activations"]
 
 
 def _x(*shape):
@@ -73,6 +73,12 @@ def _layers():
         "RepeatVector": ("reshaping", lambda c: c(3), _x(2, 4), ()),
         "Rescaling": ("preprocessing", lambda c: c(np.array([0.5, 2.0, 1.0]), offset=0.1), _x(2, 3), ()),
         "Normalization": ("preprocessing", lambda c: c(axis=-1), _x(4, 3), ()),
+        "ReLU": ("activations", lambda c: c(max_value=6.0, negative_slope=0.1, threshold=0.5), _x(2, 4), ()),
+        "LeakyReLU": ("activations", lambda c: c(0.2), _x(2, 4), ()),
+        "ELU": ("activations", lambda c: c(0.5), _x(2, 4), ()),
+        "Softmax": ("activations", lambda c: c(axis=[1, 2]), _x(2, 3, 4), ()),
+        "PReLU": ("activations", lambda c: c(alpha_regularizer="l2", alpha_constraint="non_neg", shared_axes=[1]),
+                  _x(2, 3, 4), ()),
         "MaxPooling2D": ("pooling", lambda c: c((2, 2), strides=1, padding="same"), _x(2, 5, 5, 2), ()),
         "AveragePooling2D": ("pooling", lambda c: c((3, 2)), _x(2, 6, 6, 2), ()),
         "MaxPooling1D": ("pooling", lambda c: c(2), _x(2, 6, 3), ()),
