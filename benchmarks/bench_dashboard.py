@@ -209,6 +209,23 @@ def measure(kc, workload, repeats, epochs):
     }
 
 
+def verdict(report) -> str:
+    """One line against the issue's budgets. The headline is the quietest-epochs estimate, the one least moved
+    by other work on the machine; the best-of and paired figures are printed beside it."""
+    rest = report["epochs_overhead_pct_quietest_runs"]
+    others = (f"best-of {report['wall_overhead_excluding_fixed_pct']:+.2f}%, paired median "
+              f"{report['wall_overhead_excluding_fixed_pct_paired_median']:+.2f}%, in the hooks "
+              f"{report['in_hooks_excluding_fixed_pct_of_fit']:.2f}%")
+    line = (f"{report['workload']}: dashboard overhead {rest:+.2f}% of the epochs (budget 3%: "
+            f"{'met' if rest <= 3 else 'NOT met'}; {others})")
+    if report["workload"] == "workshop":
+        fixed = report["fixed_cost_s"]
+        line += f"; fixed cost {fixed:.3f} s (budget 0.3 s: {'met' if fixed <= 0.3 else 'NOT met'})"
+    if report["repeats"] < 5:
+        line += " [too few repeats to judge: a smoke run]"
+    return line
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="12000 seed samples, 1 repeat (a smoke run)")
@@ -235,6 +252,8 @@ def main(argv=None):
             reports.append(measure(kc, "seed", repeats, args.seed_epochs))
         for report in reports:
             print(json.dumps(report, indent=1))
+        for report in reports:
+            print(verdict(report))
         print(f"total benchmark time {time.perf_counter() - started:.0f} s; load average "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     finally:
