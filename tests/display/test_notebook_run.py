@@ -170,9 +170,10 @@ class Slow(nbtrain.callbacks.Callback):
 """
 
 
-def test_kernel_interrupt_keeps_the_history_and_finalizes_the_display(kernel):
+@pytest.mark.parametrize("call", ["model.fit", "await model.fit_async"])
+def test_kernel_interrupt_keeps_the_history_and_finalizes_the_display(kernel, call):
     km, kc = kernel
-    code = SLOW_WIDGET_TRAINING + "history = model.fit(x, y, epochs=50, batch_size=16, callbacks=[Slow()])\n"
+    code = SLOW_WIDGET_TRAINING + f"history = {call}(x, y, epochs=50, batch_size=16, callbacks=[Slow()])\n"
     sent = []
 
     def interrupt_later(msg, t):
