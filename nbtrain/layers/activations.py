@@ -14,8 +14,7 @@ from nbtrain import activations as activations_module
 from nbtrain import constraints, initializers, regularizers
 from nbtrain.activations import ActivationFunction
 from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.input_layer import SymbolicTensor
-from nbtrain.layers.layer import FLOATX, Layer, _shape_text
+from nbtrain.layers.layer import Layer, _shape_text
 
 # What Keras's Softmax puts in place of masked logits: exp() of it is exactly 0 in float32 and float64.
 _MASKED_LOGIT = -1e9
@@ -191,20 +190,6 @@ class Softmax(_FunctionLayer):
 
     def options(self):
         return {"axis": self.axis}
-
-    def __call__(self, x, training=False, mask=None, **kwargs):
-        """Apply the softmax; ``mask`` (optional) marks the values that count, as in Keras."""
-        if mask is None:
-            return super().__call__(x, training=training, **kwargs)
-        if isinstance(x, SymbolicTensor):  # the base class explains that symbolic calls take no mask
-            return super().__call__(x, training=training, mask=mask, **kwargs)
-        # Layer.__call__ hands forward() no mask, so an array called with a mask is run here
-        x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating):
-            x = x.astype(FLOATX)
-        self.ensure_built(x.shape)
-        self.check_input_shape(x)
-        return self.forward(x, training=training, mask=mask)
 
     def build(self, input_shape):
         self._check_axes(len(input_shape))

@@ -260,8 +260,11 @@ class Layer:
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_output).")
 
-    def __call__(self, x, training: bool = False, **kwargs):
+    def __call__(self, x, training: bool = False, mask=None, **kwargs):
         """Apply the layer to NumPy data, or to symbolic tensors from ``Input`` to build a functional model.
+
+        ``mask`` (NumPy data only) marks the values that count, e.g. ``(batch, timesteps)`` booleans for a
+        recurrent layer; it reaches ``forward`` in layers whose ``forward`` takes one.
 
         Example:
             >>> from nbtrain.layers import Dense, Input
@@ -271,6 +274,8 @@ class Layer:
 
         if isinstance(x, SymbolicTensor) or (
                 isinstance(x, (list, tuple)) and x and all(isinstance(t, SymbolicTensor) for t in x)):
+            if mask is not None:
+                kwargs["mask"] = mask     # symbolic calls take no mask: call_symbolically says so
             return call_symbolically(self, x, **kwargs)
         if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
             arrays = [np.asarray(a) for a in x]
@@ -281,6 +286,8 @@ class Layer:
             x = x.astype(FLOATX)
         self.ensure_built(x.shape)
         self.check_input_shape(x)
+        if mask is not None and self.accepts_mask:
+            return self.forward(x, training=training, mask=mask)
         return self.forward(x, training=training)
 
     # ----- configuration -------------------------------------------------------------------------------

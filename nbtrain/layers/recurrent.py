@@ -48,12 +48,6 @@ def _rate(value, what: str, layer: str) -> float:
     return float(value)
 
 
-def _is_symbolic(x) -> bool:
-    from nbtrain.layers.input_layer import SymbolicTensor
-
-    return isinstance(x, SymbolicTensor)
-
-
 class _Elementwise:
     """An element-wise activation applied in place to a block of a gate buffer, with a batched derivative.
 
@@ -229,17 +223,6 @@ class _Recurrent(Layer):
         return mask if self.return_sequences else None
 
     # ----- forward --------------------------------------------------------------------------------------
-
-    def __call__(self, x, training=False, mask=None, **kwargs):
-        """Apply the layer to a NumPy array ``(batch, timesteps, features)`` (optionally with a boolean
-        ``(batch, timesteps)`` mask), or to a symbolic tensor to build a functional model."""
-        if mask is None or _is_symbolic(x):
-            return super().__call__(x, training=training, **kwargs)
-        x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating):
-            x = x.astype(FLOATX)
-        self.ensure_built(x.shape)
-        return self.forward(x, training=training, mask=mask)
 
     def forward(self, x, training=False, mask=None):
         self.check_input_shape(x)
@@ -984,16 +967,6 @@ class Bidirectional(Layer):
         return self.forward_layer.input_mismatch_hint(shape)
 
     # ----- computation -------------------------------------------------------------------------------------
-
-    def __call__(self, x, training=False, mask=None, **kwargs):
-        """Apply to NumPy data (optionally with a ``(batch, timesteps)`` mask) or to a symbolic tensor."""
-        if mask is None or _is_symbolic(x):
-            return super().__call__(x, training=training, **kwargs)
-        x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.floating):
-            x = x.astype(FLOATX)
-        self.ensure_built(x.shape)
-        return self.forward(x, training=training, mask=mask)
 
     def forward(self, x, training=False, mask=None):
         y = self.forward_layer.forward(x, training=training, mask=mask)
