@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from nbtrain.utils.config import Configurable
-from nbtrain.utils.registry import lookup_name
+from nbtrain.utils.registry import deserialize_config, lookup_name
 
 EPSILON = 1e-7
 
@@ -258,28 +258,8 @@ def deserialize(config, custom_objects: Mapping | None = None):
         >>> deserialize({"class_name": "MaxNorm", "config": {"max_value": 3}})
         MaxNorm(max_value=3.0, axis=0)
     """
-    if config is None:
-        return None
-    if isinstance(config, str):
-        found = _lookup(config, custom_objects)
-        return found() if inspect.isclass(found) else found
-    if not isinstance(config, Mapping) or not isinstance(config.get("class_name"), str):
-        raise ValueError(
-            f"A constraint config must be a dict like {{'class_name': 'MaxNorm', 'config': {{'max_value': 2}}}}, "
-            f"got {config!r}."
-        )
-    class_name, options = config["class_name"], config.get("config")
-    if class_name == "function":
-        if custom_objects and options in custom_objects:
-            return custom_objects[options]
-        raise ValueError(
-            f"Constraint function '{options}' is not known here; pass it as custom_objects={{'{options}': fn}}."
-        )
-    found = _lookup(class_name, custom_objects)
-    if not inspect.isclass(found):
-        return found
-    options = dict(options or {})
-    return found.from_config(options) if hasattr(found, "from_config") else found(**options)
+    return deserialize_config("constraint", config, _lookup, custom_objects,
+                              example="{'class_name': 'MaxNorm', 'config': {'max_value': 2}}")
 
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "max_norm",

@@ -25,6 +25,7 @@ import numpy as np
 
 from nbtrain.utils.errors import unknown_name_error
 from nbtrain.utils.random import make_generator
+from nbtrain.utils.registry import deserialize_config
 
 __all__ = [
     "Constant",
@@ -736,26 +737,6 @@ def deserialize(config, custom_objects: Mapping | None = None):
         >>> deserialize({"class_name": "Constant", "config": {"value": 0.5}})
         Constant(value=0.5)
     """
-    if config is None:
-        return None
-    if isinstance(config, str):
-        found = _lookup(config, custom_objects)
-        return found() if inspect.isclass(found) else found
-    if not isinstance(config, Mapping):
-        raise TypeError(f"deserialize() expects a config dict or a name, got {type(config).__name__}: {config!r}.")
-    class_name, options = config.get("class_name"), config.get("config")
-    if not isinstance(class_name, str):
-        raise ValueError(f"An initializer config needs a 'class_name', got {dict(config)!r}.")
-    if class_name == "function":
-        if custom_objects and options in custom_objects:
-            return custom_objects[options]
-        raise ValueError(
-            f"Initializer function '{options}' is not known here; pass it in custom_objects={{'{options}': fn}}."
-        )
-    found = _lookup(class_name, custom_objects)
-    if not inspect.isclass(found):
-        return found
-    if hasattr(found, "from_config"):
-        return found.from_config(options or {})
-    return found(**(options or {}))
+    return deserialize_config("initializer", config, _lookup, custom_objects,
+                              example="{'class_name': 'Constant', 'config': {'value': 0.5}}")
 

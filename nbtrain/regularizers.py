@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from nbtrain.utils.config import Configurable
-from nbtrain.utils.registry import lookup_name
+from nbtrain.utils.registry import deserialize_config, lookup_name
 
 # Keras's backend.epsilon(): the smallest norm OrthogonalRegularizer divides by.
 EPSILON = 1e-7
@@ -305,18 +305,8 @@ def deserialize(config, custom_objects: Mapping | None = None):
         >>> deserialize({"class_name": "L2", "config": {"l2": 0.001}})
         L2(l2=0.001)
     """
-    if config is None:
-        return None
-    if isinstance(config, str):
-        return _lookup(config, custom_objects)()
-    if not isinstance(config, Mapping) or not isinstance(config.get("class_name"), str):
-        raise ValueError(
-            f"A regularizer config must be a dict like {{'class_name': 'L2', 'config': {{'l2': 0.01}}}}, "
-            f"got {config!r}."
-        )
-    cls = _lookup(config["class_name"], custom_objects)
-    options = dict(config.get("config") or {})
-    return cls.from_config(options) if hasattr(cls, "from_config") else cls(**options)
+    return deserialize_config("regularizer", config, _lookup, custom_objects,
+                              example="{'class_name': 'L2', 'config': {'l2': 0.01}}")
 
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
