@@ -389,3 +389,12 @@ def test_background_dashboard_opens_early_in_the_calling_cell(clock):
     simulate_fit(dash, clock, epochs=4, steps=5)
     assert len(out.outputs) == 1                         # the early output is the one replaced
     assert "completed 4 epochs" in out.outputs[0]["text/plain"]
+
+
+def test_output_settles_after_building_and_after_the_record(clock):
+    # the kernel's I/O thread sends the build and the record before training goes on (or fit returns)
+    dash, out = make(clock)
+    settled = []
+    simulate_fit(dash, clock, epochs=2, steps=5, on_batch=lambda e, b: settled.append(out.settled))
+    assert set(settled) == {1}       # once, right after the dashboard was built
+    assert out.settled == 2          # and once more after the final record
