@@ -650,31 +650,51 @@ def _check_rank(layer: Layer, input_shape, rank: int) -> None:
         raise spatial_rank_error(layer, input_shape, rank)
 
 
-def _normalize_zero_padding(padding, rank: int, layer: str) -> tuple[tuple[int, int], ...]:
-    """``1`` -> ((1, 1), (1, 1)); ``(1, 2)`` -> ((1, 1), (2, 2)); ``((1, 0), (2, 3))`` stays (Keras rules)."""
-    message = (
-        f"{layer}() expects padding to be an int, a tuple of {rank} ints, or a tuple of {rank} "
-        f"(before, after) pairs such as ((1, 1), (2, 2)), got {padding!r}."
-    )
-    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
-        padding = (padding,) * rank
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _side_pair(item, message: str) -> tuple[int, int]:
+    """``2`` -> (2, 2); ``(1, 3)`` stays; anything else (negatives, floats, bools) raises ``message``."""
+    pair = (item, item) if _is_int(item) else item
     try:
-        items = tuple(padding)
+        pair = tuple(pair)
     except TypeError:
         raise ValueError(message) from None
-    if rank == 1 and len(items) == 2 and all(isinstance(v, (int, np.integer)) for v in items):
-        items = (items,)  # ZeroPadding1D((1, 2)) pads 1 before and 2 after
+    if len(pair) != 2 or not all(_is_int(v) and v >= 0 for v in pair):
+        raise ValueError(message)
+    return int(pair[0]), int(pair[1])
+
+
+def normalize_side_pairs(value, rank: int, what: str, layer: str) -> tuple[tuple[int, int], ...]:
+    """One ``(start, end)`` pair per spatial axis, by Keras's rules for ``padding`` and ``cropping``.
+
+    Args:
+        value: for rank 1 an int or ``(start, end)``; for rank 2 an int, ``(rows, cols)`` (symmetric) or
+            ``((top, bottom), (left, right))``.
+        rank: how many spatial axes the layer pads or crops.
+        what: the argument's name, for the message (``"padding"``).
+        layer: the layer's class name, for the message.
+
+    Example:
+        >>> normalize_side_pairs((1, 2), 2, "cropping", "Cropping2D")
+        ((1, 1), (2, 2))
+        >>> normalize_side_pairs((1, 2), 1, "padding", "ZeroPadding1D")
+        ((1, 2),)
+    """
+    forms = "an int or a pair (start, end) such as (1, 2)" if rank == 1 else (
+        "an int, a pair (rows, cols) such as (1, 2), or ((top, bottom), (left, right)) such as ((1, 0), (2, 2))")
+    message = f"{layer}() expects {what} to be {forms}, with non-negative integers; got {value!r}."
+    if rank == 1:
+        return (_side_pair(value, message),)
+    items = (value,) * rank if _is_int(value) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise ValueError(message) from None
     if len(items) != rank:
         raise ValueError(message)
-    pairs = []
-    for item in items:
-        pair = (item, item) if isinstance(item, (int, np.integer)) and not isinstance(item, bool) else item
-        try:
-            pair = normalize_tuple(pair, 2, "padding", layer, allow_zero=True)
-        except ValueError:
-            raise ValueError(message) from None
-        pairs.append(pair)
-    return tuple(pairs)
+    return tuple(_side_pair(item, message) for item in items)
 
 
 class ZeroPadding2D(Layer):
@@ -694,7 +714,7 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.padding = _normalize_zero_padding(padding, self.rank, type(self).__name__)
+        self.padding = normalize_side_pairs(padding, self.rank, "padding", type(self).__name__)
         self.data_format = check_data_format(data_format, type(self).__name__)
         self._input_shape_seen = None
 

@@ -10,59 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.layers.convolutional import check_data_format, spatial_rank_error
+from nbtrain.layers.convolutional import _is_int, check_data_format, normalize_side_pairs, spatial_rank_error
 from nbtrain.layers.layer import Layer, _shape_text
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Cropping
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _crop_pair(item, message: str) -> tuple[int, int]:
-    """``2`` -> (2, 2); ``(1, 3)`` stays; anything else (negatives, floats, bools) raises ``message``."""
-    pair = (item, item) if _is_int(item) else item
-    try:
-        pair = tuple(pair)
-    except TypeError:
-        raise ValueError(message) from None
-    if len(pair) != 2 or not all(_is_int(v) and v >= 0 for v in pair):
-        raise ValueError(message)
-    return int(pair[0]), int(pair[1])
-
-
-def normalize_cropping(cropping, rank: int, layer: str) -> tuple[tuple[int, int], ...]:
-    """One ``(start, end)`` pair per spatial axis, by Keras's rules.
-
-    Args:
-        cropping: for rank 1 an int or ``(start, end)``; for rank 2 an int, ``(rows, cols)`` (symmetric) or
-            ``((top, bottom), (left, right))``.
-        rank: how many spatial axes the layer crops.
-        layer: the layer's class name, for the message.
-
-    Example:
-        >>> normalize_cropping((1, 2), 2, "Cropping2D")
-        ((1, 1), (2, 2))
-        >>> normalize_cropping((1, 2), 1, "Cropping1D")
-        ((1, 2),)
-    """
-    forms = "an int or a pair (start, end) such as (1, 2)" if rank == 1 else (
-        "an int, a pair (rows, cols) such as (1, 2), or ((top, bottom), (left, right)) such as ((1, 0), (2, 2))")
-    message = f"{layer}() expects cropping to be {forms}, with non-negative integers; got {cropping!r}."
-    if rank == 1:
-        return (_crop_pair(cropping, message),)
-    items = (cropping,) * rank if _is_int(cropping) else cropping
-    try:
-        items = tuple(items)
-    except TypeError:
-        raise ValueError(message) from None
-    if len(items) != rank:
-        raise ValueError(message)
-    return tuple(_crop_pair(item, message) for item in items)
 
 
 class _Cropping(Layer):
@@ -76,7 +30,7 @@ class _Cropping(Layer):
 
     def __init__(self, cropping, **kwargs):
         super().__init__(**kwargs)
-        self._pairs = normalize_cropping(cropping, self.rank, type(self).__name__)
+        self._pairs = normalize_side_pairs(cropping, self.rank, "cropping", type(self).__name__)
         self._input_seen = None  # (shape, dtype) of the last forward input, for backward
 
     @property
