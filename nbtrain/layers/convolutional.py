@@ -21,6 +21,7 @@ from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import Layer, _shape_text
 from nbtrain.utils.errors import did_you_mean
+from nbtrain.utils.checks import is_int
 
 # ----------------------------------------------------------------------------------------------------------
 # Argument checks shared with the pooling layers
@@ -650,18 +651,14 @@ def _check_rank(layer: Layer, input_shape, rank: int) -> None:
         raise spatial_rank_error(layer, input_shape, rank)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _side_pair(item, message: str) -> tuple[int, int]:
     """``2`` -> (2, 2); ``(1, 3)`` stays; anything else (negatives, floats, bools) raises ``message``."""
-    pair = (item, item) if _is_int(item) else item
+    pair = (item, item) if is_int(item) else item
     try:
         pair = tuple(pair)
     except TypeError:
         raise ValueError(message) from None
-    if len(pair) != 2 or not all(_is_int(v) and v >= 0 for v in pair):
+    if len(pair) != 2 or not all(is_int(v) and v >= 0 for v in pair):
         raise ValueError(message)
     return int(pair[0]), int(pair[1])
 
@@ -687,7 +684,7 @@ def normalize_side_pairs(value, rank: int, what: str, layer: str) -> tuple[tuple
     message = f"{layer}() expects {what} to be {forms}, with non-negative integers; got {value!r}."
     if rank == 1:
         return (_side_pair(value, message),)
-    items = (value,) * rank if _is_int(value) else value
+    items = (value,) * rank if is_int(value) else value
     try:
         items = tuple(items)
     except TypeError:

@@ -10,12 +10,7 @@ from nbtrain import activations as activations_module
 from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.layer import FLOATX, Layer, normalize_shape
 from nbtrain.utils.random import make_generator
-
-
-def _positive_int(value, what: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}() expects {what} to be a positive integer, got {value!r}.")
-    return int(value)
+from nbtrain.utils.checks import positive_int
 
 
 class ActivatedLayer(Layer):
@@ -69,7 +64,7 @@ class Dense(ActivatedLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
-        self.units = _positive_int(units, "units", "Dense")
+        self.units = positive_int(units, "units", "Dense")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -6,12 +6,7 @@ import numpy as np
 
 from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.layer import Layer
-
-
-def _positive_int(value, what: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}() expects {what} to be a positive integer, got {value!r}.")
-    return int(value)
+from nbtrain.utils.checks import positive_int
 
 
 class Embedding(Layer):
@@ -48,8 +43,8 @@ class Embedding(Layer):
         if input_length is not None and kwargs.get("input_shape") is None and kwargs.get("batch_input_shape") is None:
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, (int, np.integer)) else input_length
         super().__init__(**kwargs)
-        self.input_dim = _positive_int(input_dim, "input_dim", "Embedding")
-        self.output_dim = _positive_int(output_dim, "output_dim", "Embedding")
+        self.input_dim = positive_int(input_dim, "input_dim", "Embedding")
+        self.output_dim = positive_int(output_dim, "output_dim", "Embedding")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)

@@ -42,7 +42,7 @@ class Add(Merge):
     """Element-wise sum of its inputs.
 
     Example:
-        >>> Add()([np.ones((2, 3)), np.ones((2, 3))])[0, 0]
+        >>> float(Add()([np.ones((2, 3)), np.ones((2, 3))])[0, 0])
         2.0
     """
 

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from nbtrain.layers.layer import FLOATX, Layer, _shape_text
+from nbtrain.utils.checks import is_int, positive_int
 
 #: Keras's ``backend.epsilon()``: the smallest standard deviation Normalization divides by.
 EPSILON = 1e-7
@@ -433,21 +434,17 @@ def _standardize_axis(axis) -> tuple[int, ...]:
     """None -> (), an int -> (int,), a list or tuple -> a tuple; as Keras stores it."""
     if axis is None:
         return ()
-    if _is_int(axis):
+    if is_int(axis):
         return (int(axis),)
     try:
         axes = tuple(axis)
     except TypeError:
         axes = None
-    if axes is None or not all(_is_int(a) for a in axes):
+    if axes is None or not all(is_int(a) for a in axes):
         raise TypeError(f"Normalization() expects axis to be an int, a tuple of ints or None, got {axis!r}.")
     if len(set(axes)) != len(axes):
         raise ValueError(f"Normalization() got a repeated axis in axis={axis!r}.")
     return tuple(int(a) for a in axes)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _check_given_statistics(mean, variance, axis) -> None:
@@ -476,11 +473,7 @@ def _check_given_statistics(mean, variance, axis) -> None:
 
 
 def _optional_positive_int(value, what: str):
-    if value is None:
-        return None
-    if not _is_int(value) or value <= 0:
-        raise ValueError(f"Normalization.adapt() expects {what} to be a positive integer or None, got {value!r}.")
-    return int(value)
+    return None if value is None else positive_int(value, what, "Normalization.adapt")
 
 
 def _is_array_like(data) -> bool:

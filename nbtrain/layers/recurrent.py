@@ -30,16 +30,11 @@ from nbtrain import activations as activations_module
 from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.layer import FLOATX, Layer
 from nbtrain.utils.random import make_generator
+from nbtrain.utils.checks import positive_int
 
 # Keras arguments that nbtrain accepts but that change nothing here.
 _IGNORED_ARGUMENTS = ("unroll", "implementation", "use_cudnn", "time_major")
 _NOT_ELEMENTWISE = ("softmax", "log_softmax", "sparsemax")
-
-
-def _positive_int(value, what: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}() expects {what} to be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _rate(value, what: str, layer: str) -> float:
@@ -127,7 +122,7 @@ class _Recurrent(Layer):
         for name in _IGNORED_ARGUMENTS:
             kwargs.pop(name, None)
         super().__init__(**kwargs)
-        self.units = _positive_int(units, "units", cls)
+        self.units = positive_int(units, "units", cls)
         self._activation = _Elementwise(activation, cls, "activation")
         self.activation = self._activation.fn
         self.use_bias = bool(use_bias)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.layers.convolutional import _is_int, check_data_format, normalize_side_pairs, spatial_rank_error
+from nbtrain.layers.convolutional import check_data_format, normalize_side_pairs, spatial_rank_error
 from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.utils.checks import is_int
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def normalize_dims(dims) -> tuple[int, ...]:
         raise TypeError(
             f"Permute() expects dims to be a tuple of axis numbers such as (2, 1), got {dims!r}."
         ) from None
-    if not all(_is_int(d) for d in values):
+    if not all(is_int(d) for d in values):
         raise TypeError(f"Permute() expects dims to contain integers, got {dims!r}.")
     values = tuple(int(d) for d in values)
     expected = tuple(range(1, len(values) + 1))
@@ -240,7 +241,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        if not _is_int(n):
+        if not is_int(n):
             raise TypeError(f"RepeatVector() expects n to be an integer such as 3, got {n!r}.")
         if n <= 0:
             raise ValueError(f"RepeatVector() expects n to be a positive integer, got n={n}.")
