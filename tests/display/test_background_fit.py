@@ -37,7 +37,7 @@ class Slow(nbtrain.callbacks.Callback):
 
 def test_background_fit_returns_at_once_and_wait_gives_the_history():
     x, y = data()
-    m, slow = model(), Slow()
+    m, slow = model(), Slow(0.02)      # 40 batches: training takes 0.8 s at least, so "running" is certain
     started = time.perf_counter()
     handle = start_background_fit(m, dict(x=x, y=y, epochs=5, batch_size=32, verbose=0, callbacks=[slow]))
     assert isinstance(handle, TrainingHandle)

@@ -272,8 +272,12 @@ def run_and_watch(page, port, shots, app="jupyterlab"):
             page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / f"live_dashboard_{app}.png"))
             mid_shot = True
         page.wait_for_timeout(150)   # not time.sleep: Playwright must keep serving page.route
-    moving = {w for w in widths if 0 < float(w.rstrip("%")) < 100}
-    assert len(set(widths)) >= 4 and moving, f"the batch bar did not move: {widths}"
+    # The bar is drawn at most every LiveDisplay.bar_interval (0.2 s): in these 0.6 s epochs that is a few
+    # positions per epoch, which ones depending on timing. Moving means: two different positions inside an
+    # epoch, and the bar seen changing again and again.
+    inside_an_epoch = {w for w in widths if 0 < float(w.rstrip("%")) < 100}
+    changes = sum(a != b for a, b in zip(widths, widths[1:]))
+    assert len(inside_an_epoch) >= 2 and changes >= 3, f"the batch bar did not move: {widths}"
     assert len(epochs_seen) >= 2, epochs_seen
 
     # final phase: the widget is replaced by the static record with its plot
