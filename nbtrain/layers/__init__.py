@@ -4,13 +4,13 @@ from nbtrain.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nbtrain.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
                                           Convolution2D, Convolution2DTranspose, UpSampling1D, UpSampling2D,
                                           ZeroPadding1D, ZeroPadding2D)
-from nbtrain.layers.core import Activation, Dense, Dropout, Flatten, Reshape
+from nbtrain.layers.core import Activation, ActivityRegularization, Dense, Dropout, Flatten, Identity, Reshape
 from nbtrain.layers.embedding import Embedding, Masking
 from nbtrain.layers.input_layer import Input, InputLayer, SymbolicTensor
 from nbtrain.layers.layer import Layer
-from nbtrain.layers.merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
-                                    concatenate)
-from nbtrain.layers.normalization import BatchNormalization, LayerNormalization
+from nbtrain.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                                    average, concatenate, dot, maximum, minimum, multiply, subtract)
+from nbtrain.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
 from nbtrain.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
                                     GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
                                     GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
@@ -20,14 +20,15 @@ from nbtrain.layers.preprocessing import Normalization, Rescaling
 from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Permute, RepeatVector
 
-__all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D",
-           "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
-           "Conv2DTranspose", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Cropping1D", "Cropping2D",
-           "Dense", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
-           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer",
-           "LSTM", "Layer", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D",
-           "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "PReLU", "Permute", "ReLU",
-           "RepeatVector", "Rescaling", "Reshape", "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D",
-           "Subtract", "SymbolicTensor", "TimeDistributed", "UpSampling1D", "UpSampling2D", "ZeroPadding1D",
-           "ZeroPadding2D", "add", "concatenate"]
+__all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
+           "AvgPool1D", "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D",
+           "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
+           "Convolution2DTranspose", "Cropping1D", "Cropping2D", "Dense", "Dot", "Dropout", "ELU", "Embedding",
+           "Flatten", "GRU", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
+           "GlobalMaxPooling2D", "Identity", "Input", "InputLayer", "LSTM", "Layer", "LayerNormalization",
+           "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum",
+           "Multiply", "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Reshape",
+           "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor",
+           "TimeDistributed", "UnitNormalization", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
+           "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]

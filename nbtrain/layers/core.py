@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape."""
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Identity, ActivityRegularization."""
 
 from __future__ import annotations
 
@@ -297,6 +297,49 @@ class Reshape(Layer):
         return super().get_config() | {"target_shape": self.target_shape}
 
 
+class Identity(Layer):
+    """Passes its input through unchanged: a placeholder, e.g. for an optional block switched off.
+
+    Example:
+        >>> Identity()(np.array([[1.0, 2.0]], dtype="float32"))
+        array([[1., 2.]], dtype=float32)
+    """
+
+    supports_masking = True
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+class ActivityRegularization(Identity):
+    """Passes its input through and adds ``l1 * sum(|x|) + l2 * sum(x ** 2)`` of it to the training loss.
+
+    Args:
+        l1: the L1 factor (default 0.0).
+        l2: the L2 factor (default 0.0).
+
+    Example:
+        >>> layer = ActivityRegularization(l2=0.01)
+        >>> round(layer.activity_regularizer(np.array([[3.0, 4.0]])), 4)
+        0.25
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        if "activity_regularizer" in kwargs:
+            raise TypeError("ActivityRegularization() sets its own activity_regularizer from l1 and l2; "
+                            "pass those instead.")
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = self.activity_regularizer.l1, self.activity_regularizer.l2
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activity_regularizer", None)     # rebuilt from l1 and l2
+        return config | {"l1": self.l1, "l2": self.l2}
+
+
 def _target_shape(target_shape) -> tuple:
     """Reshape's target: positive sizes and at most one -1 (inferred)."""
     if isinstance(target_shape, (int, np.integer)):
@@ -310,4 +353,5 @@ def _target_shape(target_shape) -> tuple:
     return shape
 
 
-__all__ = ["Activation", "ActivatedLayer", "Dense", "Dropout", "Flatten", "Reshape", "FLOATX"]
+__all__ = ["Activation", "ActivatedLayer", "ActivityRegularization", "Dense", "Dropout", "Flatten", "Identity",
+           "Reshape", "FLOATX"]

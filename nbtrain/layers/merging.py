@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.layers.layer import Layer
+from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.normalization import unit_normalize, unit_normalize_backward
+from nbtrain.utils.checks import is_int
 
 
 class Merge(Layer):
@@ -198,11 +200,150 @@ class Concatenate(Layer):
         return super().get_config() | {"axis": self.axis}
 
 
+class Dot(Layer):
+    """Per-sample dot product of two tensors, summing over one axis of each (Keras's ``batch_dot``).
+
+    For inputs of shapes ``(batch, 3, 5)`` and ``(batch, 10, 3)`` with ``axes=(1, 2)`` the output has shape
+    ``(batch, 5, 10)``: the first input's other axes, then the second's (without its batch axis). Two vectors per
+    sample, ``(batch, n)`` each, give ``(batch, 1)``.
+
+    Args:
+        axes: the axis to sum over, the same in both inputs; or a pair ``(axis_of_first, axis_of_second)``.
+            Never 0, the batch axis.
+        normalize: L2-normalize both inputs along those axes first, so the output is the cosine similarity.
+
+    Example:
+        >>> Dot(axes=1)([np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])])
+        array([[11.]])
+    """
+
+    epsilon = 1e-7      # Keras's floor for the norm when normalize=True
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        self.axes = _check_dot_axes(axes)
+        self.normalize = bool(normalize)
+        self._cache = None
+
+    def _contracted_axes(self, shapes) -> tuple[int, int]:
+        """``axes`` as two non-negative axes, one for each input."""
+        pair = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
+        resolved = []
+        for which, axis, shape in zip(("first", "second"), pair, shapes):
+            rank = len(shape)
+            if not -rank <= axis < rank or axis % rank == 0:
+                raise ValueError(
+                    f"Dot layer '{self.name}' got axes={self.axes!r}, but the {which} input has shape "
+                    f"{_shape_text(shape)}: the axis must be one of 1..{rank - 1} (or negative); axis 0 is the "
+                    f"batch axis.")
+            resolved.append(axis % rank)
+        return resolved[0], resolved[1]
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, list) or len(input_shape) != 2:
+            raise ValueError(f"Dot layer '{self.name}' takes a list of exactly two tensors, e.g. "
+                             f"Dot(axes=1)([a, b]); got {input_shape!r}.")
+        for shape in input_shape:
+            if len(shape) < 2:
+                raise ValueError(f"Dot layer '{self.name}' needs inputs with a batch axis and at least one more, "
+                                 f"got shapes {[_shape_text(s) for s in input_shape]}.")
+        self._check_sizes(*input_shape)
+        super().build(input_shape)
+
+    def _check_sizes(self, first, second) -> None:
+        a, b = self._contracted_axes([first, second])
+        if first[a] is not None and second[b] is not None and first[a] != second[b]:
+            raise ValueError(
+                f"Dot layer '{self.name}' sums over axis {a} of the first input and axis {b} of the second, which "
+                f"must have the same size; got shapes {_shape_text(first)} and {_shape_text(second)}.")
+        if first[0] is not None and second[0] is not None and first[0] != second[0]:
+            raise ValueError(f"Dot layer '{self.name}' needs the same number of samples in both inputs, got shapes "
+                             f"{_shape_text(first)} and {_shape_text(second)}.")
+
+    def compute_output_shape(self, input_shape):
+        first, second = (list(s) for s in input_shape)
+        a, b = self._contracted_axes(input_shape)
+        del first[a], second[b], second[0]
+        shape = first + second
+        return tuple(shape) if len(shape) > 1 else (shape[0], 1)
+
+    def forward(self, x, training=False):
+        first, second = x
+        self._check_sizes(first.shape, second.shape)
+        a, b = self._contracted_axes([first.shape, second.shape])
+        norms = None
+        if self.normalize:
+            (first, inv_a), (second, inv_b) = (unit_normalize(first, a, self.epsilon),
+                                               unit_normalize(second, b, self.epsilon))
+            norms = (first, inv_a, second, inv_b)
+        # one batched matrix product: (n, rest of first, k) @ (n, k, rest of second)
+        left, right = np.moveaxis(first, a, -1), np.moveaxis(second, b, 1)
+        n, k = left.shape[0], left.shape[-1]
+        lhs, rhs = left.reshape(n, -1, k), right.reshape(n, k, -1)
+        self._cache = (lhs, rhs, left.shape, right.shape, a, b, norms)
+        shape = (n,) + left.shape[1:-1] + right.shape[2:]
+        return np.matmul(lhs, rhs).reshape(shape if len(shape) > 1 else (n, 1))
+
+    def backward(self, grad_output):
+        lhs, rhs, left_shape, right_shape, a, b, norms = self._cache
+        g = grad_output.reshape(lhs.shape[0], lhs.shape[1], rhs.shape[2])
+        grad_first = np.moveaxis(np.matmul(g, rhs.transpose(0, 2, 1)).reshape(left_shape), -1, a)
+        grad_second = np.moveaxis(np.matmul(lhs.transpose(0, 2, 1), g).reshape(right_shape), 1, b)
+        if norms is not None:
+            unit_a, inv_a, unit_b, inv_b = norms
+            grad_first = unit_normalize_backward(grad_first, unit_a, inv_a, a, self.epsilon)
+            grad_second = unit_normalize_backward(grad_second, unit_b, inv_b, b, self.epsilon)
+        return [grad_first, grad_second]
+
+    def get_config(self):
+        return super().get_config() | {"axes": self.axes if isinstance(self.axes, int) else list(self.axes),
+                                       "normalize": self.normalize}
+
+
+def _check_dot_axes(axes):
+    if is_int(axes):
+        return int(axes)
+    if isinstance(axes, (list, tuple)) and len(axes) == 2 and all(is_int(a) for a in axes):
+        return (int(axes[0]), int(axes[1]))
+    raise ValueError(f"Dot() expects axes to be an int or a pair of ints (one axis for each input), got {axes!r}. "
+                     f"For two (batch, n) vectors use Dot(axes=1).")
+
+
 def add(inputs, **kwargs):
     """Functional shorthand for ``Add()(inputs)``."""
     return Add(**kwargs)(inputs)
 
 
+def subtract(inputs, **kwargs):
+    """Functional shorthand for ``Subtract()(inputs)``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """Functional shorthand for ``Multiply()(inputs)``."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """Functional shorthand for ``Average()(inputs)``."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """Functional shorthand for ``Maximum()(inputs)``."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """Functional shorthand for ``Minimum()(inputs)``."""
+    return Minimum(**kwargs)(inputs)
+
+
 def concatenate(inputs, axis=-1, **kwargs):
     """Functional shorthand for ``Concatenate(axis)(inputs)``."""
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    """Functional shorthand for ``Dot(axes, normalize)(inputs)``."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

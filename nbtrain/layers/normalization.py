@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNormalization and LayerNormalization."""
+"""Normalization layers: BatchNormalization, LayerNormalization and UnitNormalization."""
 
 from __future__ import annotations
 
@@ -331,4 +331,67 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         return f"<LayerNormalization name={self.name!r}, axis={self.axis}>"
 
 
-__all__ = ["BatchNormalization", "LayerNormalization"]
+def unit_normalize(x: np.ndarray, axes, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """``x / ||x||`` over ``axes``, the norm floored at ``epsilon``; returns the result and ``1 / norm``.
+
+    The floor is applied to the squared norm (``epsilon ** 2``), as Keras does, so an all-zero vector stays zero
+    with a finite gradient instead of becoming NaN.
+    """
+    squares = np.sum(np.square(x), axis=axes, keepdims=True)
+    inv_norm = 1.0 / np.sqrt(np.maximum(squares, epsilon * epsilon))
+    return x * inv_norm, inv_norm
+
+
+def unit_normalize_backward(grad_output: np.ndarray, unit: np.ndarray, inv_norm: np.ndarray, axes,
+                            epsilon: float) -> np.ndarray:
+    """The gradient through `unit_normalize`, given its outputs ``unit`` and ``inv_norm``."""
+    grad = grad_output * inv_norm
+    # where the norm was not floored it depends on x too: remove the component along the unit vector
+    along = np.sum(grad_output * unit, axis=axes, keepdims=True)
+    not_floored = inv_norm < 1.0 / epsilon
+    return grad - np.where(not_floored, unit * along * inv_norm, 0.0)
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over ``axis``: ``x / max(||x||, 1e-12)``.
+
+    Args:
+        axis: the axis, or list of axes, to take the norm over; default -1 (the features).
+
+    Example:
+        >>> UnitNormalization()(np.array([[3.0, 4.0]], dtype="float32"))
+        array([[0.6, 0.8]], dtype=float32)
+    """
+
+    supports_masking = True
+    epsilon = 1e-12     # Keras's floor for the norm
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = [int(a) for a in axis]
+        elif isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+            self.axis = int(axis)
+        else:
+            raise TypeError(f"UnitNormalization() expects axis to be an int or a list of ints, got {axis!r}.")
+        self._cache = None
+
+    def build(self, input_shape):
+        _normalize_axes(self.axis, len(input_shape), self)     # a clear error for an axis out of range
+        super().build(input_shape)
+
+    def forward(self, x, training=False):
+        axes = _normalize_axes(self.axis, x.ndim, self)
+        unit, inv_norm = unit_normalize(x, axes, self.epsilon)
+        self._cache = (unit, inv_norm, axes)
+        return unit
+
+    def backward(self, grad_output):
+        unit, inv_norm, axes = self._cache
+        return unit_normalize_backward(grad_output, unit, inv_norm, axes, self.epsilon)
+
+    def get_config(self):
+        return super().get_config() | {"axis": self.axis}
+
+
+__all__ = ["BatchNormalization", "LayerNormalization", "UnitNormalization"]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import nbtrain
-from nbtrain.layers import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
+from nbtrain.layers import (Activation, ActivityRegularization, Dense, Dropout, Flatten, Identity, Input, InputLayer,
+                            Reshape)
 
 
 def test_dense_computes_activation_of_affine_map():
@@ -124,3 +125,40 @@ def test_input_declares_shape():
     assert isinstance(tensor.layer, InputLayer)
     with pytest.raises(ValueError, match="needs the shape"):
         Input()
+
+
+def test_identity_returns_its_input_and_keeps_the_mask():
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(Identity()(x), x)
+    mask = np.array([True, False])
+    assert Identity().compute_mask(x, mask) is mask
+
+
+def test_activity_regularization_adds_its_penalty_like_a_layer_activity_regularizer(rng):
+    x, y = rng.random((8, 3), dtype=np.float32), rng.random((8, 2), dtype=np.float32)
+
+    def loss_and_gradient(make_layers):
+        nbtrain.utils.set_random_seed(0)          # before the layers exist: the same initial kernel each time
+        model = nbtrain.Sequential([Input(shape=(3,)), *make_layers()])
+        model.compile(optimizer=nbtrain.optimizers.SGD(learning_rate=0.0), loss="mse")
+        loss = model.train_on_batch(x, y)
+        return loss, model.layers[0].grads["kernel"].copy()
+
+    penalty = nbtrain.regularizers.L1L2(l1=0.01, l2=0.1)
+    expected = loss_and_gradient(lambda: [Dense(2, activity_regularizer=penalty)])
+    got = loss_and_gradient(lambda: [Dense(2), ActivityRegularization(l1=0.01, l2=0.1)])
+    plain = loss_and_gradient(lambda: [Dense(2)])
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-8)
+    assert got[0] > plain[0] + 1e-4
+
+
+def test_activity_regularization_config_and_errors():
+    layer = ActivityRegularization(l2=0.5)
+    config = layer.get_config()
+    assert config["l1"] == 0.0 and config["l2"] == 0.5 and "activity_regularizer" not in config
+    assert ActivityRegularization.from_config(config).activity_regularizer.l2 == 0.5
+    with pytest.raises(TypeError, match="pass those instead"):
+        ActivityRegularization(activity_regularizer="l2")
+    with pytest.raises(ValueError, match="l1"):
+        ActivityRegularization(l1=-1.0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gradcheck import check_layer
 
-from nbtrain.layers import Activation, Dense, Dropout, Flatten, Reshape
+from nbtrain.layers import Activation, ActivityRegularization, Dense, Dropout, Flatten, Identity, Reshape
 
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "swish",
                "gelu", "leaky_relu", "hard_sigmoid", "exponential"]
@@ -49,3 +49,8 @@ def test_dropout_at_inference_is_identity(rng):
 def test_flatten_and_reshape(rng):
     check_layer(Flatten(), rng.standard_normal((2, 3, 4)), rng)
     check_layer(Reshape((3, -1)), rng.standard_normal((2, 12)), rng)
+
+
+def test_identity_and_activity_regularization_pass_the_gradient_through(rng):
+    check_layer(Identity(), rng.standard_normal((2, 3, 4)), rng)
+    check_layer(ActivityRegularization(l1=0.1, l2=0.2), rng.standard_normal((3, 4)), rng)

@@ -1,11 +1,11 @@
-"""BatchNormalization and LayerNormalization: the Keras reference values, training versus inference,
+"""BatchNormalization, LayerNormalization and UnitNormalization: the Keras reference values, training versus inference,
 frozen layers, masks, weight order, errors and a table-driven float64 gradient check."""
 
 import numpy as np
 import pytest
 from gradcheck import check_layer
 
-from nbtrain.layers.normalization import BatchNormalization, LayerNormalization
+from nbtrain.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
 
 
 def randomize(layer, input_shape, rng):
@@ -191,3 +191,37 @@ def test_gamma_and_beta_regularizers_and_constraints(layer_class):
     assert layer.get_weights()[1].min() == 0
     clone = layer_class.from_config(layer.get_config() | {"name": "clone"})
     assert clone.gamma_regularizer is not None and clone.beta_constraint is not None
+
+
+# ----- UnitNormalization ---------------------------------------------------------------------------------
+
+
+def test_unit_normalization_keras_reference():
+    out = UnitNormalization()(np.arange(6, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_allclose(np.sum(out ** 2, axis=1), [1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(out[1], np.array([3, 4, 5]) / np.sqrt(50), rtol=1e-6)
+    assert out.dtype == np.float32
+
+
+def test_unit_normalization_over_several_axes_and_of_a_zero_sample():
+    x = np.stack([np.full((2, 2), 2.0), np.zeros((2, 2))]).astype(np.float32)
+    out = UnitNormalization(axis=[1, 2])(x)
+    np.testing.assert_allclose(out[0], np.full((2, 2), 0.5))
+    np.testing.assert_array_equal(out[1], 0.0)           # floored norm: zeros stay zeros, no NaN
+    layer = UnitNormalization(axis=[1, 2])
+    layer(x)
+    assert np.isfinite(layer.backward(np.ones_like(x))).all()
+
+
+@pytest.mark.parametrize("axis, shape", [(-1, (3, 4)), (1, (2, 3, 4)), ([1, 2], (2, 3, 4)), ([-1, 1], (2, 2, 3, 2))])
+def test_unit_normalization_gradient(axis, shape, rng):
+    check_layer(UnitNormalization(axis=axis), rng.standard_normal(shape), rng)
+
+
+def test_unit_normalization_errors_and_mask():
+    with pytest.raises(TypeError, match="int or a list of ints"):
+        UnitNormalization(axis="last")
+    with pytest.raises(ValueError, match="out of range"):
+        UnitNormalization(axis=2).build((None, 3))
+    mask = np.array([[True, False]])
+    assert UnitNormalization().compute_mask(np.zeros((1, 2, 3)), mask) is mask
