@@ -6,6 +6,8 @@ from nbtrain.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2
                                           ZeroPadding1D, ZeroPadding2D)
 from nbtrain.layers.core import Activation, ActivityRegularization, Dense, Dropout, Flatten, Identity, Reshape
 from nbtrain.layers.embedding import Embedding, Masking
+from nbtrain.layers.image_augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation,
+                                               RandomTranslation, RandomZoom)
 from nbtrain.layers.input_layer import Input, InputLayer, SymbolicTensor
 from nbtrain.layers.layer import Layer
 from nbtrain.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
@@ -28,7 +30,8 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
            "GlobalMaxPooling2D", "Identity", "Input", "InputLayer", "LSTM", "Layer", "LayerNormalization",
            "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum",
-           "Multiply", "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Reshape",
+           "Multiply", "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip",
+           "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape",
            "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor",
            "TimeDistributed", "UnitNormalization", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
            "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]

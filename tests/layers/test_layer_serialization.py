@@ -20,7 +20,7 @@ from nbtrain.layers import Dense, Layer, serialization
 from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
-                 "recurrent", "embedding", "reshaping", "preprocessing", "activations"]
+                 "recurrent", "embedding", "reshaping", "preprocessing", "activations", "image_augmentation"]
 
 
 def _x(*shape):
@@ -64,6 +64,16 @@ def _layers():
         "Identity": ("core", lambda c: c(), _x(2, 4), ()),
         "ActivityRegularization": ("core", lambda c: c(l1=0.01, l2=0.02), _x(2, 4), ()),
         "UnitNormalization": ("normalization", lambda c: c(axis=[1, 2]), _x(2, 3, 4), ()),
+        "RandomFlip": ("image_augmentation", lambda c: c("vertical", seed=2), _x(2, 5, 5, 3), ()),
+        "RandomTranslation": ("image_augmentation", lambda c: c((-0.2, 0.1), 0.3, fill_mode="constant",
+                                                              interpolation="nearest", seed=1, fill_value=0.5),
+                              _x(2, 5, 5, 3), ()),
+        "RandomRotation": ("image_augmentation", lambda c: c(0.2, fill_mode="wrap", seed=3), _x(2, 5, 5, 3), ()),
+        "RandomZoom": ("image_augmentation", lambda c: c(0.2, (-0.1, 0.3), fill_mode="nearest", seed=4),
+                       _x(2, 5, 5, 3), ()),
+        "RandomContrast": ("image_augmentation", lambda c: c(0.3, value_range=(0, 1), seed=5), _x(2, 5, 5, 3), ()),
+        "RandomBrightness": ("image_augmentation", lambda c: c((-0.1, 0.2), value_range=[0, 1], seed=6),
+                             _x(2, 5, 5, 3), ()),
         "Conv2D": ("convolutional", lambda c: c(4, 3, strides=(1, 2), padding="same", activation="tanh"),
                    _x(2, 6, 6, 2), ()),
         "Conv1D": ("convolutional", lambda c: c(4, 3, padding="causal", dilation_rate=2), _x(2, 8, 3), ()),
@@ -133,7 +143,7 @@ def _all_layer_classes() -> set[type]:
 
 
 # Base classes that are not layers one uses directly.
-ABSTRACT = {"Layer", "ActivatedLayer", "Merge"}
+ABSTRACT = {"Layer", "ActivatedLayer", "Merge", "ImageAugmentation", "AffineAugmentation", "ClippedAugmentation"}
 
 
 def _shape_of(x):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gradcheck import assert_gradients_close, numerical_gradient
@@ -134,3 +137,14 @@ def test_functional_shorthands_build_the_layer(function, layer_class, rng):
     assert type(model.get_layer("merged")) is layer_class
     xs = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(2)]
     np.testing.assert_allclose(model.predict(xs, verbose=0), layer_class()(xs), rtol=1e-6)
+
+
+def test_dot_matches_keras():
+    """Outputs of keras.layers.Dot (Keras 3.15.1), stored by tests/fixtures/make_keras_image_reference.py."""
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    cases = json.loads((fixtures / "keras_image_reference.json").read_text())["dot"]
+    with np.load(fixtures / "keras_image_reference.npz") as data:
+        for i, case in enumerate(cases):
+            axes = case["axes"] if isinstance(case["axes"], int) else tuple(case["axes"])
+            out = Dot(axes=axes, normalize=case["normalize"])([data[f"dot/{i}/x0"], data[f"dot/{i}/x1"]])
+            np.testing.assert_allclose(out, data[f"dot/{i}/y"], rtol=1e-5, atol=1e-6, err_msg=str(case))

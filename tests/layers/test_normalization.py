@@ -1,6 +1,9 @@
 """BatchNormalization, LayerNormalization and UnitNormalization: the Keras reference values, training versus inference,
 frozen layers, masks, weight order, errors and a table-driven float64 gradient check."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gradcheck import check_layer
@@ -225,3 +228,13 @@ def test_unit_normalization_errors_and_mask():
         UnitNormalization(axis=2).build((None, 3))
     mask = np.array([[True, False]])
     assert UnitNormalization().compute_mask(np.zeros((1, 2, 3)), mask) is mask
+
+
+def test_unit_normalization_matches_keras():
+    """Outputs of keras.layers.UnitNormalization (Keras 3.15.1), from tests/fixtures/make_keras_image_reference.py."""
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    cases = json.loads((fixtures / "keras_image_reference.json").read_text())["unit_normalization"]
+    with np.load(fixtures / "keras_image_reference.npz") as data:
+        for i, case in enumerate(cases):
+            out = UnitNormalization(axis=case["axis"])(data[f"unit_normalization/{i}/x"])
+            np.testing.assert_allclose(out, data[f"unit_normalization/{i}/y"], rtol=1e-6, atol=1e-7)
