@@ -205,37 +205,26 @@ def spatial_rank_error(layer: Layer, input_shape, rank: int) -> ValueError:
 # ----------------------------------------------------------------------------------------------------------
 
 
-class _Conv(ActivatedLayer):
-    """Shared code of Conv1D and Conv2D: a 2-D im2col convolution (1-D runs on a height-1 view)."""
+class SlidingWindowLayer(ActivatedLayer):
+    """What every convolution shares: a kernel window with strides, padding and dilation, a bias, an activation,
+    and the height-1 2-D view through which 1-D layers run the 2-D code."""
 
     rank = 2
     paddings = ("valid", "same")
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+    def __init__(self, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1, activation=None,
+                 use_bias=True, bias_initializer="zeros", bias_regularizer=None, bias_constraint=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
         kind = type(self).__name__
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{kind}() expects filters to be a positive integer, got {filters!r}.")
-        if groups != 1:
-            raise ValueError(f"{kind}() in nbtrain supports groups=1 only, got groups={groups!r}.")
-        self.filters = int(filters)
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
         self.strides = normalize_tuple(strides, self.rank, "strides", kind)
         self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
         self.padding = normalize_padding(padding, kind, self.paddings)
         self.data_format = check_data_format(data_format, kind)
-        self.groups = 1
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._cols = None
         self._geometry = None
         self._padded_shape = None
         self._input_shape_seen = None
@@ -263,31 +252,31 @@ class _Conv(ActivatedLayer):
                 f"Use padding='same', a smaller kernel_size, or remove a pooling layer before it."
             )
 
-    def build(self, input_shape):
+    def input_channels(self, input_shape) -> int:
+        """The channel count of ``input_shape``, after checking its rank and that the window fits."""
         input_shape = tuple(input_shape)
         if len(input_shape) != self.rank + 2:
             raise spatial_rank_error(self, input_shape, self.rank)
-        channels = input_shape[-1]
-        if channels is None:
+        if input_shape[-1] is None:
             raise ValueError(
                 f"{type(self).__name__} layer '{self.name}' needs a known number of channels (last axis), "
                 f"got input shape {_shape_text(input_shape)}."
             )
         self._check_fits(input_shape[1:-1])
-        self.add_weight("kernel", self._kernel_shape(channels), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
-                            constraint=self.bias_constraint)
-        super().build(input_shape)
+        return input_shape[-1]
 
-    def compute_output_shape(self, input_shape):
+    def add_bias(self, size: int) -> None:
+        if self.use_bias:
+            self.add_weight("bias", (size,), self.bias_initializer, regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
+
+    def output_shape_for(self, input_shape, channels) -> tuple:
         input_shape = tuple(input_shape)
         if len(input_shape) != self.rank + 2:
             raise spatial_rank_error(self, input_shape, self.rank)
         self._check_fits(input_shape[1:-1])
         out = self._spatial_geometry(input_shape[1:-1]).out
-        return (input_shape[0],) + out[2 - self.rank:] + (self.filters,)
+        return (input_shape[0],) + out[2 - self.rank:] + (channels,)
 
     def check_input_shape(self, x):
         if x.ndim != self.rank + 2:
@@ -305,22 +294,83 @@ class _Conv(ActivatedLayer):
             return rank_hint(tuple(shape), self.rank)
         return f"This layer was built for inputs of shape {_shape_text(self.input_shape)}."
 
-    def forward(self, x, training=False):
+    def padded_input(self, x) -> tuple[np.ndarray, Geometry]:
+        """``x`` as padded 2-D images ``(batch, height, width, channels)``, and the window geometry on them."""
         if x.ndim != self.rank + 2:
             raise spatial_rank_error(self, x.shape, self.rank)
         self._check_fits(x.shape[1:-1])
-        x4 = x if self.rank == 2 else x[:, np.newaxis]
         geometry = self._spatial_geometry(x.shape[1:-1])
-        xp = pad_spatial(x4, geometry)
+        xp = pad_spatial(x if self.rank == 2 else x[:, np.newaxis], geometry)
+        self._geometry, self._padded_shape, self._input_shape_seen = geometry, xp.shape, x.shape
+        return xp, geometry
+
+    def unpadded_gradient(self, grad_padded: np.ndarray) -> np.ndarray:
+        """The gradient for the unpadded input, from the gradient for the padded 2-D images."""
+        geometry = self._geometry
+        height, width = self._padded_shape[1] - sum(geometry.pads[0]), self._padded_shape[2] - sum(geometry.pads[1])
+        return unpad_spatial(grad_padded, geometry, height, width).reshape(self._input_shape_seen)
+
+    def output_spatial(self, geometry: Geometry) -> tuple:
+        return geometry.out[2 - self.rank:]
+
+    def window_config(self) -> dict:
+        return {
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "activation": activations_module.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+class _Conv(SlidingWindowLayer):
+    """Shared code of Conv1D and Conv2D: a 2-D im2col convolution (1-D runs on a height-1 view)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
+        kind = type(self).__name__
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{kind}() expects filters to be a positive integer, got {filters!r}.")
+        if groups != 1:
+            raise ValueError(f"{kind}() in nbtrain supports groups=1 only, got groups={groups!r}.")
+        super().__init__(kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
+        self.filters = int(filters)
+        self.groups = 1
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self._cols = None
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        self.add_weight("kernel", self._kernel_shape(channels), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.add_bias(self.filters)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return self.output_shape_for(input_shape, self.filters)
+
+    def forward(self, x, training=False):
+        xp, geometry = self.padded_input(x)
         n, (oh, ow) = x.shape[0], geometry.out
         # im2col: one row per output position, one column per (kernel offset, input channel)
         cols = window_view(xp, geometry).reshape(n * oh * ow, -1)
         z = cols @ self._kernel_matrix()
         if self.use_bias:
             z += self._weights["bias"]
-        self._cols, self._geometry, self._padded_shape, self._input_shape_seen = cols, geometry, xp.shape, x.shape
-        spatial = (oh, ow)[2 - self.rank:]
-        return self.apply_activation(z.reshape((n,) + spatial + (self.filters,)))
+        self._cols = cols
+        return self.apply_activation(z.reshape((n,) + self.output_spatial(geometry) + (self.filters,)))
 
     def _kernel_shape(self, channels) -> tuple:
         return self.kernel_size + (channels, self.filters)
@@ -347,26 +397,14 @@ class _Conv(ActivatedLayer):
             for j in range(kw):
                 view = offset_view(grad_padded, i, j, geometry)
                 view += (g2d @ kernel[i, j].T).reshape(n, oh, ow, channels)
-        height, width = self._padded_shape[1] - sum(geometry.pads[0]), self._padded_shape[2] - sum(geometry.pads[1])
-        return unpad_spatial(grad_padded, geometry, height, width).reshape(self._input_shape_seen)
+        return self.unpadded_gradient(grad_padded)
 
     def get_config(self):
-        return super().get_config() | {
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
+        return super().get_config() | {"filters": self.filters} | self.window_config() | {
             "groups": self.groups,
-            "activation": activations_module.serialize(self.activation),
-            "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
     def __repr__(self):

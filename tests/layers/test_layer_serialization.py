@@ -143,7 +143,7 @@ def _all_layer_classes() -> set[type]:
 
 
 # Base classes that are not layers one uses directly.
-ABSTRACT = {"Layer", "ActivatedLayer", "Merge", "ImageAugmentation", "AffineAugmentation", "ClippedAugmentation"}
+ABSTRACT = {"Layer", "ActivatedLayer", "Merge", "SlidingWindowLayer", "ImageAugmentation", "AffineAugmentation", "ClippedAugmentation"}
 
 
 def _shape_of(x):
