@@ -20,18 +20,22 @@ from nbtrain.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1
 from nbtrain.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from nbtrain.layers.preprocessing import Normalization, Rescaling
 from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from nbtrain.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+                                      SeparableConvolution1D, SeparableConvolution2D)
 from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Permute, RepeatVector
 
 __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
            "AvgPool1D", "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D",
            "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
-           "Convolution2DTranspose", "Cropping1D", "Cropping2D", "Dense", "Dot", "Dropout", "ELU", "Embedding",
-           "Flatten", "GRU", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
-           "GlobalMaxPooling2D", "Identity", "Input", "InputLayer", "LSTM", "Layer", "LayerNormalization",
-           "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum",
-           "Multiply", "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip",
-           "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape",
-           "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor",
-           "TimeDistributed", "UnitNormalization", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
-           "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
+           "Convolution2DTranspose", "Cropping1D", "Cropping2D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D",
+           "Dot", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Identity", "Input",
+           "InputLayer", "LSTM", "Layer", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D",
+           "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "PReLU", "Permute",
+           "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+           "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D", "SeparableConv2D",
+           "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax", "SpatialDropout1D",
+           "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed", "UnitNormalization", "UpSampling1D",
+           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "average", "concatenate", "dot", "maximum",
+           "minimum", "multiply", "subtract"]

@@ -1,4 +1,5 @@
-"""Convolution layers (channels_last): Conv1D/2D, Conv1D/2DTranspose, ZeroPadding1D/2D, UpSampling1D/2D.
+"""Convolution layers (channels_last): Conv1D/2D, Conv1D/2DTranspose, ZeroPadding1D/2D, UpSampling1D/2D, and the
+SlidingWindowLayer base they share with the depthwise and separable convolutions (`nbtrain.layers.separable`).
 
 A convolution runs as one matrix product per batch. A strided view gathers every input window into a
 ``(positions, kernel_h * kernel_w * channels)`` matrix (im2col), which is multiplied by the kernel reshaped

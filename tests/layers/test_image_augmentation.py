@@ -20,7 +20,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def keras_images():
-    with np.load(FIXTURES / "keras_image_reference.npz") as data:
+    with np.load(FIXTURES / "keras_layer_reference.npz") as data:
         return dict(data)
 
 
@@ -36,7 +36,7 @@ def test_resample_matches_keras_affine_transform(fill_mode, interpolation, keras
 
 
 def test_the_reference_cases_are_described():
-    meta = json.loads((FIXTURES / "keras_image_reference.json").read_text())
+    meta = json.loads((FIXTURES / "keras_layer_reference.json").read_text())
     assert meta["keras"].startswith("3.")
 
 

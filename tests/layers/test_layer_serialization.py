@@ -20,7 +20,8 @@ from nbtrain.layers import Dense, Layer, serialization
 from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
-                 "recurrent", "embedding", "reshaping", "preprocessing", "activations", "image_augmentation"]
+                 "recurrent", "embedding", "reshaping", "preprocessing", "activations", "image_augmentation",
+                 "separable"]
 
 
 def _x(*shape):
@@ -64,6 +65,14 @@ def _layers():
         "Identity": ("core", lambda c: c(), _x(2, 4), ()),
         "ActivityRegularization": ("core", lambda c: c(l1=0.01, l2=0.02), _x(2, 4), ()),
         "UnitNormalization": ("normalization", lambda c: c(axis=[1, 2]), _x(2, 3, 4), ()),
+        "DepthwiseConv2D": ("separable", lambda c: c(3, strides=2, padding="same", depth_multiplier=2,
+                                                      activation="relu", depthwise_regularizer="l2",
+                                                      bias_constraint="non_neg"), _x(2, 6, 6, 3), ()),
+        "DepthwiseConv1D": ("separable", lambda c: c(3, dilation_rate=2, use_bias=False), _x(2, 8, 3), ()),
+        "SeparableConv2D": ("separable", lambda c: c(4, (3, 2), padding="same", depth_multiplier=2,
+                                                      pointwise_initializer="he_normal",
+                                                      pointwise_constraint="max_norm"), _x(2, 6, 6, 3), ()),
+        "SeparableConv1D": ("separable", lambda c: c(5, 3, strides=2, activation="tanh"), _x(2, 9, 3), ()),
         "RandomFlip": ("image_augmentation", lambda c: c("vertical", seed=2), _x(2, 5, 5, 3), ()),
         "RandomTranslation": ("image_augmentation", lambda c: c((-0.2, 0.1), 0.3, fill_mode="constant",
                                                               interpolation="nearest", seed=1, fill_value=0.5),
@@ -143,7 +152,8 @@ def _all_layer_classes() -> set[type]:
 
 
 # Base classes that are not layers one uses directly.
-ABSTRACT = {"Layer", "ActivatedLayer", "Merge", "SlidingWindowLayer", "ImageAugmentation", "AffineAugmentation", "ClippedAugmentation"}
+ABSTRACT = {"Layer", "ActivatedLayer", "Merge", "SlidingWindowLayer", "ImageAugmentation", "AffineAugmentation",
+            "ClippedAugmentation"}
 
 
 def _shape_of(x):

@@ -140,10 +140,10 @@ def test_functional_shorthands_build_the_layer(function, layer_class, rng):
 
 
 def test_dot_matches_keras():
-    """Outputs of keras.layers.Dot (Keras 3.15.1), stored by tests/fixtures/make_keras_image_reference.py."""
+    """Outputs of keras.layers.Dot (Keras 3.15.1), stored by tests/fixtures/make_keras_layer_reference.py."""
     fixtures = Path(__file__).resolve().parent.parent / "fixtures"
-    cases = json.loads((fixtures / "keras_image_reference.json").read_text())["dot"]
-    with np.load(fixtures / "keras_image_reference.npz") as data:
+    cases = json.loads((fixtures / "keras_layer_reference.json").read_text())["dot"]
+    with np.load(fixtures / "keras_layer_reference.npz") as data:
         for i, case in enumerate(cases):
             axes = case["axes"] if isinstance(case["axes"], int) else tuple(case["axes"])
             out = Dot(axes=axes, normalize=case["normalize"])([data[f"dot/{i}/x0"], data[f"dot/{i}/x1"]])

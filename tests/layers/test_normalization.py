@@ -231,10 +231,10 @@ def test_unit_normalization_errors_and_mask():
 
 
 def test_unit_normalization_matches_keras():
-    """Outputs of keras.layers.UnitNormalization (Keras 3.15.1), from tests/fixtures/make_keras_image_reference.py."""
+    """Outputs of keras.layers.UnitNormalization (Keras 3.15.1), from tests/fixtures/make_keras_layer_reference.py."""
     fixtures = Path(__file__).resolve().parent.parent / "fixtures"
-    cases = json.loads((fixtures / "keras_image_reference.json").read_text())["unit_normalization"]
-    with np.load(fixtures / "keras_image_reference.npz") as data:
+    cases = json.loads((fixtures / "keras_layer_reference.json").read_text())["unit_normalization"]
+    with np.load(fixtures / "keras_layer_reference.npz") as data:
         for i, case in enumerate(cases):
             out = UnitNormalization(axis=case["axis"])(data[f"unit_normalization/{i}/x"])
             np.testing.assert_allclose(out, data[f"unit_normalization/{i}/y"], rtol=1e-6, atol=1e-7)
