@@ -5,14 +5,15 @@
 """
 
 from nbtrain import (activations, callbacks, constraints, datasets, initializers, layers, losses, metrics, models,
-                     optimizers, regularizers, utils)
+                     optimizers, preprocessing, regularizers, utils)
 from nbtrain.layers import Input
 from nbtrain.models import Model, Sequential
 
 __version__ = "0.1.0"
 
-__all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
-           "metrics", "models", "optimizers", "utils", "__version__"]
+__all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "datasets",
+           "initializers", "layers", "losses", "constraints", "regularizers", "metrics", "models", "optimizers",
+           "preprocessing", "utils", "__version__"]
 
 
 def __getattr__(name):
