@@ -117,10 +117,26 @@ class Model(Trainer):
     # ----- inference on arrays -------------------------------------------------------------------------
 
     def __call__(self, x, training=False):
-        """Run the model on a batch of NumPy data and return NumPy outputs (no progress, no batching)."""
+        """Run the model on a batch of NumPy data and return NumPy outputs (no progress, no batching).
+
+        On a symbolic tensor (``x = base_model(inputs)`` in a functional model) a Sequential model applies its
+        layers, which the new model then shares; ``training`` is not recorded there: freeze the base model with
+        ``base_model.trainable = False`` (frozen BatchNormalization layers run in inference mode, as in Keras).
+        """
+        from nbtrain.layers.input_layer import SymbolicTensor
+
+        if isinstance(x, SymbolicTensor) or (isinstance(x, (list, tuple)) and x
+                                             and all(isinstance(t, SymbolicTensor) for t in x)):
+            return self.call_symbolically(x)
         xs = self._prepare_inputs(x)
         outputs = self._forward(xs, training=training)
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def call_symbolically(self, x):
+        raise TypeError(
+            f"Model '{self.name}' cannot be called on symbolic tensors: nbtrain applies a Sequential model's layers "
+            f"there, but cannot nest a functional model yet. Call its layers on the new tensors instead "
+            f"(x = layer(x) for each).")
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):

@@ -50,6 +50,9 @@ class Sequential(Model):
         """
         if isinstance(layer, SymbolicTensor):
             layer = layer.layer
+        if isinstance(layer, Model):
+            self._add_layers_of(layer)
+            return
         if not isinstance(layer, Layer):
             hint = " Did you mean to call the layer class, e.g. Dense(10)?" if isinstance(layer, type) else ""
             raise TypeError(f"Sequential.add() expects a layer, got {layer!r}.{hint}")
@@ -67,6 +70,31 @@ class Sequential(Model):
             self._build_from(layer.declared_input_shape)
         elif self.built:
             self._build_from(self.input_shape)
+
+    def _add_layers_of(self, model: Model) -> None:
+        """``Sequential([encoder, decoder])``: where Keras nests a model as one layer, nbtrain adds a Sequential
+        model's layers one by one. They are the same layer objects, so they share their weights with ``model``
+        (train one, the other changes too); only ``layers`` and ``summary()`` list them individually."""
+        if not isinstance(model, Sequential):
+            raise TypeError(
+                f"Sequential.add() got the functional model '{model.name}'. nbtrain can put a Sequential model "
+                f"inside another, but not a functional one: build a single functional model instead, calling "
+                f"its layers on the new tensors (x = layer(x)).")
+        if model is self:
+            raise ValueError(f"Model '{self.name}' cannot be added to itself.")
+        was_empty = not self.layers and self._input_layer is None
+        if was_empty and model._input_layer is not None:
+            self.add(model._input_layer)
+        for layer in model.layers:
+            self.add(layer)
+        if was_empty and model.built and not self.built:
+            self._build_from(model.input_shape)
+
+    def call_symbolically(self, x):
+        """``model(symbolic_tensor)`` in a functional model: the layers are applied in turn (and so shared)."""
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
     def compiled_outputs_changed(self) -> None:
         # A new last layer changes the output: drop what was derived from the old one.
