@@ -22,4 +22,13 @@ def __getattr__(name):
         from nbtrain.display import plots
 
         return getattr(plots, name)
-    raise AttributeError(f"module 'nbtrain' has no attribute '{name}'")
+    from nbtrain.utils.errors import missing_name_error
+
+    raise missing_name_error("nbtrain", name, __all__, _NOT_IN_NBTRAIN)
+
+
+_NOT_IN_NBTRAIN = {
+    "ops": "Work on the NumPy arrays directly: nbtrain's layers and models take and return NumPy arrays.",
+    "applications": "There are no pretrained networks (no downloads of weights); train your own, or load Keras "
+                    "weights into the same architecture with set_weights().",
+}

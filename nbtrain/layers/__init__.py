@@ -39,3 +39,27 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed", "UnitNormalization", "UpSampling1D",
            "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "average", "concatenate", "dot", "maximum",
            "minimum", "multiply", "subtract"]
+
+_TRAINABLE_PYTHON = ("nbtrain computes gradients with each layer's own backward(), not by automatic "
+                     "differentiation, so it cannot train through an arbitrary Python function. ")
+_NOT_IN_NBTRAIN = {
+    "Lambda": _TRAINABLE_PYTHON + "Transform the data before fit() (x = f(x)), or subclass Layer with forward() "
+                                  "and backward(); Rescaling(1 / 255) covers the usual scaling.",
+    "MultiHeadAttention": "Attention layers are not implemented yet.",
+    "Attention": "Attention layers are not implemented yet.",
+    "AdditiveAttention": "Attention layers are not implemented yet.",
+    "TextVectorization": "Turn text into word indices before fit() (a dict from word to index, then "
+                         "nbtrain.utils.pad_sequences); nbtrain.datasets.imdb gives reviews as indices already.",
+    "StringLookup": "Map strings to indices before fit(), e.g. with a dict or numpy.unique(..., return_inverse=True).",
+    "IntegerLookup": "Map values to indices before fit(), e.g. with numpy.unique(..., return_inverse=True).",
+    "CategoryEncoding": "One-hot encode before fit() with nbtrain.utils.to_categorical.",
+    "Conv3D": "nbtrain has 1-D and 2-D convolutions only.",
+    "MaxPooling3D": "nbtrain has 1-D and 2-D pooling only.",
+    "GroupNormalization": "Use LayerNormalization or BatchNormalization.",
+}
+
+
+def __getattr__(name):
+    from nbtrain.utils.errors import missing_name_error
+
+    raise missing_name_error(__name__, name, __all__, _NOT_IN_NBTRAIN)

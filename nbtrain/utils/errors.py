@@ -67,3 +67,23 @@ def unknown_name_error(family: str, name: str, known: Iterable[str], plural: str
     listing = ", ".join(f"'{k}'" for k in known)
     plural = plural or (family + "es" if family.endswith("s") else family + "s")
     return ValueError(f"Unknown {family}: '{name}'.{did_you_mean(name, known)} Known {plural}: {listing}.")
+
+
+def missing_name_error(module: str, name: str, available: Iterable[str],
+                       not_in_nbtrain: Mapping[str, str]) -> AttributeError:
+    """The AttributeError for ``module.name`` that does not exist: a Keras name nbtrain lacks gets what to use
+    instead, a typo gets the nearest name.
+
+    Args:
+        module: for the message, e.g. ``"nbtrain.layers"``.
+        name: the attribute asked for.
+        available: the module's public names.
+        not_in_nbtrain: Keras names nbtrain does not have, each with what to do instead.
+
+    Example:
+        >>> print(missing_name_error("nbtrain.callbacks", "TensorBoard", [], {"TensorBoard": "Use CSVLogger."}))
+        nbtrain.callbacks has no TensorBoard (Keras has one; nbtrain does not). Use CSVLogger.
+    """
+    if name in not_in_nbtrain:
+        return AttributeError(f"{module} has no {name} (Keras has one; nbtrain does not). {not_in_nbtrain[name]}")
+    return AttributeError(f"module '{module}' has no attribute '{name}'.{did_you_mean(name, available)}")
