@@ -11,6 +11,7 @@ import nbtrain
     (nbtrain.layers, "TextVectorization", "pad_sequences"),
     (nbtrain, "ops", "NumPy arrays"),
     (nbtrain, "applications", "pretrained"),
+    (nbtrain.utils, "plot_model", "summary"),
 ])
 def test_keras_names_nbtrain_lacks_say_what_to_use(module, name, message):
     with pytest.raises(AttributeError, match=f"has no {name} \\(Keras has one; nbtrain does not\\).*{message}"):

@@ -9,3 +9,19 @@ from nbtrain.utils.sequence_utils import pad_sequences, timeseries_dataset_from_
 
 __all__ = ["PyDataset", "Sequence", "clear_session", "normalize", "pad_sequences", "set_random_seed",
            "timeseries_dataset_from_array", "to_categorical"]
+
+_NOT_IN_NBTRAIN = {
+    "plot_model": "It needs pydot and Graphviz; model.summary() lists the layers, shapes and connections.",
+    "image_dataset_from_directory": "Load the images into a NumPy array (e.g. with matplotlib.pyplot.imread) and "
+                                    "pass the arrays, or a PyDataset that loads batches on request, to fit().",
+    "text_dataset_from_directory": "Read the files into lists of word indices and use pad_sequences.",
+    "load_img": "Use matplotlib.pyplot.imread(path) for an image as a NumPy array.",
+    "img_to_array": "Images are NumPy arrays already: numpy.asarray(image, dtype='float32').",
+    "get_file": "nbtrain.datasets' loaders download, checksum and cache Keras's data sets.",
+}
+
+
+def __getattr__(name):
+    from nbtrain.utils.errors import missing_name_error
+
+    raise missing_name_error(__name__, name, __all__, _NOT_IN_NBTRAIN)
