@@ -40,6 +40,58 @@ class SymbolicTensor:
     def __repr__(self):
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, from={self.layer.name!r}>"
 
+    # Arithmetic as in Keras's functional API. Between tensors of the same shape, x + y, x - y and x * y add
+    # an Add, Subtract or Multiply layer; with a number, x * 2, x / 255, x + 1, 1 - x and -x add a Rescaling.
+    def __add__(self, other):
+        return _arithmetic(self, other, "add", scale=1.0, offset=other)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return _arithmetic(self, other, "subtract", scale=1.0, offset=_negated(other))
+
+    def __rsub__(self, other):
+        return _arithmetic(other, self, "subtract", scale=-1.0, offset=other)
+
+    def __mul__(self, other):
+        return _arithmetic(self, other, "multiply", scale=other, offset=0.0)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, SymbolicTensor):
+            raise TypeError("Dividing one symbolic tensor by another is not supported; multiply by a number or use "
+                            "a layer.")
+        return _arithmetic(self, other, "divide", scale=1.0 / other if _is_number(other) and other else other,
+                           offset=0.0)
+
+    def __neg__(self):
+        return _arithmetic(self, -1.0, "multiply", scale=-1.0, offset=0.0)
+
+
+def _is_number(value) -> bool:
+    import numpy as np
+
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _negated(value):
+    return -value if _is_number(value) else value
+
+
+def _arithmetic(a, b, operation: str, scale, offset):
+    """``a (operation) b`` for symbolic tensors: a merge layer for two tensors, a Rescaling for a number."""
+    from nbtrain.layers.merging import Add, Multiply, Subtract
+    from nbtrain.layers.preprocessing import Rescaling
+
+    if isinstance(a, SymbolicTensor) and isinstance(b, SymbolicTensor):
+        return {"add": Add, "subtract": Subtract, "multiply": Multiply}[operation]()([a, b])
+    tensor, number = (a, b) if isinstance(a, SymbolicTensor) else (b, a)
+    if not _is_number(number) or (operation == "divide" and number == 0):
+        raise TypeError(f"Symbolic tensors support {operation} with another symbolic tensor or a (non-zero, for "
+                        f"division) number, got {number!r}. Use a layer for anything else.")
+    return Rescaling(scale, offset=offset)(tensor)
+
 
 class InputLayer(Layer):
     """The layer behind ``Input``: passes data through and fixes the model's input shape.
