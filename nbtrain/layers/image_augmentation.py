@@ -32,6 +32,10 @@ def factor_range(factor, what: str, layer: str, low: float = -1.0, high: float =
     """``factor`` as ``(lower, upper)``: a number ``f`` means ``(-|f|, |f|)``, a pair is sorted.
 
     Every value must lie in ``[low, high]`` (``(low, high]`` with ``low_open``).
+
+    Example:
+        >>> factor_range(0.2, "factor", "RandomRotation"), factor_range((0.3, -0.1), "factor", "RandomRotation")
+        ((-0.2, 0.2), (-0.1, 0.3))
     """
     def in_range(value):
         number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
@@ -79,6 +83,12 @@ def resample(images: np.ndarray, matrices: np.ndarray, interpolation: str, fill_
     """Apply one affine map per image (``matrices``: ``(n, 6)`` rows ``a0 a1 a2 b0 b1 b2``).
 
     Returns the output and the taps (flat input index, weight) that `resample_backward` needs.
+
+    Example:
+        >>> image = np.arange(4, dtype="float32").reshape(1, 1, 4, 1)          # one row: 0 1 2 3
+        >>> shift_right = np.array([[1.0, 0.0, -1.0, 0.0, 1.0, 0.0]])          # x_in = x - 1
+        >>> resample(image, shift_right, "bilinear", "constant", 9.0)[0].ravel().tolist()
+        [9.0, 0.0, 1.0, 2.0]
     """
     n, height, width, channels = images.shape
     y_in, x_in = _source_points(matrices, height, width)
