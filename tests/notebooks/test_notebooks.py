@@ -18,7 +18,7 @@ addresses and inline PNG bytes, and compares numbers printed with 4+ decimals to
 nbtrain changes on purpose, regenerate the saved outputs with ``python tools/execute_notebooks.py`` and review
 the diff.
 
-Static checks (no kernel): the ten notebooks exist, were saved fully executed in order, with the python3
+Static checks (no kernel): the eleven notebooks exist, were saved fully executed in order, with the python3
 kernelspec, without widget state, errors, stderr or machine-specific paths in their outputs.
 """
 
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 SANITIZE = Path(__file__).resolve().with_name("sanitize.cfg")
 EXPECTED = ["01_quickstart", "02_compile", "03_fit", "04_regression", "05_classification", "06_data_generators",
-            "07_sequences", "08_multi_output", "09_mnist_mlp", "10_common_mistakes"]
+            "07_sequences", "08_multi_output", "09_mnist_mlp", "10_common_mistakes", "11_convolutions"]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 PINNED_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 UNSET_ENV = ("MPLBACKEND", "NBTRAIN_PROGRESS", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
