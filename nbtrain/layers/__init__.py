@@ -12,7 +12,8 @@ from nbtrain.layers.input_layer import Input, InputLayer, SymbolicTensor
 from nbtrain.layers.layer import Layer
 from nbtrain.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                                     average, concatenate, dot, maximum, minimum, multiply, subtract)
-from nbtrain.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from nbtrain.layers.normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
+                                          UnitNormalization)
 from nbtrain.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
                                     GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
                                     GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
@@ -30,15 +31,15 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "Convolution2DTranspose", "Cropping1D", "Cropping2D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D",
            "Dot", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Identity", "Input",
-           "InputLayer", "LSTM", "Layer", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D",
-           "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization", "PReLU", "Permute",
-           "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
-           "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D", "SeparableConv2D",
-           "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax", "SpatialDropout1D",
-           "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed", "UnitNormalization", "UpSampling1D",
-           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "average", "concatenate", "dot", "maximum",
-           "minimum", "multiply", "subtract"]
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GroupNormalization",
+           "Identity", "Input", "InputLayer", "LSTM", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
+           "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply",
+           "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation",
+           "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
+           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax",
+           "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
+           "UnitNormalization", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "average",
+           "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
 
 _TRAINABLE_PYTHON = ("nbtrain computes gradients with each layer's own backward(), not by automatic "
                      "differentiation, so it cannot train through an arbitrary Python function. ")
@@ -55,7 +56,6 @@ _NOT_IN_NBTRAIN = {
     "CategoryEncoding": "One-hot encode before fit() with nbtrain.utils.to_categorical.",
     "Conv3D": "nbtrain has 1-D and 2-D convolutions only.",
     "MaxPooling3D": "nbtrain has 1-D and 2-D pooling only.",
-    "GroupNormalization": "Use LayerNormalization or BatchNormalization.",
 }
 
 

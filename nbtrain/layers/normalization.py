@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNormalization, LayerNormalization and UnitNormalization."""
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization and UnitNormalization."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 
 from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.utils.checks import is_int, positive_int
 
 
 def _check_epsilon(epsilon, layer: str) -> float:
@@ -331,6 +332,114 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         return f"<LayerNormalization name={self.name!r}, axis={self.axis}>"
 
 
+class GroupNormalization(_ScaleAndOffset, Layer):
+    """Normalizes each sample over groups of channels: ``gamma * (x - mean) / sqrt(var + eps) + beta``, with the
+    mean and variance taken over the spatial axes and the channels of one group.
+
+    ``groups=1`` normalizes over all channels (like LayerNormalization over every axis but the batch);
+    ``groups=-1`` gives every channel its own group (instance normalization). No batch statistics are used, so
+    training and inference compute the same and small batches are fine.
+
+    Args:
+        groups: the number of groups; must divide the number of channels (default 32); -1 for one per channel.
+        axis: the channel axis, default -1.
+        epsilon: added to the variance, default 1e-3.
+        center, scale: learn an offset beta and a factor gamma (one per channel).
+        beta_initializer, gamma_initializer: names or initializers (zeros, ones).
+        beta_regularizer, gamma_regularizer: penalties added to the loss.
+        beta_constraint, gamma_constraint: projections applied after each update.
+
+    Example:
+        >>> GroupNormalization(groups=2)(np.array([[1.0, 3.0, 0.0, 4.0]], dtype="float32")).round(2)
+        array([[-1.,  1., -1.,  1.]], dtype=float32)
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if groups != -1:
+            groups = positive_int(groups, "groups", "GroupNormalization")
+        if not is_int(axis):
+            raise TypeError(f"GroupNormalization() expects axis to be an int (the channel axis), got {axis!r}.")
+        self.groups, self.axis = int(groups), int(axis)
+        self.epsilon = _check_epsilon(epsilon, "GroupNormalization")
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self._set_penalties(beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
+        self._cache = None
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        axis = _normalize_axes(self.axis, len(input_shape), self)[0]
+        channels = input_shape[axis]
+        if axis == 0 or channels is None:
+            raise ValueError(f"GroupNormalization layer '{self.name}' needs a known channel axis other than the "
+                             f"batch axis; got axis={self.axis} for input shape {_shape_text(input_shape)}.")
+        groups = channels if self.groups == -1 else self.groups
+        if channels % groups:
+            raise ValueError(f"GroupNormalization layer '{self.name}' splits {channels} channels into groups={groups}, "
+                             f"but {groups} does not divide {channels}. Choose groups from "
+                             f"{[g for g in range(1, channels + 1) if channels % g == 0]}.")
+        self._add_scale_and_offset((channels,))
+        super().build(input_shape)
+
+    def _grouped(self, x) -> np.ndarray:
+        """``x`` as ``(batch, positions, groups, channels per group)``, the channel axis moved last."""
+        channels_last = np.moveaxis(x, self.axis, -1)
+        channels = channels_last.shape[-1]
+        groups = channels if self.groups == -1 else self.groups
+        return channels_last.reshape(x.shape[0], -1, groups, channels // groups)
+
+    def _per_channel(self, name, grouped_shape) -> np.ndarray:
+        return self._weights[name].reshape(grouped_shape[2:])
+
+    def forward(self, x, training=False):
+        grouped = self._grouped(x)
+        centered = grouped - grouped.mean(axis=(1, 3), keepdims=True)
+        inv_std = 1.0 / np.sqrt(np.mean(np.square(centered), axis=(1, 3), keepdims=True) + self.epsilon)
+        x_hat = centered * inv_std
+        out = x_hat * self._per_channel("gamma", grouped.shape) if self.scale else x_hat.copy()
+        if self.center:
+            out += self._per_channel("beta", grouped.shape)
+        self._cache = (x_hat, inv_std, x.shape)
+        channels_last_shape = np.moveaxis(np.empty(x.shape, dtype=bool), self.axis, -1).shape
+        return np.moveaxis(out.reshape(channels_last_shape), -1, self.axis)
+
+    def backward(self, grad_output):
+        x_hat, inv_std, input_shape = self._cache
+        g = self._grouped(grad_output)
+        if self.trainable:
+            if self.scale:
+                gamma = self._weights["gamma"]
+                self.grads["gamma"] = (g * x_hat).sum(axis=(0, 1)).reshape(gamma.shape).astype(gamma.dtype)
+            if self.center:
+                beta = self._weights["beta"]
+                self.grads["beta"] = g.sum(axis=(0, 1)).reshape(beta.shape).astype(beta.dtype)
+        if not self.input_gradient_needed:
+            return None
+        if self.scale:
+            g = g * self._per_channel("gamma", g.shape)
+        # each group's mean and variance depend on all its values: remove their share of the gradient
+        grad = inv_std * (g - g.mean(axis=(1, 3), keepdims=True)
+                          - x_hat * np.mean(g * x_hat, axis=(1, 3), keepdims=True))
+        channels_last_shape = np.moveaxis(np.empty(input_shape, dtype=bool), self.axis, -1).shape
+        return np.moveaxis(grad.reshape(channels_last_shape), -1, self.axis)
+
+    def get_config(self):
+        return super().get_config() | {
+            "groups": self.groups,
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            **self._penalty_config(),
+        }
+
+
 def unit_normalize(x: np.ndarray, axes, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     """``x / ||x||`` over ``axes``, the norm floored at ``epsilon``; returns the result and ``1 / norm``.
 
@@ -394,4 +503,4 @@ class UnitNormalization(Layer):
         return super().get_config() | {"axis": self.axis}
 
 
-__all__ = ["BatchNormalization", "LayerNormalization", "UnitNormalization"]
+__all__ = ["BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization"]

@@ -65,6 +65,8 @@ def _layers():
         "Identity": ("core", lambda c: c(), _x(2, 4), ()),
         "ActivityRegularization": ("core", lambda c: c(l1=0.01, l2=0.02), _x(2, 4), ()),
         "UnitNormalization": ("normalization", lambda c: c(axis=[1, 2]), _x(2, 3, 4), ()),
+        "GroupNormalization": ("normalization", lambda c: c(groups=2, epsilon=1e-2, center=False,
+                                                           gamma_regularizer="l2"), _x(2, 3, 4), ()),
         "DepthwiseConv2D": ("separable", lambda c: c(3, strides=2, padding="same", depth_multiplier=2,
                                                       activation="relu", depthwise_regularizer="l2",
                                                       bias_constraint="non_neg"), _x(2, 6, 6, 3), ()),

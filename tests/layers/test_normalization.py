@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from gradcheck import check_layer
 
-from nbtrain.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from nbtrain.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization
 
 
 def randomize(layer, input_shape, rng):
@@ -238,3 +238,52 @@ def test_unit_normalization_matches_keras():
         for i, case in enumerate(cases):
             out = UnitNormalization(axis=case["axis"])(data[f"unit_normalization/{i}/x"])
             np.testing.assert_allclose(out, data[f"unit_normalization/{i}/y"], rtol=1e-6, atol=1e-7)
+
+
+# ----- GroupNormalization --------------------------------------------------------------------------------
+
+
+def test_group_normalization_matches_keras():
+    """Outputs of keras.layers.GroupNormalization (Keras 3.15.1) with random gamma and beta."""
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    cases = json.loads((fixtures / "keras_layer_reference.json").read_text())["group_normalization"]
+    with np.load(fixtures / "keras_layer_reference.npz") as data:
+        for i, case in enumerate(cases):
+            layer = GroupNormalization(**case["kwargs"])
+            x = data[f"group_normalization/{i}/x"]
+            layer.build(x.shape)
+            layer.set_weights([data[f"group_normalization/{i}/w{k}"] for k in range(len(layer.get_weights()))])
+            np.testing.assert_allclose(layer(x), data[f"group_normalization/{i}/y"], rtol=1e-4, atol=1e-5,
+                                       err_msg=str(case))
+
+
+def test_group_normalization_statistics_per_group(rng):
+    x = rng.normal(3.0, 2.0, (4, 5, 5, 6)).astype(np.float32)
+    out = GroupNormalization(groups=3, epsilon=1e-6)(x).reshape(4, 25, 3, 2)
+    np.testing.assert_allclose(out.mean(axis=(1, 3)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=(1, 3)), 1.0, atol=1e-4)
+    single = GroupNormalization(groups=1, epsilon=1e-6)(x[:1])         # one group: every value of the sample
+    np.testing.assert_allclose(single.mean(), 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, shape", [
+    ({"groups": 2}, (3, 4)),
+    ({"groups": 3, "center": False}, (2, 3, 3, 6)),
+    ({"groups": -1}, (2, 5, 3)),
+    ({"groups": 2, "axis": 1, "scale": False}, (2, 4, 3, 2)),
+])
+def test_group_normalization_gradient(kwargs, shape, rng):
+    layer = randomize(GroupNormalization(**kwargs), (None,) + shape[1:], rng)
+    check_layer(layer, rng.standard_normal(shape), rng)
+
+
+@pytest.mark.parametrize("make, shape, error, message", [
+    (lambda: GroupNormalization(groups=4), (None, 6), ValueError,
+     r"does not divide 6\. Choose groups from \[1, 2, 3, 6\]"),
+    (lambda: GroupNormalization(groups=0), None, ValueError, "groups to be a positive integer"),
+    (lambda: GroupNormalization(axis=[1, 2]), None, TypeError, "axis to be an int"),
+    (lambda: GroupNormalization(groups=2, axis=0), (None, 4), ValueError, "other than the batch axis"),
+])
+def test_group_normalization_errors(make, shape, error, message):
+    with pytest.raises(error, match=message):
+        make().build(shape)
