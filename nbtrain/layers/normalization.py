@@ -32,9 +32,14 @@ def _normalize_axes(axis, ndim: int, layer: Layer) -> tuple[int, ...]:
 
 
 class _ScaleAndOffset:
-    """gamma and beta with their regularizers and constraints, shared by both normalization layers."""
+    """gamma and beta with their initializers, regularizers and constraints, shared by the normalization layers."""
 
-    def _set_penalties(self, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint):
+    def _set_scale_and_offset(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                              gamma_regularizer, beta_constraint, gamma_constraint):
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.beta_constraint = constraints.get(beta_constraint)
@@ -49,8 +54,12 @@ class _ScaleAndOffset:
             self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
                             constraint=self.beta_constraint)
 
-    def _penalty_config(self) -> dict:
+    def _scale_and_offset_config(self) -> dict:
         return {
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": constraints.serialize(self.beta_constraint),
@@ -103,14 +112,11 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         self.axis = int(axis)
         self.momentum = float(momentum)
         self.epsilon = _check_epsilon(epsilon, "BatchNormalization")
-        self.center = bool(center)
-        self.scale = bool(scale)
         self.synchronized = bool(synchronized)  # one process: nothing to synchronize
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                                   gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self._set_penalties(beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
         self._cache = None
 
     def build(self, input_shape):
@@ -206,13 +212,9 @@ class BatchNormalization(_ScaleAndOffset, Layer):
             "axis": self.axis,
             "momentum": self.momentum,
             "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
-            **self._penalty_config(),
+            **self._scale_and_offset_config(),
             "synchronized": self.synchronized,
         }
 
@@ -252,12 +254,9 @@ class LayerNormalization(_ScaleAndOffset, Layer):
             raise TypeError(f"LayerNormalization() expects axis to be an int or a list of ints, got {axis!r}.")
         self.axis = int(axis) if isinstance(axis, (int, np.integer)) else list(axis)
         self.epsilon = _check_epsilon(epsilon, "LayerNormalization")
-        self.center = bool(center)
-        self.scale = bool(scale)
         self.rms_scaling = False
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self._set_penalties(beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
+        self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                                   gamma_regularizer, beta_constraint, gamma_constraint)
         self._cache = None
 
     def build(self, input_shape):
@@ -320,12 +319,8 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         return super().get_config() | {
             "axis": self.axis,
             "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
             "rms_scaling": self.rms_scaling,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            **self._penalty_config(),
+            **self._scale_and_offset_config(),
         }
 
     def __repr__(self):
@@ -364,10 +359,8 @@ class GroupNormalization(_ScaleAndOffset, Layer):
             raise TypeError(f"GroupNormalization() expects axis to be an int (the channel axis), got {axis!r}.")
         self.groups, self.axis = int(groups), int(axis)
         self.epsilon = _check_epsilon(epsilon, "GroupNormalization")
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self._set_penalties(beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
+        self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                                   gamma_regularizer, beta_constraint, gamma_constraint)
         self._cache = None
 
     def build(self, input_shape):
@@ -432,11 +425,7 @@ class GroupNormalization(_ScaleAndOffset, Layer):
             "groups": self.groups,
             "axis": self.axis,
             "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            **self._penalty_config(),
+            **self._scale_and_offset_config(),
         }
 
 
