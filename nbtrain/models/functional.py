@@ -141,12 +141,17 @@ class Functional(Model):
     def _decide_input_gradients(self) -> None:
         # A tensor needs a gradient only if something trainable lies between it and the inputs.
         needs = {id(t): False for t in self.inputs}
+        self._input_gradient_flags = []
         for node in self._nodes:
-            runner = self._executors[id(node)]
             upstream = any(needs.get(id(t), False) for t in node.inputs)
-            runner.input_gradient_needed = upstream
+            self._input_gradient_flags.append((self._executors[id(node)], upstream))
             for tensor in node.outputs:
                 needs[id(tensor)] = upstream or bool(node.layer.params)
+        self._apply_input_gradient_flags()
+
+    def _apply_input_gradient_flags(self) -> None:
+        for runner, needed in getattr(self, "_input_gradient_flags", []):
+            runner.input_gradient_needed = needed
 
     def _on_trainable_changed(self) -> None:
         self._prepare_executors()

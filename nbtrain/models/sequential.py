@@ -209,9 +209,13 @@ class Sequential(Model):
     def _on_trainable_changed(self) -> None:
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first_trainable_index = trainable[0] if trainable else len(self.layers)
-        for index, layer in enumerate(self.layers):
-            # The first trainable layer's input gradient flows into nothing trainable: skip that matmul.
-            layer.input_gradient_needed = index > self._first_trainable_index
+        # The first trainable layer's input gradient flows into nothing trainable: skip that matmul.
+        self._input_gradient_flags = [index > self._first_trainable_index for index in range(len(self.layers))]
+        self._apply_input_gradient_flags()
+
+    def _apply_input_gradient_flags(self) -> None:
+        for layer, needed in zip(self.layers, getattr(self, "_input_gradient_flags", [])):
+            layer.input_gradient_needed = needed
 
     # ----- configuration --------------------------------------------------------------------------------
 

@@ -80,3 +80,36 @@ def test_functional_models_cannot_be_nested_and_say_what_to_do_instead():
     model = nbtrain.Sequential([Dense(2)])
     with pytest.raises(ValueError, match="cannot be added to itself"):
         model.add(model)
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_training_a_shared_part_alone_does_not_cut_the_gradient_of_the_whole(kind, rng):
+    """The decoder's first layer needs no input gradient when the decoder trains alone, but does inside the
+    autoencoder: each model must set that again before it trains, or the encoder would silently get no (or a stale)
+    gradient."""
+
+    def autoencoder_of(encoder, decoder):
+        if kind == "sequential":
+            model = nbtrain.Sequential([encoder, decoder])
+        else:
+            inputs = Input(shape=(6,))
+            model = nbtrain.Model(inputs, decoder(encoder(inputs)))
+        model.compile(optimizer=nbtrain.optimizers.SGD(learning_rate=0.0), loss="mse")   # gradients only
+        return model
+
+    def parts():
+        nbtrain.utils.set_random_seed(0)
+        return (nbtrain.Sequential([Input(shape=(6,)), Dense(2, activation="tanh")]),
+                nbtrain.Sequential([Input(shape=(2,)), Dense(6)]))
+
+    first, second = (rng.standard_normal((32, 6)).astype("float32") for _ in range(2))
+    encoder, decoder = parts()
+    autoencoder = autoencoder_of(encoder, decoder)
+    decoder.compile(optimizer=nbtrain.optimizers.SGD(learning_rate=0.0), loss="mse")
+    autoencoder.train_on_batch(first, first)
+    decoder.train_on_batch(encoder(first), first)      # alone, its first layer's input gradient is skipped
+    autoencoder.train_on_batch(second, second)
+    fresh_encoder, fresh_decoder = parts()
+    autoencoder_of(fresh_encoder, fresh_decoder).train_on_batch(second, second)
+    np.testing.assert_allclose(encoder.layers[0].grads["kernel"], fresh_encoder.layers[0].grads["kernel"],
+                               rtol=1e-5, atol=1e-7)
