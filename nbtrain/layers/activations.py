@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 
 from nbtrain import activations as activations_module
-from nbtrain import constraints, initializers, regularizers
 from nbtrain.activations import ActivationFunction
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import Layer, _shape_text
@@ -328,9 +327,7 @@ class PReLU(Layer):
                  shared_axes=None, **kwargs):
         self.shared_axes = _shared_axes(shared_axes)
         super().__init__(**kwargs)
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = constraints.get(alpha_constraint)
+        self.set_weight_options("alpha", alpha_initializer, alpha_regularizer, alpha_constraint)
         self._input = None
 
     @property
@@ -339,8 +336,7 @@ class PReLU(Layer):
         return (0,) + tuple(sorted(set(self.shared_axes or ())))
 
     def build(self, input_shape):
-        self.add_weight("alpha", self._alpha_shape(tuple(input_shape)), self.alpha_initializer,
-                        regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
+        self.add_weight_with_options("alpha", self._alpha_shape(tuple(input_shape)))
         super().build(input_shape)
 
     def _alpha_shape(self, input_shape) -> tuple:
@@ -377,12 +373,7 @@ class PReLU(Layer):
         return np.where(x > 0, grad_output, grad_output * alpha)
 
     def get_config(self):
-        return super().get_config() | {
-            "alpha_initializer": initializers.serialize(self.alpha_initializer),
-            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": constraints.serialize(self.alpha_constraint),
-            "shared_axes": self.shared_axes,
-        }
+        return super().get_config() | self.weight_options_config("alpha") | {"shared_axes": self.shared_axes}
 
     def __repr__(self):
         return f"<PReLU name={self.name!r}, shared_axes={self.shared_axes!r}>"

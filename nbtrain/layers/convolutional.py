@@ -18,11 +18,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
-from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import Layer, _shape_text
 from nbtrain.utils.errors import did_you_mean
-from nbtrain.utils.checks import is_int
+from nbtrain.utils.checks import is_int, one_of
 
 # ----------------------------------------------------------------------------------------------------------
 # Argument checks shared with the pooling layers
@@ -65,12 +64,7 @@ def normalize_padding(padding, layer: str, allowed=("valid", "same")) -> str:
     """Lower-case and check a padding name (Keras accepts ``'SAME'``), suggesting the nearest on a typo."""
     if not isinstance(padding, str):
         raise TypeError(f"{layer}() expects padding to be one of {_quoted(allowed)}, got {padding!r}.")
-    name = padding.lower()
-    if name not in allowed:
-        raise ValueError(
-            f"{layer}() got padding={padding!r}; expected one of {_quoted(allowed)}.{did_you_mean(padding, allowed)}"
-        )
-    return name
+    return one_of(padding.lower(), allowed, "padding", layer)
 
 
 def check_data_format(data_format, layer: str) -> str:
@@ -223,9 +217,7 @@ class SlidingWindowLayer(ActivatedLayer):
         self.padding = normalize_padding(padding, kind, self.paddings)
         self.data_format = check_data_format(data_format, kind)
         self.use_bias = bool(use_bias)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
         self._geometry = None
         self._padded_shape = None
         self._input_shape_seen = None
@@ -268,8 +260,7 @@ class SlidingWindowLayer(ActivatedLayer):
 
     def add_bias(self, size: int) -> None:
         if self.use_bias:
-            self.add_weight("bias", (size,), self.bias_initializer, regularizer=self.bias_regularizer,
-                            constraint=self.bias_constraint)
+            self.add_weight_with_options("bias", (size,))
 
     def output_shape_for(self, input_shape, channels) -> tuple:
         input_shape = tuple(input_shape)
@@ -311,6 +302,11 @@ class SlidingWindowLayer(ActivatedLayer):
         height, width = self._padded_shape[1] - sum(geometry.pads[0]), self._padded_shape[2] - sum(geometry.pads[1])
         return unpad_spatial(grad_padded, geometry, height, width).reshape(self._input_shape_seen)
 
+    def kernel_2d(self, name: str) -> np.ndarray:
+        """Weight ``name`` with a leading window axis of 1 for a 1-D layer, so the 2-D code can use it."""
+        kernel = self._weights[name]
+        return kernel if self.rank == 2 else kernel[np.newaxis]
+
     def output_spatial(self, geometry: Geometry) -> tuple:
         return geometry.out[2 - self.rank:]
 
@@ -323,9 +319,7 @@ class SlidingWindowLayer(ActivatedLayer):
             "dilation_rate": self.dilation_rate,
             "activation": activations_module.serialize(self.activation),
             "use_bias": self.use_bias,
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self.weight_options_config("bias"),
         }
 
 
@@ -347,15 +341,12 @@ class _Conv(SlidingWindowLayer):
                          bias_constraint=bias_constraint, **kwargs)
         self.filters = int(filters)
         self.groups = 1
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self._cols = None
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
-        self.add_weight("kernel", self._kernel_shape(channels), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.add_weight_with_options("kernel", self._kernel_shape(channels))
         self.add_bias(self.filters)
         super().build(input_shape)
 
@@ -401,12 +392,8 @@ class _Conv(SlidingWindowLayer):
         return self.unpadded_gradient(grad_padded)
 
     def get_config(self):
-        return super().get_config() | {"filters": self.filters} | self.window_config() | {
-            "groups": self.groups,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-        }
+        return (super().get_config() | {"filters": self.filters, "groups": self.groups} | self.window_config()
+                | self.weight_options_config("kernel"))
 
     def __repr__(self):
         return (f"<{type(self).__name__} name={self.name!r}, filters={self.filters}, "

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from nbtrain import activations as activations_module
-from nbtrain import constraints, initializers, regularizers
+from nbtrain import regularizers
 from nbtrain.layers.layer import FLOATX, Layer, normalize_shape
 from nbtrain.utils.random import make_generator
 from nbtrain.utils.checks import positive_int
@@ -66,12 +66,8 @@ class Dense(ActivatedLayer):
         super().__init__(activation=activation, **kwargs)
         self.units = positive_int(units, "units", "Dense")
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
         self._input = None
 
     def build(self, input_shape):
@@ -79,11 +75,9 @@ class Dense(ActivatedLayer):
             raise ValueError(
                 f"Dense layer '{self.name}' needs inputs with a known last axis, got input shape {input_shape}."
             )
-        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.add_weight_with_options("kernel", (input_shape[-1], self.units))
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer,
-                            constraint=self.bias_constraint)
+            self.add_weight_with_options("bias", (self.units,))
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -127,12 +121,7 @@ class Dense(ActivatedLayer):
             "units": self.units,
             "activation": activations_module.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self.weight_options_config("kernel", "bias"),
         }
 
     def __repr__(self):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.layer import Layer
 from nbtrain.utils.checks import positive_int
 
@@ -45,17 +44,14 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_dim = positive_int(input_dim, "input_dim", "Embedding")
         self.output_dim = positive_int(output_dim, "output_dim", "Embedding")
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.set_weight_options("embeddings", embeddings_initializer, embeddings_regularizer, embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self._initial_weights = weights
         self._ids = None
 
     def build(self, input_shape):
-        self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer,
-                        regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint)
+        self.add_weight_with_options("embeddings", (self.input_dim, self.output_dim))
         super().build(input_shape)
         if self._initial_weights is not None:
             weights = self._initial_weights
@@ -128,9 +124,7 @@ class Embedding(Layer):
         return super().get_config() | {
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
-            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            **self.weight_options_config("embeddings"),
             "mask_zero": self.mask_zero,
         }
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from nbtrain.layers.convolutional import check_data_format
 from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.utils.checks import one_of
 from nbtrain.utils.random import make_generator
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -50,12 +51,6 @@ def factor_range(factor, what: str, layer: str, low: float = -1.0, high: float =
         return -abs(float(factor)), abs(float(factor))
     raise ValueError(f"{layer}() expects {what} to be a number in {interval} or a pair (lower, upper) of them, "
                      f"got {factor!r}.")
-
-
-def _choice(value, allowed, what: str, layer: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{layer}() expects {what} to be one of {', '.join(map(repr, allowed))}, got {value!r}.")
-    return value
 
 
 # ----- the resampler ---------------------------------------------------------------------------------------
@@ -200,7 +195,7 @@ class RandomFlip(ImageAugmentation):
 
     def __init__(self, mode="horizontal_and_vertical", seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.mode = _choice(mode, ("horizontal", "vertical", "horizontal_and_vertical"), "mode", "RandomFlip")
+        self.mode = one_of(mode, ("horizontal", "vertical", "horizontal_and_vertical"), "mode", "RandomFlip")
         self._flips = []
 
     def augment(self, images):
@@ -228,8 +223,8 @@ class AffineAugmentation(ImageAugmentation):
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, **kwargs):
         super().__init__(seed=seed, **kwargs)
         name = type(self).__name__
-        self.fill_mode = _choice(fill_mode, FILL_MODES, "fill_mode", name)
-        self.interpolation = _choice(interpolation, INTERPOLATIONS, "interpolation", name)
+        self.fill_mode = one_of(fill_mode, FILL_MODES, "fill_mode", name)
+        self.interpolation = one_of(interpolation, INTERPOLATIONS, "interpolation", name)
         self.fill_value = float(fill_value)
         self._taps = None
         self._images_shape = None

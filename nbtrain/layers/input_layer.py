@@ -69,6 +69,12 @@ class SymbolicTensor:
         return _arithmetic(self, -1.0, "multiply", scale=-1.0, offset=0.0)
 
 
+def is_symbolic(x) -> bool:
+    """True for a symbolic tensor or a non-empty list of them: a call that builds a graph, not one on data."""
+    return isinstance(x, SymbolicTensor) or (
+        isinstance(x, (list, tuple)) and bool(x) and all(isinstance(t, SymbolicTensor) for t in x))
+
+
 def _is_number(value) -> bool:
     import numpy as np
 

@@ -113,6 +113,42 @@ class Layer:
             self._constraints[name] = constraints.get(constraint)
         return value
 
+    # ----- per-weight options: Keras's <weight>_initializer, <weight>_regularizer, <weight>_constraint ----------
+
+    def set_weight_options(self, weight: str, initializer, regularizer=None, constraint=None) -> None:
+        """Store ``<weight>_initializer``, ``<weight>_regularizer`` and ``<weight>_constraint`` as objects.
+
+        Example:
+            >>> layer = Layer()
+            >>> layer.set_weight_options("kernel", "he_normal", regularizer="l2")
+            >>> type(layer.kernel_initializer).__name__, type(layer.kernel_regularizer).__name__
+            ('HeNormal', 'L2')
+        """
+        from nbtrain import constraints, initializers, regularizers
+
+        setattr(self, f"{weight}_initializer", initializers.get(initializer))
+        setattr(self, f"{weight}_regularizer", regularizers.get(regularizer))
+        setattr(self, f"{weight}_constraint", constraints.get(constraint))
+
+    def add_weight_with_options(self, name: str, shape, options: str | None = None, initializer=None) -> np.ndarray:
+        """``add_weight`` with the options stored for ``options`` (default: the weight's own name); ``initializer``
+        replaces the stored one (LSTM's forget-gate bias)."""
+        options = options or name
+        return self.add_weight(name, shape, initializer or getattr(self, f"{options}_initializer"),
+                               regularizer=getattr(self, f"{options}_regularizer"),
+                               constraint=getattr(self, f"{options}_constraint"))
+
+    def weight_options_config(self, *weights: str) -> dict:
+        """The stored options of ``weights`` as config entries (``kernel_initializer``, ...)."""
+        from nbtrain import constraints, initializers, regularizers
+
+        config = {}
+        for weight in weights:
+            config[f"{weight}_initializer"] = initializers.serialize(getattr(self, f"{weight}_initializer"))
+            config[f"{weight}_regularizer"] = regularizers.serialize(getattr(self, f"{weight}_regularizer"))
+            config[f"{weight}_constraint"] = constraints.serialize(getattr(self, f"{weight}_constraint"))
+        return config
+
     # ----- regularization and constraints ---------------------------------------------------------------
 
     @property
@@ -270,10 +306,9 @@ class Layer:
             >>> from nbtrain.layers import Dense, Input
             >>> hidden = Dense(8, activation="relu")(Input(shape=(4,)))  # symbolic: builds a graph
         """
-        from nbtrain.layers.input_layer import SymbolicTensor, call_symbolically
+        from nbtrain.layers.input_layer import call_symbolically, is_symbolic
 
-        if isinstance(x, SymbolicTensor) or (
-                isinstance(x, (list, tuple)) and x and all(isinstance(t, SymbolicTensor) for t in x)):
+        if is_symbolic(x):
             if mask is not None:
                 kwargs["mask"] = mask     # symbolic calls take no mask: call_symbolically says so
             return call_symbolically(self, x, **kwargs)

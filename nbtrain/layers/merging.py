@@ -250,7 +250,8 @@ class Dot(Layer):
         self._check_sizes(*input_shape)
         super().build(input_shape)
 
-    def _check_sizes(self, first, second) -> None:
+    def _check_sizes(self, first, second) -> tuple[int, int]:
+        """The contracted axes of inputs of these shapes, after checking that they can be contracted."""
         a, b = self._contracted_axes([first, second])
         if first[a] is not None and second[b] is not None and first[a] != second[b]:
             raise ValueError(
@@ -259,6 +260,7 @@ class Dot(Layer):
         if first[0] is not None and second[0] is not None and first[0] != second[0]:
             raise ValueError(f"Dot layer '{self.name}' needs the same number of samples in both inputs, got shapes "
                              f"{_shape_text(first)} and {_shape_text(second)}.")
+        return a, b
 
     def compute_output_shape(self, input_shape):
         first, second = (list(s) for s in input_shape)
@@ -269,8 +271,7 @@ class Dot(Layer):
 
     def forward(self, x, training=False):
         first, second = x
-        self._check_sizes(first.shape, second.shape)
-        a, b = self._contracted_axes([first.shape, second.shape])
+        a, b = self._check_sizes(first.shape, second.shape)
         norms = None
         if self.normalize:
             (first, inv_a), (second, inv_b) = (unit_normalize(first, a, self.epsilon),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain import constraints, initializers, regularizers
+from nbtrain import initializers
 from nbtrain.layers.layer import Layer, _shape_text
 from nbtrain.utils.checks import is_int, positive_int
 
@@ -38,33 +38,18 @@ class _ScaleAndOffset:
                               gamma_regularizer, beta_constraint, gamma_constraint):
         self.center = bool(center)
         self.scale = bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.set_weight_options("beta", beta_initializer, beta_regularizer, beta_constraint)
+        self.set_weight_options("gamma", gamma_initializer, gamma_regularizer, gamma_constraint)
 
     def _add_scale_and_offset(self, shape) -> None:
         """Create gamma (if ``scale``) then beta (if ``center``): Keras's weight order."""
         if self.scale:
-            self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
-                            constraint=self.gamma_constraint)
+            self.add_weight_with_options("gamma", shape)
         if self.center:
-            self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
-                            constraint=self.beta_constraint)
+            self.add_weight_with_options("beta", shape)
 
     def _scale_and_offset_config(self) -> dict:
-        return {
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": constraints.serialize(self.beta_constraint),
-            "gamma_constraint": constraints.serialize(self.gamma_constraint),
-        }
+        return {"center": self.center, "scale": self.scale, **self.weight_options_config("beta", "gamma")}
 
 
 class BatchNormalization(_ScaleAndOffset, Layer):

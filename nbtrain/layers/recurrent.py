@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain import activations as activations_module
-from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.layer import FLOATX, Layer
 from nbtrain.utils.random import make_generator
 from nbtrain.utils.checks import positive_int
@@ -126,15 +125,9 @@ class _Recurrent(Layer):
         self._activation = _Elementwise(activation, cls, "activation")
         self.activation = self._activation.fn
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        self.set_weight_options("recurrent", recurrent_initializer, recurrent_regularizer, recurrent_constraint)
+        self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
         self.dropout = _rate(dropout, "dropout", cls)
         self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout", cls)
         self.seed = seed
@@ -152,13 +145,10 @@ class _Recurrent(Layer):
 
     def _add_weights(self, kernel_shape, recurrent_shape, bias_shape, bias_initializer=None):
         """kernel, recurrent_kernel and (with use_bias) bias, in Keras's order, with regularizers/constraints."""
-        self.add_weight("kernel", kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
-                        constraint=self.kernel_constraint)
-        self.add_weight("recurrent_kernel", recurrent_shape, self.recurrent_initializer,
-                        regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
+        self.add_weight_with_options("kernel", kernel_shape)
+        self.add_weight_with_options("recurrent_kernel", recurrent_shape, "recurrent")
         if self.use_bias:
-            self.add_weight("bias", bias_shape, bias_initializer or self.bias_initializer,
-                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+            self.add_weight_with_options("bias", bias_shape, initializer=bias_initializer)
 
     # ----- shapes ---------------------------------------------------------------------------------------
 
@@ -374,15 +364,7 @@ class _Recurrent(Layer):
             "units": self.units,
             "activation": activations_module.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self.weight_options_config("kernel", "recurrent", "bias"),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.convolutional import Geometry, SlidingWindowLayer, offset_view
 from nbtrain.utils.checks import positive_int
 
@@ -56,7 +55,27 @@ def depthwise_backward(grad: np.ndarray, xp: np.ndarray, kernel: np.ndarray, geo
     return grad_padded
 
 
-class _DepthwiseConv(SlidingWindowLayer):
+class _DepthwiseStep(SlidingWindowLayer):
+    """The depthwise step that DepthwiseConv and SeparableConv share: forward on padded input, and its gradients."""
+
+    _padded = None     # the padded input of the last forward pass, for the gradients
+
+    def depthwise_forward(self, x, kernel_name: str) -> np.ndarray:
+        """``x`` filtered by weight ``kernel_name``: ``(batch, oh, ow, channels, depth_multiplier)``."""
+        xp, geometry = self.padded_input(x)
+        self._padded = xp
+        return depthwise(xp, self.kernel_2d(kernel_name), geometry)
+
+    def depthwise_gradients(self, grad: np.ndarray, kernel_name: str) -> np.ndarray | None:
+        """Fill ``kernel_name``'s gradient (when trainable); return the input gradient (when needed)."""
+        kernel = self.kernel_2d(kernel_name)
+        kernel_grad = self.grad_buffer(kernel_name).reshape(kernel.shape) if self.trainable else None
+        grad_padded = depthwise_backward(grad, self._padded, kernel, self._geometry, kernel_grad,
+                                         self.input_gradient_needed)
+        return None if grad_padded is None else self.unpadded_gradient(grad_padded)
+
+
+class _DepthwiseConv(_DepthwiseStep):
     """Shared code of DepthwiseConv1D and DepthwiseConv2D (1-D runs on a height-1 view)."""
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
@@ -68,15 +87,11 @@ class _DepthwiseConv(SlidingWindowLayer):
                          bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", type(self).__name__)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self._padded = None
+        self.set_weight_options("depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
-        self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier), self.depthwise_initializer,
-                        regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint)
+        self.add_weight_with_options("kernel", self.kernel_size + (channels, self.depth_multiplier), "depthwise")
         self.add_bias(channels * self.depth_multiplier)
         super().build(input_shape)
 
@@ -84,39 +99,23 @@ class _DepthwiseConv(SlidingWindowLayer):
         channels = input_shape[-1]
         return self.output_shape_for(input_shape, None if channels is None else channels * self.depth_multiplier)
 
-    def _kernel_2d(self) -> np.ndarray:
-        kernel = self._weights["kernel"]
-        return kernel if self.rank == 2 else kernel[np.newaxis]
-
     def forward(self, x, training=False):
-        xp, geometry = self.padded_input(x)
-        self._padded = xp
-        z = depthwise(xp, self._kernel_2d(), geometry)
+        z = self.depthwise_forward(x, "kernel")
         z = z.reshape(z.shape[:3] + (-1,))                 # channel c, multiplier m -> output channel c * m_total + m
         if self.use_bias:
             z += self._weights["bias"]
-        return self.apply_activation(z.reshape((x.shape[0],) + self.output_spatial(geometry) + (z.shape[-1],)))
+        return self.apply_activation(z.reshape((x.shape[0],) + self.output_spatial(self._geometry) + (z.shape[-1],)))
 
     def backward_from_preactivation(self, grad_z):
-        geometry, xp = self._geometry, self._padded
-        channels = xp.shape[-1]
-        grad = grad_z.reshape(xp.shape[0], *geometry.out, channels, self.depth_multiplier)
-        kernel_grad = None
-        if self.trainable:
-            kernel_grad = self.grad_buffer("kernel").reshape(self._kernel_2d().shape)
-            if self.use_bias:
-                np.sum(grad_z.reshape(-1, channels * self.depth_multiplier), axis=0, out=self.grad_buffer("bias"))
-        grad_padded = depthwise_backward(grad, xp, self._kernel_2d(), geometry, kernel_grad,
-                                         self.input_gradient_needed)
-        return None if grad_padded is None else self.unpadded_gradient(grad_padded)
+        channels = self._padded.shape[-1]
+        if self.trainable and self.use_bias:
+            np.sum(grad_z.reshape(-1, channels * self.depth_multiplier), axis=0, out=self.grad_buffer("bias"))
+        grad = grad_z.reshape(self._padded.shape[0], *self._geometry.out, channels, self.depth_multiplier)
+        return self.depthwise_gradients(grad, "kernel")
 
     def get_config(self):
-        return super().get_config() | self.window_config() | {
-            "depth_multiplier": self.depth_multiplier,
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-        }
+        return (super().get_config() | {"depth_multiplier": self.depth_multiplier} | self.window_config()
+                | self.weight_options_config("depthwise"))
 
 
 class DepthwiseConv2D(_DepthwiseConv):
@@ -171,7 +170,7 @@ class DepthwiseConv1D(_DepthwiseConv):
     rank = 1
 
 
-class _SeparableConv(SlidingWindowLayer):
+class _SeparableConv(_DepthwiseStep):
     """Shared code of SeparableConv1D and SeparableConv2D: a depthwise step, then a pointwise (1x1) product."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
@@ -186,70 +185,47 @@ class _SeparableConv(SlidingWindowLayer):
         kind = type(self).__name__
         self.filters = positive_int(filters, "filters", kind)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", kind)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-        self._padded = None
+        self.set_weight_options("depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
+        self.set_weight_options("pointwise", pointwise_initializer, pointwise_regularizer, pointwise_constraint)
         self._filtered = None
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
         middle = channels * self.depth_multiplier
-        self.add_weight("depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-                        self.depthwise_initializer, regularizer=self.depthwise_regularizer,
-                        constraint=self.depthwise_constraint)
-        self.add_weight("pointwise_kernel", (1,) * self.rank + (middle, self.filters), self.pointwise_initializer,
-                        regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint)
+        self.add_weight_with_options("depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
+                                     "depthwise")
+        self.add_weight_with_options("pointwise_kernel", (1,) * self.rank + (middle, self.filters), "pointwise")
         self.add_bias(self.filters)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
         return self.output_shape_for(input_shape, self.filters)
 
-    def _depthwise_2d(self) -> np.ndarray:
-        kernel = self._weights["depthwise_kernel"]
-        return kernel if self.rank == 2 else kernel[np.newaxis]
-
     def _pointwise_matrix(self) -> np.ndarray:
         return self._weights["pointwise_kernel"].reshape(-1, self.filters)
 
     def forward(self, x, training=False):
-        xp, geometry = self.padded_input(x)
-        filtered = depthwise(xp, self._depthwise_2d(), geometry)
-        self._padded, self._filtered = xp, filtered.reshape(-1, self._pointwise_matrix().shape[0])
-        z = self._filtered @ self._pointwise_matrix()
+        pointwise = self._pointwise_matrix()
+        self._filtered = self.depthwise_forward(x, "depthwise_kernel").reshape(-1, pointwise.shape[0])
+        z = self._filtered @ pointwise
         if self.use_bias:
             z += self._weights["bias"]
-        return self.apply_activation(z.reshape((x.shape[0],) + self.output_spatial(geometry) + (self.filters,)))
+        return self.apply_activation(z.reshape((x.shape[0],) + self.output_spatial(self._geometry) + (self.filters,)))
 
     def backward_from_preactivation(self, grad_z):
-        geometry, xp = self._geometry, self._padded
         g2d = grad_z.reshape(-1, self.filters)
         pointwise = self._pointwise_matrix()
-        depthwise_grad = None
         if self.trainable:
             np.matmul(self._filtered.T, g2d, out=self.grad_buffer("pointwise_kernel").reshape(pointwise.shape))
             if self.use_bias:
                 np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
-            depthwise_grad = self.grad_buffer("depthwise_kernel").reshape(self._depthwise_2d().shape)
-        grad_filtered = (g2d @ pointwise.T).reshape(xp.shape[0], *geometry.out, xp.shape[-1], self.depth_multiplier)
-        grad_padded = depthwise_backward(grad_filtered, xp, self._depthwise_2d(), geometry, depthwise_grad,
-                                         self.input_gradient_needed)
-        return None if grad_padded is None else self.unpadded_gradient(grad_padded)
+        grad_filtered = (g2d @ pointwise.T).reshape(self._padded.shape[0], *self._geometry.out,
+                                                    self._padded.shape[-1], self.depth_multiplier)
+        return self.depthwise_gradients(grad_filtered, "depthwise_kernel")
 
     def get_config(self):
-        return super().get_config() | {"filters": self.filters} | self.window_config() | {
-            "depth_multiplier": self.depth_multiplier,
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-            "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
-        }
+        return (super().get_config() | {"filters": self.filters, "depth_multiplier": self.depth_multiplier}
+                | self.window_config() | self.weight_options_config("depthwise", "pointwise"))
 
     def __repr__(self):
         return (f"<{type(self).__name__} name={self.name!r}, filters={self.filters}, "

@@ -150,7 +150,7 @@ class Functional(Model):
         self._apply_input_gradient_flags()
 
     def _apply_input_gradient_flags(self) -> None:
-        for runner, needed in getattr(self, "_input_gradient_flags", []):
+        for runner, needed in self._input_gradient_flags:
             runner.input_gradient_needed = needed
 
     def _on_trainable_changed(self) -> None:

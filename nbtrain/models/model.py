@@ -123,10 +123,9 @@ class Model(Trainer):
         layers, which the new model then shares; ``training`` is not recorded there: freeze the base model with
         ``base_model.trainable = False`` (frozen BatchNormalization layers run in inference mode, as in Keras).
         """
-        from nbtrain.layers.input_layer import SymbolicTensor
+        from nbtrain.layers.input_layer import is_symbolic
 
-        if isinstance(x, SymbolicTensor) or (isinstance(x, (list, tuple)) and x
-                                             and all(isinstance(t, SymbolicTensor) for t in x)):
+        if is_symbolic(x):
             return self.call_symbolically(x)
         xs = self._prepare_inputs(x)
         outputs = self._forward(xs, training=training)

@@ -30,6 +30,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._input_layer = None
         self._first_trainable_index = 0
+        self._input_gradient_flags = []     # per layer, decided by _on_trainable_changed
         self._activity_outputs = {}
         if layers is not None:
             if not isinstance(layers, (list, tuple)):
@@ -214,7 +215,7 @@ class Sequential(Model):
         self._apply_input_gradient_flags()
 
     def _apply_input_gradient_flags(self) -> None:
-        for layer, needed in zip(self.layers, getattr(self, "_input_gradient_flags", [])):
+        for layer, needed in zip(self.layers, self._input_gradient_flags):
             layer.input_gradient_needed = needed
 
     # ----- configuration --------------------------------------------------------------------------------

@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.data.generators import PyDataset
-from nbtrain.utils.checks import is_int, positive_int
-from nbtrain.utils.errors import did_you_mean
-
-
-def _side(value, what: str) -> str:
-    if value not in ("pre", "post"):
-        raise ValueError(f"pad_sequences() expects {what} to be 'pre' or 'post', got {value!r}."
-                         f"{did_you_mean(str(value), ['pre', 'post'])}")
-    return value
+from nbtrain.utils.checks import is_int, one_of, positive_int
 
 
 def _lengths_and_item_shape(sequences) -> tuple[list[int], tuple]:
@@ -53,7 +45,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     """
     if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
         raise ValueError(f"pad_sequences() expects a list of sequences, got {type(sequences).__name__}.")
-    padding, truncating = _side(padding, "padding"), _side(truncating, "truncating")
+    padding = one_of(padding, ("pre", "post"), "padding", "pad_sequences")
+    truncating = one_of(truncating, ("pre", "post"), "truncating", "pad_sequences")
     lengths, item_shape = _lengths_and_item_shape(sequences)
     if maxlen is None:
         maxlen = max(lengths, default=0)
