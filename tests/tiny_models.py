@@ -1,8 +1,14 @@
-"""A tiny regression problem and model shared by the callback tests (a real fit in milliseconds)."""
+"""A tiny regression problem and model shared by the callback tests (a real fit in milliseconds), and a callback
+that slows training down for the tests that act while a fit runs."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
+
+from nbtrain.callbacks import Callback
 
 from nbtrain.layers import Dense, Input
 from nbtrain.models import Sequential
@@ -22,3 +28,19 @@ def model(metrics=("mae",)):
     m = Sequential([Input(shape=(3,)), Dense(1)])
     m.compile(optimizer=SGD(learning_rate=0.01), loss="mse", metrics=list(metrics) if metrics else None)
     return m
+
+
+class SlowBatches(Callback):
+    """Makes each training batch last ``seconds`` longer, so a fit runs long enough to act on; counts the batches
+    and records which threads ran them."""
+
+    def __init__(self, seconds=0.003):
+        super().__init__()
+        self.seconds = seconds
+        self.batches = 0
+        self.threads = set()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        self.threads.add(threading.current_thread().name)
+        time.sleep(self.seconds)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
 import pytest
+from tiny_models import SlowBatches
 
 import nbtrain
 from nbtrain.display.background import TrainingHandle, start_background_fit
@@ -24,20 +24,9 @@ def model():
     return m
 
 
-class Slow(nbtrain.callbacks.Callback):
-    def __init__(self, seconds=0.002):
-        super().__init__()
-        self.seconds = seconds
-        self.threads = set()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.threads.add(threading.current_thread().name)
-        time.sleep(self.seconds)
-
-
 def test_background_fit_returns_at_once_and_wait_gives_the_history():
     x, y = data()
-    m, slow = model(), Slow(0.02)      # 40 batches: training takes 0.8 s at least, so "running" is certain
+    m, slow = model(), SlowBatches(0.02)      # 40 batches: training takes 0.8 s at least, so "running" is certain
     started = time.perf_counter()
     handle = start_background_fit(m, dict(x=x, y=y, epochs=5, batch_size=32, verbose=0, callbacks=[slow]))
     assert isinstance(handle, TrainingHandle)
@@ -52,7 +41,7 @@ def test_background_fit_returns_at_once_and_wait_gives_the_history():
 def test_stop_ends_after_the_current_batch_and_keeps_the_history():
     x, y = data(2048)
     m = model()
-    handle = start_background_fit(m, dict(x=x, y=y, epochs=200, batch_size=32, verbose=0, callbacks=[Slow()]))
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=200, batch_size=32, verbose=0, callbacks=[SlowBatches(0.002)]))
     while not m.history or len(m.history.history.get("loss", [])) < 1:
         time.sleep(0.01)
     handle.stop()
@@ -72,7 +61,7 @@ def test_exceptions_reach_wait():
 def test_wait_timeout():
     x, y = data(2048)
     m = model()
-    handle = start_background_fit(m, dict(x=x, y=y, epochs=100, verbose=0, callbacks=[Slow(0.01)]))
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=100, verbose=0, callbacks=[SlowBatches(0.01)]))
     with pytest.raises(TimeoutError, match="still running"):
         handle.wait(timeout=0.05)
     handle.stop()
@@ -89,7 +78,7 @@ def test_stop_button_reaches_a_background_fit():
     out = RecordingOutput()
     dash = Dashboard(output=out, stop_route="background", raise_errors=True)
     dash.open_early("bg", epochs=100)                       # in the calling cell, before the thread starts
-    handle = start_background_fit(m, dict(x=x, y=y, epochs=100, verbose=0, callbacks=[Slow(), dash]))
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=100, verbose=0, callbacks=[SlowBatches(0.002), dash]))
     while "stop" not in dash.widgets or dash.state.epochs_done < 1:
         time.sleep(0.01)
     dash.widgets["stop"].click()                            # what a click on the button runs in the kernel

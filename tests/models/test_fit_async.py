@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import numpy as np
 import pytest
+from tiny_models import SlowBatches
 
 import nbtrain
 from nbtrain.display.environment import awaiting_cell_stop_route
@@ -25,19 +25,6 @@ def model(seed=0):
                             nbtrain.layers.Dropout(0.2), nbtrain.layers.Dense(2, activation="softmax")], name="aw")
     m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
-
-
-class Slow(nbtrain.callbacks.Callback):
-    """Makes each batch take a few milliseconds, so a fit lasts long enough for the event loop to run."""
-
-    def __init__(self, seconds=0.003):
-        super().__init__()
-        self.seconds = seconds
-        self.batches = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        time.sleep(self.seconds)
 
 
 def test_fit_async_trains_exactly_as_fit():
@@ -59,7 +46,7 @@ def test_fit_async_trains_exactly_as_fit():
 
 def test_other_tasks_run_while_fit_async_trains():
     x, y = data(512)
-    m, slow = model(), Slow()
+    m, slow = model(), SlowBatches()
     ticks = []
 
     async def ticker():
@@ -82,7 +69,7 @@ def test_other_tasks_run_while_fit_async_trains():
 
 def test_a_stop_request_from_another_task_ends_after_the_current_batch():
     x, y = data(2048)
-    m, slow = model(), Slow()
+    m, slow = model(), SlowBatches()
 
     async def click_stop_after_the_first_epoch():
         while not (m.history and m.history.history.get("loss")):
@@ -103,7 +90,7 @@ def test_a_stop_request_from_another_task_ends_after_the_current_batch():
 
 def test_cancelling_fit_async_ends_training_cleanly():
     x, y = data(2048)
-    m, slow = model(), Slow()
+    m, slow = model(), SlowBatches()
     events = []
 
     class Ends(nbtrain.callbacks.Callback):
