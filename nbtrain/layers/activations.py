@@ -12,7 +12,7 @@ import numpy as np
 
 from nbtrain import activations as activations_module
 from nbtrain.activations import ActivationFunction
-from nbtrain.layers.core import ActivatedLayer
+from nbtrain.layers.core import ActivatedLayer, unchanged_gradient
 from nbtrain.layers.layer import Layer, _shape_text
 
 # What Keras's Softmax puts in place of masked logits: exp() of it is exactly 0 in float32 and float64.
@@ -62,11 +62,8 @@ class _FunctionLayer(ActivatedLayer):
     def check_input_shape(self, x):
         pass  # like Keras, one layer may be called on inputs of different shapes
 
-    def forward(self, x, training=False):
-        return self.apply_activation(x)
-
-    def backward_from_preactivation(self, grad_z):
-        return grad_z
+    def _apply(self, x, training, need_input_grad):
+        return self.activate(x, unchanged_gradient)
 
     def get_config(self):
         return super().get_config() | self.options()
@@ -185,7 +182,6 @@ class Softmax(_FunctionLayer):
         self.axis = _softmax_axis(axis)
         super().__init__(**kwargs)
         self.activation = _softmax_function(self.axis)
-        self._keep = None
 
     def options(self):
         return {"axis": self.axis}
@@ -209,13 +205,17 @@ class Softmax(_FunctionLayer):
     def _normalized_axes(self, ndim: int) -> set[int]:
         return {axis % ndim for axis in (self.axis if isinstance(self.axis, list) else [self.axis])}
 
-    def forward(self, x, training=False, mask=None):
-        self._keep = None if mask is None else self._keep_mask(mask, x)
-        if self._keep is None:
-            return self.apply_activation(x)
-        probabilities = self.apply_activation(np.where(self._keep, x, x.dtype.type(_MASKED_LOGIT)))
+    def _apply(self, x, training, need_input_grad, mask=None):
+        keep = None if mask is None else self._keep_mask(mask, x)
+        if keep is None:
+            return self.activate(x, unchanged_gradient)
+
+        def from_preactivation(grad_z):
+            return np.where(keep, grad_z, 0)  # masked logits were replaced by a constant
+
+        probabilities, backprop = self.activate(np.where(keep, x, x.dtype.type(_MASKED_LOGIT)), from_preactivation)
         # a fully masked row would otherwise share its probability uniformly
-        return np.where(self._keep, probabilities, x.dtype.type(0))
+        return np.where(keep, probabilities, x.dtype.type(0)), _MaskedOutputBackprop(backprop, keep)
 
     def _keep_mask(self, mask, x) -> np.ndarray:
         """The mask as booleans that broadcast to ``x``, True where values count."""
@@ -243,15 +243,19 @@ class Softmax(_FunctionLayer):
             return None
         return padding.reshape(padding.shape + (1,) * (ndim - 2))
 
-    def backward(self, grad_output):
-        if self._keep is not None:
-            grad_output = np.where(self._keep, grad_output, 0)  # masked outputs are the constant 0
-        return super().backward(grad_output)
 
-    def backward_from_preactivation(self, grad_z):
-        if self._keep is None:
-            return grad_z
-        return np.where(self._keep, grad_z, 0)  # masked logits were replaced by a constant
+
+class _MaskedOutputBackprop:
+    """A masked Softmax's backprop: masked outputs are the constant 0, so no gradient flows back from them."""
+
+    __slots__ = ("backprop", "keep", "from_preactivation")
+
+    def __init__(self, backprop, keep):
+        self.backprop, self.keep = backprop, keep
+        self.from_preactivation = backprop.from_preactivation
+
+    def __call__(self, grad_output):
+        return self.backprop(np.where(self.keep, grad_output, 0))
 
 
 def _softmax_axis(axis):
@@ -328,7 +332,6 @@ class PReLU(Layer):
         self.shared_axes = _shared_axes(shared_axes)
         super().__init__(**kwargs)
         self.set_weight_options("alpha", alpha_initializer, alpha_regularizer, alpha_constraint)
-        self._input = None
 
     @property
     def _summed_axes(self) -> tuple:
@@ -358,19 +361,18 @@ class PReLU(Layer):
             raise ValueError(f"PReLU layer '{self.name}' expects inputs of shape {_shape_text(expected)} but got "
                              f"an array of shape {x.shape}.")
 
-    def forward(self, x, training=False):
-        self._input = x
-        return np.maximum(x, 0) + self._weights["alpha"] * np.minimum(x, 0)
+    def _apply(self, x, training, need_input_grad):
+        def backprop(grad_output):
+            alpha = self._weights["alpha"]
+            if self.trainable:
+                # alpha multiplies min(x, 0) at every position it is broadcast to
+                summed = np.sum(grad_output * np.minimum(x, 0), axis=self._summed_axes, keepdims=True)
+                self.grad_buffer("alpha")[...] = summed[0]
+            if not need_input_grad:
+                return None
+            return np.where(x > 0, grad_output, grad_output * alpha)
 
-    def backward(self, grad_output):
-        x, alpha = self._input, self._weights["alpha"]
-        if self.trainable:
-            # alpha multiplies min(x, 0) at every position it is broadcast to
-            summed = np.sum(grad_output * np.minimum(x, 0), axis=self._summed_axes, keepdims=True)
-            self.grad_buffer("alpha")[...] = summed[0]
-        if not self.input_gradient_needed:
-            return None
-        return np.where(x > 0, grad_output, grad_output * alpha)
+        return np.maximum(x, 0) + self._weights["alpha"] * np.minimum(x, 0), backprop
 
     def get_config(self):
         return super().get_config() | self.weight_options_config("alpha") | {"shared_axes": self.shared_axes}

@@ -127,6 +127,14 @@ class Geometry(NamedTuple):
         return any(self.pads[0]) or any(self.pads[1])
 
 
+class Padding(NamedTuple):
+    """How one call padded its input: the window geometry, the padded 2-D images' shape, the input's shape."""
+
+    geometry: Geometry
+    padded_shape: tuple
+    input_shape: tuple
+
+
 def make_geometry(height, width, window, strides, dilation, paddings) -> Geometry:
     """Geometry of a 2-D window operation on ``height x width`` inputs (``paddings`` per axis)."""
     (oh, top, bottom) = window_geometry(height, window[0], strides[0], dilation[0], paddings[0])
@@ -218,9 +226,6 @@ class SlidingWindowLayer(ActivatedLayer):
         self.data_format = check_data_format(data_format, kind)
         self.use_bias = bool(use_bias)
         self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
-        self._geometry = None
-        self._padded_shape = None
-        self._input_shape_seen = None
 
     # The 2-D view: a 1-D layer gets a leading height axis of size 1, read with a 1-high window.
     def _as_2d(self, values: tuple, fill) -> tuple:
@@ -286,21 +291,21 @@ class SlidingWindowLayer(ActivatedLayer):
             return rank_hint(tuple(shape), self.rank)
         return f"This layer was built for inputs of shape {_shape_text(self.input_shape)}."
 
-    def padded_input(self, x) -> tuple[np.ndarray, Geometry]:
-        """``x`` as padded 2-D images ``(batch, height, width, channels)``, and the window geometry on them."""
+    def padded_input(self, x) -> tuple[np.ndarray, Padding]:
+        """``x`` as padded 2-D images ``(batch, height, width, channels)``, and how this call padded it."""
         if x.ndim != self.rank + 2:
             raise spatial_rank_error(self, x.shape, self.rank)
         self._check_fits(x.shape[1:-1])
         geometry = self._spatial_geometry(x.shape[1:-1])
         xp = pad_spatial(x if self.rank == 2 else x[:, np.newaxis], geometry)
-        self._geometry, self._padded_shape, self._input_shape_seen = geometry, xp.shape, x.shape
-        return xp, geometry
+        return xp, Padding(geometry, xp.shape, x.shape)
 
-    def unpadded_gradient(self, grad_padded: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def unpadded_gradient(grad_padded: np.ndarray, padding: Padding) -> np.ndarray:
         """The gradient for the unpadded input, from the gradient for the padded 2-D images."""
-        geometry = self._geometry
-        height, width = self._padded_shape[1] - sum(geometry.pads[0]), self._padded_shape[2] - sum(geometry.pads[1])
-        return unpad_spatial(grad_padded, geometry, height, width).reshape(self._input_shape_seen)
+        geometry, padded_shape = padding.geometry, padding.padded_shape
+        height, width = padded_shape[1] - sum(geometry.pads[0]), padded_shape[2] - sum(geometry.pads[1])
+        return unpad_spatial(grad_padded, geometry, height, width).reshape(padding.input_shape)
 
     def kernel_2d(self, name: str) -> np.ndarray:
         """Weight ``name`` with a leading window axis of 1 for a 1-D layer, so the 2-D code can use it."""
@@ -342,7 +347,6 @@ class _Conv(SlidingWindowLayer):
         self.filters = int(filters)
         self.groups = 1
         self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
-        self._cols = None
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
@@ -353,16 +357,25 @@ class _Conv(SlidingWindowLayer):
     def compute_output_shape(self, input_shape):
         return self.output_shape_for(input_shape, self.filters)
 
-    def forward(self, x, training=False):
-        xp, geometry = self.padded_input(x)
-        n, (oh, ow) = x.shape[0], geometry.out
+    def _apply(self, x, training, need_input_grad):
+        xp, padding = self.padded_input(x)
+        n, (oh, ow) = x.shape[0], padding.geometry.out
         # im2col: one row per output position, one column per (kernel offset, input channel)
-        cols = window_view(xp, geometry).reshape(n * oh * ow, -1)
+        cols = window_view(xp, padding.geometry).reshape(n * oh * ow, -1)
         z = cols @ self._kernel_matrix()
         if self.use_bias:
             z += self._weights["bias"]
-        self._cols = cols
-        return self.apply_activation(z.reshape((n,) + self.output_spatial(geometry) + (self.filters,)))
+
+        def from_preactivation(grad_z):
+            g2d = grad_z.reshape(-1, self.filters)
+            if self.trainable:
+                np.matmul(cols.T, g2d, out=self.grad_buffer("kernel").reshape(-1, self.filters))
+                if self.use_bias:
+                    np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+            return self._input_gradient(g2d, padding) if need_input_grad else None
+
+        return self.activate(z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)),
+                             from_preactivation)
 
     def _kernel_shape(self, channels) -> tuple:
         return self.kernel_size + (channels, self.filters)
@@ -370,26 +383,20 @@ class _Conv(SlidingWindowLayer):
     def _kernel_matrix(self) -> np.ndarray:
         return self._weights["kernel"].reshape(-1, self.filters)
 
-    def backward_from_preactivation(self, grad_z):
-        g2d = grad_z.reshape(-1, self.filters)
-        if self.trainable:
-            np.matmul(self._cols.T, g2d, out=self.grad_buffer("kernel").reshape(-1, self.filters))
-            if self.use_bias:
-                np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
-        if not self.input_gradient_needed:
-            return None
-        geometry = self._geometry
+    def _input_gradient(self, g2d, padding: Padding) -> np.ndarray:
+        """dL/dx from dL/dz (one row per output position), by col2im."""
+        geometry = padding.geometry
         (oh, ow), (kh, kw) = geometry.out, geometry.window
-        n, channels = self._padded_shape[0], self._padded_shape[-1]
+        n, channels = padding.padded_shape[0], padding.padded_shape[-1]
         kernel = self._weights["kernel"].reshape(kh, kw, channels, self.filters)
         # col2im one kernel offset at a time: nine small products that stay in cache beat one product into a
         # (positions, kh*kw*channels) matrix followed by nine strided reads of it
-        grad_padded = np.zeros(self._padded_shape, dtype=np.result_type(g2d, kernel))
+        grad_padded = np.zeros(padding.padded_shape, dtype=np.result_type(g2d, kernel))
         for i in range(kh):
             for j in range(kw):
                 view = offset_view(grad_padded, i, j, geometry)
                 view += (g2d @ kernel[i, j].T).reshape(n, oh, ow, channels)
-        return self.unpadded_gradient(grad_padded)
+        return self.unpadded_gradient(grad_padded, padding)
 
     def get_config(self):
         return (super().get_config() | {"filters": self.filters, "groups": self.groups} | self.window_config()
@@ -531,9 +538,6 @@ class _ConvTranspose(_Conv):
                 f"{kind}() needs each output_padding smaller than its stride, got output_padding="
                 f"{self.output_padding} with strides={self.strides}."
             )
-        self._input = None
-        self._full_shape = None
-        self._crops = None
 
     def _check_fits(self, spatial) -> None:
         """Any input size works: a transposed convolution only grows its input."""
@@ -555,7 +559,7 @@ class _ConvTranspose(_Conv):
     def _kernel_matrix(self) -> np.ndarray:
         return self._weights["kernel"].reshape(-1, self._weights["kernel"].shape[-1])
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         if x.ndim != self.rank + 2:
             raise spatial_rank_error(self, x.shape, self.rank)
         x4 = x if self.rank == 2 else x[:, np.newaxis]
@@ -579,23 +583,22 @@ class _ConvTranspose(_Conv):
         z = z_full[:, top:top + lh, left:left + lw, :]
         if self.use_bias:
             z = z + self._weights["bias"]
-        self._input, self._geometry, self._full_shape = x2d, geometry, z_full.shape
-        self._crops, self._input_shape_seen = ((top, lh), (left, lw)), x.shape
-        return self.apply_activation(z.reshape((n,) + (lh, lw)[2 - self.rank:] + (self.filters,)))
+        full_shape = z_full.shape     # the closure keeps the shape only, not the uncropped output
 
-    def backward_from_preactivation(self, grad_z):
-        (top, lh), (left, lw) = self._crops
-        grad_full = np.zeros(self._full_shape, dtype=grad_z.dtype)
-        grad_full[:, top:top + lh, left:left + lw, :] = grad_z.reshape(self._full_shape[0], lh, lw, self.filters)
-        # gather, for every input pixel, the output gradients its kernel offsets wrote to (im2col)
-        cols = window_view(grad_full, self._geometry).reshape(self._input.shape[0], -1)
-        if self.trainable:
-            np.matmul(cols.T, self._input, out=self.grad_buffer("kernel").reshape(cols.shape[1], -1))
-            if self.use_bias:
-                np.sum(grad_z.reshape(-1, self.filters), axis=0, out=self.grad_buffer("bias"))
-        if not self.input_gradient_needed:
-            return None
-        return (cols @ self._kernel_matrix()).reshape(self._input_shape_seen)
+        def from_preactivation(grad_z):
+            grad_full = np.zeros(full_shape, dtype=grad_z.dtype)
+            grad_full[:, top:top + lh, left:left + lw, :] = grad_z.reshape(n, lh, lw, self.filters)
+            # gather, for every input pixel, the output gradients its kernel offsets wrote to (im2col)
+            cols = window_view(grad_full, geometry).reshape(x2d.shape[0], -1)
+            if self.trainable:
+                np.matmul(cols.T, x2d, out=self.grad_buffer("kernel").reshape(cols.shape[1], -1))
+                if self.use_bias:
+                    np.sum(grad_z.reshape(-1, self.filters), axis=0, out=self.grad_buffer("bias"))
+            if not need_input_grad:
+                return None
+            return (cols @ self._kernel_matrix()).reshape(x.shape)
+
+        return self.activate(z.reshape((n,) + (lh, lw)[2 - self.rank:] + (self.filters,)), from_preactivation)
 
     def get_config(self):
         config = super().get_config() | {"output_padding": self.output_padding}
@@ -739,7 +742,6 @@ class ZeroPadding2D(Layer):
         super().__init__(**kwargs)
         self.padding = normalize_side_pairs(padding, self.rank, "padding", type(self).__name__)
         self.data_format = check_data_format(data_format, type(self).__name__)
-        self._input_shape_seen = None
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape, self.rank)
@@ -752,18 +754,16 @@ class ZeroPadding2D(Layer):
     def _inner(self, shape) -> tuple:
         return (slice(None),) + tuple(slice(a, a + d) for d, (a, _) in zip(shape[1:-1], self.padding)) + (slice(None),)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         _check_rank(self, x.shape, self.rank)
-        out_shape = self.compute_output_shape(x.shape)
-        out = np.zeros(out_shape, dtype=x.dtype)
-        out[self._inner(x.shape)] = x
-        self._input_shape_seen = x.shape
-        return out
+        out = np.zeros(self.compute_output_shape(x.shape), dtype=x.dtype)
+        inner = self._inner(x.shape)
+        out[inner] = x
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        return grad_output[self._inner(self._input_shape_seen)]
+        def backprop(grad_output):
+            return grad_output[inner] if need_input_grad else None
+
+        return out, backprop
 
     def get_config(self):
         padding = self.padding[0] if self.rank == 1 else self.padding
@@ -822,7 +822,6 @@ class UpSampling2D(Layer):
                 + ("" if known else did_you_mean(str(interpolation), _INTERPOLATIONS))
             )
         self.interpolation = "nearest"
-        self._input_shape_seen = None
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape, self.rank)
@@ -837,19 +836,18 @@ class UpSampling2D(Layer):
         middle = tuple(v for d, s in zip(shape[1:-1], self.size) for v in (d, s))
         return (shape[0],) + middle + (shape[-1],)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         _check_rank(self, x.shape, self.rank)
-        self._input_shape_seen = x.shape
         expanded = self._expanded_shape(x.shape)
         index = (slice(None),) + (slice(None), np.newaxis) * self.rank + (slice(None),)
-        return np.broadcast_to(x[index], expanded).reshape(self.compute_output_shape(x.shape))
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        expanded = self._expanded_shape(self._input_shape_seen)
-        copy_axes = tuple(range(2, 2 * self.rank + 1, 2))
-        return grad_output.reshape(expanded).sum(axis=copy_axes)
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            copy_axes = tuple(range(2, 2 * self.rank + 1, 2))
+            return grad_output.reshape(expanded).sum(axis=copy_axes)
+
+        return np.broadcast_to(x[index], expanded).reshape(self.compute_output_shape(x.shape)), backprop
 
     def get_config(self):
         config = super().get_config() | {"size": self.size[0] if self.rank == 1 else self.size}

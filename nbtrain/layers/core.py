@@ -13,12 +13,38 @@ from nbtrain.utils.random import make_generator
 from nbtrain.utils.checks import positive_int
 
 
+class ActivationBackprop:
+    """The backprop of one call of a layer that ends in an activation ``y = activation(z)``.
+
+    Calling it with dL/dy goes back through the activation first; the training loop calls
+    :attr:`from_preactivation` with dL/dz directly when it fuses a final softmax or sigmoid with crossentropy.
+
+    Args:
+        activation: the layer's activation function.
+        pre_activation: z, kept only when the derivative needs it (relu, sigmoid, tanh, softmax need only y).
+        output: y.
+        from_preactivation: the layer's own backprop from dL/dz to dL/dx.
+    """
+
+    __slots__ = ("activation", "pre_activation", "output", "from_preactivation")
+
+    def __init__(self, activation, pre_activation, output, from_preactivation):
+        self.activation = activation
+        self.pre_activation = pre_activation
+        self.output = output
+        self.from_preactivation = from_preactivation
+
+    def __call__(self, grad_output):
+        return self.from_preactivation(self.activation.backward(grad_output, self.pre_activation, self.output))
+
+
 class ActivatedLayer(Layer):
     """A layer whose last step is an activation function (it passes a sequence's padding mask through).
 
-    Splitting ``backward`` into the activation's part and :meth:`backward_from_preactivation` lets the
-    training loop fuse a final softmax or sigmoid with crossentropy: it hands the layer dL/dlogits
-    (``p - y``) directly, which is exact and stable, instead of dividing by probabilities.
+    Splitting the backward pass into the activation's part and the layer's own part (``from_preactivation``,
+    see :class:`ActivationBackprop`) lets the training loop fuse a final softmax or sigmoid with crossentropy:
+    it hands the layer dL/dlogits (``p - y``) directly, which is exact and stable, instead of dividing by
+    probabilities. Subclasses implement ``_apply`` ending in ``return self.activate(z, from_preactivation)``.
     """
 
     supports_masking = True
@@ -26,22 +52,18 @@ class ActivatedLayer(Layer):
     def __init__(self, activation=None, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations_module.get(activation)
-        self._pre_activation = None
-        self._output = None
 
-    def apply_activation(self, z: np.ndarray) -> np.ndarray:
+    def activate(self, z: np.ndarray, from_preactivation) -> tuple[np.ndarray, ActivationBackprop]:
+        """``(activation(z), backprop)`` for the end of ``_apply``; ``from_preactivation`` maps dL/dz to dL/dx."""
         y = self.activation(z)
-        # Keep z only when the derivative needs it (relu, sigmoid, tanh and softmax need only y).
-        self._pre_activation = z if self.activation.needs_input else None
-        self._output = y
-        return y
-
-    def backward(self, grad_output: np.ndarray):
-        grad_z = self.activation.backward(grad_output, self._pre_activation, self._output)
-        return self.backward_from_preactivation(grad_z)
+        # Keep z only when the derivative needs it, so z's memory can go as soon as y exists.
+        return y, ActivationBackprop(self.activation, z if self.activation.needs_input else None, y,
+                                     from_preactivation)
 
     def backward_from_preactivation(self, grad_z: np.ndarray):
-        raise NotImplementedError
+        """By hand, after :meth:`forward`: the backward pass from dL/dz, skipping the activation."""
+        grad_input = self.last_backprop().from_preactivation(grad_z)
+        return grad_input if self.input_gradient_needed else None
 
 
 class Dense(ActivatedLayer):
@@ -68,7 +90,6 @@ class Dense(ActivatedLayer):
         self.use_bias = bool(use_bias)
         self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
-        self._input = None
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
@@ -97,24 +118,23 @@ class Dense(ActivatedLayer):
             return f"Add nbtrain.layers.Flatten() before it, or reshape x to (n_samples, {features})."
         return f"Reshape x to (n_samples, {features}), or build the model for {shape[-1]} features."
 
-    def forward(self, x, training=False):
-        self._input = x
+    def _apply(self, x, training, need_input_grad):
         z = x @ self._weights["kernel"]
         if self.use_bias:
             z += self._weights["bias"]
-        return self.apply_activation(z)
 
-    def backward_from_preactivation(self, grad_z):
-        x = self._input
-        x2d = x.reshape(-1, x.shape[-1])
-        g2d = grad_z.reshape(-1, self.units)
-        if self.trainable:
-            np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
-            if self.use_bias:
-                np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
-        if not self.input_gradient_needed:
-            return None
-        return (g2d @ self._weights["kernel"].T).reshape(x.shape)
+        def from_preactivation(grad_z):
+            x2d = x.reshape(-1, x.shape[-1])
+            g2d = grad_z.reshape(-1, self.units)
+            if self.trainable:
+                np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
+                if self.use_bias:
+                    np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+            if not need_input_grad:
+                return None
+            return (g2d @ self._weights["kernel"].T).reshape(x.shape)
+
+        return self.activate(z, from_preactivation)
 
     def get_config(self):
         return super().get_config() | {
@@ -142,11 +162,8 @@ class Activation(ActivatedLayer):
     def __init__(self, activation, **kwargs):
         super().__init__(activation=activation, **kwargs)
 
-    def forward(self, x, training=False):
-        return self.apply_activation(x)
-
-    def backward_from_preactivation(self, grad_z):
-        return grad_z
+    def _apply(self, x, training, need_input_grad):
+        return self.activate(x, unchanged_gradient)
 
     def get_config(self):
         return super().get_config() | {"activation": activations_module.serialize(self.activation)}
@@ -176,28 +193,31 @@ class Dropout(Layer):
         self.noise_shape = None if noise_shape is None else normalize_shape(noise_shape, "noise_shape")
         self.seed = seed
         self._rng = make_generator(seed)
-        self._mask = None
 
     def _mask_shape(self, shape):
         if self.noise_shape is None:
             return shape
         return tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         if not training or self.rate == 0.0:
-            self._mask = None
-            return x
+            return x, unchanged_gradient
+        mask = self._keep_mask(x)
+
+        def backprop(grad_output):
+            return grad_output * mask
+
+        return x * mask, backprop
+
+    def _keep_mask(self, x):
+        """Zeros where inputs are dropped, 1/(1-rate) where they are kept, in the inputs' dtype."""
         mask = self._rng.random(self._mask_shape(x.shape), dtype=np.float32)
         if self.rate == 1.0:
             mask[...] = 0.0
         else:
             # Reuse the uniform draws' buffer for the scaled keep-mask: one allocation per batch, not three.
             np.multiply(mask >= self.rate, 1.0 / (1.0 - self.rate), out=mask)
-        self._mask = mask.astype(x.dtype, copy=False)
-        return x * self._mask
-
-    def backward(self, grad_output):
-        return grad_output if self._mask is None else grad_output * self._mask
+        return mask.astype(x.dtype, copy=False)
 
     def get_config(self):
         return super().get_config() | {"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
@@ -217,7 +237,6 @@ class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = data_format
-        self._input_shape_seen = None
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -227,12 +246,8 @@ class Flatten(Layer):
     def get_config(self):
         return super().get_config() | {"data_format": self.data_format}
 
-    def forward(self, x, training=False):
-        self._input_shape_seen = x.shape
-        return x.reshape(x.shape[0], -1)
-
-    def backward(self, grad_output):
-        return grad_output.reshape(self._input_shape_seen)
+    def _apply(self, x, training, need_input_grad):
+        return x.reshape(x.shape[0], -1), reshaping_back_to(x.shape)
 
 
 class Reshape(Layer):
@@ -251,7 +266,6 @@ class Reshape(Layer):
         self.target_shape = _target_shape(target_shape)
         if sum(d == -1 for d in self.target_shape) > 1:
             raise ValueError(f"Reshape() accepts at most one -1 in target_shape, got {self.target_shape}.")
-        self._input_shape_seen = None
 
     def _resolved_target(self, sample_shape):
         if any(d is None for d in sample_shape):
@@ -275,12 +289,8 @@ class Reshape(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self._resolved_target(input_shape[1:])
 
-    def forward(self, x, training=False):
-        self._input_shape_seen = x.shape
-        return x.reshape((x.shape[0],) + self._resolved_target(x.shape[1:]))
-
-    def backward(self, grad_output):
-        return grad_output.reshape(self._input_shape_seen)
+    def _apply(self, x, training, need_input_grad):
+        return x.reshape((x.shape[0],) + self._resolved_target(x.shape[1:])), reshaping_back_to(x.shape)
 
     def get_config(self):
         return super().get_config() | {"target_shape": self.target_shape}
@@ -296,11 +306,8 @@ class Identity(Layer):
 
     supports_masking = True
 
-    def forward(self, x, training=False):
-        return x
-
-    def backward(self, grad_output):
-        return grad_output
+    def _apply(self, x, training, need_input_grad):
+        return x, unchanged_gradient
 
 
 class ActivityRegularization(Identity):
@@ -329,6 +336,19 @@ class ActivityRegularization(Identity):
         return config | {"l1": self.l1, "l2": self.l2}
 
 
+def unchanged_gradient(grad_output):
+    """The backprop of a step that passes values through unchanged (an identity, or dropout at inference)."""
+    return grad_output
+
+
+def reshaping_back_to(shape):
+    """The backprop of a reshape: gradients take the input's ``shape`` again."""
+    def backprop(grad_output):
+        return grad_output.reshape(shape)
+
+    return backprop
+
+
 def _target_shape(target_shape) -> tuple:
     """Reshape's target: positive sizes and at most one -1 (inferred)."""
     if isinstance(target_shape, (int, np.integer)):
@@ -342,5 +362,5 @@ def _target_shape(target_shape) -> tuple:
     return shape
 
 
-__all__ = ["Activation", "ActivatedLayer", "ActivityRegularization", "Dense", "Dropout", "Flatten", "Identity",
+__all__ = ["Activation", "ActivatedLayer", "ActivationBackprop", "ActivityRegularization", "Dense", "Dropout", "Flatten", "Identity",
            "Reshape", "FLOATX"]

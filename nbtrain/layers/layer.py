@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from functools import cache
 
@@ -36,6 +37,13 @@ class Layer:
     ``compute_output_shape(input_shape)``, ``forward(x, training)`` (keep what backward needs) and
     ``backward(grad_output)`` (fill ``self.grads`` for every trainable weight and return dL/dx).
 
+    A model runs each call of a layer through :meth:`_apply`, which returns the output together with that
+    call's ``backprop`` function. For a layer written as above, ``_apply`` runs ``forward`` and keeps a snapshot
+    of the layer for ``backward``, so what ``forward`` stored on ``self`` belongs to that call: the same layer
+    can be called twice in one model (its weight gradients are summed) or sit in two models. The built-in
+    layers implement ``_apply`` directly and keep their per-call arrays in the ``backprop`` closure; their
+    ``forward``/``backward`` pair is the same computation, for use by hand.
+
     Args:
         name: a unique name; defaults to the snake_case class name numbered like Keras (``dense_1``).
         trainable: whether the optimizer updates this layer's weights.
@@ -66,7 +74,8 @@ class Layer:
         self._weights: dict[str, np.ndarray] = {}
         self._trainable_weight_names: list[str] = []
         self.grads: dict[str, np.ndarray] = {}
-        # The model clears this on its first layer, whose input gradient nobody needs (saves a matrix product).
+        # Only for forward()/backward() by hand: False makes backward() skip dL/dx and return None. Models
+        # decide this per call instead (_apply's need_input_grad), so a layer shared by two models keeps no flag.
         self.input_gradient_needed = True
         self.declared_input_shape = self._declared_input_shape(kwargs)
         from nbtrain import regularizers
@@ -287,14 +296,57 @@ class Layer:
 
     @property
     def accepts_mask(self) -> bool:
-        """True when ``forward`` takes a ``mask`` argument; models then pass the incoming mask."""
-        return _forward_takes_mask(type(self))
+        """True when the layer's computation takes a ``mask`` argument; models then pass the incoming mask."""
+        return _takes_mask(type(self))
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training).")
+    def _apply(self, x, training: bool, need_input_grad: bool, mask=None):
+        """One call of the layer: returns ``(y, backprop)``, where ``backprop(dL/dy)`` fills ``self.grads``
+        (writing, not adding) and returns dL/dx, or None when ``need_input_grad`` is False.
+
+        Everything the backward pass needs lives in ``backprop``, never on the layer, so two calls never mix
+        (thinc's ``forward -> (Y, backprop)``). Built-in layers implement this method. This default serves
+        layers written to the ``forward``/``backward`` contract (a class that defines either gets it, see
+        ``__init_subclass__``): the layer runs ``forward``, then a shallow copy of it, taken at once, runs
+        ``backward``; the copy shares the weights and ``grads`` but keeps the arrays this call stored. Such a
+        layer computes dL/dx whether or not it is needed.
+        """
+        y = self.forward(x, training=training) if mask is None else self.forward(x, training=training, mask=mask)
+        return y, _SnapshotBackprop(self)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A class that writes forward or backward (a user's layer, or a user's subclass of a built-in layer that
+        # extends forward) is run through them: models then call the forward/backward default of _apply.
+        if ("forward" in cls.__dict__ or "backward" in cls.__dict__) and "_apply" not in cls.__dict__:
+            cls._apply = Layer._apply
+
+    def forward(self, x, training: bool = False, mask=None) -> np.ndarray:
+        """Apply the layer by hand, keeping this call's backprop for :meth:`backward`.
+
+        Models call :meth:`_apply` instead. Layers written to the forward/backward contract replace this method.
+        """
+        compute = _computation(type(self))
+        if compute is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training).")
+        y, self._last_backprop = compute(self, x, training, self.input_gradient_needed,
+                                         **({} if mask is None else {"mask": mask}))
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
-        raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_output).")
+        """The backward pass of the last :meth:`forward`: fills ``self.grads`` and returns dL/dx (None when
+        ``input_gradient_needed`` is False)."""
+        if _computation(type(self)) is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_output).")
+        grad_input = self.last_backprop()(grad_output)
+        return grad_input if self.input_gradient_needed else None
+
+    def last_backprop(self):
+        """The backprop of the last :meth:`forward` made by hand (models keep theirs per call)."""
+        backprop = self.__dict__.get("_last_backprop")
+        if backprop is None:
+            raise RuntimeError(f"Layer '{self.name}' has no forward pass to go back through: call forward(x) "
+                               f"(or the layer itself, layer(x)) before backward().")
+        return backprop
 
     def __call__(self, x, training: bool = False, mask=None, **kwargs):
         """Apply the layer to NumPy data, or to symbolic tensors from ``Input`` to build a functional model.
@@ -359,8 +411,47 @@ def _accepted_arguments(layer_class) -> tuple[str, ...]:
 
 
 @cache
-def _forward_takes_mask(layer_class) -> bool:
-    return "mask" in inspect.signature(layer_class.forward).parameters
+def _computation(layer_class):
+    """The built-in ``_apply`` a layer class computes with, past the forward/backward default that a subclass
+    extending ``forward`` is given; None for a layer written only to the forward/backward contract."""
+    for klass in layer_class.__mro__:
+        method = klass.__dict__.get("_apply")
+        if method is not None and method is not Layer._apply:
+            return method
+    return None
+
+
+@cache
+def _takes_mask(layer_class) -> bool:
+    """Whether the method models call with a mask (``forward`` or a built-in ``_apply``) takes one."""
+    work = layer_class.forward if layer_class._apply is Layer._apply else layer_class._apply
+    return "mask" in inspect.signature(work).parameters
+
+
+class _SnapshotBackprop:
+    """The backprop of a layer written to the forward/backward contract: its ``backward`` on a snapshot.
+
+    The snapshot (a shallow copy taken right after ``forward``) keeps the arrays that call stored on the
+    layer, so a later call of the same layer cannot overwrite them before this call's backward runs.
+    """
+
+    __slots__ = ("layer", "snapshot")
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.snapshot = copy.copy(layer)
+
+    def __call__(self, grad_output):
+        return self._synced(self.snapshot.backward(grad_output))
+
+    def from_preactivation(self, grad_z):
+        """For a layer with ``backward_from_preactivation`` (a subclass of Dense, say), which the loop fuses."""
+        return self._synced(self.snapshot.backward_from_preactivation(grad_z))
+
+    def _synced(self, grad_input):
+        if self.snapshot.grads is not self.layer.grads:     # backward replaced the whole dict: keep the new one
+            self.layer.grads = self.snapshot.grads
+        return grad_input
 
 
 def _shape_text(shape) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain import activations as activations_module
+from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import FLOATX, Layer
 from nbtrain.utils.random import make_generator
 from nbtrain.utils.checks import positive_int
@@ -141,7 +142,6 @@ class _Recurrent(Layer):
                 "Pass whole sequences (or overlapping windows) instead.")
         self.stateful = False
         self.zero_output_for_mask = bool(zero_output_for_mask)
-        self._cache = None
 
     def _add_weights(self, kernel_shape, recurrent_shape, bias_shape, bias_initializer=None):
         """kernel, recurrent_kernel and (with use_bias) bias, in Keras's order, with regularizers/constraints."""
@@ -209,7 +209,7 @@ class _Recurrent(Layer):
 
     # ----- forward --------------------------------------------------------------------------------------
 
-    def forward(self, x, training=False, mask=None):
+    def _apply(self, x, training, need_input_grad, mask=None):
         self.check_input_shape(x)
         batch, steps, features = x.shape
         kernel = self._weights["kernel"]
@@ -230,8 +230,11 @@ class _Recurrent(Layer):
         step_mask = None if mask is None else _StepMask(mask, dtype)
         cache = self._scan(projection, step_mask, state_drop)
         cache.update(xt=xt, input_drop=input_drop, state_drop=state_drop, step_mask=step_mask)
-        self._cache = cache
-        return self._outputs(cache)
+
+        def backprop(grad_output):
+            return self._backprop_through_time(cache, grad_output, need_input_grad)
+
+        return self._outputs(cache), backprop
 
     def _standardize_mask(self, mask, batch, steps):
         if mask is None:
@@ -284,12 +287,10 @@ class _Recurrent(Layer):
 
     # ----- backward -------------------------------------------------------------------------------------
 
-    def backward(self, grad_output):
-        if self._cache is None:
-            raise RuntimeError(f"{type(self).__name__} layer '{self.name}': call forward() before backward().")
-        if not self.trainable and not self.input_gradient_needed:
+    def _backprop_through_time(self, cache, grad_output, need_input_grad):
+        """One call's backward pass, from the ``cache`` its forward pass filled."""
+        if not self.trainable and not need_input_grad:
             return None
-        cache = self._cache
         xt = cache["xt"]
         steps, batch, features = xt.shape
         dtype = xt.dtype
@@ -314,8 +315,8 @@ class _Recurrent(Layer):
         if self.trainable:
             self._store_product_gradient("kernel", xt.reshape(steps * batch, features).T, flat)
             if self.use_bias:
-                self._bias_gradient(flat)
-        if not self.input_gradient_needed:
+                self._bias_gradient(flat, cache)
+        if not need_input_grad:
             return None
         kernel = self._weights["kernel"]
         if self._column_order is not None:
@@ -339,7 +340,7 @@ class _Recurrent(Layer):
                              f"got {len(grads)}.")
         return grads[0], grads[1:]
 
-    def _bias_gradient(self, flat):
+    def _bias_gradient(self, flat, cache):
         if self._column_order is None:
             np.sum(flat, axis=0, out=self.grad_buffer("bias"))
         else:
@@ -787,19 +788,18 @@ class GRU(_Recurrent):
             if self.trainable:
                 self._recurrent_kernel_gradient(h_in, d_recurrent)
                 if self.use_bias:
-                    self._d_recurrent = d_recurrent                # the recurrent bias's gradient sums it
+                    cache["d_recurrent"] = d_recurrent             # the recurrent bias's gradient sums it
         elif self.trainable:
             grad = self.grad_buffer("recurrent_kernel")
             grad[:, zr] = h_in.reshape(-1, units).T @ d_input[:, :, zr].reshape(-1, 2 * units)
             grad[:, hh_] = reset_input.reshape(-1, units).T @ d_input[:, :, hh_].reshape(-1, units)
         return d_input
 
-    def _bias_gradient(self, flat):
+    def _bias_gradient(self, flat, cache):
         grad = self.grad_buffer("bias")
         if self.reset_after:
             np.sum(flat, axis=0, out=grad[0])
-            np.sum(self._d_recurrent.reshape(-1, flat.shape[1]), axis=0, out=grad[1])
-            self._d_recurrent = None
+            np.sum(cache.pop("d_recurrent").reshape(-1, flat.shape[1]), axis=0, out=grad[1])
         else:
             np.sum(flat, axis=0, out=grad)
 
@@ -863,7 +863,6 @@ class Bidirectional(Layer):
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self._initial_weights = weights
-        self._outputs = None
 
     @staticmethod
     def _copy(layer, prefix, go_backwards):
@@ -945,16 +944,23 @@ class Bidirectional(Layer):
 
     # ----- computation -------------------------------------------------------------------------------------
 
-    def forward(self, x, training=False, mask=None):
-        y = self.forward_layer.forward(x, training=training, mask=mask)
-        y_rev = self.backward_layer.forward(x, training=training, mask=mask)
+    def _apply(self, x, training, need_input_grad, mask=None):
+        y, forward_backprop = self.forward_layer._apply(x, training, need_input_grad, mask=mask)
+        y_rev, backward_backprop = self.backward_layer._apply(x, training, need_input_grad, mask=mask)
         states = []
         if self.return_state:
             states = y[1:] + y_rev[1:]
             y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
             y_rev = y_rev[:, ::-1]
-        self._outputs = (y, y_rev)
+
+        def backprop(grad_output):
+            return self._backprop_both(grad_output, (y, y_rev), (forward_backprop, backward_backprop))
+
+        return self._merged(y, y_rev, states), backprop
+
+    def _merged(self, y, y_rev, states):
+        """The two directions' outputs merged by ``merge_mode``, then the states if ``return_state``."""
         if self.merge_mode == "concat":
             output = np.concatenate([y, y_rev], axis=-1)
         elif self.merge_mode == "sum":
@@ -969,32 +975,32 @@ class Bidirectional(Layer):
             return (output if self.merge_mode is None else [output]) + states
         return output
 
-    def backward(self, grad_output):
+    def _backprop_both(self, grad_output, outputs, backprops):
+        """One call's backward pass: each direction's backprop, dL/dx summed, gradients under prefixed names."""
         grads = list(grad_output) if isinstance(grad_output, (list, tuple)) else [grad_output]
         if self.merge_mode is None:
             g_fw, g_bw, state_grads = grads[0], grads[1], grads[2:]
         else:
-            (g_fw, g_bw), state_grads = self._split_merged(grads[0]), grads[1:]
+            (g_fw, g_bw), state_grads = self._split_merged(grads[0], outputs), grads[1:]
         if self.return_sequences and g_bw is not None:
             g_bw = g_bw[:, ::-1]
         half = len(state_grads) // 2
         dx = None
-        for layer, grad, states in ((self.forward_layer, g_fw, state_grads[:half]),
-                                    (self.backward_layer, g_bw, state_grads[half:])):
-            layer.input_gradient_needed = self.input_gradient_needed
-            part = layer.backward([grad] + list(states) if self.return_state else grad)
+        for backprop, grad, states in ((backprops[0], g_fw, state_grads[:half]),
+                                       (backprops[1], g_bw, state_grads[half:])):
+            part = backprop([grad] + list(states) if self.return_state else grad)
             if part is not None:
                 dx = part if dx is None else dx + part
         self.grads = {}
         for prefix, layer in (("forward_", self.forward_layer), ("backward_", self.backward_layer)):
             for name, value in layer.grads.items():
                 self.grads[prefix + name] = value
-        return dx if self.input_gradient_needed else None
+        return dx
 
-    def _split_merged(self, grad):
+    def _split_merged(self, grad, outputs):
         if grad is None:
             return None, None
-        y, y_rev = self._outputs
+        y, y_rev = outputs
         if self.merge_mode == "concat":
             units = y.shape[-1]
             return grad[..., :units], grad[..., units:]
@@ -1054,7 +1060,6 @@ class TimeDistributed(Layer):
         self.layer = layer
         if self.declared_input_shape is None and layer.declared_input_shape is not None:
             self.declared_input_shape = layer.declared_input_shape
-        self._input_shape_seen = None
 
     def _inner_shape(self, input_shape):
         if len(input_shape) < 3:
@@ -1091,30 +1096,18 @@ class TimeDistributed(Layer):
             raise ValueError(f"TimeDistributed layer '{self.name}' expects inputs of shape (batch, timesteps, ...) "
                              f"but got shape {x.shape}.")
 
-    def forward(self, x, training=False, mask=None):
+    def _apply(self, x, training, need_input_grad, mask=None):
         self.check_input_shape(x)
-        self._input_shape_seen = x.shape
         batch, steps = x.shape[:2]
-        y = self.layer.forward(x.reshape((batch * steps,) + x.shape[2:]), training=training)
-        return y.reshape((batch, steps) + y.shape[1:])
-
-    def backward(self, grad_output):
-        return self._inner_backward(grad_output, self.layer.backward)
+        y, inner_backprop = self.layer._apply(x.reshape((batch * steps,) + x.shape[2:]), training, need_input_grad)
+        return y.reshape((batch, steps) + y.shape[1:]), _PerStepBackprop(self, inner_backprop, x.shape)
 
     # A final TimeDistributed(Dense(..., activation="softmax")) can be fused with crossentropy like Dense.
     @property
     def activation(self):
         return getattr(self.layer, "activation", None)
 
-    def backward_from_preactivation(self, grad_z):
-        return self._inner_backward(grad_z, self.layer.backward_from_preactivation)
-
-    def _inner_backward(self, grad, inner_backward):
-        batch, steps = self._input_shape_seen[:2]
-        self.layer.input_gradient_needed = self.input_gradient_needed
-        dx = inner_backward(grad.reshape((batch * steps,) + grad.shape[2:]))
-        self.grads = self.layer.grads
-        return None if dx is None else dx.reshape(self._input_shape_seen)
+    backward_from_preactivation = ActivatedLayer.backward_from_preactivation
 
     def get_config(self):
         return super().get_config() | {"layer": {"class_name": type(self.layer).__name__,
@@ -1122,6 +1115,27 @@ class TimeDistributed(Layer):
 
     def __repr__(self):
         return f"<TimeDistributed name={self.name!r}, layer={self.layer!r}>"
+
+
+class _PerStepBackprop:
+    """TimeDistributed's backprop: the inner layer's, on the time steps folded into the batch axis."""
+
+    __slots__ = ("wrapper", "inner", "input_shape")
+
+    def __init__(self, wrapper, inner, input_shape):
+        self.wrapper, self.inner, self.input_shape = wrapper, inner, input_shape
+
+    def __call__(self, grad_output):
+        return self._unfolded(self.inner, grad_output)
+
+    def from_preactivation(self, grad_z):
+        return self._unfolded(self.inner.from_preactivation, grad_z)
+
+    def _unfolded(self, inner_backprop, grad):
+        batch, steps = self.input_shape[:2]
+        dx = inner_backprop(grad.reshape((batch * steps,) + grad.shape[2:]))
+        self.wrapper.grads = self.wrapper.layer.grads    # the inner layer may have replaced its dict
+        return None if dx is None else dx.reshape(self.input_shape)
 
 
 __all__ = ["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"]

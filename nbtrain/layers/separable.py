@@ -58,21 +58,21 @@ def depthwise_backward(grad: np.ndarray, xp: np.ndarray, kernel: np.ndarray, geo
 class _DepthwiseStep(SlidingWindowLayer):
     """The depthwise step that DepthwiseConv and SeparableConv share: forward on padded input, and its gradients."""
 
-    _padded = None     # the padded input of the last forward pass, for the gradients
+    def depthwise_forward(self, x, kernel_name: str):
+        """``x`` filtered by weight ``kernel_name``: ``(batch, oh, ow, channels, depth_multiplier)``, and
+        ``depthwise_gradients(grad, need_input_grad)`` for this call's backward pass.
 
-    def depthwise_forward(self, x, kernel_name: str) -> np.ndarray:
-        """``x`` filtered by weight ``kernel_name``: ``(batch, oh, ow, channels, depth_multiplier)``."""
-        xp, geometry = self.padded_input(x)
-        self._padded = xp
-        return depthwise(xp, self.kernel_2d(kernel_name), geometry)
+        ``depthwise_gradients`` fills the kernel's gradient (when trainable) and returns dL/dx (when needed).
+        """
+        xp, padding = self.padded_input(x)
 
-    def depthwise_gradients(self, grad: np.ndarray, kernel_name: str) -> np.ndarray | None:
-        """Fill ``kernel_name``'s gradient (when trainable); return the input gradient (when needed)."""
-        kernel = self.kernel_2d(kernel_name)
-        kernel_grad = self.grad_buffer(kernel_name).reshape(kernel.shape) if self.trainable else None
-        grad_padded = depthwise_backward(grad, self._padded, kernel, self._geometry, kernel_grad,
-                                         self.input_gradient_needed)
-        return None if grad_padded is None else self.unpadded_gradient(grad_padded)
+        def depthwise_gradients(grad: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
+            kernel = self.kernel_2d(kernel_name)
+            kernel_grad = self.grad_buffer(kernel_name).reshape(kernel.shape) if self.trainable else None
+            grad_padded = depthwise_backward(grad, xp, kernel, padding.geometry, kernel_grad, need_input_grad)
+            return None if grad_padded is None else self.unpadded_gradient(grad_padded, padding)
+
+        return depthwise(xp, self.kernel_2d(kernel_name), padding.geometry), depthwise_gradients
 
 
 class _DepthwiseConv(_DepthwiseStep):
@@ -99,19 +99,21 @@ class _DepthwiseConv(_DepthwiseStep):
         channels = input_shape[-1]
         return self.output_shape_for(input_shape, None if channels is None else channels * self.depth_multiplier)
 
-    def forward(self, x, training=False):
-        z = self.depthwise_forward(x, "kernel")
-        z = z.reshape(z.shape[:3] + (-1,))                 # channel c, multiplier m -> output channel c * m_total + m
+    def _apply(self, x, training, need_input_grad):
+        filtered, depthwise_gradients = self.depthwise_forward(x, "kernel")
+        filtered_shape = filtered.shape                     # (batch, oh, ow, channels, depth_multiplier)
+        z = filtered.reshape(filtered_shape[:3] + (-1,))   # channel c, multiplier m -> output channel c * m_total + m
         if self.use_bias:
             z += self._weights["bias"]
-        return self.apply_activation(z.reshape((x.shape[0],) + self.output_spatial(self._geometry) + (z.shape[-1],)))
+        out_channels = z.shape[-1]
 
-    def backward_from_preactivation(self, grad_z):
-        channels = self._padded.shape[-1]
-        if self.trainable and self.use_bias:
-            np.sum(grad_z.reshape(-1, channels * self.depth_multiplier), axis=0, out=self.grad_buffer("bias"))
-        grad = grad_z.reshape(self._padded.shape[0], *self._geometry.out, channels, self.depth_multiplier)
-        return self.depthwise_gradients(grad, "kernel")
+        def from_preactivation(grad_z):
+            if self.trainable and self.use_bias:
+                np.sum(grad_z.reshape(-1, out_channels), axis=0, out=self.grad_buffer("bias"))
+            return depthwise_gradients(grad_z.reshape(filtered_shape), need_input_grad)
+
+        return self.activate(z.reshape((x.shape[0],) + filtered_shape[1:3][2 - self.rank:] + (out_channels,)),
+                             from_preactivation)
 
     def get_config(self):
         return (super().get_config() | {"depth_multiplier": self.depth_multiplier} | self.window_config()
@@ -187,7 +189,6 @@ class _SeparableConv(_DepthwiseStep):
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", kind)
         self.set_weight_options("depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
         self.set_weight_options("pointwise", pointwise_initializer, pointwise_regularizer, pointwise_constraint)
-        self._filtered = None
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
@@ -204,24 +205,25 @@ class _SeparableConv(_DepthwiseStep):
     def _pointwise_matrix(self) -> np.ndarray:
         return self._weights["pointwise_kernel"].reshape(-1, self.filters)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         pointwise = self._pointwise_matrix()
-        self._filtered = self.depthwise_forward(x, "depthwise_kernel").reshape(-1, pointwise.shape[0])
-        z = self._filtered @ pointwise
+        filtered, depthwise_gradients = self.depthwise_forward(x, "depthwise_kernel")
+        filtered_shape, filtered = filtered.shape, filtered.reshape(-1, pointwise.shape[0])
+        z = filtered @ pointwise
         if self.use_bias:
             z += self._weights["bias"]
-        return self.apply_activation(z.reshape((x.shape[0],) + self.output_spatial(self._geometry) + (self.filters,)))
 
-    def backward_from_preactivation(self, grad_z):
-        g2d = grad_z.reshape(-1, self.filters)
-        pointwise = self._pointwise_matrix()
-        if self.trainable:
-            np.matmul(self._filtered.T, g2d, out=self.grad_buffer("pointwise_kernel").reshape(pointwise.shape))
-            if self.use_bias:
-                np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
-        grad_filtered = (g2d @ pointwise.T).reshape(self._padded.shape[0], *self._geometry.out,
-                                                    self._padded.shape[-1], self.depth_multiplier)
-        return self.depthwise_gradients(grad_filtered, "depthwise_kernel")
+        def from_preactivation(grad_z):
+            g2d = grad_z.reshape(-1, self.filters)
+            pointwise = self._pointwise_matrix()
+            if self.trainable:
+                np.matmul(filtered.T, g2d, out=self.grad_buffer("pointwise_kernel").reshape(pointwise.shape))
+                if self.use_bias:
+                    np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+            return depthwise_gradients((g2d @ pointwise.T).reshape(filtered_shape), need_input_grad)
+
+        return self.activate(z.reshape((x.shape[0],) + filtered_shape[1:3][2 - self.rank:] + (self.filters,)),
+                             from_preactivation)
 
     def get_config(self):
         return (super().get_config() | {"filters": self.filters, "depth_multiplier": self.depth_multiplier}

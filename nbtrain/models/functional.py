@@ -1,15 +1,13 @@
 """Functional models: ``Model(inputs, outputs)`` over a graph of layer calls, with several inputs and outputs.
 
 The graph is a list of :class:`Node` objects (one per layer call) in topological order. The forward pass
-walks it keeping every tensor's value; the backward pass walks it in reverse, summing the gradients of
-tensors that feed several layers. A layer called more than once (a *shared* layer) runs each extra call
-through a shallow clone that shares the weight arrays but keeps its own forward state, and the clones'
-weight gradients are added together, so every use contributes.
+walks it keeping every tensor's value and every call's ``backprop`` (see ``Layer._apply``); the backward pass
+walks it in reverse, summing the gradients of tensors that feed several layers. A layer called more than once
+(a *shared* layer) has one backprop per call, and its weight gradients are summed over the calls, so every use
+contributes.
 """
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 
@@ -101,9 +99,11 @@ class Functional(Model):
         self._nodes = _topological_nodes(self.outputs, self.inputs)
         self.layers = self._layers_in_order()
         self._consumers = self._count_consumers()
-        self._executors = {}
+        self._node_index = {id(node): index for index, node in enumerate(self._nodes)}
+        self._backprops = []            # per node, from the last forward pass
+        self._earlier_gradients = {}    # per shared layer: reused buffers for summing its calls' gradients
         self._activity_outputs = {}
-        self._prepare_executors()
+        self._decide_input_gradients()
         self.built = True
 
     # ----- structure ------------------------------------------------------------------------------------
@@ -122,39 +122,19 @@ class Functional(Model):
                 counts[id(tensor)] = counts.get(id(tensor), 0) + 1
         return counts
 
-    def _prepare_executors(self) -> None:
-        """One object per node: the layer for its first call, a weight-sharing clone for later calls."""
-        first_use = {}
-        self._executors = {}
-        self._runners_of = {id(layer): [] for layer in self.layers}
-        for node in self._nodes:
-            if id(node.layer) not in first_use:
-                first_use[id(node.layer)] = node
-                runner = node.layer
-            else:
-                runner = copy.copy(node.layer)
-                runner.grads = {}
-            self._executors[id(node)] = runner
-            self._runners_of[id(node.layer)].append(runner)
-        self._decide_input_gradients()
-
     def _decide_input_gradients(self) -> None:
-        # A tensor needs a gradient only if something trainable lies between it and the inputs.
+        """For each node, whether its call must compute dL/dx: only if something trainable lies between its
+        inputs and the model's inputs."""
         needs = {id(t): False for t in self.inputs}
-        self._input_gradient_flags = []
+        self._input_gradient_needs = []
         for node in self._nodes:
             upstream = any(needs.get(id(t), False) for t in node.inputs)
-            self._input_gradient_flags.append((self._executors[id(node)], upstream))
+            self._input_gradient_needs.append(upstream)
             for tensor in node.outputs:
                 needs[id(tensor)] = upstream or bool(node.layer.params)
-        self._apply_input_gradient_flags()
-
-    def _apply_input_gradient_flags(self) -> None:
-        for runner, needed in self._input_gradient_flags:
-            runner.input_gradient_needed = needed
 
     def _on_trainable_changed(self) -> None:
-        self._prepare_executors()
+        self._decide_input_gradients()
 
     @property
     def input_names(self) -> list[str]:
@@ -180,7 +160,7 @@ class Functional(Model):
         for tensor in self.outputs:
             node = tensor.node
             alone = len(node.outputs) == 1 and self._consumers.get(id(tensor), 0) == 0 and node in self._nodes
-            layers.append(self._executors[id(node)] if alone else None)
+            layers.append(node.layer if alone else None)
         return layers
 
     @property
@@ -220,19 +200,21 @@ class Functional(Model):
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         masks = {}
         self._activity_outputs = {}
-        for node in self._nodes:
-            runner = self._executors[id(node)]
+        self._backprops = backprops = []
+        for node, need_input_grad in zip(self._nodes, self._input_gradient_needs):
+            layer = node.layer
             inputs = [values[id(t)] for t in node.inputs]
             argument = inputs if node.list_input else inputs[0]
             mask = masks.get(id(node.inputs[0]))
-            if mask is not None and runner.accepts_mask:
-                result = runner.forward(argument, training=training, mask=mask)
+            if mask is not None and layer.accepts_mask:
+                result, backprop = layer._apply(argument, training, need_input_grad, mask=mask)
             else:
-                result = runner.forward(argument, training=training)
+                result, backprop = layer._apply(argument, training, need_input_grad)
+            backprops.append(backprop)
             results = result if len(node.outputs) > 1 else [result]
-            output_mask = runner.compute_mask(argument, mask)
-            if runner.activity_regularizer is not None:
-                self._activity_outputs[id(node)] = (runner.activity_regularizer, results)
+            output_mask = layer.compute_mask(argument, mask)
+            if layer.activity_regularizer is not None:
+                self._activity_outputs[id(node)] = (layer.activity_regularizer, results)
             for tensor, value in zip(node.outputs, results):
                 values[id(tensor)] = value
                 if output_mask is not None:
@@ -246,19 +228,21 @@ class Functional(Model):
         return [masks.get(id(t)) for t in self.outputs]
 
     def _backward(self, output_gradients) -> None:
-        grads, ran = {}, set()
+        grads, ran, filled = {}, set(), set()     # filled: ids of layers whose gradients this pass has written
         for tensor, (grad, is_logits_gradient) in zip(self.outputs, output_gradients):
             if grad is None:
                 continue
             if is_logits_gradient:
                 node = tensor.node
-                runner = self._executors[id(node)]
-                self._accumulate(grads, node, runner.backward_from_preactivation(grad))
-                ran.add(id(node))
+                index = self._node_index[id(node)]
+                backprop = self._backprops[index].from_preactivation
+                self._accumulate(grads, node, self._run_backprop(node.layer, backprop, grad, filled))
+                ran.add(index)
             else:
                 grads[id(tensor)] = grads[id(tensor)] + grad if id(tensor) in grads else grad
-        for node in reversed(self._nodes):
-            if id(node) in ran:
+        for index in range(len(self._nodes) - 1, -1, -1):
+            node = self._nodes[index]
+            if index in ran:
                 continue
             outgoing = [grads.get(id(t)) for t in node.outputs]
             if all(g is None for g in outgoing):
@@ -266,11 +250,27 @@ class Functional(Model):
             if len(outgoing) > 1:
                 outgoing = [np.zeros_like(self._values[id(t)]) if g is None else g
                             for g, t in zip(outgoing, node.outputs)]
-            runner = self._executors[id(node)]
             outgoing = self._with_activity_gradient(node, outgoing)
-            self._accumulate(grads, node, runner.backward(outgoing if len(outgoing) > 1 else outgoing[0]))
-            ran.add(id(node))
-        self._combine_weight_gradients(ran)
+            grad = outgoing if len(outgoing) > 1 else outgoing[0]
+            self._accumulate(grads, node, self._run_backprop(node.layer, self._backprops[index], grad, filled))
+        self._zero_unreached_gradients(filled)
+
+    def _run_backprop(self, layer, backprop, grad, filled):
+        """Run one call's backprop. A backprop writes its layer's gradients, so when an earlier call of the same
+        (shared) layer has written them in this pass, keep a copy and add it back: the sum over calls."""
+        if id(layer) not in filled or not layer.params:
+            filled.add(id(layer))
+            return backprop(grad)
+        earlier = self._earlier_gradients.setdefault(id(layer), {})
+        for name in layer.params:
+            saved = earlier.get(name)
+            if saved is None or saved.shape != layer.grads[name].shape or saved.dtype != layer.grads[name].dtype:
+                saved = earlier[name] = np.empty_like(layer.grads[name])
+            np.copyto(saved, layer.grads[name])
+        grad_input = backprop(grad)
+        for name in layer.params:
+            layer.grads[name] += earlier[name]
+        return grad_input
 
     def _with_activity_gradient(self, node, outgoing):
         entry = self._activity_outputs.get(id(node))
@@ -290,20 +290,12 @@ class Functional(Model):
             key = id(tensor)
             grads[key] = grads[key] + grad if key in grads else grad
 
-    def _combine_weight_gradients(self, ran) -> None:
-        """Sum shared layers' gradients over their calls; zero the gradients of layers no loss reached."""
-        ran_runners = {id(self._executors[node_id]) for node_id in ran}
+    def _zero_unreached_gradients(self, filled) -> None:
+        """A layer no loss reached (an output left out of the loss) gets zero gradients, not last batch's."""
         for layer in self.layers:
-            if not layer.params:
-                continue
-            used = [r for r in self._runners_of[id(layer)] if id(r) in ran_runners]
-            if len(used) == 1 and used[0] is layer:
-                continue
-            for name, weight in layer.params.items():
-                total = np.zeros_like(weight)
-                for runner in used:
-                    total += runner.grads[name]
-                layer.grads[name] = total
+            if id(layer) not in filled:
+                for name in layer.params:
+                    layer.grad_buffer(name).fill(0)
 
     # ----- configuration --------------------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._input_layer = None
         self._first_trainable_index = 0
-        self._input_gradient_flags = []     # per layer, decided by _on_trainable_changed
+        self._input_gradient_needs = None   # per layer, decided by _on_trainable_changed
+        self._backprops = []                # per layer, from the last forward pass
         self._activity_outputs = {}
         if layers is not None:
             if not isinstance(layers, (list, tuple)):
@@ -100,6 +101,7 @@ class Sequential(Model):
     def compiled_outputs_changed(self) -> None:
         # A new last layer changes the output: drop what was derived from the old one.
         self._fusable = None
+        self._input_gradient_needs = None
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -168,12 +170,16 @@ class Sequential(Model):
     def _forward(self, xs, training=False) -> list[np.ndarray]:
         x, mask = xs[0], None
         self._activity_outputs = {}
-        for layer in self.layers:
+        if self._input_gradient_needs is None:
+            self._on_trainable_changed()
+        self._backprops = backprops = []
+        for layer, need_input_grad in zip(self.layers, self._input_gradient_needs):
             inputs = x
             if mask is not None and layer.accepts_mask:
-                x = layer.forward(inputs, training=training, mask=mask)
+                x, backprop = layer._apply(inputs, training, need_input_grad, mask=mask)
             else:
-                x = layer.forward(inputs, training=training)
+                x, backprop = layer._apply(inputs, training, need_input_grad)
+            backprops.append(backprop)
             mask = layer.compute_mask(inputs, mask)
             if layer.activity_regularizer is not None:
                 self._activity_outputs[id(layer)] = (layer.activity_regularizer, x)
@@ -187,17 +193,16 @@ class Sequential(Model):
         grad, is_logits_gradient = output_gradients[0]
         if grad is None:
             return
-        last = self.layers[-1]
+        last, backprops = self.layers[-1], self._backprops
         if is_logits_gradient:
-            grad = last.backward_from_preactivation(grad)
+            grad = backprops[-1].from_preactivation(grad)
         else:
-            grad = last.backward(self._with_activity_gradient(last, grad))
+            grad = backprops[-1](self._with_activity_gradient(last, grad))
         # Layers before the first trainable one need no gradient at all.
         for index in range(len(self.layers) - 2, self._first_trainable_index - 1, -1):
             if grad is None:
                 return
-            layer = self.layers[index]
-            grad = layer.backward(self._with_activity_gradient(layer, grad))
+            grad = backprops[index](self._with_activity_gradient(self.layers[index], grad))
 
     def _with_activity_gradient(self, layer, grad):
         """Add d(activity penalty)/d(output) for layers with an ``activity_regularizer``."""
@@ -211,12 +216,7 @@ class Sequential(Model):
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first_trainable_index = trainable[0] if trainable else len(self.layers)
         # The first trainable layer's input gradient flows into nothing trainable: skip that matmul.
-        self._input_gradient_flags = [index > self._first_trainable_index for index in range(len(self.layers))]
-        self._apply_input_gradient_flags()
-
-    def _apply_input_gradient_flags(self) -> None:
-        for layer, needed in zip(self.layers, self._input_gradient_flags):
-            layer.input_gradient_needed = needed
+        self._input_gradient_needs = [index > self._first_trainable_index for index in range(len(self.layers))]
 
     # ----- configuration --------------------------------------------------------------------------------
 

@@ -556,15 +556,9 @@ class Trainer:
             self._on_trainable_changed()
             if restart_optimizer:
                 self.optimizer.build(self._variables())
-        # Layers shared with another model (a nested Sequential, an encoder reused in an autoencoder) may carry
-        # that model's choice of which input gradients to skip: put this model's choice back before it trains.
-        self._apply_input_gradient_flags()
 
     def _on_trainable_changed(self) -> None:
         """Hook for models to skip input gradients nobody needs."""
-
-    def _apply_input_gradient_flags(self) -> None:
-        """Hook: set each layer's ``input_gradient_needed`` as this model decided in ``_on_trainable_changed``."""
 
     def _output_masks(self) -> list:
         """The padding mask of each output from the last forward pass (None where there is none)."""

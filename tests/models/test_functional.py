@@ -87,7 +87,6 @@ def graph_gradient_check(model, xs, rng):
     """Finite differences of sum(output * G) through the whole graph, for every weight and input."""
     for layer in model.layers:
         layer.cast_weights(np.float64)
-    model._prepare_executors()
     xs = [x.astype(np.float64) for x in xs]
     outputs = model._forward(xs, training=False)
     upstream = [rng.standard_normal(o.shape) for o in outputs]
