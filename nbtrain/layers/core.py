@@ -341,6 +341,11 @@ def unchanged_gradient(grad_output):
     return grad_output
 
 
+def no_gradient(grad_output):
+    """The backprop of a call whose input gradient nobody needs."""
+    return None
+
+
 def reshaping_back_to(shape):
     """The backprop of a reshape: gradients take the input's ``shape`` again."""
     def backprop(grad_output):

@@ -88,21 +88,21 @@ class Embedding(Layer):
                 )
         return ids
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         ids = self._as_ids(x)
-        self._ids = ids
-        return np.take(self._weights["embeddings"], ids, axis=0)
+
+        def backprop(grad_output):
+            if self.trainable:
+                self.grads["embeddings"] = self._scatter_add(ids.ravel(), grad_output)
+            # Ids are integers: there is no gradient with respect to the input.
+            return None
+
+        return np.take(self._weights["embeddings"], ids, axis=0), backprop
 
     def compute_mask(self, inputs, mask):
         if not self.mask_zero:
             return None
         return np.asarray(inputs) != 0
-
-    def backward(self, grad_output):
-        if self.trainable:
-            self.grads["embeddings"] = self._scatter_add(self._ids.ravel(), grad_output)
-        # Ids are integers: there is no gradient with respect to the input.
-        return None
 
     def _scatter_add(self, ids, grad_output):
         """Sum the rows of the output gradient that share an id, with one sort and one reduceat."""
@@ -152,18 +152,17 @@ class Masking(Layer):
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
         self.mask_value = mask_value
-        self._keep = None
 
     def compute_mask(self, inputs, mask):
         return np.any(np.asarray(inputs) != self.mask_value, axis=-1)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         keep = np.any(x != self.mask_value, axis=-1, keepdims=True)
-        self._keep = keep
-        return x * keep
 
-    def backward(self, grad_output):
-        return grad_output * self._keep
+        def backprop(grad_output):
+            return grad_output * keep
+
+        return x * keep, backprop
 
     def get_config(self):
         return super().get_config() | {"mask_value": self.mask_value}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.convolutional import check_data_format
+from nbtrain.layers.core import unchanged_gradient
 from nbtrain.layers.layer import Layer, _shape_text
 from nbtrain.utils.checks import one_of
 from nbtrain.utils.random import make_generator
@@ -127,8 +128,8 @@ def resample_backward(grad_output: np.ndarray, taps, input_shape) -> np.ndarray:
 class ImageAugmentation(Layer):
     """Base of the random image layers: identity at inference, ``augment`` on batches of images in training.
 
-    Subclasses implement ``augment(images)`` (``(batch, height, width, channels)`` in, same shape out) and
-    ``augment_backward(grad_output)``.
+    Subclasses implement ``augment(images)``: ``(batch, height, width, channels)`` in, the augmented images of the
+    same shape out, together with the function taking their gradient back to ``images`` (this call's backprop).
     """
 
     def __init__(self, seed=None, data_format=None, **kwargs):
@@ -136,8 +137,6 @@ class ImageAugmentation(Layer):
         self.data_format = check_data_format(data_format, type(self).__name__)
         self.seed = seed
         self._rng = make_generator(seed)
-        self._unbatched = False
-        self._augmented = False
 
     def build(self, input_shape):
         if len(input_shape) == 3 and input_shape[0] is not None:     # called directly on one image
@@ -153,25 +152,23 @@ class ImageAugmentation(Layer):
         # one (height, width, channels) image is allowed too, as in Keras
         super().check_input_shape(x[None] if x.ndim == 3 else x)
 
-    def forward(self, x, training=False):
-        self._augmented = bool(training)
-        if not training:
-            return x
-        self._unbatched = x.ndim == 3
-        images = x[None] if self._unbatched else x
-        out = self.augment(images)
-        return out[0] if self._unbatched else out
+    def _apply(self, x, training, need_input_grad):
+        if training:
+            unbatched = x.ndim == 3
+            out, images_backprop = self.augment(x[None] if unbatched else x)
+        else:
+            unbatched, out, images_backprop = False, x, unchanged_gradient
 
-    def backward(self, grad_output):
-        if not self._augmented or not self.input_gradient_needed:
-            return grad_output if self.input_gradient_needed else None
-        grad = self.augment_backward(grad_output[None] if self._unbatched else grad_output)
-        return grad[0] if self._unbatched else grad
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            grad = images_backprop(grad_output[None] if unbatched else grad_output)
+            return grad[0] if unbatched else grad
+
+        return (out[0] if unbatched else out), backprop
 
     def augment(self, images):
-        raise NotImplementedError
-
-    def augment_backward(self, grad_output):
+        """The augmented images and ``backprop(grad) -> dL/dimages`` for them."""
         raise NotImplementedError
 
     def get_config(self):
@@ -196,22 +193,22 @@ class RandomFlip(ImageAugmentation):
     def __init__(self, mode="horizontal_and_vertical", seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.mode = one_of(mode, ("horizontal", "vertical", "horizontal_and_vertical"), "mode", "RandomFlip")
-        self._flips = []
 
     def augment(self, images):
-        out, self._flips = images, []
+        out, flips = images, []
         axes = {"horizontal": [2], "vertical": [1], "horizontal_and_vertical": [2, 1]}[self.mode]
         for axis in axes:
             chosen = self._rng.random(len(images)) < 0.5
             out = np.where(chosen[:, None, None, None], np.flip(out, axis=axis), out)
-            self._flips.append((axis, chosen))
-        return out
+            flips.append((axis, chosen))
 
-    def augment_backward(self, grad_output):
-        grad = grad_output
-        for axis, chosen in reversed(self._flips):      # a flip is its own inverse
-            grad = np.where(chosen[:, None, None, None], np.flip(grad, axis=axis), grad)
-        return grad
+        def backprop(grad_output):
+            grad = grad_output
+            for axis, chosen in reversed(flips):      # a flip is its own inverse
+                grad = np.where(chosen[:, None, None, None], np.flip(grad, axis=axis), grad)
+            return grad
+
+        return out, backprop
 
     def get_config(self):
         return super().get_config() | {"mode": self.mode}
@@ -226,8 +223,6 @@ class AffineAugmentation(ImageAugmentation):
         self.fill_mode = one_of(fill_mode, FILL_MODES, "fill_mode", name)
         self.interpolation = one_of(interpolation, INTERPOLATIONS, "interpolation", name)
         self.fill_value = float(fill_value)
-        self._taps = None
-        self._images_shape = None
 
     def matrices(self, n: int, height: int, width: int) -> np.ndarray:
         """``(n, 6)`` random maps ``a0 a1 a2 b0 b1 b2`` from output pixels to input pixels."""
@@ -235,13 +230,14 @@ class AffineAugmentation(ImageAugmentation):
 
     def augment(self, images):
         n, height, width, _ = images.shape
-        out, self._taps = resample(images, self.matrices(n, height, width), self.interpolation, self.fill_mode,
-                                   self.fill_value)
-        self._images_shape = images.shape
-        return out
+        out, taps = resample(images, self.matrices(n, height, width), self.interpolation, self.fill_mode,
+                             self.fill_value)
+        shape = images.shape
 
-    def augment_backward(self, grad_output):
-        return resample_backward(grad_output, self._taps, self._images_shape)
+        def backprop(grad_output):
+            return resample_backward(grad_output, taps, shape)
+
+        return out, backprop
 
     def get_config(self):
         return super().get_config() | {"fill_mode": self.fill_mode, "interpolation": self.interpolation,
@@ -366,12 +362,11 @@ class ClippedAugmentation(ImageAugmentation):
     def __init__(self, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.value_range = _value_range(value_range, type(self).__name__)
-        self._kept = None
 
     def clip(self, values):
+        """``values`` clipped to ``value_range``, and where they were inside it (where the gradient passes)."""
         low, high = self.value_range
-        self._kept = (values >= low) & (values <= high)     # where the gradient passes
-        return np.clip(values, low, high)
+        return np.clip(values, low, high), (values >= low) & (values <= high)
 
     def get_config(self):
         return super().get_config() | {"value_range": list(self.value_range)}
@@ -399,19 +394,19 @@ class RandomContrast(ClippedAugmentation):
             self._range = factor_range(factor, "factor", "RandomContrast", low=0.0)
         else:
             self._range = (abs(factor_range(factor, "factor", "RandomContrast", low=0.0)[0]),) * 2
-        self._contrast = None
 
     def augment(self, images):
         lower, upper = self._range
-        self._contrast = self._rng.uniform(1.0 - lower, 1.0 + upper, size=(len(images), 1, 1, 1)).astype(
-            images.dtype)
+        contrast = self._rng.uniform(1.0 - lower, 1.0 + upper, size=(len(images), 1, 1, 1)).astype(images.dtype)
         mean = images.mean(axis=(1, 2), keepdims=True)
-        return self.clip((images - mean) * self._contrast + mean)
+        out, kept = self.clip((images - mean) * contrast + mean)
 
-    def augment_backward(self, grad_output):
-        grad = grad_output * self._kept
-        # the mean moves with every pixel: (1 - contrast) of the average gradient goes to each pixel
-        return grad * self._contrast + (1 - self._contrast) * grad.mean(axis=(1, 2), keepdims=True)
+        def backprop(grad_output):
+            grad = grad_output * kept
+            # the mean moves with every pixel: (1 - contrast) of the average gradient goes to each pixel
+            return grad * contrast + (1 - contrast) * grad.mean(axis=(1, 2), keepdims=True)
+
+        return out, backprop
 
     def get_config(self):
         return super().get_config() | {"factor": self.factor}
@@ -439,10 +434,12 @@ class RandomBrightness(ClippedAugmentation):
     def augment(self, images):
         low, high = self.value_range
         offset = self._rng.uniform(*self._range, size=(len(images), 1, 1, 1)) * (high - low)
-        return self.clip(images + offset.astype(images.dtype))
+        out, kept = self.clip(images + offset.astype(images.dtype))
 
-    def augment_backward(self, grad_output):
-        return grad_output * self._kept
+        def backprop(grad_output):
+            return grad_output * kept
+
+        return out, backprop
 
     def get_config(self):
         return super().get_config() | {"factor": self.factor}

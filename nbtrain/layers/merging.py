@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from nbtrain.layers.layer import Layer, _shape_text
@@ -32,12 +34,7 @@ class Merge(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
 
-    def forward(self, x, training=False):
-        self._inputs = x
-        return self.merge(x)
-
-    def merge(self, xs):
-        raise NotImplementedError
+    # Subclasses implement _apply(xs, training, need_input_grad) -> (merged, backprop giving one gradient per input).
 
 
 class Add(Merge):
@@ -48,14 +45,13 @@ class Add(Merge):
         2.0
     """
 
-    def merge(self, xs):
-        total = xs[0] + xs[1]
-        for x in xs[2:]:
-            total += x
-        return total
+    def _apply(self, xs, training, need_input_grad):
+        count = len(xs)
 
-    def backward(self, grad_output):
-        return [grad_output] * len(self._inputs)
+        def backprop(grad_output):
+            return [grad_output] * count
+
+        return _sum(xs), backprop
 
 
 class Subtract(Merge):
@@ -71,11 +67,11 @@ class Subtract(Merge):
         if len(shapes) != 2:
             raise ValueError(f"Subtract layer '{self.name}' takes exactly two inputs [a, b], got {len(shapes)}.")
 
-    def merge(self, xs):
-        return xs[0] - xs[1]
+    def _apply(self, xs, training, need_input_grad):
+        def backprop(grad_output):
+            return [grad_output, -grad_output]
 
-    def backward(self, grad_output):
-        return [grad_output, -grad_output]
+        return xs[0] - xs[1], backprop
 
 
 class Multiply(Merge):
@@ -86,21 +82,22 @@ class Multiply(Merge):
         array([[6., 6.]])
     """
 
-    def merge(self, xs):
+    def _apply(self, xs, training, need_input_grad):
         product = xs[0] * xs[1]
         for x in xs[2:]:
             product = product * x
-        return product
 
-    def backward(self, grad_output):
-        grads = []
-        for i in range(len(self._inputs)):
-            others = np.ones_like(grad_output)
-            for j, x in enumerate(self._inputs):
-                if j != i:
-                    others = others * x
-            grads.append(grad_output * others)
-        return grads
+        def backprop(grad_output):
+            grads = []
+            for i in range(len(xs)):
+                others = np.ones_like(grad_output)
+                for j, x in enumerate(xs):
+                    if j != i:
+                        others = others * x
+                grads.append(grad_output * others)
+            return grads
+
+        return product, backprop
 
 
 class Average(Merge):
@@ -111,11 +108,13 @@ class Average(Merge):
         array([[2., 2.]])
     """
 
-    def merge(self, xs):
-        return Add.merge(self, xs) / len(xs)
+    def _apply(self, xs, training, need_input_grad):
+        count = len(xs)
 
-    def backward(self, grad_output):
-        return [grad_output / len(self._inputs)] * len(self._inputs)
+        def backprop(grad_output):
+            return [grad_output / count] * count
+
+        return _sum(xs) / count, backprop
 
 
 class _Extremum(Merge):
@@ -123,13 +122,14 @@ class _Extremum(Merge):
 
     pick = None
 
-    def merge(self, xs):
+    def _apply(self, xs, training, need_input_grad):
         stacked = np.stack(xs)
-        self._choice = type(self).pick(stacked, axis=0)
-        return np.take_along_axis(stacked, self._choice[None], axis=0)[0]
+        choice = type(self).pick(stacked, axis=0)
 
-    def backward(self, grad_output):
-        return [np.where(self._choice == i, grad_output, 0) for i in range(len(self._inputs))]
+        def backprop(grad_output):
+            return [np.where(choice == i, grad_output, 0) for i in range(len(xs))]
+
+        return np.take_along_axis(stacked, choice[None], axis=0)[0], backprop
 
 
 class Maximum(_Extremum):
@@ -189,12 +189,13 @@ class Concatenate(Layer):
         shape[axis] = None if any(d is None for d in sizes) else sum(sizes)
         return tuple(shape)
 
-    def forward(self, x, training=False):
-        self._splits = np.cumsum([a.shape[self.axis] for a in x])[:-1]
-        return np.concatenate(x, axis=self.axis)
+    def _apply(self, xs, training, need_input_grad):
+        splits = np.cumsum([a.shape[self.axis] for a in xs])[:-1]
 
-    def backward(self, grad_output):
-        return np.split(grad_output, self._splits, axis=self.axis)
+        def backprop(grad_output):
+            return np.split(grad_output, splits, axis=self.axis)
+
+        return np.concatenate(xs, axis=self.axis), backprop
 
     def get_config(self):
         return super().get_config() | {"axis": self.axis}
@@ -223,7 +224,6 @@ class Dot(Layer):
         super().__init__(**kwargs)
         self.axes = _check_dot_axes(axes)
         self.normalize = bool(normalize)
-        self._cache = None
 
     def _contracted_axes(self, shapes) -> tuple[int, int]:
         """``axes`` as two non-negative axes, one for each input."""
@@ -269,7 +269,7 @@ class Dot(Layer):
         shape = first + second
         return tuple(shape) if len(shape) > 1 else (shape[0], 1)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         first, second = x
         a, b = self._check_sizes(first.shape, second.shape)
         norms = None
@@ -281,12 +281,13 @@ class Dot(Layer):
         left, right = np.moveaxis(first, a, -1), np.moveaxis(second, b, 1)
         n, k = left.shape[0], left.shape[-1]
         lhs, rhs = left.reshape(n, -1, k), right.reshape(n, k, -1)
-        self._cache = (lhs, rhs, left.shape, right.shape, a, b, norms)
         shape = (n,) + left.shape[1:-1] + right.shape[2:]
-        return np.matmul(lhs, rhs).reshape(shape if len(shape) > 1 else (n, 1))
+        cache = (lhs, rhs, left.shape, right.shape, a, b, norms)
+        return np.matmul(lhs, rhs).reshape(shape if len(shape) > 1 else (n, 1)), partial(self._gradients, cache)
 
-    def backward(self, grad_output):
-        lhs, rhs, left_shape, right_shape, a, b, norms = self._cache
+    def _gradients(self, cache, grad_output):
+        """One call's gradients for both inputs, from what its forward pass kept."""
+        lhs, rhs, left_shape, right_shape, a, b, norms = cache
         g = grad_output.reshape(lhs.shape[0], lhs.shape[1], rhs.shape[2])
         grad_first = np.moveaxis(np.matmul(g, rhs.transpose(0, 2, 1)).reshape(left_shape), -1, a)
         grad_second = np.moveaxis(np.matmul(lhs.transpose(0, 2, 1), g).reshape(right_shape), 1, b)
@@ -299,6 +300,14 @@ class Dot(Layer):
     def get_config(self):
         return super().get_config() | {"axes": self.axes if isinstance(self.axes, int) else list(self.axes),
                                        "normalize": self.normalize}
+
+
+def _sum(xs):
+    """The element-wise sum of a list of arrays, adding into the first sum's array."""
+    total = xs[0] + xs[1]
+    for x in xs[2:]:
+        total += x
+    return total
 
 
 def _check_dot_axes(axes):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from nbtrain import initializers
@@ -102,7 +104,6 @@ class BatchNormalization(_ScaleAndOffset, Layer):
                                    gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self._cache = None
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -132,7 +133,7 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         shape[axis] = -1
         return vector.reshape(shape)
 
-    def forward(self, x, training=False, mask=None):
+    def _apply(self, x, training, need_input_grad, mask=None):
         (axis,) = _normalize_axes(self.axis, x.ndim, self)
         reduce = tuple(a for a in range(x.ndim) if a != axis)
         use_batch_statistics = bool(training) and self.trainable
@@ -162,8 +163,8 @@ class BatchNormalization(_ScaleAndOffset, Layer):
             out += self._broadcast(self._weights["beta"], x.ndim, axis)
         if count is None and use_batch_statistics:
             count = x.size // x.shape[axis]
-        self._cache = (x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count)
-        return out
+        cache = (x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count)
+        return out, partial(self._gradients, cache, need_input_grad)
 
     def _update_moving(self, mean, var):
         for name, stat in (("moving_mean", mean), ("moving_variance", var)):
@@ -171,8 +172,9 @@ class BatchNormalization(_ScaleAndOffset, Layer):
             moving *= self.momentum
             moving += (1.0 - self.momentum) * stat.astype(moving.dtype, copy=False)
 
-    def backward(self, grad_output):
-        x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count = self._cache
+    def _gradients(self, cache, need_input_grad, grad_output):
+        """One call\'s backward pass, from what its forward pass kept."""
+        x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count = cache
         g = grad_output
         sum_g = g.sum(axis=reduce, keepdims=True)
         sum_g_xhat = (g * x_hat).sum(axis=reduce, keepdims=True)
@@ -181,7 +183,7 @@ class BatchNormalization(_ScaleAndOffset, Layer):
                 self.grads["gamma"] = sum_g_xhat.reshape(-1).astype(self._weights["gamma"].dtype, copy=False)
             if self.center:
                 self.grads["beta"] = sum_g.reshape(-1).astype(self._weights["beta"].dtype, copy=False)
-        if not self.input_gradient_needed:
+        if not need_input_grad:
             return None
         factor = inv_std * self._broadcast(self._weights["gamma"], g.ndim, axis) if self.scale else inv_std
         if not use_batch_statistics:
@@ -242,7 +244,6 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         self.rms_scaling = False
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
-        self._cache = None
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -270,7 +271,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
             full[a] = shape[a]
         return param.reshape(full)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         axes = _normalize_axes(self.axis, x.ndim, self)
         centered = x - x.mean(axis=axes, keepdims=True)
         inv_std = 1.0 / np.sqrt(np.mean(np.square(centered), axis=axes, keepdims=True) + self.epsilon)
@@ -278,11 +279,12 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         out = x_hat * self._broadcast(self._weights["gamma"], x.shape, axes) if self.scale else x_hat.copy()
         if self.center:
             out += self._broadcast(self._weights["beta"], x.shape, axes)
-        self._cache = (x_hat, inv_std, axes)
-        return out
+        cache = (x_hat, inv_std, axes)
+        return out, partial(self._gradients, cache, need_input_grad)
 
-    def backward(self, grad_output):
-        x_hat, inv_std, axes = self._cache
+    def _gradients(self, cache, need_input_grad, grad_output):
+        """One call\'s backward pass, from what its forward pass kept."""
+        x_hat, inv_std, axes = cache
         g = grad_output
         others = tuple(a for a in range(g.ndim) if a not in axes)
         if self.trainable:
@@ -292,7 +294,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
             if self.center:
                 beta = self._weights["beta"]
                 self.grads["beta"] = g.sum(axis=others).reshape(beta.shape).astype(beta.dtype, copy=False)
-        if not self.input_gradient_needed:
+        if not need_input_grad:
             return None
         if self.scale:
             g = g * self._broadcast(self._weights["gamma"], g.shape, axes)
@@ -346,7 +348,6 @@ class GroupNormalization(_ScaleAndOffset, Layer):
         self.epsilon = _check_epsilon(epsilon, "GroupNormalization")
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
-        self._cache = None
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -373,7 +374,7 @@ class GroupNormalization(_ScaleAndOffset, Layer):
     def _per_channel(self, name, grouped_shape) -> np.ndarray:
         return self._weights[name].reshape(grouped_shape[2:])
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         grouped = self._grouped(x)
         centered = grouped - grouped.mean(axis=(1, 3), keepdims=True)
         inv_std = 1.0 / np.sqrt(np.mean(np.square(centered), axis=(1, 3), keepdims=True) + self.epsilon)
@@ -381,12 +382,14 @@ class GroupNormalization(_ScaleAndOffset, Layer):
         out = x_hat * self._per_channel("gamma", grouped.shape) if self.scale else x_hat.copy()
         if self.center:
             out += self._per_channel("beta", grouped.shape)
-        self._cache = (x_hat, inv_std, x.shape)
+        cache = (x_hat, inv_std, x.shape)
         channels_last_shape = np.moveaxis(np.empty(x.shape, dtype=bool), self.axis, -1).shape
-        return np.moveaxis(out.reshape(channels_last_shape), -1, self.axis)
+        output = np.moveaxis(out.reshape(channels_last_shape), -1, self.axis)
+        return output, partial(self._gradients, cache, need_input_grad)
 
-    def backward(self, grad_output):
-        x_hat, inv_std, input_shape = self._cache
+    def _gradients(self, cache, need_input_grad, grad_output):
+        """One call\'s backward pass, from what its forward pass kept."""
+        x_hat, inv_std, input_shape = cache
         g = self._grouped(grad_output)
         if self.trainable:
             if self.scale:
@@ -395,7 +398,7 @@ class GroupNormalization(_ScaleAndOffset, Layer):
             if self.center:
                 beta = self._weights["beta"]
                 self.grads["beta"] = g.sum(axis=(0, 1)).reshape(beta.shape).astype(beta.dtype)
-        if not self.input_gradient_needed:
+        if not need_input_grad:
             return None
         if self.scale:
             g = g * self._per_channel("gamma", g.shape)
@@ -457,20 +460,20 @@ class UnitNormalization(Layer):
             self.axis = int(axis)
         else:
             raise TypeError(f"UnitNormalization() expects axis to be an int or a list of ints, got {axis!r}.")
-        self._cache = None
 
     def build(self, input_shape):
         _normalize_axes(self.axis, len(input_shape), self)     # a clear error for an axis out of range
         super().build(input_shape)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         axes = _normalize_axes(self.axis, x.ndim, self)
         unit, inv_norm = unit_normalize(x, axes, self.epsilon)
-        self._cache = (unit, inv_norm, axes)
-        return unit
+        cache = (unit, inv_norm, axes)
+        return unit, partial(self._gradients, cache, need_input_grad)
 
-    def backward(self, grad_output):
-        unit, inv_norm, axes = self._cache
+    def _gradients(self, cache, need_input_grad, grad_output):
+        """One call\'s backward pass, from what its forward pass kept."""
+        unit, inv_norm, axes = cache
         return unit_normalize_backward(grad_output, unit, inv_norm, axes, self.epsilon)
 
     def get_config(self):

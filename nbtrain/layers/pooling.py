@@ -7,6 +7,8 @@ operation on every output position at once, so no loop ever runs over pixels. 1-
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from nbtrain.layers.convolutional import (
@@ -23,7 +25,8 @@ from nbtrain.layers.layer import Layer
 
 
 class _Pooling(Layer):
-    """Shared code of the window pooling layers; subclasses define ``_pool`` and ``_unpool``."""
+    """Shared code of the window pooling layers; subclasses define ``_pool`` (which returns the pooled images
+    and the function taking their gradient back to the input images)."""
 
     rank = 2
     default_pool_size = (2, 2)
@@ -36,8 +39,6 @@ class _Pooling(Layer):
         self.strides = self.pool_size if strides is None else normalize_tuple(strides, self.rank, "strides", kind)
         self.padding = normalize_padding(padding, kind)
         self.data_format = check_data_format(data_format, kind)
-        self._geometry = None
-        self._input_shape_seen = None
 
     def _as_2d(self, values, fill) -> tuple:
         return tuple(values) if self.rank == 2 else (fill,) + tuple(values)
@@ -69,25 +70,23 @@ class _Pooling(Layer):
     def check_input_shape(self, x):
         self._check_rank(x.shape)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self._check_rank(x.shape)
         self._check_fits(x.shape[1:-1])
         x4 = x if self.rank == 2 else x[:, np.newaxis]
-        geometry = self._spatial_geometry(x.shape[1:-1])
-        self._geometry, self._input_shape_seen = geometry, x.shape
-        out = self._pool(x4, geometry)
-        return out if self.rank == 2 else out[:, 0]
+        out, unpool = self._pool(x4, self._spatial_geometry(x.shape[1:-1]))
+        shape = x.shape
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        g4 = grad_output if self.rank == 2 else grad_output[:, np.newaxis]
-        return self._unpool(g4, self._geometry).reshape(self._input_shape_seen)
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            g4 = grad_output if self.rank == 2 else grad_output[:, np.newaxis]
+            return unpool(g4).reshape(shape)
+
+        return (out if self.rank == 2 else out[:, 0]), backprop
 
     def _pool(self, x4, geometry):
-        raise NotImplementedError
-
-    def _unpool(self, g4, geometry):
+        """Pool 2-D images ``x4``: returns the output and ``unpool(g4)``, the gradient for ``x4``."""
         raise NotImplementedError
 
     def _offsets(self, geometry):
@@ -121,8 +120,6 @@ class MaxPooling2D(_Pooling):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        self._winner = None
-        self._padded_shape = None
 
     def _pool(self, x4, geometry):
         # padding with -inf lets a 'same' border window pick among its real pixels only
@@ -141,23 +138,22 @@ class MaxPooling2D(_Pooling):
             np.maximum(out, view, out=out)
             np.multiply(greater, winner.dtype.type(k), out=candidate)
             np.maximum(winner, candidate, out=winner)
-        self._winner, self._padded_shape = winner, xp.shape
-        return out
+        return out, partial(self._unpool, geometry, winner, xp.shape, x4.shape[1:3])
 
-    def _unpool(self, g4, geometry):
-        grad_padded = np.zeros(self._padded_shape, dtype=g4.dtype)
+    def _unpool(self, geometry, winner, padded_shape, size, g4):
+        """Each window's gradient goes to its winner, then the padding is cut off again."""
+        grad_padded = np.zeros(padded_shape, dtype=g4.dtype)
         (ph, pw), (sh, sw) = geometry.window, geometry.strides
         disjoint = sh >= ph and sw >= pw  # every input pixel lies in at most one window
         chosen = np.empty(g4.shape, dtype=bool)
         for k, (i, j) in enumerate(self._offsets(geometry)):
-            np.equal(self._winner, k, out=chosen)
+            np.equal(winner, k, out=chosen)
             view = offset_view(grad_padded, i, j, geometry)
             if disjoint:
                 np.multiply(g4, chosen, out=view)
             else:
                 view += g4 * chosen
-        h, w = self._as_2d(self._input_shape_seen[1:-1], 1)
-        return unpad_spatial(grad_padded, geometry, h, w)
+        return unpad_spatial(grad_padded, geometry, *size)
 
 
 class AveragePooling2D(_Pooling):
@@ -179,7 +175,6 @@ class AveragePooling2D(_Pooling):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        self._counts = None
 
     def _window_counts(self, geometry, height, width, dtype):
         """How many real (unpadded) pixels each output window covers: ``(1, oh, ow, 1)`` or a scalar."""
@@ -197,19 +192,18 @@ class AveragePooling2D(_Pooling):
         for i, j in self._offsets(geometry):
             view = offset_view(xp, i, j, geometry)
             out = view.copy() if out is None else np.add(out, view, out=out)
-        self._counts = self._window_counts(geometry, x4.shape[1], x4.shape[2], out.dtype)
-        out /= self._counts
-        self._padded_shape = xp.shape
-        return out
+        counts = self._window_counts(geometry, x4.shape[1], x4.shape[2], out.dtype)
+        out /= counts
+        return out, partial(self._unpool, geometry, counts, xp.shape, x4.shape[1:3])
 
-    def _unpool(self, g4, geometry):
-        grad_padded = np.zeros(self._padded_shape, dtype=g4.dtype)
-        share = g4 / self._counts
+    def _unpool(self, geometry, counts, padded_shape, size, g4):
+        """Each window's gradient is shared by its real pixels, then the padding is cut off again."""
+        grad_padded = np.zeros(padded_shape, dtype=g4.dtype)
+        share = g4 / counts
         for i, j in self._offsets(geometry):
             view = offset_view(grad_padded, i, j, geometry)
             view += share
-        h, w = self._as_2d(self._input_shape_seen[1:-1], 1)
-        return unpad_spatial(grad_padded, geometry, h, w)
+        return unpad_spatial(grad_padded, geometry, *size)
 
 
 class MaxPooling1D(MaxPooling2D):
@@ -268,7 +262,6 @@ class _GlobalPooling(Layer):
         super().__init__(**kwargs)
         self.data_format = check_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
-        self._input_shape_seen = None
 
     @property
     def _axes(self) -> tuple:
@@ -308,16 +301,17 @@ class GlobalAveragePooling2D(_GlobalPooling):
         (2, 4)
     """
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self.check_input_shape(x)
-        self._input_shape_seen = x.shape
-        return x.mean(axis=self._axes, keepdims=self.keepdims)
+        shape = x.shape
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        count = int(np.prod(self._input_shape_seen[1:-1]))
-        return np.broadcast_to(self._kept(grad_output) / count, self._input_shape_seen).copy()
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            count = int(np.prod(shape[1:-1]))
+            return np.broadcast_to(self._kept(grad_output) / count, shape).copy()
+
+        return x.mean(axis=self._axes, keepdims=self.keepdims), backprop
 
 
 class GlobalAveragePooling1D(GlobalAveragePooling2D):
@@ -339,29 +333,23 @@ class GlobalAveragePooling1D(GlobalAveragePooling2D):
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
-        self._weights_per_step = None
 
     def compute_mask(self, inputs, mask):
         return None  # the steps axis is gone
 
-    def forward(self, x, training=False, mask=None):
+    def _apply(self, x, training, need_input_grad, mask=None):
         if mask is None:
-            self._weights_per_step = None
-            return super().forward(x, training)
+            return super()._apply(x, training, need_input_grad)
         self.check_input_shape(x)
-        self._input_shape_seen = x.shape
         real = np.asarray(mask, dtype=x.dtype)[:, :, np.newaxis]
         # an all-padding sample averages to zero instead of 0/0
         steps = np.maximum(real.sum(axis=1, keepdims=True), 1)
-        self._weights_per_step = real / steps
-        return (x * self._weights_per_step).sum(axis=1, keepdims=self.keepdims)
+        weights_per_step = real / steps
 
-    def backward(self, grad_output):
-        if self._weights_per_step is None:
-            return super().backward(grad_output)
-        if not self.input_gradient_needed:
-            return None
-        return self._kept(grad_output) * self._weights_per_step
+        def backprop(grad_output):
+            return self._kept(grad_output) * weights_per_step if need_input_grad else None
+
+        return (x * weights_per_step).sum(axis=1, keepdims=self.keepdims), backprop
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
@@ -378,24 +366,18 @@ class GlobalMaxPooling2D(_GlobalPooling):
         array([[6., 7.]], dtype=float32)
     """
 
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
-        self._input = None
-        self._output = None
-
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self.check_input_shape(x)
-        self._input_shape_seen = x.shape
         out = x.max(axis=self._axes, keepdims=True)
-        self._input, self._output = x, out
-        return out if self.keepdims else out.reshape(x.shape[0], x.shape[-1])
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        is_max = self._input == self._output
-        ties = is_max.sum(axis=self._axes, keepdims=True)
-        return np.where(is_max, self._kept(grad_output) / ties, 0).astype(grad_output.dtype, copy=False)
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            is_max = x == out
+            ties = is_max.sum(axis=self._axes, keepdims=True)
+            return np.where(is_max, self._kept(grad_output) / ties, 0).astype(grad_output.dtype, copy=False)
+
+        return (out if self.keepdims else out.reshape(x.shape[0], x.shape[-1])), backprop
 
 
 class GlobalMaxPooling1D(GlobalMaxPooling2D):

@@ -76,14 +76,13 @@ class Rescaling(Layer):
                 f"per channel)."
             )
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self._check_broadcast(x.shape)
-        return x * self._scale + self._offset
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        return grad_output * self._scale
+        def backprop(grad_output):
+            return grad_output * self._scale if need_input_grad else None
+
+        return x * self._scale + self._offset, backprop
 
     def get_config(self):
         return super().get_config() | {"scale": _serialize_factor(self.scale),
@@ -180,7 +179,6 @@ class Normalization(Layer):
         self._keep_axes = None        # the kept axes as non-negative indices of the built input
         self._broadcast_shape = None  # the input's shape with 1 on every averaged axis
         self._given = None            # (mean, variance) from the constructor, in the broadcast shape
-        self._divisor = None
 
     # ----- building -----------------------------------------------------------------------------------
 
@@ -395,22 +393,19 @@ class Normalization(Layer):
                 f"(statistics of shape {self._broadcast_shape}) but got an array of shape {tuple(shape)}."
             )
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self._check_ready()
         self._check_broadcast(x.shape)
         mean, variance = self.mean, self.variance
         # Keras divides by max(std, epsilon), so a constant feature (variance 0) maps to 0 instead of nan
-        self._divisor = np.maximum(np.sqrt(variance), np.asarray(EPSILON, variance.dtype))
-        if self.invert:
-            return mean + x * self._divisor
-        return (x - mean) / self._divisor
+        divisor = np.maximum(np.sqrt(variance), np.asarray(EPSILON, variance.dtype))
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        if self.invert:
-            return grad_output * self._divisor
-        return grad_output / self._divisor
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            return grad_output * divisor if self.invert else grad_output / divisor
+
+        return (mean + x * divisor if self.invert else (x - mean) / divisor), backprop
 
     # ----- configuration ------------------------------------------------------------------------------
 

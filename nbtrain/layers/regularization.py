@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.layers.core import Dropout
+from nbtrain.layers.core import Dropout, no_gradient, unchanged_gradient
 from nbtrain.layers.layer import Layer, _shape_text
 from nbtrain.utils.random import make_generator
 
@@ -43,16 +43,14 @@ class GaussianNoise(Layer):
         self.seed = seed
         self._rng = make_generator(seed)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
+        # the noise does not depend on x, so the gradient passes through unchanged
+        backprop = unchanged_gradient if need_input_grad else no_gradient
         if not training or self.stddev == 0.0:
-            return x
+            return x, backprop
         noise = self._rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
         noise *= self.stddev
-        return x + noise.astype(x.dtype, copy=False)
-
-    def backward(self, grad_output):
-        # the noise does not depend on x, so the gradient passes through unchanged
-        return grad_output if self.input_gradient_needed else None
+        return x + noise.astype(x.dtype, copy=False), backprop
 
     def get_config(self):
         return super().get_config() | {"stddev": self.stddev, "seed": self.seed}
@@ -80,23 +78,20 @@ class GaussianDropout(Layer):
         self.rate = _check_rate(rate, "GaussianDropout", upper_open=True)
         self.seed = seed
         self._rng = make_generator(seed)
-        self._noise = None
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         if not training or self.rate == 0.0:
-            self._noise = None
-            return x
+            return x, (unchanged_gradient if need_input_grad else no_gradient)
         stddev = np.sqrt(self.rate / (1.0 - self.rate))
         noise = self._rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
         noise *= stddev
         noise += 1.0
-        self._noise = noise.astype(x.dtype, copy=False)
-        return x * self._noise
+        noise = noise.astype(x.dtype, copy=False)
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        return grad_output if self._noise is None else grad_output * self._noise
+        def backprop(grad_output):
+            return grad_output * noise if need_input_grad else None
+
+        return x * noise, backprop
 
     def get_config(self):
         return super().get_config() | {"rate": self.rate, "seed": self.seed}
@@ -137,9 +132,9 @@ class _SpatialDropout(Dropout):
     def _mask_shape(self, shape):
         return (shape[0],) + (1,) * self.rank + (shape[-1],)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self._check_rank(x.shape)
-        return super().forward(x, training=training)
+        return super()._apply(x, training, need_input_grad)
 
     def get_config(self):
         config = super().get_config()

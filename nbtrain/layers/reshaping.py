@@ -32,7 +32,6 @@ class _Cropping(Layer):
     def __init__(self, cropping, **kwargs):
         super().__init__(**kwargs)
         self._pairs = normalize_side_pairs(cropping, self.rank, "cropping", type(self).__name__)
-        self._input_seen = None  # (shape, dtype) of the last forward input, for backward
 
     @property
     def cropping(self):
@@ -69,18 +68,18 @@ class _Cropping(Layer):
         middle = tuple(slice(a, size - b) for size, (a, b) in zip(shape[1:-1], self._pairs))
         return (slice(None),) + middle + (slice(None),)
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self.compute_output_shape(x.shape)  # a clear error if this input is too small to crop
-        self._input_seen = (x.shape, x.dtype)
-        return x[self._kept(x.shape)]
+        kept, shape, dtype = self._kept(x.shape), x.shape, x.dtype     # the closure keeps no input array
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        shape, dtype = self._input_seen
-        grad_input = np.zeros(shape, dtype=dtype)  # cropped-away inputs did not reach the loss
-        grad_input[self._kept(shape)] = grad_output
-        return grad_input
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            grad_input = np.zeros(shape, dtype=dtype)  # cropped-away inputs did not reach the loss
+            grad_input[kept] = grad_output
+            return grad_input
+
+        return x[kept], backprop
 
     def get_config(self):
         return super().get_config() | {"cropping": self.cropping}
@@ -189,7 +188,6 @@ class Permute(Layer):
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
         self.dims = normalize_dims(dims)
-        self._input_dtype = None
 
     def compute_output_shape(self, input_shape):
         self._check_rank(input_shape)
@@ -206,17 +204,18 @@ class Permute(Layer):
     def check_input_shape(self, x):
         self._check_rank(x.shape)  # sizes may change between calls, only the number of axes is fixed
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self._check_rank(x.shape)
-        self._input_dtype = x.dtype
-        # a contiguous copy, so the next layer's reshapes and products do not copy the strided view again
-        return np.ascontiguousarray(np.transpose(x, (0,) + self.dims))
+        dtype = x.dtype
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        inverse = np.argsort((0,) + self.dims)
-        return np.transpose(grad_output, inverse).astype(self._input_dtype, copy=False)
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            inverse = np.argsort((0,) + self.dims)
+            return np.transpose(grad_output, inverse).astype(dtype, copy=False)
+
+        # a contiguous copy, so the next layer's reshapes and products do not copy the strided view again
+        return np.ascontiguousarray(np.transpose(x, (0,) + self.dims)), backprop
 
     def get_config(self):
         return super().get_config() | {"dims": self.dims}
@@ -246,7 +245,6 @@ class RepeatVector(Layer):
         if n <= 0:
             raise ValueError(f"RepeatVector() expects n to be a positive integer, got n={n}.")
         self.n = int(n)
-        self._input_dtype = None
 
     def compute_output_shape(self, input_shape):
         self._check_rank(input_shape)
@@ -260,17 +258,18 @@ class RepeatVector(Layer):
                 "without return_sequences to get one vector per sample."
             )
 
-    def forward(self, x, training=False):
+    def _apply(self, x, training, need_input_grad):
         self._check_rank(x.shape)
-        self._input_dtype = x.dtype
-        # np.repeat copies: a broadcast view would be read-only and shared by all n steps
-        return np.repeat(x[:, np.newaxis, :], self.n, axis=1)
+        dtype = x.dtype
 
-    def backward(self, grad_output):
-        if not self.input_gradient_needed:
-            return None
-        # every copy of an input reached the loss, so their gradients add up
-        return grad_output.sum(axis=1).astype(self._input_dtype, copy=False)
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            # every copy of an input reached the loss, so their gradients add up
+            return grad_output.sum(axis=1).astype(dtype, copy=False)
+
+        # np.repeat copies: a broadcast view would be read-only and shared by all n steps
+        return np.repeat(x[:, np.newaxis, :], self.n, axis=1), backprop
 
     def get_config(self):
         return super().get_config() | {"n": self.n}
