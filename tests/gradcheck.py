@@ -80,3 +80,23 @@ def check_layer(layer, x, rng, training=False, reset_noise=None, **forward_kwarg
     for name, weight in layer.params.items():
         assert analytic[name].dtype == np.float64, f"{layer.name} {name} gradient not in the weights' dtype"
         assert_gradients_close(analytic[name], numerical_gradient(scalar, weight), f"{layer.name} {name}")
+
+
+def check_model_gradients(model, xs, rng):
+    """Check a model's backward pass against central differences of ``sum(outputs * G)``, for every trainable
+    weight, with float64 weights and inputs and a random ``G`` per output."""
+    for layer in model.layers:
+        layer.cast_weights(np.float64)
+    xs = [x.astype(np.float64) for x in xs]
+    outputs = model._forward(xs, training=False)
+    upstream = [rng.standard_normal(o.shape) for o in outputs]
+
+    def scalar():
+        return sum(float(np.sum(o * g)) for o, g in zip(model._forward(xs, training=False), upstream))
+
+    model._forward(xs, training=False)
+    model._backward([(g, False) for g in upstream])
+    for layer in model.layers:
+        for name, weight in layer.params.items():
+            assert_gradients_close(layer.grads[name].copy(), numerical_gradient(scalar, weight),
+                                   f"{layer.name}/{name}")

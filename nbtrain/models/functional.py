@@ -256,21 +256,27 @@ class Functional(Model):
         self._zero_unreached_gradients(filled)
 
     def _run_backprop(self, layer, backprop, grad, filled):
-        """Run one call's backprop. A backprop writes its layer's gradients, so when an earlier call of the same
-        (shared) layer has written them in this pass, keep a copy and add it back: the sum over calls."""
+        """Run one call's backprop. A backprop writes (not adds) its layer's gradients, so when an earlier call of
+        the same (shared) layer has written them in this pass, keep a copy and add it back: the sum over calls."""
         if id(layer) not in filled or not layer.params:
             filled.add(id(layer))
             return backprop(grad)
-        earlier = self._earlier_gradients.setdefault(id(layer), {})
-        for name in layer.params:
-            saved = earlier.get(name)
-            if saved is None or saved.shape != layer.grads[name].shape or saved.dtype != layer.grads[name].dtype:
-                saved = earlier[name] = np.empty_like(layer.grads[name])
-            np.copyto(saved, layer.grads[name])
+        earlier = self._copy_gradients(layer)
         grad_input = backprop(grad)
-        for name in layer.params:
-            layer.grads[name] += earlier[name]
+        for name, gradient in earlier.items():
+            layer.grads[name] += gradient
         return grad_input
+
+    def _copy_gradients(self, layer) -> dict:
+        """A copy of ``layer``'s gradients in buffers kept for it, so summing over calls allocates once."""
+        buffers = self._earlier_gradients.setdefault(id(layer), {})
+        for name in layer.params:
+            gradient = layer.grads[name]
+            buffer = buffers.get(name)
+            if buffer is None or buffer.shape != gradient.shape or buffer.dtype != gradient.dtype:
+                buffer = buffers[name] = np.empty_like(gradient)
+            np.copyto(buffer, gradient)
+        return buffers
 
     def _with_activity_gradient(self, node, outgoing):
         entry = self._activity_outputs.get(id(node))
