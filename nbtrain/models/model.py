@@ -32,6 +32,11 @@ class Model(Trainer):
         self._trainable = bool(trainable)
 
     @property
+    def input_names(self):
+        """Names of the inputs, for data given as a dict; None where inputs have no names (Sequential)."""
+        return None
+
+    @property
     def trainable(self) -> bool:
         return self._trainable
 
@@ -127,7 +132,7 @@ class Model(Trainer):
 
         if is_symbolic(x):
             return self.call_symbolically(x)
-        xs = self._prepare_inputs(x)
+        xs = self._io.inputs(x)
         outputs = self._forward(xs, training=training)
         return outputs[0] if len(outputs) == 1 else outputs
 
