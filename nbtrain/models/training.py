@@ -20,21 +20,17 @@ from nbtrain.callbacks.callback_list import CallbackList
 from nbtrain.data.adapters import DEFAULT_BATCH_SIZE, get_batches
 from nbtrain.data.arrays import ArrayData
 from nbtrain.data.generators import is_batch_source
+from nbtrain.models.background import start_background_fit
 from nbtrain.models.compile_utils import (CompiledLoss, CompiledMetrics, LogTracker, learning_rate_log,
                                           loss_weights_with_mask, regularization_penalty, sorted_logs)
 from nbtrain.models.interrupts import deferred_interrupts
 from nbtrain.models.model_io import ModelIO
+from nbtrain.models.outcome import FitOutcome
+from nbtrain.models.progress import default_progress_callback
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.random import global_generator
 
 _LEGACY_DATA_ARGUMENTS = ("workers", "use_multiprocessing", "max_queue_size")
-
-
-def default_progress_callback(verbose, mode: str, stop_route: str | None = None):
-    """The progress display for this environment: the one place the engine reaches into ``display``."""
-    from nbtrain.display.environment import progress_callback_for
-
-    return progress_callback_for(verbose, mode, stop_route)
 
 
 def run_to_end(steps):
@@ -104,8 +100,7 @@ class Trainer:
         self.optimizer = None
         self.compiled = False
         self.stop_training = False
-        self.stop_reason = None
-        self.interrupted_at = None
+        self.fit_outcome = FitOutcome()
         self.history = None
         self._compiled_loss = None
         self._compiled_metrics = None
@@ -165,6 +160,16 @@ class Trainer:
         self.compiled = True
         self.stop_training = False
 
+    @property
+    def stop_reason(self) -> str | None:
+        """How the last fit ended (``model.fit_outcome.reason``): completed, stopped, interrupted or error."""
+        return self.fit_outcome.reason
+
+    @property
+    def interrupted_at(self) -> tuple[int, int] | None:
+        """``(epoch, batches done in it)`` where the last fit was interrupted (``model.fit_outcome``)."""
+        return self.fit_outcome.interrupted_at
+
     def _trainable_state(self):
         return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
 
@@ -216,8 +221,6 @@ class Trainer:
         check_keyword_arguments("fit()", kwargs, _parameters(Trainer.fit) + _LEGACY_DATA_ARGUMENTS)
         if background:
             self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)   # here, not in the thread
-            from nbtrain.display.background import start_background_fit
-
             return start_background_fit(self, dict(
                 x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                 validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
@@ -248,20 +251,19 @@ class Trainer:
             >>> history = await model.fit_async(x_train, y_train, epochs=20, validation_split=0.2)  # doctest: +SKIP
         """
         check_keyword_arguments("fit_async()", kwargs, _parameters(Trainer.fit_async) + _LEGACY_DATA_ARGUMENTS)
-        from nbtrain.display.environment import awaiting_cell_stop_route
-
         steps = self._fit_steps(
             x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
             sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
-            kwargs, stop_route=awaiting_cell_stop_route())
+            kwargs, run="awaiting")
         return await run_to_end_async(steps)
 
     def _fit_steps(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                   validation_batch_size, validation_freq, data_options, stop_route=None):
+                   validation_batch_size, validation_freq, data_options, run="cell"):
         """The whole of ``fit`` as a generator that pauses after every batch and returns the History.
 
-        ``fit`` runs it straight through; ``fit_async`` lets the event loop run between some of the batches.
+        ``fit`` runs it straight through; ``fit_async`` (``run="awaiting"``) lets the event loop run between
+        some of the batches.
         """
         batch_size, steps_per_epoch = self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)
         training, validation = self._fit_batches(
@@ -269,7 +271,7 @@ class Trainer:
             shuffle, validation_batch_size, validation_steps, data_options)
         self._prepare_for_training()
         callbacks = self._callback_list(
-            callbacks, verbose, "fit", add_history=True, stop_route=stop_route, epochs=epochs,
+            callbacks, verbose, "fit", add_history=True, run=run, epochs=epochs,
             steps=training.num_batches, samples=training.num_samples,
             batch_size=training.batch_size or batch_size, do_validation=validation is not None)
         self.history = callbacks.history
@@ -323,7 +325,7 @@ class Trainer:
 
     def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq):
         self.stop_training = False
-        self.stop_reason, self.interrupted_at = "completed", None
+        self.fit_outcome = FitOutcome("completed")
         logs = {}
         self._resume_from_epoch = None
         try:
@@ -338,20 +340,20 @@ class Trainer:
                     if not completed:
                         break
                     if not logs:  # the data yielded nothing this epoch (an exhausted generator)
-                        self.stop_reason = "stopped"
+                        self.fit_outcome.reason = "stopped"
                         break
                     if validation is not None and _should_validate(epoch, validation_freq):
                         logs = logs | (yield from self._validation_logs(validation, callbacks))
                     logs = sorted_logs(logs | learning_rate_log(self.optimizer))
                     callbacks.on_epoch_end(epoch, logs)
                     if self.stop_training:
-                        self.stop_reason = "stopped"
+                        self.fit_outcome.reason = "stopped"
                         break
         except (KeyboardInterrupt, GeneratorExit):   # GeneratorExit: fit_async's task was cancelled
-            self.stop_reason = "interrupted"
+            self.fit_outcome.reason = "interrupted"
             raise
         except BaseException:
-            self.stop_reason = "error"
+            self.fit_outcome.reason = "error"
             raise
         finally:
             self.optimizer.finalize_variable_values(self._variables())
@@ -366,7 +368,7 @@ class Trainer:
             logs = self._train_step(xs, ys, sample_weight)
             callbacks.on_train_batch_end(step, logs)
             if interrupt.requested:
-                self.stop_reason, self.interrupted_at = "interrupted", (epoch, step + 1)
+                self.fit_outcome = FitOutcome("interrupted", (epoch, step + 1))
                 return logs, False
             if self.stop_training:
                 break
@@ -486,9 +488,9 @@ class Trainer:
 
     # ----- callbacks ---------------------------------------------------------------------------------------
 
-    def _callback_list(self, callbacks, verbose, mode, add_history=False, stop_route=None, **params) -> CallbackList:
+    def _callback_list(self, callbacks, verbose, mode, add_history=False, run="cell", **params) -> CallbackList:
         return CallbackList(callbacks, model=self, add_history=add_history, verbose=verbose, mode=mode,
-                            add_progress=lambda: default_progress_callback(verbose, mode, stop_route), **params)
+                            add_progress=lambda: default_progress_callback(verbose, mode, run), **params)
 
     # ================================================================================================
     # evaluate and predict
