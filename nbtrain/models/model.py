@@ -31,6 +31,36 @@ class Model(Trainer):
         self.layers = []
         self._trainable = bool(trainable)
 
+    # ----- what the training loop reads and the kinds of model refine ---------------------------------
+
+    @property
+    def stop_reason(self) -> str | None:
+        """How the last fit ended (``model.fit_outcome.reason``): completed, stopped, interrupted or error."""
+        return self.fit_outcome.reason
+
+    @property
+    def interrupted_at(self) -> tuple[int, int] | None:
+        """``(epoch, batches done in it)`` where the last fit was interrupted (``model.fit_outcome``)."""
+        return self.fit_outcome.interrupted_at
+
+    def _trainable_state(self):
+        return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
+
+    @property
+    def losses(self) -> list[float]:
+        """Weight penalties of every layer (Keras's ``model.losses``)."""
+        return [value for layer in self.layers for value in layer.losses]
+
+    def _on_trainable_changed(self) -> None:
+        """Hook for models to skip input gradients nobody needs."""
+
+    def _apply_input_gradient_flags(self) -> None:
+        """Hook: set each layer's ``input_gradient_needed`` as this model decided in ``_on_trainable_changed``."""
+
+    def _output_masks(self) -> list:
+        """The padding mask of each output from the last forward pass (None where there is none)."""
+        return [None] * len(self.output_names)
+
     @property
     def input_names(self):
         """Names of the inputs, for data given as a dict; None where inputs have no names (Sequential)."""

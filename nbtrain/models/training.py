@@ -160,19 +160,6 @@ class Trainer:
         self.compiled = True
         self.stop_training = False
 
-    @property
-    def stop_reason(self) -> str | None:
-        """How the last fit ended (``model.fit_outcome.reason``): completed, stopped, interrupted or error."""
-        return self.fit_outcome.reason
-
-    @property
-    def interrupted_at(self) -> tuple[int, int] | None:
-        """``(epoch, batches done in it)`` where the last fit was interrupted (``model.fit_outcome``)."""
-        return self.fit_outcome.interrupted_at
-
-    def _trainable_state(self):
-        return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
-
     def _require_compiled(self, method: str) -> None:
         if not self.compiled:
             raise ValueError(
@@ -390,16 +377,11 @@ class Trainer:
         for layer in self._constrained_layers:
             layer.apply_constraints()
         total += self._regularization_penalty()
-        self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
+        self._tracker.update(total, parts, ys, outputs, sample_weight, self._loss_masks(outputs), xs[0].shape[0])
         return self._tracker.logs()
 
     def _regularization_penalty(self) -> float:
         return regularization_penalty(self.layers, self._activity_outputs)
-
-    @property
-    def losses(self) -> list[float]:
-        """Weight penalties of every layer (Keras's ``model.losses``)."""
-        return [value for layer in self.layers for value in layer.losses]
 
     def _validation_logs(self, validation, callbacks):
         logs = yield from self._evaluate_batches(validation, callbacks)
@@ -435,16 +417,6 @@ class Trainer:
         # that model's choice of which input gradients to skip: put this model's choice back before it trains.
         self._apply_input_gradient_flags()
 
-    def _on_trainable_changed(self) -> None:
-        """Hook for models to skip input gradients nobody needs."""
-
-    def _apply_input_gradient_flags(self) -> None:
-        """Hook: set each layer's ``input_gradient_needed`` as this model decided in ``_on_trainable_changed``."""
-
-    def _output_masks(self) -> list:
-        """The padding mask of each output from the last forward pass (None where there is none)."""
-        return [None] * len(self.output_names)
-
     def _loss_masks(self, outputs) -> list:
         """Masks that apply to the losses: ``(batch, time)`` for outputs of shape ``(batch, time, ...)``.
 
@@ -469,9 +441,6 @@ class Trainer:
         self._fusable = [_fuses(loss, layer) for loss, layer in zip(self._compiled_loss.losses, self.output_layers)]
 
     # ----- logs and metrics -------------------------------------------------------------------------------
-
-    def _track(self, total, parts, ys, outputs, sample_weight, batch_size) -> None:
-        self._tracker.update(total, parts, ys, outputs, sample_weight, self._loss_masks(outputs), batch_size)
 
     def reset_metrics(self) -> None:
         """Reset the running loss and metric values (fit and evaluate do this themselves)."""
@@ -548,7 +517,7 @@ class Trainer:
         total, parts = self._compiled_loss.values(
             ys, outputs, [loss_weights_with_mask(sample_weight, mask) for mask in masks])
         total += self._regularization_penalty()
-        self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
+        self._tracker.update(total, parts, ys, outputs, sample_weight, self._loss_masks(outputs), xs[0].shape[0])
         return self._tracker.logs()
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
@@ -580,7 +549,7 @@ class Trainer:
         for step, (xs, _, _) in batches.epoch():
             callback_list.on_predict_batch_begin(step)
             outputs = self._forward(xs, training=False)
-            results = self._collect(results, outputs, served, total)
+            results = _collect(results, outputs, served, total)
             served += len(outputs[0])
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
@@ -589,21 +558,6 @@ class Trainer:
         elif total is None:
             results = [np.concatenate(parts) for parts in results]
         return results[0] if len(results) == 1 else results
-
-    @staticmethod
-    def _collect(results, outputs, start, total):
-        # Fill one preallocated array per output instead of concatenating a list of batches at the end;
-        # when the total is unknown (generators), keep the batches and concatenate once at the end.
-        if total is None:
-            results = results or [[] for _ in outputs]
-            for parts, output in zip(results, outputs):
-                parts.append(output.copy())
-            return results
-        if results is None:
-            results = [np.empty((total,) + o.shape[1:], dtype=o.dtype) for o in outputs]
-        for target, output in zip(results, outputs):
-            target[start:start + len(output)] = output
-        return results
 
     # ----- Keras 2 names -----------------------------------------------------------------------------------
 
@@ -653,6 +607,21 @@ class Trainer:
         """The model's outputs for one batch, in inference mode."""
         outputs = self._forward(self._io.inputs(x), training=False)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _collect(results, outputs, start, total):
+    # Fill one preallocated array per output instead of concatenating a list of batches at the end;
+    # when the total is unknown (generators), keep the batches and concatenate once at the end.
+    if total is None:
+        results = results or [[] for _ in outputs]
+        for parts, output in zip(results, outputs):
+            parts.append(output.copy())
+        return results
+    if results is None:
+        results = [np.empty((total,) + o.shape[1:], dtype=o.dtype) for o in outputs]
+    for target, output in zip(results, outputs):
+        target[start:start + len(output)] = output
+    return results
 
 
 def _legacy_warning(old: str, new: str) -> None:
