@@ -13,7 +13,8 @@ import copy
 
 import numpy as np
 
-from nbtrain.layers.input_layer import InputLayer, SymbolicTensor
+from nbtrain.layers.input_layer import InputLayer
+from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
 from nbtrain.utils.errors import check_keyword_arguments
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbtrain.layers.symbolic import is_symbolic
+from nbtrain.models.summary import print_summary
 from nbtrain.models.training import Trainer
+from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.naming import to_snake_case, unique_name
 
 
@@ -122,8 +125,6 @@ class Model(Trainer):
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        from nbtrain.utils.errors import did_you_mean
-
         names = [layer.name for layer in self.layers]
         raise ValueError(f"No layer named '{name}' in model '{self.name}'.{did_you_mean(name, names)} "
                          f"Layers: {names}.")
@@ -141,8 +142,6 @@ class Model(Trainer):
         Example:
             >>> model.summary()  # doctest: +SKIP
         """
-        from nbtrain.models.summary import print_summary
-
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
@@ -158,8 +157,6 @@ class Model(Trainer):
         layers, which the new model then shares; ``training`` is not recorded there: freeze the base model with
         ``base_model.trainable = False`` (frozen BatchNormalization layers run in inference mode, as in Keras).
         """
-        from nbtrain.layers.input_layer import is_symbolic
-
         if is_symbolic(x):
             return self.call_symbolically(x)
         xs = self._io.inputs(x)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.layers.input_layer import InputLayer, SymbolicTensor
+from nbtrain.layers.input_layer import InputLayer
 from nbtrain.layers.layer import Layer
+from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
 
 
