@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.symbolic import is_symbolic
+from nbtrain.models.model_classes import builtin_model_class
+from nbtrain.models import saving
 from nbtrain.models.summary import print_summary
 from nbtrain.models.training import Trainer
 from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.naming import to_snake_case, unique_name
 
 
+@builtin_model_class
 class Model(Trainer):
     """Base class of nbtrain models; use :class:`nbtrain.models.Sequential` to build one.
 
@@ -187,9 +190,7 @@ class Model(Trainer):
         Example:
             >>> model.save("model.keras")  # doctest: +SKIP
         """
-        from nbtrain.models.saving import save_model
-
-        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+        saving.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None) -> None:
         """Save the weights (and optimizer state) to a ``.weights.h5`` file (nbtrain's zip format, not HDF5).
@@ -197,9 +198,7 @@ class Model(Trainer):
         Example:
             >>> model.save_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
-        from nbtrain.models.saving import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
         """Load weights saved by :meth:`save_weights` (or from a ``.keras`` file), matching layers in order.
@@ -207,6 +206,4 @@ class Model(Trainer):
         Example:
             >>> model.load_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
-        from nbtrain.models.saving import load_weights
-
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
