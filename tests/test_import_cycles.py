@@ -12,8 +12,8 @@ import ast
 import pathlib
 
 PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1] / "nbtrain"
-# nbtrain.display has a cycle of its own (background <-> environment <-> html_display), removed by the
-# display-seam change; it involves no layer or model module, so this test leaves it alone.
+# The packages this test guards. (The rest of nbtrain has no cycle either today; widen this to ("nbtrain",)
+# to keep it so.)
 CHECKED_PACKAGES = ("nbtrain.layers", "nbtrain.models")
 
 # Import edges that may close a cycle, each with the reason it is allowed.

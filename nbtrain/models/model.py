@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.symbolic import is_symbolic
-from nbtrain.models.model_classes import builtin_model_class
 from nbtrain.models import saving
+from nbtrain.models.model_classes import builtin_model_class
 from nbtrain.models.summary import print_summary
 from nbtrain.models.training import Trainer
 from nbtrain.utils.errors import did_you_mean
