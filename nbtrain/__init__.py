@@ -8,8 +8,7 @@ from nbtrain import (activations, callbacks, constraints, datasets, initializers
                      optimizers, preprocessing, regularizers, utils)
 from nbtrain.layers import Input
 from nbtrain.models import Model, Sequential
-
-__version__ = "0.1.0"
+from nbtrain._version import __version__
 
 __all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "datasets",
            "initializers", "layers", "losses", "constraints", "regularizers", "metrics", "models", "optimizers",

@@ -1489,8 +1489,8 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
             bad = checked.min() if checked.min() < 0 else checked.max()
             raise ValueError(
                 f"{type(self).__name__} received label {int(bad)}, but y_pred has {classes} classes, so labels "
-                f"must be in [0, {classes - 1}]. Give the last layer more units, or remap the labels to "
-                "0..num_classes-1."
+                f"must be integer class ids in [0, {classes}). Give the last layer more units, or remap the labels "
+                "to 0..num_classes-1."
             )
         return labels
 

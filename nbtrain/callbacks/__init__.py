@@ -1,7 +1,8 @@
 """Callbacks: objects that watch and steer training (``EarlyStopping``, ``ModelCheckpoint``, progress displays)."""
 
 from nbtrain.callbacks.backup_and_restore import BackupAndRestore
-from nbtrain.callbacks.callback import Callback, CallbackList
+from nbtrain.callbacks.callback import Callback
+from nbtrain.callbacks.callback_list import CallbackList
 from nbtrain.callbacks.csv_logger import CSVLogger
 from nbtrain.callbacks.early_stopping import EarlyStopping
 from nbtrain.callbacks.history import History

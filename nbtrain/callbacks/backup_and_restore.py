@@ -108,7 +108,7 @@ class BackupAndRestore(Callback):
         self._backup(completed_epoch=epoch, batch=None)
 
     def on_train_end(self, logs=None):
-        if getattr(self.model, "stop_reason", None) in ("interrupted", "error"):
+        if self.model.fit_outcome.reason in ("interrupted", "error"):
             return
         if self.delete_checkpoint:
             self.delete_backup()

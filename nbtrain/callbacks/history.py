@@ -38,7 +38,7 @@ class History(Callback):
 
     def on_train_end(self, logs=None):
         if self.model is not None:
-            self.stop_reason = getattr(self.model, "stop_reason", None)
+            self.stop_reason = self.model.fit_outcome.reason
 
     def __repr__(self):
         keys = ", ".join(self.history) or "no epochs yet"

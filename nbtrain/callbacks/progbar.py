@@ -6,27 +6,10 @@ import sys
 import time
 
 from nbtrain.callbacks.callback import Callback
+from nbtrain.callbacks.formatting import format_keras_eta, format_time_per_step
 
 BAR_WIDTH = 20
 REFRESH_INTERVAL = 0.05  # seconds between redraws of a live bar, as Keras
-
-
-def format_duration(seconds: float) -> str:
-    """ETA text as Keras prints it: ``42s``, ``1:05``, ``1:02:03``."""
-    seconds = max(0.0, seconds)
-    if seconds > 3600:
-        return "%d:%02d:%02d" % (seconds // 3600, (seconds % 3600) // 60, seconds % 60)
-    if seconds > 60:
-        return "%d:%02d" % (seconds // 60, seconds % 60)
-    return "%ds" % seconds
-
-
-def format_time_per_step(seconds: float, unit: str = "step") -> str:
-    if seconds >= 1 or seconds == 0:
-        return f"{seconds:.0f}s/{unit}"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/{unit}"
-    return f"{seconds * 1e6:.0f}us/{unit}"
 
 
 def format_value(value) -> str:
@@ -97,7 +80,7 @@ class Progbar:
         if finalize or not self.target:
             timing = f"{elapsed:.0f}s"
         else:
-            timing = format_duration(self._time_per_step(current, now) * (self.target - current))
+            timing = format_keras_eta(self._time_per_step(current, now) * (self.target - current))
         return f"{self._bar(current)} {self._bold(timing)} {per_step}{format_logs(logs)}"
 
     def _bar(self, current: int) -> str:
@@ -193,8 +176,9 @@ class ProgbarLogger(Callback):
     def on_train_end(self, logs=None):
         self._in_fit = False
         model = self.model
-        if model is not None and getattr(model, "stop_reason", None) == "interrupted":
-            epoch, batch = getattr(model, "interrupted_at", (None, None))
+        outcome = None if model is None else model.fit_outcome
+        if outcome is not None and outcome.reason == "interrupted":
+            epoch, batch = outcome.interrupted_at
             self._print(
                 f"Training interrupted at epoch {epoch + 1}, batch {batch}. "
                 "The model keeps the weights of the last completed batch; the history so far is returned."

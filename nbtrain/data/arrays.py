@@ -100,6 +100,15 @@ class ArrayData:
         self.xs, self.ys, self.sample_weight = xs, ys, sample_weight
         self.num_samples = xs[0].shape[0]
 
+    def weighted_by_class(self, class_weight: dict) -> ArrayData:
+        """These arrays with ``class_weight`` folded into the sample weights (one output only)."""
+        if len(self.ys) > 1:
+            raise ValueError("class_weight works for models with a single output; for several outputs pass "
+                             "sample_weight (one array per sample) instead.")
+        weights = class_weights_to_sample_weights(class_weight, self.ys[0])
+        sample_weight = weights if self.sample_weight is None else self.sample_weight * weights
+        return ArrayData(self.xs, self.ys, sample_weight)
+
     def split(self, validation_split: float):
         """Split off the last fraction of samples, before any shuffling (Keras semantics)."""
         if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
@@ -168,7 +177,11 @@ class ArrayData:
 
 
 class EpochIterator:
-    """Serves each epoch's batches; with ``steps_per_epoch`` it continues where the last epoch stopped.
+    """Serves each epoch's batches of in-memory arrays (the :class:`~nbtrain.data.adapters.Batches` protocol).
+
+    With ``steps_per_epoch``, an epoch is that many batches and the next epoch continues where the last one
+    stopped (Keras's semantics for training); with ``one_pass``, ``steps_per_epoch`` only caps one pass over
+    the data (evaluate and predict).
 
     Args:
         data: an :class:`ArrayData`.
@@ -176,9 +189,15 @@ class EpochIterator:
         shuffle: True, False or ``"batch"``.
         steps_per_epoch: batches per epoch, or None for one pass over the data.
         rng: NumPy generator used for shuffling.
+        one_pass: never read past the end of the data.
     """
 
-    def __init__(self, data: ArrayData, batch_size: int, shuffle=False, steps_per_epoch=None, rng=None):
+    exhausted = False   # arrays can be read again and again
+
+    def __init__(self, data: ArrayData, batch_size: int, shuffle=False, steps_per_epoch=None, rng=None,
+                 one_pass=False):
+        if one_pass and steps_per_epoch:
+            steps_per_epoch = min(steps_per_epoch, data.num_batches(batch_size))
         self.data, self.batch_size, self.shuffle, self.rng = data, batch_size, shuffle, rng
         self.steps_per_epoch = steps_per_epoch
         self._current = None
@@ -187,17 +206,18 @@ class EpochIterator:
     def num_batches(self) -> int:
         return self.steps_per_epoch or self.data.num_batches(self.batch_size)
 
+    @property
+    def num_samples(self) -> int:
+        return self.data.num_samples
+
     def epoch(self):
         """Yield ``(step, (xs, ys, sw))`` for one epoch."""
         if self.steps_per_epoch is None:
             yield from enumerate(self.data.batches(self.batch_size, self.shuffle, self.rng))
             return
         for step in range(self.steps_per_epoch):
-            if self._current is None:
-                self._current = self.data.batches(self.batch_size, self.shuffle, self.rng)
-            batch = next(self._current, None)
+            batch = self._next_batch()
             if batch is None:
-                self._current = None
                 warnings.warn(
                     f"The data ran out after {step} of steps_per_epoch={self.steps_per_epoch} batches; this epoch "
                     f"ends early. With {self.data.num_samples} samples and batch_size={self.batch_size} there are "
@@ -206,3 +226,15 @@ class EpochIterator:
                 )
                 return
             yield step, batch
+
+    def _next_batch(self):
+        """The next batch of the current pass over the data; a pass that ends starts the next one (reshuffled)
+        when an epoch fits in the data, so epochs of ``steps_per_epoch`` batches run on across passes."""
+        if self._current is None:
+            self._current = self.data.batches(self.batch_size, self.shuffle, self.rng)
+        batch = next(self._current, None)
+        if batch is None:
+            self._current = None
+            if self.steps_per_epoch <= self.data.num_batches(self.batch_size):
+                return self._next_batch()
+        return batch

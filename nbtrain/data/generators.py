@@ -9,7 +9,7 @@ from collections import deque
 
 import numpy as np
 
-from nbtrain.data.arrays import as_array_list, cast_floats
+from nbtrain.data.arrays import as_array_list, cast_floats, class_weights_to_sample_weights
 
 
 class PyDataset:
@@ -129,12 +129,19 @@ class BatchStream:
         rng: NumPy generator for that order.
         what: name used in messages (``x``, ``validation_data``).
         workers, max_queue_size: background preparation of PyDataset batches.
+        class_weight: ``{class index: weight}`` folded into each batch's sample weights.
+        check_first_batch: called as ``check(xs, ys)`` on the first batch served, before it is used: the
+            boundary checks arrays get when they are converted.
     """
 
+    num_samples = None   # unknown until the source has been read
+    batch_size = None    # the source decides
+
     def __init__(self, source, steps_per_epoch=None, shuffle=False, rng=None, what="x", workers=None,
-                 max_queue_size=None, class_weight=None):
+                 max_queue_size=None, class_weight=None, check_first_batch=None):
         self.source, self.steps_per_epoch, self.shuffle, self.rng, self.what = source, steps_per_epoch, shuffle, rng, what
         self.class_weight = class_weight
+        self._check_first_batch = check_first_batch
         self.is_dataset = isinstance(source, PyDataset)
         self.workers = workers if workers is not None else getattr(source, "workers", 1)
         self.max_queue_size = max_queue_size if max_queue_size is not None else getattr(source, "max_queue_size", 10)
@@ -177,7 +184,11 @@ class BatchStream:
                 self._iterator = None
                 self._ran_dry(step)
                 break
-            yield step, self._arrays(item, step)
+            batch = self._arrays(item, step)
+            if self._check_first_batch is not None:
+                self._check_first_batch(*batch[:2])
+                self._check_first_batch = None
+            yield step, batch
             step += 1
         if self.is_dataset and (limit is None or self._iterator is None):
             self.source.on_epoch_end()
@@ -203,8 +214,6 @@ class BatchStream:
         ys = cast_floats(as_array_list(y, f"{self.what} batch {step} targets"))
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
         if self.class_weight is not None and ys is not None:
-            from nbtrain.data.arrays import class_weights_to_sample_weights
-
             weights = class_weights_to_sample_weights(self.class_weight, ys[0])
             sw = weights if sw is None else sw * weights
         return xs, ys, sw

@@ -20,43 +20,15 @@ When ``fit`` ends, however it ends, the dashboard is replaced through its displa
 
 from __future__ import annotations
 
-from nbtrain.display.format import escape, format_duration, format_metric, format_rate, format_time_per_step
+from nbtrain.display.format import escape
 from nbtrain.display.live import LiveDisplay
 from nbtrain.display.outputs import WIDGET_VIEW
 from nbtrain.display.static import bar_html, metrics_table_html, title_text
+from nbtrain.display.text import INTERRUPT_HINT, STOP_HINTS, status_text
 
-INTERRUPT_HINT = ("To stop: interrupt the kernel (\u25a0 in the toolbar, or Kernel \u2192 Interrupt). Training stops "
-                  "after the current batch and the history so far is kept.")
-STOP_HINTS = {   # how to stop, for each route by which a click on Stop reaches the training loop
-    "background": "Stop (or handle.stop()) ends training after the current batch; the history so far is kept.",
-    "awaiting": "Stop ends training after the current batch; the history so far is kept.",
-}
 NO_WIDGETS_TEXT = ("The live dashboard needs the Jupyter widgets front end (ipywidgets 8 with JupyterLab 4, "
                    "Notebook 7 or VS Code). The result will appear here when training ends.")
 _MUTED = "opacity:0.8;font-size:12px;"
-
-
-def status_text(state) -> str:
-    """The batch line: ``37/50 · 12,300 samples/s · 3ms/step · 1.2 s elapsed · ETA 9 s · loss 0.4211``."""
-    parts = []
-    if state.steps:
-        parts.append(f"{state.batches_done}/{state.steps}")
-    else:
-        parts.append(f"{state.batches_done}")
-    if state.validating:
-        parts.append("validating\u2026")
-    rate = state.samples_per_second()
-    if rate:
-        parts.append(format_rate(rate))
-    per_step = state.time_per_step()
-    if per_step:
-        parts.append(format_time_per_step(per_step))
-    parts.append(f"{format_duration(state.elapsed())} elapsed")
-    eta = state.total_eta() if state.mode == "fit" else state.epoch_eta()
-    if eta is not None:
-        parts.append(f"ETA {format_duration(eta)}")
-    parts += [f"{key} {format_metric(value)}" for key, value in state.batch_logs.items()]
-    return " \u00b7 ".join(parts)
 
 
 class Dashboard(LiveDisplay):

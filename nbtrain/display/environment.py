@@ -1,5 +1,8 @@
 """Where are we running, and which progress display fits: the one choice the engine delegates to us.
 
+The engine asks through one function, :func:`progress_display_for`, saying how the fit runs (in the cell,
+awaited with ``fit_async``, or in a background thread); which Stop button that allows is decided here.
+
 ========================================  =========================================================
 where ``fit(verbose="auto" or 1)`` runs    display
 ========================================  =========================================================
@@ -180,9 +183,40 @@ def progress_callback_for(verbose, mode: str, stop_route: str | None = None):
 
         return RecordOnly()
     if kind == "html":
-        from nbtrain.display.html_display import INSTALL_NOTE, HtmlDashboard
+        from nbtrain.display.html_display import HtmlDashboard
+        from nbtrain.display.text import INSTALL_NOTE
 
         return HtmlDashboard(note=None if widgets_available() else INSTALL_NOTE, stop_route=stop_route)
     from nbtrain.display.dashboard import Dashboard
 
     return Dashboard(stop_route=stop_route)
+
+
+def progress_display_for(verbose, mode: str, run: str = "cell", model_name: str = "model", epochs=None):
+    """The seam between the engine and the display: the progress callback for one fit, evaluate or predict.
+
+    Args:
+        verbose: ``"auto"``, 0, 1 or 2, as given to ``fit``.
+        mode: ``"fit"``, ``"evaluate"`` or ``"predict"``.
+        run: how training runs: ``"cell"`` (the cell blocks until it ends), ``"awaiting"`` (the cell awaits
+            ``fit_async``), or ``"background"`` (a thread; the display opens at once, in this cell).
+        model_name, epochs: what a background display shows before training starts.
+
+    Raises:
+        RuntimeError: for ``run="background"`` where widget updates from a thread cannot work.
+    """
+    if run == "background":
+        return _background_display(verbose, model_name, epochs)
+    stop_route = awaiting_cell_stop_route() if run == "awaiting" else None
+    return progress_callback_for(verbose, mode, stop_route)
+
+
+def _background_display(verbose, model_name, epochs):
+    if choose_display(verbose, "fit") in ("dashboard", "html"):
+        problem = background_widgets_problem()
+        if problem:
+            raise RuntimeError(problem)
+    progress = progress_callback_for(verbose, "fit", stop_route="background")
+    if progress is not None and hasattr(progress, "open_early"):
+        progress.open_early(str(model_name), epochs)
+    return progress

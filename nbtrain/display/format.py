@@ -9,60 +9,11 @@ from __future__ import annotations
 import html
 import math
 
+from nbtrain.callbacks.formatting import format_duration, format_rate, format_time_per_step  # noqa: F401 (shared)
+
 # Name fragments that say which way a metric improves, for metrics the model cannot tell us about.
 _UP_WORDS = ("acc", "auc", "precision", "recall", "f1", "iou", "r2", "score")
 _DOWN_WORDS = ("loss", "error", "mse", "mae", "mape", "msle", "hinge", "crossentropy", "divergence", "poisson")
-
-
-def format_duration(seconds: float | None) -> str:
-    """A short duration: ``0.4 s``, ``12 s``, ``1:05`` (min:s), ``1:02:03`` (h:min:s); ``?`` when unknown.
-
-    Example:
-        >>> format_duration(65.2)
-        '1:05'
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    seconds = max(0.0, float(seconds))
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_time_per_step(seconds: float | None, unit: str = "step") -> str:
-    """Keras's time per step: ``3ms/step``, ``120us/step``, ``2s/step``.
-
-    Example:
-        >>> format_time_per_step(0.0031)
-        '3ms/step'
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return f"?/{unit}"
-    if seconds >= 1 or seconds == 0:
-        return f"{seconds:.0f}s/{unit}"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/{unit}"
-    return f"{seconds * 1e6:.0f}us/{unit}"
-
-
-def format_rate(per_second: float | None, unit: str = "samples") -> str:
-    """A throughput with three significant digits and thousands separators: ``12,300 samples/s``.
-
-    Example:
-        >>> format_rate(12345.6)
-        '12,300 samples/s'
-    """
-    if per_second is None or not math.isfinite(per_second) or per_second <= 0:
-        return f"? {unit}/s"
-    if per_second >= 100:
-        rounded = int(round(per_second, 2 - int(math.floor(math.log10(per_second)))))
-        return f"{rounded:,} {unit}/s"
-    return f"{per_second:.{1 if per_second >= 10 else 2}f} {unit}/s"
 
 
 def format_metric(value) -> str:
@@ -161,7 +112,7 @@ def end_description(reason: str | None, *, epochs_done: int, epochs: int, at: tu
     """How training ended, in one sentence fragment: ``completed 20 epochs``, ``interrupted at epoch 3, batch 12``.
 
     Args:
-        reason: the model's ``stop_reason``: ``completed``, ``stopped``, ``interrupted`` or ``error``.
+        reason: ``model.fit_outcome.reason``: ``completed``, ``stopped``, ``interrupted`` or ``error``.
         epochs_done: epochs that reached ``on_epoch_end``.
         epochs: epochs requested in this fit call.
         at: ``(epoch index, batches completed)`` where training stopped, when known.

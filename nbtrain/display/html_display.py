@@ -7,16 +7,11 @@ bars at most twice a second, the plot (embedded as a PNG) at most every two seco
 
 from __future__ import annotations
 
-from nbtrain.display.background import BACKGROUND_HINT
-from nbtrain.display.dashboard import INTERRUPT_HINT, status_text
 from nbtrain.display.format import escape
 from nbtrain.display.live import LiveDisplay
 from nbtrain.display.plots import png_base64
 from nbtrain.display.static import bar_html, metrics_table_html, summary_text, title_text
-
-INSTALL_NOTE = ("For the live widget dashboard: pip install 'ipywidgets>=8' in this kernel's environment, "
-                "then restart the kernel.")
-
+from nbtrain.display.text import BACKGROUND_HINT, INSTALL_NOTE, INTERRUPT_HINT, status_text
 
 class HtmlDashboard(LiveDisplay):
     """Live progress as HTML through a display handle (no ipywidgets needed), then the static record.
@@ -96,4 +91,4 @@ class HtmlDashboard(LiveDisplay):
         self._png_b64 = None
 
 
-__all__ = ["HtmlDashboard", "INSTALL_NOTE", "summary_text"]
+__all__ = ["HtmlDashboard", "summary_text"]

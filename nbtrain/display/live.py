@@ -20,11 +20,8 @@ import warnings
 from nbtrain.callbacks.callback import Callback
 from nbtrain.display.state import RunState
 from nbtrain.display.static import progress_line, record_bundle
+from nbtrain.display.text import INTERRUPT_NOTE
 from nbtrain.display.throttle import Throttle
-
-INTERRUPT_NOTE = ("Training stopped between two batches: the model keeps the weights of the last completed batch, "
-                  "and fit() returned the history so far.")
-
 
 class LiveDisplay(Callback):
     """Base class of the notebook progress displays (see the module docstring).
@@ -261,8 +258,8 @@ class LiveDisplay(Callback):
 
     def _end_reason(self, error):
         model = self.model
-        reason = getattr(model, "stop_reason", None) or "completed"
-        at = getattr(model, "interrupted_at", None)
+        reason = model.fit_outcome.reason or "completed"
+        at = model.fit_outcome.interrupted_at
         if error is not None and reason not in ("error", "interrupted"):
             reason = "interrupted" if isinstance(error, KeyboardInterrupt) else "error"
         if reason in ("interrupted", "error") and at is None and self.state.epoch is not None:

@@ -24,6 +24,11 @@ from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, Spatia
 from nbtrain.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
                                       SeparableConvolution1D, SeparableConvolution2D)
 from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Permute, RepeatVector
+from nbtrain.layers import symbolic
+
+# x + y, x - y, x * y and x / 255 on symbolic tensors add these layers; symbolic.py cannot import them itself,
+# because their modules import layer.py, which imports symbolic.py.
+symbolic.use_arithmetic_layers(add=Add, subtract=Subtract, multiply=Multiply, rescaling=Rescaling)
 
 __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
            "AvgPool1D", "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D",

@@ -8,6 +8,8 @@ from functools import cache
 
 import numpy as np
 
+from nbtrain import constraints, initializers, regularizers
+from nbtrain.layers.symbolic import call_symbolically, is_symbolic
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.naming import to_snake_case, unique_name
 
@@ -78,8 +80,6 @@ class Layer:
         # decide this per call instead (_apply's need_input_grad), so a layer shared by two models keeps no flag.
         self.input_gradient_needed = True
         self.declared_input_shape = self._declared_input_shape(kwargs)
-        from nbtrain import regularizers
-
         self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
         self._regularizers: dict = {}
         self._constraints: dict = {}
@@ -108,8 +108,6 @@ class Layer:
             regularizer: a penalty added to the loss (``"l2"``, ``nbtrain.regularizers.L2(1e-4)``).
             constraint: a projection applied after every update (``"non_neg"``, ``MaxNorm(3)``).
         """
-        from nbtrain import constraints, initializers, regularizers
-
         # reshape: np.ascontiguousarray turns a 0-d weight (a count, a scalar) into shape (1,)
         value = initializers.get(initializer)(tuple(shape), dtype=dtype)
         value = np.ascontiguousarray(value, dtype=dtype).reshape(shape)
@@ -133,8 +131,6 @@ class Layer:
             >>> type(layer.kernel_initializer).__name__, type(layer.kernel_regularizer).__name__
             ('HeNormal', 'L2')
         """
-        from nbtrain import constraints, initializers, regularizers
-
         setattr(self, f"{weight}_initializer", initializers.get(initializer))
         setattr(self, f"{weight}_regularizer", regularizers.get(regularizer))
         setattr(self, f"{weight}_constraint", constraints.get(constraint))
@@ -149,8 +145,6 @@ class Layer:
 
     def weight_options_config(self, *weights: str) -> dict:
         """The stored options of ``weights`` as config entries (``kernel_initializer``, ...)."""
-        from nbtrain import constraints, initializers, regularizers
-
         config = {}
         for weight in weights:
             config[f"{weight}_initializer"] = initializers.serialize(getattr(self, f"{weight}_initializer"))
@@ -358,8 +352,6 @@ class Layer:
             >>> from nbtrain.layers import Dense, Input
             >>> hidden = Dense(8, activation="relu")(Input(shape=(4,)))  # symbolic: builds a graph
         """
-        from nbtrain.layers.input_layer import call_symbolically, is_symbolic
-
         if is_symbolic(x):
             if mask is not None:
                 kwargs["mask"] = mask     # symbolic calls take no mask: call_symbolically says so
@@ -382,8 +374,6 @@ class Layer:
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
         if self.activity_regularizer is not None:
-            from nbtrain import regularizers
-
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 

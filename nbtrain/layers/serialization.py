@@ -153,7 +153,9 @@ def deserialize(config: Mapping, custom_objects: Mapping | None = None, where: s
     if custom_objects:
         options = resolve_custom_objects(options, custom_objects)
     try:
-        return _call_from_config(cls, options, custom_objects)
+        if _inherits_base_from_config(cls):
+            options = _with_nested_layers(options, custom_objects)
+        return call_from_config(cls, options, custom_objects)
     except UnknownLayerError:
         raise
     except (TypeError, ValueError) as error:
@@ -171,20 +173,35 @@ def deserialize(config: Mapping, custom_objects: Mapping | None = None, where: s
         ) from error
 
 
-def _call_from_config(cls, options, custom_objects):
-    if _inherits_base_from_config(cls):
-        # Layer.from_config is cls(**config): a wrapper without its own from_config (TimeDistributed(layer))
-        # needs its inner layer as an object, so nested layer configs are rebuilt first.
-        options = {key: _nested_layer(value, custom_objects) if key == "layer" or key.endswith("_layer") else value
-                   for key, value in options.items()}
+def call_from_config(cls, config: Mapping, custom_objects: Mapping | None = None):
+    """``cls.from_config(config)``, passing ``custom_objects`` too when that ``from_config`` takes them.
+
+    A layer's ``from_config`` usually takes the config alone, as in Keras; a model's (``Sequential``,
+    ``Functional``) also takes the user's classes, to rebuild the layers inside it.
+
+    Example:
+        >>> from nbtrain.layers import Dense
+        >>> call_from_config(Dense, {"units": 2}).units
+        2
+    """
     from_config = cls.from_config
     try:
         takes_custom = "custom_objects" in inspect.signature(from_config).parameters
     except (TypeError, ValueError):
         takes_custom = False
     if takes_custom:
-        return from_config(options, custom_objects=custom_objects)
-    return from_config(options)
+        return from_config(config, custom_objects=custom_objects)
+    return from_config(config)
+
+
+def _with_nested_layers(options: dict, custom_objects) -> dict:
+    """Layer configs nested under ``layer`` or ``*_layer`` rebuilt as layers.
+
+    Layer.from_config is cls(**config): a wrapper without its own from_config (TimeDistributed(layer)) needs
+    its inner layer as an object.
+    """
+    return {key: _nested_layer(value, custom_objects) if key == "layer" or key.endswith("_layer") else value
+            for key, value in options.items()}
 
 
 def _inherits_base_from_config(cls) -> bool:
@@ -233,5 +250,5 @@ def _names_custom_object(value, custom_objects) -> bool:
     return isinstance(name, str) and name in custom_objects
 
 
-__all__ = ["UnknownLayerError", "builtin_layer_classes", "deserialize", "get_layer_class",
+__all__ = ["UnknownLayerError", "builtin_layer_classes", "call_from_config", "deserialize", "get_layer_class",
            "resolve_custom_objects", "serialize"]

@@ -236,3 +236,100 @@ class MeanTracker:
 
     def reset(self) -> None:
         self.total, self.count = 0.0, 0
+
+
+class LogTracker:
+    """The running loss, per-output losses and metrics of one fit epoch or evaluation: what goes in ``logs``.
+
+    Keras keeps the same pieces beside ``CompileLoss`` and ``CompileMetrics``; the Trainer only feeds it
+    each batch and reads the logs.
+
+    Args:
+        compiled_loss: the :class:`CompiledLoss`, or None before ``compile``.
+        compiled_metrics: the :class:`CompiledMetrics`, or None before ``compile``.
+        output_names: the model's output names; several outputs also log ``<output>_loss``.
+    """
+
+    def __init__(self, compiled_loss=None, compiled_metrics=None, output_names=()):
+        self.compiled_loss, self.compiled_metrics = compiled_loss, compiled_metrics
+        self.output_names = list(output_names)
+        self.loss = MeanTracker()
+        self.output_losses = [MeanTracker() for _ in self.output_names] if len(self.output_names) > 1 else []
+
+    def update(self, total, parts, ys, outputs, sample_weight, masks, batch_size) -> None:
+        """Add one batch: its total loss, each output's loss (None where an output has none), its metrics."""
+        self.loss.update(total, batch_size)
+        for tracker, value in zip(self.output_losses, parts):
+            if value is not None:
+                tracker.update(value, batch_size)
+        self.compiled_metrics.update(ys, outputs, sample_weight, masks)
+
+    def logs(self) -> dict:
+        """The running values as plain floats, sorted by name as Keras sorts them."""
+        logs = {"loss": float(self.loss.result())}
+        for name, tracker in zip(self.output_names, self.output_losses):
+            if tracker.count:
+                logs[f"{name}_loss"] = float(tracker.result())
+        logs |= self.compiled_metrics.results()
+        return sorted_logs(logs)
+
+    def reset(self) -> None:
+        self.loss.reset()
+        for tracker in self.output_losses:
+            tracker.reset()
+        if self.compiled_metrics is not None:
+            self.compiled_metrics.reset()
+
+    @property
+    def names(self) -> list[str]:
+        """The names ``evaluate`` returns values for, in order (Keras's ``metrics_names``)."""
+        names = ["loss"]
+        if self.compiled_metrics is not None and self.compiled_metrics.built:
+            names += list(self.compiled_metrics.log_names)
+        return names + [f"{name}_loss" for name in self.output_names] if self.output_losses else names
+
+    def result(self, logs: dict, return_dict: bool):
+        """What ``evaluate`` and the ``*_on_batch`` methods return: the dict, the loss alone, or a list."""
+        if return_dict:
+            return logs
+        if len(logs) == 1:
+            return logs["loss"]
+        return [logs[name] for name in self.names if name in logs]
+
+    def direction(self, name: str):
+        """'up', 'down' or None for a log key (without ``val_``), used by callbacks with ``mode='auto'``."""
+        if self.compiled_metrics is None or not self.compiled_metrics.built:
+            return None
+        for log_name, metric in zip(self.compiled_metrics.log_names, self.compiled_metrics.all_metrics()):
+            if log_name == name:
+                return getattr(metric, "direction", None)
+        return None
+
+
+def sorted_logs(logs: dict) -> dict:
+    # Keras sorts log keys, so History and progress lines list them alphabetically.
+    return dict(sorted(logs.items()))
+
+
+def regularization_penalty(layers, activity_outputs: dict) -> float:
+    """Weight and activity penalties, part of ``loss`` and ``val_loss`` as in Keras.
+
+    Args:
+        layers: the model's layers (their weight regularizers).
+        activity_outputs: ``{key: (regularizer, output or list of outputs)}`` from the last forward pass.
+    """
+    penalty = 0.0
+    for layer in layers:
+        if layer._regularizers:
+            penalty += sum(layer.losses)
+    for regularizer, outputs in activity_outputs.values():
+        for output in (outputs if isinstance(outputs, list) else [outputs]):
+            penalty += float(regularizer(output))
+    return penalty
+
+
+def learning_rate_log(optimizer) -> dict:
+    """``learning_rate`` joins the epoch logs when a schedule changes it, so History and plots show it."""
+    if isinstance(optimizer._learning_rate, (int, float)):
+        return {}
+    return {"learning_rate": float(optimizer.learning_rate)}

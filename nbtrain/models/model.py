@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbtrain.layers.symbolic import is_symbolic
+from nbtrain.models import saving
+from nbtrain.models.model_classes import builtin_model_class
+from nbtrain.models.summary import print_summary
 from nbtrain.models.training import Trainer
+from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.naming import to_snake_case, unique_name
 
 
+@builtin_model_class
 class Model(Trainer):
     """Base class of nbtrain models; use :class:`nbtrain.models.Sequential` to build one.
 
@@ -30,6 +36,38 @@ class Model(Trainer):
         self.built = False
         self.layers = []
         self._trainable = bool(trainable)
+
+    # ----- what the training loop reads and the kinds of model refine ---------------------------------
+
+    @property
+    def stop_reason(self) -> str | None:
+        """How the last fit ended (``model.fit_outcome.reason``): completed, stopped, interrupted or error."""
+        return self.fit_outcome.reason
+
+    @property
+    def interrupted_at(self) -> tuple[int, int] | None:
+        """``(epoch, batches done in it)`` where the last fit was interrupted (``model.fit_outcome``)."""
+        return self.fit_outcome.interrupted_at
+
+    def _trainable_state(self):
+        return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
+
+    @property
+    def losses(self) -> list[float]:
+        """Weight penalties of every layer (Keras's ``model.losses``)."""
+        return [value for layer in self.layers for value in layer.losses]
+
+    def _on_trainable_changed(self) -> None:
+        """Hook for models to skip input gradients nobody needs."""
+
+    def _output_masks(self) -> list:
+        """The padding mask of each output from the last forward pass (None where there is none)."""
+        return [None] * len(self.output_names)
+
+    @property
+    def input_names(self):
+        """Names of the inputs, for data given as a dict; None where inputs have no names (Sequential)."""
+        return None
 
     @property
     def trainable(self) -> bool:
@@ -87,8 +125,6 @@ class Model(Trainer):
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        from nbtrain.utils.errors import did_you_mean
-
         names = [layer.name for layer in self.layers]
         raise ValueError(f"No layer named '{name}' in model '{self.name}'.{did_you_mean(name, names)} "
                          f"Layers: {names}.")
@@ -106,8 +142,6 @@ class Model(Trainer):
         Example:
             >>> model.summary()  # doctest: +SKIP
         """
-        from nbtrain.models.summary import print_summary
-
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
@@ -123,11 +157,9 @@ class Model(Trainer):
         layers, which the new model then shares; ``training`` is not recorded there: freeze the base model with
         ``base_model.trainable = False`` (frozen BatchNormalization layers run in inference mode, as in Keras).
         """
-        from nbtrain.layers.input_layer import is_symbolic
-
         if is_symbolic(x):
             return self.call_symbolically(x)
-        xs = self._prepare_inputs(x)
+        xs = self._io.inputs(x)
         outputs = self._forward(xs, training=training)
         return outputs[0] if len(outputs) == 1 else outputs
 
@@ -155,9 +187,7 @@ class Model(Trainer):
         Example:
             >>> model.save("model.keras")  # doctest: +SKIP
         """
-        from nbtrain.models.saving import save_model
-
-        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+        saving.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None) -> None:
         """Save the weights (and optimizer state) to a ``.weights.h5`` file (nbtrain's zip format, not HDF5).
@@ -165,9 +195,7 @@ class Model(Trainer):
         Example:
             >>> model.save_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
-        from nbtrain.models.saving import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
         """Load weights saved by :meth:`save_weights` (or from a ``.keras`` file), matching layers in order.
@@ -175,6 +203,4 @@ class Model(Trainer):
         Example:
             >>> model.load_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
-        from nbtrain.models.saving import load_weights
-
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)

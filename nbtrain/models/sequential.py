@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.layers.input_layer import InputLayer, SymbolicTensor
+from nbtrain.layers.input_layer import InputLayer
 from nbtrain.layers.layer import Layer
+from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
+from nbtrain.models.model_classes import builtin_model_class
 
 
+@builtin_model_class
 class Sequential(Model):
     """A model made of layers applied one after the other.
 

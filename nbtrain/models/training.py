@@ -16,35 +16,21 @@ import numpy as np
 
 from nbtrain import activations as activations_module
 from nbtrain import optimizers as optimizers_module
-from nbtrain.callbacks.callback import Callback, CallbackList
-from nbtrain.callbacks.history import History
-from nbtrain.callbacks.progbar import ProgbarLogger
-from nbtrain.data.arrays import ArrayData, EpochIterator, as_array_list, cast_floats, check_same_length
-from nbtrain.data.arrays import class_weights_to_sample_weights
-from nbtrain.data.generators import BatchStream, check_not_a_generator_function, is_batch_source
-from nbtrain.models.compile_utils import CompiledLoss, CompiledMetrics, MeanTracker, loss_weights_with_mask
+from nbtrain.callbacks.callback_list import CallbackList
+from nbtrain.data.adapters import DEFAULT_BATCH_SIZE, get_batches
+from nbtrain.data.arrays import ArrayData
+from nbtrain.data.generators import is_batch_source
+from nbtrain.models.background import start_background_fit
+from nbtrain.models.compile_utils import (CompiledLoss, CompiledMetrics, LogTracker, learning_rate_log,
+                                          loss_weights_with_mask, regularization_penalty, sorted_logs)
 from nbtrain.models.interrupts import deferred_interrupts
+from nbtrain.models.model_io import ModelIO
+from nbtrain.models.outcome import FitOutcome
+from nbtrain.models.progress import default_progress_callback
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.random import global_generator
 
-DEFAULT_BATCH_SIZE = 32
 _LEGACY_DATA_ARGUMENTS = ("workers", "use_multiprocessing", "max_queue_size")
-
-
-def default_progress_callback(verbose, mode: str, stop_route: str | None = None):
-    """The progress display for this environment: the one place the engine reaches into ``display``."""
-    from nbtrain.display.environment import progress_callback_for
-
-    return progress_callback_for(verbose, mode, stop_route)
-
-
-def _match_rank(x: np.ndarray, expected: tuple) -> np.ndarray:
-    """``x`` with a trailing axis of 1 added or removed when that alone makes its rank ``len(expected)``."""
-    if x.ndim == len(expected) - 1 and expected[-1] == 1:
-        return x[..., np.newaxis]
-    if x.ndim == len(expected) + 1 and x.shape[-1] == 1:
-        return x[..., 0]
-    return x
 
 
 def run_to_end(steps):
@@ -107,11 +93,6 @@ def _should_validate(epoch: int, validation_freq) -> bool:
     raise TypeError(f"validation_freq must be an int or a list of 1-based epoch numbers, got {validation_freq!r}.")
 
 
-def _sorted_logs(logs: dict) -> dict:
-    # Keras sorts log keys, so History and progress lines list them alphabetically.
-    return dict(sorted(logs.items()))
-
-
 class Trainer:
     """The training half of a model: compile, fit, evaluate, predict and the ``*_on_batch`` methods."""
 
@@ -119,13 +100,13 @@ class Trainer:
         self.optimizer = None
         self.compiled = False
         self.stop_training = False
-        self.stop_reason = None
-        self.interrupted_at = None
+        self.fit_outcome = FitOutcome()
         self.history = None
         self._compiled_loss = None
         self._compiled_metrics = None
-        self._loss_tracker = MeanTracker()
-        self._output_loss_trackers = []
+        self._tracker = LogTracker()
+        self._io = ModelIO(self)
+        self._resume_from_epoch = None
         self._compile_config = None
         self._trainable_at_compile = None
         self._variable_refs = None
@@ -169,7 +150,7 @@ class Trainer:
         self.optimizer = optimizers_module.get(optimizer)
         self._compiled_loss = CompiledLoss(loss, loss_weights, self.output_names)
         self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.output_names)
-        self._output_loss_trackers = [MeanTracker() for _ in self.output_names] if len(self.output_names) > 1 else []
+        self._tracker = LogTracker(self._compiled_loss, self._compiled_metrics, self.output_names)
         self._compile_config = dict(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights,
                                     weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
                                     steps_per_execution=steps_per_execution, jit_compile=jit_compile)
@@ -178,9 +159,6 @@ class Trainer:
         self._fusable = None
         self.compiled = True
         self.stop_training = False
-
-    def _trainable_state(self):
-        return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
 
     def _require_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -230,8 +208,6 @@ class Trainer:
         check_keyword_arguments("fit()", kwargs, _parameters(Trainer.fit) + _LEGACY_DATA_ARGUMENTS)
         if background:
             self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)   # here, not in the thread
-            from nbtrain.display.background import start_background_fit
-
             return start_background_fit(self, dict(
                 x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                 validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
@@ -262,32 +238,31 @@ class Trainer:
             >>> history = await model.fit_async(x_train, y_train, epochs=20, validation_split=0.2)  # doctest: +SKIP
         """
         check_keyword_arguments("fit_async()", kwargs, _parameters(Trainer.fit_async) + _LEGACY_DATA_ARGUMENTS)
-        from nbtrain.display.environment import awaiting_cell_stop_route
-
         steps = self._fit_steps(
             x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
             sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
-            kwargs, stop_route=awaiting_cell_stop_route())
+            kwargs, run="awaiting")
         return await run_to_end_async(steps)
 
     def _fit_steps(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                   validation_batch_size, validation_freq, data_options, stop_route=None):
+                   validation_batch_size, validation_freq, data_options, run="cell"):
         """The whole of ``fit`` as a generator that pauses after every batch and returns the History.
 
-        ``fit`` runs it straight through; ``fit_async`` lets the event loop run between some of the batches.
+        ``fit`` runs it straight through; ``fit_async`` (``run="awaiting"``) lets the event loop run between
+        some of the batches.
         """
         batch_size, steps_per_epoch = self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)
-        iterator, samples, batch_size = self._training_batches(
+        training, validation = self._fit_batches(
             x, y, sample_weight, class_weight, validation_split, validation_data, batch_size, steps_per_epoch,
-            shuffle, data_options)
-        validation = self._validation_batches(validation_data, validation_split, x, y, sample_weight,
-                                              validation_batch_size or batch_size, validation_steps)
+            shuffle, validation_batch_size, validation_steps, data_options)
         self._prepare_for_training()
-        callbacks = self._callback_list(callbacks, verbose, "fit", add_history=True, stop_route=stop_route,
-                                        epochs=epochs, steps=iterator.num_batches, samples=samples,
-                                        batch_size=batch_size, do_validation=validation is not None)
-        yield from self._fit_loop(iterator, initial_epoch, epochs, callbacks, validation, validation_freq)
+        callbacks = self._callback_list(
+            callbacks, verbose, "fit", add_history=True, run=run, epochs=epochs,
+            steps=training.num_batches, samples=training.num_samples,
+            batch_size=training.batch_size or batch_size, do_validation=validation is not None)
+        self.history = callbacks.history
+        yield from self._fit_loop(training, initial_epoch, epochs, callbacks, validation, validation_freq)
         return self.history
 
     def _check_fit_arguments(self, verbose, epochs, batch_size, steps_per_epoch):
@@ -300,59 +275,44 @@ class Trainer:
         return (_positive_int_or_none(batch_size, "batch_size"),
                 _positive_int_or_none(steps_per_epoch, "steps_per_epoch"))
 
-    def _training_batches(self, x, y, sample_weight, class_weight, validation_split, validation_data, batch_size,
-                          steps_per_epoch, shuffle, data_options):
-        """The epoch iterator over the training data, the number of samples (None if unknown), the batch size."""
-        check_not_a_generator_function(x, "x")
-        if is_batch_source(x):
-            self._reject_array_arguments_for_stream(y, sample_weight, validation_split)
-            stream = BatchStream(x, steps_per_epoch, shuffle, global_generator(), "x",
-                                 data_options.get("workers"), data_options.get("max_queue_size"), class_weight)
-            stream.on_first_batch = self._check_stream_batch
-            return stream, None, batch_size
-        train = self._fit_data(x, y, sample_weight, class_weight, validation_split if validation_data is None else 0)
-        if batch_size is None:
-            batch_size = math.ceil(train.num_samples / steps_per_epoch) if steps_per_epoch else DEFAULT_BATCH_SIZE
-        iterator = EpochIterator(train, batch_size, shuffle=shuffle, steps_per_epoch=steps_per_epoch,
-                                 rng=global_generator())
-        return iterator, train.num_samples, batch_size
+    def _fit_batches(self, x, y, sample_weight, class_weight, validation_split, validation_data, batch_size,
+                     steps_per_epoch, shuffle, validation_batch_size, validation_steps, data_options):
+        """The training batches and the validation batches (or None), built once for the whole fit.
 
-    @staticmethod
-    def _reject_array_arguments_for_stream(y, sample_weight, validation_split) -> None:
-        if y is not None:
-            raise ValueError("When x is a generator or a PyDataset, do not pass y: yield (x, y) tuples from it instead.")
-        if sample_weight is not None:
-            raise ValueError("When x is a generator or a PyDataset, do not pass sample_weight: yield "
-                             "(x, y, sample_weight) tuples from it instead.")
-        if validation_split:
-            raise ValueError("validation_split works with arrays only: it cannot split a generator. Pass "
-                             "validation_data=(x_val, y_val) or a validation generator instead.")
+        ``validation_split`` converts the arrays once and splits them (the validation part is taken from the
+        end, before shuffling, as Keras does); ``validation_data`` overrides it.
+        """
+        validation = validation_data
+        if validation_split and validation_data is None:
+            if is_batch_source(x):
+                raise ValueError("validation_split works with arrays only: it cannot split a generator. Pass "
+                                 "validation_data=(x_val, y_val) or a validation generator instead.")
+            x, validation = self._io.training_arrays(x, y, sample_weight).split(validation_split)
+            y = sample_weight = None
+        training = get_batches(
+            x, y, sample_weight, to_arrays=self._io.training_arrays, batch_size=batch_size, steps=steps_per_epoch,
+            shuffle=shuffle, rng=global_generator(), class_weight=class_weight,
+            check_first_batch=self._check_stream_batch, workers=data_options.get("workers"),
+            max_queue_size=data_options.get("max_queue_size"))
+        if validation is None:
+            return training, None
+        validation = get_batches(
+            validation, to_arrays=lambda data, *_: self._io.validation_arrays(data), what="validation_data",
+            batch_size=validation_batch_size or training.batch_size or batch_size
+            or DEFAULT_BATCH_SIZE, steps=_positive_int_or_none(validation_steps, "validation_steps"))
+        return training, validation
 
     def _check_stream_batch(self, xs, ys) -> None:
         """The boundary checks arrays get once per fit, applied to a stream's first batch."""
         self._check_inputs(xs)
         if ys is None:
             raise ValueError("The training generator yielded inputs without targets; yield (x, y) tuples.")
-        self._check_targets(ys, "the generator's targets")
+        self._io.check_targets(ys, "the generator's targets")
         self._prepare_for_training()
-
-    def _validation_batches(self, validation_data, validation_split, x, y, sample_weight, batch_size, steps):
-        """An iterator over the validation data (or None), built once for the whole fit."""
-        steps = _positive_int_or_none(steps, "validation_steps")
-        if validation_data is not None:
-            check_not_a_generator_function(validation_data, "validation_data")
-            if is_batch_source(validation_data):
-                return BatchStream(validation_data, steps, what="validation_data")
-            data = self._validation_data(validation_data)
-        elif validation_split and not is_batch_source(x):
-            data = self._fit_data(x, y, sample_weight, None, validation_split, validation_part=True)
-        else:
-            return None
-        return EpochIterator(data, batch_size or DEFAULT_BATCH_SIZE, steps_per_epoch=steps)
 
     def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq):
         self.stop_training = False
-        self.stop_reason, self.interrupted_at = "completed", None
+        self.fit_outcome = FitOutcome("completed")
         logs = {}
         self._resume_from_epoch = None
         try:
@@ -361,26 +321,26 @@ class Trainer:
             initial_epoch = max(initial_epoch, self._resume_from_epoch or 0)
             with deferred_interrupts() as interrupt:
                 for epoch in range(initial_epoch, epochs):
-                    self._reset_metrics()
+                    self.reset_metrics()
                     callbacks.on_epoch_begin(epoch)
                     logs, completed = yield from self._train_one_epoch(epoch, iterator, callbacks, interrupt)
                     if not completed:
                         break
                     if not logs:  # the data yielded nothing this epoch (an exhausted generator)
-                        self.stop_reason = "stopped"
+                        self.fit_outcome.reason = "stopped"
                         break
                     if validation is not None and _should_validate(epoch, validation_freq):
                         logs = logs | (yield from self._validation_logs(validation, callbacks))
-                    logs = _sorted_logs(logs | self._learning_rate_log())
+                    logs = sorted_logs(logs | learning_rate_log(self.optimizer))
                     callbacks.on_epoch_end(epoch, logs)
                     if self.stop_training:
-                        self.stop_reason = "stopped"
+                        self.fit_outcome.reason = "stopped"
                         break
         except (KeyboardInterrupt, GeneratorExit):   # GeneratorExit: fit_async's task was cancelled
-            self.stop_reason = "interrupted"
+            self.fit_outcome.reason = "interrupted"
             raise
         except BaseException:
-            self.stop_reason = "error"
+            self.fit_outcome.reason = "error"
             raise
         finally:
             self.optimizer.finalize_variable_values(self._variables())
@@ -391,20 +351,16 @@ class Trainer:
         user interrupted."""
         logs = {}
         for step, (xs, ys, sample_weight) in iterator.epoch():
-            first_batch_check = getattr(iterator, "on_first_batch", None)
-            if first_batch_check is not None:
-                first_batch_check(xs, ys)
-                iterator.on_first_batch = None
             callbacks.on_train_batch_begin(step)
             logs = self._train_step(xs, ys, sample_weight)
             callbacks.on_train_batch_end(step, logs)
             if interrupt.requested:
-                self.stop_reason, self.interrupted_at = "interrupted", (epoch, step + 1)
+                self.fit_outcome = FitOutcome("interrupted", (epoch, step + 1))
                 return logs, False
             if self.stop_training:
                 break
             yield   # between two batches: fit_async may let the event loop run here
-        if getattr(iterator, "exhausted", False):
+        if iterator.exhausted:
             self.stop_training = True  # a one-shot generator ran dry: no later epoch can get data
         return logs, True
 
@@ -421,114 +377,15 @@ class Trainer:
         for layer in self._constrained_layers:
             layer.apply_constraints()
         total += self._regularization_penalty()
-        self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
-        return self._logs()
+        self._tracker.update(total, parts, ys, outputs, sample_weight, self._loss_masks(outputs), xs[0].shape[0])
+        return self._tracker.logs()
 
     def _regularization_penalty(self) -> float:
-        """Weight and activity penalties, part of ``loss`` and ``val_loss`` as in Keras."""
-        penalty = 0.0
-        for layer in self.layers:
-            if layer._regularizers:
-                penalty += sum(layer.losses)
-        for regularizer, outputs in getattr(self, "_activity_outputs", {}).values():
-            for output in (outputs if isinstance(outputs, list) else [outputs]):
-                penalty += float(regularizer(output))
-        return penalty
-
-    @property
-    def losses(self) -> list[float]:
-        """Weight penalties of every layer (Keras's ``model.losses``)."""
-        return [value for layer in self.layers for value in layer.losses]
-
-    def _learning_rate_log(self) -> dict:
-        """``learning_rate`` joins the epoch logs when a schedule changes it, so History and plots show it."""
-        if isinstance(self.optimizer._learning_rate, (int, float)):
-            return {}
-        return {"learning_rate": float(self.optimizer.learning_rate)}
+        return regularization_penalty(self.layers, self._activity_outputs)
 
     def _validation_logs(self, validation, callbacks):
         logs = yield from self._evaluate_batches(validation, callbacks)
         return {f"val_{key}": value for key, value in logs.items()}
-
-    # ----- data -----------------------------------------------------------------------------------------
-
-    def _fit_data(self, x, y, sample_weight, class_weight, validation_split, validation_part=False) -> ArrayData:
-        """Training arrays (or, with ``validation_part``, the split-off validation arrays) cast once to float32."""
-        if x is None:
-            raise ValueError("fit() needs training data: model.fit(x, y, ...).")
-        if y is None:
-            raise ValueError("fit() received x but no targets y. Pass the labels too: model.fit(x, y, ...).")
-        data = self._array_data(x, y, sample_weight, "x", "y")
-        if validation_split:
-            train, validation = data.split(validation_split)
-            data = validation if validation_part else train
-        if class_weight is not None and not validation_part:
-            if len(data.ys) > 1:
-                raise ValueError("class_weight works for models with a single output; for several outputs pass "
-                                 "sample_weight (one array per sample) instead.")
-            weights = class_weights_to_sample_weights(class_weight, data.ys[0])
-            data.sample_weight = weights if data.sample_weight is None else data.sample_weight * weights
-        return data
-
-    def _validation_data(self, validation_data) -> ArrayData:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), got "
-                f"{type(validation_data).__name__}"
-                + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "") + "."
-            )
-        x_val, y_val, *rest = validation_data
-        return self._array_data(x_val, y_val, rest[0] if rest else None, "validation x", "validation y")
-
-    def _array_data(self, x, y, sample_weight, x_name, y_name) -> ArrayData:
-        xs = cast_floats(as_array_list(_by_name(x, self._input_names(), x_name), x_name, self._input_count()))
-        xs = self._match_input_ranks(xs)
-        ys = None if y is None else cast_floats(
-            as_array_list(_by_name(y, self.output_names, y_name), y_name, len(self.output_names)))
-        sw = None
-        if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=np.float32)
-            if sw.ndim == 0:
-                raise ValueError("sample_weight must have one weight per sample, got a scalar.")
-        named = {x_name: xs, y_name: ys, "sample_weight": None if sw is None else [sw]}
-        check_same_length(named)
-        self._check_inputs(xs)
-        if ys is not None:
-            self._check_targets(ys, y_name)
-        return ArrayData(xs, ys, sw)
-
-    def _prepare_inputs(self, x) -> list[np.ndarray]:
-        xs = cast_floats(as_array_list(_by_name(x, self._input_names(), "x"), "x", self._input_count()))
-        xs = self._match_input_ranks(xs)
-        self._check_inputs(xs)
-        return xs
-
-    def _match_input_ranks(self, xs) -> list[np.ndarray]:
-        """Keras 3's one forgiving reshape of inputs: an array of shape ``(samples,)`` feeds an input of shape
-        ``(None, 1)`` (a single feature, as in the regression tutorials), and one axis of 1 too many is
-        dropped. Any other mismatch is left for ``_check_inputs`` to explain."""
-        shape = getattr(self, "input_shape", None) if getattr(self, "built", False) else None
-        if shape is None:
-            return xs
-        expected = shape if self._input_count() > 1 else [shape]
-        return [_match_rank(x, tuple(shape)) for x, shape in zip(xs, expected)]
-
-    def _input_names(self):
-        return getattr(self, "input_names", None)
-
-    def _input_count(self):
-        names = self._input_names()
-        return 1 if names is None else len(names)
-
-    def _check_targets(self, ys, y_name) -> None:
-        if len(ys) != len(self.output_names):
-            raise ValueError(f"The model has {len(self.output_names)} outputs {self.output_names} but {y_name} "
-                             f"holds {len(ys)} arrays.")
-        for y, output_shape, loss in zip(ys, self.output_shapes, self._compiled_loss.losses if self._compiled_loss
-                                         else [None] * len(ys)):
-            problem = _target_problem(y.shape, output_shape, loss)
-            if problem:
-                raise ValueError(problem)
 
     # ----- one-time set-up --------------------------------------------------------------------------------
 
@@ -557,13 +414,6 @@ class Trainer:
             if restart_optimizer:
                 self.optimizer.build(self._variables())
 
-    def _on_trainable_changed(self) -> None:
-        """Hook for models to skip input gradients nobody needs."""
-
-    def _output_masks(self) -> list:
-        """The padding mask of each output from the last forward pass (None where there is none)."""
-        return [None] * len(self.output_names)
-
     def _loss_masks(self, outputs) -> list:
         """Masks that apply to the losses: ``(batch, time)`` for outputs of shape ``(batch, time, ...)``.
 
@@ -589,76 +439,24 @@ class Trainer:
 
     # ----- logs and metrics -------------------------------------------------------------------------------
 
-    def _track(self, total, parts, ys, outputs, sample_weight, batch_size) -> None:
-        self._loss_tracker.update(total, batch_size)
-        for tracker, value in zip(self._output_loss_trackers, parts):
-            if value is not None:
-                tracker.update(value, batch_size)
-        self._compiled_metrics.update(ys, outputs, sample_weight, self._loss_masks(outputs))
-
-    def _logs(self) -> dict:
-        logs = {"loss": float(self._loss_tracker.result())}
-        for name, tracker in zip(self.output_names, self._output_loss_trackers):
-            if tracker.count:
-                logs[f"{name}_loss"] = float(tracker.result())
-        logs |= self._compiled_metrics.results()
-        return _sorted_logs(logs)
-
-    def _reset_metrics(self) -> None:
-        self._loss_tracker.reset()
-        for tracker in self._output_loss_trackers:
-            tracker.reset()
-        if self._compiled_metrics is not None:
-            self._compiled_metrics.reset()
-
     def reset_metrics(self) -> None:
         """Reset the running loss and metric values (fit and evaluate do this themselves)."""
-        self._reset_metrics()
+        self._tracker.reset()
 
     def metric_direction(self, name: str):
         """'up', 'down' or None for a log key (without ``val_``), used by callbacks with ``mode='auto'``."""
-        if self._compiled_metrics is None or not self._compiled_metrics.built:
-            return None
-        for log_name, metric in zip(self._compiled_metrics.log_names, self._compiled_metrics.all_metrics()):
-            if log_name == name:
-                return getattr(metric, "direction", None)
-        return None
+        return self._tracker.direction(name)
 
     @property
     def metrics_names(self) -> list[str]:
         """Names of the values that ``evaluate`` returns, in order."""
-        names = ["loss"]
-        if self._compiled_metrics is not None and self._compiled_metrics.built:
-            names += list(self._compiled_metrics.log_names)
-        names += [f"{n}_loss" for n in self.output_names] if self._output_loss_trackers else []
-        return names
-
-    def _result(self, logs: dict, return_dict: bool):
-        if return_dict:
-            return logs
-        if len(logs) == 1:
-            return logs["loss"]
-        return [logs[name] for name in self.metrics_names if name in logs]
+        return self._tracker.names
 
     # ----- callbacks ---------------------------------------------------------------------------------------
 
-    def _callback_list(self, callbacks, verbose, mode, add_history=False, stop_route=None, **params) -> CallbackList:
-        user = [] if callbacks is None else (list(callbacks) if isinstance(callbacks, (list, tuple)) else None)
-        if user is None or any(not isinstance(c, Callback) for c in user):
-            raise TypeError(
-                "callbacks must be a list of nbtrain.callbacks.Callback objects, for example "
-                f"callbacks=[nbtrain.callbacks.EarlyStopping(patience=3)], got {callbacks!r}."
-            )
-        extra = []
-        if add_history:
-            self.history = History()
-            extra.append(self.history)
-        if verbose != 0 and not any(isinstance(c, ProgbarLogger) or getattr(c, "is_progress_display", False)
-                                    for c in user):
-            progress = default_progress_callback(verbose, mode, stop_route)
-            if progress is not None:
-                extra.append(progress)
-        return CallbackList(user + extra, model=self, verbose=verbose, mode=mode, **params)
+    def _callback_list(self, callbacks, verbose, mode, add_history=False, run="cell", **params) -> CallbackList:
+        return CallbackList(callbacks, model=self, add_history=add_history, verbose=verbose, mode=mode,
+                            add_progress=lambda: default_progress_callback(verbose, mode, run), **params)
 
     # ================================================================================================
     # evaluate and predict
@@ -688,25 +486,15 @@ class Trainer:
         _check_verbose(verbose)
         batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
         steps = _positive_int_or_none(steps, "steps")
-        batches = self._evaluation_batches(x, y, sample_weight, batch_size, steps)
+        batches = get_batches(x, y, sample_weight, to_arrays=self._io.evaluation_arrays, batch_size=batch_size,
+                              steps=steps, one_pass=True)
         callback_list = self._callback_list(callbacks, verbose, "evaluate", steps=batches.num_batches, epochs=1)
         logs = run_to_end(self._evaluate_batches(batches, callback_list))
-        return self._result(logs, return_dict)
-
-    def _evaluation_batches(self, x, y, sample_weight, batch_size, steps):
-        check_not_a_generator_function(x, "x")
-        if is_batch_source(x):
-            self._reject_array_arguments_for_stream(y, sample_weight, 0)
-            return BatchStream(x, steps, what="x")
-        if x is None or y is None:
-            raise ValueError("evaluate() needs inputs and targets: model.evaluate(x, y).")
-        data = self._array_data(x, y, sample_weight, "x", "y")
-        return EpochIterator(data, batch_size, steps_per_epoch=min(steps or math.inf, data.num_batches(batch_size))
-                             if steps else None)
+        return self._tracker.result(logs, return_dict)
 
     def _evaluate_batches(self, batches, callbacks):
         """Run the ``on_test_*`` loop as a generator that pauses after every batch; returns the last logs."""
-        self._reset_metrics()
+        self.reset_metrics()
         logs = {}
         callbacks.on_test_begin()
         for step, (xs, ys, sample_weight) in batches.epoch():
@@ -726,8 +514,8 @@ class Trainer:
         total, parts = self._compiled_loss.values(
             ys, outputs, [loss_weights_with_mask(sample_weight, mask) for mask in masks])
         total += self._regularization_penalty()
-        self._track(total, parts, ys, outputs, sample_weight, xs[0].shape[0])
-        return self._logs()
+        self._tracker.update(total, parts, ys, outputs, sample_weight, self._loss_masks(outputs), xs[0].shape[0])
+        return self._tracker.logs()
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """The model's outputs for ``x``, computed batch by batch in inference mode.
@@ -749,23 +537,16 @@ class Trainer:
         _check_verbose(verbose)
         batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
         steps = _positive_int_or_none(steps, "steps")
-        check_not_a_generator_function(x, "x")
-        if is_batch_source(x):
-            batches, total = BatchStream(x, steps, what="x"), None
-        else:
-            data = ArrayData(self._prepare_inputs(x))
-            total = min(data.num_samples, (steps or math.inf) * batch_size)
-            batches = EpochIterator(data, batch_size, steps_per_epoch=min(steps, data.num_batches(batch_size))
-                                    if steps else None)
+        batches = get_batches(x, to_arrays=lambda x, *_: ArrayData(self._io.inputs(x)), batch_size=batch_size,
+                              steps=steps, one_pass=True, check_first_batch=lambda xs, _: self._check_inputs(xs))
+        total = None if batches.num_samples is None else min(batches.num_samples, batches.num_batches * batch_size)
         callback_list = self._callback_list(callbacks, verbose, "predict", steps=batches.num_batches, epochs=1)
         results, served = None, 0
         callback_list.on_predict_begin()
         for step, (xs, _, _) in batches.epoch():
-            if total is None and step == 0:
-                self._check_inputs(xs)
             callback_list.on_predict_batch_begin(step)
             outputs = self._forward(xs, training=False)
-            results = self._collect(results, outputs, served, total)
+            results = _collect(results, outputs, served, total)
             served += len(outputs[0])
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
@@ -774,21 +555,6 @@ class Trainer:
         elif total is None:
             results = [np.concatenate(parts) for parts in results]
         return results[0] if len(results) == 1 else results
-
-    @staticmethod
-    def _collect(results, outputs, start, total):
-        # Fill one preallocated array per output instead of concatenating a list of batches at the end;
-        # when the total is unknown (generators), keep the batches and concatenate once at the end.
-        if total is None:
-            results = results or [[] for _ in outputs]
-            for parts, output in zip(results, outputs):
-                parts.append(output.copy())
-            return results
-        if results is None:
-            results = [np.empty((total,) + o.shape[1:], dtype=o.dtype) for o in outputs]
-        for target, output in zip(results, outputs):
-            target[start:start + len(output)] = output
-        return results
 
     # ----- Keras 2 names -----------------------------------------------------------------------------------
 
@@ -818,43 +584,46 @@ class Trainer:
             >>> loss = model.train_on_batch(x_batch, y_batch)  # doctest: +SKIP
         """
         self._require_compiled("train_on_batch")
-        data = self._fit_data(x, y, sample_weight, class_weight, 0.0)
+        data = self._io.training_arrays(x, y, sample_weight)
+        if class_weight is not None:
+            data = data.weighted_by_class(class_weight)
         self._prepare_for_training()
-        self._reset_metrics()
+        self.reset_metrics()
         with deferred_interrupts():
             logs = self._train_step(data.xs, data.ys, data.sample_weight)
-        return self._result(logs, return_dict)
+        return self._tracker.result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode, without updating the weights."""
         self._require_compiled("test_on_batch")
-        data = self._array_data(x, y, sample_weight, "x", "y")
-        self._reset_metrics()
-        return self._result(self._test_step(data.xs, data.ys, data.sample_weight), return_dict)
+        data = self._io.arrays(x, y, sample_weight)
+        self.reset_metrics()
+        return self._tracker.result(self._test_step(data.xs, data.ys, data.sample_weight), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode."""
-        outputs = self._forward(self._prepare_inputs(x), training=False)
+        outputs = self._forward(self._io.inputs(x), training=False)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _collect(results, outputs, start, total):
+    # Fill one preallocated array per output instead of concatenating a list of batches at the end;
+    # when the total is unknown (generators), keep the batches and concatenate once at the end.
+    if total is None:
+        results = results or [[] for _ in outputs]
+        for parts, output in zip(results, outputs):
+            parts.append(output.copy())
+        return results
+    if results is None:
+        results = [np.empty((total,) + o.shape[1:], dtype=o.dtype) for o in outputs]
+    for target, output in zip(results, outputs):
+        target[start:start + len(output)] = output
+    return results
 
 
 def _legacy_warning(old: str, new: str) -> None:
     warnings.warn(f"`Model.{old}` is deprecated: `Model.{new}` takes generators and PyDatasets directly. "
                   f"nbtrain calls {new}() for you.", DeprecationWarning, stacklevel=3)
-
-
-def _by_name(data, names, what):
-    """Order a dict of arrays by the model's input or output names; anything else passes through."""
-    if not isinstance(data, dict):
-        return data
-    if names is None:
-        raise TypeError(f"{what} was given as a dict, which needs a functional model with named inputs/outputs.")
-    unknown = [key for key in data if key not in names]
-    missing = [name for name in names if name not in data]
-    if unknown or missing:
-        raise ValueError(f"{what} has keys {sorted(data)} but the model expects {names}"
-                         + (f"; missing {missing}" if missing else "") + (f"; unknown {unknown}" if unknown else "") + ".")
-    return [data[name] for name in names]
 
 
 def _fuses(loss, layer) -> bool:
@@ -869,43 +638,3 @@ def _fuses(loss, layer) -> bool:
     if layer.activity_regularizer is not None:
         return False  # its penalty's gradient is on the activation's output, so go through the activation
     return getattr(layer, "activation", None) is activations_module.get(fused)
-
-
-def _target_problem(y_shape, output_shape, loss) -> str | None:
-    """Explain, with the fix, why targets of ``y_shape`` cannot train an output of ``output_shape``."""
-    out = tuple(output_shape)
-    y_sample, out_sample = tuple(y_shape[1:]), tuple(out[1:])
-    if any(d is None for d in out_sample):
-        return None
-    loss_name = getattr(loss, "name", str(loss))
-    sparse = "sparse" in str(loss_name)
-    if y_sample == out_sample:
-        if sparse and out_sample and out_sample[-1] > 1:
-            return (f"The loss '{loss_name}' expects integer class labels of shape (n_samples,), but the targets "
-                    f"have shape {tuple(y_shape)}, the same as the model's output {_fmt(out)}: they look one-hot "
-                    f"encoded. Use loss='categorical_crossentropy' for one-hot targets.")
-        return None
-    # Targets with a dropped (or size-1) class axis: integer labels, or the (n,) vs (n, 1) squeeze Keras allows.
-    if y_sample in (out_sample[:-1], out_sample[:-1] + (1,)):
-        if sparse or out_sample[-1] == 1:
-            return None
-        if "categorical_crossentropy" in str(loss_name) or "categorical_hinge" in str(loss_name):
-            return (f"The loss '{loss_name}' expects one-hot targets of shape {_fmt((y_shape[0],) + out_sample)} "
-                    f"but got shape {tuple(y_shape)}, which looks like integer class labels. Use "
-                    f"loss='sparse_categorical_crossentropy', or one-hot encode the labels with "
-                    f"nbtrain.utils.to_categorical(y, {out_sample[-1]}).")
-        return None
-    if len(out_sample) == len(y_sample) + 1 and out_sample[1:] == y_sample and len(out_sample) >= 2:
-        return (f"The model outputs shape {_fmt(out)}, one prediction per time step, but the targets have shape "
-                f"{tuple(y_shape)}. Use return_sequences=False on the last recurrent layer to predict once per "
-                f"sequence, or give targets of shape {_fmt((y_shape[0],) + out_sample)}.")
-    if len(y_sample) == len(out_sample) and y_sample[:-1] == out_sample[:-1]:
-        return (f"The model outputs {out_sample[-1]} values per sample (shape {_fmt(out)}) but the targets have "
-                f"{y_sample[-1]} (shape {tuple(y_shape)}). Make the last layer Dense({y_sample[-1]}, ...) or check "
-                f"the targets.")
-    return (f"Targets of shape {tuple(y_shape)} do not match the model's output shape {_fmt(out)}. Each target "
-            f"should have shape {out_sample} (or the class index, for sparse losses).")
-
-
-def _fmt(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

@@ -4,7 +4,9 @@ import io
 
 import numpy as np
 
-from nbtrain.callbacks.progbar import Progbar, ProgbarLogger, format_duration, format_time_per_step, format_value
+from nbtrain.callbacks.formatting import format_keras_eta as format_duration
+from nbtrain.callbacks.formatting import format_time_per_step
+from nbtrain.callbacks.progbar import Progbar, ProgbarLogger, format_value
 from nbtrain.layers import Dense
 from nbtrain.models import Sequential
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from nbtrain.models.outcome import FitOutcome
+
+
 class FakeClock:
     """A clock that only moves when told to."""
 
@@ -21,14 +24,19 @@ class FakeOptimizer:
 
 
 class FakeModel:
-    """What the displays read from a model: name, optimizer, stop flags, metric directions."""
+    """What the displays read from a model: name, optimizer, stop flags, how the fit ended, metric directions."""
 
     def __init__(self, name="mlp"):
         self.name = name
         self.optimizer = FakeOptimizer()
         self.stop_training = False
-        self.stop_reason = None
-        self.interrupted_at = None
+        self.fit_outcome = FitOutcome()
+
+    # The engine's own names, writable here so that tests can play the training loop.
+    stop_reason = property(lambda self: self.fit_outcome.reason,
+                           lambda self, value: setattr(self.fit_outcome, "reason", value))
+    interrupted_at = property(lambda self: self.fit_outcome.interrupted_at,
+                              lambda self, value: setattr(self.fit_outcome, "interrupted_at", value))
 
     def metric_direction(self, name):
         return {"accuracy": "up", "mae": "down"}.get(name)

@@ -9,7 +9,7 @@ import pytest
 from tiny_models import SlowBatches
 
 import nbtrain
-from nbtrain.display.background import TrainingHandle, start_background_fit
+from nbtrain.models.background import TrainingHandle, start_background_fit
 
 
 def data(n=256):

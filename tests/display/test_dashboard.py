@@ -11,7 +11,8 @@ from display_helpers import FakeModel, fit_params, simulate_fit
 
 pytest.importorskip("ipywidgets")
 
-from nbtrain.display.dashboard import INTERRUPT_HINT, Dashboard, status_text  # noqa: E402
+from nbtrain.display.dashboard import Dashboard  # noqa: E402
+from nbtrain.display.text import INTERRUPT_HINT, status_text  # noqa: E402
 from nbtrain.display.outputs import WIDGET_VIEW, RecordingOutput  # noqa: E402
 
 

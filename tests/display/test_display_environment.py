@@ -58,7 +58,8 @@ def test_unknown_override_is_a_clear_error(monkeypatch):
 
 def test_callbacks_for_each_choice(place, monkeypatch):
     from nbtrain.display.dashboard import Dashboard
-    from nbtrain.display.html_display import INSTALL_NOTE, HtmlDashboard
+    from nbtrain.display.html_display import HtmlDashboard
+    from nbtrain.display.text import INSTALL_NOTE
     from nbtrain.display.live import RecordOnly
 
     place(notebook=True, person=True, widgets=True)
@@ -93,7 +94,7 @@ def test_background_refused_on_ipykernel_7_0(monkeypatch):
 
 def test_importing_nbtrain_imports_no_front_end_library():
     code = ("import sys, nbtrain, nbtrain.display, nbtrain.display.environment, nbtrain.display.plots, "
-            "nbtrain.display.static, nbtrain.display.format, nbtrain.display.background\n"
+            "nbtrain.display.static, nbtrain.display.format, nbtrain.models.background\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('ipywidgets', 'matplotlib', 'IPython'))\n"
             "print(bad)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

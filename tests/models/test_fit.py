@@ -1,5 +1,7 @@
 """fit/evaluate/predict end to end: learning, Keras's seed snippets, log keys and aggregation."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -240,3 +242,13 @@ def test_fused_softmax_crossentropy_matches_unfused_gradients(rng):
     assert fused_model._fusable == [True] and plain_model._fusable == [False]
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_steps_per_epoch_that_divides_the_batches_trains_every_epoch():
+    # 4 batches, 2 per epoch: epoch 3 starts a new pass over the arrays instead of finding them used up
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = model.fit(np.zeros((8, 2)), np.zeros(8), batch_size=2, steps_per_epoch=2, epochs=4, verbose=0)
+    assert history.epoch == [0, 1, 2, 3] and model.stop_reason == "completed"

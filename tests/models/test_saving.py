@@ -21,8 +21,9 @@ from nbtrain import losses, optimizers
 from nbtrain.activations import ActivationFunction
 from nbtrain.layers import Dense, Dropout, Input, Layer
 from nbtrain.layers.serialization import UnknownLayerError
-from nbtrain.models import Model, Sequential, saving
+from nbtrain.models import Model, Sequential
 from nbtrain.models.saving import SavedFileError, load_model, load_weights, save_model, save_weights
+from nbtrain.models.saving import archive as saving_archive
 
 
 @pytest.fixture
@@ -498,7 +499,7 @@ def test_saved_files_get_normal_permissions(tmp_path):
 
 
 def _fail_after_first_member(monkeypatch, exception):
-    original = saving._write_member
+    original = saving_archive._write_member
     written = []
 
     def write_then_fail(archive, name, data):
@@ -507,7 +508,7 @@ def _fail_after_first_member(monkeypatch, exception):
         if len(written) == 2:
             raise exception
 
-    monkeypatch.setattr(saving, "_write_member", write_then_fail)
+    monkeypatch.setattr(saving_archive, "_write_member", write_then_fail)
     return written
 
 
@@ -540,9 +541,10 @@ KILLED_SAVE = textwrap.dedent("""
     import nbtrain
     from nbtrain.layers import Dense, Input
     from nbtrain.models import Sequential, saving
+    from nbtrain.models.saving import archive as saving_archive
 
     model = Sequential([Input(shape=(512,)), Dense(2048), Dense(512)])
-    original = saving._write_member
+    original = saving_archive._write_member
 
     def slow_write(archive, name, data):
         original(archive, name, data)
@@ -550,7 +552,7 @@ KILLED_SAVE = textwrap.dedent("""
             print("PARTIAL", flush=True)
             time.sleep(60)
 
-    saving._write_member = slow_write
+    saving_archive._write_member = slow_write
     saving.save_model(model, sys.argv[1])
 """)
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import threading
 
-BACKGROUND_HINT = ("Training runs in the background: handle.wait() returns the History; handle.stop() (or the Stop "
-                   "button) stops after the current batch. Do not use the model in other cells until wait() returns.")
-
+from nbtrain.models.progress import default_progress_callback
 
 class TrainingHandle:
     """A ``fit`` running in a background thread.
@@ -54,7 +52,7 @@ class TrainingHandle:
             return "running"
         if self.exception is not None:
             return "error"
-        return getattr(self.model, "stop_reason", None) or "completed"
+        return self.model.fit_outcome.reason or "completed"
 
     def stop(self) -> None:
         """Ask training to stop after the current batch (the history so far is kept)."""
@@ -101,23 +99,15 @@ def start_background_fit(model, fit_kwargs: dict) -> TrainingHandle:
     Example:
         >>> handle = start_background_fit(model, dict(x=x, y=y, epochs=20))   # doctest: +SKIP
     """
-    from nbtrain.display.environment import background_widgets_problem, choose_display, progress_callback_for
-
     kwargs = dict(fit_kwargs)
     kwargs.pop("background", None)
     verbose = kwargs.pop("verbose", "auto")
     callbacks = kwargs.pop("callbacks", None)
     callbacks = [] if callbacks is None else list(callbacks) if isinstance(callbacks, (list, tuple)) else callbacks
-    kind = choose_display(verbose, "fit")
-    if kind in ("dashboard", "html"):
-        problem = background_widgets_problem()
-        if problem:
-            raise RuntimeError(problem)
-    progress = progress_callback_for(verbose, "fit", stop_route="background")
-    if progress is not None:
-        if hasattr(progress, "open_early"):
-            progress.open_early(str(getattr(model, "name", "model")), kwargs.get("epochs"))
-        callbacks = callbacks + [progress] if isinstance(callbacks, list) else callbacks
+    progress = default_progress_callback(verbose, "fit", run="background", model_name=model.name,
+                                         epochs=kwargs.get("epochs"))
+    if progress is not None and isinstance(callbacks, list):
+        callbacks = callbacks + [progress]
     handle = TrainingHandle(model)
     model.stop_training = False
 

@@ -1,0 +1,118 @@
+"""``CallbackList``: calls many callbacks in order, and adds the History and progress display ``fit`` uses."""
+
+from __future__ import annotations
+
+from nbtrain.callbacks.callback import Callback
+from nbtrain.callbacks.history import History
+from nbtrain.callbacks.progbar import ProgbarLogger
+
+_BATCH_HOOKS = {
+    "on_train_batch_begin": ("on_train_batch_begin", "on_batch_begin"),
+    "on_train_batch_end": ("on_train_batch_end", "on_batch_end"),
+    "on_test_batch_begin": ("on_test_batch_begin",),
+    "on_test_batch_end": ("on_test_batch_end",),
+    "on_predict_batch_begin": ("on_predict_batch_begin",),
+    "on_predict_batch_end": ("on_predict_batch_end",),
+}
+
+
+def _checked_user_callbacks(callbacks) -> list[Callback]:
+    user = [] if callbacks is None else (list(callbacks) if isinstance(callbacks, (list, tuple)) else None)
+    if user is None or any(not isinstance(c, Callback) for c in user):
+        raise TypeError(
+            "callbacks must be a list of nbtrain.callbacks.Callback objects, for example "
+            f"callbacks=[nbtrain.callbacks.EarlyStopping(patience=3)], got {callbacks!r}."
+        )
+    return user
+
+
+def _is_progress(callback: Callback) -> bool:
+    """The Keras text bar, or a display that says it shows progress (``is_progress_display``)."""
+    return isinstance(callback, ProgbarLogger) or getattr(callback, "is_progress_display", False)
+
+
+def _overrides(callback: Callback, method_names) -> bool:
+    return any(getattr(type(callback), name, None) is not getattr(Callback, name) for name in method_names)
+
+
+class CallbackList(Callback):
+    """Calls a list of callbacks in order: the user's first, then History, then the progress display.
+
+    Batch hooks are only dispatched to callbacks that override them, so a fit with a thousand batches
+    does not make thousands of empty calls.
+
+    Args:
+        callbacks: the callbacks, or None.
+        model: the model they observe.
+        add_history: add a fresh :class:`~nbtrain.callbacks.History` (``fit`` does), kept as ``self.history``.
+        add_progress: a factory ``() -> Callback or None`` for the default progress display, called unless
+            ``verbose`` is 0 or the user's callbacks include a progress display already.
+        **params: ``verbose``, ``epochs``, ``steps`` and other facts about the run.
+    """
+
+    def __init__(self, callbacks=None, model=None, add_history=False, add_progress=None, **params):
+        super().__init__()
+        self.callbacks = _checked_user_callbacks(callbacks)
+        self.history = None
+        if add_history:
+            self.history = History()
+            self.callbacks.append(self.history)
+        if add_progress is not None and params.get("verbose") != 0 and not any(map(_is_progress, self.callbacks)):
+            progress = add_progress()
+            if progress is not None:
+                self.callbacks.append(progress)
+        self._listeners = {
+            hook: [c for c in self.callbacks if _overrides(c, names)] for hook, names in _BATCH_HOOKS.items()
+        }
+        if model is not None:
+            self.set_model(model)
+        self.set_params(params)
+
+    def append(self, callback: Callback) -> None:
+        self.callbacks.append(callback)
+        for hook, names in _BATCH_HOOKS.items():
+            if _overrides(callback, names):
+                self._listeners[hook].append(callback)
+        callback.set_model(self.model)
+        callback.set_params(self.params)
+
+    def set_model(self, model):
+        super().set_model(model)
+        for c in self.callbacks:
+            c.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        for c in self.callbacks:
+            c.set_params(params)
+
+    def _call(self, hook: str, *args, logs=None):
+        logs = {} if logs is None else logs
+        for c in self.callbacks:
+            getattr(c, hook)(*args, logs=logs)
+
+    def _call_batch(self, hook: str, batch: int, logs=None):
+        logs = {} if logs is None else logs
+        for c in self._listeners[hook]:
+            getattr(c, hook)(batch, logs=logs)
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs=logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs=logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs=logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs=logs)
+    def on_test_begin(self, logs=None): self._call("on_test_begin", logs=logs)
+    def on_test_end(self, logs=None): self._call("on_test_end", logs=logs)
+    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs=logs)
+    def on_predict_end(self, logs=None): self._call("on_predict_end", logs=logs)
+    def on_train_batch_begin(self, batch, logs=None): self._call_batch("on_train_batch_begin", batch, logs)
+    def on_train_batch_end(self, batch, logs=None): self._call_batch("on_train_batch_end", batch, logs)
+    def on_test_batch_begin(self, batch, logs=None): self._call_batch("on_test_batch_begin", batch, logs)
+    def on_test_batch_end(self, batch, logs=None): self._call_batch("on_test_batch_end", batch, logs)
+    def on_predict_batch_begin(self, batch, logs=None): self._call_batch("on_predict_batch_begin", batch, logs)
+    def on_predict_batch_end(self, batch, logs=None): self._call_batch("on_predict_batch_end", batch, logs)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __repr__(self):
+        return f"CallbackList({[type(c).__name__ for c in self.callbacks]})"

@@ -1,0 +1,168 @@
+"""What goes into a model and what it is trained against: arrays in, shapes checked, problems explained.
+
+:class:`ModelIO` turns the ``x``, ``y`` and ``sample_weight`` a user passes into float32 arrays ordered as
+the model's inputs and outputs, applies Keras 3's one forgiving reshape, and explains a mismatch with its
+fix (``target_problem``). It reads the model it serves; the Trainer asks it, and nothing here trains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbtrain.data.arrays import ArrayData, as_array_list, cast_floats, check_same_length
+
+
+class ModelIO:
+    """The model's boundary for data: conversion to float32 arrays and the checks that go with it.
+
+    Args:
+        model: the model served; read for ``input_names``, ``output_names``, ``output_shapes``, ``built``,
+            ``input_shape``, ``_check_inputs`` and the compiled losses.
+    """
+
+    def __init__(self, model):
+        self.model = model
+
+    def inputs(self, x, what="x") -> list[np.ndarray]:
+        """``x`` as a checked list of float32 arrays, one per model input."""
+        xs = self._input_arrays(x, what)
+        self.model._check_inputs(xs)
+        return xs
+
+    def arrays(self, x, y, sample_weight, x_name="x", y_name="y") -> ArrayData:
+        """Inputs, targets and sample weights cast once to float32, of one length, checked against the model."""
+        xs = self._input_arrays(x, x_name)
+        ys = None if y is None else cast_floats(
+            as_array_list(by_name(y, self.model.output_names, y_name), y_name, len(self.model.output_names)))
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float32)
+            if sw.ndim == 0:
+                raise ValueError("sample_weight must have one weight per sample, got a scalar.")
+        check_same_length({x_name: xs, y_name: ys, "sample_weight": None if sw is None else [sw]})
+        self.model._check_inputs(xs)
+        if ys is not None:
+            self.check_targets(ys, y_name)
+        return ArrayData(xs, ys, sw)
+
+    def training_arrays(self, x, y, sample_weight) -> ArrayData:
+        """:meth:`arrays` for ``fit`` and ``train_on_batch``, which need both ``x`` and ``y``."""
+        if x is None:
+            raise ValueError("fit() needs training data: model.fit(x, y, ...).")
+        if y is None:
+            raise ValueError("fit() received x but no targets y. Pass the labels too: model.fit(x, y, ...).")
+        return self.arrays(x, y, sample_weight)
+
+    def evaluation_arrays(self, x, y, sample_weight) -> ArrayData:
+        """:meth:`arrays` for ``evaluate``, which needs both ``x`` and ``y``."""
+        if x is None or y is None:
+            raise ValueError("evaluate() needs inputs and targets: model.evaluate(x, y).")
+        return self.arrays(x, y, sample_weight)
+
+    def validation_arrays(self, validation_data) -> ArrayData:
+        """``validation_data=(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` as checked arrays."""
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), got "
+                f"{type(validation_data).__name__}"
+                + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "") + "."
+            )
+        x_val, y_val, *rest = validation_data
+        return self.arrays(x_val, y_val, rest[0] if rest else None, "validation x", "validation y")
+
+    def check_targets(self, ys, y_name) -> None:
+        """Raise with the fix when the targets cannot train the model's outputs with its losses."""
+        model = self.model
+        if len(ys) != len(model.output_names):
+            raise ValueError(f"The model has {len(model.output_names)} outputs {model.output_names} but {y_name} "
+                             f"holds {len(ys)} arrays.")
+        losses = model._compiled_loss.losses if model._compiled_loss else [None] * len(ys)
+        for y, output_shape, loss in zip(ys, model.output_shapes, losses):
+            problem = target_problem(y.shape, output_shape, loss)
+            if problem:
+                raise ValueError(problem)
+
+    def _input_arrays(self, x, what) -> list[np.ndarray]:
+        names = self.model.input_names
+        xs = cast_floats(as_array_list(by_name(x, names, what), what, 1 if names is None else len(names)))
+        return self._match_input_ranks(xs)
+
+    def _match_input_ranks(self, xs) -> list[np.ndarray]:
+        """Keras 3's one forgiving reshape of inputs: an array of shape ``(samples,)`` feeds an input of shape
+        ``(None, 1)`` (a single feature, as in the regression tutorials), and one axis of 1 too many is
+        dropped. Any other mismatch is left for the model's ``_check_inputs`` to explain."""
+        if not self.model.built:
+            return xs
+        shape = self.model.input_shape
+        expected = shape if self.model.input_names and len(self.model.input_names) > 1 else [shape]
+        return [match_rank(x, tuple(shape)) for x, shape in zip(xs, expected)]
+
+
+def match_rank(x: np.ndarray, expected: tuple) -> np.ndarray:
+    """``x`` with a trailing axis of 1 added or removed when that alone makes its rank ``len(expected)``."""
+    if x.ndim == len(expected) - 1 and expected[-1] == 1:
+        return x[..., np.newaxis]
+    if x.ndim == len(expected) + 1 and x.shape[-1] == 1:
+        return x[..., 0]
+    return x
+
+
+def by_name(data, names, what):
+    """Order a dict of arrays by the model's input or output names; anything else passes through."""
+    if not isinstance(data, dict):
+        return data
+    if names is None:
+        raise TypeError(f"{what} was given as a dict, which needs a functional model with named inputs/outputs.")
+    unknown = [key for key in data if key not in names]
+    missing = [name for name in names if name not in data]
+    if unknown or missing:
+        raise ValueError(f"{what} has keys {sorted(data)} but the model expects {names}"
+                         + (f"; missing {missing}" if missing else "") + (f"; unknown {unknown}" if unknown else "") + ".")
+    return [data[name] for name in names]
+
+
+def target_problem(y_shape, output_shape, loss) -> str | None:
+    """Explain, with the fix, why targets of ``y_shape`` cannot train an output of ``output_shape``."""
+    out = tuple(output_shape)
+    y_sample, out_sample = tuple(y_shape[1:]), tuple(out[1:])
+    if any(d is None for d in out_sample):
+        return None
+    loss_name = str(getattr(loss, "name", loss))
+    if y_sample == out_sample:
+        return _one_hot_for_sparse_loss(y_shape, out, loss_name)
+    # Targets with a dropped (or size-1) class axis: integer labels, or the (n,) vs (n, 1) squeeze Keras allows.
+    if y_sample in (out_sample[:-1], out_sample[:-1] + (1,)):
+        return _labels_for_one_hot_loss(y_shape, out, loss_name)
+    if len(out_sample) == len(y_sample) + 1 and out_sample[1:] == y_sample and len(out_sample) >= 2:
+        return (f"The model outputs shape {_fmt(out)}, one prediction per time step, but the targets have shape "
+                f"{tuple(y_shape)}. Use return_sequences=False on the last recurrent layer to predict once per "
+                f"sequence, or give targets of shape {_fmt((y_shape[0],) + out_sample)}.")
+    if len(y_sample) == len(out_sample) and y_sample[:-1] == out_sample[:-1]:
+        return (f"The model outputs {out_sample[-1]} values per sample (shape {_fmt(out)}) but the targets have "
+                f"{y_sample[-1]} (shape {tuple(y_shape)}). Make the last layer Dense({y_sample[-1]}, ...) or check "
+                f"the targets.")
+    return (f"Targets of shape {tuple(y_shape)} do not match the model's output shape {_fmt(out)}. Each target "
+            f"should have shape {out_sample} (or the class index, for sparse losses).")
+
+
+def _one_hot_for_sparse_loss(y_shape, out, loss_name) -> str | None:
+    if "sparse" in loss_name and out[1:] and out[-1] > 1:
+        return (f"The loss '{loss_name}' expects integer class labels of shape (n_samples,), but the targets "
+                f"have shape {tuple(y_shape)}, the same as the model's output {_fmt(out)}: they look one-hot "
+                f"encoded. Use loss='categorical_crossentropy' for one-hot targets.")
+    return None
+
+
+def _labels_for_one_hot_loss(y_shape, out, loss_name) -> str | None:
+    if "sparse" in loss_name or out[-1] == 1:
+        return None
+    if "categorical_crossentropy" in loss_name or "categorical_hinge" in loss_name:
+        return (f"The loss '{loss_name}' expects one-hot targets of shape {_fmt((y_shape[0],) + tuple(out[1:]))} "
+                f"but got shape {tuple(y_shape)}, which looks like integer class labels. Use "
+                f"loss='sparse_categorical_crossentropy', or one-hot encode the labels with "
+                f"nbtrain.utils.to_categorical(y, {out[-1]}).")
+    return None
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

@@ -1,0 +1,185 @@
+"""The state a model trains: every layer's weights and random generators, and the optimizer's state.
+
+``model.weights.json`` lists each layer's weights (name, key, shape, dtype) in Keras order and the state of
+its random generators; ``model.weights.npz`` holds the arrays. ``optimizer.json`` and ``optimizer.npz`` hold
+the optimizer's ``get_state()`` (``iterations``, the learning rate, slot arrays such as Adam's moments), so
+training continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from nbtrain.layers.layer import Layer
+from nbtrain.models.saving.archive import (OPTIMIZER_ARRAYS, OPTIMIZER_STATE, WEIGHTS_ARRAYS, WEIGHTS_MANIFEST,
+                                           Archive, SavedFileError, contiguous, json_bytes, npz_bytes,
+                                           shape_from_json)
+from nbtrain.models.saving.config import build_config
+
+# ================================================================================================
+# saving
+# ================================================================================================
+
+
+def weights_members(model) -> dict[str, bytes]:
+    """The weights manifest and arrays of every layer, as archive members."""
+    arrays, layers = {}, []
+    for index, layer in enumerate(model.layers):
+        entries = []
+        for weight_name, value in zip(_weight_names(layer), layer.get_weights()):
+            key = f"layers/{index}/{layer.name}/{weight_name}"
+            arrays[key] = contiguous(value)
+            entries.append({"name": weight_name, "key": key, "shape": list(value.shape), "dtype": value.dtype.name})
+        layers.append({"name": layer.name, "class_name": type(layer).__name__, "weights": entries,
+                       "generators": _generator_states(layer)})
+    manifest = {"model_class": type(model).__name__, "model_name": model.name,
+                "input_shape": (build_config(model) or {}).get("input_shape"), "layers": layers}
+    return {WEIGHTS_MANIFEST: json_bytes(manifest), WEIGHTS_ARRAYS: npz_bytes(arrays)}
+
+
+def _weight_names(layer) -> list[str]:
+    names = list(getattr(layer, "_weights", {}) or {})
+    count = len(layer.weights)
+    return names if len(names) == count else [f"weight_{i}" for i in range(count)]
+
+
+def _generator_states(layer, prefix="", seen=None) -> dict:
+    """The ``bit_generator.state`` of every NumPy generator a layer (or a layer inside it) draws from.
+
+    Saving them lets Dropout, GaussianNoise and recurrent dropout continue their random sequence after a
+    reload, so a resumed fit matches an uninterrupted one.
+    """
+    seen = set() if seen is None else seen
+    if id(layer) in seen:
+        return {}
+    seen.add(id(layer))
+    states = {}
+    for attribute, value in sorted(vars(layer).items()):
+        if isinstance(value, np.random.Generator):
+            states[prefix + attribute] = value.bit_generator.state
+        elif isinstance(value, Layer):
+            states.update(_generator_states(value, f"{prefix}{attribute}.", seen))
+    return states
+
+
+def optimizer_members(model) -> dict[str, bytes]:
+    """The optimizer's state and slot arrays as archive members (none for a model without an optimizer)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not hasattr(optimizer, "get_state"):
+        return {}
+    state = optimizer.get_state()
+    slots = state.pop("slots")
+    arrays = {f"{i}/{name}": contiguous(array) for i, saved in enumerate(slots)
+              for name, array in saved.items()}
+    state["slot_names"] = [list(saved) for saved in slots]
+    return {OPTIMIZER_STATE: json_bytes(state), OPTIMIZER_ARRAYS: npz_bytes(arrays)}
+
+
+# ================================================================================================
+# loading
+# ================================================================================================
+
+
+def restore_weights(model, archive: Archive, skip_mismatch: bool, where: str, restore_optimizer: bool) -> None:
+    """Copy the saved weights (and generator states, and optionally optimizer state) into ``model``."""
+    manifest = archive.json(WEIGHTS_MANIFEST)
+    arrays = archive.arrays(WEIGHTS_ARRAYS)
+    saved_layers = manifest.get("layers", [])
+    if not getattr(model, "built", False):
+        shape = manifest.get("input_shape")
+        if shape is None or not hasattr(model, "build"):
+            raise ValueError(f"Model '{model.name}' is not built, so weights from {where} cannot be loaded into it. "
+                             "Build it first: model.build(input_shape), or give Input(shape=...).")
+        model.build(shape_from_json(shape))
+    _match_and_set(model, saved_layers, arrays, skip_mismatch, where)
+    layers = list(model.layers)
+    if len(layers) == len(saved_layers) and all(type(layer).__name__ == saved["class_name"]
+                                                for layer, saved in zip(layers, saved_layers)):
+        for layer, saved in zip(layers, saved_layers):
+            _set_generator_states(layer, saved.get("generators") or {}, where)
+    if restore_optimizer:
+        restore_optimizer_state(model, archive, where, strict=False)
+
+
+def _match_and_set(model, saved_layers, arrays, skip_mismatch: bool, where: str) -> None:
+    """Pair the model's layers that have weights with the saved ones, in order, and copy the arrays in."""
+    targets = [layer for layer in model.layers if layer.weights]
+    sources = [saved for saved in saved_layers if saved.get("weights")]
+    if len(targets) != len(sources):
+        message = (f"The model '{model.name}' has {len(targets)} layers with weights but {where} holds weights for "
+                   f"{len(sources)} layers ({_layer_list(sources)}).")
+        if not skip_mismatch:
+            raise ValueError(message + " Build the same architecture, or pass skip_mismatch=True to load the layers "
+                                       "that match in order and skip the rest.")
+        warnings.warn(message + " Loading the layers that match in order (skip_mismatch=True).", stacklevel=4)
+    for layer, saved in zip(targets, sources):
+        values = [arrays[entry["key"]] for entry in saved["weights"]]
+        expected = [tuple(w.shape) for w in layer.weights]
+        received = [tuple(v.shape) for v in values]
+        if expected != received:
+            message = (f"Layer '{layer.name}' ({type(layer).__name__}) has weights of shapes {expected} but {where} "
+                       f"holds {received} for layer '{saved['name']}' ({saved['class_name']}).")
+            if not skip_mismatch:
+                raise ValueError(message + " Pass skip_mismatch=True to skip it.")
+            warnings.warn(message + " Skipped (skip_mismatch=True).", stacklevel=4)
+            continue
+        layer.set_weights(values)
+
+
+def _layer_list(saved_layers) -> str:
+    names = [f"{s['name']} ({s['class_name']})" for s in saved_layers]
+    return ", ".join(names) if names else "none"
+
+
+def _set_generator_states(layer, states: dict, where: str) -> None:
+    for path, state in states.items():
+        owner = layer
+        *parents, attribute = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent, None)
+        generator = getattr(owner, attribute, None)
+        if not isinstance(generator, np.random.Generator):
+            continue
+        try:
+            generator.bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as error:
+            warnings.warn(f"Layer '{layer.name}': the random generator state saved in {where} could not be "
+                          f"restored ({error}); its random draws will differ from the saved run.", stacklevel=4)
+
+
+def restore_optimizer_state(model, archive: Archive, where: str, strict: bool) -> None:
+    """Put the saved optimizer state into ``model.optimizer`` (warn and skip when it does not fit)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not archive.has(OPTIMIZER_STATE) or not archive.has(OPTIMIZER_ARRAYS):
+        return
+    state = dict(archive.json(OPTIMIZER_STATE))
+    arrays = archive.arrays(OPTIMIZER_ARRAYS)
+    problem = _optimizer_problem(model, optimizer, state)
+    if problem:
+        warnings.warn(f"The optimizer state in {where} was not restored: {problem} Training continues with a "
+                      "fresh optimizer state.", stacklevel=4)
+        return
+    try:
+        state["slots"] = [{name: arrays[f"{i}/{name}"] for name in names}
+                          for i, names in enumerate(state.pop("slot_names", []))]
+        optimizer.set_state(state)
+    except (KeyError, ValueError, TypeError) as error:
+        if strict:
+            raise SavedFileError(f"Cannot restore the optimizer state saved in {where}: {error}") from error
+        warnings.warn(f"The optimizer state in {where} was not restored: {error}", stacklevel=4)
+
+
+def _optimizer_problem(model, optimizer, state: dict) -> str | None:
+    if state.get("class_name") != type(optimizer).__name__:
+        return (f"it belongs to a {state.get('class_name')} optimizer but the model is compiled with "
+                f"{type(optimizer).__name__}.")
+    shapes = state.get("variable_shapes")
+    if shapes is None:
+        return None
+    trainable = [tuple(w.shape) for layer in model.layers for w in layer.params.values()]
+    if [tuple(s) for s in shapes] != trainable:
+        return ("it was saved for trainable weights of other shapes (was a layer frozen or unfrozen, or the "
+                "architecture changed?).")
+    return None
