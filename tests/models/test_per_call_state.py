@@ -12,20 +12,21 @@ from nbtrain.layers import (LSTM, Add, BatchNormalization, Concatenate, Conv1D, 
 from nbtrain.models import Sequential
 
 
-class Scale(Layer):
-    """A user layer written to the forward/backward contract, keeping its input on ``self``."""
+class ScaledSquare(Layer):
+    """A user layer written to the forward/backward contract, ``w * x**2``, keeping its input on ``self``."""
 
     def build(self, input_shape):
-        self.add_weight("scale", (input_shape[-1],), initializer="ones")
+        self.add_weight("w", (input_shape[-1],), initializer="ones")
         super().build(input_shape)
 
     def forward(self, x, training=False):
         self._x = x
-        return x * self._weights["scale"]
+        return self._weights["w"] * x * x
 
     def backward(self, grad_output):
-        self.grads["scale"] = (grad_output * self._x).reshape(-1, self._x.shape[-1]).sum(0)
-        return grad_output * self._weights["scale"]
+        x = self._x
+        self.grads["w"] = (grad_output * x * x).reshape(-1, x.shape[-1]).sum(0)
+        return 2 * grad_output * self._weights["w"] * x
 
 
 class LoggedDense(Dense):
@@ -42,7 +43,7 @@ SHARED = {
     "lstm": (lambda: LSTM(3, return_sequences=True), (4, 3)),
     "layer_normalization": (lambda: LayerNormalization(), (3,)),
     "batch_normalization": (lambda: BatchNormalization(), (3,)),
-    "user_layer": (lambda: Scale(), (3,)),
+    "user_layer": (lambda: ScaledSquare(), (3,)),
     "user_subclass_of_dense": (lambda: LoggedDense(4, activation="sigmoid"), (3,)),
 }
 
