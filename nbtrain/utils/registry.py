@@ -255,14 +255,20 @@ class Registry:
         return self._configured(found, class_name, options)
 
     def _check_config(self, config) -> None:
-        example = f"{{'class_name': '{next(iter(self._listed), 'Name')}', 'config': {{...}}}}"
-        if self._config_only and not isinstance(config, Mapping):
-            raise TypeError(f"deserialize() expects a dict like {example}; received {config!r}.")
         if config is None or isinstance(config, str):
+            if not self._config_only:
+                return
+        elif isinstance(config, Mapping) and isinstance(config.get("class_name"), str):
             return
-        if not isinstance(config, Mapping) or not isinstance(config.get("class_name"), str):
-            raise ValueError(f"{_article(self.family).capitalize()} {self.family} config must be a dict like "
-                             f"{example}, got {config!r}.")
+        example = f"{{'class_name': '{self._example_name()}', 'config': {{...}}}}"
+        if self._config_only:
+            raise TypeError(f"deserialize() expects a dict like {example}; received {config!r}.")
+        raise ValueError(f"{_article(self.family).capitalize()} {self.family} config must be a dict like "
+                         f"{example}, got {config!r}.")
+
+    def _example_name(self) -> str:
+        name, obj = next(iter(self._listed.items()), ("Name", None))
+        return obj.__name__ if inspect.isclass(obj) else name
 
     def _function(self, name: str, custom_objects: Mapping | None):
         """Keras saves a plain function by name: a custom object, or a registered name."""
