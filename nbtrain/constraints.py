@@ -231,7 +231,9 @@ def serialize(constraint) -> dict | None:
         {'max_value': 3.0, 'axis': 0}
     """
     constraint = get(constraint)
-    if constraint is None or isinstance(constraint, Constraint):
+    if constraint is None:
+        return None
+    if isinstance(constraint, Constraint):
         return CONSTRAINTS.serialize(constraint)
     return function_config(constraint)
 

@@ -694,7 +694,9 @@ def serialize(initializer) -> dict | None:
     initializer = get(initializer)
     if isinstance(initializer, _FromArray):
         raise ValueError("An initializer given as a NumPy array cannot be serialized; use Constant(value).")
-    if initializer is None or isinstance(initializer, Initializer):
+    if initializer is None:
+        return None
+    if isinstance(initializer, Initializer):
         return INITIALIZERS.serialize(initializer)
     return function_config(initializer)
 

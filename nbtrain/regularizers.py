@@ -285,7 +285,8 @@ def serialize(regularizer) -> dict | None:
         >>> serialize(L1L2(l1=0.1))["config"]
         {'l1': 0.1, 'l2': 0.0}
     """
-    return REGULARIZERS.serialize(get(regularizer))
+    regularizer = get(regularizer)
+    return None if regularizer is None else REGULARIZERS.serialize(regularizer)
 
 
 def deserialize(config, custom_objects: Mapping | None = None):

@@ -210,15 +210,13 @@ class Registry:
     # ----- configs ----------------------------------------------------------------------------------------
 
     def serialize(self, obj) -> dict | None:
-        """Keras's ``{"module", "class_name", "config"}`` for an instance (None gives None).
+        """Keras's ``{"module", "class_name", "config"}`` for an instance of the family.
 
         Example:
             >>> from nbtrain.optimizers import OPTIMIZERS, SGD
             >>> OPTIMIZERS.serialize(SGD())["class_name"]
             'SGD'
         """
-        if obj is None:
-            return None
         if self.base is not None and not isinstance(obj, self.base):
             raise TypeError(f"serialize() expects {_article(self.base.__name__)} {self.base.__name__}; "
                             f"received {obj!r} ({type(obj).__name__}).")
@@ -272,11 +270,11 @@ class Registry:
 
     def _function(self, name: str, custom_objects: Mapping | None):
         """Keras saves a plain function by name: a custom object, or a registered name."""
-        found = self.find(name, custom_objects)
-        if found is None:
-            raise ValueError(f"The {self.family} function '{name}' is not known here; pass it in "
-                             f"custom_objects={{'{name}': fn}}.")
-        return _instance(found)
+        try:
+            return _instance(self.lookup(name, custom_objects))
+        except ValueError as error:
+            raise ValueError(f"{error} If '{name}' is your own function, pass it in "
+                             f"custom_objects={{'{name}': fn}}.") from None
 
     def _configured(self, obj, name: str, options):
         """A registered object that is not a class, with options: ``obj.with_options(**options)``."""
