@@ -14,7 +14,7 @@ import copy
 import numpy as np
 
 from nbtrain.layers.input_layer import InputLayer, SymbolicTensor
-from nbtrain.models.model import Model
+from nbtrain.models.model import MODELS, Model
 from nbtrain.utils.errors import check_keyword_arguments
 
 
@@ -69,6 +69,7 @@ def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTenso
     return order
 
 
+@MODELS.register()
 class Functional(Model):
     """A model defined by calling layers on ``Input`` tensors: ``Model(inputs, outputs)``.
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from nbtrain.models.training import Trainer
 from nbtrain.utils.naming import to_snake_case, unique_name
+from nbtrain.utils.registry import Registry
 
 
 class Model(Trainer):
@@ -178,3 +179,9 @@ class Model(Trainer):
         from nbtrain.models.saving import load_weights
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+
+MODELS = Registry("model", base=Model, search_subclasses=True)
+"""Every built-in model class by name (``"Sequential"``, ``"Functional"``), for loading saved models; a model
+class of yours is found by its name too, or through ``custom_objects``."""
+MODELS.register()(Model)

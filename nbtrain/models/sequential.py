@@ -6,9 +6,10 @@ import numpy as np
 
 from nbtrain.layers.input_layer import InputLayer, SymbolicTensor
 from nbtrain.layers.layer import Layer
-from nbtrain.models.model import Model
+from nbtrain.models.model import MODELS, Model
 
 
+@MODELS.register()
 class Sequential(Model):
     """A model made of layers applied one after the other.
 
