@@ -19,10 +19,10 @@ Example:
     0.01
     >>> PENALTIES.serialize(L2(0.5))
     {'module': 'my.penalties', 'class_name': 'L2', 'config': {'factor': 0.5}}
-    >>> PENALTIES.get("l3")
+    >>> PENALTIES.get("L22")
     Traceback (most recent call last):
     ...
-    ValueError: Unknown regularizer: 'l3'. Did you mean 'l2'? Known regularizers: 'L2', 'l2'.
+    ValueError: Unknown regularizer: 'L22'. Did you mean 'l2'? Known regularizers: 'L2', 'l2'.
 """
 
 from __future__ import annotations
