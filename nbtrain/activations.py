@@ -25,9 +25,11 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from nbtrain.utils.errors import check_keyword_arguments, unknown_name_error
+from nbtrain.utils.errors import check_keyword_arguments
+from nbtrain.utils.registry import Registry
 
 __all__ = [
+    "ACTIVATIONS",
     "ActivationFunction",
     "celu",
     "deserialize",
@@ -663,10 +665,43 @@ def _sparsemax_backward(g, x, y, axis):
 # --------------------------------------------------------------------------------------------------
 
 
+def _wrap_callable(identifier):
+    """An object with ``backward`` becomes an activation; a plain function gets the recipe for one."""
+    if callable(identifier) and callable(getattr(identifier, "backward", None)):
+        return ActivationFunction(
+            _callable_name(identifier),
+            identifier,
+            identifier.backward,
+            needs_input=getattr(identifier, "needs_input", True),
+        )
+    if callable(identifier):
+        name = _callable_name(identifier)
+        builtin = name in ACTIVATIONS
+        hint = f" nbtrain has a built-in one: pass {name.lower()!r}. Otherwise wrap" if builtin else " Wrap"
+        raise TypeError(
+            f"Activation {name!r} is a plain function, but nbtrain also needs its derivative to train.{hint} "
+            f"it with its vector-Jacobian product: "
+            f"nbtrain.activations.ActivationFunction({name!r}, forward, backward), "
+            f"where forward(x) -> y and backward(grad_y, x, y) -> grad_x."
+        )
+    return None
+
+
+def _callable_name(fn) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+ACTIVATIONS = Registry(
+    "activation", base=ActivationFunction, convert=_wrap_callable,
+    expected="Expected None, a name such as 'relu', or an nbtrain.activations.ActivationFunction.",
+)
+"""Every built-in activation by name (``"relu"``, ``"swish"``, ...); `get` and `deserialize` read it."""
+
+
 def _builtin(name, doc, forward, backward, needs_input=False, **defaults) -> _BuiltinActivation:
     activation = _BuiltinActivation(name, forward, backward, needs_input, defaults)
     activation.__doc__ = doc  # what help(nbtrain.activations.relu) and relu? in a notebook show
-    return activation
+    return ACTIVATIONS.register(name=name)(activation)
 
 
 linear = _builtin("linear", "Identity: returns x unchanged (the same array, no copy).", _linear, _linear_backward)
@@ -703,7 +738,7 @@ celu = _builtin(
 softplus = _builtin("softplus", "log(1 + exp(x)), computed without overflow.", _softplus, _softplus_backward)
 softsign = _builtin("softsign", "x / (1 + |x|).", _softsign, _softsign_backward)
 silu = _builtin("silu", "x * sigmoid(x), also called swish.", _silu, _silu_backward, needs_input=True)
-swish = silu
+swish = ACTIVATIONS.register("swish")(silu)
 gelu = _builtin(
     "gelu",
     "x * P(N(0, 1) <= x) = 0.5 x (1 + erf(x / sqrt(2))). approximate=True uses Keras's tanh formula instead.",
@@ -716,7 +751,7 @@ hard_sigmoid = _builtin(
 hard_silu = _builtin(
     "hard_silu", "x * hard_sigmoid(x), also called hard_swish.", _hard_silu, _hard_silu_backward, needs_input=True
 )
-hard_swish = hard_silu
+hard_swish = ACTIVATIONS.register("hard_swish")(hard_silu)
 hard_tanh = _builtin("hard_tanh", "clip(x, -1, 1).", _hard_tanh, _hard_tanh_backward)
 sparse_sigmoid = _builtin(
     "sparse_sigmoid", "clip((x + 1) / 2, 0, 1).", _sparse_sigmoid, _sparse_sigmoid_backward
@@ -745,25 +780,9 @@ sparsemax = _builtin(
     _sparsemax, _sparsemax_backward, axis=-1,
 )  # fmt: skip
 
-_BUILTINS: dict[str, _BuiltinActivation] = {
-    act.name: act
-    for act in (
-        linear, relu, leaky_relu, relu6, sigmoid, tanh, softmax, log_softmax, elu, selu, celu, softplus,
-        softsign, silu, gelu, exponential, hard_sigmoid, hard_silu, hard_tanh, sparse_sigmoid, sparse_plus,
-        log_sigmoid, tanh_shrink, soft_shrink, hard_shrink, squareplus, mish, sparsemax,
-    )
-}  # fmt: skip
-_ALIASES = {"swish": silu, "hard_swish": hard_silu}
-_BY_NAME = {**_BUILTINS, **_ALIASES}
-
-
-def _lookup(name: str, custom_objects: Mapping | None = None) -> ActivationFunction:
-    if custom_objects and name in custom_objects:
-        return get(custom_objects[name])
-    found = _BY_NAME.get(name.lower())
-    if found is None:
-        raise unknown_name_error("activation", name, _BY_NAME)
-    return found
+# every name, aliases included, and every built-in under its own name (what the tests check each one against)
+_BY_NAME = ACTIVATIONS.as_dict()
+_BUILTINS = {activation.name: activation for activation in _BY_NAME.values()}
 
 
 def get(identifier) -> ActivationFunction:
@@ -787,39 +806,7 @@ def get(identifier) -> ActivationFunction:
         >>> get(None)
         <activation linear>
     """
-    if identifier is None:
-        return linear
-    if isinstance(identifier, ActivationFunction):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if callable(identifier) and callable(getattr(identifier, "backward", None)):
-        return ActivationFunction(
-            _callable_name(identifier),
-            identifier,
-            identifier.backward,
-            needs_input=getattr(identifier, "needs_input", True),
-        )
-    if callable(identifier):
-        name = _callable_name(identifier)
-        builtin = name.lower() in _BY_NAME
-        hint = f" nbtrain has a built-in one: pass {name.lower()!r}. Otherwise wrap" if builtin else " Wrap"
-        raise TypeError(
-            f"Activation {name!r} is a plain function, but nbtrain also needs its derivative to train.{hint} "
-            f"it with its vector-Jacobian product: "
-            f"nbtrain.activations.ActivationFunction({name!r}, forward, backward), "
-            f"where forward(x) -> y and backward(grad_y, x, y) -> grad_x."
-        )
-    raise TypeError(
-        f"Could not interpret activation identifier {identifier!r} of type {type(identifier).__name__}. "
-        "Expected None, a name such as 'relu', or an nbtrain.activations.ActivationFunction."
-    )
-
-
-def _callable_name(fn) -> str:
-    return getattr(fn, "__name__", None) or type(fn).__name__
+    return ACTIVATIONS.get("linear" if identifier is None else identifier)
 
 
 def serialize(activation):
@@ -853,22 +840,4 @@ def deserialize(config, custom_objects: Mapping | None = None) -> ActivationFunc
         >>> deserialize({"class_name": "leaky_relu", "config": {"negative_slope": 0.1}})
         <activation leaky_relu negative_slope=0.1>
     """
-    if isinstance(config, str):
-        return _lookup(config, custom_objects)
-    if isinstance(config, Mapping):
-        name, options = config.get("class_name"), config.get("config") or {}
-        if name == "function" and isinstance(options, str):  # Keras's layout for a plain function
-            name, options = options, {}
-        if not isinstance(name, str):
-            raise ValueError(
-                f"An activation config needs a 'class_name' naming the activation, got {dict(config)!r}."
-            )
-        activation = _lookup(name, custom_objects)
-        if options:
-            if not isinstance(activation, _BuiltinActivation):
-                raise ValueError(f"Activation '{name}' takes no options, got {dict(options)!r}.")
-            activation = activation.with_options(**options)
-        return activation
-    raise TypeError(
-        f"deserialize() expects an activation name or a config dict, got {type(config).__name__}: {config!r}."
-    )
+    return get(ACTIVATIONS.deserialize(config, custom_objects))

@@ -16,14 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from nbtrain.utils.config import Configurable
-from nbtrain.utils.registry import deserialize_config, lookup_name
+from nbtrain.utils.registry import Registry, function_config
 
 EPSILON = 1e-7
 
@@ -75,6 +74,21 @@ class Constraint(Configurable):
         return w
 
 
+def _function_as_constraint(identifier):
+    # a projection needs no derivative, so a plain function w -> w works as in Keras
+    return identifier if callable(identifier) else None
+
+
+CONSTRAINTS = Registry(
+    "constraint", base=Constraint, module="nbtrain.constraints", registered_name=True,
+    convert=_function_as_constraint,
+    expected="Expected None, a name such as 'max_norm', or a constraint such as nbtrain.constraints.MaxNorm(3).",
+)
+"""Every constraint by name (``"max_norm"``, ``"MaxNorm"``, ...); `get` and `deserialize` read it."""
+CONSTRAINTS.register(listed=False)(Constraint)
+
+
+@CONSTRAINTS.register("max_norm", "maxnorm")
 class MaxNorm(Constraint):
     """Scales down the slices of ``w`` whose L2 norm along ``axis`` is above ``max_value``.
 
@@ -105,6 +119,7 @@ class MaxNorm(Constraint):
         return {"max_value": self.max_value, "axis": self.axis}
 
 
+@CONSTRAINTS.register("non_neg", "nonneg")
 class NonNeg(Constraint):
     """Sets negative weights to zero.
 
@@ -119,6 +134,7 @@ class NonNeg(Constraint):
         return (w * (w >= 0.0) + 0.0).astype(w.dtype, copy=False)
 
 
+@CONSTRAINTS.register("unit_norm", "unitnorm")
 class UnitNorm(Constraint):
     """Scales the slices of ``w`` along ``axis`` to unit L2 norm: ``w / (1e-7 + norms)``.
 
@@ -142,6 +158,7 @@ class UnitNorm(Constraint):
         return {"axis": self.axis}
 
 
+@CONSTRAINTS.register("min_max_norm")
 class MinMaxNorm(Constraint):
     """Moves the norms of the slices of ``w`` along ``axis`` into ``[min_value, max_value]``.
 
@@ -186,15 +203,6 @@ non_neg = NonNeg
 unit_norm = UnitNorm
 min_max_norm = MinMaxNorm
 
-_CLASSES = (Constraint, MaxNorm, NonNeg, UnitNorm, MinMaxNorm)
-_NAMES = {cls.__name__: cls for cls in _CLASSES} | {
-    "max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
-    # Keras 2 aliases
-    "maxnorm": MaxNorm, "nonneg": NonNeg, "unitnorm": UnitNorm,
-}
-def _lookup(name: str, custom_objects: Mapping | None = None):
-    return lookup_name("constraint", name, _NAMES, custom_objects, hidden=("Constraint",))
-
 
 def get(identifier):
     """Resolve a constraint the way Keras layers do (``kernel_constraint="max_norm"``).
@@ -209,21 +217,7 @@ def get(identifier):
         >>> get("non_neg")
         NonNeg()
     """
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        # a projection needs no derivative, so a plain function w -> w works as in Keras
-        return identifier
-    raise TypeError(
-        f"Could not interpret constraint identifier {identifier!r} of type {type(identifier).__name__}. "
-        "Expected None, a name such as 'max_norm', or a constraint such as nbtrain.constraints.MaxNorm(3)."
-    )
+    return CONSTRAINTS.get(identifier)
 
 
 def serialize(constraint) -> dict | None:
@@ -240,11 +234,8 @@ def serialize(constraint) -> dict | None:
     if constraint is None:
         return None
     if isinstance(constraint, Constraint):
-        return {"module": "nbtrain.constraints", "class_name": type(constraint).__name__,
-                "config": constraint.get_config(), "registered_name": None}
-    name = getattr(constraint, "__name__", type(constraint).__name__)
-    return {"module": getattr(constraint, "__module__", None), "class_name": "function", "config": name,
-            "registered_name": name}
+        return CONSTRAINTS.serialize(constraint)
+    return function_config(constraint)
 
 
 def deserialize(config, custom_objects: Mapping | None = None):
@@ -258,9 +249,8 @@ def deserialize(config, custom_objects: Mapping | None = None):
         >>> deserialize({"class_name": "MaxNorm", "config": {"max_value": 3}})
         MaxNorm(max_value=3.0, axis=0)
     """
-    return deserialize_config("constraint", config, _lookup, custom_objects,
-                              example="{'class_name': 'MaxNorm', 'config': {'max_value': 2}}")
+    return CONSTRAINTS.deserialize(config, custom_objects)
 
 
-__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "max_norm",
-           "min_max_norm", "non_neg", "serialize", "unit_norm"]
+__all__ = ["CONSTRAINTS", "Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get",
+           "max_norm", "min_max_norm", "non_neg", "serialize", "unit_norm"]

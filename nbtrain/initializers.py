@@ -17,17 +17,16 @@ building a model makes every weight repeatable.
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping
 
 import numpy as np
 
-from nbtrain.utils.errors import unknown_name_error
 from nbtrain.utils.random import make_generator
-from nbtrain.utils.registry import deserialize_config
+from nbtrain.utils.registry import Registry, function_config, ignore_case_and_underscores
 
 __all__ = [
+    "INITIALIZERS",
     "Constant",
     "GlorotNormal",
     "GlorotUniform",
@@ -99,6 +98,21 @@ class Initializer:
         return f"{type(self).__name__}({args})"
 
 
+def _array_or_function(identifier):
+    if isinstance(identifier, (np.ndarray, np.generic)):
+        return _FromArray(identifier)
+    return identifier if callable(identifier) else None
+
+
+INITIALIZERS = Registry(
+    "initializer", base=Initializer, module="keras.initializers", key=ignore_case_and_underscores,
+    registered_name=True, convert=_array_or_function,
+    expected="Expected a name such as 'glorot_uniform', an initializer, or a function f(shape, dtype=None).",
+)
+"""Every initializer by its Keras name (``"glorot_uniform"``, ``"he_normal"``, ...); the class names
+(``"GlorotUniform"``) match too, since the lookup ignores case and underscores."""
+
+
 class RandomInitializer(Initializer):
     """Base class of the random initializers: owns one generator, advanced by every call.
 
@@ -137,6 +151,7 @@ class RandomInitializer(Initializer):
 # --------------------------------------------------------------------------------------------------
 
 
+@INITIALIZERS.register("zero", name="zeros")
 class Zeros(Initializer):
     """Fill with 0.
 
@@ -150,6 +165,7 @@ class Zeros(Initializer):
         return np.zeros(_standardize_shape(shape), dtype=_standardize_dtype(dtype))
 
 
+@INITIALIZERS.register("one", name="ones")
 class Ones(Initializer):
     """Fill with 1.
 
@@ -162,6 +178,7 @@ class Ones(Initializer):
         return np.ones(_standardize_shape(shape), dtype=_standardize_dtype(dtype))
 
 
+@INITIALIZERS.register(name="constant")
 class Constant(Initializer):
     """Fill with ``value`` (a scalar, or an array that broadcasts to the shape).
 
@@ -196,6 +213,7 @@ class Constant(Initializer):
         return {"value": value}
 
 
+@INITIALIZERS.register("identity_initializer", name="identity")
 class Identity(Initializer):
     """The identity matrix times ``gain``; only for 2-D weights (rectangular is fine).
 
@@ -229,6 +247,7 @@ class Identity(Initializer):
 # --------------------------------------------------------------------------------------------------
 
 
+@INITIALIZERS.register("normal", name="random_normal")
 class RandomNormal(RandomInitializer):
     """Normal distribution with ``mean`` and ``stddev``.
 
@@ -256,6 +275,7 @@ class RandomNormal(RandomInitializer):
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
+@INITIALIZERS.register(name="truncated_normal")
 class TruncatedNormal(RandomInitializer):
     """Normal distribution with ``mean`` and ``stddev``, redrawing values more than 2 stddev from the mean.
 
@@ -284,6 +304,7 @@ class TruncatedNormal(RandomInitializer):
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
+@INITIALIZERS.register("uniform", name="random_uniform")
 class RandomUniform(RandomInitializer):
     """Uniform distribution on ``[minval, maxval)``.
 
@@ -316,6 +337,7 @@ class RandomUniform(RandomInitializer):
         return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
 
 
+@INITIALIZERS.register(name="variance_scaling")
 class VarianceScaling(RandomInitializer):
     """Random values whose variance is ``scale / n``, with n the fan-in, the fan-out or their mean.
 
@@ -410,6 +432,7 @@ class _FixedVarianceScaling(VarianceScaling):
                 "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
+@INITIALIZERS.register(name="glorot_uniform")
 class GlorotUniform(_FixedVarianceScaling):
     """Glorot (Xavier) uniform: ``U(-limit, limit)`` with ``limit = sqrt(6 / (fan_in + fan_out))``.
 
@@ -426,6 +449,7 @@ class GlorotUniform(_FixedVarianceScaling):
     _PRESET = (1.0, "fan_avg", "uniform")
 
 
+@INITIALIZERS.register(name="glorot_normal")
 class GlorotNormal(_FixedVarianceScaling):
     """Glorot (Xavier) normal: truncated normal with ``stddev = sqrt(2 / (fan_in + fan_out))``.
 
@@ -440,6 +464,7 @@ class GlorotNormal(_FixedVarianceScaling):
     _PRESET = (1.0, "fan_avg", "truncated_normal")
 
 
+@INITIALIZERS.register(name="he_uniform")
 class HeUniform(_FixedVarianceScaling):
     """He uniform: ``U(-limit, limit)`` with ``limit = sqrt(6 / fan_in)``; suits ReLU layers.
 
@@ -454,6 +479,7 @@ class HeUniform(_FixedVarianceScaling):
     _PRESET = (2.0, "fan_in", "uniform")
 
 
+@INITIALIZERS.register(name="he_normal")
 class HeNormal(_FixedVarianceScaling):
     """He normal: truncated normal with ``stddev = sqrt(2 / fan_in)``; suits ReLU layers.
 
@@ -468,6 +494,7 @@ class HeNormal(_FixedVarianceScaling):
     _PRESET = (2.0, "fan_in", "truncated_normal")
 
 
+@INITIALIZERS.register(name="lecun_uniform")
 class LecunUniform(_FixedVarianceScaling):
     """LeCun uniform: ``U(-limit, limit)`` with ``limit = sqrt(3 / fan_in)``.
 
@@ -482,6 +509,7 @@ class LecunUniform(_FixedVarianceScaling):
     _PRESET = (1.0, "fan_in", "uniform")
 
 
+@INITIALIZERS.register(name="lecun_normal")
 class LecunNormal(_FixedVarianceScaling):
     """LeCun normal: truncated normal with ``stddev = sqrt(1 / fan_in)``; pairs with the selu activation.
 
@@ -496,6 +524,7 @@ class LecunNormal(_FixedVarianceScaling):
     _PRESET = (1.0, "fan_in", "truncated_normal")
 
 
+@INITIALIZERS.register("orthogonal_initializer", name="orthogonal")
 class Orthogonal(RandomInitializer):
     """A random orthogonal matrix (rows or columns orthonormal) times ``gain``, as in Keras.
 
@@ -611,40 +640,8 @@ def _non_negative(value, name: str, owner: str) -> float:
 
 
 # --------------------------------------------------------------------------------------------------
-# Registry
+# get, serialize, deserialize (the names are registered on each class above)
 # --------------------------------------------------------------------------------------------------
-
-_CLASSES = (
-    Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
-    GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal,
-)  # fmt: skip
-_SNAKE_NAMES = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant, "identity": Identity,
-    "random_normal": RandomNormal, "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
-    "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-    # Keras aliases
-    "normal": RandomNormal, "uniform": RandomUniform, "zero": Zeros, "one": Ones,
-    "identity_initializer": Identity, "orthogonal_initializer": Orthogonal,
-}  # fmt: skip
-
-
-def _key(name: str) -> str:
-    # 'GlorotUniform', 'glorot_uniform' and 'Glorot_Uniform' all become 'glorotuniform'
-    return name.lower().replace("_", "")
-
-
-_BY_KEY = {_key(name): cls for name, cls in _SNAKE_NAMES.items()}
-
-
-def _lookup(name: str, custom_objects: Mapping | None = None):
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    found = _BY_KEY.get(_key(name))
-    if found is None:
-        raise unknown_name_error("initializer", name, _SNAKE_NAMES)
-    return found
 
 
 def get(identifier):
@@ -663,22 +660,7 @@ def get(identifier):
         >>> get("he_normal")
         HeNormal(seed=None)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if isinstance(identifier, (np.ndarray, np.generic)):
-        return _FromArray(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"Could not interpret initializer identifier {identifier!r} of type {type(identifier).__name__}. "
-        "Expected a name such as 'glorot_uniform', an initializer, or a function f(shape, dtype=None)."
-    )
+    return INITIALIZERS.get(identifier)
 
 
 class _FromArray(Initializer):
@@ -710,20 +692,13 @@ def serialize(initializer) -> dict | None:
         {'mean': 0.0, 'stddev': 0.1, 'seed': 3}
     """
     initializer = get(initializer)
-    if initializer is None:
-        return None
     if isinstance(initializer, _FromArray):
         raise ValueError("An initializer given as a NumPy array cannot be serialized; use Constant(value).")
+    if initializer is None:
+        return None
     if isinstance(initializer, Initializer):
-        return {
-            "module": "keras.initializers",
-            "class_name": type(initializer).__name__,
-            "config": initializer.get_config(),
-            "registered_name": None,
-        }
-    name = getattr(initializer, "__name__", type(initializer).__name__)
-    return {"module": getattr(initializer, "__module__", None), "class_name": "function", "config": name,
-            "registered_name": name}
+        return INITIALIZERS.serialize(initializer)
+    return function_config(initializer)
 
 
 def deserialize(config, custom_objects: Mapping | None = None):
@@ -737,6 +712,5 @@ def deserialize(config, custom_objects: Mapping | None = None):
         >>> deserialize({"class_name": "Constant", "config": {"value": 0.5}})
         Constant(value=0.5)
     """
-    return deserialize_config("initializer", config, _lookup, custom_objects,
-                              example="{'class_name': 'Constant', 'config': {'value': 0.5}}")
+    return INITIALIZERS.deserialize(config, custom_objects)
 

@@ -44,8 +44,9 @@ import warnings
 
 import numpy as np
 
-from nbtrain.utils.errors import did_you_mean, unknown_name_error
+from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.naming import to_snake_case
+from nbtrain.utils.registry import Registry
 
 __all__ = [
     "ALL_LOSSES",
@@ -1838,77 +1839,19 @@ bce = BCE = binary_crossentropy
 # Registry
 # ----------------------------------------------------------------------------------------------------------
 
-_BUILTIN_CLASSES = (
-    MeanSquaredError,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError,
-    CosineSimilarity,
-    Huber,
-    LogCosh,
-    Hinge,
-    SquaredHinge,
-    CategoricalHinge,
-    KLDivergence,
-    Poisson,
-    BinaryCrossentropy,
-    BinaryFocalCrossentropy,
-    CategoricalCrossentropy,
-    CategoricalFocalCrossentropy,
-    SparseCategoricalCrossentropy,
-)
-
-_FUNCTION_CLASSES = {
-    mean_squared_error: MeanSquaredError,
-    mean_absolute_error: MeanAbsoluteError,
-    mean_absolute_percentage_error: MeanAbsolutePercentageError,
-    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
-    cosine_similarity: CosineSimilarity,
-    huber: Huber,
-    log_cosh: LogCosh,
-    hinge: Hinge,
-    squared_hinge: SquaredHinge,
-    categorical_hinge: CategoricalHinge,
-    kl_divergence: KLDivergence,
-    poisson: Poisson,
-    binary_crossentropy: BinaryCrossentropy,
-    binary_focal_crossentropy: BinaryFocalCrossentropy,
-    categorical_crossentropy: CategoricalCrossentropy,
-    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
-    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-}
-
-_ALIASES = {
-    "mse": MeanSquaredError,
-    "mae": MeanAbsoluteError,
-    "mape": MeanAbsolutePercentageError,
-    "msle": MeanSquaredLogarithmicError,
-    "kld": KLDivergence,
-    "bce": BinaryCrossentropy,
-    # Keras 2 names that Keras 3 rejects; nbtrain keeps them so older tutorials run.
-    "kullback_leibler_divergence": KLDivergence,
-    "logcosh": LogCosh,
-    "huber_loss": Huber,
-    "cosine_proximity": CosineSimilarity,
-}
-
-
-def _build_names():
-    names = {}
-    for cls in _BUILTIN_CLASSES:
-        names[cls.__name__] = cls
-        names[to_snake_case(cls.__name__)] = cls
-    for function, cls in _FUNCTION_CLASSES.items():
-        names[function.__name__] = cls
-    names.update(_ALIASES)
-    return names
-
-
-ALL_LOSSES = _build_names()
-"""Every string `get` accepts (matching ignores case), mapped to its loss class."""
-
-_LOOKUP = {name.lower(): cls for name, cls in ALL_LOSSES.items()}
-_SHAPE_RESOLVED = ("crossentropy", "ce")
+def _loss_from_function(identifier):
+    """A built-in loss function (or a partial of one) gives its class; other callables get a recipe."""
+    if isinstance(identifier, type):
+        raise TypeError(
+            f"Could not interpret loss identifier {identifier!r}: a loss class must subclass nbtrain.losses.Loss."
+        )
+    if isinstance(identifier, functools.partial) and identifier.func in _FUNCTION_CLASSES and not identifier.args:
+        return _FUNCTION_CLASSES[identifier.func](**identifier.keywords, name=identifier.func.__name__)
+    if callable(identifier):
+        if identifier in _FUNCTION_CLASSES:
+            return _FUNCTION_CLASSES[identifier](name=identifier.__name__)
+        raise _plain_function_error(identifier)
+    return None
 
 
 def _plain_function_error(function):
@@ -1929,6 +1872,54 @@ def _plain_function_error(function):
         "            return upstream[..., None] * 2 * (y_pred - y_true) / y_pred.shape[-1]\n\n"
         f"and pass loss={class_name}(). Built-in losses can be given by name, e.g. loss='mse'."
     )
+
+
+def _shape_resolved_error(name):
+    return (
+        f"The loss {name!r} means binary, categorical or sparse categorical crossentropy depending on the "
+        "shapes of y_true and y_pred, so it is resolved when the model first sees data "
+        "(nbtrain.losses.resolve_crossentropy(y_true_shape, y_pred_shape)). Name the loss explicitly, "
+        "e.g. 'categorical_crossentropy', to choose it now."
+    )
+
+
+LOSSES = Registry(
+    "loss", base=Loss, module="nbtrain.losses", convert=_loss_from_function, search_subclasses=True,
+    expected="Pass a loss name such as 'mse', a nbtrain.losses.Loss instance, or a config dict.",
+    reserved={name: _shape_resolved_error(name) for name in ("crossentropy", "ce")},
+)
+"""Every loss by name: class names, Keras function names and aliases (`get` ignores case). A `Loss` subclass
+of your own is found by its class name too, or through ``custom_objects``."""
+
+# Each class with the Keras function that gives its per-sample values (whose name is a name of the class)
+# and its other Keras names.
+_REGISTERED = (
+    (MeanSquaredError, mean_squared_error, "mse"),
+    (MeanAbsoluteError, mean_absolute_error, "mae"),
+    (MeanAbsolutePercentageError, mean_absolute_percentage_error, "mape"),
+    (MeanSquaredLogarithmicError, mean_squared_logarithmic_error, "msle"),
+    (CosineSimilarity, cosine_similarity, "cosine_proximity"),
+    (Huber, huber, "huber_loss"),
+    (LogCosh, log_cosh, "logcosh"),
+    (Hinge, hinge),
+    (SquaredHinge, squared_hinge),
+    (CategoricalHinge, categorical_hinge),
+    (KLDivergence, kl_divergence, "kld", "kullback_leibler_divergence"),
+    (Poisson, poisson),
+    (BinaryCrossentropy, binary_crossentropy, "bce"),
+    (BinaryFocalCrossentropy, binary_focal_crossentropy),
+    (CategoricalCrossentropy, categorical_crossentropy),
+    (CategoricalFocalCrossentropy, categorical_focal_crossentropy),
+    (SparseCategoricalCrossentropy, sparse_categorical_crossentropy),
+)
+# "logcosh", "huber_loss", "kullback_leibler_divergence" and "cosine_proximity" are Keras 2 names that
+# Keras 3 rejects; nbtrain keeps them so older tutorials run.
+for _cls, _function, *_aliases in _REGISTERED:
+    LOSSES.register(_function.__name__, *_aliases)(_cls)
+_FUNCTION_CLASSES = {function: cls for cls, function, *_ in _REGISTERED}
+
+ALL_LOSSES = LOSSES.as_dict()
+"""Every string `get` accepts (matching ignores case), mapped to its loss class."""
 
 
 def get(identifier):
@@ -1953,51 +1944,7 @@ def get(identifier):
         >>> get(mean_absolute_error).name
         'mean_absolute_error'
     """
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type):
-        if issubclass(identifier, Loss):
-            return identifier()
-        raise TypeError(
-            f"Could not interpret loss identifier {identifier!r}: a loss class must subclass nbtrain.losses.Loss."
-        )
-    if isinstance(identifier, str):
-        return _from_name(identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, functools.partial) and identifier.func in _FUNCTION_CLASSES and not identifier.args:
-        return _FUNCTION_CLASSES[identifier.func](**identifier.keywords, name=identifier.func.__name__)
-    if callable(identifier):
-        if identifier in _FUNCTION_CLASSES:
-            return _FUNCTION_CLASSES[identifier](name=identifier.__name__)
-        raise _plain_function_error(identifier)
-    raise TypeError(
-        f"Could not interpret loss identifier {identifier!r} of type {type(identifier).__name__}. Pass a loss "
-        "name such as 'mse', a nbtrain.losses.Loss instance, or a config dict."
-    )
-
-
-def _from_name(name):
-    key = name.strip().lower()
-    if key in _LOOKUP:
-        return _LOOKUP[key]()
-    if key in _SHAPE_RESOLVED:
-        raise ValueError(
-            f"The loss {name!r} means binary, categorical or sparse categorical crossentropy depending on the "
-            "shapes of y_true and y_pred, so it is resolved when the model first sees data "
-            "(nbtrain.losses.resolve_crossentropy(y_true_shape, y_pred_shape)). Name the loss explicitly, "
-            "e.g. 'categorical_crossentropy', to choose it now."
-        )
-    raise _unknown_loss(name, _known_names())
-
-
-def _unknown_loss(name, known):
-    return unknown_name_error("loss", name, known)
-
-
-def _known_names():
-    """Names shown in errors: function names, aliases and class names (not the lower-cased duplicates)."""
-    return list(ALL_LOSSES)
+    return LOSSES.get(identifier)
 
 
 def resolve_crossentropy(y_true_shape, y_pred_shape):
@@ -2035,11 +1982,9 @@ def serialize(loss):
         >>> serialize(Huber(delta=2.0))["class_name"]
         'Huber'
     """
-    if isinstance(loss, Loss):
-        return {"module": "nbtrain.losses", "class_name": type(loss).__name__, "config": loss.get_config()}
-    if callable(loss) and loss in _FUNCTION_CLASSES:
+    if callable(loss) and not isinstance(loss, Loss) and loss in _FUNCTION_CLASSES:
         return loss.__name__
-    raise TypeError(f"serialize() expects a nbtrain.losses.Loss, but got {loss!r} of type {type(loss).__name__}.")
+    return LOSSES.serialize(loss)
 
 
 def deserialize(config, custom_objects=None):
@@ -2054,36 +1999,4 @@ def deserialize(config, custom_objects=None):
         >>> deserialize(serialize(CategoricalCrossentropy(from_logits=True)))
         CategoricalCrossentropy(from_logits=True)
     """
-    if isinstance(config, str):
-        return _from_name(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            f"deserialize() expects a dict with 'class_name' and 'config' keys, as made by serialize(), but got "
-            f"{config!r}."
-        )
-    class_name = config["class_name"]
-    if class_name == "function" and isinstance(config.get("config"), str):  # Keras's form for a loss function
-        return _from_name(config["config"])
-    cls = _find_class(class_name, custom_objects or {})
-    return cls.from_config(dict(config.get("config") or {}))
-
-
-def _find_class(class_name, custom_objects):
-    if class_name in custom_objects:
-        return custom_objects[class_name]
-    if class_name.lower() in _LOOKUP:
-        return _LOOKUP[class_name.lower()]
-    user_classes = {cls.__name__: cls for cls in _all_subclasses(Loss)}
-    if class_name in user_classes:
-        return user_classes[class_name]
-    raise _unknown_loss(class_name, [*ALL_LOSSES, *custom_objects, *user_classes])
-
-
-def _all_subclasses(cls):
-    found = []
-    for sub in cls.__subclasses__():
-        if not sub.__name__.startswith("_"):
-            found.append(sub)
-        found.extend(_all_subclasses(sub))
-    return found
-
+    return LOSSES.deserialize(config, custom_objects)

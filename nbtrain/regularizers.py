@@ -20,14 +20,13 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from nbtrain.utils.config import Configurable
-from nbtrain.utils.registry import deserialize_config, lookup_name
+from nbtrain.utils.registry import Registry
 
 # Keras's backend.epsilon(): the smallest norm OrthogonalRegularizer divides by.
 EPSILON = 1e-7
@@ -83,6 +82,27 @@ class Regularizer(Configurable):
         )
 
 
+def _refuse_plain_function(identifier):
+    if callable(identifier):
+        name = getattr(identifier, "__name__", type(identifier).__name__)
+        raise TypeError(
+            f"Regularizer {name!r} is a plain function, but nbtrain also needs the gradient of the penalty. "
+            "Subclass nbtrain.regularizers.Regularizer and implement __call__(x) -> float and "
+            "gradient(x) -> array."
+        )
+    return None
+
+
+REGULARIZERS = Registry(
+    "regularizer", base=Regularizer, module="nbtrain.regularizers", registered_name=True,
+    convert=_refuse_plain_function,
+    expected="Expected None, a name such as 'l2', or a regularizer such as nbtrain.regularizers.L2(1e-4).",
+)
+"""Every regularizer by name (``"l2"``, ``"L1L2"``, ...); `get` and `deserialize` read it."""
+REGULARIZERS.register(listed=False)(Regularizer)
+
+
+@REGULARIZERS.register("l1")
 class L1(Regularizer):
     """The L1 penalty ``l1 * sum(|x|)``; it pushes weights to exactly zero (sparse weights).
 
@@ -109,6 +129,7 @@ class L1(Regularizer):
         return {"l1": self.l1}
 
 
+@REGULARIZERS.register("l2")
 class L2(Regularizer):
     """The L2 penalty ``l2 * sum(x ** 2)`` (weight decay added to the loss); no factor 1/2, as in Keras.
 
@@ -135,6 +156,7 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
+@REGULARIZERS.register("l1_l2", "l1l2")
 class L1L2(Regularizer):
     """Both penalties: ``l1 * sum(|x|) + l2 * sum(x ** 2)``.
 
@@ -168,6 +190,7 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
+@REGULARIZERS.register("orthogonal_regularizer")
 class OrthogonalRegularizer(Regularizer):
     """Encourages the rows (or columns) of a 2-D weight to be orthogonal to each other.
 
@@ -239,13 +262,6 @@ l2 = L2
 l1_l2 = L1L2
 orthogonal_regularizer = OrthogonalRegularizer
 
-_CLASSES = (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)
-_NAMES = {cls.__name__: cls for cls in _CLASSES} | {
-    "l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer,
-}
-def _lookup(name: str, custom_objects: Mapping | None = None):
-    return lookup_name("regularizer", name, _NAMES, custom_objects, hidden=("Regularizer",))
-
 
 def get(identifier):
     """Resolve a regularizer the way Keras layers do (``kernel_regularizer="l2"``).
@@ -259,25 +275,7 @@ def get(identifier):
         >>> get("l2")
         L2(l2=0.01)
     """
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        name = getattr(identifier, "__name__", type(identifier).__name__)
-        raise TypeError(
-            f"Regularizer {name!r} is a plain function, but nbtrain also needs the gradient of the penalty. "
-            "Subclass nbtrain.regularizers.Regularizer and implement __call__(x) -> float and "
-            "gradient(x) -> array."
-        )
-    raise TypeError(
-        f"Could not interpret regularizer identifier {identifier!r} of type {type(identifier).__name__}. "
-        "Expected None, a name such as 'l2', or a regularizer such as nbtrain.regularizers.L2(1e-4)."
-    )
+    return REGULARIZERS.get(identifier)
 
 
 def serialize(regularizer) -> dict | None:
@@ -288,10 +286,7 @@ def serialize(regularizer) -> dict | None:
         {'l1': 0.1, 'l2': 0.0}
     """
     regularizer = get(regularizer)
-    if regularizer is None:
-        return None
-    return {"module": "nbtrain.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    return None if regularizer is None else REGULARIZERS.serialize(regularizer)
 
 
 def deserialize(config, custom_objects: Mapping | None = None):
@@ -305,9 +300,8 @@ def deserialize(config, custom_objects: Mapping | None = None):
         >>> deserialize({"class_name": "L2", "config": {"l2": 0.001}})
         L2(l2=0.001)
     """
-    return deserialize_config("regularizer", config, _lookup, custom_objects,
-                              example="{'class_name': 'L2', 'config': {'l2': 0.01}}")
+    return REGULARIZERS.deserialize(config, custom_objects)
 
 
-__all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
-           "orthogonal_regularizer", "serialize"]
+__all__ = ["REGULARIZERS", "L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1",
+           "l1_l2", "l2", "orthogonal_regularizer", "serialize"]

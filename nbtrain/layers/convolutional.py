@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import LAYERS, Layer, _shape_text
 from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.checks import is_int, one_of
 
@@ -876,8 +876,8 @@ class UpSampling1D(UpSampling2D):
 __all__ = ["Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "UpSampling1D", "UpSampling2D",
            "ZeroPadding1D", "ZeroPadding2D"]
 
-# Keras aliases
-Convolution1D = Conv1D
-Convolution2D = Conv2D
-Convolution2DTranspose = Conv2DTranspose
+# Keras's other names for the same classes
+Convolution1D = LAYERS.register("Convolution1D")(Conv1D)
+Convolution2D = LAYERS.register("Convolution2D")(Conv2D)
+Convolution2DTranspose = LAYERS.register("Convolution2DTranspose")(Conv2DTranspose)
 __all__ += ["Convolution1D", "Convolution2D", "Convolution2DTranspose"]

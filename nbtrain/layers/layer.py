@@ -12,6 +12,7 @@ from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.symbolic import call_symbolically, is_symbolic
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.naming import to_snake_case, unique_name
+from nbtrain.utils.registry import Registry
 
 FLOATX = np.float32
 
@@ -65,6 +66,13 @@ class Layer:
         ...         self.grads["scale"] = (grad_output * self._x).reshape(-1, self._x.shape[-1]).sum(0)
         ...         return grad_output * self.params["scale"]
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # nbtrain's own layers register themselves where they are defined; a layer class of yours is found
+        # by its name when a model is loaded (see nbtrain.layers.serialization), or through custom_objects.
+        if cls.__module__.startswith("nbtrain.") and not cls.__name__.startswith("_"):
+            LAYERS.register()(cls)
 
     def __init__(self, **kwargs):
         check_keyword_arguments(f"{type(self).__name__}()", kwargs, _accepted_arguments(type(self)))
@@ -383,6 +391,12 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+LAYERS = Registry("layer", base=Layer, search_subclasses=True)
+"""Every built-in layer class by name, with Keras's other names (``"Convolution2D"``); classes register
+themselves when defined (``Layer.__init_subclass__``)."""
+LAYERS.register()(Layer)
 
 
 def _is_shape_list(shape) -> bool:

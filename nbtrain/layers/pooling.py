@@ -21,7 +21,7 @@ from nbtrain.layers.convolutional import (
     spatial_rank_error,
     unpad_spatial,
 )
-from nbtrain.layers.layer import Layer
+from nbtrain.layers.layer import LAYERS, Layer
 
 
 class _Pooling(Layer):
@@ -395,15 +395,15 @@ class GlobalMaxPooling1D(GlobalMaxPooling2D):
     rank = 1
 
 
-# Keras aliases
-MaxPool1D = MaxPooling1D
-MaxPool2D = MaxPooling2D
-AvgPool1D = AveragePooling1D
-AvgPool2D = AveragePooling2D
-GlobalAvgPool1D = GlobalAveragePooling1D
-GlobalAvgPool2D = GlobalAveragePooling2D
-GlobalMaxPool1D = GlobalMaxPooling1D
-GlobalMaxPool2D = GlobalMaxPooling2D
+# Keras's other names for the same classes
+MaxPool1D = LAYERS.register("MaxPool1D")(MaxPooling1D)
+MaxPool2D = LAYERS.register("MaxPool2D")(MaxPooling2D)
+AvgPool1D = LAYERS.register("AvgPool1D")(AveragePooling1D)
+AvgPool2D = LAYERS.register("AvgPool2D")(AveragePooling2D)
+GlobalAvgPool1D = LAYERS.register("GlobalAvgPool1D")(GlobalAveragePooling1D)
+GlobalAvgPool2D = LAYERS.register("GlobalAvgPool2D")(GlobalAveragePooling2D)
+GlobalMaxPool1D = LAYERS.register("GlobalMaxPool1D")(GlobalMaxPooling1D)
+GlobalMaxPool2D = LAYERS.register("GlobalMaxPool2D")(GlobalMaxPooling2D)
 
 __all__ = [
     "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D",

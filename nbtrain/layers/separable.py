@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.convolutional import Geometry, SlidingWindowLayer, offset_view
+from nbtrain.layers.layer import LAYERS
 from nbtrain.utils.checks import positive_int
 
 
@@ -290,7 +291,7 @@ class SeparableConv1D(_SeparableConv):
 
 __all__ = ["DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D"]
 
-# Keras aliases
-SeparableConvolution1D = SeparableConv1D
-SeparableConvolution2D = SeparableConv2D
+# Keras's other names for the same classes
+SeparableConvolution1D = LAYERS.register("SeparableConvolution1D")(SeparableConv1D)
+SeparableConvolution2D = LAYERS.register("SeparableConvolution2D")(SeparableConv2D)
 __all__ += ["SeparableConvolution1D", "SeparableConvolution2D"]

@@ -4,8 +4,8 @@ A layer's config is ``{"module", "class_name", "config"}`` where ``config`` is `
 ``deserialize`` finds the class by name and calls its ``from_config``. Classes are found in this order:
 
 1. ``custom_objects`` (a dict name -> class), for your own layers;
-2. every :class:`Layer` subclass exported from ``nbtrain.layers`` (found at call time, so new layer modules
-   need no registration here);
+2. the built-in layers in ``nbtrain.layers.layer.LAYERS`` (every layer class nbtrain defines registers itself
+   there, with Keras's other names such as ``Convolution2D``);
 3. any other :class:`Layer` subclass already defined in this Python session (a layer class defined in an
    earlier notebook cell; re-running that cell redefines it, and the latest definition wins). If classes of
    that name are defined in different places, the name is ambiguous and ``custom_objects`` must choose.
@@ -23,8 +23,10 @@ import inspect
 import re
 from collections.abc import Mapping
 
-from nbtrain.layers.layer import Layer
+from nbtrain.layers.layer import LAYERS, Layer
+from nbtrain.utils import registry
 from nbtrain.utils.errors import did_you_mean
+from nbtrain.utils.registry import AmbiguousNameError, build_from_config, defined_subclasses  # noqa: F401 (saving uses it)
 
 # Keys of a layer config whose values are themselves serialized objects, so that user objects named in
 # custom_objects (an activation, an initializer, ...) are resolved before the layer's constructor sees them.
@@ -41,42 +43,22 @@ class UnknownLayerError(ValueError):
 
 
 def builtin_layer_classes() -> dict[str, type]:
-    """Every :class:`Layer` subclass exported from ``nbtrain.layers``, by class name (and alias)."""
-    import nbtrain.layers as layers_module
-
-    found = {}
-    for name, value in vars(layers_module).items():
-        if inspect.isclass(value) and issubclass(value, Layer) and not name.startswith("_"):
-            found[name] = value
-            found.setdefault(value.__name__, value)
-    return found
+    """Every built-in :class:`Layer` class by class name (and Keras alias)."""
+    _register_builtin_layers()
+    return LAYERS.as_dict()
 
 
-def defined_subclasses(base: type) -> dict[str, list[type]]:
-    """Every public subclass of ``base`` defined so far in this session, by class name, oldest first."""
-    found: dict[str, list[type]] = {}
-    stack, seen = list(base.__subclasses__()), set()
-    while stack:
-        cls = stack.pop(0)
-        if cls in seen:
-            continue
-        seen.add(cls)
-        if not cls.__name__.startswith("_"):
-            found.setdefault(cls.__name__, []).append(cls)
-        stack.extend(cls.__subclasses__())
-    return found
+def _register_builtin_layers() -> None:
+    import nbtrain.layers  # noqa: F401  (importing the layer modules registers their classes)
 
 
 def pick_defined_class(class_name: str, candidates: list[type], what: str = "layer"):
     """The one class a name means: a class redefined in the same place (a re-run notebook cell) counts once,
     the latest definition winning; classes of that name from different places are ambiguous."""
-    places = list(dict.fromkeys(f"{c.__module__}.{c.__qualname__}" for c in candidates))
-    if len(places) == 1:
-        return candidates[-1]
-    raise UnknownLayerError(
-        f"Several {what} classes are named '{class_name}' ({', '.join(places)}); pass "
-        f"custom_objects={{'{class_name}': {class_name}}} to choose one."
-    )
+    try:
+        return registry.pick_defined_class(class_name, candidates, what)
+    except AmbiguousNameError as error:
+        raise UnknownLayerError(str(error)) from None
 
 
 def get_layer_class(class_name: str, custom_objects: Mapping | None = None, where: str | None = None) -> type:
@@ -102,17 +84,18 @@ def get_layer_class(class_name: str, custom_objects: Mapping | None = None, wher
         if not (inspect.isclass(found) and issubclass(found, Layer)):
             raise TypeError(f"custom_objects[{class_name!r}] must be a Layer subclass, got {found!r}.")
         return found
-    builtin = builtin_layer_classes()
-    if class_name in builtin:
-        return builtin[class_name]
-    candidates = defined_subclasses(Layer).get(class_name)
-    if candidates:
-        return pick_defined_class(class_name, candidates)
+    _register_builtin_layers()
+    try:
+        found = LAYERS.find(class_name)
+    except AmbiguousNameError as error:
+        raise UnknownLayerError(str(error)) from None
+    if found is not None:
+        return found
     location = f" in {where}" if where else ""
     raise UnknownLayerError(
         f"Unknown layer '{class_name}'{location}: it is not a built-in nbtrain layer. If it is your own layer "
         f"class, define it and pass custom_objects={{'{class_name}': {class_name}}}."
-        f"{did_you_mean(class_name, builtin)}"
+        f"{did_you_mean(class_name, LAYERS.names())}"
     )
 
 
@@ -126,7 +109,7 @@ def serialize(layer: Layer) -> dict:
     """
     if not isinstance(layer, Layer):
         raise TypeError(f"serialize() expects a layer, got {layer!r} ({type(layer).__name__}).")
-    return {"module": type(layer).__module__, "class_name": type(layer).__name__, "config": layer.get_config()}
+    return LAYERS.serialize(layer)
 
 
 def deserialize(config: Mapping, custom_objects: Mapping | None = None, where: str | None = None) -> Layer:
@@ -153,9 +136,7 @@ def deserialize(config: Mapping, custom_objects: Mapping | None = None, where: s
     if custom_objects:
         options = resolve_custom_objects(options, custom_objects)
     try:
-        if _inherits_base_from_config(cls):
-            options = _with_nested_layers(options, custom_objects)
-        return call_from_config(cls, options, custom_objects)
+        return _call_from_config(cls, options, custom_objects)
     except UnknownLayerError:
         raise
     except (TypeError, ValueError) as error:
@@ -173,35 +154,13 @@ def deserialize(config: Mapping, custom_objects: Mapping | None = None, where: s
         ) from error
 
 
-def call_from_config(cls, config: Mapping, custom_objects: Mapping | None = None):
-    """``cls.from_config(config)``, passing ``custom_objects`` too when that ``from_config`` takes them.
-
-    A layer's ``from_config`` usually takes the config alone, as in Keras; a model's (``Sequential``,
-    ``Functional``) also takes the user's classes, to rebuild the layers inside it.
-
-    Example:
-        >>> from nbtrain.layers import Dense
-        >>> call_from_config(Dense, {"units": 2}).units
-        2
-    """
-    from_config = cls.from_config
-    try:
-        takes_custom = "custom_objects" in inspect.signature(from_config).parameters
-    except (TypeError, ValueError):
-        takes_custom = False
-    if takes_custom:
-        return from_config(config, custom_objects=custom_objects)
-    return from_config(config)
-
-
-def _with_nested_layers(options: dict, custom_objects) -> dict:
-    """Layer configs nested under ``layer`` or ``*_layer`` rebuilt as layers.
-
-    Layer.from_config is cls(**config): a wrapper without its own from_config (TimeDistributed(layer)) needs
-    its inner layer as an object.
-    """
-    return {key: _nested_layer(value, custom_objects) if key == "layer" or key.endswith("_layer") else value
-            for key, value in options.items()}
+def _call_from_config(cls, options, custom_objects):
+    if _inherits_base_from_config(cls):
+        # Layer.from_config is cls(**config): a wrapper without its own from_config (TimeDistributed(layer))
+        # needs its inner layer as an object, so nested layer configs are rebuilt first.
+        options = {key: _nested_layer(value, custom_objects) if key == "layer" or key.endswith("_layer") else value
+                   for key, value in options.items()}
+    return build_from_config(cls, options, custom_objects)
 
 
 def _inherits_base_from_config(cls) -> bool:
@@ -250,5 +209,5 @@ def _names_custom_object(value, custom_objects) -> bool:
     return isinstance(name, str) and name in custom_objects
 
 
-__all__ = ["UnknownLayerError", "builtin_layer_classes", "call_from_config", "deserialize", "get_layer_class",
-           "resolve_custom_objects", "serialize"]
+__all__ = ["UnknownLayerError", "builtin_layer_classes", "defined_subclasses", "deserialize", "get_layer_class",
+           "pick_defined_class", "resolve_custom_objects", "serialize"]

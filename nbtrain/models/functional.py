@@ -14,7 +14,7 @@ import numpy as np
 from nbtrain.layers.input_layer import InputLayer
 from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
-from nbtrain.models.model_classes import builtin_model_class
+from nbtrain.models.model_classes import MODELS
 from nbtrain.utils.errors import check_keyword_arguments
 
 
@@ -69,7 +69,7 @@ def _topological_nodes(outputs: list[SymbolicTensor], inputs: list[SymbolicTenso
     return order
 
 
-@builtin_model_class
+@MODELS.register()
 class Functional(Model):
     """A model defined by calling layers on ``Input`` tensors: ``Model(inputs, outputs)``.
 

@@ -6,14 +6,14 @@ import numpy as np
 
 from nbtrain.layers.symbolic import is_symbolic
 from nbtrain.models import saving
-from nbtrain.models.model_classes import builtin_model_class
+from nbtrain.models.model_classes import MODELS
 from nbtrain.models.summary import print_summary
 from nbtrain.models.training import Trainer
 from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.naming import to_snake_case, unique_name
 
 
-@builtin_model_class
+@MODELS.register()
 class Model(Trainer):
     """Base class of nbtrain models; use :class:`nbtrain.models.Sequential` to build one.
 
@@ -204,3 +204,7 @@ class Model(Trainer):
             >>> model.load_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+
+# Registered models are found by name; a model class of the user's is searched for among Model's subclasses.
+MODELS.base = Model

@@ -8,10 +8,10 @@ from nbtrain.layers.input_layer import InputLayer
 from nbtrain.layers.layer import Layer
 from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
-from nbtrain.models.model_classes import builtin_model_class
+from nbtrain.models.model_classes import MODELS
 
 
-@builtin_model_class
+@MODELS.register()
 class Sequential(Model):
     """A model made of layers applied one after the other.
 

@@ -19,12 +19,13 @@ from nbtrain.optimizers.adamax import Adamax
 from nbtrain.optimizers.adamw import AdamW
 from nbtrain.optimizers.lion import Lion
 from nbtrain.optimizers.nadam import Nadam
-from nbtrain.optimizers.optimizer import Optimizer
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer
 from nbtrain.optimizers.registry import deserialize, get, serialize
 from nbtrain.optimizers.rmsprop import RMSprop
 from nbtrain.optimizers.sgd import SGD
 
 __all__ = [
+    "OPTIMIZERS",
     "Optimizer",
     "SGD",
     "RMSprop",

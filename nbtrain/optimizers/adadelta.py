@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
 
 
+@OPTIMIZERS.register(name="adadelta")
 class Adadelta(Optimizer):
     """Adadelta (Keras form: the step is also multiplied by ``learning_rate``, default 0.001, not 1.0).
 

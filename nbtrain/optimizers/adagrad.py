@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
 
 
+@OPTIMIZERS.register(name="adagrad")
 class Adagrad(Optimizer):
     """Adagrad: ``acc += g**2``; ``w -= learning_rate * g / sqrt(acc + epsilon)``.
 

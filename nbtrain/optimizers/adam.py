@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import Optimizer, check_flag, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_flag, check_number, default_learning_rate
 
 
+@OPTIMIZERS.register(name="adam")
 class Adam(Optimizer):
     """Adam, optionally AMSGrad.
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
 
 
+@OPTIMIZERS.register(name="adamax")
 class Adamax(Optimizer):
     """Adamax: ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 * u, |g|)``;
     ``w -= lr * m / ((1 - beta_1**t) * (u + epsilon))``.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from nbtrain.optimizers.adam import Adam
-from nbtrain.optimizers.optimizer import default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, default_learning_rate
 
 
+@OPTIMIZERS.register(name="adamw")
 class AdamW(Adam):
     """Adam with decoupled weight decay: each step first does ``w -= w * weight_decay * lr``, then Adam.
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
 
 
+@OPTIMIZERS.register(name="lion")
 class Lion(Optimizer):
     """Lion: ``w -= lr * sign(beta_1 m + (1 - beta_1) g)``, then ``m = beta_2 m + (1 - beta_2) g``.
 

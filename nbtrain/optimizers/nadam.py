@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
 
 
+@OPTIMIZERS.register(name="nadam")
 class Nadam(Optimizer):
     """Nadam, with Keras's momentum schedule ``mu_t = beta_1 * (1 - 0.5 * 0.96**t)``.
 

@@ -21,8 +21,9 @@ import numpy as np
 
 from nbtrain.optimizers import schedules
 from nbtrain.utils.errors import check_keyword_arguments
+from nbtrain.utils.registry import Registry
 
-__all__ = ["Optimizer", "default_learning_rate"]
+__all__ = ["OPTIMIZERS", "Optimizer", "default_learning_rate"]
 
 
 class _DefaultLearningRate(float):
@@ -740,6 +741,19 @@ class Optimizer:
                 shown.append(f"{key}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
+
+
+def _not_an_optimizer(identifier):
+    raise TypeError(
+        f"Could not interpret optimizer identifier: {identifier!r} ({type(identifier).__name__}). Pass a name "
+        "such as 'adam' or 'sgd', an optimizer such as nbtrain.optimizers.Adam(learning_rate=1e-3), an "
+        "optimizer class, or a dict from nbtrain.optimizers.serialize()."
+    )
+
+
+OPTIMIZERS = Registry("optimizer", base=Optimizer, module="nbtrain.optimizers", convert=_not_an_optimizer,
+                      config_only=True)
+"""Every optimizer by its Keras name (the lower-cased class name, ``"adam"``); each class registers itself."""
 
 def _l2_norm(array: np.ndarray) -> float:
     flat = array.reshape(-1)

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from nbtrain.optimizers.adadelta import Adadelta
-from nbtrain.optimizers.adagrad import Adagrad
-from nbtrain.optimizers.adam import Adam
-from nbtrain.optimizers.adamax import Adamax
-from nbtrain.optimizers.adamw import AdamW
-from nbtrain.optimizers.lion import Lion
-from nbtrain.optimizers.nadam import Nadam
-from nbtrain.optimizers.optimizer import Optimizer
-from nbtrain.optimizers.rmsprop import RMSprop
+# importing every optimizer module registers its class in OPTIMIZERS
+from nbtrain.optimizers.adadelta import Adadelta  # noqa: F401
+from nbtrain.optimizers.adagrad import Adagrad  # noqa: F401
+from nbtrain.optimizers.adam import Adam  # noqa: F401
+from nbtrain.optimizers.adamax import Adamax  # noqa: F401
+from nbtrain.optimizers.adamw import AdamW  # noqa: F401
+from nbtrain.optimizers.lion import Lion  # noqa: F401
+from nbtrain.optimizers.nadam import Nadam  # noqa: F401
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer
+from nbtrain.optimizers.rmsprop import RMSprop  # noqa: F401
 from nbtrain.optimizers.sgd import SGD
-from nbtrain.utils.errors import unknown_name_error
-
-# Keras's names are the lower-cased class names
-_OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, AdamW, Lion)}
-
-
-def _lookup(name: str, custom_objects=None) -> type:
-    custom = {k.lower(): v for k, v in (custom_objects or {}).items()}
-    known = {**_OPTIMIZERS, **custom}
-    key = name.strip().lower()
-    if key not in known:
-        raise unknown_name_error("optimizer", name, known)
-    return known[key]
 
 
 def get(identifier) -> Optimizer | None:
@@ -41,19 +29,7 @@ def get(identifier) -> Optimizer | None:
         ...
         ValueError: Unknown optimizer: 'adm'. Did you mean 'adam'? Known optimizers: ...
     """
-    if identifier is None or isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(
-        f"Could not interpret optimizer identifier: {identifier!r} ({type(identifier).__name__}). Pass a name "
-        "such as 'adam' or 'sgd', an optimizer such as nbtrain.optimizers.Adam(learning_rate=1e-3), an "
-        "optimizer class, or a dict from nbtrain.optimizers.serialize()."
-    )
+    return OPTIMIZERS.get(identifier)
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -63,9 +39,7 @@ def serialize(optimizer: Optimizer) -> dict:
         >>> serialize(SGD())["class_name"]
         'SGD'
     """
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"serialize() expects an Optimizer; received {optimizer!r} ({type(optimizer).__name__}).")
-    return {"module": "nbtrain.optimizers", "class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return OPTIMIZERS.serialize(optimizer)
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> Optimizer:
@@ -79,10 +53,4 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Optimizer:
         >>> deserialize({"class_name": "Adam", "config": {"learning_rate": 0.01}})
         Adam(learning_rate=0.01)
     """
-    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
-        raise TypeError(
-            "deserialize() expects a dict like {'class_name': 'Adam', 'config': {'learning_rate': 0.001}}; "
-            f"received {config!r}."
-        )
-    cls = _lookup(config["class_name"], custom_objects)
-    return cls.from_config(dict(config.get("config") or {}), custom_objects)
+    return OPTIMIZERS.deserialize(config, custom_objects)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import Optimizer, check_flag, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_flag, check_number, default_learning_rate
 
 
+@OPTIMIZERS.register(name="rmsprop")
 class RMSprop(Optimizer):
     """RMSprop, optionally centered and with (plain) momentum.
 

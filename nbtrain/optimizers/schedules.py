@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import numbers
 
-from nbtrain.utils.errors import unknown_name_error
+from nbtrain.utils.registry import Registry
 
 __all__ = [
+    "SCHEDULES",
     "LearningRateSchedule",
     "ExponentialDecay",
     "InverseTimeDecay",
@@ -100,6 +101,12 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
+SCHEDULES = Registry("learning rate schedule", base=LearningRateSchedule, module="nbtrain.optimizers.schedules",
+                     config_only=True)
+"""Every schedule by class name (``"ExponentialDecay"``, ...); each class registers itself."""
+
+
+@SCHEDULES.register()
 class ExponentialDecay(LearningRateSchedule):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``, optionally in whole stairs.
 
@@ -140,6 +147,7 @@ class ExponentialDecay(LearningRateSchedule):
         }
 
 
+@SCHEDULES.register()
 class InverseTimeDecay(LearningRateSchedule):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``, optionally in whole stairs.
 
@@ -180,6 +188,7 @@ class InverseTimeDecay(LearningRateSchedule):
         }
 
 
+@SCHEDULES.register()
 class PiecewiseConstantDecay(LearningRateSchedule):
     """A constant rate on each interval: ``values[0]`` while ``step <= boundaries[0]``, and so on.
 
@@ -221,6 +230,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": list(self.boundaries), "values": list(self.values), "name": self.name}
 
 
+@SCHEDULES.register()
 class PolynomialDecay(LearningRateSchedule):
     """Decay from ``initial_learning_rate`` to ``end_learning_rate`` along ``(1 - step/decay_steps) ** power``.
 
@@ -270,6 +280,7 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
+@SCHEDULES.register()
 class CosineDecay(LearningRateSchedule):
     """Cosine decay to ``alpha`` times the starting rate, after an optional linear warmup.
 
@@ -327,6 +338,7 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+@SCHEDULES.register()
 class CosineDecayRestarts(LearningRateSchedule):
     """Cosine decay with warm restarts (SGDR): each period is ``t_mul`` times longer and ``m_mul`` times lower.
 
@@ -379,19 +391,6 @@ class CosineDecayRestarts(LearningRateSchedule):
         }
 
 
-_SCHEDULES = {
-    cls.__name__: cls
-    for cls in (
-        ExponentialDecay,
-        InverseTimeDecay,
-        PiecewiseConstantDecay,
-        PolynomialDecay,
-        CosineDecay,
-        CosineDecayRestarts,
-    )
-}
-
-
 def serialize(schedule: LearningRateSchedule) -> dict:
     """Return ``{"module", "class_name", "config"}`` for a schedule, for saving with the optimizer's config.
 
@@ -402,11 +401,7 @@ def serialize(schedule: LearningRateSchedule) -> dict:
         >>> serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]
         'ExponentialDecay'
     """
-    if not isinstance(schedule, LearningRateSchedule):
-        raise TypeError(
-            f"schedules.serialize() expects a LearningRateSchedule; received {schedule!r} ({type(schedule).__name__})."
-        )
-    return {"module": "nbtrain.optimizers.schedules", "class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return SCHEDULES.serialize(schedule)
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> LearningRateSchedule:
@@ -421,13 +416,4 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> LearningRat
         ...     "initial_learning_rate": 1.0, "decay_steps": 2, "decay_rate": 0.5}})(2)
         0.6666666666666666
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise TypeError(
-            "schedules.deserialize() expects a dict like {'class_name': 'ExponentialDecay', 'config': {...}}; "
-            f"received {config!r}."
-        )
-    known = {**_SCHEDULES, **(custom_objects or {})}
-    name = config["class_name"]
-    if name not in known:
-        raise unknown_name_error("learning rate schedule", name, known)
-    return known[name].from_config(dict(config.get("config", {})))
+    return SCHEDULES.deserialize(config, custom_objects)

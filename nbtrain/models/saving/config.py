@@ -15,8 +15,9 @@ import warnings
 
 from nbtrain import losses, metrics, optimizers
 from nbtrain.layers import serialization as layer_serialization
-from nbtrain.models.model_classes import builtin_model_classes
+from nbtrain.models.model_classes import MODELS
 from nbtrain.models.saving.archive import CONFIG, SavedFileError, json_default, shape_from_json, shape_to_json
+from nbtrain.utils.registry import build_from_config
 
 _EXTRA_COMPILE_ARGUMENTS = ("run_eagerly", "steps_per_execution", "jit_compile")
 
@@ -139,7 +140,7 @@ def model_from_config(saved: dict, custom_objects: dict, where: str):
     if not _defines_from_config(cls):
         raise SavedFileError(f"Cannot load {where}: the model class {cls.__name__} has no from_config().")
     try:
-        model = layer_serialization.call_from_config(cls, saved.get("config") or {}, custom_objects)
+        model = build_from_config(cls, saved.get("config") or {}, custom_objects)
     except layer_serialization.UnknownLayerError as error:
         message = str(error)
         if where not in message:
@@ -152,21 +153,12 @@ def model_from_config(saved: dict, custom_objects: dict, where: str):
 
 
 def _model_class(class_name: str, custom_objects: dict, where: str):
-    if class_name in custom_objects:
-        return custom_objects[class_name]
-    builtin = builtin_model_classes()
-    if class_name in builtin:
-        return builtin[class_name]
-    candidates = layer_serialization.defined_subclasses(_base_model_class()).get(class_name)
-    if candidates:
-        return layer_serialization.pick_defined_class(class_name, candidates, what="model")
-    raise SavedFileError(
-        f"Unknown model class '{class_name}' in {where}: pass custom_objects={{'{class_name}': {class_name}}}."
-    )
-
-
-def _base_model_class() -> type:
-    return builtin_model_classes()["Model"]
+    cls = MODELS.find(class_name, custom_objects)
+    if cls is None:
+        raise SavedFileError(
+            f"Unknown model class '{class_name}' in {where}: pass custom_objects={{'{class_name}': {class_name}}}."
+        )
+    return cls
 
 
 def _defines_from_config(cls) -> bool:
@@ -174,7 +166,7 @@ def _defines_from_config(cls) -> bool:
 
     ``Model.from_config`` builds a functional model, which is wrong for a subclassed model without one.
     """
-    base = _base_model_class()
+    base = MODELS.base
     for klass in cls.__mro__:
         if "from_config" in vars(klass):
             return True
