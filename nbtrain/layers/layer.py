@@ -73,6 +73,10 @@ class Layer:
         # by its name when a model is loaded (see nbtrain.layers.serialization), or through custom_objects.
         if cls.__module__.startswith("nbtrain.") and not cls.__name__.startswith("_"):
             LAYERS.register()(cls)
+        # A class that writes forward or backward (a user's layer, or a user's subclass of a built-in layer that
+        # extends forward) is run through them: models then call the forward/backward default of _apply.
+        if ("forward" in cls.__dict__ or "backward" in cls.__dict__) and "_apply" not in cls.__dict__:
+            cls._apply = Layer._apply
 
     def __init__(self, **kwargs):
         check_keyword_arguments(f"{type(self).__name__}()", kwargs, _accepted_arguments(type(self)))
@@ -307,20 +311,13 @@ class Layer:
 
         Everything the backward pass needs lives in ``backprop``, never on the layer, so two calls never mix
         (thinc's ``forward -> (Y, backprop)``). Built-in layers implement this method. This default serves
-        layers written to the ``forward``/``backward`` contract (a class that defines either gets it, see
+        layers written to the ``forward``/``backward`` contract (a class that defines either gets it in
         ``__init_subclass__``): the layer runs ``forward``, then a shallow copy of it, taken at once, runs
         ``backward``; the copy shares the weights and ``grads`` but keeps the arrays this call stored. Such a
         layer computes dL/dx whether or not it is needed.
         """
         y = self.forward(x, training=training) if mask is None else self.forward(x, training=training, mask=mask)
         return y, _SnapshotBackprop(self)
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        # A class that writes forward or backward (a user's layer, or a user's subclass of a built-in layer that
-        # extends forward) is run through them: models then call the forward/backward default of _apply.
-        if ("forward" in cls.__dict__ or "backward" in cls.__dict__) and "_apply" not in cls.__dict__:
-            cls._apply = Layer._apply
 
     def forward(self, x, training: bool = False, mask=None) -> np.ndarray:
         """Apply the layer by hand, keeping this call's backprop for :meth:`backward`.
