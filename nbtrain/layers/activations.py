@@ -13,7 +13,8 @@ import numpy as np
 from nbtrain import activations as activations_module
 from nbtrain.activations import ActivationFunction
 from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
+from nbtrain.utils.naming import shape_text
 
 # What Keras's Softmax puts in place of masked logits: exp() of it is exactly 0 in float32 and float64.
 _MASKED_LOGIT = -1e9
@@ -343,11 +344,11 @@ class PReLU(Layer):
         shared = set(self.shared_axes or ())
         if any(axis >= len(input_shape) for axis in shared):
             raise ValueError(f"PReLU layer '{self.name}' got shared_axes={self.shared_axes}, but its inputs of "
-                             f"shape {_shape_text(input_shape)} have axes 1 to {len(input_shape) - 1} only.")
+                             f"shape {shape_text(input_shape)} have axes 1 to {len(input_shape) - 1} only.")
         unknown = [axis for axis in range(1, len(input_shape)) if input_shape[axis] is None and axis not in shared]
         if unknown:
             raise ValueError(f"PReLU layer '{self.name}' needs a known size on every axis it learns alphas for, but "
-                             f"inputs of shape {_shape_text(input_shape)} have none on axes {unknown}. Give them a "
+                             f"inputs of shape {shape_text(input_shape)} have none on axes {unknown}. Give them a "
                              f"size, or share alpha along them with shared_axes={sorted(shared | set(unknown))}.")
         return tuple(1 if axis in shared else input_shape[axis] for axis in range(1, len(input_shape)))
 
@@ -355,7 +356,7 @@ class PReLU(Layer):
         # Keras checks only the rank and the axes that have their own alphas; shared axes may change size
         expected = tuple(None if axis in self._summed_axes else size for axis, size in enumerate(self.input_shape))
         if x.ndim != len(expected) or any(e is not None and e != size for e, size in zip(expected, x.shape)):
-            raise ValueError(f"PReLU layer '{self.name}' expects inputs of shape {_shape_text(expected)} but got "
+            raise ValueError(f"PReLU layer '{self.name}' expects inputs of shape {shape_text(expected)} but got "
                              f"an array of shape {x.shape}.")
 
     def forward(self, x, training=False):

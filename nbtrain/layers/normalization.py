@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain import initializers
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
+from nbtrain.utils.naming import shape_text
 from nbtrain.utils.checks import is_int, positive_int
 
 
@@ -111,7 +112,7 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         if features is None:
             raise ValueError(
                 f"BatchNormalization layer '{self.name}' needs a known size on axis {self.axis}, got input shape "
-                f"{_shape_text(input_shape)}."
+                f"{shape_text(input_shape)}."
             )
         self._add_scale_and_offset((features,))
         self.add_weight("moving_mean", (features,), self.moving_mean_initializer, trainable=False)
@@ -123,7 +124,7 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         (axis,) = _normalize_axes(self.axis, len(expected), self)
         if x.ndim != len(expected) or x.shape[axis] != expected[axis]:
             raise ValueError(
-                f"BatchNormalization layer '{self.name}' was built for inputs of shape {_shape_text(expected)} "
+                f"BatchNormalization layer '{self.name}' was built for inputs of shape {shape_text(expected)} "
                 f"({expected[axis]} features on axis {self.axis}) but got an array of shape {x.shape}."
             )
 
@@ -250,7 +251,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         if any(input_shape[a] is None for a in axes):
             raise ValueError(
                 f"LayerNormalization layer '{self.name}' needs known sizes on axis {self.axis}, got input shape "
-                f"{_shape_text(input_shape)}."
+                f"{shape_text(input_shape)}."
             )
         self._add_scale_and_offset(tuple(input_shape[a] for a in axes))
         super().build(input_shape)
@@ -260,7 +261,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         axes = _normalize_axes(self.axis, len(expected), self)
         if x.ndim != len(expected) or any(x.shape[a] != expected[a] for a in axes):
             raise ValueError(
-                f"LayerNormalization layer '{self.name}' was built for inputs of shape {_shape_text(expected)} "
+                f"LayerNormalization layer '{self.name}' was built for inputs of shape {shape_text(expected)} "
                 f"but got an array of shape {x.shape}."
             )
 
@@ -354,7 +355,7 @@ class GroupNormalization(_ScaleAndOffset, Layer):
         channels = input_shape[axis]
         if axis == 0 or channels is None:
             raise ValueError(f"GroupNormalization layer '{self.name}' needs a known channel axis other than the "
-                             f"batch axis; got axis={self.axis} for input shape {_shape_text(input_shape)}.")
+                             f"batch axis; got axis={self.axis} for input shape {shape_text(input_shape)}.")
         groups = channels if self.groups == -1 else self.groups
         if channels % groups:
             raise ValueError(f"GroupNormalization layer '{self.name}' splits {channels} channels into groups={groups}, "

@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from nbtrain.layers.layer import FLOATX, Layer, _shape_text
+from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.utils.naming import shape_text
 from nbtrain.utils.checks import is_int, positive_int
 
 #: Keras's ``backend.epsilon()``: the smallest standard deviation Normalization divides by.
@@ -191,7 +192,7 @@ class Normalization(Layer):
         if unknown:
             raise ValueError(
                 f"Normalization layer '{self.name}' keeps separate statistics on axis {self.axis}, so those axes "
-                f"need known sizes, but input shape {_shape_text(input_shape)} has None on axis {unknown[0]}."
+                f"need known sizes, but input shape {shape_text(input_shape)} has None on axis {unknown[0]}."
             )
         self._broadcast_shape = tuple(input_shape[a] if a in self._keep_axes else 1 for a in range(len(input_shape)))
         statistics_shape = tuple(input_shape[a] for a in self._keep_axes)
@@ -328,10 +329,10 @@ class Normalization(Layer):
         kept = [a - built_ndim + len(shape) for a in self._keep_axes]
         if any(a < 0 for a in kept) or any(shape[a] != self._broadcast_shape[k]
                                            for a, k in zip(kept, self._keep_axes)):
-            expected = _shape_text(tuple(self.input_shape))
+            expected = shape_text(tuple(self.input_shape))
             raise ValueError(
                 f"Normalization layer '{self.name}' was built for inputs of shape {expected} (statistics on axis "
-                f"{self.axis}) but {received} of shape {_shape_text(tuple(shape))}. Adapt it on data shaped "
+                f"{self.axis}) but {received} of shape {shape_text(tuple(shape))}. Adapt it on data shaped "
                 "like the model's inputs."
             )
         return tuple(a for a in range(len(shape)) if a not in kept)
@@ -391,7 +392,7 @@ class Normalization(Layer):
             fits = False
         if not fits:
             raise ValueError(
-                f"Normalization layer '{self.name}' was built for inputs of shape {_shape_text(self.input_shape)} "
+                f"Normalization layer '{self.name}' was built for inputs of shape {shape_text(self.input_shape)} "
                 f"(statistics of shape {self._broadcast_shape}) but got an array of shape {tuple(shape)}."
             )
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.core import Dropout
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
+from nbtrain.utils.naming import shape_text
 from nbtrain.utils.random import make_generator
 
 
@@ -124,7 +125,7 @@ class _SpatialDropout(Dropout):
             layout = "(batch, steps, channels)" if self.rank == 1 else "(batch, height, width, channels)"
             raise ValueError(
                 f"{type(self).__name__} layer '{self.name}' expects inputs of shape {layout} ({self.rank + 2} axes) "
-                f"but got shape {_shape_text(tuple(shape))}. Use Dropout for other shapes."
+                f"but got shape {shape_text(tuple(shape))}. Use Dropout for other shapes."
             )
 
     def build(self, input_shape):
