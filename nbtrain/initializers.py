@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nbtrain.utils.checks import Wording, number
 from nbtrain.utils.errors import unknown_name_error
 from nbtrain.utils.random import make_generator
 from nbtrain.utils.registry import deserialize_config
@@ -209,7 +210,7 @@ class Identity(Initializer):
     """
 
     def __init__(self, gain=1.0):
-        self.gain = _number(gain, "gain", "Identity")
+        self.gain = number(gain, "gain", "Identity", wording=_WORDING)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
         shape = _standardize_shape(shape)
@@ -243,8 +244,8 @@ class RandomNormal(RandomInitializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean = _number(mean, "mean", "RandomNormal")
-        self.stddev = _non_negative(stddev, "stddev", "RandomNormal")
+        self.mean = number(mean, "mean", "RandomNormal", wording=_WORDING)
+        self.stddev = number(stddev, "stddev", "RandomNormal", low=0, wording=_WORDING)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
@@ -271,8 +272,8 @@ class TruncatedNormal(RandomInitializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean = _number(mean, "mean", "TruncatedNormal")
-        self.stddev = _non_negative(stddev, "stddev", "TruncatedNormal")
+        self.mean = number(mean, "mean", "TruncatedNormal", wording=_WORDING)
+        self.stddev = number(stddev, "stddev", "TruncatedNormal", low=0, wording=_WORDING)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
@@ -299,8 +300,8 @@ class RandomUniform(RandomInitializer):
     """
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        self.minval = _number(minval, "minval", "RandomUniform")
-        self.maxval = _number(maxval, "maxval", "RandomUniform")
+        self.minval = number(minval, "minval", "RandomUniform", wording=_WORDING)
+        self.maxval = number(maxval, "maxval", "RandomUniform", wording=_WORDING)
         if self.minval > self.maxval:
             raise ValueError(
                 f"RandomUniform needs minval <= maxval, got minval={minval} and maxval={maxval}. Swap them."
@@ -347,7 +348,7 @@ class VarianceScaling(RandomInitializer):
         output_axes=None,
     ):
         name = type(self).__name__
-        scale = _number(scale, "scale", name)
+        scale = number(scale, "scale", name, wording=_WORDING)
         if not scale > 0:
             raise ValueError(f"{name}: scale must be a positive number, got scale={scale}.")
         if mode not in self._MODES:
@@ -513,7 +514,7 @@ class Orthogonal(RandomInitializer):
     """
 
     def __init__(self, gain=1.0, seed=None):
-        self.gain = _number(gain, "gain", "Orthogonal")
+        self.gain = number(gain, "gain", "Orthogonal", wording=_WORDING)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
@@ -597,17 +598,9 @@ def _standardize_dtype(dtype) -> np.dtype:
         raise TypeError(f"Unknown dtype {dtype!r}; use for example 'float32' or 'float64'.") from None
 
 
-def _number(value, name: str, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a number, got {value!r}.")
-    return float(value)
-
-
-def _non_negative(value, name: str, owner: str) -> float:
-    value = _number(value, name, owner)
-    if value < 0:
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value}.")
-    return value
+# How initializers word a rejected number: ``RandomNormal: stddev must be >= 0, got -1.``
+_WORDING = Wording(wrong_type="{owner}: {what} must be {expected}, got {value}.",
+                   out_of_range="{owner}: {what} must be {bound}, got {value}.")
 
 
 # --------------------------------------------------------------------------------------------------

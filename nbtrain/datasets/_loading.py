@@ -10,6 +10,7 @@ import numpy as np
 
 from nbtrain.datasets._download import fetch
 from nbtrain.datasets._safe_load import load_npz
+from nbtrain.utils.checks import number
 
 
 def fetch_npz(remote_name, path, download) -> dict:
@@ -29,8 +30,7 @@ def train_and_test(arrays):
 
 
 def check_test_split(test_split) -> None:
-    if not 0 <= test_split < 1:
-        raise ValueError(f"test_split must be in [0, 1), got {test_split!r}.")
+    number(test_split, "test_split", "load_data", low=0, high=1, high_open=True)
 
 
 def shuffled(rng, x, y):

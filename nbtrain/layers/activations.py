@@ -14,6 +14,7 @@ from nbtrain import activations as activations_module
 from nbtrain.activations import ActivationFunction
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import Layer
+from nbtrain.utils.checks import Wording, number
 from nbtrain.utils.naming import shape_text
 
 # What Keras's Softmax puts in place of masked logits: exp() of it is exactly 0 in float32 and float64.
@@ -22,25 +23,16 @@ _MASKED_LOGIT = -1e9
 _LEAKY_RELU_DEFAULT_SLOPE = 0.3
 
 
-def _number(value, what: str, layer: str, allow_none: bool = False) -> float | None:
-    """``value`` as a float, or None where None is allowed; a TypeError names the layer otherwise."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        expected = "a number" + (" or None" if allow_none else "")
-        raise TypeError(f"{layer}() expects {what} to be {expected}, got {value!r}.")
-    return float(value)
+# Keras's voice for these layers: a wrong type names the layer; a bad value also repeats the argument.
+_WORDING = Wording(wrong_type="{owner}() expects {what} to be {kind}, got {value}.",
+                   out_of_range="{owner}() expects {what} to be {expected}; got {what}={value}.")
 
 
-def _non_negative(value, what: str, layer: str, allow_none: bool = False, none_means: str = "") -> float | None:
-    """A number >= 0 (or None where allowed), with Keras's ValueError for negatives and None."""
-    if value is None and not allow_none:
+def _non_negative(value, what: str, layer: str) -> float:
+    """A number >= 0. None is a ValueError here, not a TypeError, as in Keras (None reads as a missing value)."""
+    if value is None:
         raise ValueError(f"{layer}() expects {what} to be a number >= 0, got {what}=None.")
-    number = _number(value, what, layer, allow_none)
-    if number is not None and not number >= 0:  # `not >=` also rejects NaN
-        alternative = f", or None {none_means}" if allow_none else ""
-        raise ValueError(f"{layer}() expects {what} to be a number >= 0{alternative}; got {what}={value!r}.")
-    return number
+    return number(value, what, layer, low=0, wording=_WORDING)
 
 
 class _FunctionLayer(ActivatedLayer):
@@ -95,8 +87,7 @@ class ReLU(_FunctionLayer):
     """
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
-        self.max_value = _non_negative(max_value, "max_value", "ReLU", allow_none=True,
-                                       none_means="for no upper limit")
+        self.max_value = number(max_value, "max_value", "ReLU", low=0, optional="for no upper limit", wording=_WORDING)
         self.negative_slope = _non_negative(negative_slope, "negative_slope", "ReLU")
         self.threshold = _non_negative(threshold, "threshold", "ReLU")
         super().__init__(**kwargs)
@@ -153,7 +144,7 @@ class ELU(_FunctionLayer):
     """
 
     def __init__(self, alpha=1.0, **kwargs):
-        self.alpha = _number(alpha, "alpha", "ELU")
+        self.alpha = number(alpha, "alpha", "ELU", wording=_WORDING)
         super().__init__(**kwargs)
         self.activation = activations_module.elu.with_options(alpha=self.alpha)
 

@@ -20,9 +20,9 @@ from numpy.lib.stride_tricks import as_strided
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import Layer
-from nbtrain.utils.naming import shape_text
+from nbtrain.utils.checks import is_int, one_of, positive_int
 from nbtrain.utils.errors import did_you_mean
-from nbtrain.utils.checks import is_int, one_of
+from nbtrain.utils.naming import shape_text
 
 # ----------------------------------------------------------------------------------------------------------
 # Argument checks shared with the pooling layers
@@ -332,8 +332,7 @@ class _Conv(SlidingWindowLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         kind = type(self).__name__
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{kind}() expects filters to be a positive integer, got {filters!r}.")
+        filters = positive_int(filters, "filters", kind)
         if groups != 1:
             raise ValueError(f"{kind}() in nbtrain supports groups=1 only, got groups={groups!r}.")
         super().__init__(kernel_size, strides=strides, padding=padding, data_format=data_format,

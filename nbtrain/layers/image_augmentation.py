@@ -21,8 +21,8 @@ import numpy as np
 
 from nbtrain.layers.convolutional import check_data_format
 from nbtrain.layers.layer import Layer
-from nbtrain.utils.naming import shape_text
 from nbtrain.utils.checks import one_of
+from nbtrain.utils.naming import shape_text
 from nbtrain.utils.random import make_generator
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")

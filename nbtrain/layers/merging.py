@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.layer import Layer
-from nbtrain.utils.naming import shape_text
 from nbtrain.layers.normalization import unit_normalize, unit_normalize_backward
 from nbtrain.utils.checks import is_int
+from nbtrain.utils.naming import shape_text
 
 
 class Merge(Layer):

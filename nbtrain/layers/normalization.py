@@ -6,8 +6,8 @@ import numpy as np
 
 from nbtrain import initializers
 from nbtrain.layers.layer import Layer
+from nbtrain.utils.checks import is_int, number, positive_int
 from nbtrain.utils.naming import shape_text
-from nbtrain.utils.checks import is_int, positive_int
 
 
 def _check_epsilon(epsilon, layer: str) -> float:
@@ -92,12 +92,9 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"BatchNormalization() expects axis to be an int such as -1, got {axis!r}.")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
-                or not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization() expects momentum to be a number in [0, 1], got {momentum!r}.")
         self.axis = int(axis)
-        self.momentum = float(momentum)
-        self.epsilon = _check_epsilon(epsilon, "BatchNormalization")
+        self.momentum = number(momentum, "momentum", "BatchNormalization", low=0, high=1)
+        self.epsilon = number(epsilon, "epsilon", "BatchNormalization", low=0, low_open=True)
         self.synchronized = bool(synchronized)  # one process: nothing to synchronize
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
@@ -239,7 +236,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
                 and not isinstance(axis, (list, tuple)):
             raise TypeError(f"LayerNormalization() expects axis to be an int or a list of ints, got {axis!r}.")
         self.axis = int(axis) if isinstance(axis, (int, np.integer)) else list(axis)
-        self.epsilon = _check_epsilon(epsilon, "LayerNormalization")
+        self.epsilon = number(epsilon, "epsilon", "LayerNormalization", low=0, low_open=True)
         self.rms_scaling = False
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
@@ -344,7 +341,7 @@ class GroupNormalization(_ScaleAndOffset, Layer):
         if not is_int(axis):
             raise TypeError(f"GroupNormalization() expects axis to be an int (the channel axis), got {axis!r}.")
         self.groups, self.axis = int(groups), int(axis)
-        self.epsilon = _check_epsilon(epsilon, "GroupNormalization")
+        self.epsilon = number(epsilon, "epsilon", "GroupNormalization", low=0, low_open=True)
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
         self._cache = None

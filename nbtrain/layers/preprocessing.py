@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.utils.checks import is_int, number
 from nbtrain.utils.naming import shape_text
-from nbtrain.utils.checks import is_int, positive_int
 
 #: Keras's ``backend.epsilon()``: the smallest standard deviation Normalization divides by.
 EPSILON = 1e-7
@@ -272,8 +272,8 @@ class Normalization(Layer):
                 f"Normalization layer '{self.name}' was given mean and variance in the constructor, so there is "
                 "nothing to adapt. Create it without mean and variance to compute them from data with adapt()."
             )
-        batch_size = _optional_positive_int(batch_size, "batch_size")
-        steps = _optional_positive_int(steps, "steps")
+        batch_size = number(batch_size, "batch_size", "Normalization.adapt", low=1, integer=True, optional=True)
+        steps = number(steps, "steps", "Normalization.adapt", low=1, integer=True, optional=True)
         batches = self._batches(data, batch_size, steps)
         first = next(batches, None)
         if first is None:
@@ -472,9 +472,6 @@ def _check_given_statistics(mean, variance, axis) -> None:
     if np.any(variance_array < 0):
         raise ValueError("Normalization() got a negative variance; variances are squared spreads, >= 0.")
 
-
-def _optional_positive_int(value, what: str):
-    return None if value is None else positive_int(value, what, "Normalization.adapt")
 
 
 def _is_array_like(data) -> bool:

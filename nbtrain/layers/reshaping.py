@@ -12,8 +12,8 @@ import numpy as np
 
 from nbtrain.layers.convolutional import check_data_format, normalize_side_pairs, spatial_rank_error
 from nbtrain.layers.layer import Layer
-from nbtrain.utils.naming import shape_text
 from nbtrain.utils.checks import is_int
+from nbtrain.utils.naming import shape_text
 
 
 # ----------------------------------------------------------------------------------------------------------

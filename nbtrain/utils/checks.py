@@ -74,12 +74,12 @@ def number(value, what: str, owner: str, *, low=None, high=None, low_open=False,
     """
     if value is None and optional:
         return None
-    a_number = (is_int(value) if integer else _is_real(value)) and not math.isnan(value)
-    if a_number and _within(value, low, high, low_open, high_open) and not (finite and math.isinf(value)):
+    numeric = is_int(value) if integer else _is_real(value)
+    if numeric and _in_range(value, low, high, low_open, high_open, finite):
         return int(value) if integer else float(value)
-    if a_number:
+    if numeric and (low is not None or high is not None or finite):
         template, error = wording.out_of_range, ValueError
-    else:  # a NaN or a 2.5 given for a count is a number, just not a valid one: a ValueError, as Python has it
+    else:  # not a number (a NaN where any number would do is not one either); a NaN or a 2.5 is a ValueError
         template, error = wording.wrong_type, ValueError if _is_real(value) else wording.type_error
     bound = _bound_text(low, high, low_open, high_open)
     kind, expected = _expectation(bound, low, high, low_open, integer, finite, optional)
@@ -91,7 +91,9 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-def _within(value, low, high, low_open, high_open) -> bool:
+def _in_range(value, low, high, low_open, high_open, finite) -> bool:
+    if math.isnan(value) or (finite and math.isinf(value)):
+        return False
     above = low is None or (value > low if low_open else value >= low)
     below = high is None or (value < high if high_open else value <= high)
     return above and below
