@@ -16,23 +16,15 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
+from nbtrain.utils.checks import number
 from nbtrain.utils.config import Configurable
 from nbtrain.utils.registry import Registry, function_config
 
 EPSILON = 1e-7
-
-
-def _number(value, name: str, owner: str, minimum=None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or (minimum is not None and value < minimum):
-        limit = "" if minimum is None else f" >= {minimum}"
-        raise ValueError(f"{owner}() expects {name} to be a finite number{limit}, got {name}={value!r}.")
-    return float(value)
 
 
 def _axis(axis, owner: str):
@@ -106,7 +98,7 @@ class MaxNorm(Constraint):
     """
 
     def __init__(self, max_value=2, axis=0):
-        self.max_value = _number(max_value, "max_value", "MaxNorm", 0.0)
+        self.max_value = number(max_value, "max_value", "MaxNorm", low=0.0, finite=True)
         self.axis = _axis(axis, "MaxNorm")
 
     def __call__(self, w) -> np.ndarray:
@@ -178,13 +170,13 @@ class MinMaxNorm(Constraint):
     """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
-        self.min_value = _number(min_value, "min_value", "MinMaxNorm", 0.0)
-        self.max_value = _number(max_value, "max_value", "MinMaxNorm", 0.0)
+        self.min_value = number(min_value, "min_value", "MinMaxNorm", low=0.0, finite=True)
+        self.max_value = number(max_value, "max_value", "MinMaxNorm", low=0.0, finite=True)
         if self.min_value > self.max_value:
             raise ValueError(
                 f"MinMaxNorm() expects min_value <= max_value, got min_value={min_value!r}, max_value={max_value!r}."
             )
-        self.rate = _number(rate, "rate", "MinMaxNorm", 0.0)
+        self.rate = number(rate, "rate", "MinMaxNorm", low=0.0, finite=True)
         self.axis = _axis(axis, "MinMaxNorm")
 
     def __call__(self, w) -> np.ndarray:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nbtrain.utils.checks import number, Wording
 from nbtrain.utils.random import make_generator
 from nbtrain.utils.registry import Registry, function_config, ignore_case_and_underscores
 
@@ -227,7 +228,7 @@ class Identity(Initializer):
     """
 
     def __init__(self, gain=1.0):
-        self.gain = _number(gain, "gain", "Identity")
+        self.gain = number(gain, "gain", "Identity", wording=_WORDING)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
         shape = _standardize_shape(shape)
@@ -262,8 +263,8 @@ class RandomNormal(RandomInitializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean = _number(mean, "mean", "RandomNormal")
-        self.stddev = _non_negative(stddev, "stddev", "RandomNormal")
+        self.mean = number(mean, "mean", "RandomNormal", wording=_WORDING)
+        self.stddev = number(stddev, "stddev", "RandomNormal", low=0, wording=_WORDING)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
@@ -291,8 +292,8 @@ class TruncatedNormal(RandomInitializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean = _number(mean, "mean", "TruncatedNormal")
-        self.stddev = _non_negative(stddev, "stddev", "TruncatedNormal")
+        self.mean = number(mean, "mean", "TruncatedNormal", wording=_WORDING)
+        self.stddev = number(stddev, "stddev", "TruncatedNormal", low=0, wording=_WORDING)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
@@ -320,8 +321,8 @@ class RandomUniform(RandomInitializer):
     """
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        self.minval = _number(minval, "minval", "RandomUniform")
-        self.maxval = _number(maxval, "maxval", "RandomUniform")
+        self.minval = number(minval, "minval", "RandomUniform", wording=_WORDING)
+        self.maxval = number(maxval, "maxval", "RandomUniform", wording=_WORDING)
         if self.minval > self.maxval:
             raise ValueError(
                 f"RandomUniform needs minval <= maxval, got minval={minval} and maxval={maxval}. Swap them."
@@ -369,7 +370,7 @@ class VarianceScaling(RandomInitializer):
         output_axes=None,
     ):
         name = type(self).__name__
-        scale = _number(scale, "scale", name)
+        scale = number(scale, "scale", name, wording=_WORDING)
         if not scale > 0:
             raise ValueError(f"{name}: scale must be a positive number, got scale={scale}.")
         if mode not in self._MODES:
@@ -542,7 +543,7 @@ class Orthogonal(RandomInitializer):
     """
 
     def __init__(self, gain=1.0, seed=None):
-        self.gain = _number(gain, "gain", "Orthogonal")
+        self.gain = number(gain, "gain", "Orthogonal", wording=_WORDING)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
@@ -626,17 +627,9 @@ def _standardize_dtype(dtype) -> np.dtype:
         raise TypeError(f"Unknown dtype {dtype!r}; use for example 'float32' or 'float64'.") from None
 
 
-def _number(value, name: str, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a number, got {value!r}.")
-    return float(value)
-
-
-def _non_negative(value, name: str, owner: str) -> float:
-    value = _number(value, name, owner)
-    if value < 0:
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value}.")
-    return value
+# How initializers word a rejected number: ``RandomNormal: stddev must be >= 0, got -1.``
+_WORDING = Wording(wrong_type="{owner}: {what} must be {expected}, got {value}.",
+                   out_of_range="{owner}: {what} must be {bound}, got {value}.")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,11 +20,11 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
+from nbtrain.utils.checks import Wording, number
 from nbtrain.utils.config import Configurable
 from nbtrain.utils.registry import Registry
 
@@ -32,14 +32,17 @@ from nbtrain.utils.registry import Registry
 EPSILON = 1e-7
 
 
+# Keras's validate_float_arg words every rejection alike (and raises ValueError for a wrong type too).
+_PENALTY_WORDING = Wording(wrong_type="{owner}() expects {what} to be a non-negative number, got {what}={value}.",
+                           out_of_range="{owner}() expects {what} to be a non-negative number, got {what}={value}.",
+                           type_error=ValueError)
+
+
 def _penalty_factor(value, name: str, owner: str, default: float) -> float:
     """A non-negative, finite number (None means ``default``), as Keras's ``validate_float_arg``."""
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{owner}() expects {name} to be a non-negative number, got {name}={value!r}.")
-    return float(value)
+    return number(value, name, owner, low=0, finite=True, wording=_PENALTY_WORDING)
 
 
 def _as_float_array(x) -> np.ndarray:

@@ -13,6 +13,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import nbtrain  # noqa: E402
 
+# The scripts that made the Keras reference fixtures need Keras and run by hand; --doctest-modules (pyproject.toml)
+# must not import them.
+collect_ignore_glob = ["fixtures/make_*.py"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_session():

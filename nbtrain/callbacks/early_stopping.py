@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from nbtrain.callbacks.callback import Callback
+from nbtrain.utils.checks import number
 
 
 def monitor_direction(model, monitor: str) -> str | None:
@@ -57,11 +58,9 @@ class EarlyStopping(Callback):
         super().__init__()
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping expects mode to be 'auto', 'min' or 'max', got {mode!r}.")
-        if not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"EarlyStopping expects patience to be a non-negative integer, got {patience!r}.")
         self.monitor = monitor
         self.min_delta = abs(float(min_delta))
-        self.patience = int(patience)
+        self.patience = number(patience, "patience", "EarlyStopping", low=0, integer=True)
         self.verbose = verbose
         self.mode = mode
         self.baseline = baseline

@@ -17,9 +17,12 @@ class History(Callback):
             ``"interrupted"`` (Kernel -> Interrupt or Ctrl-C), or ``"error"``.
 
     Example:
-        >>> history = model.fit(x, y, epochs=3, verbose=0)  # doctest: +SKIP
-        >>> history.history["loss"]  # doctest: +SKIP
-        [0.71, 0.52, 0.40]
+        >>> import numpy as np, nbtrain
+        >>> model = nbtrain.Sequential([nbtrain.Input((2,)), nbtrain.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, verbose=0)
+        >>> len(history.history["loss"]), history.epoch  # one loss per epoch
+        (3, [0, 1, 2])
     """
 
     def __init__(self):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import warnings
 
-from nbtrain.callbacks.monitor import MonitorCallback, check_count, is_scalar_number
+from nbtrain.callbacks.monitor import MonitorCallback, is_scalar_number
+from nbtrain.utils.checks import number
 
 
 def check_save_freq(owner: str, save_freq):
@@ -15,7 +16,7 @@ def check_save_freq(owner: str, save_freq):
     if isinstance(save_freq, str):
         raise ValueError(f"{owner} expects save_freq to be 'epoch' or a positive number of batches, "
                          f"got {save_freq!r}.")
-    return check_count(owner, "save_freq (a number of batches, or 'epoch')", save_freq, minimum=1)
+    return number(save_freq, "save_freq (a number of batches, or 'epoch')", owner, low=1, integer=True)
 
 
 class BatchSaveClock:

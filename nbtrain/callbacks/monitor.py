@@ -9,8 +9,13 @@ import numpy as np
 
 from nbtrain.callbacks.callback import Callback
 from nbtrain.callbacks.early_stopping import comparison_for
+from nbtrain.utils.checks import Wording, number
 
 MODES = ("auto", "min", "max")
+
+#: How callbacks word a rejected real number: ``ReduceLROnPlateau expects min_lr >= 0.0, got -1.``
+CALLBACK_WORDING = Wording(wrong_type="{owner} expects {what} to be {kind}, got {value}.",
+                           out_of_range="{owner} expects {what} {bound}, got {value}.", type_error=ValueError)
 
 
 def check_mode(owner: str, mode) -> str:
@@ -21,23 +26,6 @@ def check_mode(owner: str, mode) -> str:
             f"(losses, errors), 'max' when larger is better (accuracy, AUC), or 'auto' to decide from the monitor."
         )
     return mode
-
-
-def check_real(owner: str, name: str, value, minimum=None, strict=False) -> float:
-    """``value`` as a float, or a ValueError naming the argument (ints are fine where floats are meant)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or np.isnan(value):
-        raise ValueError(f"{owner} expects {name} to be a number, got {value!r}.")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        bound = f"> {minimum}" if strict else f">= {minimum}"
-        raise ValueError(f"{owner} expects {name} {bound}, got {value!r}.")
-    return float(value)
-
-
-def check_count(owner: str, name: str, value, minimum=0) -> int:
-    """``value`` as an int >= ``minimum``, or a ValueError naming the argument."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner} expects {name} to be an integer >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 def is_scalar_number(value) -> bool:
@@ -78,8 +66,8 @@ class MonitorCallback(Callback):
                              f"got {monitor!r}.")
         self.monitor = monitor
         self.mode = check_mode(owner, mode)
-        self.best = None if baseline is None else check_real(owner, "the baseline value", baseline)
-        self.min_delta = abs(check_real(owner, "min_delta", min_delta))
+        self.best = number(baseline, "the baseline value", owner, optional=True, wording=CALLBACK_WORDING)
+        self.min_delta = abs(number(min_delta, "min_delta", owner, wording=CALLBACK_WORDING))
         self.monitor_op = None
         self.out = out
 

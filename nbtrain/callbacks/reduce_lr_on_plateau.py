@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-from nbtrain.callbacks.monitor import MonitorCallback, check_count, check_real
+from nbtrain.callbacks.monitor import CALLBACK_WORDING, MonitorCallback
+from nbtrain.utils.checks import number
 from nbtrain.utils.errors import check_keyword_arguments
 
 _ARGUMENTS = ("monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr", "out", "epsilon")
@@ -56,16 +57,16 @@ class ReduceLROnPlateau(MonitorCallback):
         # Keras ignores unknown keywords; a misspelled `patiance=` silently doing nothing is worse than an error.
         check_keyword_arguments("ReduceLROnPlateau()", kwargs, _ARGUMENTS)
         super().__init__(monitor=monitor, mode=mode, min_delta=min_delta, out=out)
-        factor = check_real("ReduceLROnPlateau", "factor", factor, minimum=0.0)
+        factor = number(factor, "factor", "ReduceLROnPlateau", low=0.0, wording=CALLBACK_WORDING)
         if factor >= 1.0:
             raise ValueError(
                 f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}. The new learning "
                 f"rate is lr * factor, so use a factor below 1, e.g. factor=0.5 to halve it."
             )
         self.factor = factor
-        self.patience = check_count("ReduceLROnPlateau", "patience", patience)
-        self.cooldown = check_count("ReduceLROnPlateau", "cooldown", cooldown)
-        self.min_lr = check_real("ReduceLROnPlateau", "min_lr", min_lr, minimum=0.0)
+        self.patience = number(patience, "patience", "ReduceLROnPlateau", low=0, integer=True)
+        self.cooldown = number(cooldown, "cooldown", "ReduceLROnPlateau", low=0, integer=True)
+        self.min_lr = number(min_lr, "min_lr", "ReduceLROnPlateau", low=0.0, wording=CALLBACK_WORDING)
         self.verbose = verbose
         self.wait = 0
         self.cooldown_counter = 0

@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbtrain.datasets._download import fetch
 from nbtrain.datasets._safe_load import loads_arrays, read_tar_members
+
+
+def load_cifar(archive_name, label_key, train_members, test_members, download, label_dtype=np.int64):
+    """Fetch a CIFAR archive (once) and read it as Keras returns it: labels as a column of ``label_dtype``.
+
+    Args:
+        archive_name: ``"cifar-10-python.tar.gz"`` or ``"cifar-100-python.tar.gz"``.
+        label_key: the labels to read, as in :func:`read_batches`.
+        train_members, test_members: the archive's members holding each split.
+        download: the loader's ``base_url``, ``cache_dir``, ``progress`` and ``out`` arguments, as a dict.
+        label_dtype: uint8 for CIFAR-10 and int64 for CIFAR-100, as Keras gives them.
+    """
+    archive = fetch(archive_name, **download)
+    (x_train, y_train), (x_test, y_test) = read_batches(archive, label_key, train_members, test_members)
+    return (x_train, _column(y_train, label_dtype)), (x_test, _column(y_test, label_dtype))
+
+
+def _column(labels, dtype):
+    return labels.astype(dtype, copy=False).reshape(-1, 1)
 
 
 def read_batches(archive, label_key, *groups):

@@ -12,13 +12,6 @@ import json
 import numpy as np
 
 
-def shuffled(rng, sequences, labels):
-    """Shuffle both in the same order, drawing the permutation exactly as Keras does (so results match)."""
-    order = np.arange(len(sequences))
-    rng.shuffle(order)
-    return sequences[order], labels[order]
-
-
 def mark(sequences, start_char, index_from):
     """Shift every word by ``index_from`` and put ``start_char`` in front (unless it is None)."""
     head = [] if start_char is None else [start_char]

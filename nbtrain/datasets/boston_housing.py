@@ -7,9 +7,7 @@ prices, so use this set to discuss that ethical problem rather than as a neutral
 
 from __future__ import annotations
 
-import numpy as np
-
-from nbtrain.datasets._download import fetch
+from nbtrain.datasets._loading import check_test_split, fetch_npz, shuffled_split
 
 
 def load_data(path="boston_housing.npz", test_split=0.2, seed=113, *, base_url=None, cache_dir=None,
@@ -31,14 +29,7 @@ def load_data(path="boston_housing.npz", test_split=0.2, seed=113, *, base_url=N
         >>> x_train.shape, x_test.shape  # doctest: +SKIP
         ((404, 13), (102, 13))
     """
-    if not 0 <= test_split < 1:
-        raise ValueError(f"test_split must be in [0, 1), got {test_split!r}.")
-    local = fetch("boston_housing.npz", path=path, base_url=base_url, cache_dir=cache_dir, progress=progress,
-                  out=out)
-    with np.load(local, allow_pickle=False) as f:
-        x, y = f["x"], f["y"]
-    order = np.arange(len(x))
-    np.random.RandomState(seed).shuffle(order)
-    x, y = x[order], y[order]
-    split = int(len(x) * (1 - test_split))
-    return (x[:split], y[:split]), (x[split:], y[split:])
+    check_test_split(test_split)
+    download = dict(base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
+    arrays = fetch_npz("boston_housing.npz", path, download)
+    return shuffled_split(arrays["x"], arrays["y"], test_split, seed)

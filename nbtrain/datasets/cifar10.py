@@ -10,8 +10,9 @@ Labels: 0 airplane, 1 automobile, 2 bird, 3 cat, 4 deer, 5 dog, 6 frog, 7 horse,
 
 from __future__ import annotations
 
-from nbtrain.datasets._cifar import read_batches
-from nbtrain.datasets._download import fetch
+import numpy as np
+
+from nbtrain.datasets._cifar import load_cifar
 
 ARCHIVE = "cifar-10-python.tar.gz"
 TRAIN_MEMBERS = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6))
@@ -40,10 +41,5 @@ def load_data(*, base_url=None, cache_dir=None, progress=None, out=None):
         >>> x_train.shape, y_train.shape  # doctest: +SKIP
         ((50000, 32, 32, 3), (50000, 1))
     """
-    archive = fetch(ARCHIVE, base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
-    (x_train, y_train), (x_test, y_test) = read_batches(archive, "labels", TRAIN_MEMBERS, TEST_MEMBERS)
-    return (x_train, _column(y_train)), (x_test, _column(y_test))
-
-
-def _column(labels):
-    return labels.astype("uint8").reshape(-1, 1)
+    download = dict(base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
+    return load_cifar(ARCHIVE, "labels", TRAIN_MEMBERS, TEST_MEMBERS, download, label_dtype=np.uint8)

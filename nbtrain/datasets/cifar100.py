@@ -8,8 +8,7 @@ Krizhevsky, 2009, when you use it.
 
 from __future__ import annotations
 
-from nbtrain.datasets._cifar import read_batches
-from nbtrain.datasets._download import fetch
+from nbtrain.datasets._cifar import load_cifar
 
 ARCHIVE = "cifar-100-python.tar.gz"
 TRAIN_MEMBER = "cifar-100-python/train"
@@ -39,7 +38,5 @@ def load_data(label_mode="fine", *, base_url=None, cache_dir=None, progress=None
     """
     if label_mode not in ("fine", "coarse"):
         raise ValueError(f'label_mode must be "fine" or "coarse", got {label_mode!r}.')
-    archive = fetch(ARCHIVE, base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
-    key = f"{label_mode}_labels"
-    (x_train, y_train), (x_test, y_test) = read_batches(archive, key, (TRAIN_MEMBER,), (TEST_MEMBER,))
-    return (x_train, y_train.reshape(-1, 1)), (x_test, y_test.reshape(-1, 1))
+    download = dict(base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
+    return load_cifar(ARCHIVE, f"{label_mode}_labels", (TRAIN_MEMBER,), (TEST_MEMBER,), download)

@@ -14,6 +14,8 @@ from importlib import resources
 
 import numpy as np
 
+from nbtrain.datasets._loading import check_test_split, shuffled_split
+
 N_SAMPLES = 1797
 
 
@@ -51,11 +53,6 @@ def load_data(test_split=0.2, seed=113):
         >>> x_train.shape, x_test.shape
         ((1437, 8, 8), (360, 8, 8))
     """
-    if not 0 <= test_split < 1:
-        raise ValueError(f"test_split must be in [0, 1), got {test_split!r}.")
+    check_test_split(test_split)
     x, y = load_digits()
-    order = np.arange(len(x))
-    np.random.RandomState(seed).shuffle(order)
-    x, y = x[order], y[order]
-    split = int(len(x) * (1 - test_split))
-    return (x[:split], y[:split]), (x[split:], y[split:])
+    return shuffled_split(x, y, test_split, seed)

@@ -12,7 +12,7 @@ import numpy as np
 
 from nbtrain.datasets import _sequences as seq
 from nbtrain.datasets._download import fetch
-from nbtrain.datasets._safe_load import load_npz
+from nbtrain.datasets._loading import fetch_npz, shuffled, train_and_test
 
 
 def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2,
@@ -45,11 +45,11 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
         >>> len(x_train), x_train[0][:3]  # doctest: +SKIP
         (25000, [1, 14, 22])
     """
-    local = fetch("imdb.npz", path=path, base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
-    arrays = load_npz(local)
-    rng = np.random.RandomState(seed)
-    x_train, y_train = seq.shuffled(rng, arrays["x_train"], arrays["y_train"])
-    x_test, y_test = seq.shuffled(rng, arrays["x_test"], arrays["y_test"])
+    download = dict(base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
+    train, test = train_and_test(fetch_npz("imdb.npz", path, download))
+    rng = np.random.RandomState(seed)  # one generator for both splits, in this order, as Keras draws them
+    x_train, y_train = shuffled(rng, *train)
+    x_test, y_test = shuffled(rng, *test)
 
     x_train, y_train = seq.drop_long(seq.mark(x_train, start_char, index_from), y_train, maxlen)
     x_test, y_test = seq.drop_long(seq.mark(x_test, start_char, index_from), y_test, maxlen)

@@ -6,9 +6,7 @@ from NIST data, and made available under the Creative Commons Attribution-Share 
 
 from __future__ import annotations
 
-import numpy as np
-
-from nbtrain.datasets._download import fetch
+from nbtrain.datasets._loading import fetch_npz, train_and_test
 
 
 def load_data(path="mnist.npz", *, base_url=None, cache_dir=None, progress=None, out=None):
@@ -31,6 +29,5 @@ def load_data(path="mnist.npz", *, base_url=None, cache_dir=None, progress=None,
         >>> x_train.shape, y_train.dtype  # doctest: +SKIP
         ((60000, 28, 28), dtype('uint8'))
     """
-    local = fetch("mnist.npz", path=path, base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
-    with np.load(local, allow_pickle=False) as f:
-        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    download = dict(base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
+    return train_and_test(fetch_npz("mnist.npz", path, download))

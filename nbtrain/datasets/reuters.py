@@ -10,7 +10,7 @@ import numpy as np
 
 from nbtrain.datasets import _sequences as seq
 from nbtrain.datasets._download import fetch
-from nbtrain.datasets._safe_load import load_npz
+from nbtrain.datasets._loading import check_test_split, fetch_npz, shuffled, split_train_test
 
 LABEL_NAMES = (
     "cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housing", "money-supply", "coffee",
@@ -47,16 +47,14 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
         >>> len(x_train), len(x_test)  # doctest: +SKIP
         (8982, 2246)
     """
-    if not 0 <= test_split < 1:
-        raise ValueError(f"test_split must be in [0, 1), got {test_split!r}.")
-    local = fetch("reuters.npz", path=path, base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
-    arrays = load_npz(local)
-    xs, labels = seq.shuffled(np.random.RandomState(seed), arrays["x"], arrays["y"])
+    check_test_split(test_split)
+    download = dict(base_url=base_url, cache_dir=cache_dir, progress=progress, out=out)
+    arrays = fetch_npz("reuters.npz", path, download)
+    xs, labels = shuffled(np.random.RandomState(seed), arrays["x"], arrays["y"])
     xs, labels = seq.drop_long(seq.mark(xs, start_char, index_from), labels, maxlen)
     seq.check_not_empty(xs, maxlen, "")
     xs = seq.limit_vocabulary(xs, num_words, skip_top, oov_char)
-    split = int(len(xs) * (1 - test_split))
-    return (seq.object_array(xs[:split]), labels[:split]), (seq.object_array(xs[split:]), labels[split:])
+    return split_train_test(seq.object_array(xs), labels, test_split)
 
 
 def get_word_index(path="reuters_word_index.json", *, base_url=None, cache_dir=None, progress=None, out=None):

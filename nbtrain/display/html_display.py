@@ -11,7 +11,7 @@ from nbtrain.display.format import escape
 from nbtrain.display.live import LiveDisplay
 from nbtrain.display.plots import png_base64
 from nbtrain.display.static import bar_html, metrics_table_html, summary_text, title_text
-from nbtrain.display.text import BACKGROUND_HINT, INSTALL_NOTE, INTERRUPT_HINT, status_text
+from nbtrain.display.text import BACKGROUND_HINT, INTERRUPT_HINT, status_text
 
 class HtmlDashboard(LiveDisplay):
     """Live progress as HTML through a display handle (no ipywidgets needed), then the static record.

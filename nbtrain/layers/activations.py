@@ -13,7 +13,9 @@ import numpy as np
 from nbtrain import activations as activations_module
 from nbtrain.activations import ActivationFunction
 from nbtrain.layers.core import ActivatedLayer, unchanged_gradient
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
+from nbtrain.utils.checks import Wording, number
+from nbtrain.utils.naming import shape_text
 
 # What Keras's Softmax puts in place of masked logits: exp() of it is exactly 0 in float32 and float64.
 _MASKED_LOGIT = -1e9
@@ -21,25 +23,16 @@ _MASKED_LOGIT = -1e9
 _LEAKY_RELU_DEFAULT_SLOPE = 0.3
 
 
-def _number(value, what: str, layer: str, allow_none: bool = False) -> float | None:
-    """``value`` as a float, or None where None is allowed; a TypeError names the layer otherwise."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        expected = "a number" + (" or None" if allow_none else "")
-        raise TypeError(f"{layer}() expects {what} to be {expected}, got {value!r}.")
-    return float(value)
+# Keras's voice for these layers: a wrong type names the layer; a bad value also repeats the argument.
+_WORDING = Wording(wrong_type="{owner}() expects {what} to be {kind}, got {value}.",
+                   out_of_range="{owner}() expects {what} to be {expected}; got {what}={value}.")
 
 
-def _non_negative(value, what: str, layer: str, allow_none: bool = False, none_means: str = "") -> float | None:
-    """A number >= 0 (or None where allowed), with Keras's ValueError for negatives and None."""
-    if value is None and not allow_none:
+def _non_negative(value, what: str, layer: str) -> float:
+    """A number >= 0. None is a ValueError here, not a TypeError, as in Keras (None reads as a missing value)."""
+    if value is None:
         raise ValueError(f"{layer}() expects {what} to be a number >= 0, got {what}=None.")
-    number = _number(value, what, layer, allow_none)
-    if number is not None and not number >= 0:  # `not >=` also rejects NaN
-        alternative = f", or None {none_means}" if allow_none else ""
-        raise ValueError(f"{layer}() expects {what} to be a number >= 0{alternative}; got {what}={value!r}.")
-    return number
+    return number(value, what, layer, low=0, wording=_WORDING)
 
 
 class _FunctionLayer(ActivatedLayer):
@@ -91,8 +84,7 @@ class ReLU(_FunctionLayer):
     """
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
-        self.max_value = _non_negative(max_value, "max_value", "ReLU", allow_none=True,
-                                       none_means="for no upper limit")
+        self.max_value = number(max_value, "max_value", "ReLU", low=0, optional="for no upper limit", wording=_WORDING)
         self.negative_slope = _non_negative(negative_slope, "negative_slope", "ReLU")
         self.threshold = _non_negative(threshold, "threshold", "ReLU")
         super().__init__(**kwargs)
@@ -149,7 +141,7 @@ class ELU(_FunctionLayer):
     """
 
     def __init__(self, alpha=1.0, **kwargs):
-        self.alpha = _number(alpha, "alpha", "ELU")
+        self.alpha = number(alpha, "alpha", "ELU", wording=_WORDING)
         super().__init__(**kwargs)
         self.activation = activations_module.elu.with_options(alpha=self.alpha)
 
@@ -346,11 +338,11 @@ class PReLU(Layer):
         shared = set(self.shared_axes or ())
         if any(axis >= len(input_shape) for axis in shared):
             raise ValueError(f"PReLU layer '{self.name}' got shared_axes={self.shared_axes}, but its inputs of "
-                             f"shape {_shape_text(input_shape)} have axes 1 to {len(input_shape) - 1} only.")
+                             f"shape {shape_text(input_shape)} have axes 1 to {len(input_shape) - 1} only.")
         unknown = [axis for axis in range(1, len(input_shape)) if input_shape[axis] is None and axis not in shared]
         if unknown:
             raise ValueError(f"PReLU layer '{self.name}' needs a known size on every axis it learns alphas for, but "
-                             f"inputs of shape {_shape_text(input_shape)} have none on axes {unknown}. Give them a "
+                             f"inputs of shape {shape_text(input_shape)} have none on axes {unknown}. Give them a "
                              f"size, or share alpha along them with shared_axes={sorted(shared | set(unknown))}.")
         return tuple(1 if axis in shared else input_shape[axis] for axis in range(1, len(input_shape)))
 
@@ -358,7 +350,7 @@ class PReLU(Layer):
         # Keras checks only the rank and the axes that have their own alphas; shared axes may change size
         expected = tuple(None if axis in self._summed_axes else size for axis, size in enumerate(self.input_shape))
         if x.ndim != len(expected) or any(e is not None and e != size for e, size in zip(expected, x.shape)):
-            raise ValueError(f"PReLU layer '{self.name}' expects inputs of shape {_shape_text(expected)} but got "
+            raise ValueError(f"PReLU layer '{self.name}' expects inputs of shape {shape_text(expected)} but got "
                              f"an array of shape {x.shape}.")
 
     def _apply(self, x, training, need_input_grad):

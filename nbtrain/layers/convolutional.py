@@ -19,9 +19,10 @@ from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.layer import LAYERS, Layer, _shape_text
+from nbtrain.layers.layer import LAYERS, Layer
+from nbtrain.utils.checks import is_int, one_of, positive_int
 from nbtrain.utils.errors import did_you_mean
-from nbtrain.utils.checks import is_int, one_of
+from nbtrain.utils.naming import shape_text
 
 # ----------------------------------------------------------------------------------------------------------
 # Argument checks shared with the pooling layers
@@ -186,7 +187,7 @@ def rank_hint(input_shape, rank: int) -> str:
         sample = tuple("n" if d is None else d for d in shape[1:])
         return (
             f"If each sample has a single channel, add a channel axis: x = x[..., np.newaxis] "
-            f"(shape {_shape_text((shape[0],) + shape[1:] + (1,))}), or put "
+            f"(shape {shape_text((shape[0],) + shape[1:] + (1,))}), or put "
             f"nbtrain.layers.Reshape({sample + (1,)}) before this layer."
         )
     if len(shape) == 2 and rank == 2:
@@ -199,7 +200,7 @@ def spatial_rank_error(layer: Layer, input_shape, rank: int) -> ValueError:
     expected = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
     return ValueError(
         f"{type(layer).__name__} layer '{layer.name}' expects inputs of shape {expected} ({rank + 2} axes) "
-        f"but got input shape {_shape_text(tuple(input_shape))}. {rank_hint(input_shape, rank)}"
+        f"but got input shape {shape_text(tuple(input_shape))}. {rank_hint(input_shape, rank)}"
     )
 
 
@@ -258,7 +259,7 @@ class SlidingWindowLayer(ActivatedLayer):
         if input_shape[-1] is None:
             raise ValueError(
                 f"{type(self).__name__} layer '{self.name}' needs a known number of channels (last axis), "
-                f"got input shape {_shape_text(input_shape)}."
+                f"got input shape {shape_text(input_shape)}."
             )
         self._check_fits(input_shape[1:-1])
         return input_shape[-1]
@@ -289,7 +290,7 @@ class SlidingWindowLayer(ActivatedLayer):
         """Advice shown by a model whose first layer this is when the data have the wrong shape."""
         if len(shape) != self.rank + 2:
             return rank_hint(tuple(shape), self.rank)
-        return f"This layer was built for inputs of shape {_shape_text(self.input_shape)}."
+        return f"This layer was built for inputs of shape {shape_text(self.input_shape)}."
 
     def padded_input(self, x) -> tuple[np.ndarray, Padding]:
         """``x`` as padded 2-D images ``(batch, height, width, channels)``, and how this call padded it."""
@@ -336,8 +337,7 @@ class _Conv(SlidingWindowLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         kind = type(self).__name__
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{kind}() expects filters to be a positive integer, got {filters!r}.")
+        filters = positive_int(filters, "filters", kind)
         if groups != 1:
             raise ValueError(f"{kind}() in nbtrain supports groups=1 only, got groups={groups!r}.")
         super().__init__(kernel_size, strides=strides, padding=padding, data_format=data_format,

@@ -9,8 +9,8 @@ import numpy as np
 from nbtrain import activations as activations_module
 from nbtrain import regularizers
 from nbtrain.layers.layer import FLOATX, Layer, normalize_shape
+from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
-from nbtrain.utils.checks import positive_int
 
 
 class ActivationBackprop:
@@ -180,16 +180,16 @@ class Dropout(Layer):
         seed: an int for a repeatable mask sequence; None follows ``nbtrain.utils.set_random_seed``.
 
     Example:
-        >>> Dropout(0.5, seed=1)(np.ones((2, 4), dtype="float32"), training=True)  # doctest: +SKIP
+        >>> out = Dropout(0.5, seed=1)(np.ones((2, 4), dtype="float32"), training=True)
+        >>> sorted(set(out.ravel().tolist()))  # dropped inputs are 0, kept ones scaled by 1 / (1 - 0.5)
+        [0.0, 2.0]
     """
 
     supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)) or not 0 <= rate <= 1:
-            raise ValueError(f"Dropout() expects rate to be a number in [0, 1], got {rate!r}.")
-        self.rate = float(rate)
+        self.rate = number(rate, "rate", "Dropout", low=0, high=1)
         self.noise_shape = None if noise_shape is None else normalize_shape(noise_shape, "noise_shape")
         self.seed = seed
         self._rng = make_generator(seed)

@@ -21,8 +21,9 @@ import numpy as np
 
 from nbtrain.layers.convolutional import check_data_format
 from nbtrain.layers.core import unchanged_gradient
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
 from nbtrain.utils.checks import one_of
+from nbtrain.utils.naming import shape_text
 from nbtrain.utils.random import make_generator
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -144,7 +145,7 @@ class ImageAugmentation(Layer):
         if len(input_shape) != 4:
             raise ValueError(
                 f"{type(self).__name__} layer '{self.name}' takes images of shape (batch, height, width, channels), "
-                f"got inputs of shape {_shape_text(input_shape)}. For grayscale images of shape (batch, height, "
+                f"got inputs of shape {shape_text(input_shape)}. For grayscale images of shape (batch, height, "
                 f"width) add a channel axis first: x[..., None].")
         super().build(input_shape)
 

@@ -11,7 +11,7 @@ import numpy as np
 from nbtrain import constraints, initializers, regularizers
 from nbtrain.layers.symbolic import call_symbolically, is_symbolic
 from nbtrain.utils.errors import check_keyword_arguments
-from nbtrain.utils.naming import to_snake_case, unique_name
+from nbtrain.utils.naming import shape_text, to_snake_case, unique_name
 from nbtrain.utils.registry import Registry
 
 FLOATX = np.float32
@@ -282,7 +282,7 @@ class Layer:
             return
         if x.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], x.shape[1:])):
             raise ValueError(
-                f"Layer '{self.name}' ({type(self).__name__}) expects inputs of shape {_shape_text(expected)} "
+                f"Layer '{self.name}' ({type(self).__name__}) expects inputs of shape {shape_text(expected)} "
                 f"but got an array of shape {x.shape}."
             )
 
@@ -453,7 +453,3 @@ class _SnapshotBackprop:
         if self.snapshot.grads is not self.layer.grads:     # backward replaced the whole dict: keep the new one
             self.layer.grads = self.snapshot.grads
         return grad_input
-
-
-def _shape_text(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -6,9 +6,10 @@ from functools import partial
 
 import numpy as np
 
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
 from nbtrain.layers.normalization import unit_normalize, unit_normalize_backward
 from nbtrain.utils.checks import is_int
+from nbtrain.utils.naming import shape_text
 
 
 class Merge(Layer):
@@ -234,7 +235,7 @@ class Dot(Layer):
             if not -rank <= axis < rank or axis % rank == 0:
                 raise ValueError(
                     f"Dot layer '{self.name}' got axes={self.axes!r}, but the {which} input has shape "
-                    f"{_shape_text(shape)}: the axis must be one of 1..{rank - 1} (or negative); axis 0 is the "
+                    f"{shape_text(shape)}: the axis must be one of 1..{rank - 1} (or negative); axis 0 is the "
                     f"batch axis.")
             resolved.append(axis % rank)
         return resolved[0], resolved[1]
@@ -246,7 +247,7 @@ class Dot(Layer):
         for shape in input_shape:
             if len(shape) < 2:
                 raise ValueError(f"Dot layer '{self.name}' needs inputs with a batch axis and at least one more, "
-                                 f"got shapes {[_shape_text(s) for s in input_shape]}.")
+                                 f"got shapes {[shape_text(s) for s in input_shape]}.")
         self._check_sizes(*input_shape)
         super().build(input_shape)
 
@@ -256,10 +257,10 @@ class Dot(Layer):
         if first[a] is not None and second[b] is not None and first[a] != second[b]:
             raise ValueError(
                 f"Dot layer '{self.name}' sums over axis {a} of the first input and axis {b} of the second, which "
-                f"must have the same size; got shapes {_shape_text(first)} and {_shape_text(second)}.")
+                f"must have the same size; got shapes {shape_text(first)} and {shape_text(second)}.")
         if first[0] is not None and second[0] is not None and first[0] != second[0]:
             raise ValueError(f"Dot layer '{self.name}' needs the same number of samples in both inputs, got shapes "
-                             f"{_shape_text(first)} and {_shape_text(second)}.")
+                             f"{shape_text(first)} and {shape_text(second)}.")
         return a, b
 
     def compute_output_shape(self, input_shape):

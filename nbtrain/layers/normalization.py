@@ -7,8 +7,9 @@ from functools import partial
 import numpy as np
 
 from nbtrain import initializers
-from nbtrain.layers.layer import Layer, _shape_text
-from nbtrain.utils.checks import is_int, positive_int
+from nbtrain.layers.layer import Layer
+from nbtrain.utils.checks import is_int, number, positive_int
+from nbtrain.utils.naming import shape_text
 
 
 def _check_epsilon(epsilon, layer: str) -> float:
@@ -93,12 +94,9 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"BatchNormalization() expects axis to be an int such as -1, got {axis!r}.")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
-                or not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization() expects momentum to be a number in [0, 1], got {momentum!r}.")
         self.axis = int(axis)
-        self.momentum = float(momentum)
-        self.epsilon = _check_epsilon(epsilon, "BatchNormalization")
+        self.momentum = number(momentum, "momentum", "BatchNormalization", low=0, high=1)
+        self.epsilon = number(epsilon, "epsilon", "BatchNormalization", low=0, low_open=True)
         self.synchronized = bool(synchronized)  # one process: nothing to synchronize
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
@@ -112,7 +110,7 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         if features is None:
             raise ValueError(
                 f"BatchNormalization layer '{self.name}' needs a known size on axis {self.axis}, got input shape "
-                f"{_shape_text(input_shape)}."
+                f"{shape_text(input_shape)}."
             )
         self._add_scale_and_offset((features,))
         self.add_weight("moving_mean", (features,), self.moving_mean_initializer, trainable=False)
@@ -124,7 +122,7 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         (axis,) = _normalize_axes(self.axis, len(expected), self)
         if x.ndim != len(expected) or x.shape[axis] != expected[axis]:
             raise ValueError(
-                f"BatchNormalization layer '{self.name}' was built for inputs of shape {_shape_text(expected)} "
+                f"BatchNormalization layer '{self.name}' was built for inputs of shape {shape_text(expected)} "
                 f"({expected[axis]} features on axis {self.axis}) but got an array of shape {x.shape}."
             )
 
@@ -240,7 +238,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
                 and not isinstance(axis, (list, tuple)):
             raise TypeError(f"LayerNormalization() expects axis to be an int or a list of ints, got {axis!r}.")
         self.axis = int(axis) if isinstance(axis, (int, np.integer)) else list(axis)
-        self.epsilon = _check_epsilon(epsilon, "LayerNormalization")
+        self.epsilon = number(epsilon, "epsilon", "LayerNormalization", low=0, low_open=True)
         self.rms_scaling = False
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
@@ -251,7 +249,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         if any(input_shape[a] is None for a in axes):
             raise ValueError(
                 f"LayerNormalization layer '{self.name}' needs known sizes on axis {self.axis}, got input shape "
-                f"{_shape_text(input_shape)}."
+                f"{shape_text(input_shape)}."
             )
         self._add_scale_and_offset(tuple(input_shape[a] for a in axes))
         super().build(input_shape)
@@ -261,7 +259,7 @@ class LayerNormalization(_ScaleAndOffset, Layer):
         axes = _normalize_axes(self.axis, len(expected), self)
         if x.ndim != len(expected) or any(x.shape[a] != expected[a] for a in axes):
             raise ValueError(
-                f"LayerNormalization layer '{self.name}' was built for inputs of shape {_shape_text(expected)} "
+                f"LayerNormalization layer '{self.name}' was built for inputs of shape {shape_text(expected)} "
                 f"but got an array of shape {x.shape}."
             )
 
@@ -345,7 +343,7 @@ class GroupNormalization(_ScaleAndOffset, Layer):
         if not is_int(axis):
             raise TypeError(f"GroupNormalization() expects axis to be an int (the channel axis), got {axis!r}.")
         self.groups, self.axis = int(groups), int(axis)
-        self.epsilon = _check_epsilon(epsilon, "GroupNormalization")
+        self.epsilon = number(epsilon, "epsilon", "GroupNormalization", low=0, low_open=True)
         self._set_scale_and_offset(center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                                    gamma_regularizer, beta_constraint, gamma_constraint)
 
@@ -355,7 +353,7 @@ class GroupNormalization(_ScaleAndOffset, Layer):
         channels = input_shape[axis]
         if axis == 0 or channels is None:
             raise ValueError(f"GroupNormalization layer '{self.name}' needs a known channel axis other than the "
-                             f"batch axis; got axis={self.axis} for input shape {_shape_text(input_shape)}.")
+                             f"batch axis; got axis={self.axis} for input shape {shape_text(input_shape)}.")
         groups = channels if self.groups == -1 else self.groups
         if channels % groups:
             raise ValueError(f"GroupNormalization layer '{self.name}' splits {channels} channels into groups={groups}, "

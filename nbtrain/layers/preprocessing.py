@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
-from nbtrain.layers.layer import FLOATX, Layer, _shape_text
-from nbtrain.utils.checks import is_int, positive_int
+from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.utils.checks import is_int, number
+from nbtrain.utils.naming import shape_text
 
 #: Keras's ``backend.epsilon()``: the smallest standard deviation Normalization divides by.
 EPSILON = 1e-7
@@ -189,7 +190,7 @@ class Normalization(Layer):
         if unknown:
             raise ValueError(
                 f"Normalization layer '{self.name}' keeps separate statistics on axis {self.axis}, so those axes "
-                f"need known sizes, but input shape {_shape_text(input_shape)} has None on axis {unknown[0]}."
+                f"need known sizes, but input shape {shape_text(input_shape)} has None on axis {unknown[0]}."
             )
         self._broadcast_shape = tuple(input_shape[a] if a in self._keep_axes else 1 for a in range(len(input_shape)))
         statistics_shape = tuple(input_shape[a] for a in self._keep_axes)
@@ -269,8 +270,8 @@ class Normalization(Layer):
                 f"Normalization layer '{self.name}' was given mean and variance in the constructor, so there is "
                 "nothing to adapt. Create it without mean and variance to compute them from data with adapt()."
             )
-        batch_size = _optional_positive_int(batch_size, "batch_size")
-        steps = _optional_positive_int(steps, "steps")
+        batch_size = number(batch_size, "batch_size", "Normalization.adapt", low=1, integer=True, optional=True)
+        steps = number(steps, "steps", "Normalization.adapt", low=1, integer=True, optional=True)
         batches = self._batches(data, batch_size, steps)
         first = next(batches, None)
         if first is None:
@@ -326,10 +327,10 @@ class Normalization(Layer):
         kept = [a - built_ndim + len(shape) for a in self._keep_axes]
         if any(a < 0 for a in kept) or any(shape[a] != self._broadcast_shape[k]
                                            for a, k in zip(kept, self._keep_axes)):
-            expected = _shape_text(tuple(self.input_shape))
+            expected = shape_text(tuple(self.input_shape))
             raise ValueError(
                 f"Normalization layer '{self.name}' was built for inputs of shape {expected} (statistics on axis "
-                f"{self.axis}) but {received} of shape {_shape_text(tuple(shape))}. Adapt it on data shaped "
+                f"{self.axis}) but {received} of shape {shape_text(tuple(shape))}. Adapt it on data shaped "
                 "like the model's inputs."
             )
         return tuple(a for a in range(len(shape)) if a not in kept)
@@ -389,7 +390,7 @@ class Normalization(Layer):
             fits = False
         if not fits:
             raise ValueError(
-                f"Normalization layer '{self.name}' was built for inputs of shape {_shape_text(self.input_shape)} "
+                f"Normalization layer '{self.name}' was built for inputs of shape {shape_text(self.input_shape)} "
                 f"(statistics of shape {self._broadcast_shape}) but got an array of shape {tuple(shape)}."
             )
 
@@ -466,9 +467,6 @@ def _check_given_statistics(mean, variance, axis) -> None:
     if np.any(variance_array < 0):
         raise ValueError("Normalization() got a negative variance; variances are squared spreads, >= 0.")
 
-
-def _optional_positive_int(value, what: str):
-    return None if value is None else positive_int(value, what, "Normalization.adapt")
 
 
 def _is_array_like(data) -> bool:

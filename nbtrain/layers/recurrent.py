@@ -29,18 +29,12 @@ import numpy as np
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
-from nbtrain.utils.checks import positive_int
 
 # Keras arguments that nbtrain accepts but that change nothing here.
 _IGNORED_ARGUMENTS = ("unroll", "implementation", "use_cudnn", "time_major")
 _NOT_ELEMENTWISE = ("softmax", "log_softmax", "sparsemax")
-
-
-def _rate(value, what: str, layer: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value < 1:
-        raise ValueError(f"{layer}() expects {what} to be a number in [0, 1), got {value!r}.")
-    return float(value)
 
 
 class _Elementwise:
@@ -129,8 +123,8 @@ class _Recurrent(Layer):
         self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self.set_weight_options("recurrent", recurrent_initializer, recurrent_regularizer, recurrent_constraint)
         self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
-        self.dropout = _rate(dropout, "dropout", cls)
-        self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout", cls)
+        self.dropout = number(dropout, "dropout", cls, low=0, high=1, high_open=True)
+        self.recurrent_dropout = number(recurrent_dropout, "recurrent_dropout", cls, low=0, high=1, high_open=True)
         self.seed = seed
         self._rng = make_generator(seed)
         self.return_sequences = bool(return_sequences)

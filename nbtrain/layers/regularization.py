@@ -6,16 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.core import Dropout, no_gradient, unchanged_gradient
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
+from nbtrain.utils.checks import number
+from nbtrain.utils.naming import shape_text
 from nbtrain.utils.random import make_generator
-
-
-def _check_rate(rate, layer: str, upper_open: bool = False) -> float:
-    valid = not isinstance(rate, bool) and isinstance(rate, (int, float, np.integer, np.floating))
-    if not valid or not 0 <= rate <= 1 or (upper_open and rate == 1):
-        interval = "[0, 1)" if upper_open else "[0, 1]"
-        raise ValueError(f"{layer}() expects rate to be a number in {interval}, got {rate!r}.")
-    return float(rate)
 
 
 class GaussianNoise(Layer):
@@ -37,9 +31,7 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.integer, np.floating)) or stddev < 0:
-            raise ValueError(f"GaussianNoise() expects stddev to be a non-negative number, got {stddev!r}.")
-        self.stddev = float(stddev)
+        self.stddev = number(stddev, "stddev", "GaussianNoise", low=0)
         self.seed = seed
         self._rng = make_generator(seed)
 
@@ -75,7 +67,7 @@ class GaussianDropout(Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _check_rate(rate, "GaussianDropout", upper_open=True)
+        self.rate = number(rate, "rate", "GaussianDropout", low=0, high=1, high_open=True)
         self.seed = seed
         self._rng = make_generator(seed)
 
@@ -119,7 +111,7 @@ class _SpatialDropout(Dropout):
             layout = "(batch, steps, channels)" if self.rank == 1 else "(batch, height, width, channels)"
             raise ValueError(
                 f"{type(self).__name__} layer '{self.name}' expects inputs of shape {layout} ({self.rank + 2} axes) "
-                f"but got shape {_shape_text(tuple(shape))}. Use Dropout for other shapes."
+                f"but got shape {shape_text(tuple(shape))}. Use Dropout for other shapes."
             )
 
     def build(self, input_shape):

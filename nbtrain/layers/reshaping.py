@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.convolutional import check_data_format, normalize_side_pairs, spatial_rank_error
-from nbtrain.layers.layer import Layer, _shape_text
+from nbtrain.layers.layer import Layer
 from nbtrain.utils.checks import is_int
+from nbtrain.utils.naming import shape_text
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ class _Cropping(Layer):
         size, removed, what = input_shape[axis + 1], sum(self._pairs[axis]), self.axis_names[axis]
         return ValueError(
             f"{type(self).__name__} layer '{self.name}' got cropping={self.cropping}, which crops {removed} "
-            f"{what} from inputs with only {size} {what} (input shape {_shape_text(tuple(input_shape))}), "
+            f"{what} from inputs with only {size} {what} (input shape {shape_text(tuple(input_shape))}), "
             f"leaving nothing. The cropping along each axis must be smaller than the input size: crop at most "
             f"{max(size - 1, 0)} of its {size} {what} in total, or feed larger inputs."
         )
@@ -197,7 +198,7 @@ class Permute(Layer):
         if len(tuple(input_shape)) != len(self.dims) + 1:
             raise ValueError(
                 f"Permute layer '{self.name}' with dims={self.dims} expects inputs with {len(self.dims) + 1} axes "
-                f"(batch plus {len(self.dims)}) but got input shape {_shape_text(tuple(input_shape))}. "
+                f"(batch plus {len(self.dims)}) but got input shape {shape_text(tuple(input_shape))}. "
                 "Give dims one entry per non-batch axis."
             )
 
@@ -254,7 +255,7 @@ class RepeatVector(Layer):
         if len(tuple(input_shape)) != 2:
             raise ValueError(
                 f"RepeatVector layer '{self.name}' expects inputs of shape (batch, features) but got input shape "
-                f"{_shape_text(tuple(input_shape))}. Put nbtrain.layers.Flatten() before it, or use an RNN "
+                f"{shape_text(tuple(input_shape))}. Put nbtrain.layers.Flatten() before it, or use an RNN "
                 "without return_sequences to get one vector per sample."
             )
 

@@ -6,9 +6,10 @@ value is the same whatever the batch size; results are Python floats (NumPy arra
 per-threshold results, such as ``F1Score(average=None)``).
 
 The package follows ``keras/src/metrics/``, one module per family: ``base`` (Metric, Mean, Sum,
-MeanMetricWrapper), ``accuracy_metrics``, ``regression_metrics``, ``probabilistic_metrics``, ``hinge_metrics``,
-``confusion_metrics`` (TP/FP/TN/FN, Precision, Recall, AUC), ``f_score_metrics`` and ``registry`` (names,
-``get``, ``resolve``, ``validate``, ``serialize``, ``deserialize``). The metrics that average a loss
+MeanMetricWrapper and the ``METRICS`` registry, where each class registers itself with its Keras names),
+``accuracy_metrics``, ``regression_metrics``, ``probabilistic_metrics``, ``hinge_metrics``, ``confusion_metrics``
+(TP/FP/TN/FN, Precision, Recall, AUC), ``f_score_metrics`` and ``registry`` (``get``, ``resolve``,
+``validate``, ``serialize``, ``deserialize``). The metrics that average a loss
 (MeanSquaredError, BinaryCrossentropy, Hinge, ...) use the loss functions of :mod:`nbtrain.losses`,
 computed in float64: each formula is written once.
 
@@ -37,7 +38,7 @@ from nbtrain.metrics.accuracy_metrics import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
-from nbtrain.metrics.base import Mean, MeanMetricWrapper, Metric, Sum
+from nbtrain.metrics.base import METRIC_FUNCTIONS, METRICS, Mean, MeanMetricWrapper, Metric, Sum
 from nbtrain.metrics.confusion_metrics import (
     AUC,
     NEG_INF,
@@ -165,6 +166,8 @@ __all__ = [
     "FBetaScore",
     "F1Score",
     # registry
+    "METRICS",
+    "METRIC_FUNCTIONS",
     "get",
     "resolve",
     "validate",

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.metrics.base import MeanMetricWrapper, float_pair, floats
+from nbtrain.metrics.base import (
+    METRIC_FUNCTIONS,
+    METRICS,
+    MeanMetricWrapper,
+    float_pair,
+    floats,
+)
 from nbtrain.utils.checks import positive_int
 
 # ----------------------------------------------------------------------------------------------------------
@@ -12,6 +18,7 @@ from nbtrain.utils.checks import positive_int
 # ----------------------------------------------------------------------------------------------------------
 
 
+@METRIC_FUNCTIONS.register()
 def accuracy(y_true, y_pred):
     """Element-wise exact match: 1.0 where ``y_true == y_pred``.
 
@@ -26,6 +33,7 @@ def accuracy(y_true, y_pred):
     return (y_true == y_pred).astype(np.float64)
 
 
+@METRIC_FUNCTIONS.register()
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Element-wise 1.0 where ``(y_pred > threshold) == y_true`` (strict: a score of 0.5 counts as 0).
 
@@ -44,6 +52,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     return (y_true == (y_pred > threshold)).astype(np.float64)
 
 
+@METRIC_FUNCTIONS.register()
 def categorical_accuracy(y_true, y_pred):
     """Per sample 1.0 where ``argmax(y_true) == argmax(y_pred)`` (one-hot labels).
 
@@ -55,6 +64,7 @@ def categorical_accuracy(y_true, y_pred):
     return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float64)
 
 
+@METRIC_FUNCTIONS.register()
 def sparse_categorical_accuracy(y_true, y_pred):
     """Per sample 1.0 where the integer label equals ``argmax(y_pred)``; a trailing 1 in y_true is dropped.
 
@@ -78,6 +88,7 @@ def _in_top_k(class_ids, y_pred, k):
     return (rank <= k).astype(np.float64).reshape(class_ids.shape)
 
 
+@METRIC_FUNCTIONS.register()
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """Per sample 1.0 where the one-hot label's class is among the k highest scores.
 
@@ -95,6 +106,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _in_top_k(np.argmax(y_true, axis=-1), y_pred, k)
 
 
+@METRIC_FUNCTIONS.register()
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
     """Per sample 1.0 where the integer label is among the k highest scores.
 
@@ -138,6 +150,7 @@ def _sparse_labels(y_true, y_pred):
 # ----------------------------------------------------------------------------------------------------------
 
 
+@METRICS.register("acc", name="accuracy")
 class Accuracy(MeanMetricWrapper):
     """How often predictions exactly equal labels.
 
@@ -155,6 +168,7 @@ class Accuracy(MeanMetricWrapper):
         super().__init__(accuracy, name=name, dtype=dtype)
 
 
+@METRICS.register(name="binary_accuracy")
 class BinaryAccuracy(MeanMetricWrapper):
     """How often ``y_pred > threshold`` matches the 0/1 label.
 
@@ -178,6 +192,7 @@ class BinaryAccuracy(MeanMetricWrapper):
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
 
 
+@METRICS.register(name="categorical_accuracy")
 class CategoricalAccuracy(MeanMetricWrapper):
     """How often ``argmax(y_pred)`` matches the class of a one-hot label.
 
@@ -192,6 +207,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
         super().__init__(categorical_accuracy, name=name, dtype=dtype)
 
 
+@METRICS.register(name="sparse_categorical_accuracy")
 class SparseCategoricalAccuracy(MeanMetricWrapper):
     """How often ``argmax(y_pred)`` equals the integer label.
 
@@ -206,6 +222,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
 
+@METRICS.register(name="top_k_categorical_accuracy")
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the one-hot label's class is among the k highest scores.
 
@@ -226,6 +243,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
 
 
+@METRICS.register(name="sparse_top_k_categorical_accuracy")
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the integer label is among the k highest scores.
 

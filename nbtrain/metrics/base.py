@@ -1,8 +1,13 @@
-"""The metric base classes: Metric, Mean, Sum and MeanMetricWrapper, and the helpers every family shares.
+"""The metric base classes: Metric, Mean, Sum and MeanMetricWrapper, the registries of metric names, and the
+helpers every family shares.
 
 A metric keeps float64 totals, so an epoch's value is the same whatever the batch size. The per-sample
 formulas that metrics share with losses live once, in :mod:`nbtrain.losses`; :func:`computed_in_float64`
 turns a loss function into the float64 per-sample function a metric averages.
+
+Each metric class registers itself in :data:`METRICS` where it is defined, under its snake_case name and
+Keras's aliases (``@METRICS.register("mse", name="mean_squared_error")``); each per-sample function registers
+in :data:`METRIC_FUNCTIONS`, where ``compile(metrics=[fn])`` and saved models find it by name.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 
 from nbtrain import losses
 from nbtrain.utils.naming import to_snake_case
+from nbtrain.utils.registry import Registry, ignore_case_and_underscores
 
 # ----------------------------------------------------------------------------------------------------------
 # Array helpers
@@ -105,7 +111,7 @@ def computed_in_float64(loss_function):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Base classes
+# The Metric base class
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -192,6 +198,56 @@ def _same(a, b):
         return a is b
 
 
+# ----------------------------------------------------------------------------------------------------------
+# Registries
+# ----------------------------------------------------------------------------------------------------------
+
+CROSSENTROPY_NAMES = ("crossentropy", "ce")
+"""Loss names that pick a crossentropy from the data; as in Keras, they are no metric names."""
+
+
+def loss_only_message(name, advice=None):
+    """Why ``name`` (one of :data:`CROSSENTROPY_NAMES`) is no metric, and which metric to use instead.
+
+    Example:
+        >>> loss_only_message("ce", "Use 'binary_crossentropy'.")
+        "'ce' picks a crossentropy for the loss only; it is not a metric (as in Keras). Use 'binary_crossentropy'."
+    """
+    advice = advice or "Use 'binary_crossentropy', 'categorical_crossentropy' or 'sparse_categorical_crossentropy'."
+    return f"'{name}' picks a crossentropy for the loss only; it is not a metric (as in Keras). {advice}"
+
+
+METRICS = Registry(
+    "metric", base=Metric, module="nbtrain.metrics", key=ignore_case_and_underscores,
+    # defined at the end of this module, with the other ways a function or a loss becomes a metric
+    convert=lambda identifier: metric_from_callable(identifier),
+    expected="Expected a metric name such as 'accuracy', a Metric object, a function f(y_true, y_pred) or a "
+             "config dict.",
+    reserved={name: loss_only_message(name) for name in CROSSENTROPY_NAMES},
+)
+"""Every metric class by name: its snake_case name and Keras's aliases (``"mse"``, ``"acc"``), matched ignoring
+case and underscores, so the class name (``"MeanSquaredError"``) is accepted too without being listed."""
+
+METRIC_FUNCTIONS = Registry("metric function", module="nbtrain.metrics")
+"""Every built-in per-sample metric function by its name (``"binary_accuracy"``)."""
+
+
+def metric_function_of(loss_function):
+    """Register, and return, the built-in metric function that computes ``loss_function`` in float64.
+
+    Args:
+        loss_function: a per-sample loss function of nbtrain.losses; the metric function keeps its name.
+
+    A family module writes ``mean_squared_error = metric_function_of(losses.mean_squared_error)``.
+    """
+    return METRIC_FUNCTIONS.register()(computed_in_float64(loss_function))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Mean, Sum and MeanMetricWrapper
+# ----------------------------------------------------------------------------------------------------------
+
+
 def _reduce_to_samplewise(values, sample_weight, reduce):
     """Keras's reduction of metric values (and weights) to one value per sample.
 
@@ -217,6 +273,7 @@ def _reduce_to_samplewise(values, sample_weight, reduce):
     return values, sample_weight
 
 
+@METRICS.register(name="mean")
 class Mean(Metric):
     """The (weighted) mean of the values it is given; ``update_state(values, sample_weight=None)``.
 
@@ -255,6 +312,7 @@ class Mean(Metric):
         return self.total / self.count if self.count != 0 else 0.0
 
 
+@METRICS.register(name="sum")
 class Sum(Metric):
     """The (weighted) sum of the values it is given; ``update_state(values, sample_weight=None)``.
 
@@ -289,6 +347,7 @@ def callable_name(fn):
     return to_snake_case(type(fn).__name__)
 
 
+@METRICS.register(listed=False)  # found in configs; as a name it would lack its function
 class MeanMetricWrapper(Mean):
     """The running mean of a per-sample function ``fn(y_true, y_pred, **kwargs)``.
 
@@ -331,32 +390,20 @@ class MeanMetricWrapper(Mean):
         if type(self) is MeanMetricWrapper:
             # registered functions are stored by name; anything else as the object itself (not JSON-safe)
             fn_name = getattr(self._fn, "__name__", None)
-            config["fn"] = fn_name if _builtin_functions().get(fn_name) is self._fn else self._fn
+            is_builtin = fn_name in METRIC_FUNCTIONS and METRIC_FUNCTIONS.find(fn_name) is self._fn
+            config["fn"] = fn_name if is_builtin else self._fn
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         if cls is MeanMetricWrapper and isinstance(config.get("fn"), str):
-            name = config["fn"]
-            functions = _builtin_functions()
-            if name not in functions:
-                from nbtrain.utils.errors import unknown_name_error
-
-                raise unknown_name_error("metric function", name, functions)
-            config["fn"] = functions[name]
+            config["fn"] = METRIC_FUNCTIONS.lookup(config["fn"])
         return cls(**config)
 
 
-def _builtin_functions():
-    """name -> built-in metric function; the registry is read when a config is made, not at import."""
-    from nbtrain.metrics import registry
-
-    return registry.FUNCTIONS
-
-
 # ----------------------------------------------------------------------------------------------------------
-# Losses as metrics
+# Losses and functions as metrics
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -405,3 +452,54 @@ def loss_metric(loss, name=None):
     metric = MeanMetricWrapper(fn, name=name or callable_name(fn))
     metric.direction = "down"
     return metric
+
+
+def metric_from_callable(identifier):
+    """The metric for a loss or a function in ``compile(metrics=[...])``, or None for anything else.
+
+    A loss object or class is averaged per sample under the loss's name. A built-in metric function (or the
+    loss function of the same name) gives its metric class, named after the function; another loss function,
+    or any function ``f(y_true, y_pred)``, is averaged per sample.
+
+    Example:
+        >>> metric_from_callable(losses.Huber())
+        MeanMetricWrapper(name='huber_loss', fn='huber_loss')
+        >>> metric_from_callable(lambda y_true, y_pred: abs(y_true - y_pred)).name
+        '<lambda>'
+    """
+    if _is_loss(identifier):
+        return loss_metric(identifier)
+    if not callable(identifier):
+        return None
+    name = callable_name(identifier)
+    metric_class = _class_averaging(identifier)
+    if metric_class is not None:
+        return metric_class(name=name)
+    if is_loss_function(identifier):
+        return loss_metric(_loss_object(identifier), name)
+    return MeanMetricWrapper(identifier, name=name)
+
+
+def _is_loss(identifier):
+    """A Loss object or a Loss class."""
+    if inspect.isclass(identifier):
+        return issubclass(identifier, losses.Loss)
+    return isinstance(identifier, losses.Loss)
+
+
+def _class_averaging(function):
+    """The metric class registered under the name of a built-in metric function, or of a loss function with
+    the name of one (``losses.mean_squared_error`` gives MeanSquaredError too); None for other functions."""
+    name = getattr(function, "__name__", None)
+    builtin = METRIC_FUNCTIONS.find(name) if isinstance(name, str) else None
+    if builtin is function or (builtin is not None and getattr(function, "__module__", None) == "nbtrain.losses"):
+        return METRICS.find(name)
+    return None
+
+
+def _loss_object(function):
+    """The Loss object nbtrain.losses builds for one of its functions, so its input checks apply too."""
+    try:
+        return losses.get(function)
+    except (ValueError, TypeError):
+        return function

@@ -10,7 +10,7 @@ import numpy as np
 
 from nbtrain import activations
 from nbtrain.losses import EPSILON, squeeze_or_expand_to_same_rank
-from nbtrain.metrics.base import Metric, divide_no_nan, floats
+from nbtrain.metrics.base import METRICS, Metric, divide_no_nan, floats
 from nbtrain.utils.checks import positive_int
 from nbtrain.utils.errors import did_you_mean
 
@@ -130,6 +130,7 @@ class _ConfusionMatrixCount(Metric):
         return {**super().get_config(), "thresholds": self.init_thresholds}
 
 
+@METRICS.register(name="true_positives")
 class TruePositives(_ConfusionMatrixCount):
     """Weighted number of true positives (label 1, ``y_pred > threshold``); no ``direction``.
 
@@ -149,6 +150,7 @@ class TruePositives(_ConfusionMatrixCount):
         super().__init__(thresholds=thresholds, name=name, dtype=dtype)
 
 
+@METRICS.register(name="false_positives")
 class FalsePositives(_ConfusionMatrixCount):
     """Weighted number of false positives (label 0, ``y_pred > threshold``); no ``direction``.
 
@@ -163,6 +165,7 @@ class FalsePositives(_ConfusionMatrixCount):
         super().__init__(thresholds=thresholds, name=name, dtype=dtype)
 
 
+@METRICS.register(name="true_negatives")
 class TrueNegatives(_ConfusionMatrixCount):
     """Weighted number of true negatives (label 0, ``y_pred <= threshold``); no ``direction``.
 
@@ -177,6 +180,7 @@ class TrueNegatives(_ConfusionMatrixCount):
         super().__init__(thresholds=thresholds, name=name, dtype=dtype)
 
 
+@METRICS.register(name="false_negatives")
 class FalseNegatives(_ConfusionMatrixCount):
     """Weighted number of false negatives (label 1, ``y_pred <= threshold``); no ``direction``.
 
@@ -229,6 +233,7 @@ class _PrecisionRecall(Metric):
         }
 
 
+@METRICS.register(name="precision")
 class Precision(_PrecisionRecall):
     """Fraction of positive predictions that are right: ``TP / (TP + FP)``.
 
@@ -252,6 +257,7 @@ class Precision(_PrecisionRecall):
         return self._finish(divide_no_nan(self.true_positives, self.true_positives + self.false_positives))
 
 
+@METRICS.register(name="recall")
 class Recall(_PrecisionRecall):
     """Fraction of actual positives that are found: ``TP / (TP + FN)``.
 
@@ -274,6 +280,7 @@ class Recall(_PrecisionRecall):
         return self._finish(divide_no_nan(self.true_positives, self.true_positives + self.false_negatives))
 
 
+@METRICS.register(name="auc")
 class AUC(Metric):
     """Area under the ROC or precision-recall curve, approximated on a grid of thresholds (Keras's method).
 

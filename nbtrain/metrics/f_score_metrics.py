@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.losses import EPSILON
-from nbtrain.metrics.base import Metric, floats, needs_columns, two_d_pair
+from nbtrain.metrics.base import METRICS, Metric, floats, needs_columns, two_d_pair
 from nbtrain.utils.errors import did_you_mean
 
 
+@METRICS.register("fbeta_score", name="f_beta_score")
 class FBetaScore(Metric):
     """F-beta score ``(1 + b^2) * P * R / (b^2 * P + R)`` from counts accumulated per class.
 
@@ -99,6 +100,7 @@ class FBetaScore(Metric):
         return {**super().get_config(), **config}
 
 
+@METRICS.register(name="f1_score")
 class F1Score(FBetaScore):
     """F1 score, the harmonic mean of precision and recall (FBetaScore with beta=1).
 

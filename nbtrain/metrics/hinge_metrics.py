@@ -6,13 +6,14 @@ The per-sample formulas are the losses' (:mod:`nbtrain.losses`), computed in flo
 from __future__ import annotations
 
 from nbtrain import losses
-from nbtrain.metrics.base import MeanMetricWrapper, computed_in_float64
+from nbtrain.metrics.base import METRICS, MeanMetricWrapper, metric_function_of
 
-hinge = computed_in_float64(losses.hinge)
-squared_hinge = computed_in_float64(losses.squared_hinge)
-categorical_hinge = computed_in_float64(losses.categorical_hinge)
+hinge = metric_function_of(losses.hinge)
+squared_hinge = metric_function_of(losses.squared_hinge)
+categorical_hinge = metric_function_of(losses.categorical_hinge)
 
 
+@METRICS.register(name="hinge")
 class Hinge(MeanMetricWrapper):
     """Running mean of the per-sample hinge loss (0/1 labels are mapped to -1/+1).
 
@@ -27,6 +28,7 @@ class Hinge(MeanMetricWrapper):
         super().__init__(hinge, name=name, dtype=dtype)
 
 
+@METRICS.register(name="squared_hinge")
 class SquaredHinge(MeanMetricWrapper):
     """Running mean of the per-sample squared hinge loss.
 
@@ -41,6 +43,7 @@ class SquaredHinge(MeanMetricWrapper):
         super().__init__(squared_hinge, name=name, dtype=dtype)
 
 
+@METRICS.register(name="categorical_hinge")
 class CategoricalHinge(MeanMetricWrapper):
     """Running mean of the per-sample categorical hinge loss.
 

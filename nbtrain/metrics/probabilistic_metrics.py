@@ -7,17 +7,17 @@ clipping of probabilities to ``[1e-7, 1 - 1e-7]`` (float32's, as in Keras).
 from __future__ import annotations
 
 from nbtrain import losses
-from nbtrain.metrics.base import MeanMetricWrapper, computed_in_float64
+from nbtrain.metrics.base import METRICS, MeanMetricWrapper, metric_function_of
 
 # ----------------------------------------------------------------------------------------------------------
 # Per-sample functions: the loss functions, computed in float64
 # ----------------------------------------------------------------------------------------------------------
 
-binary_crossentropy = computed_in_float64(losses.binary_crossentropy)
-categorical_crossentropy = computed_in_float64(losses.categorical_crossentropy)
-sparse_categorical_crossentropy = computed_in_float64(losses.sparse_categorical_crossentropy)
-kl_divergence = computed_in_float64(losses.kl_divergence)
-poisson = computed_in_float64(losses.poisson)
+binary_crossentropy = metric_function_of(losses.binary_crossentropy)
+categorical_crossentropy = metric_function_of(losses.categorical_crossentropy)
+sparse_categorical_crossentropy = metric_function_of(losses.sparse_categorical_crossentropy)
+kl_divergence = metric_function_of(losses.kl_divergence)
+poisson = metric_function_of(losses.poisson)
 
 # Keras's short names for the same function
 kld = KLD = kl_divergence
@@ -28,6 +28,7 @@ kld = KLD = kl_divergence
 # ----------------------------------------------------------------------------------------------------------
 
 
+@METRICS.register("bce", name="binary_crossentropy")
 class BinaryCrossentropy(MeanMetricWrapper):
     """Running mean of the per-sample binary crossentropy.
 
@@ -54,6 +55,7 @@ class BinaryCrossentropy(MeanMetricWrapper):
         )
 
 
+@METRICS.register(name="categorical_crossentropy")
 class CategoricalCrossentropy(MeanMetricWrapper):
     """Running mean of the per-sample categorical crossentropy (one-hot labels).
 
@@ -84,6 +86,7 @@ class CategoricalCrossentropy(MeanMetricWrapper):
         )
 
 
+@METRICS.register(name="sparse_categorical_crossentropy")
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
     """Running mean of the per-sample crossentropy with integer labels.
 
@@ -106,6 +109,7 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         )
 
 
+@METRICS.register("kld", name="kl_divergence")
 class KLDivergence(MeanMetricWrapper):
     """Running mean of the per-sample Kullback-Leibler divergence.
 
@@ -120,6 +124,7 @@ class KLDivergence(MeanMetricWrapper):
         super().__init__(kl_divergence, name=name, dtype=dtype)
 
 
+@METRICS.register(name="poisson")
 class Poisson(MeanMetricWrapper):
     """Running mean of the per-sample Poisson term ``y_pred - y_true * log(y_pred)``.
 

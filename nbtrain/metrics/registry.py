@@ -1,4 +1,5 @@
-"""Names of the metrics and how identifiers become Metric objects: get, resolve, validate, (de)serialize.
+"""How identifiers become Metric objects: get, resolve, validate, serialize and deserialize, over the
+:data:`~nbtrain.metrics.base.METRICS` registry, where every metric class registers itself by name.
 
 ``compile(metrics=[...])`` goes through :func:`validate` (at compile, so typos fail early) and
 :func:`resolve` (at the first batch, when the shapes that decide what ``'accuracy'`` means are known).
@@ -6,179 +7,9 @@
 
 from __future__ import annotations
 
-import inspect
-
 from nbtrain import losses
-from nbtrain.metrics.accuracy_metrics import (
-    Accuracy,
-    BinaryAccuracy,
-    CategoricalAccuracy,
-    SparseCategoricalAccuracy,
-    SparseTopKCategoricalAccuracy,
-    TopKCategoricalAccuracy,
-    accuracy,
-    binary_accuracy,
-    categorical_accuracy,
-    sparse_categorical_accuracy,
-    sparse_top_k_categorical_accuracy,
-    top_k_categorical_accuracy,
-)
-from nbtrain.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, callable_name, is_loss_function, loss_metric
-from nbtrain.metrics.confusion_metrics import (
-    AUC,
-    FalseNegatives,
-    FalsePositives,
-    Precision,
-    Recall,
-    TrueNegatives,
-    TruePositives,
-)
-from nbtrain.metrics.f_score_metrics import F1Score, FBetaScore
-from nbtrain.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
-from nbtrain.metrics.probabilistic_metrics import (
-    BinaryCrossentropy,
-    CategoricalCrossentropy,
-    KLDivergence,
-    Poisson,
-    SparseCategoricalCrossentropy,
-    binary_crossentropy,
-    categorical_crossentropy,
-    kl_divergence,
-    poisson,
-    sparse_categorical_crossentropy,
-)
-from nbtrain.metrics.regression_metrics import (
-    CosineSimilarity,
-    LogCoshError,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanSquaredError,
-    MeanSquaredLogarithmicError,
-    R2Score,
-    RootMeanSquaredError,
-    cosine_similarity,
-    log_cosh,
-    mean_absolute_error,
-    mean_absolute_percentage_error,
-    mean_squared_error,
-    mean_squared_logarithmic_error,
-)
-from nbtrain.utils.errors import unknown_name_error
-from nbtrain.utils.naming import to_snake_case
-
-_CLASSES = (
-    Mean,
-    Sum,
-    Accuracy,
-    BinaryAccuracy,
-    CategoricalAccuracy,
-    SparseCategoricalAccuracy,
-    TopKCategoricalAccuracy,
-    SparseTopKCategoricalAccuracy,
-    Precision,
-    Recall,
-    AUC,
-    TruePositives,
-    TrueNegatives,
-    FalsePositives,
-    FalseNegatives,
-    F1Score,
-    FBetaScore,
-    MeanSquaredError,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError,
-    RootMeanSquaredError,
-    LogCoshError,
-    CosineSimilarity,
-    BinaryCrossentropy,
-    CategoricalCrossentropy,
-    SparseCategoricalCrossentropy,
-    KLDivergence,
-    Poisson,
-    Hinge,
-    SquaredHinge,
-    CategoricalHinge,
-    R2Score,
-)
-
-# plain function -> the metric class that averages it
-_FUNCTION_CLASSES = {
-    accuracy: Accuracy,
-    binary_accuracy: BinaryAccuracy,
-    categorical_accuracy: CategoricalAccuracy,
-    sparse_categorical_accuracy: SparseCategoricalAccuracy,
-    top_k_categorical_accuracy: TopKCategoricalAccuracy,
-    sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
-    mean_squared_error: MeanSquaredError,
-    mean_absolute_error: MeanAbsoluteError,
-    mean_absolute_percentage_error: MeanAbsolutePercentageError,
-    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
-    log_cosh: LogCoshError,
-    cosine_similarity: CosineSimilarity,
-    binary_crossentropy: BinaryCrossentropy,
-    categorical_crossentropy: CategoricalCrossentropy,
-    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-    kl_divergence: KLDivergence,
-    poisson: Poisson,
-    hinge: Hinge,
-    squared_hinge: SquaredHinge,
-    categorical_hinge: CategoricalHinge,
-}
-FUNCTIONS = {fn.__name__: fn for fn in _FUNCTION_CLASSES}
-
-_ALIASES = {
-    "acc": Accuracy,
-    "mse": MeanSquaredError,
-    "mae": MeanAbsoluteError,
-    "mape": MeanAbsolutePercentageError,
-    "msle": MeanSquaredLogarithmicError,
-    "rmse": RootMeanSquaredError,
-    "bce": BinaryCrossentropy,
-    "kld": KLDivergence,
-    "logcosh": LogCoshError,
-    "fbeta_score": FBetaScore,
-    # Keras 2 name of the (positive) cosine similarity metric; Keras 3 rejects it
-    "cosine_proximity": CosineSimilarity,
-}
-
-# lower-case string -> class: class names, snake_case class names, function names, aliases
-_BY_STRING = {}
-for _cls in _CLASSES:
-    _BY_STRING[_cls.__name__.lower()] = _cls
-    _BY_STRING[to_snake_case(_cls.__name__)] = _cls
-_BY_STRING.update({fn.__name__: cls for fn, cls in _FUNCTION_CLASSES.items()})
-_BY_STRING.update(_ALIASES)
-_CLASS_NAMES = {cls.__name__.lower() for cls in _CLASSES}
-# what an unknown-name error lists: the readable spellings, not the CamelCase duplicates
-_KNOWN_NAMES = sorted({to_snake_case(c.__name__) for c in _CLASSES} | set(FUNCTIONS) | set(_ALIASES))
-
-_LOSS_ONLY = ("crossentropy", "ce")
-
-
-def _loss_from_string(identifier):
-    """The loss that ``nbtrain.losses.get`` finds for a string, or None."""
-    try:
-        loss = losses.get(identifier)
-    except (ValueError, KeyError, TypeError):
-        return None
-    return loss if loss is not None and callable(loss) else None
-
-
-def _unknown_metric(identifier):
-    return unknown_name_error("metric", identifier, _KNOWN_NAMES)
-
-
-def _loss_only_error(identifier, y_true_shape=None, y_pred_shape=None):
-    if y_true_shape is not None and y_pred_shape is not None:
-        is_binary, is_sparse = _label_kind(y_true_shape, y_pred_shape)
-        kind = "binary" if is_binary else "sparse_categorical" if is_sparse else "categorical"
-        advice = f"For these labels use '{kind}_crossentropy'."
-    else:
-        advice = "Use 'binary_crossentropy', 'categorical_crossentropy' or 'sparse_categorical_crossentropy'."
-    return ValueError(
-        f"'{identifier}' picks a crossentropy for the loss only; it is not a metric (as in Keras). {advice}"
-    )
+from nbtrain.metrics.accuracy_metrics import Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy
+from nbtrain.metrics.base import CROSSENTROPY_NAMES, METRICS, Metric, loss_metric, loss_only_message
 
 
 def get(identifier):
@@ -200,70 +31,15 @@ def get(identifier):
         >>> get("AUC").name
         'auc'
     """
-    if identifier is None or isinstance(identifier, Metric):
-        return identifier
-    if inspect.isclass(identifier) and issubclass(identifier, Metric):
-        return identifier()
     if isinstance(identifier, str):
-        return _from_string(identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if _is_loss(identifier):
-        return loss_metric(identifier)
-    if callable(identifier):
-        return _from_function(identifier)
-    raise TypeError(
-        f"Could not interpret metric identifier {identifier!r} of type {type(identifier).__name__}. "
-        f"Expected a metric name such as 'accuracy', a Metric object, a function f(y_true, y_pred) or a "
-        f"config dict."
-    )
+        return _from_name(identifier)
+    return METRICS.get(identifier)
 
 
-def _is_loss(identifier):
-    """A Loss object or a Loss class."""
-    if inspect.isclass(identifier):
-        return issubclass(identifier, losses.Loss)
-    return isinstance(identifier, losses.Loss)
-
-
-def _from_string(identifier):
-    key = identifier.lower()
-    if key not in _BY_STRING:
-        raise _unknown_metric(identifier)
-    cls = _BY_STRING[key]
+def _from_name(name):
+    metric_class = METRICS.lookup(name)
     # a class name gives the class's default name; any other spelling names the metric as it was written
-    return cls() if key in _CLASS_NAMES else cls(name=identifier)
-
-
-def _from_function(fn):
-    name = callable_name(fn)
-    cls = _FUNCTION_CLASSES.get(fn)
-    if cls is None and getattr(fn, "__module__", None) == "nbtrain.losses" and name in FUNCTIONS:
-        cls = _FUNCTION_CLASSES[FUNCTIONS[name]]
-    if cls is not None:
-        return cls(name=name)
-    if is_loss_function(fn):
-        return loss_metric(_loss_object(fn), name)
-    return MeanMetricWrapper(fn, name=name)
-
-
-def _loss_object(fn):
-    """The Loss object nbtrain.losses builds for one of its functions, so its input checks apply too."""
-    try:
-        return losses.get(fn)
-    except (ValueError, TypeError):
-        return fn
-
-
-def _label_kind(y_true_shape, y_pred_shape):
-    """Keras's shape test: (is_binary, is_sparse_categorical)."""
-    y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
-    # one score per sample (rank <= 1) is binary too; Keras would call a rank-1 y_pred categorical
-    is_binary = len(y_pred_shape) < 2 or y_pred_shape[-1] == 1
-    is_sparse = len(y_true_shape) < len(y_pred_shape) or (
-        len(y_true_shape) > 0 and y_true_shape[-1] == 1 and y_pred_shape[-1] > 1
-    )
-    return is_binary, is_sparse
+    return metric_class() if name.lower() == metric_class.__name__.lower() else metric_class(name=name)
 
 
 def resolve(identifier, y_true_shape=None, y_pred_shape=None):
@@ -286,25 +62,56 @@ def resolve(identifier, y_true_shape=None, y_pred_shape=None):
     """
     if not isinstance(identifier, str):
         return get(identifier)
-    key = identifier.lower()
-    if key in ("accuracy", "acc"):
-        if y_true_shape is None or y_pred_shape is None:
-            raise ValueError(
-                f"'{identifier}' is resolved from the shapes of y_true and y_pred; pass both to resolve()."
-            )
+    if METRICS.find(identifier) is Accuracy:
+        return _accuracy_for_labels(identifier, y_true_shape, y_pred_shape)
+    loss = None if identifier in METRICS else _loss_from_string(identifier)
+    if loss is not None:
+        return loss_metric(loss, name=identifier)
+    _check_not_crossentropy(identifier, y_true_shape, y_pred_shape)
+    return METRICS.lookup(identifier)(name=identifier)  # an unknown name raises, with the nearest known one
+
+
+def _accuracy_for_labels(name, y_true_shape, y_pred_shape):
+    """The accuracy that ``'accuracy'`` means for these shapes, named ``name``."""
+    if y_true_shape is None or y_pred_shape is None:
+        raise ValueError(f"'{name}' is resolved from the shapes of y_true and y_pred; pass both to resolve().")
+    is_binary, is_sparse = _label_kind(y_true_shape, y_pred_shape)
+    if is_binary:
+        return BinaryAccuracy(name=name)
+    return SparseCategoricalAccuracy(name=name) if is_sparse else CategoricalAccuracy(name=name)
+
+
+def _label_kind(y_true_shape, y_pred_shape):
+    """Keras's shape test: (is_binary, is_sparse_categorical)."""
+    y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
+    # one score per sample (rank <= 1) is binary too; Keras would call a rank-1 y_pred categorical
+    is_binary = len(y_pred_shape) < 2 or y_pred_shape[-1] == 1
+    is_sparse = len(y_true_shape) < len(y_pred_shape) or (
+        len(y_true_shape) > 0 and y_true_shape[-1] == 1 and y_pred_shape[-1] > 1
+    )
+    return is_binary, is_sparse
+
+
+def _loss_from_string(identifier):
+    """The loss that ``nbtrain.losses.get`` finds for a string, or None."""
+    try:
+        loss = losses.get(identifier)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return loss if loss is not None and callable(loss) else None
+
+
+def _check_not_crossentropy(name, y_true_shape=None, y_pred_shape=None):
+    """``'crossentropy'`` is no metric: say so, and which crossentropy metric fits the labels when their shapes
+    are known."""
+    if name.lower() not in CROSSENTROPY_NAMES:
+        return
+    advice = None
+    if y_true_shape is not None and y_pred_shape is not None:
         is_binary, is_sparse = _label_kind(y_true_shape, y_pred_shape)
-        cls = BinaryAccuracy if is_binary else SparseCategoricalAccuracy if is_sparse else CategoricalAccuracy
-        return cls(name=identifier)
-    if key in _LOSS_ONLY:
-        raise _loss_only_error(identifier, y_true_shape, y_pred_shape)
-    if key in _BY_STRING:
-        metric = _from_string(identifier)
-        metric.name = identifier
-        return metric
-    loss = _loss_from_string(identifier)
-    if loss is None:
-        raise _unknown_metric(identifier)
-    return loss_metric(loss, name=identifier)
+        kind = "binary" if is_binary else "sparse_categorical" if is_sparse else "categorical"
+        advice = f"For these labels use '{kind}_crossentropy'."
+    raise ValueError(loss_only_message(name, advice))
 
 
 def validate(identifier):
@@ -321,18 +128,11 @@ def validate(identifier):
         ValueError: Unknown metric: 'acuracy'. Did you mean 'accuracy'? Known metrics: ...
     """
     if isinstance(identifier, str):
-        key = identifier.lower()
-        if key in _LOSS_ONLY:
-            raise _loss_only_error(identifier)
-        if key in ("accuracy", "acc") or key in _BY_STRING or _loss_from_string(identifier) is not None:
-            return
-        raise _unknown_metric(identifier)
-    if isinstance(identifier, dict):
-        get(identifier)
-        return
-    if identifier is None or isinstance(identifier, Metric) or callable(identifier):
-        return
-    get(identifier)  # raises the TypeError that explains what is accepted
+        if _loss_from_string(identifier) is None:
+            _check_not_crossentropy(identifier)
+            METRICS.lookup(identifier)  # a metric name, or the error with the nearest known one
+    elif not (identifier is None or isinstance(identifier, Metric) or callable(identifier)):
+        get(identifier)  # builds a config now; raises the TypeError that explains what is accepted otherwise
 
 
 def unique_names(names):
@@ -357,17 +157,17 @@ def unique_names(names):
 
 
 def serialize(metric):
-    """Return ``{"class_name": ..., "config": ...}`` for a metric; :func:`deserialize` reverses it.
+    """Return ``{"module", "class_name", "config"}`` for a metric; :func:`deserialize` reverses it.
 
     Example:
         >>> serialize(BinaryAccuracy(threshold=0.7))["config"]["threshold"]
         0.7
     """
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return METRICS.serialize(metric)
 
 
 def deserialize(config, custom_objects=None):
-    """Build a metric from :func:`serialize`'s dict.
+    """Build a metric from :func:`serialize`'s dict (or a metric name).
 
     Args:
         config: ``{"class_name": ..., "config": {...}}``.
@@ -377,15 +177,4 @@ def deserialize(config, custom_objects=None):
         >>> deserialize({"class_name": "AUC", "config": {"curve": "PR"}}).curve
         'PR'
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            f"A metric config must be a dict with a 'class_name' key (and optionally 'config'), "
-            f"got {config!r}."
-        )
-    class_name = config["class_name"]
-    classes = {cls.__name__: cls for cls in (*_CLASSES, MeanMetricWrapper)}
-    classes.update(custom_objects or {})
-    cls = classes.get(class_name) or _BY_STRING.get(str(class_name).lower())
-    if cls is None:
-        raise unknown_name_error("metric class", class_name, classes)
-    return cls.from_config(dict(config.get("config") or {}))
+    return METRICS.deserialize(config, custom_objects)

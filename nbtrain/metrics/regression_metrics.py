@@ -11,12 +11,14 @@ import numpy as np
 
 from nbtrain import losses
 from nbtrain.metrics.base import (
+    METRIC_FUNCTIONS,
+    METRICS,
     Mean,
     MeanMetricWrapper,
     Metric,
-    computed_in_float64,
     float_pair,
     floats,
+    metric_function_of,
     needs_columns,
     two_d_pair,
 )
@@ -26,13 +28,14 @@ from nbtrain.utils.errors import did_you_mean
 # Per-sample functions: the loss functions, computed in float64
 # ----------------------------------------------------------------------------------------------------------
 
-mean_squared_error = computed_in_float64(losses.mean_squared_error)
-mean_absolute_error = computed_in_float64(losses.mean_absolute_error)
-mean_absolute_percentage_error = computed_in_float64(losses.mean_absolute_percentage_error)
-mean_squared_logarithmic_error = computed_in_float64(losses.mean_squared_logarithmic_error)
-log_cosh = computed_in_float64(losses.log_cosh)
+mean_squared_error = metric_function_of(losses.mean_squared_error)
+mean_absolute_error = metric_function_of(losses.mean_absolute_error)
+mean_absolute_percentage_error = metric_function_of(losses.mean_absolute_percentage_error)
+mean_squared_logarithmic_error = metric_function_of(losses.mean_squared_logarithmic_error)
+log_cosh = metric_function_of(losses.log_cosh)
 
 
+@METRIC_FUNCTIONS.register()
 def cosine_similarity(y_true, y_pred, axis=-1):
     """Per sample cosine of the angle between y_true and y_pred along ``axis`` (+1 is best).
 
@@ -64,6 +67,7 @@ logcosh = log_cosh
 # ----------------------------------------------------------------------------------------------------------
 
 
+@METRICS.register("mse", name="mean_squared_error")
 class MeanSquaredError(MeanMetricWrapper):
     """Running mean of ``mean((y_true - y_pred)**2)`` per sample.
 
@@ -78,6 +82,7 @@ class MeanSquaredError(MeanMetricWrapper):
         super().__init__(mean_squared_error, name=name, dtype=dtype)
 
 
+@METRICS.register("mae", name="mean_absolute_error")
 class MeanAbsoluteError(MeanMetricWrapper):
     """Running mean of ``mean(|y_true - y_pred|)`` per sample.
 
@@ -92,6 +97,7 @@ class MeanAbsoluteError(MeanMetricWrapper):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
 
 
+@METRICS.register("mape", name="mean_absolute_percentage_error")
 class MeanAbsolutePercentageError(MeanMetricWrapper):
     """Running mean of the per-sample mean absolute percentage error.
 
@@ -106,6 +112,7 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
         super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
 
+@METRICS.register("msle", name="mean_squared_logarithmic_error")
 class MeanSquaredLogarithmicError(MeanMetricWrapper):
     """Running mean of the per-sample mean squared logarithmic error.
 
@@ -120,6 +127,7 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
         super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
 
 
+@METRICS.register("log_cosh", "logcosh", name="log_cosh_error")
 class LogCoshError(MeanMetricWrapper):
     """Running mean of ``log(cosh(y_pred - y_true))`` per sample (default name ``logcosh``, as in Keras).
 
@@ -134,6 +142,7 @@ class LogCoshError(MeanMetricWrapper):
         super().__init__(log_cosh, name=name, dtype=dtype)
 
 
+@METRICS.register("cosine_proximity", name="cosine_similarity")
 class CosineSimilarity(MeanMetricWrapper):
     """Running mean of the cosine similarity between y_true and y_pred (positive: +1 is best).
 
@@ -153,6 +162,7 @@ class CosineSimilarity(MeanMetricWrapper):
         super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
 
 
+@METRICS.register("rmse", name="root_mean_squared_error")
 class RootMeanSquaredError(Mean):
     """Square root of the running (weighted) mean of squared errors, over every sample seen.
 
@@ -177,6 +187,7 @@ class RootMeanSquaredError(Mean):
         return float(np.sqrt(super().result()))
 
 
+@METRICS.register(name="r2_score")
 class R2Score(Metric):
     """Coefficient of determination ``1 - SS_res / SS_tot`` per output column, accumulated exactly.
 

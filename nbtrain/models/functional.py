@@ -16,6 +16,7 @@ from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
 from nbtrain.models.model_classes import MODELS
 from nbtrain.utils.errors import check_keyword_arguments
+from nbtrain.utils.naming import shape_text
 
 
 def _as_tensor_list(structure, what: str) -> tuple[list[SymbolicTensor], list[str] | None]:
@@ -194,7 +195,7 @@ class Functional(Model):
         for x, tensor, name in zip(xs, self.inputs, self.input_names):
             expected = tensor.shape
             if x.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], x.shape[1:])):
-                raise ValueError(f"Input '{name}' of model '{self.name}' expects shape {_fmt(expected)} but got an "
+                raise ValueError(f"Input '{name}' of model '{self.name}' expects shape {shape_text(expected)} but got an "
                                  f"array of shape {x.shape}.")
 
     # ----- computation ----------------------------------------------------------------------------------
@@ -359,7 +360,3 @@ class Functional(Model):
         if config.get("output_keys"):
             outputs = dict(zip(config["output_keys"], outputs))
         return cls(inputs, outputs, name=config.get("name"))
-
-
-def _fmt(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

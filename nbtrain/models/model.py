@@ -118,7 +118,10 @@ class Model(Trainer):
         """The layer called ``name``, or at position ``index`` in :attr:`layers`.
 
         Example:
-            >>> model.get_layer("dense_1")  # doctest: +SKIP
+            >>> import nbtrain
+            >>> model = nbtrain.Sequential([nbtrain.Input((4,)), nbtrain.layers.Dense(8, name="hidden")])
+            >>> model.get_layer("hidden")
+            <Dense name='hidden', units=8, activation='linear'>
         """
         if index is not None:
             return self.layers[index]
@@ -140,7 +143,21 @@ class Model(Trainer):
             show_trainable: add a column saying whether each layer is trainable.
 
         Example:
-            >>> model.summary()  # doctest: +SKIP
+            >>> import nbtrain
+            >>> model = nbtrain.Sequential([nbtrain.Input((4,)), nbtrain.layers.Dense(8, name="hidden"),
+            ...                             nbtrain.layers.Dense(1, name="output")], name="tiny")
+            >>> model.summary(line_length=60)
+            Model: "tiny"
+            ┏━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┓
+            ┃ Layer (type)             ┃ Output Shape       ┃   Param # ┃
+            ┡━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━┩
+            │ hidden (Dense)           │ (None, 8)          │        40 │
+            ├──────────────────────────┼────────────────────┼───────────┤
+            │ output (Dense)           │ (None, 1)          │         9 │
+            └──────────────────────────┴────────────────────┴───────────┘
+             Total params: 49 (196.00 B)
+             Trainable params: 49 (196.00 B)
+             Non-trainable params: 0 (0.00 B)
         """
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)

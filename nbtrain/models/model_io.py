@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.data.arrays import ArrayData, as_array_list, cast_floats, check_same_length
+from nbtrain.utils.naming import shape_text
 
 
 class ModelIO:
@@ -134,21 +135,21 @@ def target_problem(y_shape, output_shape, loss) -> str | None:
     if y_sample in (out_sample[:-1], out_sample[:-1] + (1,)):
         return _labels_for_one_hot_loss(y_shape, out, loss_name)
     if len(out_sample) == len(y_sample) + 1 and out_sample[1:] == y_sample and len(out_sample) >= 2:
-        return (f"The model outputs shape {_fmt(out)}, one prediction per time step, but the targets have shape "
+        return (f"The model outputs shape {shape_text(out)}, one prediction per time step, but the targets have shape "
                 f"{tuple(y_shape)}. Use return_sequences=False on the last recurrent layer to predict once per "
-                f"sequence, or give targets of shape {_fmt((y_shape[0],) + out_sample)}.")
+                f"sequence, or give targets of shape {shape_text((y_shape[0],) + out_sample)}.")
     if len(y_sample) == len(out_sample) and y_sample[:-1] == out_sample[:-1]:
-        return (f"The model outputs {out_sample[-1]} values per sample (shape {_fmt(out)}) but the targets have "
+        return (f"The model outputs {out_sample[-1]} values per sample (shape {shape_text(out)}) but the targets have "
                 f"{y_sample[-1]} (shape {tuple(y_shape)}). Make the last layer Dense({y_sample[-1]}, ...) or check "
                 f"the targets.")
-    return (f"Targets of shape {tuple(y_shape)} do not match the model's output shape {_fmt(out)}. Each target "
+    return (f"Targets of shape {tuple(y_shape)} do not match the model's output shape {shape_text(out)}. Each target "
             f"should have shape {out_sample} (or the class index, for sparse losses).")
 
 
 def _one_hot_for_sparse_loss(y_shape, out, loss_name) -> str | None:
     if "sparse" in loss_name and out[1:] and out[-1] > 1:
         return (f"The loss '{loss_name}' expects integer class labels of shape (n_samples,), but the targets "
-                f"have shape {tuple(y_shape)}, the same as the model's output {_fmt(out)}: they look one-hot "
+                f"have shape {tuple(y_shape)}, the same as the model's output {shape_text(out)}: they look one-hot "
                 f"encoded. Use loss='categorical_crossentropy' for one-hot targets.")
     return None
 
@@ -157,12 +158,8 @@ def _labels_for_one_hot_loss(y_shape, out, loss_name) -> str | None:
     if "sparse" in loss_name or out[-1] == 1:
         return None
     if "categorical_crossentropy" in loss_name or "categorical_hinge" in loss_name:
-        return (f"The loss '{loss_name}' expects one-hot targets of shape {_fmt((y_shape[0],) + tuple(out[1:]))} "
+        return (f"The loss '{loss_name}' expects one-hot targets of shape {shape_text((y_shape[0],) + tuple(out[1:]))} "
                 f"but got shape {tuple(y_shape)}, which looks like integer class labels. Use "
                 f"loss='sparse_categorical_crossentropy', or one-hot encode the labels with "
                 f"nbtrain.utils.to_categorical(y, {out[-1]}).")
     return None
-
-
-def _fmt(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

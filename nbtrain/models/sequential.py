@@ -9,6 +9,7 @@ from nbtrain.layers.layer import Layer
 from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
 from nbtrain.models.model_classes import MODELS
+from nbtrain.utils.naming import shape_text
 
 
 @MODELS.register()
@@ -166,7 +167,7 @@ class Sequential(Model):
             hint = first.input_mismatch_hint(x.shape) if hasattr(first, "input_mismatch_hint") else \
                 f"Reshape the data to {expected[1:]} per sample."
             raise ValueError(
-                f"Model '{self.name}' expects inputs of shape {_fmt(expected)} but got an array of shape "
+                f"Model '{self.name}' expects inputs of shape {shape_text(expected)} but got an array of shape "
                 f"{x.shape}. {hint}"
             )
 
@@ -242,7 +243,3 @@ class Sequential(Model):
         if shape is not None and not model.built:
             model.build(tuple(shape))
         return model
-
-
-def _fmt(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

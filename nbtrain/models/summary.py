@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+from nbtrain.utils.naming import shape_text
+
 SEQUENTIAL_POSITIONS = (0.45, 0.80, 1.0)
 FUNCTIONAL_POSITIONS = (0.3, 0.56, 0.74, 1.0)
 
@@ -15,14 +17,6 @@ def format_size(n_bytes: float) -> str:
             return f"{n_bytes:.2f} {unit}"
         n_bytes /= 1024
     return f"{n_bytes:.2f} GB"
-
-
-def _shape_text(shape) -> str:
-    if shape is None:
-        return "?"
-    if isinstance(shape, list):
-        return ", ".join(_shape_text(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
@@ -48,7 +42,7 @@ def _rows(model):
         else:
             shape, connections = (layer.output_shape if layer.built else None), ""
         count = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        rows.append((label, _shape_text(shape), count, connections))
+        rows.append((label, shape_text(shape), count, connections))
     return rows
 
 

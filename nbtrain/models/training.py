@@ -8,7 +8,6 @@ dict of plain floats. The engine never prints: progress is a callback.
 from __future__ import annotations
 
 import inspect
-import math
 import time
 import warnings
 
@@ -27,6 +26,7 @@ from nbtrain.models.interrupts import deferred_interrupts
 from nbtrain.models.model_io import ModelIO
 from nbtrain.models.outcome import FitOutcome
 from nbtrain.models.progress import default_progress_callback
+from nbtrain.utils.checks import number
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.random import global_generator
 
@@ -75,12 +75,9 @@ def _check_verbose(verbose) -> None:
                          f"got {verbose!r}.")
 
 
-def _positive_int_or_none(value, what: str):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-    return int(value)
+def _count(value, what: str, method: str):
+    """A batch size or a number of steps: a positive integer, or None for the default."""
+    return number(value, what, method, low=1, integer=True, optional=True)
 
 
 def _should_validate(epoch: int, validation_freq) -> bool:
@@ -272,8 +269,7 @@ class Trainer:
         _check_verbose(verbose)
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
-        return (_positive_int_or_none(batch_size, "batch_size"),
-                _positive_int_or_none(steps_per_epoch, "steps_per_epoch"))
+        return _count(batch_size, "batch_size", "fit"), _count(steps_per_epoch, "steps_per_epoch", "fit")
 
     def _fit_batches(self, x, y, sample_weight, class_weight, validation_split, validation_data, batch_size,
                      steps_per_epoch, shuffle, validation_batch_size, validation_steps, data_options):
@@ -299,7 +295,7 @@ class Trainer:
         validation = get_batches(
             validation, to_arrays=lambda data, *_: self._io.validation_arrays(data), what="validation_data",
             batch_size=validation_batch_size or training.batch_size or batch_size
-            or DEFAULT_BATCH_SIZE, steps=_positive_int_or_none(validation_steps, "validation_steps"))
+            or DEFAULT_BATCH_SIZE, steps=_count(validation_steps, "validation_steps", "fit"))
         return training, validation
 
     def _check_stream_batch(self, xs, ys) -> None:
@@ -484,8 +480,8 @@ class Trainer:
         check_keyword_arguments("evaluate()", kwargs, _parameters(Trainer.evaluate) + _LEGACY_DATA_ARGUMENTS)
         self._require_compiled("evaluate")
         _check_verbose(verbose)
-        batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
-        steps = _positive_int_or_none(steps, "steps")
+        batch_size = _count(batch_size, "batch_size", "evaluate") or DEFAULT_BATCH_SIZE
+        steps = _count(steps, "steps", "evaluate")
         batches = get_batches(x, y, sample_weight, to_arrays=self._io.evaluation_arrays, batch_size=batch_size,
                               steps=steps, one_pass=True)
         callback_list = self._callback_list(callbacks, verbose, "evaluate", steps=batches.num_batches, epochs=1)
@@ -535,8 +531,8 @@ class Trainer:
         """
         check_keyword_arguments("predict()", kwargs, _parameters(Trainer.predict) + _LEGACY_DATA_ARGUMENTS)
         _check_verbose(verbose)
-        batch_size = _positive_int_or_none(batch_size, "batch_size") or DEFAULT_BATCH_SIZE
-        steps = _positive_int_or_none(steps, "steps")
+        batch_size = _count(batch_size, "batch_size", "predict") or DEFAULT_BATCH_SIZE
+        steps = _count(steps, "steps", "predict")
         batches = get_batches(x, to_arrays=lambda x, *_: ArrayData(self._io.inputs(x)), batch_size=batch_size,
                               steps=steps, one_pass=True, check_first_batch=lambda xs, _: self._check_inputs(xs))
         total = None if batches.num_samples is None else min(batches.num_samples, batches.num_batches * batch_size)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, default_learning_rate, Optimizer
+from nbtrain.utils.checks import KERAS, number
 
 
 @OPTIMIZERS.register(name="adadelta")
@@ -32,8 +33,8 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate=default_learning_rate(0.001), rho=0.95, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.rho = check_number("Adadelta", "rho", rho, 0.0, 1.0)
-        self.epsilon = check_number("Adadelta", "epsilon", epsilon, 0.0)
+        self.rho = number(rho, "rho", "Adadelta", low=0, high=1, wording=KERAS)
+        self.epsilon = number(epsilon, "epsilon", "Adadelta", low=0, wording=KERAS)
 
     def slot_initial_values(self):
         return {"accumulated_grad": 0.0, "accumulated_delta_var": 0.0}

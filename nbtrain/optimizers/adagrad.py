@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, default_learning_rate, Optimizer
+from nbtrain.utils.checks import KERAS, number
 
 
 @OPTIMIZERS.register(name="adagrad")
@@ -29,10 +30,9 @@ class Adagrad(Optimizer):
         self, learning_rate=default_learning_rate(0.001), initial_accumulator_value=0.1, epsilon=1e-7, **kwargs
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.initial_accumulator_value = check_number(
-            "Adagrad", "initial_accumulator_value", initial_accumulator_value, 0.0
-        )
-        self.epsilon = check_number("Adagrad", "epsilon", epsilon, 0.0)
+        self.initial_accumulator_value = number(initial_accumulator_value, "initial_accumulator_value", "Adagrad",
+                                                low=0, wording=KERAS)
+        self.epsilon = number(epsilon, "epsilon", "Adagrad", low=0, wording=KERAS)
 
     def slot_initial_values(self):
         return {"accumulator": self.initial_accumulator_value}

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_flag, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
+from nbtrain.utils.checks import KERAS, number
 
 
 @OPTIMIZERS.register(name="adam")
@@ -45,9 +46,9 @@ class Adam(Optimizer):
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         owner = type(self).__name__
-        self.beta_1 = check_number(owner, "beta_1", beta_1, 0.0, 1.0, high_open=True)
-        self.beta_2 = check_number(owner, "beta_2", beta_2, 0.0, 1.0, high_open=True)
-        self.epsilon = check_number(owner, "epsilon", epsilon, 0.0)
+        self.beta_1 = number(beta_1, "beta_1", owner, low=0, high=1, high_open=True, wording=KERAS)
+        self.beta_2 = number(beta_2, "beta_2", owner, low=0, high=1, high_open=True, wording=KERAS)
+        self.epsilon = number(epsilon, "epsilon", owner, low=0, wording=KERAS)
         self.amsgrad = check_flag(owner, "amsgrad", amsgrad)
 
     def slot_initial_values(self):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, default_learning_rate, Optimizer
+from nbtrain.utils.checks import KERAS, number
 
 
 @OPTIMIZERS.register(name="nadam")
@@ -35,9 +36,9 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=default_learning_rate(0.001), beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = check_number("Nadam", "beta_1", beta_1, 0.0, 1.0, high_open=True)
-        self.beta_2 = check_number("Nadam", "beta_2", beta_2, 0.0, 1.0, high_open=True)
-        self.epsilon = check_number("Nadam", "epsilon", epsilon, 0.0)
+        self.beta_1 = number(beta_1, "beta_1", "Nadam", low=0, high=1, high_open=True, wording=KERAS)
+        self.beta_2 = number(beta_2, "beta_2", "Nadam", low=0, high=1, high_open=True, wording=KERAS)
+        self.epsilon = number(epsilon, "epsilon", "Nadam", low=0, wording=KERAS)
 
     def slot_initial_values(self):
         return {"momentum": 0.0, "velocity": 0.0}

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from nbtrain.optimizers import schedules
+from nbtrain.utils.checks import KERAS, number
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.registry import Registry
 
@@ -50,43 +51,6 @@ def _user_stacklevel() -> int:
     return level
 
 
-def _interval(low, high, low_open, high_open) -> str:
-    if high is None:
-        return f"{'>' if low_open else '>='} {low:g}"
-    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-
-
-def check_number(owner, name, value, low=None, high=None, *, low_open=False, high_open=False) -> float:
-    """Return ``value`` as a float after checking it is a real number (ints welcome) in range.
-
-    Args:
-        owner: the class shown in the message, e.g. ``"SGD"``.
-        name: the argument's name.
-        value: what the user passed.
-        low, high: the bounds (None for unbounded above); ``low_open``/``high_open`` exclude them.
-
-    Example:
-        >>> check_number("SGD", "momentum", 0, 0, 1)
-        0.0
-    """
-    wanted = f"a number {_interval(low, high, low_open, high_open)}" if low is not None else "a number"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: `{name}` must be {wanted}. Received: {name}={value!r} ({type(value).__name__}).")
-    number = float(value)
-    too_low = low is not None and (number < low or (low_open and number == low))
-    too_high = high is not None and (number > high or (high_open and number == high))
-    if too_low or too_high or math.isnan(number):
-        raise ValueError(f"{owner}: `{name}` must be {wanted}. Received: {name}={value!r}.")
-    return number
-
-
-def check_optional_number(owner, name, value, low=None, high=None, *, low_open=False, high_open=False):
-    """``check_number`` that lets None through (the argument is switched off)."""
-    if value is None:
-        return None
-    return check_number(owner, name, value, low, high, low_open=low_open, high_open=high_open)
-
-
 def check_flag(owner, name, value) -> bool:
     """Return ``value`` as a bool; True/False (or 1/0) only.
 
@@ -97,15 +61,6 @@ def check_flag(owner, name, value) -> bool:
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
         return bool(value)
     raise TypeError(f"{owner}: `{name}` must be True or False. Received: {name}={value!r} ({type(value).__name__}).")
-
-
-def check_optional_count(owner, name, value, minimum) -> int | None:
-    """Return ``value`` as an int >= ``minimum``, or None."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner}: `{name}` must be an integer >= {minimum} or None. Received: {name}={value!r}.")
-    return int(value)
 
 
 def _takes_step(function) -> bool:
@@ -178,24 +133,24 @@ class Optimizer:
         check_keyword_arguments(f"{owner}()", kwargs, self._argument_names())
         self.name = str(name) if name is not None else owner.lower()
         self._set_learning_rate(owner, learning_rate)
-        self.weight_decay = check_optional_number(owner, "weight_decay", weight_decay, 0.0)
-        self.clipnorm = check_optional_number(owner, "clipnorm", clipnorm, 0.0, low_open=True)
-        self.clipvalue = check_optional_number(owner, "clipvalue", clipvalue, 0.0, low_open=True)
-        self.global_clipnorm = check_optional_number(owner, "global_clipnorm", global_clipnorm, 0.0, low_open=True)
+        self.weight_decay = number(weight_decay, "weight_decay", owner, low=0, optional=True, wording=KERAS)
+        self.clipnorm = number(clipnorm, "clipnorm", owner, low=0, low_open=True, optional=True, wording=KERAS)
+        self.clipvalue = number(clipvalue, "clipvalue", owner, low=0, low_open=True, optional=True, wording=KERAS)
+        self.global_clipnorm = number(global_clipnorm, "global_clipnorm", owner, low=0, low_open=True, optional=True,
+                                      wording=KERAS)
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
                 f"{owner}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
                 f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}. Keep one of them."
             )
         self.use_ema = check_flag(owner, "use_ema", use_ema)
-        self.ema_momentum = check_number(owner, "ema_momentum", ema_momentum, 0.0, 1.0)
-        self.ema_overwrite_frequency = check_optional_count(owner, "ema_overwrite_frequency", ema_overwrite_frequency, 1)
-        self.loss_scale_factor = check_optional_number(
-            owner, "loss_scale_factor", loss_scale_factor, 0.0, low_open=True
-        )
-        self.gradient_accumulation_steps = check_optional_count(
-            owner, "gradient_accumulation_steps", gradient_accumulation_steps, 2
-        )
+        self.ema_momentum = number(ema_momentum, "ema_momentum", owner, low=0, high=1, wording=KERAS)
+        self.ema_overwrite_frequency = number(ema_overwrite_frequency, "ema_overwrite_frequency", owner, low=1,
+                                              integer=True, optional=True, wording=KERAS)
+        self.loss_scale_factor = number(loss_scale_factor, "loss_scale_factor", owner, low=0, low_open=True,
+                                        optional=True, wording=KERAS)
+        self.gradient_accumulation_steps = number(gradient_accumulation_steps, "gradient_accumulation_steps", owner,
+                                                  low=2, integer=True, optional=True, wording=KERAS)
         self._iterations = 0  # calls to apply; differs from `iterations` only with gradient accumulation
         self._scalars = self.initial_scalars()
         self._exclude_ids: set[int] = set()
@@ -248,7 +203,7 @@ class Optimizer:
                 f"{owner}: `learning_rate` must be a number >= 0, a LearningRateSchedule, or a callable "
                 f"taking the step number. Received: learning_rate={value!r} ({type(value).__name__})."
             )
-        self._learning_rate = check_number(owner, "learning_rate", value, 0.0)
+        self._learning_rate = number(value, "learning_rate", owner, low=0, wording=KERAS)
 
     # ----------------------------------------------------------------------------- learning rate, steps
 

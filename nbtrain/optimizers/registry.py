@@ -12,7 +12,7 @@ from nbtrain.optimizers.lion import Lion  # noqa: F401
 from nbtrain.optimizers.nadam import Nadam  # noqa: F401
 from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer
 from nbtrain.optimizers.rmsprop import RMSprop  # noqa: F401
-from nbtrain.optimizers.sgd import SGD
+from nbtrain.optimizers.sgd import SGD  # noqa: F401
 
 
 def get(identifier) -> Optimizer | None:

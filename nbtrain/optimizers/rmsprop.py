@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_flag, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
+from nbtrain.utils.checks import KERAS, number
 
 
 @OPTIMIZERS.register(name="rmsprop")
@@ -41,9 +42,9 @@ class RMSprop(Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.rho = check_number("RMSprop", "rho", rho, 0.0, 1.0)
-        self.momentum = check_number("RMSprop", "momentum", momentum, 0.0, 1.0)
-        self.epsilon = check_number("RMSprop", "epsilon", epsilon, 0.0)
+        self.rho = number(rho, "rho", "RMSprop", low=0, high=1, wording=KERAS)
+        self.momentum = number(momentum, "momentum", "RMSprop", low=0, high=1, wording=KERAS)
+        self.epsilon = number(epsilon, "epsilon", "RMSprop", low=0, wording=KERAS)
         self.centered = check_flag("RMSprop", "centered", centered)
 
     def slot_initial_values(self):

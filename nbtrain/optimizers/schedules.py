@@ -14,9 +14,9 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 
 from nbtrain.utils.registry import Registry
+from nbtrain.utils.checks import KERAS, number
 
 __all__ = [
     "SCHEDULES",
@@ -32,21 +32,9 @@ __all__ = [
 ]
 
 
-def _number(owner: str, name: str, value, minimum=None, strictly=False, count=False):
-    """``value`` checked to be a real number (ints welcome) at or above ``minimum``.
-
-    Rates come back as floats; step counts (``count=True``) stay ints when they are whole, so configs and
-    reprs show ``decay_steps=1000`` rather than ``1000.0``.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: `{name}` must be a number. Received: {name}={value!r} ({type(value).__name__}).")
-    number = float(value)
-    if minimum is not None and (number < minimum or (strictly and number == minimum)):
-        bound = ">" if strictly else ">="
-        raise ValueError(f"{owner}: `{name}` must be {bound} {minimum:g}. Received: {name}={value!r}.")
-    if count and number.is_integer():
-        return int(number)
-    return number
+def _whole(steps: float):
+    """Step counts stay ints when they are whole, so configs and reprs show ``decay_steps=1000``, not ``1000.0``."""
+    return int(steps) if steps.is_integer() else steps
 
 
 def _step(step) -> float:
@@ -125,9 +113,9 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
         owner = "ExponentialDecay"
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate, 0.0)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, 0.0, strictly=True, count=True)
-        self.decay_rate = _number(owner, "decay_rate", decay_rate, 0.0)
+        self.initial_learning_rate = number(initial_learning_rate, "initial_learning_rate", owner, low=0, wording=KERAS)
+        self.decay_steps = _whole(number(decay_steps, "decay_steps", owner, low=0, low_open=True, wording=KERAS))
+        self.decay_rate = number(decay_rate, "decay_rate", owner, low=0, wording=KERAS)
         self.staircase = bool(staircase)
         self.name = name
 
@@ -166,9 +154,9 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
         owner = "InverseTimeDecay"
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate, 0.0)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, 0.0, strictly=True, count=True)
-        self.decay_rate = _number(owner, "decay_rate", decay_rate, 0.0)
+        self.initial_learning_rate = number(initial_learning_rate, "initial_learning_rate", owner, low=0, wording=KERAS)
+        self.decay_steps = _whole(number(decay_steps, "decay_steps", owner, low=0, low_open=True, wording=KERAS))
+        self.decay_rate = number(decay_rate, "decay_rate", owner, low=0, wording=KERAS)
         self.staircase = bool(staircase)
         self.name = name
 
@@ -212,11 +200,11 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                 f"{owner}: `values` must have exactly one more entry than `boundaries`. Received "
                 f"boundaries={boundaries} (length {len(boundaries)}) and values={values} (length {len(values)})."
             )
-        boundaries = [_number(owner, "boundaries", b, count=True) for b in boundaries]
+        boundaries = [_whole(number(b, "boundaries", owner, wording=KERAS)) for b in boundaries]
         if any(b >= c for b, c in zip(boundaries, boundaries[1:])):
             raise ValueError(f"{owner}: `boundaries` must be strictly increasing. Received boundaries={boundaries}.")
         self.boundaries = boundaries
-        self.values = [_number(owner, "values", v, 0.0) for v in values]
+        self.values = [number(v, "values", owner, low=0, wording=KERAS) for v in values]
         self.name = name
 
     def __call__(self, step) -> float:
@@ -252,10 +240,10 @@ class PolynomialDecay(LearningRateSchedule):
         self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False, name="PolynomialDecay"
     ):
         owner = "PolynomialDecay"
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate, 0.0)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, 0.0, strictly=True, count=True)
-        self.end_learning_rate = _number(owner, "end_learning_rate", end_learning_rate, 0.0)
-        self.power = _number(owner, "power", power)
+        self.initial_learning_rate = number(initial_learning_rate, "initial_learning_rate", owner, low=0, wording=KERAS)
+        self.decay_steps = _whole(number(decay_steps, "decay_steps", owner, low=0, low_open=True, wording=KERAS))
+        self.end_learning_rate = number(end_learning_rate, "end_learning_rate", owner, low=0, wording=KERAS)
+        self.power = number(power, "power", owner, wording=KERAS)
         self.cycle = bool(cycle)
         self.name = name
 
@@ -306,12 +294,12 @@ class CosineDecay(LearningRateSchedule):
         self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None, warmup_steps=0
     ):
         owner = "CosineDecay"
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate, 0.0)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, 0.0, strictly=True, count=True)
-        self.alpha = _number(owner, "alpha", alpha, 0.0)
+        self.initial_learning_rate = number(initial_learning_rate, "initial_learning_rate", owner, low=0, wording=KERAS)
+        self.decay_steps = _whole(number(decay_steps, "decay_steps", owner, low=0, low_open=True, wording=KERAS))
+        self.alpha = number(alpha, "alpha", owner, low=0, wording=KERAS)
         self.name = name
-        self.warmup_target = None if warmup_target is None else _number(owner, "warmup_target", warmup_target, 0.0)
-        self.warmup_steps = _number(owner, "warmup_steps", warmup_steps, 0.0, count=True)
+        self.warmup_target = number(warmup_target, "warmup_target", owner, low=0, optional=True, wording=KERAS)
+        self.warmup_steps = _whole(number(warmup_steps, "warmup_steps", owner, low=0, wording=KERAS))
 
     def _decayed(self, step: float, start_rate: float) -> float:
         cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
@@ -358,11 +346,12 @@ class CosineDecayRestarts(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
         owner = "CosineDecayRestarts"
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate, 0.0)
-        self.first_decay_steps = _number(owner, "first_decay_steps", first_decay_steps, 0.0, strictly=True, count=True)
-        self.t_mul = _number(owner, "t_mul", t_mul, 0.0, strictly=True)
-        self.m_mul = _number(owner, "m_mul", m_mul, 0.0)
-        self.alpha = _number(owner, "alpha", alpha, 0.0)
+        self.initial_learning_rate = number(initial_learning_rate, "initial_learning_rate", owner, low=0, wording=KERAS)
+        self.first_decay_steps = _whole(number(first_decay_steps, "first_decay_steps", owner, low=0, low_open=True,
+                                               wording=KERAS))
+        self.t_mul = number(t_mul, "t_mul", owner, low=0, low_open=True, wording=KERAS)
+        self.m_mul = number(m_mul, "m_mul", owner, low=0, wording=KERAS)
+        self.alpha = number(alpha, "alpha", owner, low=0, wording=KERAS)
         self.name = name
 
     def _period_and_fraction(self, fraction: float) -> tuple[float, float]:

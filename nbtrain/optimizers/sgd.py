@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer, check_flag, check_number, default_learning_rate
+from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
+from nbtrain.utils.checks import KERAS, number
 
 
 @OPTIMIZERS.register(name="sgd")
@@ -31,7 +32,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=default_learning_rate(0.01), momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.momentum = check_number("SGD", "momentum", momentum, 0.0, 1.0)
+        self.momentum = number(momentum, "momentum", "SGD", low=0, high=1, wording=KERAS)
         self.nesterov = check_flag("SGD", "nesterov", nesterov)
 
     def slot_initial_values(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.data.generators import PyDataset
-from nbtrain.utils.checks import is_int, one_of, positive_int
+from nbtrain.utils.checks import is_int, number, one_of, positive_int
 
 
 def _lengths_and_item_shape(sequences) -> tuple[list[int], tuple]:
@@ -166,7 +166,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     sequence_length = positive_int(sequence_length, "sequence_length", what)
     sequence_stride = positive_int(sequence_stride, "sequence_stride", what)
     sampling_rate = positive_int(sampling_rate, "sampling_rate", what)
-    batch_size = None if batch_size is None else positive_int(batch_size, "batch_size", what)
+    batch_size = number(batch_size, "batch_size", what, low=1, integer=True, optional=True)
     start, end = _window_range(len(data), start_index, end_index)
     windows = end - start - (sequence_length - 1) * sampling_rate
     if targets is not None:

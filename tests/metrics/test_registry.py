@@ -265,3 +265,34 @@ def test_loss_function_as_metric():
     assert huber.name == "huber" and huber.direction == "down"
     y_true = [[1, 0, 1], [1, 0, 0]]
     assert huber(y_true, [[0.9, 0.2, 0.2], [0.8, 0.4, 0.6]]) == pytest.approx(0.104167, abs=1e-5)
+
+
+METRIC_CLASSES = [
+    cls
+    for cls in vars(metrics).values()
+    if isinstance(cls, type) and issubclass(cls, metrics.Metric)
+    and cls not in (metrics.Metric, metrics.MeanMetricWrapper)  # an abstract base; one that needs its function
+]
+
+
+@pytest.mark.parametrize("cls", METRIC_CLASSES, ids=lambda cls: cls.__name__)
+def test_every_metric_class_is_registered_where_it_is_defined(cls):
+    assert metrics.METRICS.lookup(cls.__name__) is cls
+    assert cls.__name__ not in metrics.METRICS.names()  # class names are accepted but not listed in errors
+    default = cls()
+    assert metrics.get(cls.__name__).name == default.name
+    assert type(metrics.get(default.name)) is cls
+
+
+@pytest.mark.parametrize("name", metrics.METRIC_FUNCTIONS.names())
+def test_every_metric_function_gives_the_class_of_its_name(name):
+    function = getattr(metrics, name)
+    assert metrics.METRIC_FUNCTIONS.lookup(name) is function
+    metric = metrics.get(function)
+    assert type(metric) is metrics.METRICS.lookup(name) and metric.name == name
+    assert metrics.MeanMetricWrapper(function).get_config()["fn"] == name
+
+
+def test_crossentropy_names_get_the_loss_only_message_from_get_too():
+    with pytest.raises(ValueError, match="'ce' picks a crossentropy for the loss only"):
+        metrics.get("ce")

@@ -166,7 +166,7 @@ def test_subclasses_defined_in_the_session_are_found_by_exact_name():
 
         return Hexagon
 
-    first, second = define(), define()  # a re-run cell: the latest definition wins
+    _, second = define(), define()  # a re-run cell: the latest definition wins
     assert shapes.lookup("Hexagon") is second
 
     class Hexagon(Shape):  # the same name from another place
