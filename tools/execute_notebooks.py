@@ -2,8 +2,9 @@
 """Re-execute the tutorial notebooks in place, so their saved outputs match the current nbtrain.
 
 Every notebook runs top to bottom in a fresh kernel of *this* interpreter (the same one nbval's
-``--nbval-current-env`` uses), in its own folder, with the environment the tests use: one BLAS/OpenMP thread,
-``PYTHONHASHSEED=0``, no ``MPLBACKEND`` (the kernel picks the inline backend), no ``NBTRAIN_PROGRESS`` override,
+``--nbval-current-env`` uses), in its own folder, with the environment the tests use
+(``tests/notebooks/notebook_env.py``): one BLAS/OpenMP thread and OpenBLAS's Haswell kernels where the CPU has
+them, ``PYTHONHASHSEED=0``, no ``MPLBACKEND`` (the kernel picks the inline backend), no ``NBTRAIN_PROGRESS`` override,
 and an empty ``NBTRAIN_HOME`` (so ``09_mnist_mlp`` takes its bundled-digits path, as in CI and on Binder).
 Saved widget state and per-cell timing metadata are not written, so outputs are the only thing that changes.
 For each notebook it prints the wall time (kernel start included) and the kernel's peak memory.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import os
 import re
 import sys
@@ -34,9 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SANITIZE = ROOT / "tests" / "notebooks" / "sanitize.cfg"
 CELL_TIMEOUT = 300          # seconds per cell; a tutorial notebook takes well under 60 s in total
-PINNED_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "PYTHONHASHSEED": "0"}
-UNSET_ENV = ("MPLBACKEND", "NBTRAIN_PROGRESS")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -45,10 +44,17 @@ def tutorial_notebooks() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
+def _notebook_env():
+    """The tests' rules for the notebooks' environment (tests/notebooks/notebook_env.py), shared with them."""
+    spec = importlib.util.spec_from_file_location("notebook_env", ROOT / "tests" / "notebooks" / "notebook_env.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def pin_environment(env: dict, nbtrain_home: str) -> dict:
     """The environment the kernels inherit: threads pinned, overrides removed, an empty data set cache."""
-    env = {k: v for k, v in env.items() if k not in UNSET_ENV}
-    env.update(PINNED_ENV)
+    env = _notebook_env().pinned(env)
     env["NBTRAIN_HOME"] = nbtrain_home
     return env
 

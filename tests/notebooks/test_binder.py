@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 import pytest
+from notebook_env import PINNED_ENV, pinned
 
 ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SANITIZE_RELATIVE = Path("tests") / "notebooks" / "sanitize.cfg"
-PINNED_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 UNSET_ENV = ("MPLBACKEND", "NBTRAIN_PROGRESS", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "VIRTUAL_ENV",
              "PIP_REQUIRE_VIRTUALENV")
 # Binder's base image provides the Jupyter server; pinning any of these in requirements.txt replaces it.
@@ -166,7 +166,7 @@ def test_fresh_binder_environment_runs_every_notebook(tmp_path):
     assert str(venv) in where, f"nbtrain was imported from {where}, not from the Binder venv"
     installed = time.perf_counter() - started
 
-    env.update(PINNED_ENV)
+    env = pinned(env, UNSET_ENV)
     env["NBTRAIN_HOME"] = str(tmp_path / "nbtrain-home")      # empty cache: 09_mnist_mlp uses the bundled digits
     notebooks = [str(Path("notebooks") / path.name) for path in NOTEBOOKS]
     command = ["bash", "binder/start", python, "-m", "pytest", "--nbval", *notebooks,

@@ -8,10 +8,11 @@ One nbval run covers all notebooks (a subprocess, started once per test session 
 and one test case per notebook reads that run's JUnit report, so a failure names the notebook and shows nbval's
 diff for its cells. (One subprocess per notebook would cost a pytest start-up, about 4 s, per notebook.)
 
-The environment is pinned the way the saved outputs were made (``tools/execute_notebooks.py``): one BLAS/OpenMP
-thread, ``PYTHONHASHSEED=0``, no ``MPLBACKEND`` (the kernel picks the inline backend), no ``NBTRAIN_PROGRESS``
-override, and an empty ``NBTRAIN_HOME`` so that ``09_mnist_mlp`` takes its offline path (the bundled digits) even
-on a machine whose cache holds MNIST. Everything else (``OPENBLAS_CORETYPE`` and the like) is inherited.
+The environment is pinned the way the saved outputs were made (``tools/execute_notebooks.py``, with the rules in
+``notebook_env.py``): one BLAS/OpenMP thread, OpenBLAS's Haswell kernels where the CPU has them,
+``PYTHONHASHSEED=0``, no ``MPLBACKEND`` (the kernel picks the inline backend), no ``NBTRAIN_PROGRESS`` override, and
+an empty ``NBTRAIN_HOME`` so that ``09_mnist_mlp`` takes its offline path (the bundled digits) even on a machine
+whose cache holds MNIST.
 
 ``--nbval`` compares every output except images and widget views; the sanitize file masks timings, rates,
 addresses and inline PNG bytes, and compares numbers printed with 4+ decimals to 2 decimals. When a notebook or
@@ -33,6 +34,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+from notebook_env import pinned
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -40,8 +42,6 @@ SANITIZE = Path(__file__).resolve().with_name("sanitize.cfg")
 EXPECTED = ["01_quickstart", "02_compile", "03_fit", "04_regression", "05_classification", "06_data_generators",
             "07_sequences", "08_multi_output", "09_mnist_mlp", "10_common_mistakes", "11_convolutions"]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-PINNED_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-UNSET_ENV = ("MPLBACKEND", "NBTRAIN_PROGRESS", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 TIME_LIMIT = 60.0            # seconds per notebook, kernel start included (issue 6: under 60 s on one core)
 SUBPROCESS_TIMEOUT = 900     # all notebooks; a hung cell is interrupted by nbval after --nbval-cell-timeout
 IGNORE_MARKER = "NBVAL_IGNORE_OUTPUT"
@@ -59,8 +59,7 @@ def require(module: str):
 
 def nbval_environment(nbtrain_home: Path) -> dict:
     """The kernel's environment: pinned threads and hash seed, no display overrides, an empty data set cache."""
-    env = {key: value for key, value in os.environ.items() if key not in UNSET_ENV}
-    env.update(PINNED_ENV)
+    env = pinned(os.environ)
     env["NBTRAIN_HOME"] = str(nbtrain_home)
     return env
 
