@@ -5,15 +5,22 @@ One compact dashboard per ``fit`` call::
     Training 'mlp': 20 epochs, 1,600 samples, batch size 32            [Stop] or "Interrupt the kernel (■) ..."
     Epoch 3/20   [=========>                    ]
     Batch        [==================>           ]  37/50 · 12,300 samples/s · 3ms/step · 1.2 s elapsed · ETA 9 s
-                                                    · loss 0.4211 · accuracy 0.8800
+                                                   loss 0.4211 · accuracy 0.8800
     metric | train | best train | validation | best validation          (learning rate below)
+    plot: epoch 2
     [ history plot: one panel per metric family, best epoch starred ]
 
 The widgets are created when training starts. Each update sets the traits of one widget inside
 ``hold_sync()``, so it leaves as one comm message, and a bar tick is one message (both bars and the batch
-status are one HTML widget). Bars go out at most every 0.2 s (and on an epoch's last batch), the metrics
-table every 0.5 s, the plot at most every second, and less often when drawing it would cost more than 1.5% of the time, as one small PNG
-in an ``Image`` widget whose figure is updated in place.
+status are one HTML widget). :class:`~nbtrain.display.live.LiveDisplay` says when: bars at most every 0.2 s
+(and on an epoch's last batch), the metrics table with the bars after each epoch, the plot from the first epoch
+past 0.5 s on, every 1 to 2 s, as one small PNG in an ``Image`` widget whose figure is updated in place, under
+a line that says which epoch it shows. The batch status wraps as whole parts, under the bar when the output is
+narrow (:func:`~nbtrain.display.text.status_row_html`).
+
+The Stop button is a toggle: a click marks it pressed in the browser at once, and a style rule turns the
+pressed button into "Stopping after this batch…" before the kernel has even seen the click (a cell that
+awaits ``fit_async`` sees it between two batches); the kernel then confirms by disabling it.
 When ``fit`` ends, however it ends, the dashboard is replaced through its display handle by the static record
 (:mod:`nbtrain.display.static`) and the widgets are closed: the saved notebook needs no widget state.
 """
@@ -24,11 +31,17 @@ from nbtrain.display.format import escape
 from nbtrain.display.live import LiveDisplay
 from nbtrain.display.outputs import WIDGET_VIEW
 from nbtrain.display.static import bar_html, metrics_table_html, title_text
-from nbtrain.display.text import INTERRUPT_HINT, STOP_HINTS, status_text
+from nbtrain.display.text import INTERRUPT_HINT, STOP_HINTS, status_parts, status_row_html
 
 NO_WIDGETS_TEXT = ("The live dashboard needs the Jupyter widgets front end (ipywidgets 8 with JupyterLab 4, "
                    "Notebook 7 or VS Code). The result will appear here when training ends.")
+STOPPING_LABEL = "Stopping after this batch\u2026"
 _MUTED = "opacity:0.8;font-size:12px;"
+# The front end marks a pressed toggle button "mod-active" as soon as it is clicked, without the kernel: this
+# rule gives the pressed Stop button its "Stopping" label then, and keeps a second click from un-pressing it.
+_STOP_STYLE = ("<style>.nbtrain-stop.mod-active{pointer-events:none;font-size:0;}"
+               ".nbtrain-stop.mod-active::after{content:'Stopping after this batch\\2026';"
+               "font-size:var(--jp-widgets-font-size,13px);}</style>")
 
 
 class Dashboard(LiveDisplay):
@@ -63,10 +76,12 @@ class Dashboard(LiveDisplay):
 
         top = ws["header"]
         if fit and self.stop_route in STOP_HINTS:
-            ws["stop"] = w.Button(description="Stop", icon="stop", button_style="warning",
-                                  tooltip="Stop after the current batch; the history so far is kept",
-                                  layout=w.Layout(width="auto", flex="0 0 auto"), _dom_classes=["nbtrain-stop"])
-            ws["stop"].on_click(self._on_stop_click)
+            # a toggle, not a Button: the browser shows it pressed (and "Stopping...") without the kernel
+            ws["stop"] = w.ToggleButton(description="Stop", icon="stop", button_style="warning",
+                                        tooltip="Stop after the current batch; the history so far is kept",
+                                        layout=w.Layout(width="auto", flex="0 0 auto"),
+                                        _dom_classes=["nbtrain-stop"])
+            ws["stop"].observe(self._on_stop_click, names="value")
             top = w.HBox([ws["header"], ws["stop"]],
                          layout=w.Layout(justify_content="space-between", align_items="flex-start"))
         # Both bars and the batch status are one HTML widget, so a tick is one comm message: with epochs of a
@@ -80,23 +95,34 @@ class Dashboard(LiveDisplay):
         self.widgets = ws
 
     def _show_plot_frame(self, png: bytes) -> None:
-        """Show a frame in the live plot's ``Image``, which is created (below the table) with the first one."""
+        """Show a frame in the live plot's ``Image`` and its epoch above it; both are created (below the table)
+        with the first frame."""
         ws = self.widgets
+        stamp = self._plot_stamp_html()
         if "plot" in ws:
+            self._sync(ws["plot_stamp"], value=stamp)
             ws["plot"].value = png
             return
         import ipywidgets as w
 
+        ws["plot_stamp"] = w.HTML(stamp, _dom_classes=["nbtrain-plot-stamp"], layout=ws["header"].layout,
+                                  style=ws["header"].style)
         # natural size, left-aligned: a flex column would otherwise stretch (and blur) the frame
         ws["plot"] = w.Image(value=png, format="png", _dom_classes=["nbtrain-plot"],
                              layout=w.Layout(max_width="100%", width="auto", align_self="flex-start"))
-        ws["box"].children = (*ws["box"].children, ws["plot"])
+        ws["box"].children = (*ws["box"].children, ws["plot_stamp"], ws["plot"])
+
+    def _plot_stamp_html(self) -> str:
+        """``plot: epoch 7`` (the plot is drawn less often than the bars: this says how far it is)."""
+        return f'<span style="{_MUTED}">plot: epoch {self.plot_epoch}</span>'
 
     def _header_html(self) -> str:
-        """The title, and for a fit, below it how to stop training."""
+        """The title, and for a fit, below it how to stop training (and the Stop button's pressed look)."""
         html = self._title_html()
         if self.state.mode == "fit":
             html += f'<div class="nbtrain-hint">{self._hint_html()}</div>'
+            if self.stop_route in STOP_HINTS:
+                html += _STOP_STYLE
         return html
 
     def _title_html(self) -> str:
@@ -125,8 +151,8 @@ class Dashboard(LiveDisplay):
         state = self.state
         label = "Batch" if state.mode == "fit" else state.mode.capitalize()
         fraction = state.batches_done / state.steps if state.steps else 0.0
-        text = status_text(state) if state.total_batches_done or state.validating else "starting\u2026"
-        return bar_html(fraction, label, text, css_class="nbtrain-bar nbtrain-batch-bar")
+        parts = status_parts(state) if state.total_batches_done or state.validating else ["starting\u2026"]
+        return status_row_html(bar_html(fraction, label, css_class="nbtrain-bar nbtrain-batch-bar"), parts)
 
     def _open(self) -> None:
         self._build()
@@ -157,14 +183,16 @@ class Dashboard(LiveDisplay):
         self._sync(self.widgets["bars"], value=self._bars_html())
 
     def _draw_epoch(self) -> None:
-        ws = self.widgets
-        self._sync(ws["bars"], value=self._bars_html())
-        self._sync(ws["table"], value=metrics_table_html(self.state))
+        # the bars were drawn in the same tick (see LiveDisplay._tick)
+        self._sync(self.widgets["table"], value=metrics_table_html(self.state))
 
     def _draw_plot(self, png: bytes) -> None:
         self._show_plot_frame(png)
 
-    def _on_stop_click(self, _button=None) -> None:
+    def _on_stop_click(self, change=None) -> None:
+        """The Stop toggle was pressed (in the browser, it already reads "Stopping after this batch...")."""
+        if change is not None and not change.get("new"):
+            return
         self._button_clicked = True
         if self.model is not None:
             self.model.stop_training = True
@@ -172,7 +200,7 @@ class Dashboard(LiveDisplay):
             self.state.stop_requested = True
         button = self.widgets.get("stop")          # training may be finishing in its thread right now
         if button is not None:
-            self._sync(button, description="Stopping\u2026", disabled=True)
+            self._sync(button, description=STOPPING_LABEL, disabled=True)
 
     def _finish(self, bundle: dict) -> None:
         output = self._get_output()

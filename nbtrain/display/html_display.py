@@ -2,7 +2,7 @@
 
 Used in a notebook kernel where ipywidgets is not installed (or with ``NBTRAIN_PROGRESS=html``). Each update
 replaces the whole output (``update_display_data``), so updates are rarer than the widget dashboard's: the
-bars at most twice a second, the plot (embedded as a PNG) at most every two seconds.
+bars (and the table with them) at most twice a second, the plot (embedded as a PNG) every two seconds.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from nbtrain.display.format import escape
 from nbtrain.display.live import LiveDisplay
 from nbtrain.display.plots import png_base64
 from nbtrain.display.static import bar_html, metrics_table_html, summary_text, title_text
-from nbtrain.display.text import BACKGROUND_HINT, INTERRUPT_HINT, status_text
+from nbtrain.display.text import BACKGROUND_HINT, INTERRUPT_HINT, status_parts, status_row_html, status_text
 
 class HtmlDashboard(LiveDisplay):
     """Live progress as HTML through a display handle (no ipywidgets needed), then the static record.
@@ -21,7 +21,6 @@ class HtmlDashboard(LiveDisplay):
     """
 
     bar_interval = 0.5
-    table_interval = 0.5
     plot_interval = 2.0
 
     def __init__(self, **kwargs):
@@ -42,11 +41,13 @@ class HtmlDashboard(LiveDisplay):
             shown = (state.epoch + 1) if state.epoch is not None else first + 1
             parts.append(bar_html(done / max(1, state.epochs - first), f"Epoch {shown}/{state.epochs}"))
         fraction = state.batches_done / state.steps if state.steps else 0.0
-        parts.append(bar_html(fraction, "Batch" if state.mode == "fit" else state.mode.capitalize(),
-                              status_text(state)))
+        bar = bar_html(fraction, "Batch" if state.mode == "fit" else state.mode.capitalize())
+        parts.append(status_row_html(bar, status_parts(state)))
         if state.epoch_logs:
             parts.append(metrics_table_html(state))
         if self._png_b64:
+            parts.append(f'<div class="nbtrain-plot-stamp" style="opacity:0.8;font-size:12px;">'
+                         f"plot: epoch {self.plot_epoch}</div>")
             parts.append(f'<img alt="training history plot" style="max-width:100%;" '
                          f'src="data:image/png;base64,{self._png_b64}"/>')
         if self.note:

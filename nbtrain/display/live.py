@@ -1,11 +1,22 @@
 """The shared logic of the notebook progress displays: events, throttling, finishing with the static record.
 
 :class:`LiveDisplay` is a :class:`~nbtrain.callbacks.Callback`. It keeps a
-:class:`~nbtrain.display.state.RunState`, decides *when* to draw (bars at most every ``bar_interval`` seconds
-and on an epoch's last batch (see ``_epoch_end_due``), the plot at most every ``plot_interval`` seconds and at the end, both backing
-off when drawing gets expensive), and at the end replaces its live output by the static record. Subclasses
-decide *how* to draw: widgets (:mod:`~nbtrain.display.dashboard`), HTML through a display handle
-(:mod:`~nbtrain.display.html_display`), or nothing until the end (:class:`RecordOnly`).
+:class:`~nbtrain.display.state.RunState`, decides *when* to draw, and at the end replaces its live output by
+the static record. Subclasses decide *how* to draw: widgets (:mod:`~nbtrain.display.dashboard`), HTML through a
+display handle (:mod:`~nbtrain.display.html_display`), or nothing until the end (:class:`RecordOnly`).
+
+When to draw, in one tick (see ``_tick``):
+
+* the bars at most every ``bar_interval`` seconds, and on an epoch's last batch (see ``_epoch_end_due``);
+* the metrics table in the same tick as the bars, whenever an epoch has finished since it was drawn, so bars
+  and table never disagree by more than one bar interval;
+* the history plot first at the first tick at least ``first_plot_after`` seconds into training once an epoch
+  has finished (unless training ends within ``first_plot_min_eta`` seconds: then the record, with its plot,
+  comes within 2 s of the start), then at most every ``plot_interval`` and at least every ``plot_max_interval``
+  seconds while epochs finish, backing off only when frames get expensive (see
+  :class:`~nbtrain.display.throttle.Throttle`). Building the figure is a one-time cost: it does not count
+  against the plot's time budget. A plot frame is drawn with the bars and table of the same moment, and
+  ``plot_epoch`` says which epoch it shows.
 
 Every time comes from the injected ``clock``, so tests replay a run with made-up times.
 """
@@ -40,10 +51,12 @@ class LiveDisplay(Callback):
     bar_interval = 0.2        # seconds between bar updates: 5 per second at most (smooth enough to read),
     bar_budget = 0.005        # and fewer when one costs more than 0.5% of the time between two
     epoch_end_gap = 0.15      # an epoch's last batch is drawn too, but not within 0.15 s of the previous epoch's
-    table_interval = 0.5      # seconds between metrics-table (and epoch bar) updates
-    plot_interval = 1.0       # seconds between plot renders at least
-    plot_budget = 0.015       # and plots never use more than 1.5% of the wall time,
-    plot_cost_guess = 0.15    # counting a first render (figure built, nothing measured yet) as 150 ms
+    first_plot_after = 0.5    # the first live frame: the first tick this far into training once an epoch is done
+    plot_interval = 1.0       # then a frame at most every second,
+    plot_max_interval = 2.0   # and at least every 2 s while epochs finish,
+    plot_budget = 0.015       # slower when frames would take more than 1.5% of the wall time,
+    plot_max_budget = 0.05    # but a frame every 2 s is kept up to 5% (a 100 ms frame); beyond, frames space out
+    first_plot_min_eta = 1.5  # no first frame when training ends sooner: the record shows the plot by 2 s
     record_dpi = 100          # the final plot: sharper than the live frames (80 dpi)
     live_plot = True
     is_progress_display = True   # tells fit not to add its default progress display next to this one
@@ -61,10 +74,11 @@ class LiveDisplay(Callback):
         self.state = None
         self.record = None
         self.bar_throttle = Throttle(self.bar_interval, budget=self.bar_budget)
-        self.table_throttle = Throttle(self.table_interval)
-        self.plot_throttle = Throttle(self.plot_interval, budget=self.plot_budget)
+        self.plot_throttle = Throttle(self.plot_interval, budget=self.plot_budget,
+                                      max_interval=self.plot_max_interval, max_budget=self.plot_max_budget)
         self.draw_count = 0
         self.plot_count = 0
+        self.plot_epoch = None       # the (1-based) epoch the live plot shows, once it shows one
         self._plot = None
         self._plot_dirty = False
         self._table_dirty = False
@@ -84,7 +98,7 @@ class LiveDisplay(Callback):
         """Show the finished epoch: epoch bar and metrics table."""
 
     def _draw_plot(self, png: bytes) -> None:
-        """Show a new frame of the history plot."""
+        """Show a new frame of the history plot; it shows epoch ``self.plot_epoch``."""
 
     def _finish(self, bundle: dict) -> None:
         """Replace the live output by the static ``bundle``."""
@@ -139,13 +153,10 @@ class LiveDisplay(Callback):
         self.state.learning_rate = self._learning_rate() if mode == "fit" else None
         self.state.begin(self.clock())
         self.bar_throttle.reset()
-        self._epoch_end_drawn_at = None
-        # The first live plot waits until training has run long enough to pay for it within the budget; a fit
-        # of a second or two shows its plot once, in the final record.
         self.plot_throttle.reset()
-        self.plot_throttle.interval = self.plot_throttle.base_interval
-        self.plot_throttle.mark(self.state.start_time, cost=self.plot_cost_guess)
-        self.plot_throttle.count = 0
+        self._epoch_end_drawn_at = None
+        self.plot_epoch = None
+        self._plot_dirty = self._table_dirty = False
         reopened = self._opened
         if mode == "fit" and self.live_plot:
             from nbtrain.display.plots import HistoryPlot
@@ -166,28 +177,27 @@ class LiveDisplay(Callback):
             self._open()
 
     def _tick(self, now: float, last_batch: bool = False) -> None:
-        """Draw what is due: the bars, the table after an epoch, the plot; at most one of each per interval."""
-        throttle = self.bar_throttle
-        drew = False
-        if throttle.due(now) or (last_batch and self._epoch_end_due(now)):
-            started = self.timer()
-            self.draw_count += 1
-            self._guard(self._draw_progress)
-            # Back off when sending is slow (a busy machine, a remote kernel): the cost is measured, not assumed.
-            throttle.mark(now, cost=self.timer() - started)
-            if last_batch:
-                self._epoch_end_drawn_at = now
-            drew = True
-        if self._table_dirty and self.table_throttle.due(now):
-            self.table_throttle.mark(now)
+        """Draw what is due. Bars, table and plot are drawn in the same tick, so they show the same moment: the
+        table whenever the bars are drawn after an epoch finished, the bars whenever a plot frame is drawn."""
+        plot_due = self._plot_due(now)
+        if not (plot_due or self.bar_throttle.due(now) or (last_batch and self._epoch_end_due(now))):
+            return
+        self._draw_bars(now, last_batch)
+        if self._table_dirty:
             self._table_dirty = False
             self._guard(self._draw_epoch)
-            drew = True
-        if self._plot_dirty and self.plot_throttle.due(now):
+        if plot_due:
             self._render_plot(now)
-            drew = True
-        if drew:
-            self._guard(self._flush)
+        self._guard(self._flush)
+
+    def _draw_bars(self, now: float, last_batch: bool) -> None:
+        started = self.timer()
+        self.draw_count += 1
+        self._guard(self._draw_progress)
+        # Back off when sending is slow (a busy machine, a remote kernel): the cost is measured, not assumed.
+        self.bar_throttle.mark(now, cost=self.timer() - started)
+        if last_batch:
+            self._epoch_end_drawn_at = now
 
     def _epoch_end_due(self, now: float) -> bool:
         """An epoch's last batch is drawn even between two bar ticks, so the bar never rests at 47/50 while
@@ -201,18 +211,36 @@ class LiveDisplay(Callback):
         throttle = self.bar_throttle
         return now - self._epoch_end_drawn_at >= self.epoch_end_gap * throttle.interval / throttle.base_interval - 1e-6
 
+    def _plot_due(self, now: float) -> bool:
+        """A new frame is due: an epoch finished since the last one, and it is time (see the module docstring)."""
+        if not self._plot_dirty or self._plot is None or self._disabled:
+            return False
+        if self.plot_throttle.count > 0:
+            return self.plot_throttle.due(now)
+        if now - self.state.start_time < self.first_plot_after - 1e-6:
+            return False
+        # Building the figure for a first frame that the record replaces within a moment only costs time: a
+        # workshop fit of a second or two shows its plot in the record, by 2 s into training all the same.
+        eta = self.state.total_eta()
+        return eta is None or eta >= self.first_plot_min_eta
+
     def _render_plot(self, now: float) -> None:
-        if self._plot is None or self._disabled:
-            return
+        plot = self._plot
+        first = self.plot_throttle.count == 0
+        figure = getattr(plot, "figure", None)
         started = self.timer()
-        drawn = self._guard(self._plot.update, self.state)
+        drawn = self._guard(plot.update, self.state)
         if drawn:
-            png = self._guard(self._plot.png)
+            png = self._guard(plot.png)
             if png:
+                self.plot_epoch = self.state.epoch_indices[-1] + 1
                 self._guard(self._draw_plot, png)
                 self.plot_count += 1
         self._plot_dirty = False
-        self.plot_throttle.mark(now, cost=self.timer() - started)
+        # Building the figure (the first frame, or a new metric appearing) is paid once: counted against the
+        # running budget, one slow build would space the next frames out by tens of seconds.
+        built = first or getattr(plot, "figure", None) is not figure
+        self.plot_throttle.mark(now, cost=None if built else self.timer() - started)
 
     # ----- fit --------------------------------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):

@@ -135,15 +135,19 @@ class RunState:
 
     def total_eta(self) -> float | None:
         """Seconds left in the whole call, from the measured step time and the epoch durations so far."""
-        epoch_eta = self.epoch_eta()
-        if epoch_eta is None or self.epoch is None:
+        if self.epoch is None:
             return None
+        recent = self._epoch_durations[-3:]
+        per_epoch = sum(recent) / len(recent) if recent else None
+        epoch_eta = self.epoch_eta()
+        if epoch_eta is None:
+            if per_epoch is None or self.batches_done:
+                return None
+            epoch_eta = per_epoch     # an epoch just begun, no batch of it measured yet: as long as the last ones
         later = self.epochs - (self.epoch + 1)
         if later <= 0:
             return epoch_eta
-        if self._epoch_durations:
-            per_epoch = sum(self._epoch_durations[-3:]) / len(self._epoch_durations[-3:])
-        else:
+        if per_epoch is None:
             per_epoch = self.time_per_step() * self.steps
         return epoch_eta + later * per_epoch
 

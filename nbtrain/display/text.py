@@ -6,7 +6,7 @@ each display import them downward instead of from one another.
 
 from __future__ import annotations
 
-from nbtrain.display.format import format_duration, format_metric, format_rate, format_time_per_step
+from nbtrain.display.format import escape, format_duration, format_metric, format_rate, format_time_per_step
 
 INTERRUPT_HINT = ("To stop: interrupt the kernel (\u25a0 in the toolbar, or Kernel \u2192 Interrupt). Training stops "
                   "after the current batch and the history so far is kept.")
@@ -22,8 +22,11 @@ INTERRUPT_NOTE = ("Training stopped between two batches: the model keeps the wei
                   "and fit() returned the history so far.")
 
 
-def status_text(state) -> str:
-    """The batch line: ``37/50 · 12,300 samples/s · 3ms/step · 1.2 s elapsed · ETA 9 s · loss 0.4211``."""
+SEPARATOR = " \u00b7 "
+
+
+def status_parts(state) -> list[str]:
+    """The parts of the batch line, in order: ``["37/50", "12,300 samples/s", ..., "loss 0.4211"]``."""
     parts = []
     if state.steps:
         parts.append(f"{state.batches_done}/{state.steps}")
@@ -42,4 +45,32 @@ def status_text(state) -> str:
     if eta is not None:
         parts.append(f"ETA {format_duration(eta)}")
     parts += [f"{key} {format_metric(value)}" for key, value in state.batch_logs.items()]
-    return " \u00b7 ".join(parts)
+    return parts
+
+
+def status_text(state) -> str:
+    """The batch line: ``37/50 · 12,300 samples/s · 3ms/step · 1.2 s elapsed · ETA 9 s · loss 0.4211``."""
+    return SEPARATOR.join(status_parts(state))
+
+
+def status_row_html(bar: str, parts: list[str], css_class: str = "nbtrain-batch-row") -> str:
+    """A bar and its status parts as one row that wraps cleanly at any width.
+
+    The status sits right of the bar, or below it when less than ``18em`` is left. Its parts wrap as whole
+    items ("12,300 samples/s" never breaks), and no line starts with a dangling "·": each part carries its
+    separator in front of it, the parts are shifted left by one separator's width, and the status clips what
+    sticks out on the left, so the separator of the first part of every line is out of sight. Inline styles only.
+
+    Args:
+        bar: the bar's HTML (:func:`~nbtrain.display.static.bar_html` without a text).
+        parts: the status parts (:func:`status_parts`).
+        css_class: the row's class.
+    """
+    separator = ('<span class="nbtrain-sep" style="display:inline-block;width:1.4em;text-align:center;'
+                 'opacity:0.7;">\u00b7</span>')
+    items = "".join(f'<span class="nbtrain-status-part" style="white-space:nowrap;">{separator}{escape(part)}</span>'
+                    for part in parts)
+    return (f'<div class="{css_class}" style="display:flex;flex-wrap:wrap;align-items:center;column-gap:4px;">'
+            f"{bar}"
+            '<div class="nbtrain-status" style="flex:1 1 18em;min-width:0;overflow:hidden;font-size:12px;">'
+            f'<div style="display:flex;flex-wrap:wrap;margin-left:-1.4em;">{items}</div></div></div>')

@@ -81,7 +81,7 @@ def test_stop_button_reaches_a_background_fit():
     handle = start_background_fit(m, dict(x=x, y=y, epochs=100, verbose=0, callbacks=[SlowBatches(0.002), dash]))
     while "stop" not in dash.widgets or dash.state.epochs_done < 1:
         time.sleep(0.01)
-    dash.widgets["stop"].click()                            # what a click on the button runs in the kernel
+    dash.widgets["stop"].value = True                      # what a click on the toggle sends to the kernel
     handle.wait(timeout=60)
     assert m.stop_reason == "stopped"
     assert len(out.outputs) == 1

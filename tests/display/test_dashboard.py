@@ -16,16 +16,11 @@ from nbtrain.display.text import INTERRUPT_HINT, status_text  # noqa: E402
 from nbtrain.display.outputs import WIDGET_VIEW, RecordingOutput  # noqa: E402
 
 
-def make(clock, plot_cost_guess=0.0, **kwargs):
-    """A dashboard on the fake clock; drawing costs nothing (the timer is the clock), unless a timer is given.
-
-    ``plot_cost_guess=0`` lets the first live plot come after 1 s; None keeps the real guess.
-    """
+def make(clock, **kwargs):
+    """A dashboard on the fake clock; drawing costs nothing (the timer is the clock), unless a timer is given."""
     out = RecordingOutput()
     kwargs.setdefault("timer", clock)
     dash = Dashboard(clock=clock, output=out, raise_errors=True, **kwargs)
-    if plot_cost_guess is not None:
-        dash.plot_cost_guess = plot_cost_guess
     return dash, out
 
 
@@ -139,9 +134,10 @@ def test_stop_button_stops_after_the_current_batch_when_a_route_exists(clock):
 
     def click(epoch, batch):
         if (epoch, batch) == (1, 10):
-            dash.widgets["stop"].click()
+            dash.widgets["stop"].value = True     # what a click on the toggle sends to the kernel
             assert model.stop_training is True
             assert dash.widgets["stop"].disabled and dash.widgets["stop"].description.startswith("Stopping")
+            assert dash.widgets["stop"].description == "Stopping after this batch\u2026"
 
     simulate_fit(dash, clock, model=model, epochs=5, steps=20, on_batch=click)
     record = out.outputs[0]
@@ -249,14 +245,20 @@ def test_bars_back_off_when_sending_is_slow(clock):
 
 def test_plot_backs_off_when_rendering_is_slow(clock):
     dash, _ = make(clock)
-    dash.plot_throttle.mark(0.0, cost=0.06)          # a 60 ms render with a 1.5% budget: every 4 s at most
+    dash.plot_throttle.mark(0.0, cost=0.02)          # a 20 ms render within a 1.5% budget: every 1.33 s
+    assert dash.plot_throttle.interval == pytest.approx(0.02 / 0.015)
+    dash.plot_throttle.reset()
+    dash.plot_throttle.mark(0.0, cost=0.06)          # a 60 ms render: still every 2 s (3% of the time, within 5%)
+    assert dash.plot_throttle.interval == pytest.approx(2.0)
+    dash.plot_throttle.reset()
+    dash.plot_throttle.mark(0.0, cost=0.2)           # a 200 ms render: every 4 s, so plots stay within 5%
     assert dash.plot_throttle.interval == pytest.approx(4.0)
 
 
-def test_first_live_plot_waits_until_training_can_pay_for_it(clock):
-    dash, out = make(clock, plot_cost_guess=None)
-    # a 2-second fit: no live frame (the 150 ms first-render guess needs 10 s of training); the record has it
-    simulate_fit(dash, clock, epochs=20, steps=10, batch_time=0.01, validation=False)
+def test_a_fit_that_ends_within_two_seconds_shows_its_plot_in_the_record_only(clock):
+    dash, out = make(clock)
+    # a 1.6-second fit: at 0.5 s the record is 1.1 s away, so building a live figure would only cost time
+    simulate_fit(dash, clock, epochs=16, steps=10, batch_time=0.01, validation=False)
     assert dash.plot_count == 0 and "image/png" in out.outputs[0]
 
 
@@ -378,7 +380,7 @@ def test_a_display_that_failed_midway_still_leaves_the_record(clock, monkeypatch
     monkeypatch.setattr(dash, "_draw_epoch", lambda: 1 / 0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        simulate_fit(dash, clock, epochs=3, steps=5)
+        simulate_fit(dash, clock, epochs=3, steps=5, batch_time=0.05)   # long enough to draw the table
     assert any("progress display failed (ZeroDivisionError" in str(w.message) for w in caught)
     assert "completed 3 epochs" in out.outputs[0]["text/plain"] and WIDGET_VIEW not in out.outputs[0]
 

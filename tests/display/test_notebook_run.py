@@ -212,9 +212,10 @@ def test_stop_button_reaches_fit_async_in_an_awaiting_cell(kernel):
             if "nbtrain-stop" in state.get("_dom_classes", []):
                 stop_buttons.append(msg["content"]["comm_id"])
         if stop_buttons and not clicked and t > 1.0:
-            # what JupyterLab sends when the button is clicked
+            # what JupyterLab sends when the Stop toggle is clicked
             kc.shell_channel.send(kc.session.msg("comm_msg", {
-                "comm_id": stop_buttons[0], "data": {"method": "custom", "content": {"event": "click"}}}))
+                "comm_id": stop_buttons[0],
+                "data": {"method": "update", "state": {"value": True}, "buffer_paths": []}}))
             clicked.append(t)
 
     messages = execute(kc, code, on_message=click_stop_after_a_second, timeout=120)
