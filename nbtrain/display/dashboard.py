@@ -37,6 +37,10 @@ NO_WIDGETS_TEXT = ("The live dashboard needs the Jupyter widgets front end (ipyw
                    "Notebook 7 or VS Code). The result will appear here when training ends.")
 STOPPING_LABEL = "Stopping after this batch\u2026"
 _MUTED = "opacity:0.8;font-size:12px;"
+# ipywidgets gives every line of an HTML widget the height of a widget row (28 px), which spreads a wrapped
+# status or a two-line table header over the page; the dashboard's text gets ordinary line spacing.
+_DASHBOARD_STYLE = ("<style>.nbtrain-dashboard .widget-html > .widget-html-content{line-height:1.45;min-width:0;}"
+                    "</style>")
 # The front end marks a pressed toggle button "mod-active" as soon as it is clicked, without the kernel: this
 # rule gives the pressed Stop button its "Stopping" label then, and keeps a second click from un-pressing it.
 _STOP_STYLE = ("<style>.nbtrain-stop.mod-active{pointer-events:none;font-size:0;}"
@@ -107,9 +111,10 @@ class Dashboard(LiveDisplay):
 
         ws["plot_stamp"] = w.HTML(stamp, _dom_classes=["nbtrain-plot-stamp"], layout=ws["header"].layout,
                                   style=ws["header"].style)
-        # natural size, left-aligned: a flex column would otherwise stretch (and blur) the frame
+        # natural size, left-aligned: a flex column would otherwise stretch (and blur) the frame; in a narrow
+        # notebook it shrinks to the width left by its margins (2 px each side)
         ws["plot"] = w.Image(value=png, format="png", _dom_classes=["nbtrain-plot"],
-                             layout=w.Layout(max_width="100%", width="auto", align_self="flex-start"))
+                             layout=w.Layout(max_width="calc(100% - 4px)", width="auto", align_self="flex-start"))
         ws["box"].children = (*ws["box"].children, ws["plot_stamp"], ws["plot"])
 
     def _plot_stamp_html(self) -> str:
@@ -118,7 +123,7 @@ class Dashboard(LiveDisplay):
 
     def _header_html(self) -> str:
         """The title, and for a fit, below it how to stop training (and the Stop button's pressed look)."""
-        html = self._title_html()
+        html = self._title_html() + _DASHBOARD_STYLE
         if self.state.mode == "fit":
             html += f'<div class="nbtrain-hint">{self._hint_html()}</div>'
             if self.stop_route in STOP_HINTS:
@@ -183,8 +188,10 @@ class Dashboard(LiveDisplay):
         self._sync(self.widgets["bars"], value=self._bars_html())
 
     def _draw_epoch(self) -> None:
-        # the bars were drawn in the same tick (see LiveDisplay._tick)
-        self._sync(self.widgets["table"], value=metrics_table_html(self.state))
+        # the bars were drawn in the same tick (see LiveDisplay._tick); a table wider than a narrow notebook
+        # scrolls sideways inside the dashboard instead of overflowing it
+        table = metrics_table_html(self.state)
+        self._sync(self.widgets["table"], value=f'<div style="overflow-x:auto;">{table}</div>')
 
     def _draw_plot(self, png: bytes) -> None:
         self._show_plot_frame(png)

@@ -44,7 +44,7 @@ class HtmlDashboard(LiveDisplay):
         bar = bar_html(fraction, "Batch" if state.mode == "fit" else state.mode.capitalize())
         parts.append(status_row_html(bar, status_parts(state)))
         if state.epoch_logs:
-            parts.append(metrics_table_html(state))
+            parts.append(f'<div style="overflow-x:auto;">{metrics_table_html(state)}</div>')
         if self._png_b64:
             parts.append(f'<div class="nbtrain-plot-stamp" style="opacity:0.8;font-size:12px;">'
                          f"plot: epoch {self.plot_epoch}</div>")

@@ -2,9 +2,14 @@
 
 It checks what a person sees: the batch bar moves while training runs, then the dashboard is replaced by the
 static record with the final plot; no widget errors. It also clicks the Stop button of a cell that awaits
-``fit_async`` and checks that training ended there, runs once without the widget front end, and once in
-Jupyter Notebook 7 (the same kernel and widgets, another front end). Screenshots (mid-training, final, final in the dark
-theme) go to a temporary directory, or to ``$NBTRAIN_SCREENSHOTS`` when set.
+``fit_async`` (the button answers before the kernel does) and checks that training ended there, runs once
+without the widget front end, and once in Jupyter Notebook 7 (the same kernel and widgets, another front end).
+A ~10 s fit shows the live plot changing while it trains, each frame stamped with an epoch close to the bar's,
+and the batch status laid out cleanly at 800 px (with the side panel open) and at full width. Screenshots
+(mid-training, final, final in the dark theme, both widths) go to a temporary directory, or to
+``$NBTRAIN_SCREENSHOTS`` when set.
+
+Assertions hold for any timing of a loaded machine: what must change is seen changing, never at given moments.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``) and the ``playwright`` Python package; Playwright's
 own browser download is never used. Skips, saying which is missing, where they are not installed.
@@ -52,10 +57,6 @@ model = nbtrain.Sequential([nbtrain.Input(shape=(10,)), nbtrain.layers.Dense(16,
                             nbtrain.layers.Dense(2, activation="softmax")], name="browser_mlp")
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
-# Draw the live plot from the first second on (by default the first frame waits until training has run long
-# enough to pay for it, ~10 s), so this short run shows a live frame too.
-nbtrain.display.live.LiveDisplay.plot_cost_guess = 0.0
-
 class Slow(nbtrain.callbacks.Callback):
     # ~0.7 s per epoch whatever the machine, so the browser can watch the bar move
     def on_train_batch_end(self, batch, logs=None):
@@ -70,8 +71,14 @@ STOP_CELLS = [NOTEBOOK_CELLS[0],
               f"history = await model.fit_async(x, y, epochs={STOP_EPOCHS}, batch_size=40, validation_split=0.2, "
               "callbacks=[Slow()])",
               NOTEBOOK_CELLS[2]]
+# a ~10 s fit (12 epochs of 20 batches of ~40 ms): long enough to watch the live plot grow
+LIVE_EPOCHS = 12
+LIVE_CELLS = [NOTEBOOK_CELLS[0],
+              f"history = model.fit(x, y, epochs={LIVE_EPOCHS}, batch_size=32, validation_split=0.2, "
+              "callbacks=[Slow()], verbose=1)",
+              NOTEBOOK_CELLS[2]]
 SCENARIOS = {"widgets": NOTEBOOK_CELLS, "no-widget-front-end": NOTEBOOK_CELLS, "stop-button": STOP_CELLS,
-             "notebook7": NOTEBOOK_CELLS}
+             "notebook7": NOTEBOOK_CELLS, "live-plot": LIVE_CELLS}
 
 KERNEL_READY_JS = """() => {
     const kn = document.querySelector('.jp-NotebookPanel-toolbar [data-jp-item-name="kernelName"]');
@@ -90,6 +97,54 @@ ALL_DONE_JS = """() => {
 BAR_WIDTH_JS = """() => {
     const bar = document.querySelector('.nbtrain-batch-bar .nbtrain-bar-fill');
     return bar ? bar.style.width : null;
+}"""
+# the live plot's frame (each new frame is a new blob: URL), its epoch stamp, and the epoch bar's label
+LIVE_PLOT_JS = """() => {
+    const img = document.querySelector('.nbtrain-dashboard img.nbtrain-plot');
+    const stamp = document.querySelector('.nbtrain-dashboard .nbtrain-plot-stamp');
+    const label = document.querySelector('.nbtrain-dashboard .nbtrain-epoch-bar span');
+    if (!label) return null;
+    return {src: img ? img.src : null, stamp: stamp ? stamp.textContent : null, bar: label.textContent};
+}"""
+# The batch status, line by line as it is seen: a part's separator counts when it is not clipped away.
+STATUS_LAYOUT_JS = """() => {
+    const status = document.querySelector('.nbtrain-dashboard .nbtrain-status');
+    if (!status) return null;
+    const row = status.closest('.nbtrain-batch-row');
+    const dashboard = status.closest('.nbtrain-dashboard');
+    const output = status.closest('.jp-OutputArea-output');
+    const box = status.getBoundingClientRect();
+    const lines = new Map();
+    let clippedRight = 0;
+    for (const part of status.querySelectorAll('.nbtrain-status-part')) {
+        const r = part.getBoundingClientRect();
+        const sep = part.querySelector('.nbtrain-sep').getBoundingClientRect();
+        const seen = (sep.left >= box.left - 0.5 ? '\u00b7 ' : '') + part.textContent.slice(1);
+        const top = Math.round(r.top);
+        lines.set(top, [...(lines.get(top) || []), seen]);
+        if (r.right > box.right + 0.5) clippedRight += 1;
+    }
+    const overflow = e => e ? e.scrollWidth - e.clientWidth : 0;
+    const right = dashboard.getBoundingClientRect().right;
+    const inScroller = e => {
+        for (let a = e.parentElement; a && a !== dashboard; a = a.parentElement)
+            if (getComputedStyle(a).overflowX !== 'visible') return true;
+        return false;
+    };
+    const sticking = [...dashboard.querySelectorAll('*')]
+        .filter(e => e.getBoundingClientRect().right > right + 1 && !inScroller(e))
+        .slice(0, 5).map(e => `${e.tagName}.${e.className}: ${Math.round(e.getBoundingClientRect().right - right)}px`);
+    return {lines: [...lines.keys()].sort((a, b) => a - b).map(k => lines.get(k).join(' ')), sticking,
+            clippedRight, rowOverflow: overflow(row), dashboardOverflow: overflow(dashboard),
+            outputOverflow: overflow(output), statusWidth: box.width, viewport: window.innerWidth,
+            sidePanel: (document.querySelector('#jp-left-stack') || {}).offsetWidth || 0};
+}"""
+# Click Stop and read the button in the same task: what it shows before any message reaches the kernel.
+CLICK_STOP_JS = """() => {
+    const button = document.querySelector('.nbtrain-dashboard .nbtrain-stop');
+    button.click();
+    return {pressed: button.classList.contains('mod-active'), label: getComputedStyle(button, '::after').content,
+            clickable: getComputedStyle(button).pointerEvents !== 'none'};
 }"""
 
 
@@ -193,6 +248,8 @@ def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, scenario):
                 if scenario in ("widgets", "notebook7"):
                     run_and_watch(page, port, shots, app)
                     check_saved_notebook(page, root / "train.ipynb")
+                elif scenario == "live-plot":
+                    run_and_watch_the_plot(page, port, shots)
                 elif scenario == "stop-button":
                     run_and_click_stop(page, port, shots)
                 else:
@@ -295,7 +352,14 @@ def run_and_click_stop(page, port, shots):
     page.wait_for_function("() => /Epoch [3-9]/.test(document.querySelector('.nbtrain-epoch-bar span')"
                            "?.textContent || '')", timeout=60_000)
     page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / "live_dashboard_stop_button.png"))
-    stop.click()
+    clicked = page.evaluate(CLICK_STOP_JS)
+    # the browser itself shows the click taken, before the kernel reaches the end of the batch
+    assert clicked["pressed"] and "Stopping after this batch" in clicked["label"], clicked
+    assert not clicked["clickable"], clicked          # a second click cannot un-press it
+    try:
+        page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / "stop_clicked.png"), timeout=2_000)
+    except playwright_api.Error:
+        pass                                           # training may already have ended: the record is checked
     check_final_record(page, ended="stopped with the Stop button after", printed="done stopped ")
     stdout = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stdout']").last
     epochs_done = int(stdout.text_content().split()[-1])
@@ -346,3 +410,60 @@ def dark_theme_screenshot(page, shots):
         page.locator(".jp-CodeCell").nth(1).screenshot(path=str(shots / "final_record_dark.png"))
     except Exception as error:  # the theme menu is not what this test is about
         print(f"dark theme screenshot skipped: {error}")
+
+
+def run_and_watch_the_plot(page, port, shots):
+    """A ~10 s fit: the live plot changes at least three times while training runs, and when a new frame
+    shows, its epoch stamp is within two epochs of the epoch bar. Meanwhile the batch status is checked at
+    800 px with JupyterLab's file browser open, and at full width."""
+    open_and_run_all(page, port)
+    page.locator(".nbtrain-dashboard").first.wait_for(timeout=60_000)
+    frames, last_src, layouts = [], None, {}
+    widths = [(800, "narrow"), (1600, "wide")]
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        seen = page.evaluate(LIVE_PLOT_JS)
+        if seen is None:                   # the dashboard is gone: training finished
+            break
+        if seen["src"] and seen["src"] != last_src and seen["stamp"]:
+            last_src = seen["src"]
+            frames.append((int(seen["stamp"].split()[-1]), int(seen["bar"].split()[1].split("/")[0])))
+        if len(frames) >= 3 and len(layouts) < len(widths):
+            # after three frames, so that the second or so each check takes cannot hide them
+            check_status_layout(page, shots, *widths[len(layouts)], layouts)
+        page.wait_for_timeout(100)         # not time.sleep: Playwright must keep serving page.route
+    assert len(frames) >= 3, f"the live plot changed {len(frames)} times while training: {frames}"
+    assert all(abs(bar - stamp) <= 2 for stamp, bar in frames), f"(plot epoch, bar epoch) per frame: {frames}"
+    assert [stamp for stamp, _ in frames] == sorted(stamp for stamp, _ in frames), frames
+    assert set(layouts) == {"narrow", "wide"}, f"training ended before the layout was checked: {layouts}"
+    check_final_record(page, ended=f"completed {LIVE_EPOCHS} epochs", printed=f"done completed {LIVE_EPOCHS}")
+
+
+def check_status_layout(page, shots, width, name, layouts):
+    """At this viewport width (with the file browser open), the batch status lays out cleanly: no line of it
+    starts with a dangling "·", no part is cut off, nothing in the dashboard overflows sideways."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    show_file_browser(page)
+    page.wait_for_timeout(600)             # a few bar ticks at the new width
+    layout = page.evaluate(STATUS_LAYOUT_JS)
+    if layout is None:
+        return
+    page.locator(".nbtrain-dashboard").first.screenshot(path=str(shots / f"live_dashboard_{name}_{width}px.png"))
+    page.screenshot(path=str(shots / f"jupyterlab_{name}_{width}px.png"))
+    layouts[name] = layout
+    assert layout["lines"] and not any(line.startswith("\u00b7") for line in layout["lines"]), layout
+    assert layout["clippedRight"] == 0, layout
+    assert max(layout["rowOverflow"], layout["dashboardOverflow"], layout["outputOverflow"]) <= 1, layout
+    assert layout["sidePanel"] > 0, layout     # the narrow case is the one with the side panel open
+    if name == "wide":
+        assert len(layout["lines"]) == 1, layout   # full width: the status is one line beside the bar
+
+
+def show_file_browser(page):
+    """Open JupyterLab's left side panel (the file browser) if it is closed."""
+    if page.evaluate("() => (document.querySelector('#jp-left-stack') || {}).offsetWidth || 0"):
+        return
+    tab = page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").first
+    if tab.count():
+        tab.click()
+        page.wait_for_timeout(300)

@@ -217,7 +217,7 @@ def test_no_stop_style_without_a_stop_button(clock):
     dash.set_model(FakeModel())
     dash.set_params(fit_params())
     dash.on_train_begin()
-    assert "stop" not in dash.widgets and "<style>" not in dash.widgets["header"].value
+    assert "stop" not in dash.widgets and "nbtrain-stop" not in dash.widgets["header"].value
 
 
 # ----- the plot's epoch stamp --------------------------------------------------------------------------------------
