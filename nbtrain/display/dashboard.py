@@ -21,6 +21,7 @@ narrow (:func:`~nbtrain.display.text.status_row_html`).
 The Stop button is a toggle: a click marks it pressed in the browser at once, and a style rule turns the
 pressed button into "Stopping after this batch…" before the kernel has even seen the click (a cell that
 awaits ``fit_async`` sees it between two batches); the kernel then confirms by disabling it.
+
 When ``fit`` ends, however it ends, the dashboard is replaced through its display handle by the static record
 (:mod:`nbtrain.display.static`) and the widgets are closed: the saved notebook needs no widget state.
 """

@@ -55,7 +55,7 @@ class LiveDisplay(Callback):
     plot_interval = 1.0       # then a frame at most every second,
     plot_max_interval = 2.0   # and at least every 2 s while epochs finish,
     plot_budget = 0.015       # slower when frames would take more than 1.5% of the wall time,
-    plot_max_budget = 0.05    # but a frame every 2 s is kept up to 5% (a 100 ms frame); beyond, frames space out
+    plot_max_budget = 0.025   # but a frame every 2 s is kept up to 2.5% (a 50 ms frame); beyond, frames space out
     first_plot_min_eta = 1.5  # no first frame when training ends sooner: the record shows the plot by 2 s
     record_dpi = 100          # the final plot: sharper than the live frames (80 dpi)
     live_plot = True
@@ -95,7 +95,7 @@ class LiveDisplay(Callback):
         """Show the current batch, speed, times and running metrics."""
 
     def _draw_epoch(self) -> None:
-        """Show the finished epoch: epoch bar and metrics table."""
+        """Show the metrics table of the epochs finished so far (the bars are drawn in the same tick)."""
 
     def _draw_plot(self, png: bytes) -> None:
         """Show a new frame of the history plot; it shows epoch ``self.plot_epoch``."""
