@@ -432,6 +432,7 @@ def run_and_watch_the_plot(page, port, shots):
             # after three frames, so that the second or so each check takes cannot hide them
             check_status_layout(page, shots, *widths[len(layouts)], layouts)
         page.wait_for_timeout(100)         # not time.sleep: Playwright must keep serving page.route
+    print(f"live plot frames seen, as (plot epoch, bar epoch): {frames}")
     assert len(frames) >= 3, f"the live plot changed {len(frames)} times while training: {frames}"
     assert all(abs(bar - stamp) <= 2 for stamp, bar in frames), f"(plot epoch, bar epoch) per frame: {frames}"
     assert [stamp for stamp, _ in frames] == sorted(stamp for stamp, _ in frames), frames

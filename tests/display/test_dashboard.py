@@ -251,7 +251,10 @@ def test_plot_backs_off_when_rendering_is_slow(clock):
     dash.plot_throttle.mark(0.0, cost=0.04)          # a 40 ms render: still every 2 s (2% of the time)
     assert dash.plot_throttle.interval == pytest.approx(2.0)
     dash.plot_throttle.reset()
-    dash.plot_throttle.mark(0.0, cost=0.2)           # a 200 ms render: every 8 s, so plots stay within 2.5%
+    dash.plot_throttle.mark(0.0, cost=0.2)           # a 200 ms render: every 2 s all the same, once
+    assert dash.plot_throttle.interval == pytest.approx(2.0)
+    dash.plot_throttle.mark(0.0, cost=0.2)
+    dash.plot_throttle.mark(0.0, cost=0.2)           # three in a row: every 8 s, so plots stay within 2.5%
     assert dash.plot_throttle.interval == pytest.approx(8.0)
 
 

@@ -122,9 +122,11 @@ def test_very_slow_frames_space_out_to_stay_within_two_and_a_half_percent(watche
     dash, clock = watched(first_cost=0.3, cost=0.125)     # 125 ms frames: every 5 s at least
     simulate_fit(dash, clock, epochs=60, steps=10, batch_time=0.05, validation=False)
     times = [t for t, _, _ in dash.frames]
-    # the first frame's cost (building the figure) does not count: the second comes a second later
-    assert times[1] - times[0] == pytest.approx(1.0, abs=0.05)
-    assert len(times) >= 4 and all(gap >= 5.0 - 1e-9 for gap in (b - a for a, b in zip(times[1:], times[2:])))
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # the first frame's cost (building the figure) does not count: the second comes a second later; the next
+    # two every 2 s (one or two slow frames may be a busy moment), then every 5 s once three in a row were slow
+    assert gaps[0] == pytest.approx(1.0, abs=0.06) and gaps[1:3] == pytest.approx([2.0, 2.0], abs=0.06)
+    assert len(gaps) >= 5 and all(gap >= 5.0 - 1e-9 for gap in gaps[3:]), gaps
 
 
 # ----- bars, table and plot agree --------------------------------------------------------------------------------
@@ -176,13 +178,22 @@ def test_plot_timing_starts_afresh_for_each_fit(watched):
 
 # ----- the throttle --------------------------------------------------------------------------------------------
 
-def test_throttle_takes_the_median_of_recent_costs():
+def test_throttle_takes_the_least_of_recent_costs():
     t = Throttle(1.0, budget=0.01)
-    for cost in (0.01, 0.01, 0.5):                  # one slow draw among quick ones
+    for cost in (0.01, 0.5, 0.5):                   # slow draws after a quick one: a busy moment
         t.mark(0.0, cost=cost)
     assert t.interval == pytest.approx(1.0)
-    t.mark(0.0, cost=0.5)                           # two of the last three are slow: back off
+    t.mark(0.0, cost=0.6)                           # the last three all slow: drawing is slow now, back off
     assert t.interval == pytest.approx(50.0)
+
+
+def test_one_slow_draw_does_not_stop_a_two_second_cadence():
+    t = Throttle(1.0, budget=0.015, max_interval=2.0, max_budget=0.025, cost_window=3)
+    t.mark(0.0, cost=0.3)                           # the first measured frame after the build: slow
+    assert t.interval == 2.0
+    t.mark(2.0, cost=0.03)
+    t.mark(4.0, cost=0.3)
+    assert t.interval == 2.0                        # one quick draw among the last three: still every 2 s
 
 
 def test_throttle_ignores_a_cost_marked_as_one_time():
