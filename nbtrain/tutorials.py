@@ -193,6 +193,12 @@ def serve(command: list[str], cwd: Path, runtime_dir: Path, out=sys.stdout) -> i
 
 
 def main(argv=None) -> int:
+    """Find the tutorials and serve them until JupyterLab exits or a stop signal arrives; returns the exit code.
+
+    Args:
+        argv: the arguments for JupyterLab (default: the command line's); ``-h``/``--help`` prints the launcher's
+            own help instead.
+    """
     extra = list(sys.argv[1:] if argv is None else argv)
     if "-h" in extra or "--help" in extra:
         print(HELP, end="")
@@ -205,8 +211,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     try:
-        from jupyter_core.paths import jupyter_runtime_dir
         import jupyterlab  # noqa: F401
+        from jupyter_core.paths import jupyter_runtime_dir
     except ImportError:
         print("JupyterLab is not installed. Install the notebook extra: pip install -e \".[notebooks]\"",
               file=sys.stderr)

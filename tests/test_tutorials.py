@@ -199,6 +199,9 @@ def test_a_stopped_launcher_leaves_no_jupyter_process(tmp_path, how):
         assert (parts.port, parts.path) == (port, "/lab/tree/01_quickstart.ipynb")
         token = urllib.parse.parse_qs(parts.query)["token"][0]
         assert http(url, token)[0] == 200
+        # the page Jupyter opens in the browser (without --no-browser) goes to the quick start too
+        opener = next((tmp_path / "jupyter" / "runtime").glob("jpserver-*-open.html")).read_text()
+        assert f"/lab/tree/01_quickstart.ipynb?token={token}" in opener
         status, body = http(f"http://127.0.0.1:{port}/api/contents/01_quickstart.ipynb?content=0", token)
         assert status == 200 and json.loads(body)["type"] == "notebook"
         http(f"http://127.0.0.1:{port}/api/kernels", token, data=b"{}")   # a kernel must be stopped too
