@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -163,10 +164,20 @@ def printed_url(lines: queue.Queue, timeout: float) -> str:
     raise AssertionError(f"the launcher printed no URL within {timeout:.0f} s")
 
 
-def http(url: str, token: str, data: bytes | None = None) -> tuple[int, bytes]:
+def http(url: str, token: str, data: bytes | None = None, timeout: float = 30) -> tuple[int, bytes]:
+    """One request; refused connections are retried for ``timeout`` seconds, because Jupyter writes the runtime
+    file the launcher reads its URL from a moment before it starts listening."""
     request = urllib.request.Request(url, data=data, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(request, timeout=20) as response:
-        return response.status, response.read()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.status, response.read()
+        except urllib.error.URLError as error:
+            refused = isinstance(error.reason, ConnectionRefusedError)
+            if not refused or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def start_launcher(tmp_path: Path, port: int, marker: str, log) -> subprocess.Popen:
