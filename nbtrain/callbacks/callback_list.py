@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from nbtrain.callbacks.callback import Callback
 from nbtrain.callbacks.history import History
 from nbtrain.callbacks.progbar import ProgbarLogger
@@ -14,6 +16,15 @@ _BATCH_HOOKS = {
     "on_predict_batch_begin": ("on_predict_batch_begin",),
     "on_predict_batch_end": ("on_predict_batch_end",),
 }
+
+
+class StoppedBy(NamedTuple):
+    """The callback that set ``model.stop_training``, and where: epoch and batch indices (from 0; batch None
+    when it stopped at an epoch's end)."""
+
+    callback: Callback
+    epoch: int | None
+    batch: int | None
 
 
 def _checked_user_callbacks(callbacks) -> list[Callback]:
@@ -39,7 +50,11 @@ class CallbackList(Callback):
     """Calls a list of callbacks in order: the user's first, then History, then the progress display.
 
     Batch hooks are only dispatched to callbacks that override them, so a fit with a thousand batches
-    does not make thousands of empty calls.
+    does not make thousands of empty calls. The first callback that sets ``model.stop_training`` is kept as
+    :attr:`stopped_by`, so that the training loop can say who stopped training.
+
+    The dispatching frames set ``__tracebackhide__``: when a user's callback raises, IPython's traceback goes
+    from the user's cell to the user's callback, without nbtrain's frames in between.
 
     Args:
         callbacks: the callbacks, or None.
@@ -54,6 +69,8 @@ class CallbackList(Callback):
         super().__init__()
         self.callbacks = _checked_user_callbacks(callbacks)
         self.history = None
+        self.stopped_by: StoppedBy | None = None
+        self._epoch = None
         if add_history:
             self.history = History()
             self.callbacks.append(self.history)
@@ -86,30 +103,88 @@ class CallbackList(Callback):
         for c in self.callbacks:
             c.set_params(params)
 
+    def _stopping(self) -> bool:
+        return bool(getattr(self.model, "stop_training", False))
+
     def _call(self, hook: str, *args, logs=None):
+        """Call ``hook`` on every callback; note the first one that sets ``model.stop_training``."""
+        __tracebackhide__ = True
         logs = {} if logs is None else logs
         for c in self.callbacks:
+            was_stopping = self._stopping()
             getattr(c, hook)(*args, logs=logs)
+            if not was_stopping and self.stopped_by is None and self._stopping():
+                self.stopped_by = StoppedBy(c, self._epoch, None)
 
     def _call_batch(self, hook: str, batch: int, logs=None):
+        """A batch hook, on the callbacks that override it only (see the class docstring)."""
+        __tracebackhide__ = True
         logs = {} if logs is None else logs
+        train_batch = batch if hook.startswith("on_train") else None
         for c in self._listeners[hook]:
+            was_stopping = self._stopping()
             getattr(c, hook)(batch, logs=logs)
+            if not was_stopping and self.stopped_by is None and self._stopping():
+                self.stopped_by = StoppedBy(c, self._epoch, train_batch)
 
-    def on_train_begin(self, logs=None): self._call("on_train_begin", logs=logs)
-    def on_train_end(self, logs=None): self._call("on_train_end", logs=logs)
-    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs=logs)
-    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs=logs)
-    def on_test_begin(self, logs=None): self._call("on_test_begin", logs=logs)
-    def on_test_end(self, logs=None): self._call("on_test_end", logs=logs)
-    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs=logs)
-    def on_predict_end(self, logs=None): self._call("on_predict_end", logs=logs)
-    def on_train_batch_begin(self, batch, logs=None): self._call_batch("on_train_batch_begin", batch, logs)
-    def on_train_batch_end(self, batch, logs=None): self._call_batch("on_train_batch_end", batch, logs)
-    def on_test_batch_begin(self, batch, logs=None): self._call_batch("on_test_batch_begin", batch, logs)
-    def on_test_batch_end(self, batch, logs=None): self._call_batch("on_test_batch_end", batch, logs)
-    def on_predict_batch_begin(self, batch, logs=None): self._call_batch("on_predict_batch_begin", batch, logs)
-    def on_predict_batch_end(self, batch, logs=None): self._call_batch("on_predict_batch_end", batch, logs)
+    # Each hook is a frame of its own in a traceback, hidden by IPython like the two above.
+    def on_train_begin(self, logs=None):
+        __tracebackhide__ = True
+        self.stopped_by, self._epoch = None, None
+        self._call("on_train_begin", logs=logs)
+
+    def on_train_end(self, logs=None):
+        __tracebackhide__ = True
+        self._call("on_train_end", logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        __tracebackhide__ = True
+        self._epoch = epoch
+        self._call("on_epoch_begin", epoch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        __tracebackhide__ = True
+        self._call("on_epoch_end", epoch, logs=logs)
+
+    def on_test_begin(self, logs=None):
+        __tracebackhide__ = True
+        self._call("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs=None):
+        __tracebackhide__ = True
+        self._call("on_test_end", logs=logs)
+
+    def on_predict_begin(self, logs=None):
+        __tracebackhide__ = True
+        self._call("on_predict_begin", logs=logs)
+
+    def on_predict_end(self, logs=None):
+        __tracebackhide__ = True
+        self._call("on_predict_end", logs=logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        __tracebackhide__ = True
+        self._call_batch("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        __tracebackhide__ = True
+        self._call_batch("on_train_batch_end", batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        __tracebackhide__ = True
+        self._call_batch("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        __tracebackhide__ = True
+        self._call_batch("on_test_batch_end", batch, logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        __tracebackhide__ = True
+        self._call_batch("on_predict_batch_begin", batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        __tracebackhide__ = True
+        self._call_batch("on_predict_batch_end", batch, logs)
 
     def __iter__(self):
         return iter(self.callbacks)

@@ -1,4 +1,4 @@
-"""Kernel -> Interrupt (SIGINT) during fit stops at a batch boundary and keeps the history."""
+"""Kernel -> Interrupt (SIGINT) during fit stops at a batch boundary, keeps the history, then propagates."""
 
 import os
 import signal
@@ -9,6 +9,7 @@ import pytest
 from nbtrain.callbacks import Callback
 from nbtrain.layers import Dense
 from nbtrain.models import Sequential
+from nbtrain.models.interrupts import TrainingInterrupted
 
 
 class InterruptAt(Callback):
@@ -41,11 +42,19 @@ def make_model():
     return model
 
 
-def test_interrupt_returns_history_and_consistent_weights():
+def test_interrupt_keeps_history_and_consistent_weights_then_propagates():
+    # Until issue 11 fit returned the History after an interrupt, so Run All went on with the next cell; now it
+    # keeps the History on model.history and raises a KeyboardInterrupt with a one-line message.
     x, y = np.random.default_rng(0).random((64, 3)), np.random.default_rng(1).random((64, 1))
     model = make_model()
     spy = InterruptAt(epoch=2, batch=3)
-    history = model.fit(x, y, epochs=10, batch_size=8, verbose=0, callbacks=[spy])
+    with pytest.raises(TrainingInterrupted) as raised:
+        model.fit(x, y, epochs=10, batch_size=8, verbose=0, callbacks=[spy])
+    assert isinstance(raised.value, KeyboardInterrupt)
+    assert str(raised.value) == ("Training interrupted at epoch 3, batch 4; model.history holds the 2 completed "
+                                 "epochs and the weights are those of the last completed batch.")
+    history = model.history
+    assert raised.value.history is history and (raised.value.epoch, raised.value.batch) == (3, 4)
     assert history.epoch == [0, 1] and len(history.history["loss"]) == 2
     assert model.stop_reason == "interrupted" and model.interrupted_at == (2, 4)
     assert history.stop_reason == "interrupted" and spy.ended_with == "interrupted"
