@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 from nbtrain.callbacks.callback import Callback
@@ -106,6 +107,12 @@ class CallbackList(Callback):
     def _stopping(self) -> bool:
         return bool(getattr(self.model, "stop_training", False))
 
+    def _stopped_by_this_thread(self) -> bool:
+        """``model.stop_training`` was set on this (the training) thread: by the callback just called, not by a
+        Stop click or ``handle.stop()`` from another thread while that callback ran."""
+        setter = getattr(self.model, "_stop_training_thread", None)
+        return self._stopping() and setter in (None, threading.get_ident())
+
     def _call(self, hook: str, *args, logs=None):
         """Call ``hook`` on every callback; note the first one that sets ``model.stop_training``."""
         __tracebackhide__ = True
@@ -113,7 +120,7 @@ class CallbackList(Callback):
         for c in self.callbacks:
             was_stopping = self._stopping()
             getattr(c, hook)(*args, logs=logs)
-            if not was_stopping and self.stopped_by is None and self._stopping():
+            if not was_stopping and self.stopped_by is None and self._stopped_by_this_thread():
                 self.stopped_by = StoppedBy(c, self._epoch, None)
 
     def _call_batch(self, hook: str, batch: int, logs=None):
@@ -124,7 +131,7 @@ class CallbackList(Callback):
         for c in self._listeners[hook]:
             was_stopping = self._stopping()
             getattr(c, hook)(batch, logs=logs)
-            if not was_stopping and self.stopped_by is None and self._stopping():
+            if not was_stopping and self.stopped_by is None and self._stopped_by_this_thread():
                 self.stopped_by = StoppedBy(c, self._epoch, train_batch)
 
     # Each hook is a frame of its own in a traceback, hidden by IPython like the two above.

@@ -8,6 +8,7 @@ dict of plain floats. The engine never prints: progress is a callback.
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 import warnings
 
@@ -98,6 +99,7 @@ class Trainer:
     def __init__(self):
         self.optimizer = None
         self.compiled = False
+        self._stop_training_thread = None
         self.stop_training = False
         self.fit_outcome = FitOutcome()
         self.history = None
@@ -113,6 +115,18 @@ class Trainer:
         self._penalized_layers = []
         self._constrained_layers = []
         self._fusable = None
+
+    @property
+    def stop_training(self) -> bool:
+        """Keras's flag: set it to True (in a callback, or with the Stop button) to stop after the current batch."""
+        return self._stop_training
+
+    @stop_training.setter
+    def stop_training(self, value) -> None:
+        self._stop_training = bool(value)
+        # Which thread asked: CallbackList names a callback as the one that stopped training only when the flag
+        # was set on the training thread, not by a Stop click or handle.stop() that landed during its hook.
+        self._stop_training_thread = threading.get_ident() if value else None
 
     # ================================================================================================
     # compile

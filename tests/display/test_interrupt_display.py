@@ -67,3 +67,17 @@ def test_interrupt_keeps_history_and_last_batch_weights_finalizes_and_propagates
     record = out.outputs[-1]
     assert "interrupted at epoch 3, batch 5/10" in record["text/plain"]
     assert "image/png" in record and "application/vnd.jupyter.widget-view+json" not in record
+
+
+def test_the_record_names_the_callback_that_stopped_training():
+    class StopAtThird(nbtrain.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch == 2
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, size=64)
+    out = RecordingOutput()
+    small_model().fit(x, y, epochs=10, verbose=0, callbacks=[StopAtThird(), RecordOnly(output=out, raise_errors=True)])
+    text = out.outputs[-1]["text/plain"].splitlines()[1]
+    assert text.startswith("stopped early after 3 of 10 epochs in ") and text.endswith(
+        ". Stopped by StopAtThird at epoch 3."), text
