@@ -70,7 +70,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.epoch = epoch
         self.batch = batch
         held = "no completed epoch" if epochs_done == 0 else (
-            "the 1 completed epoch" if epochs_done == 1 else f"the {epochs_done} completed epochs")
+            "1 completed epoch" if epochs_done == 1 else f"the {epochs_done} completed epochs")
         where = f"at epoch {epoch}, batch {batch}" if batch is not None else f"in epoch {epoch}"
         super().__init__(f"Training interrupted {where}; model.history holds {held} "
                          f"and the weights are those of the last completed batch.")

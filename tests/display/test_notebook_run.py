@@ -191,7 +191,8 @@ def test_kernel_interrupt_keeps_the_history_finalizes_the_display_and_stops_the_
     errors = [m["content"] for m in messages if m["msg_type"] == "error"]
     assert len(errors) == 1 and errors[0]["ename"] == "TrainingInterrupted", errors
     assert len(errors[0]["traceback"]) == 1, errors[0]["traceback"]        # one line, no traceback wall
-    assert "model.history holds the" in errors[0]["traceback"][0]
+    assert "Training interrupted at epoch " in errors[0]["traceback"][0]
+    assert "completed epoch" in errors[0]["traceback"][0]
     finals = [m for m in messages if m["msg_type"] == "update_display_data"]
     text = finals[-1]["content"]["data"]["text/plain"]
     assert "interrupted at epoch" in text and "model.history holds the completed epochs" in text

@@ -129,7 +129,7 @@ def test_ipython_shows_the_interrupt_as_one_line():
     error = TrainingInterrupted(history=None, epoch=4, batch=18, epochs_done=1)
     lines = error._render_traceback_()     # IPython calls this instead of formatting the traceback
     assert len(lines) == 1 and lines[0].endswith(": Training interrupted at epoch 4, batch 18; model.history "
-                                                 "holds the 1 completed epoch and the weights are those of the "
+                                                 "holds 1 completed epoch and the weights are those of the "
                                                  "last completed batch.")
 
 
