@@ -273,7 +273,7 @@ class LiveDisplay(Callback):
         state = self.state
         reason, at, text = self._end_reason(error)
         state.stopped_by_button = self._button_clicked and reason == "stopped"
-        state.end(self.clock(), reason, at, text)
+        state.end(self.clock(), reason, at, text, detail=self.model.fit_outcome.detail)
         png = None
         if self._plot is not None and self._plot.update(state, final=True):
             png = self._plot.png(dpi=self.record_dpi, colors=128)
