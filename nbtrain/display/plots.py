@@ -28,12 +28,14 @@ RUN_COLORS = ("#4a90e2", "#dd7418", "#e15759", "#59a14f", "#b07aa1", "#4e9e98", 
 FONT_SIZE = 9               # points, for every text: 10 px at the live 80 dpi, 12.5 px at 100 dpi
 TITLE_SIZE = 10
 MIN_TEXT_PX = 9             # the smallest text a notebook may show, in CSS pixels
-# Outputs wider than the output area are scaled down to fit (max-width: 100%), and their text with them. 880 px
-# is what JupyterLab 4 and Notebook 7 leave for an output in a 1280 px window with JupyterLab's side panel open
-# (the browser test measures it); a figure at most this wide is shown pixel for pixel.
-DISPLAY_WIDTH_PX = 880
+# Outputs wider than the output area are scaled down to fit (max-width: 100%), and their text with them. 848 px
+# is what JupyterLab 4 leaves for an output in a 1280 px window with its file browser open (the browser test
+# measures it); a figure at most 840 px wide is shown pixel for pixel there.
+DISPLAY_WIDTH_PX = 840
 MAX_COLUMNS = 3
-MAX_FIGURE_WIDTH = 8.7      # inches: three columns at 100 dpi are 870 px, within DISPLAY_WIDTH_PX
+# inches: at 100 dpi, 820 px, and 840 px with the 0.1 in the inline backend's tight bounding box adds each side
+MAX_FIGURE_WIDTH = 8.2
+INLINE_PAD = 0.1
 LOG_DECADES = 2             # a loss spanning more than this many powers of ten gets a log axis (log=None)
 
 
@@ -187,11 +189,11 @@ def png_base64(png: bytes) -> str:
 # ----- the live (and final) figure of a run -------------------------------------------------------------------
 
 # The live figure's geometry, in inches (so that the record, drawn at another dpi, has the same layout).
-CELL_WIDTH = 2.9            # three columns: 696 px at 80 dpi, 870 px at 100 dpi
+CELL_WIDTH = 2.75           # three columns: 660 px at 80 dpi, 825 px at 100 dpi
 CELL_HEIGHT = 2.1
 TOP_STRIP = 0.3             # the legend (left) and the epoch stamp (right) above the panels
 AXES_MARGINS = {"left": 0.55, "right": 0.15, "top": 0.28, "bottom": 0.48}   # inside each cell: ticks, title, label
-MAX_TITLE = 30              # characters: a longer title would run into the next panel's cell
+MAX_TITLE = 28              # characters: a longer title would run into the next panel's cell
 
 
 def nice_limits(low: float, high: float, log_scale: bool, pad: float = 0.1) -> tuple[float, float]:
@@ -268,7 +270,7 @@ class _Panel:
     def artists(self) -> list:
         return [*self.lines.values(), self.best]
 
-    def update(self, state, xlim, log, final: bool) -> bool:
+    def update(self, state, xlim, log) -> bool:
         """Move the lines to ``state``'s history; True when the axes themselves must be redrawn."""
         values = []
         for role, line in self.lines.items():
@@ -279,10 +281,10 @@ class _Panel:
         best_key = self.keys["val"] or self.keys["train"]
         found = state.best(best_key)
         self.best.set_data(*(([found[0]], [found[1]]) if found else ([], [])))
+        # the best value and its epoch are in the metrics table beside the plot; a title holding them too
+        # would not fit a panel's width
         title = pretty_name(self.family)
         title = title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "\u2026"
-        if final and found:
-            title += f"   \u2605 best {format_metric(found[1])} (epoch {found[0]})"
         finite = [v for v in values if math.isfinite(v)] or [0.0]
         # a log axis cannot show zero or less: such a panel stays linear whatever ``log`` says
         log_scale = min(finite) > 0 and wants_log_scale(finite, self.loss_like, log)
@@ -319,8 +321,8 @@ class HistoryPlot:
       epoch. A one-time cost (importing matplotlib, loading fonts): call it outside the timed part of a frame,
       at an epoch end. ``update`` calls it too when it was not called.
     * ``update(state, final=False) -> bool``: moves the lines to ``state``'s history and sets :attr:`epoch`;
-      False when there is nothing to plot yet. ``final=True`` (the record): x axis up to the last epoch run,
-      the best value in each title.
+      False when there is nothing to plot yet. ``final=True`` (the record): the x axis ends at the last epoch
+      run, not the last planned.
     * ``png(dpi=None, colors=64) -> bytes``: the frame. At another dpi than the live one (the record's), the
       whole figure is drawn at that dpi.
     * ``close()``: forget the figure.
@@ -431,7 +433,7 @@ class HistoryPlot:
         right = last_done if final else max(last_planned, last_done)
         xlim = (first - 0.3, max(right, first + 1) + 0.3)
         for i, panel in enumerate(self._panels):
-            if panel.update(state, xlim, self.log, final):
+            if panel.update(state, xlim, self.log):
                 self._stale.add(i)
         self.epoch, self.epochs = last_done, max(last_planned, last_done)
         self._stamp.set_text(f"epoch {self.epoch}/{self.epochs}")
