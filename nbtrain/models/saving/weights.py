@@ -14,7 +14,7 @@ import numpy as np
 
 from nbtrain.layers.layer import Layer
 from nbtrain.models.saving.archive import (OPTIMIZER_ARRAYS, OPTIMIZER_STATE, WEIGHTS_ARRAYS, WEIGHTS_MANIFEST,
-                                           Archive, SavedFileError, contiguous, json_bytes, npz_bytes,
+                                           Archive, contiguous, invalid_file, json_bytes, json_kind, npz_bytes,
                                            shape_from_json)
 from nbtrain.models.saving.config import build_config
 
@@ -86,7 +86,7 @@ def restore_weights(model, archive: Archive, skip_mismatch: bool, where: str, re
     """Copy the saved weights (and generator states, and optionally optimizer state) into ``model``."""
     manifest = archive.json(WEIGHTS_MANIFEST)
     arrays = archive.arrays(WEIGHTS_ARRAYS)
-    saved_layers = manifest.get("layers", [])
+    saved_layers = _checked_layers(manifest, arrays, where)
     if not getattr(model, "built", False):
         shape = manifest.get("input_shape")
         if shape is None or not hasattr(model, "build"):
@@ -101,6 +101,25 @@ def restore_weights(model, archive: Archive, skip_mismatch: bool, where: str, re
             _set_generator_states(layer, saved.get("generators") or {}, where)
     if restore_optimizer:
         restore_optimizer_state(model, archive, where, strict=False)
+
+
+def _checked_layers(manifest, arrays: dict, where: str) -> list[dict]:
+    """The layer records of ``model.weights.json``, checked to be what nbtrain writes and to name saved arrays."""
+    layers = manifest.get("layers") if isinstance(manifest, dict) else None
+    if not isinstance(layers, list):
+        raise invalid_file(where, f"its {WEIGHTS_MANIFEST} has no list of layers")
+    for index, saved in enumerate(layers):
+        if not (isinstance(saved, dict) and isinstance(saved.get("name"), str)
+                and isinstance(saved.get("class_name"), str) and isinstance(saved.get("weights", []), list)
+                and isinstance(saved.get("generators") or {}, dict)):
+            raise invalid_file(where, f"layer {index} in its {WEIGHTS_MANIFEST} is not a record of a layer's name, "
+                                      "class, weights and random generators")
+        for entry in saved.get("weights", []):
+            key = entry.get("key") if isinstance(entry, dict) else None
+            if not (isinstance(key, str) and key in arrays):
+                raise invalid_file(where, f"layer '{saved['name']}' in its {WEIGHTS_MANIFEST} names the array "
+                                          f"{key!r}, which its {WEIGHTS_ARRAYS} does not hold")
+    return layers
 
 
 def _match_and_set(model, saved_layers, arrays, skip_mismatch: bool, where: str) -> None:
@@ -144,7 +163,7 @@ def _set_generator_states(layer, states: dict, where: str) -> None:
             continue
         try:
             generator.bit_generator.state = state
-        except (TypeError, ValueError, KeyError) as error:
+        except (TypeError, ValueError, LookupError, AttributeError, OverflowError) as error:
             warnings.warn(f"Layer '{layer.name}': the random generator state saved in {where} could not be "
                           f"restored ({error}); its random draws will differ from the saved run.", stacklevel=4)
 
@@ -154,20 +173,24 @@ def restore_optimizer_state(model, archive: Archive, where: str, strict: bool) -
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not archive.has(OPTIMIZER_STATE) or not archive.has(OPTIMIZER_ARRAYS):
         return
-    state = dict(archive.json(OPTIMIZER_STATE))
+    state = archive.json(OPTIMIZER_STATE)
     arrays = archive.arrays(OPTIMIZER_ARRAYS)
-    problem = _optimizer_problem(model, optimizer, state)
-    if problem:
-        warnings.warn(f"The optimizer state in {where} was not restored: {problem} Training continues with a "
-                      "fresh optimizer state.", stacklevel=4)
-        return
+    if not isinstance(state, dict):
+        raise invalid_file(where, f"its {OPTIMIZER_STATE} is {json_kind(state)}, not a JSON object")
+    state = dict(state)
     try:
+        problem = _optimizer_problem(model, optimizer, state)
+        if problem:
+            warnings.warn(f"The optimizer state in {where} was not restored: {problem} Training continues with a "
+                          "fresh optimizer state.", stacklevel=4)
+            return
         state["slots"] = [{name: arrays[f"{i}/{name}"] for name in names}
                           for i, names in enumerate(state.pop("slot_names", []))]
         optimizer.set_state(state)
-    except (KeyError, ValueError, TypeError) as error:
+    except (LookupError, ValueError, TypeError, AttributeError, OverflowError) as error:
         if strict:
-            raise SavedFileError(f"Cannot restore the optimizer state saved in {where}: {error}") from error
+            raise invalid_file(where, f"its optimizer state cannot be restored ({type(error).__name__}: "
+                                      f"{error})") from error
         warnings.warn(f"The optimizer state in {where} was not restored: {error}", stacklevel=4)
 
 
