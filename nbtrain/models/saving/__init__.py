@@ -40,8 +40,8 @@ from __future__ import annotations
 import os
 import warnings
 
-from nbtrain.models.saving.archive import (CONFIG, METADATA, MODEL_FORMAT, WEIGHTS_FORMAT, SavedFileError,
-                                           atomic_write_zip, json_bytes, metadata, read_archive)
+from nbtrain.models.saving.archive import (CONFIG, METADATA, MODEL_FORMAT, WEIGHTS_FORMAT, InvalidModelFileError,
+                                           SavedFileError, atomic_write_zip, json_bytes, metadata, read_archive)
 from nbtrain.models.saving.config import compile_from_config, model_config, model_from_config
 from nbtrain.models.saving.weights import optimizer_members, restore_optimizer_state, restore_weights, weights_members
 from nbtrain.utils.errors import check_keyword_arguments
@@ -193,4 +193,4 @@ def _check_model_path(filepath) -> str:
     return path
 
 
-__all__ = ["SavedFileError", "load_model", "load_weights", "save_model", "save_weights"]
+__all__ = ["InvalidModelFileError", "SavedFileError", "load_model", "load_weights", "save_model", "save_weights"]
