@@ -859,7 +859,7 @@ def test_a_file_truncated_anywhere_is_reported_as_truncated_or_corrupt(tmp_path,
         try:
             load_model(cut)
         except SavedFileError as error:
-            if not re.search(r"truncated|corrupt", str(error).replace(str(cut), "")):  # (the test folder says truncated)
+            if not re.search(r"truncated|corrupt", str(error).replace(str(cut), "")):
                 misdiagnosed.append((point, str(error)))
         else:
             misdiagnosed.append((point, "loaded"))

@@ -25,6 +25,19 @@ from nbtrain.models.saving.config import build_config
 
 def weights_members(model) -> dict[str, bytes]:
     """The weights manifest and arrays of every layer, as archive members."""
+    return state_members(weights_state(model))
+
+
+def state_members(state) -> dict[str, bytes]:
+    """Archive members from :func:`weights_state` or :func:`optimizer_state` (nothing for ``None``)."""
+    if state is None:
+        return {}
+    (json_name, document), (arrays_name, arrays) = state
+    return {json_name: json_bytes(document), arrays_name: npz_bytes(arrays)}
+
+
+def weights_state(model):
+    """``((WEIGHTS_MANIFEST, manifest), (WEIGHTS_ARRAYS, arrays))``: copies, detached from the training model."""
     arrays, layers = {}, []
     for index, layer in enumerate(model.layers):
         entries = []
@@ -36,7 +49,7 @@ def weights_members(model) -> dict[str, bytes]:
                        "generators": _generator_states(layer)})
     manifest = {"model_class": type(model).__name__, "model_name": model.name,
                 "input_shape": (build_config(model) or {}).get("input_shape"), "layers": layers}
-    return {WEIGHTS_MANIFEST: json_bytes(manifest), WEIGHTS_ARRAYS: npz_bytes(arrays)}
+    return (WEIGHTS_MANIFEST, manifest), (WEIGHTS_ARRAYS, arrays)
 
 
 def _weight_names(layer) -> list[str]:
@@ -66,15 +79,20 @@ def _generator_states(layer, prefix="", seen=None) -> dict:
 
 def optimizer_members(model) -> dict[str, bytes]:
     """The optimizer's state and slot arrays as archive members (none for a model without an optimizer)."""
+    return state_members(optimizer_state(model))
+
+
+def optimizer_state(model):
+    """``((OPTIMIZER_STATE, state), (OPTIMIZER_ARRAYS, slots))`` as copies, or None without an optimizer."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not hasattr(optimizer, "get_state"):
-        return {}
+        return None
     state = optimizer.get_state()
     slots = state.pop("slots")
     arrays = {f"{i}/{name}": contiguous(array) for i, saved in enumerate(slots)
               for name, array in saved.items()}
     state["slot_names"] = [list(saved) for saved in slots]
-    return {OPTIMIZER_STATE: json_bytes(state), OPTIMIZER_ARRAYS: npz_bytes(arrays)}
+    return (OPTIMIZER_STATE, state), (OPTIMIZER_ARRAYS, arrays)
 
 
 # ================================================================================================
