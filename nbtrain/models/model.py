@@ -227,6 +227,11 @@ class Model(Trainer):
         """
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    def _weights_snapshot(self) -> saving.WeightsSnapshot:
+        """The weights and optimizer state as they are now; its ``save(filepath)`` writes them later, from any
+        thread (``BackupAndRestore`` writes its batch backups in the background so)."""
+        return saving.WeightsSnapshot(self)
+
 
 # Registered models are found by name; a model class of the user's is searched for among Model's subclasses.
 MODELS.base = Model
