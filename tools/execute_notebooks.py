@@ -206,11 +206,12 @@ def main(argv=None) -> int:
 
 
 def _metadata_differs(before, after) -> bool:
-    """Saved widget state, a different kernelspec, or timing metadata left in the file: worth a rewrite."""
+    """Saved widget state, a different kernelspec, timing metadata left in the file, or execution counts other
+    than this run's (a cell added or removed leaves a gap that sanitized outputs do not show): worth a rewrite."""
     tidied = copy.deepcopy(before)
     tidy_metadata(tidied)
     return tidied != before or any(
-        (cell.get("execution_count") is None) != (other.get("execution_count") is None)
+        cell.get("execution_count") != other.get("execution_count")
         for cell, other in zip(before.cells, after.cells) if cell.cell_type == "code")
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 
 from nbtrain.callbacks.callback import Callback
 from nbtrain.callbacks.model_checkpoint import BatchSaveClock, check_save_freq
@@ -31,6 +32,47 @@ def _write_json_atomically(path: str, data: dict) -> None:
         raise
 
 
+class BackgroundWriter:
+    """Runs one write at a time in a helper thread, so that training does not wait for the disk.
+
+    An error in the thread is raised by the next :meth:`start` or :meth:`wait`, in the caller's thread.
+
+    Example:
+        >>> writer = BackgroundWriter()
+        >>> written = []
+        >>> writer.start(lambda: written.append("backup"))
+        >>> writer.wait()
+        >>> written
+        ['backup']
+    """
+
+    def __init__(self):
+        self._thread = None
+        self._error = None
+
+    def start(self, write) -> None:
+        """Wait for the previous write, then run ``write()`` in a new thread."""
+        self.wait()
+        # A daemon thread: a kernel that exits mid-write leaves the previous backup, as a kill would.
+        self._thread = threading.Thread(target=self._run, args=(write,), name="nbtrain-backup", daemon=True)
+        self._thread.start()
+
+    def _run(self, write) -> None:
+        try:
+            write()
+        except BaseException as error:  # handed to the training thread by wait()
+            self._error = error
+
+    def wait(self, raise_error=True) -> None:
+        """Wait until the running write (if any) has finished; raise its error unless ``raise_error=False``."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None and raise_error:
+            raise error
+
+
 class BackupAndRestore(Callback):
     """Back up the model and optimizer during ``fit``; the next ``fit`` with the same folder resumes from it.
 
@@ -47,7 +89,10 @@ class BackupAndRestore(Callback):
     Only the files this callback wrote are deleted, and the folder only if it is then empty.
 
     A backup made during an epoch (integer ``save_freq``) is resumed by running that epoch again from its
-    start, with the weights of the backup (as Keras does).
+    start, with the weights of the backup (as Keras does). These backups cost training almost nothing: the
+    weights are copied at the batch and written to disk by a helper thread while training goes on (only if
+    the previous backup is still being written when the next is due does training wait for it). An epoch's
+    backup is on disk when the epoch ends.
 
     Put ``BackupAndRestore`` last in the ``callbacks`` list: callbacks run in list order, so it then backs up
     the learning rate after ``ReduceLROnPlateau`` or ``LearningRateScheduler`` have changed it. The state of
@@ -80,6 +125,7 @@ class BackupAndRestore(Callback):
         self._state = None
         self._current_epoch = 0
         self._save_clock = BatchSaveClock(self.save_freq)
+        self._writer = BackgroundWriter()
 
     @property
     def _state_path(self) -> str:
@@ -101,14 +147,18 @@ class BackupAndRestore(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._save_clock.batch_done():
-            self._backup(completed_epoch=self._current_epoch - 1, batch=batch)
+            self._backup_in_background(completed_epoch=self._current_epoch - 1, batch=batch)
 
     def on_epoch_end(self, epoch, logs=None):
         self._save_clock.reset()       # the epoch's backup below starts the count again
+        self._writer.wait()
         self._backup(completed_epoch=epoch, batch=None)
 
     def on_train_end(self, logs=None):
-        if self.model.fit_outcome.reason in ("interrupted", "error"):
+        failed = self.model.fit_outcome.reason in ("interrupted", "error")
+        # A failed fit raises its own error; a backup that failed as well must not hide it.
+        self._writer.wait(raise_error=not failed)
+        if failed:
             return
         if self.delete_checkpoint:
             self.delete_backup()
@@ -116,24 +166,43 @@ class BackupAndRestore(Callback):
     # ----- backup and restore ----------------------------------------------------------------------------
 
     def _backup(self, completed_epoch: int, batch) -> None:
+        """Back up now, in this thread: when it returns, the backup is on disk."""
+        state = self._next_state(completed_epoch, batch)
+        self.model.save_weights(os.path.join(self.backup_dir, state["weights"]))
+        self._commit(state)
+
+    def _backup_in_background(self, completed_epoch: int, batch) -> None:
+        """Copy the weights now (the model trains on meanwhile) and write them from the helper thread."""
+        snapshot = self.model._weights_snapshot()
+        state = self._next_state(completed_epoch, batch)
+        path = os.path.join(self.backup_dir, state["weights"])
+
+        def write():
+            snapshot.save(path)
+            self._commit(state)
+
+        self._writer.start(write)
+
+    def _next_state(self, completed_epoch: int, batch) -> dict:
+        """The state file of the next backup, with the random state of this moment."""
         os.makedirs(self.backup_dir, exist_ok=True)
         count = (self._state or {}).get("count", 0) + 1
-        weights_name = f"backup-{count}.weights.h5"
-        # Weights go to a new file first; the small state file that points at them is replaced atomically
-        # afterwards, so whenever the process dies the state file names a complete set of weights.
-        self.model.save_weights(os.path.join(self.backup_dir, weights_name))
-        state = {
+        self._state = {
             "format": _FORMAT,
             "version": 1,
             "count": count,
             "epoch": int(completed_epoch),
             "batch": None if batch is None else int(batch),
-            "weights": weights_name,
+            "weights": f"backup-{count}.weights.h5",
             "rng": self._rng_state(),
         }
+        return self._state
+
+    def _commit(self, state: dict) -> None:
+        # The weights are written to a new file first; the small state file that points at them is replaced
+        # atomically afterwards, so whenever the process dies the state file names a complete set of weights.
         _write_json_atomically(self._state_path, state)
-        self._state = state
-        self._remove_stale_weights(keep=weights_name)
+        self._remove_stale_weights(keep=state["weights"])
 
     def _restore(self, state: dict) -> None:
         if not getattr(self.model, "built", True):

@@ -112,6 +112,25 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
+    def stop_description(self) -> str | None:
+        """``val_loss did not improve for 10 epochs; weights restored from epoch 17`` (1-based epochs).
+
+        Called when training has stopped, before ``on_train_end`` restores the best weights, so it says what
+        that restore is going to do.
+        """
+        if self.stopped_epoch == 0:
+            return None
+        epochs = f"{self.wait} epoch{'s' if self.wait != 1 else ''}"
+        if self.baseline is not None and (self.best is None or not self._improved(self.best, self.baseline)):
+            text = f"{self.monitor} did not beat the baseline {self.baseline:g} in {epochs}"
+        elif self.min_delta:
+            text = f"{self.monitor} did not improve by more than {self.min_delta:g} for {epochs}"
+        else:
+            text = f"{self.monitor} did not improve for {epochs}"
+        if self.restore_best_weights and self.best_weights is not None:
+            text += f"; weights restored from epoch {self.best_epoch + 1}"
+        return text
+
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
             self._print(f"Epoch {self.stopped_epoch + 1}: early stopping")

@@ -71,3 +71,17 @@ def format_rate(per_second: float | None, unit: str = "samples") -> str:
         rounded = int(round(per_second, 2 - int(math.floor(math.log10(per_second)))))
         return f"{rounded:,} {unit}/s"
     return f"{per_second:.{1 if per_second >= 10 else 2}f} {unit}/s"
+
+
+def as_sentence(text: str) -> str:
+    """``text`` as a sentence of its own: a capital first letter and a final full stop (kept if it has one).
+
+    Example:
+        >>> as_sentence("the loss was nan at epoch 3, batch 7"), as_sentence("ValueError: bad data.")
+        ('The loss was nan at epoch 3, batch 7.', 'ValueError: bad data.')
+    """
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

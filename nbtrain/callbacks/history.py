@@ -14,7 +14,10 @@ class History(Callback):
         epoch: the epoch indices recorded.
         params: ``verbose``, ``epochs`` and ``steps`` of the run.
         stop_reason: how the fit ended: ``"completed"``, ``"stopped"`` (a callback set ``stop_training``),
-            ``"interrupted"`` (Kernel -> Interrupt or Ctrl-C), or ``"error"``.
+            ``"interrupted"`` (Kernel -> Interrupt or Ctrl-C; ``fit`` then raises ``TrainingInterrupted``, and
+            this History is on ``model.history``), or ``"error"``.
+        stop_detail: who stopped training and why, when ``stopped``: ``"EarlyStopping: val_loss did not improve
+            for 10 epochs; weights restored from epoch 17"`` (``model.fit_outcome.detail``).
 
     Example:
         >>> import numpy as np, nbtrain
@@ -30,6 +33,7 @@ class History(Callback):
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.stop_reason: str | None = None
+        self.stop_detail: str | None = None
 
     def on_train_begin(self, logs=None):
         self.epoch = []
@@ -42,7 +46,11 @@ class History(Callback):
     def on_train_end(self, logs=None):
         if self.model is not None:
             self.stop_reason = self.model.fit_outcome.reason
+            self.stop_detail = self.model.fit_outcome.detail
 
     def __repr__(self):
         keys = ", ".join(self.history) or "no epochs yet"
-        return f"<History epochs={len(self.epoch)} keys=[{keys}]>"
+        ended = ""
+        if self.stop_reason in ("stopped", "interrupted", "error"):
+            ended = f" {self.stop_reason}" + (f" ({self.stop_detail})" if self.stop_detail else "")
+        return f"<History epochs={len(self.epoch)} keys=[{keys}]{ended}>"

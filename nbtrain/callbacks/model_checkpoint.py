@@ -7,6 +7,7 @@ import warnings
 
 from nbtrain.callbacks.monitor import MonitorCallback, is_scalar_number
 from nbtrain.utils.checks import number
+from nbtrain.utils.temporary_files import remove_stale_temporaries, template_pattern
 
 
 def check_save_freq(owner: str, save_freq):
@@ -72,6 +73,8 @@ class ModelCheckpoint(MonitorCallback):
 
     ``filepath`` may contain ``{epoch}`` (1-based), ``{batch}`` (1-based, when saving by batches) and any log
     key, with Python format specs: ``"ckpt/{epoch:02d}-{val_loss:.2f}.keras"``. Missing folders are created.
+    Every save is atomic, and removes the temporary files that saves of the same template killed half way
+    (by a dead kernel) left behind.
     With ``save_best_only=True`` a file is written only when ``monitor`` improves on the best value so far
     (which starts at ``initial_value_threshold``); if the monitored value is missing it warns and saves.
 
@@ -132,6 +135,9 @@ class ModelCheckpoint(MonitorCallback):
         directory = os.path.dirname(filepath)
         if directory:
             os.makedirs(directory, exist_ok=True)
+        # A save killed half way leaves a temporary file; each save cleans up those of its own name, but with
+        # a template ("ckpt-{epoch:02d}.keras") that name never comes again, so clean up the whole template's.
+        remove_stale_temporaries(directory or ".", template_pattern(os.path.basename(self.filepath)))
         if os.path.isdir(filepath):
             raise IsADirectoryError(
                 f"ModelCheckpoint cannot save to '{filepath}': it is an existing directory. "

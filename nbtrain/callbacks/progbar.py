@@ -6,7 +6,7 @@ import sys
 import time
 
 from nbtrain.callbacks.callback import Callback
-from nbtrain.callbacks.formatting import format_keras_eta, format_time_per_step
+from nbtrain.callbacks.formatting import as_sentence, format_keras_eta, format_time_per_step
 
 BAR_WIDTH = 20
 REFRESH_INTERVAL = 0.05  # seconds between redraws of a live bar, as Keras
@@ -136,6 +136,8 @@ class ProgbarLogger(Callback):
         self.live = live
         self._bar = None
         self._in_fit = False
+        self._epoch_open = False      # an epoch's bar is drawn but not finished (no newline yet)
+        self._last_epoch = None
         self._last_epoch_logs = {}
 
     def _stream(self):
@@ -158,6 +160,7 @@ class ProgbarLogger(Callback):
     # ----- fit -----
     def on_train_begin(self, logs=None):
         self._in_fit = True
+        self._last_epoch = None
 
     def on_epoch_begin(self, epoch, logs=None):
         epochs = self.params.get("epochs", 1)
@@ -165,6 +168,7 @@ class ProgbarLogger(Callback):
             self._print(f"Epoch {epoch + 1}/{epochs}")
         self._bar = self._new_bar(self.params.get("steps"))
         self._seen = 0
+        self._epoch_open = True
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen = batch + 1
@@ -172,17 +176,34 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._bar.update(self._seen, logs, finalize=True)
+        self._epoch_open = False
+        self._last_epoch = epoch
 
     def on_train_end(self, logs=None):
         self._in_fit = False
-        model = self.model
-        outcome = None if model is None else model.fit_outcome
-        if outcome is not None and outcome.reason == "interrupted":
+        if self._epoch_open and self._bar is not None and self._bar.live:
+            self._stream().write("\n")   # end the half-drawn bar's line before saying why training ended
+        self._epoch_open = False
+        outcome = None if self.model is None else self.model.fit_outcome
+        if outcome is not None:
+            line = self._end_line(outcome)
+            if line:
+                self._print(line)
+
+    def _end_line(self, outcome) -> str | None:
+        """One line on an early end (epochs and batches counted from 1); None when training completed."""
+        if outcome.reason == "interrupted" and outcome.interrupted_at is not None:
             epoch, batch = outcome.interrupted_at
-            self._print(
-                f"Training interrupted at epoch {epoch + 1}, batch {batch}. "
-                "The model keeps the weights of the last completed batch; the history so far is returned."
-            )
+            steps = self.params.get("steps")
+            return (f"Training interrupted at epoch {epoch + 1}, batch {batch}{f'/{steps}' if steps else ''}. "
+                    "The model keeps the weights of the last completed batch; model.history holds the "
+                    "completed epochs.")
+        if outcome.reason == "stopped" and outcome.detail:
+            epochs = self.params.get("epochs")
+            after = "" if self._last_epoch is None else f" after epoch {self._last_epoch + 1}" + (
+                f"/{epochs}" if epochs else "")
+            return f"Training stopped{after}. {as_sentence(outcome.detail)}"
+        return None
 
     # ----- evaluate and predict (silent inside fit, where validation results join the epoch line) -----
     def on_test_begin(self, logs=None):

@@ -180,6 +180,7 @@ def get_file(fname, origin, file_hash=None, *, cache_subdir=None, cache_dir=None
     file_hash = file_hash.lower() if file_hash else None
     algorithm = hash_algorithm_for(file_hash, hash_algorithm) if file_hash else None
     reporter = _make_reporter(progress, out)
+    _check_cache_entry(target)
 
     if target.exists() and not force_download:
         if file_hash is None:
@@ -193,6 +194,20 @@ def get_file(fname, origin, file_hash=None, *, cache_subdir=None, cache_dir=None
     target.parent.mkdir(parents=True, exist_ok=True)
     _download_verified(origin, target, file_hash, algorithm, reporter, timeout)
     return target
+
+
+def _check_cache_entry(target: Path) -> None:
+    """The cache's entry for a file is a file, or nothing yet; a folder in its way gets a clear message."""
+    blocked = next((folder for folder in reversed(target.parents) if folder.exists() and not folder.is_dir()), None)
+    if blocked is not None:
+        raise NotADirectoryError(
+            f"The data set cache needs the folder {blocked} (for {target}), but a file has that name. Move or "
+            "delete the file, or point the cache elsewhere with NBTRAIN_HOME (or the cache_dir= argument).")
+    if target.is_dir():
+        raise IsADirectoryError(
+            f"The data set cache keeps the file {target.name} at {target}, but a folder is there. Move or delete "
+            "the folder (nbtrain then downloads the file again), or point the cache elsewhere with NBTRAIN_HOME "
+            "(or the cache_dir= argument).")
 
 
 def _download_verified(origin, target, file_hash, algorithm, reporter, timeout):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 import math
 
-from nbtrain.callbacks.formatting import format_duration, format_rate, format_time_per_step  # noqa: F401 (shared)
+from nbtrain.callbacks.formatting import (as_sentence, format_duration, format_rate,  # noqa: F401 (shared)
+                                         format_time_per_step)
 
 # Name fragments that say which way a metric improves, for metrics the model cannot tell us about.
 _UP_WORDS = ("acc", "auc", "precision", "recall", "f1", "iou", "r2", "score")
@@ -108,37 +109,56 @@ def best_index(values, direction: str | None) -> int | None:
 
 
 def end_description(reason: str | None, *, epochs_done: int, epochs: int, at: tuple[int, int] | None = None,
-                    steps: int | None = None, error: str | None = None, by_button: bool = False) -> str:
-    """How training ended, in one sentence fragment: ``completed 20 epochs``, ``interrupted at epoch 3, batch 12``.
+                    steps: int | None = None, error: str | None = None, by_button: bool = False,
+                    detail: str | None = None, took: str | None = None) -> str:
+    """How training ended: ``completed 20 epochs in 3.1 s``, ``interrupted at epoch 3, batch 12/50``.
+
+    One clause, then (when there is more to say) whole sentences: who stopped training and why, or the error.
+    ``took`` (``"in 3.1 s (2ms/step)"``) goes at the end of the clause, so it never runs into the error text.
 
     Args:
         reason: ``model.fit_outcome.reason``: ``completed``, ``stopped``, ``interrupted`` or ``error``.
         epochs_done: epochs that reached ``on_epoch_end``.
         epochs: epochs requested in this fit call.
-        at: ``(epoch index, batches completed)`` where training stopped, when known.
+        at: ``(epoch index, batches completed)`` where training stopped, when known (shown 1-based).
         steps: batches per epoch, to say "batch 12/50".
         error: the exception text, for ``error``.
         by_button: the Stop button (not a callback) asked to stop.
+        detail: ``model.fit_outcome.detail``: who stopped training and why, for ``stopped``.
+        took: how long it took, appended to the first clause.
 
     Example:
         >>> end_description("interrupted", epochs_done=2, epochs=10, at=(2, 12), steps=50)
         'interrupted at epoch 3, batch 12/50'
+        >>> end_description("error", epochs_done=2, epochs=10, at=(2, 12), steps=50, error="ValueError: bad data",
+        ...                 took="in 0.4 s")
+        'ended by an error at epoch 3, batch 12/50 in 0.4 s. ValueError: bad data.'
     """
+    clause, more = _end_clause(reason, epochs_done, epochs, at, steps, error, by_button, detail)
+    if took:
+        clause = f"{clause} {took}"
+    return f"{clause}. {as_sentence(more)}" if more else clause
+
+
+def _end_clause(reason, epochs_done, epochs, at, steps, error, by_button, detail) -> tuple[str, str | None]:
+    """The first clause of :func:`end_description` and the sentence that follows it (or None)."""
     where = ""
     if at is not None:
         epoch, batch = at
         where = f"epoch {epoch + 1}, batch {batch}" + (f"/{steps}" if steps else "")
     if reason == "completed":
-        return f"completed {epochs_done} epoch{'s' if epochs_done != 1 else ''}"
+        return f"completed {epochs_done} epoch{'s' if epochs_done != 1 else ''}", None
     if reason == "stopped":
-        who = "stopped with the Stop button" if by_button else "stopped early by a callback"
-        return f"{who} after {epochs_done} of {epochs} epochs"
+        if by_button:
+            return f"stopped with the Stop button after {epochs_done} of {epochs} epochs", None
+        if detail:
+            return f"stopped early after {epochs_done} of {epochs} epochs", detail
+        return f"stopped early by a callback after {epochs_done} of {epochs} epochs", None
     if reason == "interrupted":
-        return f"interrupted at {where}" if where else "interrupted"
+        return (f"interrupted at {where}" if where else "interrupted"), None
     if reason == "error":
-        text = f"ended by an error at {where}" if where else "ended by an error"
-        return f"{text}: {error}" if error else text
-    return "ended"
+        return (f"ended by an error at {where}" if where else "ended by an error"), error
+    return "ended", None
 
 
 def escape(text) -> str:

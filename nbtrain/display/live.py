@@ -227,6 +227,9 @@ class LiveDisplay(Callback):
     def _render_plot(self, now: float) -> None:
         plot = self._plot
         first = self.plot_throttle.count == 0
+        prepare = getattr(plot, "prepare", None)
+        if prepare is not None:
+            self._guard(prepare, self.state)     # building the figure: a one-time cost, before the timed part
         figure = getattr(plot, "figure", None)
         started = self.timer()
         drawn = self._guard(plot.update, self.state)
@@ -301,7 +304,7 @@ class LiveDisplay(Callback):
         state = self.state
         reason, at, text = self._end_reason(error)
         state.stopped_by_button = self._button_clicked and reason == "stopped"
-        state.end(self.clock(), reason, at, text)
+        state.end(self.clock(), reason, at, text, detail=self.model.fit_outcome.detail)
         png = None
         if self._plot is not None and self._plot.update(state, final=True):
             png = self._plot.png(dpi=self.record_dpi, colors=128)

@@ -49,6 +49,7 @@ class RunState:
         self.reason = None
         self.stopped_at = None
         self.error = None
+        self.detail = None               # who stopped training and why (model.fit_outcome.detail)
         self.stopped_by_button = False
         self.stop_requested = False
         self.validating = False
@@ -93,11 +94,13 @@ class RunState:
         if self._epoch_start is not None:
             self._epoch_durations.append(now - self._epoch_start)
 
-    def end(self, now: float, reason: str | None = None, stopped_at=None, error: str | None = None) -> None:
+    def end(self, now: float, reason: str | None = None, stopped_at=None, error: str | None = None,
+            detail: str | None = None) -> None:
         self.now = self.end_time = now
         self.reason = reason
         self.stopped_at = stopped_at
         self.error = error
+        self.detail = detail
 
     @property
     def batch_logs(self) -> dict:
@@ -200,10 +203,11 @@ class RunState:
                 return key
         return keys[0] if keys else None
 
-    def end_text(self) -> str:
+    def end_text(self, took: str | None = None) -> str:
+        """How the run ended (see :func:`~nbtrain.display.format.end_description`); ``took`` ends its clause."""
         return end_description(self.reason, epochs_done=self.epochs_done, epochs=self.epochs,
                                at=self.stopped_at, steps=self.steps, error=self.error,
-                               by_button=self.stopped_by_button)
+                               by_button=self.stopped_by_button, detail=self.detail, took=took)
 
 
 def _is_number(value) -> bool:

@@ -56,8 +56,8 @@ def summary_text(state) -> str:
         Epoch 20/20 - accuracy: 0.9500 - loss: 0.1234 - val_accuracy: 0.9300 - val_loss: 0.2000
         best: loss 0.1234 (epoch 20), val_loss 0.1900 (epoch 17)
     """
-    lines = [title_text(state), f"{state.end_text()} in {format_duration(state.elapsed())}"
-             + (f" ({format_time_per_step(state.time_per_step())})" if state.time_per_step() else "")]
+    lines = [title_text(state), state.end_text(f"in {format_duration(state.elapsed())}"
+             + (f" ({format_time_per_step(state.time_per_step())})" if state.time_per_step() else ""))]
     if state.epoch_logs:
         lines.append(epoch_line(state))
         bests = []
@@ -121,7 +121,7 @@ def metrics_table_html(state, logs: dict | None = None) -> str:
 
 def record_html(state, png: bytes | None = None, note: str | None = None) -> str:
     """The ``text/html`` record: title, how training ended, the metrics table and the plot."""
-    ended = f"{state.end_text()} in {format_duration(state.elapsed())}"
+    ended = state.end_text(f"in {format_duration(state.elapsed())}")
     parts = ['<div class="nbtrain-record" style="font-family:var(--jp-ui-font-family, sans-serif);">',
              f'<div style="font-size:13px;font-weight:600;margin:2px 0;">{escape(title_text(state))}</div>',
              f'<div style="{_NOTE}">{escape(ended)}</div>']

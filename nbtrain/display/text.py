@@ -18,8 +18,9 @@ BACKGROUND_HINT = ("Training runs in the background: handle.wait() returns the H
                    "button) stops after the current batch. Do not use the model in other cells until wait() returns.")
 INSTALL_NOTE = ("For the live widget dashboard: pip install 'ipywidgets>=8' in this kernel's environment, "
                 "then restart the kernel.")
-INTERRUPT_NOTE = ("Training stopped between two batches: the model keeps the weights of the last completed batch, "
-                  "and fit() returned the history so far.")
+INTERRUPT_NOTE = ("Training stopped between two batches: the model keeps the weights of the last completed batch "
+                  "and model.history holds the completed epochs. The interrupt then stopped the cell, so that Run "
+                  "All stops here too.")
 
 
 SEPARATOR = " \u00b7 "

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import threading
 
+from nbtrain.models.interrupts import TrainingInterrupted
 from nbtrain.models.progress import default_progress_callback
+
 
 class TrainingHandle:
     """A ``fit`` running in a background thread.
@@ -34,6 +36,7 @@ class TrainingHandle:
         self._finished = threading.Event()
         self._thread = None
         self.stop_requested = False
+        self._interrupted = False   # Kernel -> Interrupt while wait() waited
 
     @property
     def done(self) -> bool:
@@ -52,6 +55,8 @@ class TrainingHandle:
             return "running"
         if self.exception is not None:
             return "error"
+        if self._interrupted:
+            return "interrupted"
         return self.model.fit_outcome.reason or "completed"
 
     def stop(self) -> None:
@@ -62,28 +67,51 @@ class TrainingHandle:
     def wait(self, timeout: float | None = None):
         """Block until training ends and return its History; re-raise the exception ``fit`` raised.
 
-        Kernel -> Interrupt (Ctrl-C) while waiting stops training after the current batch and still returns
-        the History; a second interrupt gives up waiting.
+        After ``handle.stop()`` (or the Stop button) it returns the History of the epochs run. Kernel ->
+        Interrupt (Ctrl-C) while waiting stops training after the current batch, waits for it, and then raises
+        :class:`~nbtrain.models.interrupts.TrainingInterrupted` (the History is on ``model.history``), so that
+        Run All stops here, as it does when ``fit`` itself is interrupted. A second interrupt gives up waiting.
 
         Args:
             timeout: seconds to wait at most; on timeout raises ``TimeoutError`` (training continues).
         """
+        __tracebackhide__ = True   # IPython shows the user's frames (a failing callback), not this one
         try:
             finished = self._finished.wait(timeout)
         except KeyboardInterrupt:
             self.stop()
-            finished = self._finished.wait()
+            self._finished.wait()
+            self._interrupted = True
+            raise self._interrupt_error() from None
         if not finished:
             raise TimeoutError(f"Training is still running after {timeout} s; call wait() again or stop().")
         if self.exception is not None:
             raise self.exception
         return self.history
 
+    def _interrupt_error(self) -> TrainingInterrupted:
+        epochs = list(getattr(self.history, "epoch", None) or [])
+        epoch = epochs[-1] + 1 if epochs else 1
+        return TrainingInterrupted(self.history, epoch, None, epochs_done=len(epochs))
+
     def __repr__(self):
-        # No live status here: a saved notebook must not say "running" forever.
+        # Shown under the cell that started training, and kept in the saved notebook: while running it says
+        # "when shown", so that an old output does not read as a state that still holds.
         name = getattr(self.model, "name", "model")
-        return (f"<TrainingHandle for '{name}': training in the background. handle.wait() returns the History; "
-                f"handle.stop() stops after the current batch.>")
+        status = self.status
+        if status == "running":
+            return (f"<TrainingHandle for '{name}': running in the background when shown. handle.wait() returns "
+                    f"the History; handle.stop() stops after the current batch.>")
+        if status == "error":
+            error = f"{type(self.exception).__name__}: {self.exception}".splitlines()[0][:200]
+            return f"<TrainingHandle for '{name}': failed ({error}); handle.wait() raises it.>"
+        epochs = len(getattr(self.history, "epoch", None) or [])
+        plural = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+        ended = f"completed {plural}" if status == "completed" else f"{status} after {plural}"
+        detail = self.model.fit_outcome.detail if status == "stopped" else None
+        if detail:
+            ended += f" ({detail})"
+        return f"<TrainingHandle for '{name}': {ended}; handle.wait() returns the History.>"
 
 
 def start_background_fit(model, fit_kwargs: dict) -> TrainingHandle:
@@ -112,6 +140,7 @@ def start_background_fit(model, fit_kwargs: dict) -> TrainingHandle:
     model.stop_training = False
 
     def run():
+        __tracebackhide__ = True
         try:
             handle._history = model.fit(**kwargs, verbose=0, callbacks=callbacks)
         except BaseException as error:  # handed to wait(); a thread has nowhere else to report it

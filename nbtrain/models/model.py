@@ -46,7 +46,12 @@ class Model(Trainer):
 
     @property
     def interrupted_at(self) -> tuple[int, int] | None:
-        """``(epoch, batches done in it)`` where the last fit was interrupted (``model.fit_outcome``)."""
+        """``(epoch index, batches done in it)`` where the last fit was interrupted (``model.fit_outcome``).
+
+        The epoch index counts from 0 as ``History.epoch`` and callbacks do (Keras's convention), so that
+        ``fit(..., initial_epoch=epoch)`` reruns it; the batch count is also the 1-based number of the last
+        batch. Messages and the record say it as people count: ``(3, 18)`` is "epoch 4, batch 18".
+        """
         return self.fit_outcome.interrupted_at
 
     def _trainable_state(self):
@@ -221,6 +226,11 @@ class Model(Trainer):
             >>> model.load_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def _weights_snapshot(self) -> saving.WeightsSnapshot:
+        """The weights and optimizer state as they are now; its ``save(filepath)`` writes them later, from any
+        thread (``BackupAndRestore`` writes its batch backups in the background so)."""
+        return saving.WeightsSnapshot(self)
 
 
 # Registered models are found by name; a model class of the user's is searched for among Model's subclasses.

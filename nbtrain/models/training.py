@@ -8,6 +8,7 @@ dict of plain floats. The engine never prints: progress is a callback.
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 import warnings
 
@@ -22,9 +23,9 @@ from nbtrain.data.generators import is_batch_source
 from nbtrain.models.background import start_background_fit
 from nbtrain.models.compile_utils import (CompiledLoss, CompiledMetrics, LogTracker, learning_rate_log,
                                           loss_weights_with_mask, regularization_penalty, sorted_logs)
-from nbtrain.models.interrupts import deferred_interrupts
+from nbtrain.models.interrupts import TrainingInterrupted, deferred_interrupts
 from nbtrain.models.model_io import ModelIO
-from nbtrain.models.outcome import FitOutcome
+from nbtrain.models.outcome import FitOutcome, stop_detail
 from nbtrain.models.progress import default_progress_callback
 from nbtrain.utils.checks import number
 from nbtrain.utils.errors import check_keyword_arguments
@@ -35,6 +36,7 @@ _LEGACY_DATA_ARGUMENTS = ("workers", "use_multiprocessing", "max_queue_size")
 
 def run_to_end(steps):
     """Run a generator of training steps (see ``Trainer._fit_steps``) to its end and return its result."""
+    __tracebackhide__ = True   # IPython leaves the frames of nbtrain's loop out of a traceback
     while True:
         try:
             next(steps)
@@ -48,6 +50,7 @@ async def run_to_end_async(steps, interval: float = 0.05):
     Each pause is one ``await asyncio.sleep(0)``: the kernel handles what arrived (a Stop click), then training
     goes on. If the awaiting task is cancelled, the steps are closed, so callbacks still see ``on_train_end``.
     """
+    __tracebackhide__ = True
     import asyncio
 
     resume_at = time.monotonic() + interval
@@ -96,6 +99,7 @@ class Trainer:
     def __init__(self):
         self.optimizer = None
         self.compiled = False
+        self._stop_training_thread = None
         self.stop_training = False
         self.fit_outcome = FitOutcome()
         self.history = None
@@ -111,6 +115,18 @@ class Trainer:
         self._penalized_layers = []
         self._constrained_layers = []
         self._fusable = None
+
+    @property
+    def stop_training(self) -> bool:
+        """Keras's flag: set it to True (in a callback, or with the Stop button) to stop after the current batch."""
+        return self._stop_training
+
+    @stop_training.setter
+    def stop_training(self, value) -> None:
+        self._stop_training = bool(value)
+        # Which thread asked: CallbackList names a callback as the one that stopped training only when the flag
+        # was set on the training thread, not by a Stop click or handle.stop() that landed during its hook.
+        self._stop_training_thread = threading.get_ident() if value else None
 
     # ================================================================================================
     # compile
@@ -197,11 +213,18 @@ class Trainer:
 
         Returns:
             A :class:`History` whose ``.history`` maps ``loss``, metric names and ``val_*`` to per-epoch floats.
-            Interrupting (Kernel -> Interrupt, Ctrl-C) stops after the current batch and still returns it.
+
+        Raises:
+            TrainingInterrupted: after Kernel -> Interrupt (Ctrl-C). Training stops after the current batch,
+                the callbacks finish (the dashboard leaves its record), the History of the completed epochs is
+                kept on ``model.history`` and the weights are those of the last completed batch; then the
+                interrupt goes on (a ``KeyboardInterrupt`` with a one-line message), so Run All stops there
+                instead of starting the next cell.
 
         Example:
             >>> history = model.fit(x_train, y_train, epochs=10, batch_size=32, validation_split=0.2)  # doctest: +SKIP
         """
+        __tracebackhide__ = True
         check_keyword_arguments("fit()", kwargs, _parameters(Trainer.fit) + _LEGACY_DATA_ARGUMENTS)
         if background:
             self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)   # here, not in the thread
@@ -229,11 +252,13 @@ class Trainer:
         the kernel instead, which works everywhere. Outside a notebook, run it with ``asyncio.run(...)``.
 
         Returns:
-            The :class:`History`, as ``fit`` does.
+            The :class:`History`, as ``fit`` does. A click on Stop ends training after the current batch and
+            returns it; Kernel -> Interrupt raises ``TrainingInterrupted`` after keeping it, as ``fit`` does.
 
         Example:
             >>> history = await model.fit_async(x_train, y_train, epochs=20, validation_split=0.2)  # doctest: +SKIP
         """
+        __tracebackhide__ = True
         check_keyword_arguments("fit_async()", kwargs, _parameters(Trainer.fit_async) + _LEGACY_DATA_ARGUMENTS)
         steps = self._fit_steps(
             x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
@@ -247,8 +272,9 @@ class Trainer:
         """The whole of ``fit`` as a generator that pauses after every batch and returns the History.
 
         ``fit`` runs it straight through; ``fit_async`` (``run="awaiting"``) lets the event loop run between
-        some of the batches.
+        some of the batches. An interrupt ends the loop cleanly first, then raises ``TrainingInterrupted``.
         """
+        __tracebackhide__ = True
         batch_size, steps_per_epoch = self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)
         training, validation = self._fit_batches(
             x, y, sample_weight, class_weight, validation_split, validation_data, batch_size, steps_per_epoch,
@@ -260,6 +286,9 @@ class Trainer:
             batch_size=training.batch_size or batch_size, do_validation=validation is not None)
         self.history = callbacks.history
         yield from self._fit_loop(training, initial_epoch, epochs, callbacks, validation, validation_freq)
+        if self.fit_outcome.reason == "interrupted":
+            epoch, batches = self.fit_outcome.interrupted_at
+            raise TrainingInterrupted(self.history, epoch + 1, batches, epochs_done=len(self.history.epoch))
         return self.history
 
     def _check_fit_arguments(self, verbose, epochs, batch_size, steps_per_epoch):
@@ -307,6 +336,8 @@ class Trainer:
         self._prepare_for_training()
 
     def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq):
+        """The epochs, with every way out recorded in ``self.fit_outcome`` before ``on_train_end``."""
+        __tracebackhide__ = True
         self.stop_training = False
         self.fit_outcome = FitOutcome("completed")
         logs = {}
@@ -319,18 +350,23 @@ class Trainer:
                 for epoch in range(initial_epoch, epochs):
                     self.reset_metrics()
                     callbacks.on_epoch_begin(epoch)
-                    logs, completed = yield from self._train_one_epoch(epoch, iterator, callbacks, interrupt)
-                    if not completed:
+                    logs, batches = yield from self._train_one_epoch(iterator, callbacks, interrupt)
+                    if interrupt.requested:
+                        self.fit_outcome = FitOutcome("interrupted", (epoch, batches))
                         break
-                    if not logs:  # the data yielded nothing this epoch (an exhausted generator)
-                        self.fit_outcome.reason = "stopped"
+                    if not batches:  # the data yielded nothing this epoch (an exhausted generator)
+                        self.fit_outcome = FitOutcome("stopped", detail=stop_detail(None, epoch, ran_out=True))
                         break
                     if validation is not None and _should_validate(epoch, validation_freq):
                         logs = logs | (yield from self._validation_logs(validation, callbacks))
                     logs = sorted_logs(logs | learning_rate_log(self.optimizer))
                     callbacks.on_epoch_end(epoch, logs)
+                    if interrupt.requested:   # it came during validation or on_epoch_end
+                        self.fit_outcome = FitOutcome("interrupted", (epoch, batches))
+                        break
                     if self.stop_training:
-                        self.fit_outcome.reason = "stopped"
+                        self.fit_outcome = FitOutcome("stopped", detail=stop_detail(
+                            callbacks.stopped_by, epoch, ran_out=iterator.exhausted))
                         break
         except (KeyboardInterrupt, GeneratorExit):   # GeneratorExit: fit_async's task was cancelled
             self.fit_outcome.reason = "interrupted"
@@ -342,23 +378,22 @@ class Trainer:
             self.optimizer.finalize_variable_values(self._variables())
             callbacks.on_train_end(logs)
 
-    def _train_one_epoch(self, epoch, iterator, callbacks, interrupt):
-        """Run one epoch's batches, pausing after each (a generator); returns the last logs and False if the
-        user interrupted."""
-        logs = {}
+    def _train_one_epoch(self, iterator, callbacks, interrupt):
+        """Run one epoch's batches, pausing after each (a generator); returns the last logs and the number of
+        batches run. Stops early when the user interrupted or a callback set ``stop_training``."""
+        __tracebackhide__ = True
+        logs, batches = {}, 0
         for step, (xs, ys, sample_weight) in iterator.epoch():
             callbacks.on_train_batch_begin(step)
             logs = self._train_step(xs, ys, sample_weight)
             callbacks.on_train_batch_end(step, logs)
-            if interrupt.requested:
-                self.fit_outcome = FitOutcome("interrupted", (epoch, step + 1))
-                return logs, False
-            if self.stop_training:
+            batches = step + 1
+            if interrupt.requested or self.stop_training:
                 break
             yield   # between two batches: fit_async may let the event loop run here
         if iterator.exhausted:
             self.stop_training = True  # a one-shot generator ran dry: no later epoch can get data
-        return logs, True
+        return logs, batches
 
     def _train_step(self, xs, ys, sample_weight) -> dict:
         outputs = self._forward(xs, training=True)
@@ -380,6 +415,7 @@ class Trainer:
         return regularization_penalty(self.layers, self._activity_outputs)
 
     def _validation_logs(self, validation, callbacks):
+        __tracebackhide__ = True
         logs = yield from self._evaluate_batches(validation, callbacks)
         return {f"val_{key}": value for key, value in logs.items()}
 
@@ -490,6 +526,7 @@ class Trainer:
 
     def _evaluate_batches(self, batches, callbacks):
         """Run the ``on_test_*`` loop as a generator that pauses after every batch; returns the last logs."""
+        __tracebackhide__ = True
         self.reset_metrics()
         logs = {}
         callbacks.on_test_begin()

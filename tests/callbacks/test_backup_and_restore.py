@@ -245,3 +245,95 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(NotADirectoryError, match="is not a folder"):
         run(build(), [BackupAndRestore(file)])
     assert repr(BackupAndRestore("b")) == "BackupAndRestore('b', save_freq='epoch')"
+
+
+# ----- batch backups are written in the background (issue 12) ----------------------------------------------
+
+def test_batch_backups_are_written_by_a_helper_thread_while_training_goes_on(tmp_path, monkeypatch):
+    import threading
+
+    from nbtrain.models.saving import WeightsSnapshot
+
+    backup, events, at_batch_1 = tmp_path / "backup", [], []
+    release = threading.Event()
+    real_save = WeightsSnapshot.save
+
+    def slow_save(self, path, overwrite=True):
+        events.append(f"write starts in {threading.current_thread().name}")
+        if not release.wait(timeout=30):
+            raise AssertionError("training waited for the write")
+        real_save(self, path, overwrite)
+        events.append("write done")
+        written = build()
+        written.load_weights(path)
+        at_batch_1.append(written.get_weights())
+
+    class Watch(Callback):  # placed before the backup, so it sees each batch first
+        def on_train_batch_end(self, batch, logs=None):
+            events.append(f"batch {batch} trained")
+            if batch == 1:
+                at_batch_1.append(self.model.get_weights())
+            if batch == 3:
+                release.set()
+
+    monkeypatch.setattr(WeightsSnapshot, "save", slow_save)
+    model = build()
+    run(model, [Watch(), BackupAndRestore(backup, save_freq=2, delete_checkpoint=False)], epochs=1)
+    first_write = events.index("write starts in nbtrain-backup")
+    assert events[first_write - 1:first_write + 4] == [
+        "batch 1 trained", "write starts in nbtrain-backup", "batch 2 trained", "batch 3 trained", "write done"]
+    # what was written is the weights after batch 1, although batches 2 and 3 changed them during the write
+    assert_same_weights(at_batch_1[1], at_batch_1[0])
+    assert json.loads((backup / "backup.json").read_text())["epoch"] == 0  # the epoch's backup came last
+
+
+def test_a_failed_background_backup_stops_the_fit_and_keeps_the_previous_backup(tmp_path, monkeypatch):
+    from nbtrain.models.saving import WeightsSnapshot
+
+    backup, calls = tmp_path / "backup", []
+    real_save = WeightsSnapshot.save
+
+    def failing_save(self, path, overwrite=True):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_save(self, path, overwrite)
+
+    monkeypatch.setattr(WeightsSnapshot, "save", failing_save)
+    with pytest.raises(OSError, match="No space left on device"):
+        run(build(), [BackupAndRestore(backup, save_freq=2)])
+    state = json.loads((backup / "backup.json").read_text())
+    assert (state["epoch"], state["batch"]) == (-1, 1)  # the first batch backup, complete and usable
+    build().load_weights(backup / state["weights"])
+
+
+KILLED_DURING_BATCH_BACKUPS = COMMON + textwrap.dedent("""
+    import os, signal, sys
+    from nbtrain.callbacks import Callback
+    from nbtrain.callbacks.backup_and_restore import BackupAndRestore
+
+    backup_dir, kill_batch = sys.argv[1], int(sys.argv[2])
+
+    class Kill(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == kill_batch:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    x = np.random.default_rng(1).normal(size=(2000, 3)).astype(np.float32)
+    build().fit(x, x[:, :1], batch_size=4, epochs=1, verbose=0,
+                callbacks=[BackupAndRestore(backup_dir, save_freq=1), Kill()])
+""")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX only")
+@pytest.mark.parametrize("kill_batch", [40, 211, 377])
+def test_a_kill_during_background_backups_never_leaves_a_torn_backup(tmp_path, kill_batch):
+    backup = tmp_path / "backup"
+    killed = subprocess.run([sys.executable, "-c", KILLED_DURING_BATCH_BACKUPS, str(backup), str(kill_batch)],
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    state = json.loads((backup / "backup.json").read_text())
+    assert state["epoch"] == -1 and 0 <= state["batch"] <= kill_batch
+    build().load_weights(backup / state["weights"])  # complete, whatever the write was doing when it died
+    history = run(build(), [BackupAndRestore(backup)], epochs=2)  # and the next fit resumes from it
+    assert history.epoch == [0, 1] and not backup.exists()

@@ -211,3 +211,43 @@ def test_real_weights_checkpoint_loads_into_a_fresh_model(tmp_path):
     fresh.load_weights(str(path))
     for a, b in zip(fresh.get_weights(), m.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ----- temporary files that killed saves left behind (issue 12) -------------------------------------------
+
+DEAD_PID = 2**31 - 2  # above any pid_max, so no process has it
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stale-file cleanup is POSIX only")
+def test_a_templated_checkpoint_cleans_up_what_killed_saves_of_its_template_left(tmp_path):
+    from nbtrain.utils.temporary_files import process_start_time
+
+    stale = tmp_path / f".ckpt-07.keras.tmp-{DEAD_PID}-0badcafe"        # epoch 7 of a killed run: never saved again
+    reused = tmp_path / f".ckpt-09-0.50.keras.tmp-{os.getppid()}-0000abcd"  # its pid now belongs to a newer process
+    mine = tmp_path / f".ckpt-08.keras.tmp-{os.getpid()}-1234abcd"      # this process may be writing it right now
+    other = tmp_path / f".notes-07.keras.tmp-{DEAD_PID}-0badcafe"       # not this template's
+    unlike = tmp_path / f".ckpt-07.keras.tmp-{DEAD_PID}-partial.bak"     # not the temporary naming pattern
+    for file in (stale, reused, mine, other, unlike):
+        file.write_bytes(b"half a model")
+    parent_started = process_start_time(os.getppid())
+    if parent_started is None:
+        pytest.skip("process start times are not readable here (/proc)")
+    os.utime(reused, (parent_started - 3600, parent_started - 3600))
+
+    fit(model(fake_saving=False), [ModelCheckpoint(str(tmp_path / "ckpt-{epoch:02d}.keras"))], epochs=2)
+    remaining = set(os.listdir(tmp_path))
+    assert {"ckpt-01.keras", "ckpt-02.keras", mine.name, other.name, unlike.name} == remaining
+
+
+def test_the_template_pattern_matches_only_its_own_names():
+    import re
+
+    from nbtrain.utils.temporary_files import template_pattern, temporary_name, temporary_pattern
+
+    pattern = temporary_pattern(template_pattern("ckpt-{epoch:02d}-{val_loss:.2f}.keras"))
+    assert pattern.fullmatch(temporary_name("ckpt-03-0.25.keras"))
+    assert not pattern.fullmatch(temporary_name("ckpt-03.keras"))
+    assert not pattern.fullmatch(temporary_name("other-03-0.25.keras"))
+    assert not pattern.fullmatch(".ckpt-03-0.25.keras")
+    assert pattern.fullmatch(temporary_name("ckpt-03-0.25.keras")).group(1) == str(os.getpid())
+    assert re.fullmatch(template_pattern("{{literal}}-{epoch}.keras"), "{literal}-1.keras")

@@ -1,6 +1,7 @@
 """TerminateOnNaN through real fits that blow up: stop after the batch, or raise Keras's RuntimeError."""
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -39,18 +40,22 @@ def test_nan_or_inf_loss_stops_training():
     assert len(history.epoch) == 1
     assert not np.isfinite(history.history["loss"][0])  # the epoch's invalid loss is still recorded
     assert m.stop_reason == "stopped"
+    # Epochs and batches are counted from 1 where people read them (issue 11; Keras prints "Batch 2:", from 0).
     message = out.getvalue()
-    assert message.startswith("Batch ") and message.endswith(": Invalid loss, terminating training\n")
-    batch = int(message.split()[1][:-1])
-    assert 0 < batch < 8  # stopped inside the first epoch, not at its end
+    match = re.fullmatch(r"Epoch 1, batch (\d+): invalid loss \((nan|inf)\), terminating training\n", message)
+    assert match, message
+    batch = int(match.group(1))
+    assert 1 < batch <= 8  # stopped inside the first epoch, not at its end
+    assert m.fit_outcome.detail == f"TerminateOnNaN: the loss was {match.group(2)} at epoch 1, batch {batch}"
+    assert history.stop_detail == m.fit_outcome.detail
 
 
 @overflow_expected
 def test_raise_error_raises_keras_runtime_error():
     m = exploding_model()
     x, y = data()
-    with pytest.raises(RuntimeError, match=r"^NaN or Inf loss encountered at batch \d+\. Loss value: (nan|inf)\. "
-                                           r"Terminating training immediately\.$"):
+    with pytest.raises(RuntimeError, match=r"^NaN or Inf loss encountered at epoch 1, batch \d+\. Loss value: "
+                                           r"(nan|inf)\. Terminating training immediately\.$"):
         m.fit(x, y, batch_size=2, epochs=50, verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
     assert m.stop_reason == "error"
 
@@ -77,7 +82,7 @@ def test_a_loss_that_returns_nan_stops_at_that_batch():
     m = Sequential([Input(shape=(3,)), Dense(1)])
     m.compile(optimizer=SGD(learning_rate=1e-6), loss=NaNAfter())
     history = m.fit(x / 100, y / 100, batch_size=2, epochs=3, verbose=0, callbacks=[callback])
-    assert callback.out.getvalue() == "Batch 2: Invalid loss, terminating training\n"
+    assert callback.out.getvalue() == "Epoch 1, batch 3: invalid loss (nan), terminating training\n"   # 1-based
     assert len(history.epoch) == 1
 
 

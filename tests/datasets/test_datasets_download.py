@@ -246,3 +246,21 @@ def test_bad_progress_argument_is_rejected(serve):
     serve("mnist.npz", PAYLOAD)
     with pytest.raises(TypeError, match="progress must be"):
         fetch("mnist.npz", progress="yes")
+
+
+@pytest.mark.parametrize("force_download", [False, True])
+def test_a_folder_where_the_cached_file_belongs_gets_a_clear_message(serve, server, cache, force_download):
+    serve("mnist.npz", PAYLOAD)
+    (cache / "mnist.npz").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError, match=r"keeps the file mnist\.npz at .*mnist\.npz, but a folder is there\. "
+                                                r"Move or delete the folder"):
+        get_file("mnist.npz", server.url + "mnist.npz", hashlib.sha256(PAYLOAD).hexdigest(), cache_dir=cache,
+                 progress=False, force_download=force_download)
+
+
+def test_a_file_where_the_cache_folder_belongs_gets_a_clear_message(serve, cache):
+    serve("mnist.npz", PAYLOAD)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match=r"needs the folder .* but a file has that name"):
+        fetch("mnist.npz", progress=False)

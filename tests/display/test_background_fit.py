@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 
 import numpy as np
@@ -10,6 +13,7 @@ from tiny_models import SlowBatches
 
 import nbtrain
 from nbtrain.models.background import TrainingHandle, start_background_fit
+from nbtrain.models.interrupts import TrainingInterrupted
 
 
 def data(n=256):
@@ -86,3 +90,47 @@ def test_stop_button_reaches_a_background_fit():
     assert m.stop_reason == "stopped"
     assert len(out.outputs) == 1
     assert "stopped with the Stop button" in out.outputs[0]["text/plain"]
+
+
+def test_handle_repr_follows_its_state():
+    # Issue 11: the repr said "training in the background" whatever had happened since.
+    x, y = data(2048)
+    m = model()
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=200, batch_size=32, verbose=0,
+                                          callbacks=[SlowBatches(0.002)]))
+    assert "running in the background when shown" in repr(handle) and "handle.stop()" in repr(handle)
+    while not m.history or len(m.history.history.get("loss", [])) < 1:
+        time.sleep(0.01)
+    handle.stop()
+    handle.wait(timeout=60)
+    epochs = len(m.history.epoch)
+    assert repr(handle) == (f"<TrainingHandle for 'bg': stopped after {epochs} epoch{'s' if epochs != 1 else ''} "
+                            f"({m.fit_outcome.detail}); handle.wait() returns the History.>")
+    assert "Stop button" in m.fit_outcome.detail and "handle.stop()" in m.fit_outcome.detail
+
+    done = start_background_fit(model(), dict(x=x[:64], y=y[:64], epochs=2, verbose=0))
+    done.wait(timeout=60)
+    assert repr(done) == "<TrainingHandle for 'bg': completed 2 epochs; handle.wait() returns the History.>"
+
+    failed = start_background_fit(model(), dict(x=np.zeros((10, 7), "float32"), y=np.zeros(10, int), verbose=0))
+    with pytest.raises(ValueError):
+        failed.wait(timeout=60)
+    assert repr(failed).startswith("<TrainingHandle for 'bg': failed (ValueError: ")
+    assert repr(failed).endswith("; handle.wait() raises it.>")
+
+
+@pytest.mark.skipif(os.name != "posix" or threading.current_thread() is not threading.main_thread(),
+                    reason="needs SIGINT delivered to the main thread")
+def test_an_interrupt_while_waiting_stops_training_and_propagates():
+    x, y = data(2048)
+    m = model()
+    handle = start_background_fit(m, dict(x=x, y=y, epochs=200, batch_size=32, verbose=0,
+                                          callbacks=[SlowBatches(0.002)]))
+    while not m.history or len(m.history.history.get("loss", [])) < 1:
+        time.sleep(0.01)
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()   # Kernel -> Interrupt while waiting
+    with pytest.raises(TrainingInterrupted, match=r"^Training interrupted in epoch \d+; model.history holds the"):
+        handle.wait(timeout=60)
+    assert handle.done and handle.status == "interrupted" and "interrupted after" in repr(handle)
+    assert 1 <= len(m.history.history["loss"]) < 200
+    assert handle.wait(timeout=1) is m.history          # later calls return the History

@@ -468,3 +468,91 @@ def show_file_browser(page):
     if tab.count():
         tab.click()
         page.wait_for_timeout(300)
+
+
+PLOT_HISTORY_CELLS = [
+    """\
+%matplotlib inline
+import nbtrain
+epochs = range(30)
+history = {"loss": [10 * 0.8 ** e for e in epochs], "val_loss": [11 * 0.81 ** e for e in epochs]}
+for name in ("accuracy", "auc", "precision", "recall"):
+    history[name] = [0.95 - 0.45 * 0.85 ** e for e in epochs]
+    history["val_" + name] = [0.93 - 0.45 * 0.86 ** e for e in epochs]
+""",
+    "nbtrain.plot_history(history)",
+]
+PLOT_IMAGE_JS = """() => {
+    const img = document.querySelectorAll('.jp-CodeCell')[1]?.querySelector('.jp-OutputArea-output img');
+    if (!img || !img.complete || !img.naturalWidth) return null;
+    const area = img.closest('.jp-OutputArea-output');
+    const box = img.getBoundingClientRect();
+    return {natural: img.naturalWidth, shown: box.width, area: area.getBoundingClientRect().width,
+            x: box.x, y: box.y, height: box.height,
+            background: getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()};
+}"""
+
+
+def test_plot_history_reads_in_light_and_dark_themes(tmp_path, shots):
+    """``plot_history`` in JupyterLab Light and Dark: all five panels shown unscaled (so its 9-point text is at
+    least 9 px), and its background is the notebook's own, not a white box, in both themes."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    root = tmp_path / "root"
+    root.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in PLOT_HISTORY_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "train.ipynb")
+    port = free_port()
+    proc = start_lab(root, port, shots / "jupyterlab-plot-history.log")
+    try:
+        with playwright_api.sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            page.route("**/*", lambda route: route.continue_()
+                       if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
+                       else route.abort())
+            try:
+                open_and_run_all(page, port)
+                page.wait_for_function(ALL_DONE_JS, timeout=60_000)
+                page.wait_for_function(PLOT_IMAGE_JS, timeout=30_000)
+                for theme, dark in (("JupyterLab Light", False), ("JupyterLab Dark", True)):
+                    set_theme(page, theme, dark)
+                    image = page.evaluate(PLOT_IMAGE_JS)
+                    path = shots / f"plot_history_{'dark' if dark else 'light'}.png"
+                    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(path))
+                    # shown pixel for pixel: nothing scales the figure (and its text) down
+                    assert abs(image["shown"] - image["natural"]) < 1 and image["natural"] <= image["area"], image
+                    # the figure's background is transparent: its corner has the notebook's colour
+                    shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip={
+                        "x": image["x"] + 1, "y": image["y"] + 1, "width": 4, "height": 4}))).convert("RGB"))
+                    corner = shot.reshape(-1, 3).mean(axis=0)
+                    assert (corner.mean() < 60) if dark else (corner.mean() > 200), (theme, corner, image)
+            except Exception:
+                page.screenshot(path=str(shots / "FAILED-plot-history.png"))
+                raise
+            finally:
+                ctx.close()
+    finally:
+        stop_lab(proc)
+        shutil.rmtree(root / ".jp", ignore_errors=True)
+
+
+def set_theme(page, theme: str, dark: bool) -> None:
+    """Switch JupyterLab's theme through the command palette and wait until it applies."""
+    wanted = "false" if dark else "true"
+    if page.evaluate("() => document.body.dataset.jpThemeLight") == wanted:
+        return
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette-input").first
+    palette.wait_for(timeout=10_000)
+    palette.fill(theme)
+    page.locator(".lm-CommandPalette-item", has_text=theme).first.click(timeout=10_000)
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{wanted}'", timeout=15_000)
+    page.wait_for_timeout(500)

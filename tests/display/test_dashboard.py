@@ -169,7 +169,8 @@ def test_record_after_interrupt_says_where(clock):
     assert model.stop_reason == "interrupted"
     text = out.outputs[0]["text/plain"]
     assert "interrupted at epoch 3, batch 12/50" in text
-    assert "history so far" in text
+    assert "model.history holds the completed epochs" in text      # was "history so far" (fit returned it)
+    assert "Run All stops here" in text
     assert "Epoch 2/5" in text                         # the last finished epoch
     assert "interrupted at epoch 3, batch 12/50" in out.outputs[0]["text/html"]
 
@@ -190,7 +191,10 @@ def test_record_after_an_error(clock):
             raise
     # simulate_fit's finally ran on_train_end while the exception was propagating
     text = out.outputs[0]["text/plain"]
-    assert "ended by an error at epoch 2, batch 4/10: ValueError: the data went wrong" in text
+    # whole sentences: the duration ends the first one, the error is the next (issue 11; it ran on before)
+    assert "ended by an error at epoch 2, batch 4/10 in 0.2 s (10ms/step). ValueError: the data went wrong.\n" in text
+    assert "ended by an error at epoch 2, batch 4/10 in 0.2 s. ValueError: the data went wrong." in \
+        out.outputs[0]["text/html"]
 
 
 def test_record_after_early_stopping(clock):
@@ -198,6 +202,17 @@ def test_record_after_early_stopping(clock):
     simulate_fit(dash, clock, epochs=10, steps=10, stop_at=(3, None, "stopped"))
     text = out.outputs[0]["text/plain"]
     assert "stopped early by a callback after 4 of 10 epochs" in text
+
+
+def test_record_names_the_callback_that_stopped_and_why(clock):
+    dash, out = make(clock)
+    model = FakeModel()
+    model.fit_outcome.detail = "EarlyStopping: val_loss did not improve for 2 epochs; weights restored from epoch 2"
+    simulate_fit(dash, clock, model=model, epochs=10, steps=10, stop_at=(3, None, "stopped"))
+    expected = ("stopped early after 4 of 10 epochs in 0.4 s{}. EarlyStopping: val_loss did not improve for 2 "
+                "epochs; weights restored from epoch 2.")
+    assert expected.format(" (10ms/step)") in out.outputs[0]["text/plain"]
+    assert expected.format("") in out.outputs[0]["text/html"]
 
 
 def test_record_when_no_epoch_finished(clock):

@@ -43,7 +43,7 @@ class InterruptAt(nbtrain.callbacks.Callback):
 
 
 @pytest.mark.parametrize("display_class", ["Dashboard", "RecordOnly"])
-def test_interrupt_returns_history_keeps_last_batch_weights_and_finalizes(display_class):
+def test_interrupt_keeps_history_and_last_batch_weights_finalizes_and_propagates(display_class):
     if display_class == "Dashboard":
         pytest.importorskip("ipywidgets")
         from nbtrain.display.dashboard import Dashboard as display_class
@@ -56,7 +56,10 @@ def test_interrupt_returns_history_keeps_last_batch_weights_and_finalizes(displa
     out = RecordingOutput()
     display = display_class(output=out, raise_errors=True)
     stopper = InterruptAt(epoch=2, batch=4)
-    history = model.fit(x, y, epochs=6, batch_size=32, verbose=0, callbacks=[stopper, display])
+    # fit re-raises the interrupt after finishing (issue 11; it used to return the History)
+    with pytest.raises(KeyboardInterrupt, match="interrupted at epoch 3, batch 5; model.history holds the 2"):
+        model.fit(x, y, epochs=6, batch_size=32, verbose=0, callbacks=[stopper, display])
+    history = model.history
     assert model.stop_reason == "interrupted" and model.interrupted_at == (2, 5)
     assert history is model.history and len(history.history["loss"]) == 2       # epochs 1 and 2 finished
     for kept, now in zip(stopper.weights, model.get_weights()):
@@ -64,3 +67,17 @@ def test_interrupt_returns_history_keeps_last_batch_weights_and_finalizes(displa
     record = out.outputs[-1]
     assert "interrupted at epoch 3, batch 5/10" in record["text/plain"]
     assert "image/png" in record and "application/vnd.jupyter.widget-view+json" not in record
+
+
+def test_the_record_names_the_callback_that_stopped_training():
+    class StopAtThird(nbtrain.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch == 2
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, size=64)
+    out = RecordingOutput()
+    small_model().fit(x, y, epochs=10, verbose=0, callbacks=[StopAtThird(), RecordOnly(output=out, raise_errors=True)])
+    text = out.outputs[-1]["text/plain"].splitlines()[1]
+    assert text.startswith("stopped early after 3 of 10 epochs in ") and text.endswith(
+        ". Stopped by StopAtThird at epoch 3."), text

@@ -25,14 +25,18 @@ class FakePlot:
         self.timer, self.first_cost, self.cost = timer, first_cost, cost
         self.figure = None
 
-    def update(self, state, final=False):
+    def prepare(self, state):
         if not state.epoch_logs:
             return False
         if self.figure is None:
             self.figure = object()
             self.timer.advance(self.first_cost)
-        else:
-            self.timer.advance(self.cost)
+        return True
+
+    def update(self, state, final=False):
+        if not self.prepare(state):
+            return False
+        self.timer.advance(self.cost)
         return True
 
     def png(self, dpi=None, colors=64):

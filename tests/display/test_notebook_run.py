@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import time
 from pathlib import Path
 
@@ -111,8 +112,10 @@ def kernel():
         km.shutdown_kernel(now=True)
 
 
-def execute(kc, code, on_message=None, timeout=120):
-    """Run ``code``; return its iopub messages (until idle). ``on_message(msg, t)`` sees each as it comes."""
+def execute(kc, code, on_message=None, timeout=120, allow_error=False):
+    """Run ``code``; return its iopub messages (until idle). ``on_message(msg, t)`` sees each as it comes.
+
+    An ``error`` message fails the test unless ``allow_error`` (then it is among the messages returned)."""
     msg_id = kc.execute(code, allow_stdin=True)     # as a notebook front end sends it: a person is there
     messages = []
     start = time.monotonic()
@@ -128,7 +131,7 @@ def execute(kc, code, on_message=None, timeout=120):
             on_message(msg, time.monotonic() - start)
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             return messages
-        if msg["msg_type"] == "error":
+        if msg["msg_type"] == "error" and not allow_error:
             raise AssertionError("\n".join(msg["content"]["traceback"]))
 
 
@@ -171,7 +174,9 @@ class Slow(nbtrain.callbacks.Callback):
 
 
 @pytest.mark.parametrize("call", ["model.fit", "await model.fit_async"])
-def test_kernel_interrupt_keeps_the_history_and_finalizes_the_display(kernel, call):
+def test_kernel_interrupt_keeps_the_history_finalizes_the_display_and_stops_the_cell(kernel, call):
+    # Until issue 11 the cell ended normally after an interrupt, so Run All went on; now the interrupt
+    # propagates, as one line without a traceback, after the record and model.history are in place.
     km, kc = kernel
     code = SLOW_WIDGET_TRAINING + f"history = {call}(x, y, epochs=50, batch_size=16, callbacks=[Slow()])\n"
     sent = []
@@ -181,18 +186,48 @@ def test_kernel_interrupt_keeps_the_history_and_finalizes_the_display(kernel, ca
             km.interrupt_kernel()
             sent.append(t)
 
-    messages = execute(kc, code, on_message=interrupt_later)
+    messages = execute(kc, code, on_message=interrupt_later, allow_error=True)
     assert sent, "training ended before the interrupt was sent"
-    assert not [m for m in messages if m["msg_type"] == "error"]          # no traceback wall
+    errors = [m["content"] for m in messages if m["msg_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["ename"] == "TrainingInterrupted", errors
+    assert len(errors[0]["traceback"]) == 1, errors[0]["traceback"]        # one line, no traceback wall
+    assert "Training interrupted at epoch " in errors[0]["traceback"][0]
+    assert "completed epoch" in errors[0]["traceback"][0]
     finals = [m for m in messages if m["msg_type"] == "update_display_data"]
     text = finals[-1]["content"]["data"]["text/plain"]
-    assert "interrupted at epoch" in text and "history so far" in text
-    after = execute(kc, "print(model.stop_reason, model.interrupted_at, len(history.history['loss']))")
+    assert "interrupted at epoch" in text and "model.history holds the completed epochs" in text
+    after = execute(kc, "print(model.stop_reason, model.interrupted_at, len(model.history.history['loss']))")
     printed = "".join(m["content"]["text"] for m in after if m["msg_type"] == "stream")
     reason, rest = printed.split(" ", 1)
     assert reason == "interrupted"
     epoch = int(rest.strip("()\n").split(",")[0])
     assert printed.strip().endswith(f" {epoch}")                          # the finished epochs are in the history
+
+
+def test_a_callbacks_error_shows_the_users_frame_without_nbtrains(kernel):
+    """IPython hides the frames that set ``__tracebackhide__``: the loop's and the callback dispatch's."""
+    _, kc = kernel
+    code = """
+os.environ['NBTRAIN_PROGRESS'] = 'html'
+class Fails(nbtrain.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("my callback failed")
+model.fit(x, y, epochs=5, callbacks=[Fails()])
+"""
+    messages = execute(kc, code, allow_error=True)
+    errors = [m["content"] for m in messages if m["msg_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["ename"] == "RuntimeError", errors
+    traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[0]["traceback"]))   # without the colours
+    assert 'raise RuntimeError("my callback failed")' in traceback           # the user's own frame
+    assert "model.fit(x, y, epochs=5" in traceback                           # and the cell's line
+    assert "skipping hidden" in traceback
+    for internal in ("training.py", "callback_list.py", "run_to_end", "_fit_loop", "_call("):
+        assert internal not in traceback, (internal, traceback)
+    finals = [m for m in messages if m["msg_type"] == "update_display_data"]
+    text = finals[-1]["content"]["data"]["text/plain"]
+    assert "ended by an error at epoch 3, batch " in text
+    assert ". RuntimeError: my callback failed.\n" in text                    # a sentence of its own
 
 
 def test_stop_button_reaches_fit_async_in_an_awaiting_cell(kernel):

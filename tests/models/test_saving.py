@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -697,3 +698,357 @@ def test_no_warnings_on_a_plain_round_trip(tmp_path, data):
         load_model(tmp_path / "m.keras")
         model.save_weights(tmp_path / "m.weights.h5")
         model.load_weights(tmp_path / "m.weights.h5")
+
+
+# ================================================================================================
+# interrupts, full disks, truncation and crafted files (issue 12)
+# ================================================================================================
+
+
+def _interrupt_on_call(monkeypatch, owner, attribute, call=2):
+    """Make ``owner.attribute`` raise KeyboardInterrupt on its ``call``-th call (the first ones run normally)."""
+    original = getattr(owner, attribute)
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(attribute)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, attribute, interrupted)
+    return calls
+
+
+class _InterruptingStream:
+    """A file object that raises KeyboardInterrupt on its ``at``-th write: Ctrl-C at any point of the zip."""
+
+    def __init__(self, stream, at):
+        self.stream, self.at, self.writes = stream, at, 0
+
+    def write(self, data):
+        self.writes += 1
+        if self.writes == self.at:
+            raise KeyboardInterrupt
+        return self.stream.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+INTERRUPT_POINTS = {
+    # zipfile marks the archive busy, then builds the member's writer: Ctrl-C in between once surfaced as
+    # "ValueError: Can't close the ZIP file while there is an open writing handle on it".
+    "opening a member": (zipfile._ZipWriteFile, "__init__"),
+    "writing a member": (zipfile._ZipWriteFile, "write"),
+    "closing a member": (zipfile._ZipWriteFile, "close"),
+    "writing the zip directory": (zipfile.ZipFile, "_write_end_record"),
+    "syncing to disk": (os, "fsync"),
+    "renaming over the file": (os, "replace"),
+}
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("point", INTERRUPT_POINTS)
+def test_ctrl_c_anywhere_in_save_raises_keyboard_interrupt_and_keeps_the_previous_file(point, tmp_path, monkeypatch,
+                                                                                      data):
+    model = compiled_mlp()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    before = path.read_bytes()
+    model.fit(*data, epochs=1, verbose=0)
+    owner, attribute = INTERRUPT_POINTS[point]
+    calls = _interrupt_on_call(monkeypatch, owner, attribute, call=1 if attribute in ("fsync", "replace",
+                                                                                   "_write_end_record") else 2)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    monkeypatch.undo()
+    import gc
+
+    gc.collect()  # an abandoned ZipFile must not complain (or write) when it is collected
+    assert calls, "the interrupt point was never reached"
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["m.keras"]
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_ctrl_c_at_every_write_of_the_zip_raises_keyboard_interrupt(tmp_path, monkeypatch):
+    model = compiled_mlp()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    before = path.read_bytes()
+    original = saving_archive._write_zip
+    streams = []
+
+    def interrupt_file_writes(at):
+        def write(stream, members, write_member=None):
+            if isinstance(stream, io.BufferedWriter):  # the file itself, not an .npz being built in memory
+                streams.append(stream := _InterruptingStream(stream, at=at))
+            original(stream, members, write_member)
+        return write
+
+    monkeypatch.setattr(saving_archive, "_write_zip", interrupt_file_writes(at=0))
+    model.save(path)
+    total = streams[-1].writes
+    assert total > 10
+    for at in range(1, total + 1):
+        monkeypatch.setattr(saving_archive, "_write_zip", interrupt_file_writes(at))
+        with pytest.raises(KeyboardInterrupt):
+            model.save(path)
+    monkeypatch.undo()
+    import gc
+
+    gc.collect()
+    assert sorted(os.listdir(tmp_path)) == ["m.keras"]
+    _assert_same_weights(load_model(path), model)
+    assert path.stat().st_size == len(before)
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_a_full_disk_names_the_file_and_says_the_previous_version_was_kept(existed, tmp_path, monkeypatch):
+    import errno
+
+    model = compiled_mlp()
+    path = tmp_path / "m.keras"
+    if existed:
+        model.save(path)
+    before = path.read_bytes() if existed else None
+
+    def disk_full(archive, name, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(saving_archive, "_write_member", disk_full)
+    with pytest.raises(OSError) as raised:
+        model.save(path)
+    message = str(raised.value)
+    assert raised.value.errno == errno.ENOSPC
+    assert f"Could not save '{path}': No space left on device." in message
+    assert "Free some disk space" in message
+    if existed:
+        assert f"The previous version of '{path}' was kept unchanged." in message
+        assert path.read_bytes() == before
+    else:
+        assert f"No file was written at '{path}'." in message
+        assert not path.exists()
+    assert leftovers(tmp_path) == []
+
+
+def _truncation_points(path) -> list[int]:
+    """Many cut points through the file, with the exact ends of every member (where a member's zip ends)."""
+    size = path.stat().st_size
+    points = set(range(1, size, max(1, size // 150)))
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            end = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size
+            points.update({info.header_offset, end - 1, end, end + 1})
+    points.update(range(size - 30, size))
+    return sorted(p for p in points if 0 < p < size)
+
+
+def test_a_file_truncated_anywhere_is_reported_as_truncated_or_corrupt(tmp_path, data):
+    model = Sequential([Input(shape=(5,)), Dense(300, activation="tanh"), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(*data, epochs=1, verbose=0)
+    path = tmp_path / "whole.keras"
+    model.save(path)
+    whole = path.read_bytes()
+    cut = tmp_path / "cut.keras"
+    misdiagnosed = []
+    for point in _truncation_points(path):
+        cut.write_bytes(whole[:point])
+        try:
+            load_model(cut)
+        except SavedFileError as error:
+            if not re.search(r"truncated|corrupt", str(error).replace(str(cut), "")):
+                misdiagnosed.append((point, str(error)))
+        else:
+            misdiagnosed.append((point, "loaded"))
+    assert misdiagnosed == []
+
+
+# ----- crafted files --------------------------------------------------------------------------------------
+
+
+def _deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def _edit_json(path, name, edit):
+    value = json.loads(members(path)[name])
+    edit(value)
+    return {name: json.dumps(value).encode()}
+
+
+def _nested_layers(levels):
+    layer = {"class_name": "Dense", "config": {"units": 2}}
+    for _ in range(levels):
+        layer = {"class_name": "TimeDistributed", "config": {"layer": layer}}
+    return layer
+
+
+CRAFTED = {
+    # name: (how to change the file, what the message says)
+    "JSON nested 100000 deep": (lambda p: {"config.json": ('{"class_name": "Sequential", "config": {"layers": '
+                                                          + _deep(100000) + "}}").encode()}, "nested too deeply"),
+    "layers nested 300 deep": (lambda p: _edit_json(p, "config.json", lambda c: c["config"]["layers"].__setitem__(
+        1, _nested_layers(300))), "more than 100 levels deep"),
+    "config not an object": (lambda p: {"config.json": b"[1, 2]"}, "config.json does not describe a model"),
+    "config not JSON": (lambda p: {"config.json": b"{"}, "config.json is not valid JSON"),
+    "model config a number": (lambda p: _edit_json(p, "config.json", lambda c: c.__setitem__("config", 5)),
+                              "the config in its config.json is a number"),
+    "layers a number": (lambda p: _edit_json(p, "config.json", lambda c: c["config"].__setitem__("layers", 5)),
+                        r"cannot be rebuilt \(TypeError"),
+    "layer without its config": (lambda p: _edit_json(p, "config.json", lambda c: c["config"]["layers"][1].pop(
+        "config")), "cannot be rebuilt"),
+    "layer config a list": (lambda p: _edit_json(p, "config.json", lambda c: c["config"]["layers"][1].__setitem__(
+        "config", [1])), "cannot be rebuilt"),
+    "build_config a list": (lambda p: _edit_json(p, "config.json", lambda c: c.__setitem__("build_config", [1])),
+                            "build_config in its config.json is a list"),
+    "compile_config a number": (lambda p: _edit_json(p, "config.json", lambda c: c.__setitem__("compile_config", 5)),
+                                "compile_config in its config.json is a number"),
+    "no optimizer": (lambda p: _edit_json(p, "config.json", lambda c: c["compile_config"].pop("optimizer")),
+                     "compile configuration lacks 'optimizer'"),
+    "metrics a number": (lambda p: _edit_json(p, "config.json", lambda c: c["compile_config"].__setitem__(
+        "metrics", 5)), r"compile configuration cannot be read \(AttributeError"),
+    "loss function without a name": (lambda p: _edit_json(p, "config.json", lambda c: c["compile_config"].__setitem__(
+        "loss", {"module": "nbtrain.losses", "class_name": "function", "config": ["x"]})), "saved without a name"),
+    "manifest a list": (lambda p: {"model.weights.json": b"[]"}, "model.weights.json has no list of layers"),
+    "manifest layer a number": (lambda p: _edit_json(p, "model.weights.json", lambda m: m["layers"].__setitem__(
+        1, 5)), "layer 1 in its model.weights.json is not a record"),
+    "manifest entry without a key": (lambda p: _edit_json(p, "model.weights.json", lambda m: m["layers"][1][
+        "weights"][0].pop("key")), "names the array None"),
+    "manifest names a missing array": (lambda p: _edit_json(p, "model.weights.json", lambda m: m["layers"][1][
+        "weights"][0].__setitem__("key", "nothing")), "names the array 'nothing'"),
+    "generators a number": (lambda p: _edit_json(p, "model.weights.json", lambda m: m["layers"][1].__setitem__(
+        "generators", 5)), "is not a record"),
+    "optimizer state a list": (lambda p: {"optimizer.json": b"[]"}, "optimizer.json is a list"),
+    "optimizer slot names a number": (lambda p: _edit_json(p, "optimizer.json", lambda s: s.__setitem__(
+        "slot_names", 5)), r"optimizer state cannot be restored \(TypeError"),
+    "optimizer shapes a number": (lambda p: _edit_json(p, "optimizer.json", lambda s: s.__setitem__(
+        "variable_shapes", 5)), "optimizer state cannot be restored"),
+    "metadata a list": (lambda p: {"metadata.json": b"[]"}, "metadata.json is a list"),
+    "object array": (lambda p: {"model.weights.npz": _npz_bytes({"layers/1/dense/kernel": np.array([{}], object)})},
+                     "holds Python objects"),
+    "array shorter than its header": (lambda p: {"model.weights.npz": _npz_of_raw(
+        "layers/1/dense/kernel.npy", _npy_header((1000, 1000)) + bytes(16))}, r"declares shape \(1000, 1000\)"),
+    "array with a bad header": (lambda p: {"model.weights.npz": _npz_of_raw("layers/1/dense/kernel.npy",
+                                                                            b"\x93NUMPY\x01\x00garbage")},
+                                "has no valid array header"),
+    "npz holding something else": (lambda p: {"model.weights.npz": _npz_of_raw("../../escape.txt", b"x")},
+                                   r"escape\.txt is not an array"),
+}
+
+
+def _npz_bytes(arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _npz_of_raw(name, data):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _npy_header(shape):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("case", CRAFTED)
+def test_a_crafted_file_is_refused_with_what_was_wrong(case, saved):
+    change, message = CRAFTED[case]
+    rewrite(saved, change(saved))
+    with pytest.raises(saving_archive.InvalidModelFileError,
+                       match=r"Cannot load '.*good\.keras': it is not a valid nbtrain model file: .*" + message):
+        load_model(saved)
+
+
+def test_a_crafted_function_module_is_never_imported(saved):
+    def use(module):
+        return _edit_json(saved, "config.json", lambda c: c["compile_config"].__setitem__(
+            "loss", {"module": module, "class_name": "function", "config": "system"}))
+
+    for module in ("nbtrain.no_such_module", "os", "nbtrain.utils.temporary_files"):
+        rewrite(saved, use(module))
+        with pytest.raises(ValueError, match="The loss function 'system' used by the model in .* is not defined here"):
+            load_model(saved)
+    assert "nbtrain.no_such_module" not in sys.modules
+
+
+def test_traversal_names_in_a_file_are_never_written_anywhere(saved, tmp_path):
+    before = sorted(os.listdir(tmp_path)), sorted(os.listdir(tmp_path.parent))
+    rewrite(saved, {"../escape.json": b"{}", "/tmp/absolute.json": b"{}", "..\\windows.json": b"{}",
+                    "../model.weights.npz": b"not an npz"})
+    load_model(saved)  # nbtrain reads its own members by name and extracts nothing
+    assert (sorted(os.listdir(tmp_path)), sorted(os.listdir(tmp_path.parent))) == before
+
+
+def _deflated_zeros_member(name: str, size: int) -> tuple[zipfile.ZipInfo, bytes]:
+    import zlib
+
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    chunk, crc, parts = bytes(1 << 20), 0, []
+    for _ in range(size >> 20):
+        parts.append(compressor.compress(chunk))
+        crc = zlib.crc32(chunk, crc)
+    parts.append(compressor.flush())
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.file_size, info.compress_size, info.CRC = size, sum(map(len, parts)), crc
+    return info, b"".join(parts)
+
+
+def _write_raw_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, compressed: bytes) -> None:
+    """Put already-deflated bytes into ``archive`` under ``info`` (zipfile has no public way to do this)."""
+    info.header_offset = archive.fp.tell()
+    archive.fp.write(info.FileHeader())
+    archive.fp.write(compressed)
+    archive.start_dir = archive.fp.tell()
+    archive.filelist.append(info)
+    archive.NameToInfo[info.filename] = info
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_inflated(saved, tmp_path):
+    import tracemalloc
+
+    bomb = tmp_path / "bomb.keras"
+    info, compressed = _deflated_zeros_member("config.json", 128 << 20)
+    with zipfile.ZipFile(bomb, "w") as archive:
+        for name, content in members(saved).items():
+            if name != "config.json":
+                archive.writestr(name, content)
+        _write_raw_member(archive, info, compressed)
+    assert bomb.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(saving_archive.InvalidModelFileError,
+                           match=r"its member config\.json declares 134217728 bytes uncompressed, more than a file "
+                                 r"of this size can hold"):
+            load_model(bomb)
+        assert tracemalloc.get_traced_memory()[1] < 8 << 20
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_member_inflating_beyond_its_declared_size_is_read_only_that_far(saved, tmp_path):
+    import tracemalloc
+
+    liar = tmp_path / "liar.keras"
+    info, compressed = _deflated_zeros_member("config.json", 64 << 20)
+    info.file_size = 1000  # the header says 1000 bytes; the data inflates to 64 MiB
+    with zipfile.ZipFile(liar, "w") as archive:
+        for name, content in members(saved).items():
+            if name != "config.json":
+                archive.writestr(name, content)
+        _write_raw_member(archive, info, compressed)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SavedFileError, match="corrupt or truncated"):
+            load_model(liar)
+        assert tracemalloc.get_traced_memory()[1] < 8 << 20
+    finally:
+        tracemalloc.stop()

@@ -40,10 +40,11 @@ from __future__ import annotations
 import os
 import warnings
 
-from nbtrain.models.saving.archive import (CONFIG, METADATA, MODEL_FORMAT, WEIGHTS_FORMAT, SavedFileError,
-                                           atomic_write_zip, json_bytes, metadata, read_archive)
+from nbtrain.models.saving.archive import (CONFIG, METADATA, MODEL_FORMAT, WEIGHTS_FORMAT, InvalidModelFileError,
+                                           SavedFileError, atomic_write_zip, json_bytes, metadata, read_archive)
 from nbtrain.models.saving.config import compile_from_config, model_config, model_from_config
-from nbtrain.models.saving.weights import optimizer_members, restore_optimizer_state, restore_weights, weights_members
+from nbtrain.models.saving.weights import (optimizer_members, optimizer_state, restore_optimizer_state,
+                                           restore_weights, state_members, weights_members, weights_state)
 from nbtrain.utils.errors import check_keyword_arguments
 
 
@@ -139,15 +140,35 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
             f"format under this name, as Keras requires the name; use model.save('model.keras') to save the "
             f"whole model.)"
         )
-    if not getattr(model, "built", False):
-        raise ValueError(
-            f"Model '{model.name}' has not been built yet, so it has no weights to save. Call model.build(input_shape) "
-            "or fit it first."
-        )
-    members = {METADATA: json_bytes(metadata(WEIGHTS_FORMAT))}
-    members.update(weights_members(model))
-    members.update(optimizer_members(model))
-    atomic_write_zip(path, members, overwrite)
+    WeightsSnapshot(model).save(path, overwrite=overwrite)
+
+
+class WeightsSnapshot:
+    """A model's weights and optimizer state as they are now, to be written to a weights file later.
+
+    Taking it copies the arrays (a few milliseconds for a million weights); :meth:`save` then serializes and
+    writes them atomically, from any thread, while training goes on. ``BackupAndRestore`` writes its batch
+    backups so (through ``model._weights_snapshot()``).
+
+    Example:
+        >>> snapshot = WeightsSnapshot(model)              # doctest: +SKIP
+        >>> snapshot.save("backup.weights.h5")            # later, maybe in another thread  # doctest: +SKIP
+    """
+
+    def __init__(self, model):
+        if not getattr(model, "built", False):
+            raise ValueError(
+                f"Model '{model.name}' has not been built yet, so it has no weights to save. Call "
+                "model.build(input_shape) or fit it first."
+            )
+        self._states = (weights_state(model), optimizer_state(model))
+
+    def save(self, filepath, overwrite=True) -> None:
+        """Write the snapshot to ``filepath`` (a ``.weights.h5`` name), atomically."""
+        members = {METADATA: json_bytes(metadata(WEIGHTS_FORMAT))}
+        for state in self._states:
+            members.update(state_members(state))
+        atomic_write_zip(os.fspath(filepath), members, overwrite)
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
@@ -193,4 +214,5 @@ def _check_model_path(filepath) -> str:
     return path
 
 
-__all__ = ["SavedFileError", "load_model", "load_weights", "save_model", "save_weights"]
+__all__ = ["InvalidModelFileError", "SavedFileError", "WeightsSnapshot", "load_model", "load_weights", "save_model",
+           "save_weights"]

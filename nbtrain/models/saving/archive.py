@@ -8,16 +8,19 @@ absent, and a file back into checked members, raising :class:`SavedFileError` fo
 from __future__ import annotations
 
 import datetime
+import errno
 import io
 import json
+import math
 import os
-import secrets
+import re
 import zipfile
 import zlib
 
 import numpy as np
 
 from nbtrain.utils.errors import did_you_mean
+from nbtrain.utils.temporary_files import remove_stale_temporaries, temporary_name
 from nbtrain._version import __version__
 
 FORMAT_VERSION = 1
@@ -32,7 +35,6 @@ OPTIMIZER_STATE = "optimizer.json"
 OPTIMIZER_ARRAYS = "optimizer.npz"
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_TEMPORARY_MARKER = ".tmp-"
 
 # What a damaged zip member raises while it is read and decoded.
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, UnicodeDecodeError, OSError)
@@ -82,8 +84,15 @@ def json_default(value):
 
 
 def npz_bytes(arrays: dict) -> bytes:
+    """The ``.npz`` of ``arrays`` (what ``np.savez`` makes), written by the same interrupt-safe zip writer."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    _write_zip(buffer, ((f"{key}.npy", _npy_bytes(array)) for key, array in arrays.items()), _store_member)
+    return buffer.getvalue()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -115,30 +124,49 @@ def shape_from_json(shape):
 
 
 def atomic_write_zip(path, members: dict[str, bytes], overwrite: bool) -> None:
-    """Write the zip to a temporary file next to ``path``, fsync it, then rename it over ``path``."""
+    """Write the zip to a temporary file next to ``path``, fsync it, then rename it over ``path``.
+
+    Whatever stops the write (an error, a full disk, Ctrl-C, a killed process) leaves the previous file as it
+    was; the exception that stopped it is the one raised (a full disk names the file and says so).
+    """
     path = os.fspath(path)
     absolute = os.path.abspath(path)
     directory, base = os.path.split(absolute)
     _check_target(path, absolute, directory, overwrite)
-    _remove_stale_temporaries(directory, base)
-    temporary = os.path.join(directory, f".{base}{_TEMPORARY_MARKER}{os.getpid()}-{secrets.token_hex(4)}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    remove_stale_temporaries(directory, re.escape(base))
+    existed = os.path.exists(absolute)
+    temporary = os.path.join(directory, temporary_name(base))
     try:
-        with os.fdopen(descriptor, "wb") as stream:
-            _write_zip(stream, members)
-            stream.flush()
-            os.fsync(stream.fileno())
+        _write_file(temporary, members)
         if not overwrite and os.path.exists(absolute):
             raise _exists_error(path)
         os.replace(temporary, absolute)
+    except FileExistsError:
+        _discard(temporary)
+        raise
+    except OSError as error:
+        _discard(temporary)
+        raise _write_error(path, error, existed) from error
     except BaseException:
         # Also on KeyboardInterrupt: the previous file stays as it was and no partial file is left behind.
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        _discard(temporary)
         raise
     _fsync_directory(directory)
+
+
+def _write_file(temporary: str, members: dict[str, bytes]) -> None:
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    with os.fdopen(descriptor, "wb") as stream:
+        _write_zip(stream, members.items())
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _discard(temporary: str) -> None:
+    try:
+        os.unlink(temporary)
+    except OSError:
+        pass
 
 
 def _check_target(path: str, absolute: str, directory: str, overwrite: bool) -> None:
@@ -151,10 +179,31 @@ def _check_target(path: str, absolute: str, directory: str, overwrite: bool) -> 
         raise _exists_error(path)
 
 
-def _write_zip(stream, members: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(stream, "w") as archive:
-        for name, data in members.items():
-            _write_member(archive, name, data)
+def _write_zip(stream, members, write_member=None) -> None:
+    """Write ``(name, bytes)`` pairs as a zip to ``stream``; an exception leaves the stream unfinished.
+
+    ``write_member(archive, name, data)`` writes one member (default: :func:`_write_member`).
+    """
+    write_member = write_member or _write_member
+    archive = zipfile.ZipFile(stream, "w")
+    try:
+        for name, data in members:
+            write_member(archive, name, data)
+    except BaseException:
+        _drop(archive)
+        raise
+    archive.close()
+
+
+def _drop(archive: zipfile.ZipFile) -> None:
+    """Abandon an archive whose writing failed, so that the exception that stopped it is the one raised.
+
+    Closing it (as ``with ZipFile(...)`` would) after a KeyboardInterrupt that came while zipfile had a member
+    open raises "Can't close the ZIP file while there is an open writing handle" instead, and after a full
+    disk tries to write again. The temporary file is deleted anyway, so the archive forgets its stream: its
+    ``close()``, also the one the garbage collector calls, then does nothing (it never owned the stream).
+    """
+    archive.fp = None
 
 
 def _write_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -163,9 +212,23 @@ def _write_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(name, data, compress_type=compression)
 
 
+def _store_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    archive.writestr(name, data, compress_type=zipfile.ZIP_STORED)
+
+
 def _exists_error(path) -> FileExistsError:
     return FileExistsError(f"'{path}' already exists and overwrite=False. Pass overwrite=True to replace it, "
                            "or choose another file name.")
+
+
+def _write_error(path: str, error: OSError, existed: bool) -> OSError:
+    """The OSError that stopped a save, saying which file it was and that the previous one is untouched."""
+    reason = error.strerror or str(error) or type(error).__name__
+    kept = (f"The previous version of '{path}' was kept unchanged." if existed
+            else f"No file was written at '{path}'.")
+    fix = (" Free some disk space (or save to another disk) and save again."
+           if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) else "")
+    return OSError(error.errno, f"Could not save '{path}': {reason}. {kept}{fix}")
 
 
 def _fsync_directory(directory: str) -> None:
@@ -184,41 +247,49 @@ def _fsync_directory(directory: str) -> None:
         os.close(descriptor)
 
 
-def _remove_stale_temporaries(directory: str, base: str) -> None:
-    """Delete temporary files that a killed save to the same name left behind (their process is gone)."""
-    if os.name != "posix":
-        return
-    prefix = f".{base}{_TEMPORARY_MARKER}"
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        if not name.startswith(prefix):
-            continue
-        pid_text = name[len(prefix):].split("-", 1)[0]
-        if pid_text.isdigit() and not _process_alive(int(pid_text)):
-            try:
-                os.unlink(os.path.join(directory, name))
-            except OSError:
-                pass
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # another thread of this process may be saving right now
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 # ================================================================================================
 # reading, with every check
 # ================================================================================================
+
+
+# Reading a file inflates at most this much beyond the file's own size: every member's declared size is
+# checked against what is left before it is read, so a small crafted file cannot make the loader inflate
+# gigabytes (arrays are stored uncompressed, and nbtrain's JSON members are far smaller than this).
+INFLATION_ALLOWANCE = 64 << 20
+
+# nbtrain's configs nest about ten levels (a model in a model in a wrapper layer adds a few each); a crafted
+# file nested thousands deep would otherwise exhaust the recursion of the code that rebuilds the model.
+MAX_JSON_DEPTH = 100
+
+# The members nbtrain reads (besides metadata.json); any other member of the zip is ignored, never extracted.
+_JSON_MEMBERS = (CONFIG, WEIGHTS_MANIFEST, OPTIMIZER_STATE)
+_ARRAY_MEMBERS = (WEIGHTS_ARRAYS, OPTIMIZER_ARRAYS)
+
+_END_OF_DIRECTORY = b"PK\x05\x06"
+_END_OF_DIRECTORY_SIZE = 22
+
+
+class InvalidModelFileError(SavedFileError):
+    """A file that opens as a zip but whose contents are not what nbtrain writes (damaged or crafted).
+
+    The message says what was wrong. Whatever a file holds, loading it never runs code from it.
+    """
+
+
+def json_kind(value) -> str:
+    """What a JSON value is, in words, for error messages: ``"a list"``, ``"a number"``, ``"a JSON object"``."""
+    kinds = ((bool, "true or false"), (dict, "a JSON object"), (list, "a list"), (str, "a string"),
+             ((int, float), "a number"))
+    if value is None:
+        return "null"
+    return next((kind for types, kind in kinds if isinstance(value, types)), type(value).__name__)
+
+
+def invalid_file(where: str, problem: str) -> InvalidModelFileError:
+    """The error for a file whose contents break nbtrain's format; ``problem`` says how."""
+    return InvalidModelFileError(
+        f"Cannot load {where}: it is not a valid nbtrain model file: {problem}. It was damaged, or it was not "
+        "written by nbtrain's model.save() or save_weights(); save the model again, or use an earlier copy.")
 
 
 class Archive:
@@ -252,9 +323,10 @@ def read_archive(path: str, expect: str) -> Archive:
     what = "a model saved by nbtrain (model.save)" if expect == MODEL_FORMAT else \
         "weights saved by nbtrain (model.save_weights) or a .keras file saved by nbtrain"
     _check_loadable_file(path, where, what)
+    budget = _InflationBudget(os.path.getsize(path), where)
     with _open_zip(path, where, what) as archive:
-        file_metadata = _read_metadata(archive, where, what)
-        members = _read_members(archive, where)
+        file_metadata = _read_metadata(archive, budget, where, what)
+        members = _read_members(archive, budget, where)
     required = [WEIGHTS_MANIFEST, WEIGHTS_ARRAYS] + ([CONFIG] if file_metadata["format"] == MODEL_FORMAT else [])
     missing = [name for name in required if name not in members]
     if missing:
@@ -283,44 +355,169 @@ def _check_loadable_file(path: str, where: str, what: str) -> None:
 
 
 def _open_zip(path: str, where: str, what: str) -> zipfile.ZipFile:
+    """The zip archive at ``path``, checked to be whole: its directory ends the file and starts at byte 0.
+
+    A truncated file often still opens: the ``.npz`` members are zips themselves, stored as they are, so the
+    last directory that the zip module finds near the cut may be one of theirs. Such a directory does not end
+    the file, or describes members that start after byte 0 (the member's own offset in the file).
+    """
+    size = os.path.getsize(path)
     try:
-        return zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        size = os.path.getsize(path)
-        reason = "it is empty" if size == 0 else \
-            f"it is not a complete zip archive ({size} bytes; it may be truncated, corrupt, or another kind of file)"
-        raise SavedFileError(f"Cannot load {where}: {reason}. nbtrain expected {what}.") from None
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        archive = None
+    if archive is not None and _directory_ends_the_file(path, size) and _members_start_at_byte_0(archive):
+        return archive
+    if archive is not None:
+        archive.close()
+    reason = "it is empty" if size == 0 else \
+        f"it is not a complete zip archive ({size} bytes; it may be truncated, corrupt, or another kind of file)"
+    raise SavedFileError(f"Cannot load {where}: {reason}. nbtrain expected {what}.")
 
 
-def _read_metadata(archive: zipfile.ZipFile, where: str, what: str) -> dict:
+def _directory_ends_the_file(path: str, size: int) -> bool:
+    """True when the file ends with a zip end-of-directory record (and its comment, if any)."""
+    tail_size = min(size, _END_OF_DIRECTORY_SIZE + 0xFFFF)
+    with open(path, "rb") as stream:
+        stream.seek(size - tail_size)
+        tail = stream.read(tail_size)
+    start = tail.rfind(_END_OF_DIRECTORY)
+    while start >= 0:
+        comment_size = int.from_bytes(tail[start + 20:start + 22], "little")
+        if start + _END_OF_DIRECTORY_SIZE + comment_size == len(tail):
+            return True
+        start = tail.rfind(_END_OF_DIRECTORY, 0, start)
+    return False
+
+
+def _members_start_at_byte_0(archive: zipfile.ZipFile) -> bool:
+    infos = archive.infolist()
+    return not infos or min(info.header_offset for info in infos) == 0
+
+
+class _InflationBudget:
+    """Reads zip members within a byte budget: a file's size plus ``INFLATION_ALLOWANCE``.
+
+    Each member's declared size is checked against what is left *before* it is inflated, and the read is
+    bounded by that declared size, so neither a lying header nor a zip bomb can make it read more.
+    """
+
+    def __init__(self, size: int, where: str):
+        self.left = size + INFLATION_ALLOWANCE
+        self.where = where
+
+    def read(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
+        if info.file_size > self.left:
+            raise invalid_file(self.where, f"its member {label} declares {info.file_size} bytes uncompressed, more "
+                                           f"than a file of this size can hold (at most {self.left} more bytes)")
+        self.left -= info.file_size
+        with archive.open(info) as member:
+            data = member.read(info.file_size + 1)
+        if len(data) != info.file_size:
+            raise _corrupt(self.where, EOFError(f"{label} holds {len(data)} bytes, not the {info.file_size} "
+                                                f"its header declares"))
+        return data
+
+
+def _read_metadata(archive: zipfile.ZipFile, budget: _InflationBudget, where: str, what: str) -> dict:
     """``metadata.json``, checked to name an nbtrain format this version can read."""
     names = set(archive.namelist())
     if METADATA not in names:
         raise SavedFileError(_foreign_zip_message(where, names, what))
     try:
-        file_metadata = json.loads(archive.read(METADATA).decode("utf-8"))
-        if not isinstance(file_metadata, dict):
-            raise ValueError("metadata.json is not a JSON object")
+        data = budget.read(archive, archive.getinfo(METADATA), METADATA)
+    except SavedFileError:
+        raise
     except _READ_ERRORS as error:
         raise _corrupt(where, error) from error
+    file_metadata = _decode_json(data, METADATA, where)
+    if not isinstance(file_metadata, dict):
+        raise invalid_file(where, f"its {METADATA} is {json_kind(file_metadata)}, not a JSON object")
     _check_metadata(file_metadata, where, what)
     return file_metadata
 
 
-def _read_members(archive: zipfile.ZipFile, where: str) -> dict:
-    """Every JSON member (but the metadata) decoded, and every ``.npz`` member as ``{key: array}``."""
-    members = {}
+def _read_members(archive: zipfile.ZipFile, budget: _InflationBudget, where: str) -> dict:
+    """nbtrain's JSON members decoded, and its ``.npz`` members as ``{key: array}``; other members are ignored."""
+    names = set(archive.namelist())
+    raw = {}
     try:
-        for name in sorted(set(archive.namelist())):
-            if name.endswith(".json") and name != METADATA:
-                members[name] = json.loads(archive.read(name).decode("utf-8"))
-            elif name.endswith(".npz"):
-                # allow_pickle=False: loading a file never runs code from it
-                with np.load(io.BytesIO(archive.read(name)), allow_pickle=False) as npz:
-                    members[name] = {key: npz[key] for key in npz.files}
-    except (*_READ_ERRORS, KeyError) as error:
+        for name in (*_JSON_MEMBERS, *_ARRAY_MEMBERS):
+            if name in names:
+                raw[name] = budget.read(archive, archive.getinfo(name), name)
+    except SavedFileError:
+        raise
+    except _READ_ERRORS as error:
         raise _corrupt(where, error) from error
-    return members
+    return {name: _decode_json(data, name, where) if name in _JSON_MEMBERS else _read_npz(data, name, where)
+            for name, data in raw.items()}
+
+
+def _decode_json(data: bytes, label: str, where: str):
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise invalid_file(where, f"its {label} is nested too deeply to read") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise invalid_file(where, f"its {label} is not valid JSON ({error})") from None
+    if _nesting_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise invalid_file(where, f"its {label} nests lists and objects more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+def _nesting_depth(value, limit: int) -> int:
+    """How deeply lists and dicts nest in ``value`` (counting stops past ``limit``); no recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending and deepest <= limit:
+        item, depth = pending.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _read_npz(data: bytes, label: str, where: str) -> dict:
+    """The arrays of an ``.npz`` member, each checked against its header; never unpickles anything."""
+    budget = _InflationBudget(len(data), where)
+    arrays = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as npz:
+            for info in npz.infolist():
+                member = f"{label}/{info.filename}"
+                if not info.filename.endswith(".npy"):
+                    raise invalid_file(where, f"{member} is not an array (.npy)")
+                arrays[info.filename[:-4]] = _read_npy(budget.read(npz, info, member), member, where)
+    except SavedFileError:
+        raise
+    except _READ_ERRORS as error:
+        raise _corrupt(where, error) from error
+    return arrays
+
+
+def _read_npy(data: bytes, label: str, where: str) -> np.ndarray:
+    """One ``.npy`` array from its bytes: a numeric dtype, and exactly as many bytes as its shape needs."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"unknown .npy format version {version}")
+        # 2.0 and 3.0 headers share their layout (3.0 only allows utf-8 in the header text)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(stream)
+    except (ValueError, TypeError, SyntaxError, EOFError) as error:
+        raise invalid_file(where, f"{label} has no valid array header ({error})") from None
+    if dtype.hasobject:
+        raise invalid_file(where, f"{label} holds Python objects (dtype {dtype}); nbtrain saves numeric arrays only "
+                                  "and never unpickles")
+    offset = stream.tell()
+    expected = math.prod(shape) * dtype.itemsize
+    if expected != len(data) - offset or dtype.itemsize == 0:
+        raise invalid_file(where, f"{label} declares shape {shape} of {dtype} ({expected} bytes) but holds "
+                                  f"{len(data) - offset} bytes")
+    array = np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=offset)
+    array = array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
+    return array.copy()
 
 
 def _missing_file_hint(path: str) -> str:

@@ -8,18 +8,24 @@ the model with its ``from_config`` and compiles it again.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
+import sys
 import warnings
 
 from nbtrain import losses, metrics, optimizers
 from nbtrain.layers import serialization as layer_serialization
 from nbtrain.models.model_classes import MODELS
-from nbtrain.models.saving.archive import CONFIG, SavedFileError, json_default, shape_from_json, shape_to_json
+from nbtrain.models.saving.archive import (CONFIG, SavedFileError, invalid_file, json_default, json_kind,
+                                           shape_from_json, shape_to_json)
 from nbtrain.utils.registry import build_from_config
 
 _EXTRA_COMPILE_ARGUMENTS = ("run_eagerly", "steps_per_execution", "jit_compile")
+
+# What code that rebuilds objects raises when a crafted config gives it data of the wrong shape (a number
+# where a dict belongs, a missing key, nesting that exhausts the recursion); such errors say nothing to the
+# user, so they become an InvalidModelFileError that names the file and the part of it.
+_RAW_ERRORS = (KeyError, IndexError, AttributeError, LookupError, RecursionError, ImportError, OverflowError)
 
 
 # ================================================================================================
@@ -135,20 +141,32 @@ def _function_name(function, what: str) -> str:
 def model_from_config(saved: dict, custom_objects: dict, where: str):
     """Rebuild (and build, when it was built) the model that ``config.json`` describes, without weights."""
     if not isinstance(saved, dict) or not isinstance(saved.get("class_name"), str):
-        raise SavedFileError(f"Cannot load {where}: {CONFIG} does not describe a model.")
+        raise invalid_file(where, f"its {CONFIG} does not describe a model (no JSON object with a class_name)")
+    config, build = saved.get("config") or {}, saved.get("build_config") or {}
+    for key, value in (("config", config), ("build_config", build)):
+        if not isinstance(value, dict):
+            raise invalid_file(where, f"the {key} in its {CONFIG} is {json_kind(value)}, not a JSON object")
     cls = _model_class(saved["class_name"], custom_objects, where)
     if not _defines_from_config(cls):
         raise SavedFileError(f"Cannot load {where}: the model class {cls.__name__} has no from_config().")
     try:
-        model = build_from_config(cls, saved.get("config") or {}, custom_objects)
+        model = build_from_config(cls, config, custom_objects)
+        shape = build.get("input_shape")
+        if shape is not None and not getattr(model, "built", False):
+            model.build(shape_from_json(shape))
+    except SavedFileError:
+        raise
     except layer_serialization.UnknownLayerError as error:
         message = str(error)
         if where not in message:
             message = message.replace("':", f"' in {where}:", 1)
         raise layer_serialization.UnknownLayerError(message) from None
-    shape = (saved.get("build_config") or {}).get("input_shape")
-    if shape is not None and not getattr(model, "built", False):
-        model.build(shape_from_json(shape))
+    except Exception as error:
+        # Also ValueError and TypeError: the config passed nbtrain's reading, so the model it describes
+        # cannot be built, whether the file was crafted or a class of the user's fails on its own config.
+        raise invalid_file(where, f"the model in its {CONFIG} cannot be rebuilt ({type(error).__name__}: {error}); "
+                                  "if it uses classes of your own, pass them in custom_objects and check that "
+                                  "their from_config() accepts what their get_config() returns") from error
     return model
 
 
@@ -182,15 +200,19 @@ def _defines_from_config(cls) -> bool:
 
 def compile_from_config(model, config: dict, custom_objects: dict, where: str) -> None:
     """Call ``model.compile`` with the arguments saved in ``config``; say how to fix what cannot be restored."""
+    if not isinstance(config, dict):
+        raise invalid_file(where, f"the compile_config in its {CONFIG} is {json_kind(config)}, not a JSON "
+                                  "object")
     try:
-        optimizer = optimizers.deserialize(config["optimizer"], custom_objects)
-        loss = _deserialize_nested(config.get("loss"), _deserialize_loss, custom_objects, where)
-        metric_list = _deserialize_nested(config.get("metrics"), _deserialize_metric, custom_objects, where)
-        weighted = _deserialize_nested(config.get("weighted_metrics"), _deserialize_metric, custom_objects, where)
+        arguments = _compile_arguments(config, custom_objects, where)
+        model.compile(**arguments)
     except SavedFileError:
         raise
     except KeyError as error:
-        raise SavedFileError(f"Cannot load {where}: its compile configuration lacks {error}.") from error
+        raise invalid_file(where, f"its compile configuration lacks {error}") from error
+    except _RAW_ERRORS as error:
+        raise invalid_file(where, f"its compile configuration cannot be read ({type(error).__name__}: "
+                                  f"{error})") from error
     except (TypeError, ValueError) as error:
         if type(error) not in (TypeError, ValueError):
             raise
@@ -199,9 +221,20 @@ def compile_from_config(model, config: dict, custom_objects: dict, where: str) -
             "own loss, metric or optimizer, pass it as custom_objects={'Name': object}; or load with "
             "compile=False and call compile() yourself."
         ) from error
-    extra = {key: config[key] for key in _EXTRA_COMPILE_ARGUMENTS if key in config}
-    model.compile(optimizer=optimizer, loss=loss, metrics=metric_list, loss_weights=config.get("loss_weights"),
-                  weighted_metrics=weighted, **extra)
+
+
+def _compile_arguments(config: dict, custom_objects: dict, where: str) -> dict:
+    """The keyword arguments of ``compile()`` rebuilt from the saved compile configuration."""
+    arguments = {
+        "optimizer": optimizers.deserialize(config["optimizer"], custom_objects),
+        "loss": _deserialize_nested(config.get("loss"), _deserialize_loss, custom_objects, where),
+        "metrics": _deserialize_nested(config.get("metrics"), _deserialize_metric, custom_objects, where),
+        "loss_weights": config.get("loss_weights"),
+        "weighted_metrics": _deserialize_nested(config.get("weighted_metrics"), _deserialize_metric, custom_objects,
+                                                where),
+    }
+    arguments.update({key: config[key] for key in _EXTRA_COMPILE_ARGUMENTS if key in config})
+    return arguments
 
 
 def _deserialize_nested(value, deserialize_one, custom_objects, where):
@@ -238,13 +271,17 @@ def _deserialize_metric(config: dict, custom_objects: dict, where: str):
 
 def _function(config: dict, custom_objects: dict, where: str, what: str):
     name = config.get("config")
+    if not isinstance(name, str):
+        raise invalid_file(where, f"a {what} function is saved without a name (got {name!r})")
     if name in custom_objects:
         return custom_objects[name]
-    module_name = config.get("module") or ""
-    if module_name.startswith("nbtrain."):
-        function = getattr(importlib.import_module(module_name), name, None)
-        if callable(function):
-            return function
+    # Only a module of nbtrain's that is already loaded is searched: a file never makes Python import anything.
+    module_name = config.get("module")
+    module = sys.modules.get(module_name) if isinstance(module_name, str) and module_name.startswith("nbtrain.") \
+        else None
+    function = getattr(module, name, None) if module is not None and not name.startswith("_") else None
+    if callable(function):
+        return function
     raise _missing_function(name, where, what)
 
 

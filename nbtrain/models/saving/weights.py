@@ -14,7 +14,7 @@ import numpy as np
 
 from nbtrain.layers.layer import Layer
 from nbtrain.models.saving.archive import (OPTIMIZER_ARRAYS, OPTIMIZER_STATE, WEIGHTS_ARRAYS, WEIGHTS_MANIFEST,
-                                           Archive, SavedFileError, contiguous, json_bytes, npz_bytes,
+                                           Archive, contiguous, invalid_file, json_bytes, json_kind, npz_bytes,
                                            shape_from_json)
 from nbtrain.models.saving.config import build_config
 
@@ -25,6 +25,19 @@ from nbtrain.models.saving.config import build_config
 
 def weights_members(model) -> dict[str, bytes]:
     """The weights manifest and arrays of every layer, as archive members."""
+    return state_members(weights_state(model))
+
+
+def state_members(state) -> dict[str, bytes]:
+    """Archive members from :func:`weights_state` or :func:`optimizer_state` (nothing for ``None``)."""
+    if state is None:
+        return {}
+    (json_name, document), (arrays_name, arrays) = state
+    return {json_name: json_bytes(document), arrays_name: npz_bytes(arrays)}
+
+
+def weights_state(model):
+    """``((WEIGHTS_MANIFEST, manifest), (WEIGHTS_ARRAYS, arrays))``: copies, detached from the training model."""
     arrays, layers = {}, []
     for index, layer in enumerate(model.layers):
         entries = []
@@ -36,7 +49,7 @@ def weights_members(model) -> dict[str, bytes]:
                        "generators": _generator_states(layer)})
     manifest = {"model_class": type(model).__name__, "model_name": model.name,
                 "input_shape": (build_config(model) or {}).get("input_shape"), "layers": layers}
-    return {WEIGHTS_MANIFEST: json_bytes(manifest), WEIGHTS_ARRAYS: npz_bytes(arrays)}
+    return (WEIGHTS_MANIFEST, manifest), (WEIGHTS_ARRAYS, arrays)
 
 
 def _weight_names(layer) -> list[str]:
@@ -66,15 +79,20 @@ def _generator_states(layer, prefix="", seen=None) -> dict:
 
 def optimizer_members(model) -> dict[str, bytes]:
     """The optimizer's state and slot arrays as archive members (none for a model without an optimizer)."""
+    return state_members(optimizer_state(model))
+
+
+def optimizer_state(model):
+    """``((OPTIMIZER_STATE, state), (OPTIMIZER_ARRAYS, slots))`` as copies, or None without an optimizer."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not hasattr(optimizer, "get_state"):
-        return {}
+        return None
     state = optimizer.get_state()
     slots = state.pop("slots")
     arrays = {f"{i}/{name}": contiguous(array) for i, saved in enumerate(slots)
               for name, array in saved.items()}
     state["slot_names"] = [list(saved) for saved in slots]
-    return {OPTIMIZER_STATE: json_bytes(state), OPTIMIZER_ARRAYS: npz_bytes(arrays)}
+    return (OPTIMIZER_STATE, state), (OPTIMIZER_ARRAYS, arrays)
 
 
 # ================================================================================================
@@ -86,7 +104,7 @@ def restore_weights(model, archive: Archive, skip_mismatch: bool, where: str, re
     """Copy the saved weights (and generator states, and optionally optimizer state) into ``model``."""
     manifest = archive.json(WEIGHTS_MANIFEST)
     arrays = archive.arrays(WEIGHTS_ARRAYS)
-    saved_layers = manifest.get("layers", [])
+    saved_layers = _checked_layers(manifest, arrays, where)
     if not getattr(model, "built", False):
         shape = manifest.get("input_shape")
         if shape is None or not hasattr(model, "build"):
@@ -101,6 +119,25 @@ def restore_weights(model, archive: Archive, skip_mismatch: bool, where: str, re
             _set_generator_states(layer, saved.get("generators") or {}, where)
     if restore_optimizer:
         restore_optimizer_state(model, archive, where, strict=False)
+
+
+def _checked_layers(manifest, arrays: dict, where: str) -> list[dict]:
+    """The layer records of ``model.weights.json``, checked to be what nbtrain writes and to name saved arrays."""
+    layers = manifest.get("layers") if isinstance(manifest, dict) else None
+    if not isinstance(layers, list):
+        raise invalid_file(where, f"its {WEIGHTS_MANIFEST} has no list of layers")
+    for index, saved in enumerate(layers):
+        if not (isinstance(saved, dict) and isinstance(saved.get("name"), str)
+                and isinstance(saved.get("class_name"), str) and isinstance(saved.get("weights", []), list)
+                and isinstance(saved.get("generators") or {}, dict)):
+            raise invalid_file(where, f"layer {index} in its {WEIGHTS_MANIFEST} is not a record of a layer's name, "
+                                      "class, weights and random generators")
+        for entry in saved.get("weights", []):
+            key = entry.get("key") if isinstance(entry, dict) else None
+            if not (isinstance(key, str) and key in arrays):
+                raise invalid_file(where, f"layer '{saved['name']}' in its {WEIGHTS_MANIFEST} names the array "
+                                          f"{key!r}, which its {WEIGHTS_ARRAYS} does not hold")
+    return layers
 
 
 def _match_and_set(model, saved_layers, arrays, skip_mismatch: bool, where: str) -> None:
@@ -144,7 +181,7 @@ def _set_generator_states(layer, states: dict, where: str) -> None:
             continue
         try:
             generator.bit_generator.state = state
-        except (TypeError, ValueError, KeyError) as error:
+        except (TypeError, ValueError, LookupError, AttributeError, OverflowError) as error:
             warnings.warn(f"Layer '{layer.name}': the random generator state saved in {where} could not be "
                           f"restored ({error}); its random draws will differ from the saved run.", stacklevel=4)
 
@@ -154,20 +191,24 @@ def restore_optimizer_state(model, archive: Archive, where: str, strict: bool) -
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not archive.has(OPTIMIZER_STATE) or not archive.has(OPTIMIZER_ARRAYS):
         return
-    state = dict(archive.json(OPTIMIZER_STATE))
+    state = archive.json(OPTIMIZER_STATE)
     arrays = archive.arrays(OPTIMIZER_ARRAYS)
-    problem = _optimizer_problem(model, optimizer, state)
-    if problem:
-        warnings.warn(f"The optimizer state in {where} was not restored: {problem} Training continues with a "
-                      "fresh optimizer state.", stacklevel=4)
-        return
+    if not isinstance(state, dict):
+        raise invalid_file(where, f"its {OPTIMIZER_STATE} is {json_kind(state)}, not a JSON object")
+    state = dict(state)
     try:
+        problem = _optimizer_problem(model, optimizer, state)
+        if problem:
+            warnings.warn(f"The optimizer state in {where} was not restored: {problem} Training continues with a "
+                          "fresh optimizer state.", stacklevel=4)
+            return
         state["slots"] = [{name: arrays[f"{i}/{name}"] for name in names}
                           for i, names in enumerate(state.pop("slot_names", []))]
         optimizer.set_state(state)
-    except (KeyError, ValueError, TypeError) as error:
+    except (LookupError, ValueError, TypeError, AttributeError, OverflowError) as error:
         if strict:
-            raise SavedFileError(f"Cannot restore the optimizer state saved in {where}: {error}") from error
+            raise invalid_file(where, f"its optimizer state cannot be restored ({type(error).__name__}: "
+                                      f"{error})") from error
         warnings.warn(f"The optimizer state in {where} was not restored: {error}", stacklevel=4)
 
 
