@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,3 +53,12 @@ def comm_traffic(monkeypatch):
 
     monkeypatch.setattr(comm.DummyComm, "publish_msg", counting_publish)
     return sent
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where the browser tests save their screenshots: ``$NBTRAIN_SCREENSHOTS`` when set, else a tmp folder."""
+    target = os.environ.get("NBTRAIN_SCREENSHOTS")
+    path = Path(target) if target else tmp_path / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

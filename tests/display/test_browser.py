@@ -209,12 +209,26 @@ def stop_lab(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-@pytest.fixture
-def shots(tmp_path):
-    target = os.environ.get("NBTRAIN_SCREENSHOTS")
-    path = Path(target) if target else tmp_path / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def write_notebook(root: Path, cells: list[str]) -> Path:
+    """A fresh folder ``root`` holding ``train.ipynb`` with these code cells, for JupyterLab to serve."""
+    root.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "train.ipynb")
+    return root / "train.ipynb"
+
+
+def open_page(playwright, profile: Path, port: int, height: int = 1400):
+    """Headless Chromium at 1280 px wide that may reach only the Jupyter server on ``port``."""
+    ctx = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": height}, device_scale_factor=1)
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    page.route("**/*", lambda route: route.continue_()
+               if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
+               else route.abort())
+    return ctx, page
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -226,24 +240,14 @@ def test_dashboard_live_then_static_in_jupyterlab(tmp_path, shots, scenario):
         pytest.importorskip("notebook", reason="pip install notebook (Jupyter Notebook 7)")
     widgets = scenario != "no-widget-front-end"
     root = tmp_path / "root"
-    root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in SCENARIOS[scenario]]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "train.ipynb")
+    write_notebook(root, SCENARIOS[scenario])
     port = free_port()
     proc = start_lab(root, port, shots / f"{app}-{scenario}.log", widgets, app)
     console = []
     try:
         with playwright_api.sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 1400}, device_scale_factor=1)
-            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            ctx, page = open_page(p, tmp_path / "profile", port)
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            page.route("**/*", lambda route: route.continue_()
-                       if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
-                       else route.abort())
             try:
                 if scenario in ("widgets", "notebook7"):
                     run_and_watch(page, port, shots, app)
@@ -502,22 +506,12 @@ def test_plot_history_reads_in_light_and_dark_themes(tmp_path, shots):
     from PIL import Image
 
     root = tmp_path / "root"
-    root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in PLOT_HISTORY_CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "train.ipynb")
+    write_notebook(root, PLOT_HISTORY_CELLS)
     port = free_port()
     proc = start_lab(root, port, shots / "jupyterlab-plot-history.log")
     try:
         with playwright_api.sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
-            page = ctx.pages[0] if ctx.pages else ctx.new_page()
-            page.route("**/*", lambda route: route.continue_()
-                       if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
-                       else route.abort())
+            ctx, page = open_page(p, tmp_path / "profile", port, height=1000)
             try:
                 open_and_run_all(page, port)
                 page.wait_for_function(ALL_DONE_JS, timeout=60_000)

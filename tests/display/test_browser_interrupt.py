@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-from test_browser import (CHROMIUM, CHROMIUM_ARGS, NOTEBOOK_CELLS, free_port, nbformat,  # noqa: F401 (shots)
-                          open_and_run_all, playwright_api, shots, start_lab, stop_lab)
+from test_browser import (NOTEBOOK_CELLS, free_port, open_and_run_all, open_page, playwright_api, start_lab,
+                          stop_lab, write_notebook)
 
 INTERRUPT_EPOCHS = 40      # ~25 s of training: the interrupt always comes in the middle of it
 INTERRUPT_CELLS = [
@@ -37,22 +36,12 @@ IDLE_JS = """() => {
 
 def test_interrupt_stops_run_all_and_the_first_cell_says_what_was_kept(tmp_path, shots):
     root = tmp_path / "root"
-    root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in INTERRUPT_CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "train.ipynb")
+    write_notebook(root, INTERRUPT_CELLS)
     port = free_port()
     proc = start_lab(root, port, shots / "jupyterlab-interrupt.log")
     try:
         with playwright_api.sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 1400}, device_scale_factor=1)
-            page = ctx.pages[0] if ctx.pages else ctx.new_page()
-            page.route("**/*", lambda route: route.continue_()
-                       if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
-                       else route.abort())
+            ctx, page = open_page(p, tmp_path / "profile", port)
             try:
                 interrupt_during_the_first_fit(page, port, shots)
                 check_that_run_all_stopped(page, shots)
