@@ -17,6 +17,7 @@ own browser download is never used. Skips, saying which is missing, where they a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -229,6 +230,29 @@ def open_page(playwright, profile: Path, port: int, height: int = 1400):
                if route.request.url.startswith((f"http://127.0.0.1:{port}/", "data:", "blob:"))
                else route.abort())
     return ctx, page
+
+
+@contextlib.contextmanager
+def lab_page(tmp_path: Path, cells: list[str], shots: Path, name: str, height: int = 1400):
+    """JupyterLab serving a notebook of ``cells``, and a Chromium page that may reach only it: yields
+    ``(page, port)``, saves ``FAILED-<name>.png`` when the body fails, and stops everything afterwards."""
+    root = tmp_path / "root"
+    write_notebook(root, cells)
+    port = free_port()
+    proc = start_lab(root, port, shots / f"jupyterlab-{name}.log")
+    try:
+        with playwright_api.sync_playwright() as p:
+            ctx, page = open_page(p, tmp_path / "profile", port, height)
+            try:
+                yield page, port
+            except Exception:
+                page.screenshot(path=str(shots / f"FAILED-{name}.png"))
+                raise
+            finally:
+                ctx.close()
+    finally:
+        stop_lab(proc)
+        shutil.rmtree(root / ".jp", ignore_errors=True)
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -505,37 +529,22 @@ def test_plot_history_reads_in_light_and_dark_themes(tmp_path, shots):
     import numpy as np
     from PIL import Image
 
-    root = tmp_path / "root"
-    write_notebook(root, PLOT_HISTORY_CELLS)
-    port = free_port()
-    proc = start_lab(root, port, shots / "jupyterlab-plot-history.log")
-    try:
-        with playwright_api.sync_playwright() as p:
-            ctx, page = open_page(p, tmp_path / "profile", port, height=1000)
-            try:
-                open_and_run_all(page, port)
-                page.wait_for_function(ALL_DONE_JS, timeout=60_000)
-                page.wait_for_function(PLOT_IMAGE_JS, timeout=30_000)
-                for theme, dark in (("JupyterLab Light", False), ("JupyterLab Dark", True)):
-                    set_theme(page, theme, dark)
-                    image = page.evaluate(PLOT_IMAGE_JS)
-                    path = shots / f"plot_history_{'dark' if dark else 'light'}.png"
-                    page.locator(".jp-CodeCell").nth(1).screenshot(path=str(path))
-                    # shown pixel for pixel: nothing scales the figure (and its text) down
-                    assert abs(image["shown"] - image["natural"]) < 1 and image["natural"] <= image["area"], image
-                    # the figure's background is transparent: its corner has the notebook's colour
-                    shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip={
-                        "x": image["x"] + 1, "y": image["y"] + 1, "width": 4, "height": 4}))).convert("RGB"))
-                    corner = shot.reshape(-1, 3).mean(axis=0)
-                    assert (corner.mean() < 60) if dark else (corner.mean() > 200), (theme, corner, image)
-            except Exception:
-                page.screenshot(path=str(shots / "FAILED-plot-history.png"))
-                raise
-            finally:
-                ctx.close()
-    finally:
-        stop_lab(proc)
-        shutil.rmtree(root / ".jp", ignore_errors=True)
+    with lab_page(tmp_path, PLOT_HISTORY_CELLS, shots, "plot-history", height=1000) as (page, port):
+        open_and_run_all(page, port)
+        page.wait_for_function(ALL_DONE_JS, timeout=60_000)
+        page.wait_for_function(PLOT_IMAGE_JS, timeout=30_000)
+        for theme, dark in (("JupyterLab Light", False), ("JupyterLab Dark", True)):
+            set_theme(page, theme, dark)
+            image = page.evaluate(PLOT_IMAGE_JS)
+            path = shots / f"plot_history_{'dark' if dark else 'light'}.png"
+            page.locator(".jp-CodeCell").nth(1).screenshot(path=str(path))
+            # shown pixel for pixel: nothing scales the figure (and its text) down
+            assert abs(image["shown"] - image["natural"]) < 1 and image["natural"] <= image["area"], image
+            # the figure's background is transparent: its corner has the notebook's colour
+            shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip={
+                "x": image["x"] + 1, "y": image["y"] + 1, "width": 4, "height": 4}))).convert("RGB"))
+            corner = shot.reshape(-1, 3).mean(axis=0)
+            assert (corner.mean() < 60) if dark else (corner.mean() > 200), (theme, corner, image)
 
 
 def set_theme(page, theme: str, dark: bool) -> None:

@@ -12,10 +12,8 @@ saying what is missing, where Chromium or Playwright are not installed, and so d
 
 from __future__ import annotations
 
-import shutil
 
-from test_browser import (NOTEBOOK_CELLS, free_port, open_and_run_all, open_page, playwright_api, start_lab,
-                          stop_lab, write_notebook)
+from test_browser import NOTEBOOK_CELLS, lab_page, open_and_run_all
 
 INTERRUPT_EPOCHS = 40      # ~25 s of training: the interrupt always comes in the middle of it
 INTERRUPT_CELLS = [
@@ -35,24 +33,9 @@ IDLE_JS = """() => {
 
 
 def test_interrupt_stops_run_all_and_the_first_cell_says_what_was_kept(tmp_path, shots):
-    root = tmp_path / "root"
-    write_notebook(root, INTERRUPT_CELLS)
-    port = free_port()
-    proc = start_lab(root, port, shots / "jupyterlab-interrupt.log")
-    try:
-        with playwright_api.sync_playwright() as p:
-            ctx, page = open_page(p, tmp_path / "profile", port)
-            try:
-                interrupt_during_the_first_fit(page, port, shots)
-                check_that_run_all_stopped(page, shots)
-            except Exception:
-                page.screenshot(path=str(shots / "FAILED-interrupt.png"))
-                raise
-            finally:
-                ctx.close()
-    finally:
-        stop_lab(proc)
-        shutil.rmtree(root / ".jp", ignore_errors=True)
+    with lab_page(tmp_path, INTERRUPT_CELLS, shots, "interrupt") as (page, port):
+        interrupt_during_the_first_fit(page, port, shots)
+        check_that_run_all_stopped(page, shots)
 
 
 def interrupt_during_the_first_fit(page, port, shots):
