@@ -7,11 +7,19 @@ clicks are handled within tens of milliseconds, and the dashboard's Stop button 
 
 The cell that starts training shows the dashboard and returns a :class:`TrainingHandle`; a later cell calls
 ``handle.wait()`` to get the History (Run All and nbclient need that line, or they race ahead of training).
+
+While the thread trains, the model is guarded: its handle is the model's ``_background`` marker, and
+:func:`check_not_training_in_background`, called at the top of every public method that reads or changes the
+weights, refuses calls from any other thread (a ``predict`` with another batch size used to break the training,
+one with the same batch size to change it silently). The training thread itself is free to call them: callbacks
+save, restore weights and evaluate from it.
 """
 
 from __future__ import annotations
 
 import threading
+import traceback
+import warnings
 
 from nbtrain.models.interrupts import TrainingInterrupted
 from nbtrain.models.progress import default_progress_callback
@@ -29,7 +37,7 @@ class TrainingHandle:
         >>> history = handle.wait()                               # in a later cell   # doctest: +SKIP
     """
 
-    def __init__(self, model):
+    def __init__(self, model, epochs=None, initial_epoch=0):
         self.model = model
         self.exception = None
         self._history = None
@@ -37,6 +45,9 @@ class TrainingHandle:
         self._thread = None
         self.stop_requested = False
         self._interrupted = False   # Kernel -> Interrupt while wait() waited
+        self._epochs = epochs
+        self._initial_epoch = initial_epoch or 0
+        self._history_before = getattr(model, "history", None)   # the fit replaces it once its loop starts
 
     @property
     def done(self) -> bool:
@@ -89,6 +100,42 @@ class TrainingHandle:
             raise self.exception
         return self.history
 
+    def _is_training_thread(self) -> bool:
+        return self._thread is not None and threading.get_ident() == self._thread.ident
+
+    def _epoch_text(self) -> str:
+        """``epoch 3/20`` while the epochs run (``starting`` before the first), for the guard's message."""
+        history = self.model.history
+        if history is None or history is self._history_before:
+            return "starting"
+        epochs = list(history.epoch or [])
+        current = epochs[-1] + 2 if epochs else self._initial_epoch + 1
+        if self._epochs is None:
+            return f"epoch {current}"
+        return f"epoch {min(current, self._epochs)}/{self._epochs}"
+
+    def _busy_error(self, method: str) -> RuntimeError:
+        name = getattr(self.model, "name", "model")
+        return RuntimeError(
+            f"Model '{name}' is training in the background ({self._epoch_text()}), so {method}() cannot use it "
+            f"now: it would change or race the training. Call handle.wait() to wait for it, or handle.stop() to "
+            f"stop it after the current batch, before using the model.")
+
+    def _report_error(self, error: BaseException) -> None:
+        """Say at once, as a warning, that training failed, instead of waiting for ``wait()`` to raise it.
+
+        The warning is located where the error was raised (a user's callback, say), and given without the
+        warnings module's once-per-location memory, so a rerun that fails the same way is reported again.
+        """
+        name = getattr(self.model, "name", "model")
+        frames = traceback.extract_tb(error.__traceback__)
+        filename, lineno = (frames[-1].filename, frames[-1].lineno) if frames else (__file__, 0)
+        first_line = f"{type(error).__name__}: {error}".splitlines()[0][:300].rstrip(".")
+        warnings.warn_explicit(
+            f"nbtrain: the background training of model '{name}' failed: {first_line}. The model is free "
+            f"again; handle.wait() raises the error with its traceback.",
+            RuntimeWarning, filename, lineno or 0, module=__name__, registry=None)
+
     def _interrupt_error(self) -> TrainingInterrupted:
         epochs = list(getattr(self.history, "epoch", None) or [])
         epoch = epochs[-1] + 1 if epochs else 1
@@ -114,11 +161,43 @@ class TrainingHandle:
         return f"<TrainingHandle for '{name}': {ended}; handle.wait() returns the History.>"
 
 
+# Makes "is the model free? then it is mine" one step, so two threads starting a background fit at once cannot
+# both claim the model.
+_CLAIM = threading.Lock()
+
+
+def check_not_training_in_background(model, method: str) -> None:
+    """Raise a ``RuntimeError`` naming ``handle.wait()`` and ``handle.stop()`` if ``model`` trains in the
+    background on another thread; do nothing otherwise (and on the training thread itself).
+
+    Args:
+        model: any model.
+        method: the public method being called, for the message (``"predict"``).
+    """
+    handle = getattr(model, "_background", None)
+    if handle is not None and not handle.done and not handle._is_training_thread():
+        raise handle._busy_error(method)
+
+
+def _claim(model, handle: TrainingHandle) -> None:
+    with _CLAIM:
+        check_not_training_in_background(model, "fit")
+        model._background = handle
+
+
+def _release(model, handle: TrainingHandle) -> None:
+    with _CLAIM:
+        if getattr(model, "_background", None) is handle:
+            model._background = None
+
+
 def start_background_fit(model, fit_kwargs: dict) -> TrainingHandle:
     """Start ``model.fit(**fit_kwargs)`` in a daemon thread and return its :class:`TrainingHandle` at once.
 
     The progress display is chosen and shown here, in the calling cell, with a working Stop button; the
     thread runs ``fit`` with it. ``fit_kwargs`` are ``fit``'s keyword arguments (``background`` excluded).
+    Until the thread ends, other threads cannot use the model (see :func:`check_not_training_in_background`);
+    an error in the thread is reported at once as a ``RuntimeWarning``, and ``wait()`` raises it.
 
     Args:
         model: a compiled model.
@@ -132,23 +211,34 @@ def start_background_fit(model, fit_kwargs: dict) -> TrainingHandle:
     verbose = kwargs.pop("verbose", "auto")
     callbacks = kwargs.pop("callbacks", None)
     callbacks = [] if callbacks is None else list(callbacks) if isinstance(callbacks, (list, tuple)) else callbacks
-    progress = default_progress_callback(verbose, "fit", run="background", model_name=model.name,
-                                         epochs=kwargs.get("epochs"))
+    handle = TrainingHandle(model, kwargs.get("epochs"), kwargs.get("initial_epoch"))
+    _claim(model, handle)     # before the display opens: a busy model gets its error, not a second dashboard
+    try:
+        progress = default_progress_callback(verbose, "fit", run="background", model_name=model.name,
+                                             epochs=kwargs.get("epochs"))
+    except BaseException:
+        _release(model, handle)
+        raise
     if progress is not None and isinstance(callbacks, list):
         callbacks = callbacks + [progress]
-    handle = TrainingHandle(model)
     model.stop_training = False
 
     def run():
         __tracebackhide__ = True
         try:
             handle._history = model.fit(**kwargs, verbose=0, callbacks=callbacks)
-        except BaseException as error:  # handed to wait(); a thread has nowhere else to report it
+        except BaseException as error:  # a thread has nowhere to raise it: kept for wait(), reported now
             handle.exception = error
+            handle._report_error(error)
         finally:
+            _release(model, handle)   # first: once wait() returns, the model is free
             handle._finished.set()
 
     handle._thread = threading.Thread(target=run, name=f"nbtrain-fit-{getattr(model, 'name', 'model')}",
                                       daemon=True)
-    handle._thread.start()
+    try:
+        handle._thread.start()
+    except BaseException:
+        _release(model, handle)
+        raise
     return handle

@@ -105,6 +105,7 @@ class Model(Trainer):
 
     def set_weights(self, weights) -> None:
         """Load a list from :meth:`get_weights` (or from Keras ``model.get_weights()``), copying in place."""
+        self._check_not_busy("set_weights")
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != expected:
@@ -209,6 +210,7 @@ class Model(Trainer):
         Example:
             >>> model.save("model.keras")  # doctest: +SKIP
         """
+        self._check_not_busy("save")
         saving.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None) -> None:
@@ -217,6 +219,7 @@ class Model(Trainer):
         Example:
             >>> model.save_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
+        self._check_not_busy("save_weights")
         saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
@@ -225,6 +228,7 @@ class Model(Trainer):
         Example:
             >>> model.load_weights("checkpoint.weights.h5")  # doctest: +SKIP
         """
+        self._check_not_busy("load_weights")
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def _weights_snapshot(self) -> saving.WeightsSnapshot:

@@ -20,7 +20,7 @@ from nbtrain.callbacks.callback_list import CallbackList
 from nbtrain.data.adapters import DEFAULT_BATCH_SIZE, get_batches
 from nbtrain.data.arrays import ArrayData
 from nbtrain.data.generators import is_batch_source
-from nbtrain.models.background import start_background_fit
+from nbtrain.models.background import check_not_training_in_background, start_background_fit
 from nbtrain.models.compile_utils import (CompiledLoss, CompiledMetrics, LogTracker, learning_rate_log,
                                           loss_weights_with_mask, regularization_penalty, sorted_logs)
 from nbtrain.models.interrupts import TrainingInterrupted, deferred_interrupts
@@ -115,6 +115,7 @@ class Trainer:
         self._penalized_layers = []
         self._constrained_layers = []
         self._fusable = None
+        self._background = None   # the TrainingHandle while fit(background=True) runs (see _check_not_busy)
 
     @property
     def stop_training(self) -> bool:
@@ -148,6 +149,7 @@ class Trainer:
         Example:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # doctest: +SKIP
         """
+        self._check_not_busy("compile")
         check_keyword_arguments("compile()", kwargs, _parameters(Trainer.compile))
         if optimizer is None:
             raise ValueError(
@@ -172,6 +174,14 @@ class Trainer:
         self._fusable = None
         self.compiled = True
         self.stop_training = False
+
+    def _check_not_busy(self, method: str) -> None:
+        """Refuse ``method`` from any thread but the training one while ``fit(background=True)`` runs.
+
+        Called first by every public method that reads or changes the weights, the optimizer or the metrics:
+        a second user of the model would break the training or silently change it.
+        """
+        check_not_training_in_background(self, method)
 
     def _require_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -225,6 +235,7 @@ class Trainer:
             >>> history = model.fit(x_train, y_train, epochs=10, batch_size=32, validation_split=0.2)  # doctest: +SKIP
         """
         __tracebackhide__ = True
+        self._check_not_busy("fit")
         check_keyword_arguments("fit()", kwargs, _parameters(Trainer.fit) + _LEGACY_DATA_ARGUMENTS)
         if background:
             self._check_fit_arguments(verbose, epochs, batch_size, steps_per_epoch)   # here, not in the thread
@@ -259,6 +270,7 @@ class Trainer:
             >>> history = await model.fit_async(x_train, y_train, epochs=20, validation_split=0.2)  # doctest: +SKIP
         """
         __tracebackhide__ = True
+        self._check_not_busy("fit_async")
         check_keyword_arguments("fit_async()", kwargs, _parameters(Trainer.fit_async) + _LEGACY_DATA_ARGUMENTS)
         steps = self._fit_steps(
             x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
@@ -513,6 +525,7 @@ class Trainer:
         Example:
             >>> loss, accuracy = model.evaluate(x_test, y_test, verbose=0)  # doctest: +SKIP
         """
+        self._check_not_busy("evaluate")
         check_keyword_arguments("evaluate()", kwargs, _parameters(Trainer.evaluate) + _LEGACY_DATA_ARGUMENTS)
         self._require_compiled("evaluate")
         _check_verbose(verbose)
@@ -566,6 +579,7 @@ class Trainer:
         Example:
             >>> probabilities = model.predict(x_test, verbose=0)  # doctest: +SKIP
         """
+        self._check_not_busy("predict")
         check_keyword_arguments("predict()", kwargs, _parameters(Trainer.predict) + _LEGACY_DATA_ARGUMENTS)
         _check_verbose(verbose)
         batch_size = _count(batch_size, "batch_size", "predict") or DEFAULT_BATCH_SIZE
@@ -616,6 +630,7 @@ class Trainer:
         Example:
             >>> loss = model.train_on_batch(x_batch, y_batch)  # doctest: +SKIP
         """
+        self._check_not_busy("train_on_batch")
         self._require_compiled("train_on_batch")
         data = self._io.training_arrays(x, y, sample_weight)
         if class_weight is not None:
@@ -628,6 +643,7 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode, without updating the weights."""
+        self._check_not_busy("test_on_batch")
         self._require_compiled("test_on_batch")
         data = self._io.arrays(x, y, sample_weight)
         self.reset_metrics()
@@ -635,6 +651,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode."""
+        self._check_not_busy("predict_on_batch")
         outputs = self._forward(self._io.inputs(x), training=False)
         return outputs[0] if len(outputs) == 1 else outputs
 
