@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,3 +246,52 @@ def test_the_same_error_twice_is_reported_twice():
             handle = m.fit(x, y, **FIT, callbacks=[FailsInEpoch(0)], background=True)
             assert handle._finished.wait(60)
     assert sum("background training of model 'guarded' failed" in str(w.message) for w in caught) == 2
+
+
+KERNEL_SETUP = """\
+import time
+import numpy as np
+import nbtrain
+rng = np.random.default_rng(0)
+x = rng.normal(size=(600, 10)).astype("float32")
+y = (x[:, 0] > 0).astype(int)
+model = nbtrain.Sequential([nbtrain.Input(shape=(10,)), nbtrain.layers.Dense(2, activation="softmax")], name="tiny")
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+
+class Slow(nbtrain.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.01)
+
+class Fails(nbtrain.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise ValueError("boom in epoch " + str(epoch + 1))
+"""
+
+
+def test_in_a_real_kernel_a_rerun_and_a_predict_are_refused_and_a_failure_shows_in_the_cell_output():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    start = "handle = model.fit(x, y, epochs=200, batch_size=32, callbacks=[Slow()], verbose=0, background=True)"
+    cells = [KERNEL_SETUP, start, start, "model.predict(x[:50], batch_size=50, verbose=0)",
+             "handle.stop(); history = handle.wait(); print(handle.status, model.predict(x, verbose=0).shape)",
+             "failing = model.fit(x, y, epochs=5, callbacks=[Fails()], verbose=0, background=True)",
+             "failing._finished.wait(60); time.sleep(0.5); print(failing.status)"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    root = Path(__file__).resolve().parents[2]      # the kernel imports this checkout's nbtrain
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
+                            resources={"metadata": {"path": str(root)}}).execute()
+    outputs = [cell.outputs for cell in nb.cells]
+    assert not any(o.output_type == "error" for o in outputs[0] + outputs[1]), outputs[:2]
+    for refused, method in ((outputs[2], "fit"), (outputs[3], "predict")):
+        errors = [o for o in refused if o.output_type == "error"]
+        assert len(errors) == 1 and errors[0].ename == "RuntimeError", refused
+        assert errors[0].evalue.startswith(f"Model 'tiny' is training in the background (epoch ")
+        assert f"so {method}() cannot use it now" in errors[0].evalue and "handle.wait()" in errors[0].evalue
+    assert [o.get("text") for o in outputs[4]] == ["stopped (600, 2)\n"]
+    streams = "".join(o.get("text", "") for cell in outputs[5:] for o in cell if o.output_type == "stream")
+    assert ("nbtrain: the background training of model 'tiny' failed: ValueError: boom in epoch 1. The model is "
+            "free again; handle.wait() raises the error with its traceback.") in streams, outputs[5:]
+    assert "error\n" in streams
