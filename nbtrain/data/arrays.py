@@ -50,7 +50,8 @@ def cast_floats(arrays: list[np.ndarray] | None) -> list[np.ndarray] | None:
     """Cast to float32 once per call of fit (no copy when already float32 and contiguous)."""
     if arrays is None:
         return None
-    return [np.ascontiguousarray(a, dtype=FLOATX) for a in arrays]
+    with np.errstate(over="ignore"):   # values too large for float32 become inf, which check_finite reports
+        return [np.ascontiguousarray(a, dtype=FLOATX) for a in arrays]
 
 
 def check_same_length(named_arrays: dict[str, list[np.ndarray] | None]) -> int:
@@ -238,3 +239,61 @@ class EpochIterator:
             if self.steps_per_epoch <= self.data.num_batches(self.batch_size):
                 return self._next_batch()
         return batch
+
+
+# Rows are checked in blocks of about this many bytes: one pass over the data, with a temporary of
+# a quarter of a block (np.isfinite's booleans), however large the array.
+FINITE_CHECK_BLOCK_BYTES = 4 << 20
+
+FINITE_FIX = ("Replace or drop them before training: np.nan_to_num({array}) (NaN to 0), df.dropna() for a pandas "
+              "DataFrame, or sklearn.impute.SimpleImputer() to fill them with the column means.")
+
+
+def check_all_finite(arrays: list[np.ndarray] | None, name: str) -> None:
+    """:func:`check_finite` for each array of an argument (``x``, or ``x[0]``, ``x[1]`` for several inputs)."""
+    for i, array in enumerate(arrays or []):
+        check_finite(array, name if len(arrays) == 1 else f"{name}[{i}]")
+
+
+def check_finite(array: np.ndarray, name: str, shown: int = 5) -> None:
+    """Raise when a float array holds NaN or inf, naming the array, the count and the first positions.
+
+    The check reads the rows in blocks of about 4 MB (one pass, no copy of the array), so a 400 MB array
+    costs about as much as reading it once.
+
+    Example:
+        >>> check_finite(np.array([[1.0, np.nan]], np.float32), "x")
+        Traceback (most recent call last):
+        ...
+        ValueError: x holds 1 NaN or infinite value (1 NaN, 0 inf) of 2, first at (0, 1) (row, column). Replace ...
+    """
+    if array.dtype.kind != "f" or array.size == 0:
+        return
+    rows = array.reshape(array.shape[0], -1)
+    rows_per_block = max(1, FINITE_CHECK_BLOCK_BYTES // max(1, rows.shape[1] * rows.itemsize))
+    bad_blocks = [start for start in range(0, rows.shape[0], rows_per_block)
+                  if not np.isfinite(rows[start:start + rows_per_block]).all()]
+    if bad_blocks:
+        raise ValueError(_not_finite_message(array, rows, rows_per_block, bad_blocks, name, shown))
+
+
+def _not_finite_message(array, rows, rows_per_block, bad_blocks, name, shown) -> str:
+    """Count the NaN and inf values in the blocks that hold some, and show where the first ones are."""
+    nans = infs = 0
+    positions = []
+    for start in bad_blocks:
+        block = rows[start:start + rows_per_block]
+        nans += int(np.isnan(block).sum())
+        infs += int(np.isinf(block).sum())
+        if len(positions) < shown:
+            for row, column in np.argwhere(~np.isfinite(block))[:shown - len(positions)]:
+                index = (start + int(row),) + np.unravel_index(int(column), array.shape[1:])
+                positions.append(str(tuple(int(i) for i in index)) if len(index) > 1 else f"row {index[0]}")
+    count = nans + infs
+    return (f"{name} holds {count} NaN or infinite value{'s' if count > 1 else ''} ({nans} NaN, {infs} inf) of "
+            f"{array.size}, first at {', '.join(positions)}{_axes_note(array)}. "
+            + FINITE_FIX.format(array=name.split()[-1]))
+
+
+def _axes_note(array) -> str:
+    return " (row, column)" if array.ndim == 2 else " (row, ...)" if array.ndim > 2 else ""

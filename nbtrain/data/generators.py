@@ -9,7 +9,7 @@ from collections import deque
 
 import numpy as np
 
-from nbtrain.data.arrays import as_array_list, cast_floats, class_weights_to_sample_weights
+from nbtrain.data.arrays import as_array_list, cast_floats, check_all_finite, class_weights_to_sample_weights
 
 
 class PyDataset:
@@ -216,6 +216,12 @@ class BatchStream:
         if self.class_weight is not None and ys is not None:
             weights = class_weights_to_sample_weights(self.class_weight, ys[0])
             sw = weights if sw is None else sw * weights
+        # A stream is checked batch by batch as it arrives (1-based, as people count): its NaN would
+        # otherwise reach the weights before anything looked at it.
+        where = f"{self.what} batch {step + 1} (counting from 1):"
+        check_all_finite(xs, f"{where} x")
+        check_all_finite(ys, f"{where} y")
+        check_all_finite(None if sw is None else [sw], f"{where} sample_weight")
         return xs, ys, sw
 
 

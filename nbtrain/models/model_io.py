@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.data.arrays import ArrayData, as_array_list, cast_floats, check_same_length
+from nbtrain.data.arrays import ArrayData, as_array_list, cast_floats, check_all_finite, check_same_length
 from nbtrain.utils.naming import shape_text
 
 
@@ -28,6 +28,7 @@ class ModelIO:
         """``x`` as a checked list of float32 arrays, one per model input."""
         xs = self._input_arrays(x, what)
         self.model._check_inputs(xs)
+        check_all_finite(xs, what)
         return xs
 
     def arrays(self, x, y, sample_weight, x_name="x", y_name="y") -> ArrayData:
@@ -44,6 +45,9 @@ class ModelIO:
         self.model._check_inputs(xs)
         if ys is not None:
             self.check_targets(ys, y_name)
+        check_all_finite(xs, x_name)
+        check_all_finite(ys, y_name)
+        check_all_finite(None if sw is None else [sw], "sample_weight" if x_name == "x" else "validation sample_weight")
         return ArrayData(xs, ys, sw)
 
     def training_arrays(self, x, y, sample_weight) -> ArrayData:
