@@ -32,14 +32,53 @@ def as_array_list(data, what: str, expected: int | None = None) -> list[np.ndarr
             arrays.append(np.asarray(item))
         except (TypeError, ValueError) as error:
             raise TypeError(f"{what} must be a NumPy array (or a list of arrays), got {type(item).__name__}: {error}")
-        if arrays[-1].dtype == object:
-            raise TypeError(
-                f"{what} could not be turned into a numeric array (it has dtype object). Check that every sample "
-                f"has the same shape and holds numbers."
-            )
+        problem = dtype_problem(arrays[-1], what)
+        if problem:
+            raise TypeError(problem)
         if arrays[-1].ndim == 0:
             raise ValueError(f"{what} must have a first (sample) axis, got a scalar {item!r}.")
     return arrays
+
+
+def dtype_problem(array: np.ndarray, what: str) -> str | None:
+    """Why an array of this dtype cannot feed a model (strings, objects, complex, dates), with the fix; or None."""
+    kind = array.dtype.kind
+    if kind in "USO" and array.size:
+        first = _first_non_number(array)
+        if first is None:    # an object array of numbers only (a pandas column of mixed types, say)
+            return (f"{what} has dtype object but holds only numbers; convert it once with "
+                    f"np.asarray({what.split()[-1]}, dtype='float32').")
+        if not isinstance(first[1], (str, bytes)):
+            return (f"{what} could not be turned into a numeric array (it has dtype object); its first value that "
+                    f"is not a number, at {first[0]}, is {type(first[1]).__name__} {_short(first[1])}. Check that "
+                    f"every sample has the same shape and holds numbers.")
+        return (f"{what} holds text, not numbers (dtype {array.dtype}), first at {first[0]}: {first[1]!r}. A "
+                f"model needs numbers: encode labels as class indices with classes, codes = "
+                f"np.unique(labels, return_inverse=True) (classes[code] gives the label back), or map each "
+                f"value with a dict such as {{'cat': 0, 'dog': 1}}; encode text features the same way, or one-hot.")
+    if kind == "c":
+        return (f"{what} holds complex numbers (dtype {array.dtype}); a model needs real numbers. Pass "
+                f"np.abs(...) or the real and imaginary parts as two features: np.stack([a.real, a.imag], axis=-1).")
+    if kind in "mM":
+        return (f"{what} holds dates or times (dtype {array.dtype}); a model needs numbers. Convert them, e.g. to "
+                f"days since the first: (a - a.min()) / np.timedelta64(1, 'D'), or to features such as the day "
+                f"of the week.")
+    if kind == "V":
+        return f"{what} is a structured array (dtype {array.dtype}); pass the numeric fields as a plain array."
+    return None
+
+
+def _short(value, limit=60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _first_non_number(array: np.ndarray):
+    """``(position, value)`` of the first value that is not a number, or None."""
+    for position, value in np.ndenumerate(array):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number, np.bool_)):
+            return position[0] if array.ndim == 1 else position, value
+    return None
 
 
 def _is_array_like(item) -> bool:

@@ -123,3 +123,255 @@ def test_predict_on_a_generator_checks_its_batches():
     x, _ = data()
     with pytest.raises(ValueError, match=r"^x batch 1 \(counting from 1\): x holds 1 NaN"):
         model().predict((batch,) for batch in [with_value(x, np.nan)])
+
+
+# ----- a NaN loss never reaches the weights ------------------------------------------------------------------
+
+class WeightsAfterEachBatch:
+    """A callback keeping a copy of the weights after every batch that trained."""
+
+    def __init__(self):
+        from nbtrain.callbacks import Callback
+        outer = self
+
+        class Recorder(Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                outer.last = [w.copy() for w in self.model.get_weights()]
+        self.callback, self.last = Recorder(), None
+
+
+def exploding_model():
+    # A huge learning rate on large inputs makes the loss overflow within a few batches (as in
+    # tests/callbacks/test_terminate_on_nan.py).
+    from nbtrain.optimizers import SGD
+    m = Sequential([Input(shape=(3,)), Dense(1)])
+    m.compile(optimizer=SGD(learning_rate=1e6), loss="mse")
+    return m
+
+
+def exploding_data(n=16):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 3)).astype(np.float32) * 100
+    return x, (x @ np.array([1.0, -2.0, 0.5], np.float32))[:, None]
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_a_loss_that_overflows_stops_fit_with_the_weights_of_the_last_good_batch():
+    m = exploding_model()
+    recorder = WeightsAfterEachBatch()
+    with pytest.raises(FloatingPointError, match=r"^Training stopped at epoch 1, batch (\d+) \(counting from 1\): "
+                                                 r"the loss was (nan|inf)\. This batch did not change the weights.*"
+                                                 r"learning rate too high.*the data.*a loss that does not fit"):
+        m.fit(*exploding_data(), batch_size=2, epochs=50, verbose=0, callbacks=[recorder.callback])
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+    assert_unchanged(m, recorder.last)
+    assert m.fit_outcome.reason == "error"
+
+
+class NaNAfter:
+    """MSE whose value turns NaN from the third call on, or whose gradient does (``in_gradient``)."""
+
+    @staticmethod
+    def make(in_gradient=False):
+        from nbtrain.losses import Loss
+
+        class _NaNAfter(Loss):
+            calls = 0
+
+            def call(self, y_true, y_pred):
+                self.calls += 1
+                value = np.mean((y_pred - y_true) ** 2, axis=-1)
+                return value * np.nan if self.calls > 2 and not in_gradient else value
+
+            def call_gradient(self, y_true, y_pred, upstream):
+                gradient = upstream[..., None] * 2 * (y_pred - y_true) / y_pred.shape[-1]
+                return gradient * np.nan if self.calls > 2 and in_gradient else gradient
+        return _NaNAfter(name="nan_after")
+
+
+@pytest.mark.parametrize("in_gradient, found", [(False, "the loss was nan"),
+                                                (True, r"the loss was [\d.e+-]+ but a gradient was NaN or inf")])
+def test_the_third_batch_with_a_nan_loss_or_gradient_is_named_and_not_applied(in_gradient, found):
+    x, y = data(8)
+    m = Sequential([Input(shape=(4,)), Dense(1)])
+    m.compile(optimizer="sgd", loss=NaNAfter.make(in_gradient))
+    recorder = WeightsAfterEachBatch()
+    with pytest.raises(FloatingPointError, match=rf"^Training stopped at epoch 1, batch 3 \(counting from 1\): {found}\."):
+        m.fit(x, y, batch_size=2, epochs=3, verbose=0, shuffle=False, callbacks=[recorder.callback])
+    assert_unchanged(m, recorder.last)
+
+
+def test_the_second_epoch_is_named_too():
+    x, y = data(4)
+    m = Sequential([Input(shape=(4,)), Dense(1)])
+    m.compile(optimizer="sgd", loss=NaNAfter.make())
+    with pytest.raises(FloatingPointError, match=r"at epoch 2, batch 1 \(counting from 1\)"):
+        m.fit(x, y, batch_size=2, epochs=3, verbose=0)
+    assert len(m.history.epoch) == 1
+
+
+def test_train_on_batch_refuses_a_nan_loss_and_keeps_the_weights():
+    x, y = data(2)
+    m = Sequential([Input(shape=(4,)), Dense(1)])
+    m.compile(optimizer="sgd", loss=NaNAfter.make())
+    m.train_on_batch(x, y)
+    m.train_on_batch(x, y)
+    before = weights_of(m)
+    with pytest.raises(FloatingPointError, match=r"^Training stopped at this train_on_batch call: the loss was nan"):
+        m.train_on_batch(x, y)
+    assert_unchanged(m, before)
+
+
+def test_with_terminate_on_nan_the_callback_decides_as_in_keras():
+    import io
+    from nbtrain.callbacks import TerminateOnNaN
+    x, y = data(8)
+    m = Sequential([Input(shape=(4,)), Dense(1)])
+    m.compile(optimizer="sgd", loss=NaNAfter.make())
+    history = m.fit(x, y, batch_size=2, epochs=3, verbose=0, callbacks=[TerminateOnNaN(out=io.StringIO())])
+    assert m.stop_reason == "stopped" and len(history.epoch) == 1
+
+
+# ----- empty data ------------------------------------------------------------------------------------------------
+
+def test_fit_on_zero_samples_names_the_shapes():
+    with pytest.raises(ValueError, match=r"^x has 0 samples \(x shape \(0, 4\), y shape \(0, 1\)\): there is "
+                                         r"nothing to compute on\. Check the step that loaded or filtered"):
+        model().fit(np.zeros((0, 4), np.float32), np.zeros((0, 1), np.float32), verbose=0)
+
+
+def test_evaluate_on_zero_samples_is_an_error_not_an_empty_list():
+    with pytest.raises(ValueError, match=r"^x has 0 samples \(x shape \(0, 4\), y shape \(0, 1\)\)"):
+        model().evaluate(np.zeros((0, 4)), np.zeros((0, 1)), verbose=0)
+
+
+def test_empty_validation_data_is_an_error_not_missing_val_logs():
+    x, y = data()
+    with pytest.raises(ValueError, match=r"^validation x has 0 samples \(validation x shape \(0, 4\), validation y "
+                                         r"shape \(0, 1\)\)\: .*Pass at least one validation sample, or leave "
+                                         r"validation_data out\."):
+        model().fit(x, y, validation_data=(x[:0], y[:0]), verbose=0)
+
+
+def test_predict_on_zero_samples_still_returns_an_empty_array():
+    assert model().predict(np.zeros((0, 4), np.float32), verbose=0).shape == (0, 1)
+
+
+# ----- strings, objects, complex, dates --------------------------------------------------------------------------
+
+def test_string_labels_name_y_the_first_value_and_np_unique():
+    x, _ = data(4)
+    with pytest.raises(TypeError, match=r"^y holds text, not numbers \(dtype <U3\), first at 0: np\.str_\('cat'\)\. "
+                                        r".*np\.unique\(labels, return_inverse=True\)"):
+        model().fit(x, np.array(["cat", "dog", "cat", "dog"]), verbose=0)
+
+
+def test_strings_in_an_object_array_of_inputs_are_found():
+    x, y = data(4)
+    mixed = x.astype(object)
+    mixed[2, 1] = "n/a"
+    with pytest.raises(TypeError, match=r"^x holds text, not numbers \(dtype object\), first at \(2, 1\): 'n/a'"):
+        model().fit(mixed, y, verbose=0)
+
+
+def test_an_object_array_of_numbers_says_how_to_convert_it():
+    x, y = data(4)
+    with pytest.raises(TypeError, match=r"x has dtype object but holds only numbers; .*np\.asarray\(x, "
+                                        r"dtype='float32'\)"):
+        model().predict(x.astype(object), verbose=0)
+
+
+def test_ragged_objects_name_the_first_odd_value():
+    ragged = np.empty(2, dtype=object)
+    ragged[0], ragged[1] = [1.0, 2.0], [3.0]
+    with pytest.raises(TypeError, match=r"^x could not be turned into a numeric array .* at 0, is list \[1\.0, 2\.0\]"):
+        model().predict(ragged, verbose=0)
+
+
+@pytest.mark.parametrize("array, match", [
+    (np.ones((4, 4), np.complex64), r"^x holds complex numbers \(dtype complex64\).*np\.abs"),
+    (np.array(["2024-01-01"] * 16, "datetime64[D]").reshape(4, 4), r"^x holds dates or times \(dtype "
+                                                                   r"datetime64\[D\]\).*np\.timedelta64"),
+    (np.ones((4, 4), "timedelta64[s]"), r"^x holds dates or times"),
+])
+def test_complex_and_datetime_inputs_are_refused(array, match):
+    _, y = data(4)
+    with pytest.raises(TypeError, match=match):
+        model().fit(array, y, verbose=0)
+
+
+# ----- sample_weight and shuffle ------------------------------------------------------------------------------
+
+def test_sample_weight_with_two_columns_is_refused():
+    x, y = data()
+    with pytest.raises(ValueError, match=r"^sample_weight must hold one weight per sample, shape \(96,\), but has "
+                                         r"shape \(96, 2\)\..*class_weight"):
+        model().fit(x, y, sample_weight=np.ones((96, 2)), verbose=0)
+
+
+def test_sample_weight_of_one_column_and_per_step_weights_are_accepted():
+    x, y = data()
+    model().fit(x, y, sample_weight=np.ones((96, 1)), verbose=0)
+    from nbtrain.layers import SimpleRNN
+    m = Sequential([Input(shape=(5, 4)), SimpleRNN(3, return_sequences=True), Dense(1)])
+    m.compile(optimizer="sgd", loss="mse")
+    m.fit(np.zeros((8, 5, 4), np.float32), np.zeros((8, 5, 1), np.float32), sample_weight=np.ones((8, 5)), verbose=0)
+
+
+def test_string_sample_weights_are_refused():
+    x, y = data(4)
+    with pytest.raises(TypeError, match=r"^sample_weight holds text"):
+        model().fit(x, y, sample_weight=np.array(["1", "1", "1", "1"]), verbose=0)
+
+
+@pytest.mark.parametrize("shuffle", ["yes", "True", 1, None, "epoch"])
+def test_shuffle_must_be_a_bool_or_batch(shuffle):
+    x, y = data()
+    with pytest.raises(ValueError, match=r"^shuffle must be True, False or \"batch\" .*got " + repr(shuffle)):
+        model().fit(x, y, shuffle=shuffle, verbose=0)
+
+
+@pytest.mark.parametrize("shuffle", [True, False, "batch", np.bool_(True)])
+def test_the_valid_shuffles_still_work(shuffle):
+    x, y = data()
+    model().fit(x, y, shuffle=shuffle, verbose=0)
+
+
+# ----- binary crossentropy labels --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("labels, match", [
+    ([-1, 1], r"the targets hold -1 and 1; these look like -1/\+1 labels: use \(y \+ 1\) / 2"),
+    ([0, 1, 2], r"the targets hold 0, 1 and 2; these look like class indices of 3 classes: use "
+                r"loss='sparse_categorical_crossentropy' with a last layer Dense\(3, activation='softmax'\)"),
+    ([0.5, 3.7], r"the targets hold 0.5 and 3.7; rescale the targets into \[0, 1\]"),
+])
+def test_binary_crossentropy_labels_outside_0_1_are_explained(labels, match):
+    x, _ = data(30)
+    y = np.resize(np.array(labels, np.float32), 30)[:, None]
+    with pytest.raises(ValueError, match=r"^binary_crossentropy needs labels in \[0, 1\] \(the probability of "
+                                         r"class 1\), but " + match):
+        model("binary_crossentropy", activation="sigmoid").fit(x, y, verbose=0)
+
+
+def test_binary_crossentropy_with_0_1_and_soft_labels_trains():
+    x, y = data()
+    model("binary_crossentropy", activation="sigmoid").fit(x, y * 0.9 + 0.05, verbose=0)
+
+
+def test_a_generator_with_minus_one_labels_is_caught_on_its_first_batch():
+    x, y = data()
+    with pytest.raises(ValueError, match=r"needs labels in \[0, 1\].*-1 and 1"):
+        model("binary_crossentropy", activation="sigmoid").fit(generator(x, 2 * y - 1), verbose=0)
+
+
+# ----- the same matrix through generators ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad, error, match", [
+    (lambda x: x.astype(np.complex64), TypeError, r"holds complex numbers"),
+    (lambda x: np.full(x.shape, "a"), TypeError, r"holds text, not numbers"),
+    (lambda x: x.astype("datetime64[s]"), TypeError, r"holds dates or times"),
+])
+def test_a_generator_batch_of_the_wrong_dtype_is_named(bad, error, match):
+    x, y = data()
+    with pytest.raises(error, match=r"^x batch 0 inputs " + match):
+        model().fit(generator(bad(x), y), verbose=0)
