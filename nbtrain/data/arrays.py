@@ -52,7 +52,7 @@ def dtype_problem(array: np.ndarray, what: str) -> str | None:
             return (f"{what} could not be turned into a numeric array (it has dtype object); its first value that "
                     f"is not a number, at {first[0]}, is {type(first[1]).__name__} {_short(first[1])}. Check that "
                     f"every sample has the same shape and holds numbers.")
-        return (f"{what} holds text, not numbers (dtype {array.dtype}), first at {first[0]}: {first[1]!r}. A "
+        return (f"{what} holds text, not numbers (dtype {array.dtype}), first at {first[0]}: {_short(first[1])}. A "
                 f"model needs numbers: encode labels as class indices with classes, codes = "
                 f"np.unique(labels, return_inverse=True) (classes[code] gives the label back), or map each "
                 f"value with a dict such as {{'cat': 0, 'dog': 1}}; encode text features the same way, or one-hot.")
@@ -69,7 +69,7 @@ def dtype_problem(array: np.ndarray, what: str) -> str | None:
 
 
 def _short(value, limit=60) -> str:
-    text = repr(value)
+    text = repr(str(value) if isinstance(value, str) else value)   # 'cat', not np.str_('cat')
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -79,6 +79,30 @@ def _first_non_number(array: np.ndarray):
         if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number, np.bool_)):
             return position[0] if array.ndim == 1 else position, value
     return None
+
+
+def sample_weight_array(sample_weight, ys, what="sample_weight") -> np.ndarray:
+    """``sample_weight`` as float32 of shape ``(samples,)`` (or ``(samples, steps)`` for sequence targets).
+
+    ``(samples, 1)`` is taken as ``(samples,)``; any other shape is refused, since the loss would otherwise
+    broadcast it against the wrong axis (``(96, 2)`` for 96 samples is not one weight per sample).
+    """
+    sw = np.asarray(sample_weight)
+    problem = dtype_problem(sw, what)
+    if problem:
+        raise TypeError(problem)
+    sw = np.asarray(sw, dtype=np.float32)
+    if sw.ndim == 0:
+        raise ValueError(f"{what} must have one weight per sample, got a scalar.")
+    if sw.ndim == 2 and sw.shape[1] == 1:
+        return sw[:, 0]
+    per_step = ys is not None and any(y.ndim > sw.ndim and y.shape[:sw.ndim] == sw.shape for y in ys)
+    if sw.ndim > 1 and not per_step:
+        samples = sw.shape[0]
+        raise ValueError(f"{what} must hold one weight per sample, shape ({samples},), but has shape {sw.shape}. "
+                         f"Pass a 1-D array (e.g. {what.split()[-1]}[:, 0], or a weight per class through "
+                         f"class_weight={{0: 1.0, 1: 5.0}}); per-time-step weights need targets with a time axis.")
+    return sw
 
 
 def _is_array_like(item) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.data.arrays import (ArrayData, as_array_list, cast_floats, check_all_finite, check_same_length,
-                                 dtype_problem)
+                                 sample_weight_array)
 from nbtrain.losses import binary_label_problem
 from nbtrain.utils.naming import shape_text
 
@@ -102,30 +102,6 @@ class ModelIO:
         shape = self.model.input_shape
         expected = shape if self.model.input_names and len(self.model.input_names) > 1 else [shape]
         return [match_rank(x, tuple(shape)) for x, shape in zip(xs, expected)]
-
-
-def sample_weight_array(sample_weight, ys, what="sample_weight") -> np.ndarray:
-    """``sample_weight`` as float32 of shape ``(samples,)`` (or ``(samples, steps)`` for sequence targets).
-
-    ``(samples, 1)`` is taken as ``(samples,)``; any other shape is refused, since the loss would otherwise
-    broadcast it against the wrong axis (``(96, 2)`` for 96 samples is not one weight per sample).
-    """
-    sw = np.asarray(sample_weight)
-    problem = dtype_problem(sw, what)
-    if problem:
-        raise TypeError(problem)
-    sw = np.asarray(sw, dtype=np.float32)
-    if sw.ndim == 0:
-        raise ValueError(f"{what} must have one weight per sample, got a scalar.")
-    if sw.ndim == 2 and sw.shape[1] == 1:
-        return sw[:, 0]
-    per_step = ys is not None and any(y.ndim > sw.ndim and y.shape[:sw.ndim] == sw.shape for y in ys)
-    if sw.ndim > 1 and not per_step:
-        samples = sw.shape[0]
-        raise ValueError(f"{what} must hold one weight per sample, shape ({samples},), but has shape {sw.shape}. "
-                         f"Pass a 1-D array (e.g. {what.split()[-1]}[:, 0], or a weight per class through "
-                         f"class_weight={{0: 1.0, 1: 5.0}}); per-time-step weights need targets with a time axis.")
-    return sw
 
 
 def empty_data_message(x_name, xs, y_name, ys) -> str:

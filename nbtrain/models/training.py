@@ -400,8 +400,8 @@ class Trainer:
         return logs, batches
 
     def _train_step(self, xs, ys, sample_weight, where="this train_on_batch call") -> dict:
-        """One update; with ``where`` (``"epoch 2, batch 5 (counting from 1)"``), a non-finite loss or gradient raises before
-        the weights change, so they stay those of the last good batch."""
+        """One update. With ``where`` (``"epoch 2, batch 5 (counting from 1)"``), a NaN or inf loss or gradient
+        raises before the weights change, so they stay those of the last good batch."""
         outputs = self._forward(xs, training=True)
         self._on_first_batch(ys, outputs)
         masks = self._loss_masks(outputs)
