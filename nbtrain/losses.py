@@ -2000,3 +2000,34 @@ def deserialize(config, custom_objects=None):
         CategoricalCrossentropy(from_logits=True)
     """
     return LOSSES.deserialize(config, custom_objects)
+
+
+def binary_label_problem(loss, y_true: np.ndarray) -> str | None:
+    """Why ``y_true`` cannot be the labels of binary crossentropy (values outside [0, 1]), with the fix; or None.
+
+    Binary crossentropy reads each label as the probability of class 1, so -1/+1 labels or class indices
+    0, 1, 2 train a model without any error and give meaningless predictions; this says which case it is.
+
+    Example:
+        >>> binary_label_problem(BinaryCrossentropy(), np.array([-1.0, 1.0, 1.0]))[:60]
+        'binary_crossentropy needs labels in [0, 1] (the probability '
+    """
+    if not isinstance(loss, (BinaryCrossentropy, BinaryFocalCrossentropy)) or y_true.size == 0:
+        return None
+    low, high = float(y_true.min()), float(y_true.max())
+    if low >= 0 and high <= 1:
+        return None
+    values = np.unique(y_true) if y_true.size <= 1_000_000 else np.array([low, high])
+    texts = [f"{v:g}" for v in values]
+    found = (", ".join(texts[:-1]) + " and " + texts[-1] if len(texts) <= 6
+             else f"{len(texts)} values from {low:g} to {high:g}")
+    if set(values.tolist()) == {-1.0, 1.0}:
+        fix = "these look like -1/+1 labels: use (y + 1) / 2 to make them 0/1"
+    elif low == 0 and np.all(values == np.round(values)):
+        fix = (f"these look like class indices of {int(high) + 1} classes: use "
+               f"loss='sparse_categorical_crossentropy' with a last layer Dense({int(high) + 1}, "
+               f"activation='softmax')")
+    else:
+        fix = "rescale the targets into [0, 1], or use a regression loss such as 'mse' for continuous targets"
+    return (f"{loss.name} needs labels in [0, 1] (the probability of class 1), but the targets hold {found}; "
+            f"{fix}.")

@@ -75,6 +75,7 @@ def get_batches(x, y=None, sample_weight=None, *, to_arrays: Callable[..., Array
         (3, [4, 4, 2])
     """
     check_not_a_generator_function(x, what)
+    check_shuffle(shuffle)
     if is_batch_source(x):
         _reject_array_arguments(y, sample_weight)
         return BatchStream(x, steps, shuffle, rng, what, workers, max_queue_size, class_weight, check_first_batch)
@@ -84,6 +85,13 @@ def get_batches(x, y=None, sample_weight=None, *, to_arrays: Callable[..., Array
     if batch_size is None:
         batch_size = math.ceil(data.num_samples / steps) if steps and not one_pass else DEFAULT_BATCH_SIZE
     return EpochIterator(data, batch_size, shuffle=shuffle, steps_per_epoch=steps, rng=rng, one_pass=one_pass)
+
+
+def check_shuffle(shuffle) -> None:
+    """Refuse a ``shuffle`` other than True, False or ``"batch"`` (``"yes"`` would otherwise mean True)."""
+    if isinstance(shuffle, (bool, np.bool_)) or (isinstance(shuffle, str) and shuffle == "batch"):
+        return
+    raise ValueError(f"shuffle must be True, False or \"batch\" (shuffle within each batch), got {shuffle!r}.")
 
 
 def _reject_array_arguments(y, sample_weight) -> None:

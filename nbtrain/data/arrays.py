@@ -32,14 +32,77 @@ def as_array_list(data, what: str, expected: int | None = None) -> list[np.ndarr
             arrays.append(np.asarray(item))
         except (TypeError, ValueError) as error:
             raise TypeError(f"{what} must be a NumPy array (or a list of arrays), got {type(item).__name__}: {error}")
-        if arrays[-1].dtype == object:
-            raise TypeError(
-                f"{what} could not be turned into a numeric array (it has dtype object). Check that every sample "
-                f"has the same shape and holds numbers."
-            )
+        problem = dtype_problem(arrays[-1], what)
+        if problem:
+            raise TypeError(problem)
         if arrays[-1].ndim == 0:
             raise ValueError(f"{what} must have a first (sample) axis, got a scalar {item!r}.")
     return arrays
+
+
+def dtype_problem(array: np.ndarray, what: str) -> str | None:
+    """Why an array of this dtype cannot feed a model (strings, objects, complex, dates), with the fix; or None."""
+    kind = array.dtype.kind
+    if kind in "USO" and array.size:
+        first = _first_non_number(array)
+        if first is None:    # an object array of numbers only (a pandas column of mixed types, say)
+            return (f"{what} has dtype object but holds only numbers; convert it once with "
+                    f"np.asarray({what.split()[-1]}, dtype='float32').")
+        if not isinstance(first[1], (str, bytes)):
+            return (f"{what} could not be turned into a numeric array (it has dtype object); its first value that "
+                    f"is not a number, at {first[0]}, is {type(first[1]).__name__} {_short(first[1])}. Check that "
+                    f"every sample has the same shape and holds numbers.")
+        return (f"{what} holds text, not numbers (dtype {array.dtype}), first at {first[0]}: {_short(first[1])}. A "
+                f"model needs numbers: encode labels as class indices with classes, codes = "
+                f"np.unique(labels, return_inverse=True) (classes[code] gives the label back), or map each "
+                f"value with a dict such as {{'cat': 0, 'dog': 1}}; encode text features the same way, or one-hot.")
+    if kind == "c":
+        return (f"{what} holds complex numbers (dtype {array.dtype}); a model needs real numbers. Pass "
+                f"np.abs(...) or the real and imaginary parts as two features: np.stack([a.real, a.imag], axis=-1).")
+    if kind in "mM":
+        return (f"{what} holds dates or times (dtype {array.dtype}); a model needs numbers. Convert them, e.g. to "
+                f"days since the first: (a - a.min()) / np.timedelta64(1, 'D'), or to features such as the day "
+                f"of the week.")
+    if kind == "V":
+        return f"{what} is a structured array (dtype {array.dtype}); pass the numeric fields as a plain array."
+    return None
+
+
+def _short(value, limit=60) -> str:
+    text = repr(str(value) if isinstance(value, str) else value)   # 'cat', not np.str_('cat')
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _first_non_number(array: np.ndarray):
+    """``(position, value)`` of the first value that is not a number, or None."""
+    for position, value in np.ndenumerate(array):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number, np.bool_)):
+            return position[0] if array.ndim == 1 else position, value
+    return None
+
+
+def sample_weight_array(sample_weight, ys, what="sample_weight") -> np.ndarray:
+    """``sample_weight`` as float32 of shape ``(samples,)`` (or ``(samples, steps)`` for sequence targets).
+
+    ``(samples, 1)`` is taken as ``(samples,)``; any other shape is refused, since the loss would otherwise
+    broadcast it against the wrong axis (``(96, 2)`` for 96 samples is not one weight per sample).
+    """
+    sw = np.asarray(sample_weight)
+    problem = dtype_problem(sw, what)
+    if problem:
+        raise TypeError(problem)
+    sw = np.asarray(sw, dtype=np.float32)
+    if sw.ndim == 0:
+        raise ValueError(f"{what} must have one weight per sample, got a scalar.")
+    if sw.ndim == 2 and sw.shape[1] == 1:
+        return sw[:, 0]
+    per_step = ys is not None and any(y.ndim > sw.ndim and y.shape[:sw.ndim] == sw.shape for y in ys)
+    if sw.ndim > 1 and not per_step:
+        samples = sw.shape[0]
+        raise ValueError(f"{what} must hold one weight per sample, shape ({samples},), but has shape {sw.shape}. "
+                         f"Pass a 1-D array (e.g. {what.split()[-1]}[:, 0], or a weight per class through "
+                         f"class_weight={{0: 1.0, 1: 5.0}}); per-time-step weights need targets with a time axis.")
+    return sw
 
 
 def _is_array_like(item) -> bool:
@@ -50,7 +113,8 @@ def cast_floats(arrays: list[np.ndarray] | None) -> list[np.ndarray] | None:
     """Cast to float32 once per call of fit (no copy when already float32 and contiguous)."""
     if arrays is None:
         return None
-    return [np.ascontiguousarray(a, dtype=FLOATX) for a in arrays]
+    with np.errstate(over="ignore"):   # values too large for float32 become inf, which check_finite reports
+        return [np.ascontiguousarray(a, dtype=FLOATX) for a in arrays]
 
 
 def check_same_length(named_arrays: dict[str, list[np.ndarray] | None]) -> int:
@@ -238,3 +302,61 @@ class EpochIterator:
             if self.steps_per_epoch <= self.data.num_batches(self.batch_size):
                 return self._next_batch()
         return batch
+
+
+# Rows are checked in blocks of about this many bytes: one pass over the data, with a temporary of
+# a quarter of a block (np.isfinite's booleans), however large the array.
+FINITE_CHECK_BLOCK_BYTES = 4 << 20
+
+FINITE_FIX = ("Replace or drop them before training: np.nan_to_num({array}) (NaN to 0), df.dropna() for a pandas "
+              "DataFrame, or sklearn.impute.SimpleImputer() to fill them with the column means.")
+
+
+def check_all_finite(arrays: list[np.ndarray] | None, name: str) -> None:
+    """:func:`check_finite` for each array of an argument (``x``, or ``x[0]``, ``x[1]`` for several inputs)."""
+    for i, array in enumerate(arrays or []):
+        check_finite(array, name if len(arrays) == 1 else f"{name}[{i}]")
+
+
+def check_finite(array: np.ndarray, name: str, shown: int = 5) -> None:
+    """Raise when a float array holds NaN or inf, naming the array, the count and the first positions.
+
+    The check reads the rows in blocks of about 4 MB (one pass, no copy of the array), so a 400 MB array
+    costs about as much as reading it once.
+
+    Example:
+        >>> check_finite(np.array([[1.0, np.nan]], np.float32), "x")
+        Traceback (most recent call last):
+        ...
+        ValueError: x holds 1 NaN or infinite value (1 NaN, 0 inf) of 2, first at (0, 1) (row, column). Replace ...
+    """
+    if array.dtype.kind != "f" or array.size == 0:
+        return
+    rows = array.reshape(array.shape[0], -1)
+    rows_per_block = max(1, FINITE_CHECK_BLOCK_BYTES // max(1, rows.shape[1] * rows.itemsize))
+    bad_blocks = [start for start in range(0, rows.shape[0], rows_per_block)
+                  if not np.isfinite(rows[start:start + rows_per_block]).all()]
+    if bad_blocks:
+        raise ValueError(_not_finite_message(array, rows, rows_per_block, bad_blocks, name, shown))
+
+
+def _not_finite_message(array, rows, rows_per_block, bad_blocks, name, shown) -> str:
+    """Count the NaN and inf values in the blocks that hold some, and show where the first ones are."""
+    nans = infs = 0
+    positions = []
+    for start in bad_blocks:
+        block = rows[start:start + rows_per_block]
+        nans += int(np.isnan(block).sum())
+        infs += int(np.isinf(block).sum())
+        if len(positions) < shown:
+            for row, column in np.argwhere(~np.isfinite(block))[:shown - len(positions)]:
+                index = (start + int(row),) + np.unravel_index(int(column), array.shape[1:])
+                positions.append(str(tuple(int(i) for i in index)) if len(index) > 1 else f"row {index[0]}")
+    count = nans + infs
+    return (f"{name} holds {count} NaN or infinite value{'s' if count > 1 else ''} ({nans} NaN, {infs} inf) of "
+            f"{array.size}, first at {', '.join(positions)}{_axes_note(array)}. "
+            + FINITE_FIX.format(array=name.split()[-1]))
+
+
+def _axes_note(array) -> str:
+    return " (row, column)" if array.ndim == 2 else " (row, ...)" if array.ndim > 2 else ""

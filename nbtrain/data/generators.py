@@ -9,7 +9,8 @@ from collections import deque
 
 import numpy as np
 
-from nbtrain.data.arrays import as_array_list, cast_floats, class_weights_to_sample_weights
+from nbtrain.data.arrays import (as_array_list, cast_floats, check_all_finite, class_weights_to_sample_weights,
+                                 sample_weight_array)
 
 
 class PyDataset:
@@ -210,12 +211,19 @@ class BatchStream:
 
     def _arrays(self, item, step):
         x, y, sample_weight = unpack_batch(item, self.what)
-        xs = cast_floats(as_array_list(x, f"{self.what} batch {step} inputs"))
-        ys = cast_floats(as_array_list(y, f"{self.what} batch {step} targets"))
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
+        # Batches are named as people count them, from 1.
+        where = f"{self.what} batch {step + 1} (counting from 1):"
+        xs = cast_floats(as_array_list(x, f"{where} x"))
+        ys = cast_floats(as_array_list(y, f"{where} y"))
+        sw = None if sample_weight is None else sample_weight_array(sample_weight, ys, f"{where} sample_weight")
         if self.class_weight is not None and ys is not None:
             weights = class_weights_to_sample_weights(self.class_weight, ys[0])
             sw = weights if sw is None else sw * weights
+        # A stream is checked batch by batch as it arrives: its NaN would otherwise reach the weights
+        # before anything looked at it.
+        check_all_finite(xs, f"{where} x")
+        check_all_finite(ys, f"{where} y")
+        check_all_finite(None if sw is None else [sw], f"{where} sample_weight")
         return xs, ys, sw
 
 

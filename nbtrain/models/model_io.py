@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.data.arrays import ArrayData, as_array_list, cast_floats, check_same_length
+from nbtrain.data.arrays import (ArrayData, as_array_list, cast_floats, check_all_finite, check_same_length,
+                                 sample_weight_array)
+from nbtrain.losses import binary_label_problem
 from nbtrain.utils.naming import shape_text
 
 
@@ -28,6 +30,7 @@ class ModelIO:
         """``x`` as a checked list of float32 arrays, one per model input."""
         xs = self._input_arrays(x, what)
         self.model._check_inputs(xs)
+        check_all_finite(xs, what)
         return xs
 
     def arrays(self, x, y, sample_weight, x_name="x", y_name="y") -> ArrayData:
@@ -35,15 +38,17 @@ class ModelIO:
         xs = self._input_arrays(x, x_name)
         ys = None if y is None else cast_floats(
             as_array_list(by_name(y, self.model.output_names, y_name), y_name, len(self.model.output_names)))
-        sw = None
-        if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=np.float32)
-            if sw.ndim == 0:
-                raise ValueError("sample_weight must have one weight per sample, got a scalar.")
-        check_same_length({x_name: xs, y_name: ys, "sample_weight": None if sw is None else [sw]})
+        sw_name = "sample_weight" if x_name == "x" else "validation sample_weight"
+        sw = None if sample_weight is None else sample_weight_array(sample_weight, ys, sw_name)
+        samples = check_same_length({x_name: xs, y_name: ys, sw_name: None if sw is None else [sw]})
+        if samples == 0:
+            raise ValueError(empty_data_message(x_name, xs, y_name, ys))
         self.model._check_inputs(xs)
         if ys is not None:
             self.check_targets(ys, y_name)
+        check_all_finite(xs, x_name)
+        check_all_finite(ys, y_name)
+        check_all_finite(None if sw is None else [sw], sw_name)
         return ArrayData(xs, ys, sw)
 
     def training_arrays(self, x, y, sample_weight) -> ArrayData:
@@ -79,7 +84,7 @@ class ModelIO:
                              f"holds {len(ys)} arrays.")
         losses = model._compiled_loss.losses if model._compiled_loss else [None] * len(ys)
         for y, output_shape, loss in zip(ys, model.output_shapes, losses):
-            problem = target_problem(y.shape, output_shape, loss)
+            problem = target_problem(y.shape, output_shape, loss) or binary_label_problem(loss, y)
             if problem:
                 raise ValueError(problem)
 
@@ -97,6 +102,29 @@ class ModelIO:
         shape = self.model.input_shape
         expected = shape if self.model.input_names and len(self.model.input_names) > 1 else [shape]
         return [match_rank(x, tuple(shape)) for x, shape in zip(xs, expected)]
+
+
+def empty_data_message(x_name, xs, y_name, ys) -> str:
+    """The error for data with no samples, with the shapes received."""
+    shapes = ", ".join(f"{name} shape {arrays[0].shape if len(arrays) == 1 else [a.shape for a in arrays]}"
+                       for name, arrays in ((x_name, xs), (y_name, ys)) if arrays)
+    fix = ("pass at least one validation sample, or leave validation_data out" if x_name.startswith("validation")
+           else "check the step that loaded or filtered the data (a mask or df.dropna() that removed every row)")
+    return f"{x_name} has 0 samples ({shapes}): there is nothing to compute on. {fix[0].upper() + fix[1:]}."
+
+
+def non_finite_loss_message(what: str, loss, where: str) -> str:
+    """Why training stopped at a batch whose loss (or gradient) is NaN or inf, and what usually causes it.
+
+    ``where`` is ``"epoch 2, batch 5 (counting from 1)"`` or ``"this train_on_batch call"``.
+    """
+    found = f"the loss was {float(loss)}" + ("" if what == "loss" else " but a gradient was NaN or inf")
+    return (f"Training stopped at {where}: {found}. This batch did not change the weights; "
+            f"they are those of the last good batch. Likely causes: a learning rate too high (try 10 times "
+            f"lower, or clipnorm=1.0 in the optimizer); the data (values far from 0: standardize the inputs); "
+            f"or a loss that does not fit the labels or the last layer (binary_crossentropy needs labels in "
+            f"[0, 1], categorical_crossentropy one-hot labels). To let training go on and decide with a "
+            f"callback instead, add callbacks=[TerminateOnNaN()].")
 
 
 def match_rank(x: np.ndarray, expected: tuple) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 from nbtrain import activations as activations_module
 from nbtrain import optimizers as optimizers_module
 from nbtrain.callbacks.callback_list import CallbackList
+from nbtrain.callbacks.terminate_on_nan import TerminateOnNaN
 from nbtrain.data.adapters import DEFAULT_BATCH_SIZE, get_batches
 from nbtrain.data.arrays import ArrayData
 from nbtrain.data.generators import is_batch_source
@@ -24,7 +25,7 @@ from nbtrain.models.background import check_not_training_in_background, start_ba
 from nbtrain.models.compile_utils import (CompiledLoss, CompiledMetrics, LogTracker, learning_rate_log,
                                           loss_weights_with_mask, regularization_penalty, sorted_logs)
 from nbtrain.models.interrupts import TrainingInterrupted, deferred_interrupts
-from nbtrain.models.model_io import ModelIO
+from nbtrain.models.model_io import ModelIO, non_finite_loss_message
 from nbtrain.models.outcome import FitOutcome, stop_detail
 from nbtrain.models.progress import default_progress_callback
 from nbtrain.utils.checks import number
@@ -362,7 +363,7 @@ class Trainer:
                 for epoch in range(initial_epoch, epochs):
                     self.reset_metrics()
                     callbacks.on_epoch_begin(epoch)
-                    logs, batches = yield from self._train_one_epoch(iterator, callbacks, interrupt)
+                    logs, batches = yield from self._train_one_epoch(iterator, callbacks, interrupt, epoch)
                     if interrupt.requested:
                         self.fit_outcome = FitOutcome("interrupted", (epoch, batches))
                         break
@@ -390,14 +391,17 @@ class Trainer:
             self.optimizer.finalize_variable_values(self._variables())
             callbacks.on_train_end(logs)
 
-    def _train_one_epoch(self, iterator, callbacks, interrupt):
+    def _train_one_epoch(self, iterator, callbacks, interrupt, epoch=0):
         """Run one epoch's batches, pausing after each (a generator); returns the last logs and the number of
         batches run. Stops early when the user interrupted or a callback set ``stop_training``."""
         __tracebackhide__ = True
         logs, batches = {}, 0
+        # A user's TerminateOnNaN decides what a NaN loss does (Keras's behaviour); otherwise the step refuses it.
+        guard = not any(isinstance(callback, TerminateOnNaN) for callback in callbacks.callbacks)
         for step, (xs, ys, sample_weight) in iterator.epoch():
             callbacks.on_train_batch_begin(step)
-            logs = self._train_step(xs, ys, sample_weight)
+            where = f"epoch {epoch + 1}, batch {step + 1} (counting from 1)" if guard else None
+            logs = self._train_step(xs, ys, sample_weight, where)
             callbacks.on_train_batch_end(step, logs)
             batches = step + 1
             if interrupt.requested or self.stop_training:
@@ -407,15 +411,22 @@ class Trainer:
             self.stop_training = True  # a one-shot generator ran dry: no later epoch can get data
         return logs, batches
 
-    def _train_step(self, xs, ys, sample_weight) -> dict:
+    def _train_step(self, xs, ys, sample_weight, where="this train_on_batch call") -> dict:
+        """One update. With ``where`` (``"epoch 2, batch 5 (counting from 1)"``), a NaN or inf loss or gradient
+        raises before the weights change, so they stay those of the last good batch."""
         outputs = self._forward(xs, training=True)
         self._on_first_batch(ys, outputs)
         masks = self._loss_masks(outputs)
         loss_weights = [loss_weights_with_mask(sample_weight, mask) for mask in masks]
         total, parts, gradients = self._compiled_loss.value_and_gradients(ys, outputs, loss_weights, self._fusable)
+        if where is not None and not np.isfinite(total):
+            raise FloatingPointError(non_finite_loss_message("loss", total, where))
         self._backward(gradients)
         for layer in self._penalized_layers:
             layer.add_penalty_gradients()
+        # About 0.2% of a batch of the seed MLP: one read of the gradients, none kept.
+        if where is not None and not all(np.isfinite(gradient).all() for gradient in self._gradients()):
+            raise FloatingPointError(non_finite_loss_message("gradient", total, where))
         self.optimizer.apply(self._gradients(), self._variables(), variable_names=self._variable_names)
         for layer in self._constrained_layers:
             layer.apply_constraints()
