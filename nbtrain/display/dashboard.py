@@ -219,16 +219,52 @@ class Dashboard(LiveDisplay):
                 output.show(bundle)
         finally:
             widgets, self.widgets = self.widgets, {}
-            for widget in widgets.values():
-                try:
-                    widget.close()
-                except Exception:
-                    pass
+            self._close(widgets)
             self._opened = False
             output.settle()
 
+    def _close(self, widgets: dict) -> None:
+        """Close every widget model of the dashboard, and unhook the Stop button from it.
+
+        The kernel keeps each open widget model in ipywidgets' registry, and with it everything the model
+        holds: a Stop button still observed by this dashboard would keep the dashboard, and so the trained
+        model, alive until the kernel restarts. The boxes, layouts and styles are widget models too.
+        """
+        stop = widgets.get("stop")
+        if stop is not None:
+            stop.unobserve(self._on_stop_click, names="value")
+        for widget in widget_models(widgets.values()):
+            try:
+                widget.close()
+            except Exception:      # a comm the kernel already closed: nothing left to free
+                pass
+
     def __repr__(self):
         return f"<Dashboard {'running' if self.widgets else 'idle'}>"
+
+
+def widget_models(roots) -> list:
+    """``roots`` and every widget model they hold (children, layouts, styles, ...), each once.
+
+    Example:
+        >>> import ipywidgets as w
+        >>> box = w.HBox([w.HTML("a")])
+        >>> sorted(type(m).__name__ for m in widget_models([box]))
+        ['HBox', 'HTML', 'HTMLStyle', 'Layout', 'Layout']
+    """
+    from ipywidgets import Widget
+
+    found, pending = {}, list(roots)
+    while pending:
+        widget = pending.pop()
+        if id(widget) in found:
+            continue
+        found[id(widget)] = widget
+        for name in widget.keys:                 # the synced traits: where a widget refers to other models
+            value = getattr(widget, name, None)
+            values = value if isinstance(value, (list, tuple)) else (value,)
+            pending.extend(item for item in values if isinstance(item, Widget))
+    return list(found.values())
 
 
 def widget_front_end_bundle_keys() -> tuple[str, ...]:

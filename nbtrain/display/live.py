@@ -27,12 +27,41 @@ import os
 import sys
 import time
 import warnings
+import weakref
 
 from nbtrain.callbacks.callback import Callback
 from nbtrain.display.state import RunState
 from nbtrain.display.static import progress_line, record_bundle
 from nbtrain.display.text import INTERRUPT_NOTE
 from nbtrain.display.throttle import Throttle
+
+def weak_metric_direction(model):
+    """``model.metric_direction`` without holding the model: the run's state outlives the run (in the display,
+    in the record), the trained model need not. Once the model is gone the state guesses from the metric names.
+
+    Example:
+        >>> class Model:
+        ...     def metric_direction(self, name):
+        ...         return "up"
+        >>> model = Model()
+        >>> direction = weak_metric_direction(model)
+        >>> direction("accuracy")
+        'up'
+        >>> del model; direction("accuracy") is None
+        True
+    """
+    method = getattr(model, "metric_direction", None)
+    try:
+        reference = weakref.WeakMethod(method)
+    except TypeError:                 # not a bound method of a weakly referable object: keep it as it is
+        return method
+
+    def direction(name):
+        bound = reference()
+        return None if bound is None else bound(name)
+
+    return direction
+
 
 class LiveDisplay(Callback):
     """Base class of the notebook progress displays (see the module docstring).
@@ -148,8 +177,7 @@ class LiveDisplay(Callback):
                 return None
 
     def _start(self, mode: str) -> None:
-        direction = getattr(self.model, "metric_direction", None)
-        self.state = RunState(mode, self.params, self._model_name(), direction)
+        self.state = RunState(mode, self.params, self._model_name(), weak_metric_direction(self.model))
         self.state.learning_rate = self._learning_rate() if mode == "fit" else None
         self.state.begin(self.clock())
         self.bar_throttle.reset()
@@ -286,6 +314,20 @@ class LiveDisplay(Callback):
                 self._finish({"text/plain": summary_text(self.state)})
             except Exception:
                 pass
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Let go of the model and the figure once the record is shown.
+
+        Whatever still holds the display after the run (a handle, a front end's callback, the user's own
+        callback list) must not keep the trained model, its weights and optimizer state, alive with it:
+        a workshop re-runs the training cell tens of times. The next run sets the model again.
+        """
+        self.model = None
+        if self._plot is not None:
+            self._plot.close()
+            self._plot = None
 
     def _end_reason(self, error):
         model = self.model
@@ -314,8 +356,6 @@ class LiveDisplay(Callback):
         bundle = record_bundle(state, png, note)
         self.record = bundle
         self._finish(bundle)
-        if self._plot is not None:
-            self._plot.close()
 
     # ----- evaluate and predict: a progress bar only ------------------------------------------------------------------
     def _in_fit(self) -> bool:
@@ -366,6 +406,7 @@ class LiveDisplay(Callback):
         title = "Evaluate" if state.mode == "evaluate" else "Predict"
         self.record = {"text/plain": f"{title}: {line}"}
         self._guard(self._finish, self.record)
+        self._release()
 
 
 class RecordOnly(LiveDisplay):
