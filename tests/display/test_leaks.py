@@ -16,7 +16,7 @@ import weakref
 
 import pytest
 
-from display_helpers import FakeModel, fit_params, simulate_fit
+from display_helpers import FakeModel, simulate_fit
 
 pytest.importorskip("ipywidgets")
 

@@ -288,7 +288,7 @@ def test_in_a_real_kernel_a_rerun_and_a_predict_are_refused_and_a_failure_shows_
     for refused, method in ((outputs[2], "fit"), (outputs[3], "predict")):
         errors = [o for o in refused if o.output_type == "error"]
         assert len(errors) == 1 and errors[0].ename == "RuntimeError", refused
-        assert errors[0].evalue.startswith(f"Model 'tiny' is training in the background (epoch ")
+        assert errors[0].evalue.startswith("Model 'tiny' is training in the background (epoch ")
         assert f"so {method}() cannot use it now" in errors[0].evalue and "handle.wait()" in errors[0].evalue
     assert [o.get("text") for o in outputs[4]] == ["stopped (600, 2)\n"]
     streams = "".join(o.get("text", "") for cell in outputs[5:] for o in cell if o.output_type == "stream")
