@@ -275,7 +275,9 @@ def test_in_a_real_kernel_a_rerun_and_a_predict_are_refused_and_a_failure_shows_
     start = "handle = model.fit(x, y, epochs=200, batch_size=32, callbacks=[Slow()], verbose=0, background=True)"
     cells = [KERNEL_SETUP, start, start, "model.predict(x[:50], batch_size=50, verbose=0)",
              "handle.stop(); history = handle.wait(); print(handle.status, model.predict(x, verbose=0).shape)",
-             "failing = model.fit(x, y, epochs=5, callbacks=[Fails()], verbose=0, background=True)",
+             # one cell, so that it is still running when the thread's warning arrives: nbclient keeps no output
+             # that comes after a cell has finished (a notebook front end shows it under that cell)
+             "failing = model.fit(x, y, epochs=5, callbacks=[Fails()], verbose=0, background=True)\n"
              "failing._finished.wait(60); time.sleep(0.5); print(failing.status)"]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
