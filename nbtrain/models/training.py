@@ -8,6 +8,7 @@ dict of plain floats. The engine never prints: progress is a callback.
 from __future__ import annotations
 
 import inspect
+import math
 import threading
 import time
 import warnings
@@ -424,10 +425,11 @@ class Trainer:
         self._backward(gradients)
         for layer in self._penalized_layers:
             layer.add_penalty_gradients()
-        # About 0.2% of a batch of the seed MLP: one read of the gradients, none kept.
-        if where is not None and not all(np.isfinite(gradient).all() for gradient in self._gradients()):
+        gradients = self._gradients()
+        # One read of each gradient and no temporary array: a NaN or inf anywhere makes its sum NaN or inf.
+        if where is not None and not all(math.isfinite(gradient.sum()) for gradient in gradients):
             raise FloatingPointError(non_finite_loss_message("gradient", total, where))
-        self.optimizer.apply(self._gradients(), self._variables(), variable_names=self._variable_names)
+        self.optimizer.apply(gradients, self._variables(), variable_names=self._variable_names)
         for layer in self._constrained_layers:
             layer.apply_constraints()
         total += self._regularization_penalty()
