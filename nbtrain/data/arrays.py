@@ -32,7 +32,7 @@ def as_array_list(data, what: str, expected: int | None = None) -> list[np.ndarr
             arrays.append(np.asarray(item))
         except (TypeError, ValueError) as error:
             raise TypeError(f"{what} must be a NumPy array (or a list of arrays), got {type(item).__name__}: {error}")
-        problem = dtype_problem(arrays[-1], what)
+        problem = dtype_problem(arrays[-1], what, columns=getattr(item, "columns", None))
         if problem:
             raise TypeError(problem)
         if arrays[-1].ndim == 0:
@@ -40,14 +40,27 @@ def as_array_list(data, what: str, expected: int | None = None) -> list[np.ndarr
     return arrays
 
 
-def dtype_problem(array: np.ndarray, what: str) -> str | None:
-    """Why an array of this dtype cannot feed a model (strings, objects, complex, dates), with the fix; or None."""
+def dtype_problem(array: np.ndarray, what: str, columns=None) -> str | None:
+    """Why an array of this dtype cannot feed a model (strings, objects, complex, dates), with the fix; or None.
+
+    ``columns`` are a pandas DataFrame's column names, to name the column of the first bad value.
+    """
     kind = array.dtype.kind
     if kind in "USO" and array.size:
         first = _first_non_number(array)
         if first is None:    # an object array of numbers only (a pandas column of mixed types, say)
             return (f"{what} has dtype object but holds only numbers; convert it once with "
                     f"np.asarray({what.split()[-1]}, dtype='float32').")
+        where = _position_text(first[0], columns)
+        if _is_missing(first[1]):
+            return (f"{what} has missing values (None, NaN or pd.NA in a column of dtype object), first at "
+                    f"{where}. Drop or fill them before training: df.dropna(), df.fillna(0) or "
+                    f"sklearn.impute.SimpleImputer(); then convert with df.to_numpy(dtype='float32').")
+        if hasattr(first[1], "isoformat"):    # datetime, date, time, pandas Timestamp
+            return (f"{what} holds dates or times ({type(first[1]).__name__} {_short(first[1])} at {where}); a "
+                    f"model needs numbers. Convert them, e.g. to days since the first: "
+                    f"(df[col] - df[col].min()).dt.days, or to features such as df[col].dt.dayofweek.")
+        first = (where, first[1])
         if not isinstance(first[1], (str, bytes)):
             return (f"{what} could not be turned into a numeric array (it has dtype object); its first value that "
                     f"is not a number, at {first[0]}, is {type(first[1]).__name__} {_short(first[1])}. Check that "
@@ -71,6 +84,18 @@ def dtype_problem(array: np.ndarray, what: str) -> str | None:
 def _short(value, limit=60) -> str:
     text = repr(str(value) if isinstance(value, str) else value)   # 'cat', not np.str_('cat')
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _is_missing(value) -> bool:
+    """None, or pandas's missing-value markers (pd.NA, pd.NaT), recognized without importing pandas."""
+    return value is None or type(value).__name__ in ("NAType", "NaTType")
+
+
+def _position_text(position, columns) -> str:
+    """``(3, 2)``, or ``row 3, column 'price'`` when the data came from a DataFrame with named columns."""
+    if columns is not None and isinstance(position, tuple) and len(position) == 2:
+        return f"row {position[0]}, column {columns[position[1]]!r}"
+    return str(position)
 
 
 def _first_non_number(array: np.ndarray):
@@ -109,12 +134,23 @@ def _is_array_like(item) -> bool:
     return hasattr(item, "shape") and hasattr(item, "dtype") and getattr(item, "ndim", 0) >= 1
 
 
-def cast_floats(arrays: list[np.ndarray] | None) -> list[np.ndarray] | None:
-    """Cast to float32 once per call of fit (no copy when already float32 and contiguous)."""
-    if arrays is None:
-        return None
+def cast_floats(arrays: list[np.ndarray] | None, per_batch: bool = False) -> list[np.ndarray] | None:
+    """The arrays as the model reads them: cast to float32 now, or (``per_batch``) batch by batch.
+
+    ``fit`` reads its data once per epoch, so it casts once (no copy when already float32 and contiguous) and
+    shares that copy with the ``validation_split`` part. ``evaluate`` and ``predict`` read it once, so they
+    pass ``per_batch=True``: the arrays stay as they are and :class:`ArrayData` casts each batch, which costs
+    a few batches of memory instead of a float32 copy of everything.
+    """
+    if arrays is None or per_batch:
+        return arrays
+    return [as_float32(a) for a in arrays]
+
+
+def as_float32(array: np.ndarray) -> np.ndarray:
+    """``array`` as contiguous float32, copied only when it is not already."""
     with np.errstate(over="ignore"):   # values too large for float32 become inf, which check_finite reports
-        return [np.ascontiguousarray(a, dtype=FLOATX) for a in arrays]
+        return np.ascontiguousarray(array, dtype=FLOATX)
 
 
 def check_same_length(named_arrays: dict[str, list[np.ndarray] | None]) -> int:
@@ -158,10 +194,13 @@ class ArrayData:
         xs: list of input arrays (one per model input).
         ys: list of target arrays (one per output), or None for predict.
         sample_weight: per-sample weights, or None.
+        cast_per_batch: the arrays are not float32 yet (see :func:`cast_floats`): cast each batch as it is
+            served.
     """
 
-    def __init__(self, xs, ys=None, sample_weight=None):
+    def __init__(self, xs, ys=None, sample_weight=None, cast_per_batch=False):
         self.xs, self.ys, self.sample_weight = xs, ys, sample_weight
+        self.cast_per_batch = cast_per_batch
         self.num_samples = xs[0].shape[0]
 
     def weighted_by_class(self, class_weight: dict) -> ArrayData:
@@ -171,7 +210,7 @@ class ArrayData:
                              "sample_weight (one array per sample) instead.")
         weights = class_weights_to_sample_weights(class_weight, self.ys[0])
         sample_weight = weights if self.sample_weight is None else self.sample_weight * weights
-        return ArrayData(self.xs, self.ys, sample_weight)
+        return ArrayData(self.xs, self.ys, sample_weight, self.cast_per_batch)
 
     def split(self, validation_split: float):
         """Split off the last fraction of samples, before any shuffling (Keras semantics)."""
@@ -188,7 +227,7 @@ class ArrayData:
     def _slice(self, start, stop):
         take = lambda arrays: None if arrays is None else [a[start:stop] for a in arrays]  # noqa: E731
         sw = None if self.sample_weight is None else self.sample_weight[start:stop]
-        return ArrayData(take(self.xs), take(self.ys), sw)
+        return ArrayData(take(self.xs), take(self.ys), sw, self.cast_per_batch)
 
     def num_batches(self, batch_size: int) -> int:
         return math.ceil(self.num_samples / batch_size)
@@ -212,12 +251,14 @@ class ArrayData:
             yield self._gather(index, buffers)
 
     def _contiguous(self, start, stop):
-        take = lambda arrays: None if arrays is None else [a[start:stop] for a in arrays]  # noqa: E731
+        cast = as_float32 if self.cast_per_batch else (lambda a: a)
+        take = lambda arrays: None if arrays is None else [cast(a[start:stop]) for a in arrays]  # noqa: E731
         sw = None if self.sample_weight is None else self.sample_weight[start:stop]
         return take(self.xs), take(self.ys), sw
 
     def _gather_buffers(self, size):
-        make = lambda arrays: None if arrays is None else [np.empty((size,) + a.shape[1:], a.dtype) for a in arrays]  # noqa: E731
+        dtype = (lambda a: FLOATX) if self.cast_per_batch else (lambda a: a.dtype)   # np.take casts into them
+        make = lambda arrays: None if arrays is None else [np.empty((size,) + a.shape[1:], dtype(a)) for a in arrays]  # noqa: E731
         sw = None if self.sample_weight is None else np.empty(size, self.sample_weight.dtype)
         return make(self.xs), make(self.ys), sw
 
@@ -321,8 +362,9 @@ def check_all_finite(arrays: list[np.ndarray] | None, name: str) -> None:
 def check_finite(array: np.ndarray, name: str, shown: int = 5) -> None:
     """Raise when a float array holds NaN or inf, naming the array, the count and the first positions.
 
-    The check reads the rows in blocks of about 4 MB (one pass, no copy of the array), so a 400 MB array
-    costs about as much as reading it once.
+    The check reads the rows in blocks of about 4 MB with two reductions each (no temporary array), so a
+    400 MB array costs about as much as reading it twice from cache. Values of float64 arrays too large for
+    float32 count as bad too: they would become inf when cast.
 
     Example:
         >>> check_finite(np.array([[1.0, np.nan]], np.float32), "x")
@@ -335,25 +377,45 @@ def check_finite(array: np.ndarray, name: str, shown: int = 5) -> None:
     rows = array.reshape(array.shape[0], -1)
     rows_per_block = max(1, FINITE_CHECK_BLOCK_BYTES // max(1, rows.shape[1] * rows.itemsize))
     bad_blocks = [start for start in range(0, rows.shape[0], rows_per_block)
-                  if not np.isfinite(rows[start:start + rows_per_block]).all()]
+                  if not _block_fits_float32(rows[start:start + rows_per_block])]
     if bad_blocks:
         raise ValueError(_not_finite_message(array, rows, rows_per_block, bad_blocks, name, shown))
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _block_fits_float32(block: np.ndarray) -> bool:
+    """True when every value of ``block`` is finite once cast to float32 (1e300 in float64 would become inf).
+
+    min and max propagate NaN and see inf, so two reductions decide it without a temporary array.
+    """
+    return bool(-FLOAT32_MAX <= block.min() and block.max() <= FLOAT32_MAX)
+
+
+def _fits_float32(block: np.ndarray) -> np.ndarray:
+    """Elementwise :func:`_block_fits_float32`, to count and locate the bad values."""
+    if block.dtype.itemsize <= 4:
+        return np.isfinite(block)
+    return np.abs(block) <= FLOAT32_MAX     # False for NaN, inf, and values too large for float32
+
+
 def _not_finite_message(array, rows, rows_per_block, bad_blocks, name, shown) -> str:
-    """Count the NaN and inf values in the blocks that hold some, and show where the first ones are."""
-    nans = infs = 0
+    """Count the NaN, inf and too-large values in the blocks that hold some, and show the first ones."""
+    nans = infs = too_large = 0
     positions = []
     for start in bad_blocks:
         block = rows[start:start + rows_per_block]
-        nans += int(np.isnan(block).sum())
-        infs += int(np.isinf(block).sum())
+        bad = ~_fits_float32(block)
+        block_nans, block_infs = int(np.isnan(block).sum()), int(np.isinf(block).sum())
+        nans, infs, too_large = nans + block_nans, infs + block_infs, too_large + int(bad.sum()) - block_nans - block_infs
         if len(positions) < shown:
-            for row, column in np.argwhere(~np.isfinite(block))[:shown - len(positions)]:
+            for row, column in np.argwhere(bad)[:shown - len(positions)]:
                 index = (start + int(row),) + np.unravel_index(int(column), array.shape[1:])
                 positions.append(str(tuple(int(i) for i in index)) if len(index) > 1 else f"row {index[0]}")
-    count = nans + infs
-    return (f"{name} holds {count} NaN or infinite value{'s' if count > 1 else ''} ({nans} NaN, {infs} inf) of "
+    count = nans + infs + too_large
+    kinds = f"{nans} NaN, {infs} inf" + (f", {too_large} too large for float32" if too_large else "")
+    return (f"{name} holds {count} NaN or infinite value{'s' if count > 1 else ''} ({kinds}) of "
             f"{array.size}, first at {', '.join(positions)}{_axes_note(array)}. "
             + FINITE_FIX.format(array=name.split()[-1]))
 

@@ -148,6 +148,7 @@ class BatchStream:
         self.max_queue_size = max_queue_size if max_queue_size is not None else getattr(source, "max_queue_size", 10)
         self._iterator = None
         self.exhausted = False
+        self.batches_served = 0   # over all epochs: a source that never served one is empty, an error for the caller
 
     @property
     def num_batches(self):
@@ -189,6 +190,7 @@ class BatchStream:
             if self._check_first_batch is not None:
                 self._check_first_batch(*batch[:2])
                 self._check_first_batch = None
+            self.batches_served += 1
             yield step, batch
             step += 1
         if self.is_dataset and (limit is None or self._iterator is None):
@@ -203,11 +205,13 @@ class BatchStream:
                 f"steps_per_epoch to the number of batches it yields.", stacklevel=4)
         if one_shot and step == 0:
             self.exhausted = True
-            warnings.warn(
-                f"{self.what} is an exhausted generator: it yielded no batches this epoch, so training stops "
-                f"here. A generator can be read only once; pass steps_per_epoch with a generator that loops "
-                f"forever, or use a PyDataset (nbtrain.utils.PyDataset) to train for several epochs.",
-                stacklevel=4)
+            if self.batches_served:   # with no batch at all, the caller raises (see no_batches_message)
+                warnings.warn(
+                    f"{self.what} is an exhausted generator: it yielded no batches this epoch (it served "
+                    f"{self.batches_served} before), so training stops here. A generator can be read only once; "
+                    f"pass {'validation_steps' if self.what == 'validation_data' else 'steps_per_epoch'} with a "
+                    f"generator that loops forever, or use a PyDataset (nbtrain.utils.PyDataset) to train for "
+                    f"several epochs.", stacklevel=4)
 
     def _arrays(self, item, step):
         x, y, sample_weight = unpack_batch(item, self.what)
@@ -228,3 +232,16 @@ class BatchStream:
 
 
 _END = object()
+
+
+def no_batches_message(what: str, purpose: str) -> str:
+    """The error for a generator, iterable or PyDataset that yielded no batch at all.
+
+    Example:
+        >>> no_batches_message("x", "evaluate")[:54]
+        'x yielded no batches, so there is nothing to evaluate.'
+    """
+    return (f"{what} yielded no batches, so there is nothing to {purpose}. An empty generator, list or "
+            f"PyDataset has nothing to give; a generator that an earlier call (or an earlier run of this cell) "
+            f"already read to its end has nothing left: create it again before each call, or use a PyDataset "
+            f"(nbtrain.utils.PyDataset), which can be read again and again.")

@@ -27,17 +27,26 @@ class ModelIO:
         self.model = model
 
     def inputs(self, x, what="x") -> list[np.ndarray]:
-        """``x`` as a checked list of float32 arrays, one per model input."""
+        """``x`` as a checked list of float32 arrays, one per model input (one batch: ``model(x)``)."""
         xs = self._input_arrays(x, what)
         self.model._check_inputs(xs)
         check_all_finite(xs, what)
         return xs
 
-    def arrays(self, x, y, sample_weight, x_name="x", y_name="y") -> ArrayData:
-        """Inputs, targets and sample weights cast once to float32, of one length, checked against the model."""
-        xs = self._input_arrays(x, x_name)
+    def prediction_data(self, x) -> ArrayData:
+        """``x`` checked against the model's inputs, for ``predict``, which casts it batch by batch."""
+        xs = self._input_arrays(x, "x", per_batch=True)
+        self.model._check_inputs(xs)
+        check_all_finite(xs, "x")
+        return ArrayData(xs, cast_per_batch=True)
+
+    def arrays(self, x, y, sample_weight, x_name="x", y_name="y", per_batch=False) -> ArrayData:
+        """Inputs, targets and sample weights of one length, checked against the model, and cast to float32
+        once (or batch by batch with ``per_batch``, for a single pass over the data: see ``cast_floats``)."""
+        xs = self._input_arrays(x, x_name, per_batch)
         ys = None if y is None else cast_floats(
-            as_array_list(by_name(y, self.model.output_names, y_name), y_name, len(self.model.output_names)))
+            as_array_list(by_name(y, self.model.output_names, y_name), y_name, len(self.model.output_names)),
+            per_batch)
         sw_name = "sample_weight" if x_name == "x" else "validation sample_weight"
         sw = None if sample_weight is None else sample_weight_array(sample_weight, ys, sw_name)
         samples = check_same_length({x_name: xs, y_name: ys, sw_name: None if sw is None else [sw]})
@@ -49,7 +58,7 @@ class ModelIO:
         check_all_finite(xs, x_name)
         check_all_finite(ys, y_name)
         check_all_finite(None if sw is None else [sw], sw_name)
-        return ArrayData(xs, ys, sw)
+        return ArrayData(xs, ys, sw, cast_per_batch=per_batch)
 
     def training_arrays(self, x, y, sample_weight) -> ArrayData:
         """:meth:`arrays` for ``fit`` and ``train_on_batch``, which need both ``x`` and ``y``."""
@@ -60,10 +69,10 @@ class ModelIO:
         return self.arrays(x, y, sample_weight)
 
     def evaluation_arrays(self, x, y, sample_weight) -> ArrayData:
-        """:meth:`arrays` for ``evaluate``, which needs both ``x`` and ``y``."""
+        """:meth:`arrays` for ``evaluate``, which needs both ``x`` and ``y`` and reads them once."""
         if x is None or y is None:
             raise ValueError("evaluate() needs inputs and targets: model.evaluate(x, y).")
-        return self.arrays(x, y, sample_weight)
+        return self.arrays(x, y, sample_weight, per_batch=True)
 
     def validation_arrays(self, validation_data) -> ArrayData:
         """``validation_data=(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` as checked arrays."""
@@ -88,9 +97,9 @@ class ModelIO:
             if problem:
                 raise ValueError(problem)
 
-    def _input_arrays(self, x, what) -> list[np.ndarray]:
+    def _input_arrays(self, x, what, per_batch=False) -> list[np.ndarray]:
         names = self.model.input_names
-        xs = cast_floats(as_array_list(by_name(x, names, what), what, 1 if names is None else len(names)))
+        xs = cast_floats(as_array_list(by_name(x, names, what), what, 1 if names is None else len(names)), per_batch)
         return self._match_input_ranks(xs)
 
     def _match_input_ranks(self, xs) -> list[np.ndarray]:

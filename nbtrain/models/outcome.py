@@ -34,14 +34,15 @@ class FitOutcome:
     detail: str | None = None
 
 
-def stop_detail(stopped_by, epoch: int, ran_out: bool = False) -> str:
+def stop_detail(stopped_by, epoch: int, ran_out: bool = False, data: str = "training data") -> str:
     """Who stopped training and why, for :attr:`FitOutcome.detail`; epochs and batches counted from 1.
 
     Args:
         stopped_by: the :class:`~nbtrain.callbacks.callback_list.StoppedBy` record of the callback that set
             ``model.stop_training`` (``CallbackList.stopped_by``), or None when no callback did.
         epoch: the index of the last epoch (from 0).
-        ran_out: the training data ran out (a one-shot generator is exhausted).
+        ran_out: the data ran out (a one-shot generator is exhausted).
+        data: which data ran out, ``"training data"`` or ``"validation data"``.
 
     Example:
         >>> stop_detail(None, 2, ran_out=True)
@@ -58,5 +59,5 @@ def stop_detail(stopped_by, epoch: int, ran_out: bool = False) -> str:
             where += f", batch {stopped_by.batch + 1}"
         return f"stopped by {name} at {where}"
     if ran_out:
-        return f"the training data ran out in epoch {epoch + 1} (the generator yields no more batches)"
+        return f"the {data} ran out in epoch {epoch + 1} (the generator yields no more batches)"
     return "stopped on request (the Stop button, handle.stop() or model.stop_training set outside a callback)"

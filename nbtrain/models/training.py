@@ -20,8 +20,7 @@ from nbtrain import optimizers as optimizers_module
 from nbtrain.callbacks.callback_list import CallbackList
 from nbtrain.callbacks.terminate_on_nan import TerminateOnNaN
 from nbtrain.data.adapters import DEFAULT_BATCH_SIZE, get_batches
-from nbtrain.data.arrays import ArrayData
-from nbtrain.data.generators import is_batch_source
+from nbtrain.data.generators import is_batch_source, no_batches_message
 from nbtrain.models.background import check_not_training_in_background, start_background_fit
 from nbtrain.models.compile_utils import (CompiledLoss, CompiledMetrics, LogTracker, learning_rate_log,
                                           loss_weights_with_mask, regularization_penalty, sorted_logs)
@@ -369,14 +368,23 @@ class Trainer:
                         self.fit_outcome = FitOutcome("interrupted", (epoch, batches))
                         break
                     if not batches:  # the data yielded nothing this epoch (an exhausted generator)
+                        if epoch == initial_epoch:
+                            raise ValueError(no_batches_message("x", "train on"))
                         self.fit_outcome = FitOutcome("stopped", detail=stop_detail(None, epoch, ran_out=True))
                         break
+                    validation_ran_dry = False
                     if validation is not None and _should_validate(epoch, validation_freq):
-                        logs = logs | (yield from self._validation_logs(validation, callbacks))
+                        validation_logs = yield from self._validation_logs(validation, callbacks)
+                        validation_ran_dry = not validation_logs   # a one-shot generator, read to its end
+                        logs = logs | validation_logs
                     logs = sorted_logs(logs | learning_rate_log(self.optimizer))
                     callbacks.on_epoch_end(epoch, logs)
                     if interrupt.requested:   # it came during validation or on_epoch_end
                         self.fit_outcome = FitOutcome("interrupted", (epoch, batches))
+                        break
+                    if validation_ran_dry:   # this epoch is in the History without val_ logs; no later one
+                        self.fit_outcome = FitOutcome("stopped", detail=stop_detail(
+                            None, epoch, ran_out=True, data="validation data"))
                         break
                     if self.stop_training:
                         self.fit_outcome = FitOutcome("stopped", detail=stop_detail(
@@ -442,6 +450,8 @@ class Trainer:
     def _validation_logs(self, validation, callbacks):
         __tracebackhide__ = True
         logs = yield from self._evaluate_batches(validation, callbacks)
+        if not logs and not getattr(validation, "batches_served", 1):
+            raise ValueError(no_batches_message("validation_data", "validate on"))
         return {f"val_{key}": value for key, value in logs.items()}
 
     # ----- one-time set-up --------------------------------------------------------------------------------
@@ -548,6 +558,8 @@ class Trainer:
                               steps=steps, one_pass=True)
         callback_list = self._callback_list(callbacks, verbose, "evaluate", steps=batches.num_batches, epochs=1)
         logs = run_to_end(self._evaluate_batches(batches, callback_list))
+        if not logs:
+            raise ValueError(no_batches_message("x", "evaluate"))
         return self._tracker.result(logs, return_dict)
 
     def _evaluate_batches(self, batches, callbacks):
@@ -597,7 +609,7 @@ class Trainer:
         _check_verbose(verbose)
         batch_size = _count(batch_size, "batch_size", "predict") or DEFAULT_BATCH_SIZE
         steps = _count(steps, "steps", "predict")
-        batches = get_batches(x, to_arrays=lambda x, *_: ArrayData(self._io.inputs(x)), batch_size=batch_size,
+        batches = get_batches(x, to_arrays=lambda x, *_: self._io.prediction_data(x), batch_size=batch_size,
                               steps=steps, one_pass=True, check_first_batch=lambda xs, _: self._check_inputs(xs))
         total = None if batches.num_samples is None else min(batches.num_samples, batches.num_batches * batch_size)
         callback_list = self._callback_list(callbacks, verbose, "predict", steps=batches.num_batches, epochs=1)

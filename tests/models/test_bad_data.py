@@ -14,6 +14,7 @@ from nbtrain.layers import Dense, Input, SimpleRNN
 from nbtrain.losses import Loss
 from nbtrain.models import Sequential
 from nbtrain.optimizers import SGD
+from nbtrain.utils import PyDataset
 
 
 def model(loss="mse", outputs=1, activation=None):
@@ -254,6 +255,46 @@ def test_predict_on_zero_samples_still_returns_an_empty_array():
     assert model().predict(np.zeros((0, 4), np.float32), verbose=0).shape == (0, 1)
 
 
+NO_BATCHES = r"yielded no batches, so there is nothing to {}\. An empty generator, list or PyDataset"
+
+
+class NoBatches(PyDataset):
+    def __len__(self):
+        return 0
+
+    def __getitem__(self, index):
+        raise IndexError(index)
+
+
+@pytest.mark.parametrize("empty", [lambda: (b for b in []), NoBatches], ids=["generator", "PyDataset"])
+def test_evaluate_on_a_source_with_no_batches_is_an_error_not_an_empty_list(empty):
+    with pytest.raises(ValueError, match="^x " + NO_BATCHES.format("evaluate")):
+        model().evaluate(empty(), verbose=0)
+
+
+def test_fit_on_a_generator_with_no_batches_is_an_error_not_an_empty_history():
+    with pytest.raises(ValueError, match="^x " + NO_BATCHES.format("train on")):
+        model().fit((b for b in []), epochs=3, verbose=0)
+
+
+def test_a_validation_generator_with_no_batches_is_an_error_not_missing_val_logs():
+    x, y = data()
+    with pytest.raises(ValueError, match="^validation_data " + NO_BATCHES.format("validate on")):
+        model().fit(x, y, validation_data=(b for b in []), epochs=2, verbose=0)
+
+
+def test_a_one_shot_validation_generator_that_runs_dry_stops_fit_and_says_so():
+    x, y = data()
+    m = model()
+    one_pass = ((x[:32], y[:32]) for _ in range(1))
+    with pytest.warns(UserWarning, match=r"validation_data is an exhausted generator: .* \(it served 1 before\), "
+                                         r"so training stops here\. .*pass validation_steps"):
+        history = m.fit(x, y, validation_data=one_pass, epochs=4, verbose=0)
+    assert len(history.history["loss"]) == 2 and len(history.history["val_loss"]) == 1
+    assert m.fit_outcome.reason == "stopped"
+    assert m.fit_outcome.detail == "the validation data ran out in epoch 2 (the generator yields no more batches)"
+
+
 # ----- strings, objects, complex, dates --------------------------------------------------------------------------
 
 def test_string_labels_name_y_the_first_value_and_np_unique():
@@ -396,3 +437,67 @@ def test_the_finite_check_reads_in_blocks_without_a_big_temporary():
     finally:
         tracemalloc.stop()
     assert peak < FINITE_CHECK_BLOCK_BYTES   # the booleans of one block (1 MB), not of the array (10 MB)
+
+
+# ----- pandas DataFrames (as read from a CSV) ----------------------------------------------------------------------
+
+def frame(n=96):
+    pd = pytest.importorskip("pandas")
+    x, y = data(n)
+    return pd.DataFrame(x, columns=["age", "height", "weight", "price"]), pd.Series(y[:, 0], name="label")
+
+
+def test_a_dataframe_with_one_missing_value_is_refused_and_the_weights_kept():
+    df, labels = frame()
+    df.iloc[3, 2] = np.nan
+    m = model()
+    before = weights_of(m)
+    with pytest.raises(ValueError, match=r"^x holds 1 NaN or infinite value \(1 NaN, 0 inf\) of 384, first at "
+                                         r"\(3, 2\) \(row, column\)\. .*df\.dropna\(\)"):
+        m.fit(df, labels, verbose=0)
+    assert_unchanged(m, before)
+    m.fit(df.dropna(), labels[df.notna().all(axis=1)], verbose=0)    # the fix in the message works
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+
+
+def test_a_text_column_is_named_by_its_column_name():
+    df, labels = frame(4)
+    df["weight"] = ["light", "heavy", "light", "heavy"]
+    with pytest.raises(TypeError, match=r"^x holds text, not numbers \(dtype object\), first at row 0, column "
+                                        r"'weight': 'light'\. .*np\.unique"):
+        model().fit(df, labels, verbose=0)
+
+
+def test_none_and_pd_na_in_an_object_column_are_reported_as_missing_values():
+    pd = pytest.importorskip("pandas")
+    df, labels = frame(4)
+    df["price"] = pd.array([1, None, 3, 4], dtype="Int64")
+    with pytest.raises(TypeError, match=r"^x has missing values \(None, NaN or pd\.NA .*\), first at row 1, column "
+                                        r"'price'\. .*df\.fillna\(0\)"):
+        model().fit(df, labels, verbose=0)
+    with pytest.raises(TypeError, match=r"^y has missing values .* first at 2\."):
+        model().fit(frame(4)[0], pd.Series([0.0, 1.0, None, 1.0], dtype=object), verbose=0)
+
+
+def test_a_timestamp_column_gets_the_dates_message():
+    pd = pytest.importorskip("pandas")
+    df, labels = frame(4)
+    df["age"] = pd.Timestamp("2024-01-01")
+    with pytest.raises(TypeError, match=r"^x holds dates or times \(Timestamp .* at row 0, column 'age'\); "
+                                        r"a model needs numbers\. .*\.dt\.days"):
+        model().fit(df, labels, verbose=0)
+
+
+def test_an_empty_dataframe_after_filtering_names_the_shapes():
+    df, labels = frame()
+    kept = df["age"] > 100     # no row passes
+    with pytest.raises(ValueError, match=r"^x has 0 samples \(x shape \(0, 4\), y shape \(0,\)\)"):
+        model().fit(df[kept], labels[kept], verbose=0)
+
+
+def test_float64_dataframes_predict_batch_by_batch_with_the_same_numbers():
+    df, labels = frame()
+    m = model()
+    np.testing.assert_array_equal(m.predict(df, verbose=0), m.predict(df.to_numpy(np.float32), verbose=0))
+    assert m.evaluate(df, labels, verbose=0) == m.evaluate(df.to_numpy(np.float32), labels.to_numpy(np.float32),
+                                                            verbose=0)
