@@ -151,7 +151,7 @@ class CallbackList(Callback):
         __tracebackhide__ = True
         for c in callbacks:
             was_stopping = self._stopping()
-            getattr(c, hook)(*args, logs=logs)
+            getattr(c, hook)(*args, logs)   # positional, as Keras calls them: `def on_epoch_end(self, epoch, log=None)` works
             if not was_stopping and self.stopped_by is None and self._stopped_by_this_thread():
                 self.stopped_by = StoppedBy(c, self._epoch, batch)
 

@@ -35,6 +35,24 @@ def comparison_for(mode: str, model, monitor: str, callback_name: str):
     return np.less if mode == "min" else np.greater
 
 
+def monitored_value(logs, monitor: str, callback_name: str):
+    """The monitored value in ``logs`` as one float, or None when it is missing.
+
+    A metric that gives one value per class (``F1Score(average=None)``) logs a list; a list of one value is
+    that value, as Keras compares it; a longer one cannot be ranked, so the error says how to get one number.
+    """
+    value = (logs or {}).get(monitor)
+    if value is None or isinstance(value, (int, float)):
+        return value
+    values = np.asarray(value, dtype=np.float64).reshape(-1)
+    if values.size == 1:
+        return float(values[0])
+    raise ValueError(
+        f"{callback_name} monitors '{monitor}', which holds {values.size} values (one per class or output), so it "
+        f"cannot tell whether an epoch improved. Monitor one number: a metric averaged over the classes (for "
+        f"example F1Score(average='macro')), or another log key.")
+
+
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` has not improved for ``patience`` epochs (Keras semantics).
 
@@ -87,7 +105,7 @@ class EarlyStopping(Callback):
         return bool(self._compare(current - delta, reference))
 
     def on_epoch_end(self, epoch, logs=None):
-        current = (logs or {}).get(self.monitor)
+        current = monitored_value(logs, self.monitor, "EarlyStopping")
         if current is None:
             available = ",".join(sorted(logs or {}))
             warnings.warn(

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from nbtrain.callbacks.callback import Callback
-from nbtrain.callbacks.early_stopping import comparison_for
+from nbtrain.callbacks.early_stopping import comparison_for, monitored_value
 from nbtrain.utils.checks import Wording, number
 
 MODES = ("auto", "min", "max")
@@ -76,7 +76,7 @@ class MonitorCallback(Callback):
 
     def get_monitor_value(self, logs):
         """The monitored value from ``logs``, or None when it is missing."""
-        return (logs or {}).get(self.monitor)
+        return monitored_value(logs, self.monitor, type(self).__name__)
 
     def _is_improvement(self, current, reference) -> bool:
         if self.monitor_op is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from nbtrain.callbacks.early_stopping import monitored_value
 from nbtrain.callbacks.monitor import CALLBACK_WORDING, MonitorCallback
 from nbtrain.utils.checks import number
 from nbtrain.utils.errors import check_keyword_arguments
@@ -85,7 +86,7 @@ class ReduceLROnPlateau(MonitorCallback):
         logs = {} if logs is None else logs
         optimizer = self.model.optimizer
         logs["learning_rate"] = float(optimizer.learning_rate)
-        current = logs.get(self.monitor)
+        current = monitored_value(logs, self.monitor, "ReduceLROnPlateau")
         if current is None:
             warnings.warn(
                 f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not available. "

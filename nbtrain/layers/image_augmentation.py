@@ -2,7 +2,8 @@
 RandomContrast and RandomBrightness.
 
 Each layer draws new random parameters for every image of every training batch, and passes images through
-unchanged at inference (``predict``, ``evaluate``, validation), as in Keras. Images are channels_last:
+unchanged at inference (``predict``, ``evaluate``, validation), as in Keras; called directly, they augment
+unless given ``training=False`` (Keras's default for these layers). Images are channels_last:
 ``(batch, height, width, channels)``, or one ``(height, width, channels)`` image.
 
 The geometric layers share one resampler (`resample`): every output pixel ``(x, y)`` reads the input at
@@ -133,6 +134,10 @@ class ImageAugmentation(Layer):
     same shape out, together with the function taking their gradient back to ``images`` (this call's backprop).
     """
 
+    # As in Keras, calling the layer directly augments (``augment(images)`` in a tf.data-style map); in a model,
+    # fit trains with it and evaluate/predict pass the images through.
+    training_by_default = True
+
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = check_data_format(data_format, type(self).__name__)
@@ -187,7 +192,7 @@ class RandomFlip(ImageAugmentation):
     Example:
         >>> layer = RandomFlip("horizontal", seed=0)
         >>> image = np.array([[[1.0], [2.0]]], dtype="float32")        # one 1x2 image, one channel
-        >>> layer(image).tolist()                                        # inference: unchanged
+        >>> layer(image, training=False).tolist()                        # inference: unchanged
         [[[1.0], [2.0]]]
     """
 
@@ -423,7 +428,8 @@ class RandomBrightness(ClippedAugmentation):
         seed: an int for a repeatable sequence.
 
     Example:
-        >>> RandomBrightness(0.2, value_range=(0, 1), seed=0)(np.full((1, 2, 2, 1), 0.5, "float32")).tolist()
+        >>> RandomBrightness(0.2, value_range=(0, 1), seed=0)(np.full((1, 2, 2, 1), 0.5, "float32"),
+        ...                                                   training=False).tolist()
         [[[[0.5], [0.5]], [[0.5], [0.5]]]]
     """
 

@@ -215,6 +215,19 @@ class Layer:
     def trainable_weights(self) -> list[np.ndarray]:
         return list(self.params.values())
 
+    # Keras 3 calls weights "variables" too; the same arrays under both names.
+    @property
+    def variables(self) -> list[np.ndarray]:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[np.ndarray]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[np.ndarray]:
+        return self.non_trainable_weights
+
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
         trainable_ids = {id(w) for w in self.trainable_weights}
@@ -347,20 +360,31 @@ class Layer:
                                f"(or the layer itself, layer(x)) before backward().")
         return backprop
 
-    def __call__(self, x, training: bool = False, mask=None, **kwargs):
+    #: The arguments of Keras's ``call`` after the inputs, in order: a second positional argument is the first
+    #: of them (``Dense(2)(x, True)`` is ``training``; ``GlobalAveragePooling1D()(x, mask)`` is the mask).
+    call_arguments: tuple[str, ...] = ("training", "mask")
+    #: The mode of a direct call that does not say: inference, except for layers Keras runs in training mode
+    #: when called directly (the random image augmentations, so that ``augment(images)`` augments).
+    training_by_default = False
+
+    def __call__(self, *args, **kwargs):
         """Apply the layer to NumPy data, or to symbolic tensors from ``Input`` to build a functional model.
 
-        ``mask`` (NumPy data only) marks the values that count, e.g. ``(batch, timesteps)`` booleans for a
-        recurrent layer; it reaches ``forward`` in layers whose ``forward`` takes one.
+        Takes the inputs, then the arguments of Keras's ``call`` (``training``, ``mask``: see
+        :attr:`call_arguments`), by position or by name; ``inputs=`` names the inputs. ``mask`` (NumPy data only)
+        marks the values that count, e.g. ``(batch, timesteps)`` booleans for a recurrent layer; it reaches
+        ``forward`` in layers whose ``forward`` takes one. Any other argument is a TypeError that lists these.
 
         Example:
             >>> from nbtrain.layers import Dense, Input
             >>> hidden = Dense(8, activation="relu")(Input(shape=(4,)))  # symbolic: builds a graph
         """
+        x, arguments = self._call_arguments(args, kwargs)
+        training, mask = arguments.get("training"), arguments.get("mask")
+        if training is None:
+            training = self.training_by_default
         if is_symbolic(x):
-            if mask is not None:
-                kwargs["mask"] = mask     # symbolic calls take no mask: call_symbolically says so
-            return call_symbolically(self, x, **kwargs)
+            return call_symbolically(self, x, **({} if mask is None else {"mask": mask}))
         if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
             arrays = [np.asarray(a) for a in x]
             self.ensure_built([a.shape for a in arrays])
@@ -373,6 +397,31 @@ class Layer:
         if mask is not None and self.accepts_mask:
             return self.forward(x, training=training, mask=mask)
         return self.forward(x, training=training)
+
+    def _call_arguments(self, args, kwargs):
+        """``(inputs, {name: value})`` from a call's arguments, refusing what this layer's call does not take
+        (Keras's ``call`` signatures: silently ignoring ``initial_state=`` or ``foo=1`` would give wrong results)."""
+        if args:
+            x, rest = args[0], args[1:]
+            if "inputs" in kwargs:
+                raise TypeError(f"{type(self).__name__} was given its inputs twice: by position and as inputs=.")
+        elif "inputs" in kwargs:
+            x, rest = kwargs.pop("inputs"), ()
+        else:
+            raise TypeError(f"{type(self).__name__}() needs its inputs: layer(x).")
+        accepted = self.call_arguments
+        if len(rest) > len(accepted):
+            raise TypeError(f"{type(self).__name__} takes the inputs and at most {len(accepted)} more argument(s) "
+                            f"({', '.join(accepted)}), got {len(rest)} more.")
+        arguments = dict(zip(accepted, rest))
+        for name, value in kwargs.items():
+            if name in arguments:
+                raise TypeError(f"{type(self).__name__} got {name!r} twice: by position and by name.")
+            if name not in accepted:
+                raise TypeError(f"{type(self).__name__} got an unexpected argument {name!r}: calling it takes the "
+                                f"inputs and {', '.join(repr(a) for a in accepted)}.")
+            arguments[name] = value
+        return x, arguments
 
     # ----- configuration -------------------------------------------------------------------------------
 

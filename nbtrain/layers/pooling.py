@@ -328,6 +328,8 @@ class GlobalAveragePooling1D(GlobalAveragePooling2D):
         (2, 3)
     """
 
+    call_arguments = ("mask",)     # Keras's call(inputs, mask=None): layer(x, mask) passes the mask
+
     rank = 1
     supports_masking = True
 

@@ -282,11 +282,18 @@ class LogTracker:
 
     @property
     def names(self) -> list[str]:
-        """The names ``evaluate`` returns values for, in order (Keras's ``metrics_names``)."""
-        names = ["loss"]
+        """The names ``evaluate`` returns values for, in the order Keras 3 returns them.
+
+        One output: the loss, then the metrics as compiled. Several outputs: the loss, each output's loss in
+        output order, then the metrics sorted by name (``department_accuracy`` before ``priority_mae``), since
+        Keras 3 lists by name the log keys that its compiled metrics do not name themselves.
+        """
+        metric_names = []
         if self.compiled_metrics is not None and self.compiled_metrics.built:
-            names += list(self.compiled_metrics.log_names)
-        return names + [f"{name}_loss" for name in self.output_names] if self.output_losses else names
+            metric_names = list(self.compiled_metrics.log_names)
+        if not self.output_losses:
+            return ["loss"] + metric_names
+        return ["loss"] + [f"{name}_loss" for name in self.output_names] + sorted(metric_names)
 
     def result(self, logs: dict, return_dict: bool):
         """What ``evaluate`` and the ``*_on_batch`` methods return: the dict, the loss alone, or a list."""

@@ -95,6 +95,19 @@ class Model(Trainer):
     def trainable_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.trainable_weights]
 
+    # Keras 3 calls weights "variables" too; the same arrays under both names.
+    @property
+    def variables(self) -> list[np.ndarray]:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[np.ndarray]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[np.ndarray]:
+        return self.non_trainable_weights
+
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.non_trainable_weights]

@@ -134,12 +134,13 @@ class Trainer:
     # compile
     # ================================================================================================
 
-    def compile(self, optimizer=None, loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs):
         """Choose the optimizer, the loss and the metrics, before ``fit``.
 
         Args:
-            optimizer: a name (``"adam"``, ``"sgd"``, ``"rmsprop"``) or an optimizer object.
+            optimizer: a name (``"adam"``, ``"sgd"``, ``"rmsprop"``, the default as in Keras) or an optimizer
+                object.
             loss: a name (``"categorical_crossentropy"``, ``"mse"``), a loss object or a built-in loss function.
             metrics: a list such as ``["accuracy"]``; names, metric objects or functions ``f(y_true, y_pred)``.
             loss_weights: weights of the outputs' losses (multi-output models).
@@ -154,7 +155,7 @@ class Trainer:
         check_keyword_arguments("compile()", kwargs, _parameters(Trainer.compile))
         if optimizer is None:
             raise ValueError(
-                "optimizer must be specified: compile() needs an optimizer, for example "
+                "optimizer=None: compile() needs an optimizer, for example "
                 "model.compile(optimizer='adam', loss=...) or optimizer=nbtrain.optimizers.SGD(learning_rate=0.01)."
             )
         if loss is None:

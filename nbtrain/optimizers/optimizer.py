@@ -22,6 +22,7 @@ import numpy as np
 from nbtrain.optimizers import schedules
 from nbtrain.utils.checks import KERAS, number
 from nbtrain.utils.errors import check_keyword_arguments
+from nbtrain.utils.naming import to_snake_case, unique_name
 from nbtrain.utils.registry import Registry
 
 __all__ = ["OPTIMIZERS", "Optimizer", "default_learning_rate"]
@@ -131,7 +132,8 @@ class Optimizer:
         owner = type(self).__name__
         learning_rate = self._take_legacy_arguments(learning_rate, kwargs)
         check_keyword_arguments(f"{owner}()", kwargs, self._argument_names())
-        self.name = str(name) if name is not None else owner.lower()
+        # Keras 3's automatic names: adam, adam_1, ...; rm_sprop and adam_w, as its snake case makes them.
+        self.name = str(name) if name is not None else unique_name(to_snake_case(owner))
         self._set_learning_rate(owner, learning_rate)
         self.weight_decay = number(weight_decay, "weight_decay", owner, low=0, optional=True, wording=KERAS)
         self.clipnorm = number(clipnorm, "clipnorm", owner, low=0, low_open=True, optional=True, wording=KERAS)
@@ -596,6 +598,33 @@ class Optimizer:
         for name in self._all_slot_names():
             out += [slots[name] for slots in self._slots]
         return out
+
+    def set_weights(self, weights) -> None:
+        """Load a list shaped as :meth:`variables` (``iterations``, the scalars, the slots), copying in place.
+
+        Keras's ``optimizer.set_weights``: the optimizer must have been built for the model's variables (by a
+        ``fit``, or ``optimizer.build(model.trainable_variables)``).
+        """
+        owner = type(self).__name__
+        if self._signature is None:
+            raise ValueError(f"This {owner} has not been built yet, so it has no weights to set: call "
+                             f"optimizer.build(model.trainable_variables) (or fit once) first.")
+        current, weights = self.variables(), [np.asarray(w) for w in weights]
+        if len(weights) != len(current):
+            raise ValueError(f"This {owner} has {len(current)} weights (iterations, {len(self._scalars)} scalars and "
+                             f"{len(current) - 1 - len(self._scalars)} slot arrays) but set_weights() received "
+                             f"{len(weights)}. Pass the list from optimizer.variables() of the same optimizer.")
+        for i, (have, new) in enumerate(zip(current, weights)):
+            if have.shape != new.shape:
+                raise ValueError(f"{owner} weight {i} has shape {have.shape} but the value given has shape "
+                                 f"{new.shape}.")
+        self._iterations = int(weights[0])
+        for key, value in zip(list(self._scalars), weights[1:1 + len(self._scalars)]):
+            self._scalars[key] = float(value)
+        slot_values = iter(weights[1 + len(self._scalars):])
+        for name in self._all_slot_names():
+            for slots in self._slots:
+                np.copyto(slots[name], next(slot_values))
 
     def get_state(self) -> dict:
         """Everything a fresh optimizer needs to continue exactly where this one is (arrays are copies).

@@ -30,7 +30,7 @@ class SGD(Optimizer):
         array([0.9, 2.1])
     """
 
-    def __init__(self, learning_rate=default_learning_rate(0.01), momentum=0.0, nesterov=False, name="SGD", **kwargs):
+    def __init__(self, learning_rate=default_learning_rate(0.01), momentum=0.0, nesterov=False, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.momentum = number(momentum, "momentum", "SGD", low=0, high=1, wording=KERAS)
         self.nesterov = check_flag("SGD", "nesterov", nesterov)

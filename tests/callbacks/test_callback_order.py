@@ -157,3 +157,27 @@ def test_stop_training_inside_a_batch_still_ends_the_epoch_and_validates():
     assert names.count("on_train_batch_end") == 1
     assert names[-3:] == ["on_test_end", "on_epoch_end", "on_train_end"]
     assert names.count("on_epoch_begin") == 1
+
+
+class OwnParameterNames(Callback):
+    """Hooks whose last parameter is not called ``logs``: valid in Keras, which passes it by position."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, log_dict=None):
+        self.calls.append(("train_begin", log_dict))
+
+    def on_epoch_end(self, epoch, log=None):
+        self.calls.append(("epoch_end", epoch, sorted(log)))
+
+    def on_train_batch_end(self, batch, values=None):
+        self.calls.append(("batch_end", batch, sorted(values)))
+
+
+def test_hooks_receive_logs_by_position_so_any_parameter_name_works():
+    x, y = data()
+    callback = OwnParameterNames()
+    model().fit(x, y, epochs=1, batch_size=len(x), verbose=0, callbacks=[callback])
+    assert callback.calls == [("train_begin", {}), ("batch_end", 0, ["loss", "mae"]), ("epoch_end", 0, ["loss", "mae"])]

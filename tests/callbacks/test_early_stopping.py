@@ -78,3 +78,32 @@ def test_start_from_epoch_ignores_warm_up():
 def test_missing_monitor_warns_and_continues():
     with pytest.warns(UserWarning, match="val_loss` which is not available. Available metrics are: loss"):
         run(EarlyStopping(), [1.0], key="loss")
+
+
+# ----- vector-valued metrics (issue 16) ---------------------------------------------------------------------------
+
+def _f1_model(units):
+    from nbtrain.layers import Dense, Input
+    from nbtrain.metrics import F1Score
+    from nbtrain.models import Sequential
+    model = Sequential([Input((5,)), Dense(units, activation="sigmoid" if units == 1 else "softmax")])
+    model.compile("adam", "binary_crossentropy" if units == 1 else "categorical_crossentropy",
+                  metrics=[F1Score(name="f1_score")])
+    return model
+
+
+def test_a_metric_with_one_value_per_class_and_one_class_is_monitored_as_keras_does():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 5)), (rng.random((20, 1)) > 0.5).astype("float32")
+    stopper = EarlyStopping(monitor="f1_score", patience=0)
+    history = _f1_model(1).fit(x, y, epochs=5, verbose=0, callbacks=[stopper])
+    assert isinstance(history.history["f1_score"][0], list)     # F1Score(average=None) logs one value per class
+    assert stopper.best == pytest.approx(history.history["f1_score"][0][0])
+
+
+def test_a_metric_with_several_values_is_refused_with_the_fix():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 5)), np.eye(3, dtype="float32")[rng.integers(0, 3, 20)]
+    with pytest.raises(ValueError, match=r"^EarlyStopping monitors 'f1_score', which holds 3 values .* "
+                                         r"F1Score\(average='macro'\)"):
+        _f1_model(3).fit(x, y, epochs=2, verbose=0, callbacks=[EarlyStopping(monitor="f1_score")])

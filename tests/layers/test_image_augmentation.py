@@ -65,7 +65,8 @@ LAYERS = {
 def test_identity_at_inference_and_random_in_training(make, rng):
     images = rng.uniform(0, 255, (6, 8, 8, 3)).astype(np.float32)
     layer = make(seed=1)
-    np.testing.assert_array_equal(layer(images), images)
+    np.testing.assert_array_equal(layer(images, training=False), images)
+    assert not np.array_equal(layer(images), images)     # a direct call augments, as in Keras
     first = layer(images, training=True)
     second = layer(images, training=True)
     assert first.shape == images.shape and first.dtype == np.float32

@@ -13,9 +13,14 @@ def model():
     return Sequential([Dense(8, activation="relu", input_shape=(784,)), Dense(10, activation="softmax")])
 
 
-def test_compile_requires_an_optimizer(model):
-    with pytest.raises(ValueError, match=r"^optimizer must be specified.*optimizer='adam'"):
-        model.compile(loss="mse")
+def test_compile_refuses_optimizer_none(model):
+    with pytest.raises(ValueError, match=r"^optimizer=None: compile\(\) needs an optimizer.*optimizer='adam'"):
+        model.compile(optimizer=None, loss="mse")
+
+
+def test_compile_defaults_to_rmsprop_as_keras_does(model):
+    model.compile(loss="mse")
+    assert type(model.optimizer).__name__ == "RMSprop"
 
 
 def test_compile_requires_a_loss(model):

@@ -130,3 +130,25 @@ def test_functional_config_round_trip(rng):
     xs = data(rng)[0]
     for a, b in zip(model.predict(xs, verbose=0), clone.predict(xs, verbose=0)):
         np.testing.assert_allclose(a, b)
+
+
+@pytest.mark.parametrize("metrics, expected", [
+    ({"priority": ["mean_absolute_error"], "department": ["accuracy"]},
+     ["loss", "priority_loss", "department_loss", "department_accuracy", "priority_mean_absolute_error"]),
+    ([["mae", "mse"], ["accuracy"]],
+     ["loss", "priority_loss", "department_loss", "department_accuracy", "priority_mae", "priority_mse"]),
+])
+def test_multi_output_evaluate_lists_values_in_keras_3_order(metrics, expected):
+    # The orders Keras 3.15 (JAX backend) returned for this model and these compile() calls: the losses in
+    # output order, then the metrics sorted by name; code that unpacks the list by position relies on it.
+    from nbtrain.layers import Dense, Input
+    from nbtrain.models import Model
+    inputs = Input((4,), name="x")
+    hidden = Dense(8)(inputs)
+    model = Model(inputs, [Dense(1, name="priority")(hidden), Dense(3, activation="softmax", name="department")(hidden)])
+    model.compile("rmsprop", loss={"priority": "mse", "department": "categorical_crossentropy"}, metrics=metrics)
+    rng = np.random.default_rng(0)
+    x, targets = rng.random((16, 4)), {"priority": rng.random((16, 1)), "department": np.eye(3)[rng.integers(0, 3, 16)]}
+    as_dict = model.evaluate(x, targets, verbose=0, return_dict=True)
+    assert model.metrics_names == expected
+    assert model.evaluate(x, targets, verbose=0) == [as_dict[name] for name in expected]

@@ -545,8 +545,42 @@ def test_config_round_trip_with_a_schedule():
 
 
 def test_default_names_follow_keras():
-    assert SGD().name == "SGD"
-    assert [cls().name for cls in (Adam, AdamW, RMSprop, Nadam)] == ["adam", "adamw", "rmsprop", "nadam"]
+    # What Keras 3.15 printed for [c().name for c in (SGD, SGD, Adam, AdamW, RMSprop, Nadam, Adam)] in a new session.
+    from nbtrain.utils import clear_session
+    clear_session()
+    names = [cls().name for cls in (SGD, SGD, Adam, AdamW, RMSprop, Nadam, Adam)]
+    assert names == ["sgd", "sgd_1", "adam", "adam_w", "rm_sprop", "nadam", "adam_1"]
+    assert Adam(name="mine").name == "mine"
+
+
+def test_set_weights_loads_the_list_variables_gives():
+    w = np.ones(3, np.float32)
+    trained = Adam(learning_rate=0.1)
+    for _ in range(3):
+        trained.apply([np.full(3, 0.5, np.float32)], [w])
+    fresh = Adam(learning_rate=0.1)
+    fresh.build([np.ones(3, np.float32)])
+    fresh.set_weights(trained.variables())
+    assert fresh.iterations == 3
+    for mine, theirs in zip(fresh.variables(), trained.variables()):
+        np.testing.assert_array_equal(mine, theirs)
+    w2 = w.copy()
+    trained.apply([np.full(3, 0.5, np.float32)], [w])
+    fresh.apply([np.full(3, 0.5, np.float32)], [w2])
+    np.testing.assert_array_equal(w, w2)
+
+
+def test_set_weights_refuses_an_unbuilt_optimizer_and_wrong_shapes():
+    with pytest.raises(ValueError, match="has not been built yet.*optimizer.build"):
+        Adam().set_weights([])
+    opt = Adam()
+    opt.build([np.ones(3, np.float32)])
+    with pytest.raises(ValueError, match=r"has 3 weights .* received 2"):
+        opt.set_weights(opt.variables()[:2])
+    bad = opt.variables()
+    bad[1] = np.zeros(4)
+    with pytest.raises(ValueError, match=r"weight 1 has shape \(3,\) but the value given has shape \(4,\)"):
+        opt.set_weights(bad)
 
 
 def test_repr_is_short_and_shows_non_defaults():
