@@ -213,6 +213,9 @@ class SlidingWindowLayer(ActivatedLayer):
     """What every convolution shares: a kernel window with strides, padding and dilation, a bias, an activation,
     and the height-1 2-D view through which 1-D layers run the 2-D code."""
 
+    # Keras 3's convolutions do not support masking: a mask stops here (ActivatedLayer passes it on for Dense).
+    supports_masking = False
+
     rank = 2
     paddings = ("valid", "same")
 

@@ -99,7 +99,11 @@ class Embedding(Layer):
 
         return np.take(self._weights["embeddings"], ids, axis=0), backprop
 
-    def compute_mask(self, inputs, mask):
+    @property
+    def supports_masking(self) -> bool:     # Keras: an Embedding supports masking when it makes masks
+        return bool(self.mask_zero)
+
+    def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
         return np.asarray(inputs) != 0

@@ -311,6 +311,8 @@ class Layer:
 
         Layers that create masks (``Embedding(mask_zero=True)``) or change them override this.
         """
+        if isinstance(mask, (list, tuple)):     # several inputs: only layers that know how combine their masks
+            return None
         return mask if self.supports_masking else None
 
     @property

@@ -13,9 +13,20 @@ from nbtrain.utils.naming import shape_text
 
 
 class Merge(Layer):
-    """Base of element-wise merges: inputs of the same shape in, one tensor of that shape out."""
+    """Base of element-wise merges: inputs of the same shape in, one tensor of that shape out.
+
+    Masks: an output step is real when it is real in any input (Keras 3 ORs the masks); when an input has no
+    mask, every step counts and the output has none.
+    """
 
     minimum_inputs = 2
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        masks = mask_list(mask, inputs)
+        if masks is None or any(m is None for m in masks):
+            return None
+        return np.logical_or.reduce([np.asarray(m, bool) for m in masks])
 
     def _check_shapes(self, shapes) -> None:
         if not isinstance(shapes, list) or len(shapes) < self.minimum_inputs:
@@ -166,6 +177,24 @@ class Concatenate(Layer):
         (2, 4)
     """
 
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 3's rule: each input's mask spread over its values (all True for an input without one),
+        joined along ``axis``, then a step is real where any of its values is."""
+        masks = mask_list(mask, inputs)
+        if masks is None or all(m is None for m in masks):
+            return None
+        full = []
+        for x, m in zip(inputs, masks):
+            x = np.asarray(x)
+            if m is None:
+                full.append(np.ones(x.shape, bool))
+            else:
+                m = np.asarray(m, bool)
+                full.append(np.broadcast_to(m.reshape(m.shape + (1,) * (x.ndim - m.ndim)), x.shape))
+        return np.concatenate(full, axis=self.axis).any(axis=-1)
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)
@@ -218,6 +247,11 @@ class Dot(Layer):
         >>> Dot(axes=1)([np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])])
         array([[11.]])
     """
+
+    supports_masking = True     # as in Keras: a masked input is accepted, and the output has no mask
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     epsilon = 1e-7      # Keras's floor for the norm when normalize=True
 
@@ -358,3 +392,15 @@ def concatenate(inputs, axis=-1, **kwargs):
 def dot(inputs, axes=-1, normalize=False, **kwargs):
     """Functional shorthand for ``Dot(axes, normalize)(inputs)``."""
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
+
+
+def mask_list(mask, inputs):
+    """The masks of a merge layer's inputs as a list (None when no input has one); a list of another length
+    than the inputs is an error, as in Keras."""
+    if mask is None:
+        return None
+    if not isinstance(mask, (list, tuple)):
+        raise ValueError(f"A merge layer takes one mask per input, as a list; got {type(mask).__name__}.")
+    if len(mask) != len(inputs):
+        raise ValueError(f"A merge layer takes one mask per input: {len(inputs)} inputs but {len(mask)} masks.")
+    return list(mask)

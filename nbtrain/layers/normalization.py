@@ -334,6 +334,8 @@ class GroupNormalization(_ScaleAndOffset, Layer):
         array([[-1.,  1., -1.,  1.]], dtype=float32)
     """
 
+    supports_masking = True     # as in Keras: normalizes every step and passes the mask on
+
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):

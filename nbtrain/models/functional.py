@@ -216,7 +216,12 @@ class Functional(Model):
                 result, backprop = layer._apply(argument, training, need_input_grad)
             backprops.append(backprop)
             results = result if len(node.outputs) > 1 else [result]
-            output_mask = layer.compute_mask(argument, mask)
+            if node.list_input:     # merge layers combine one mask per input (None for an input without)
+                input_masks = [masks.get(id(t)) for t in node.inputs]
+                output_mask = layer.compute_mask(argument, None if all(m is None for m in input_masks)
+                                                 else input_masks)
+            else:
+                output_mask = layer.compute_mask(argument, mask)
             if layer.activity_regularizer is not None:
                 self._activity_outputs[id(node)] = (layer.activity_regularizer, results)
             for tensor, value in zip(node.outputs, results):
