@@ -306,5 +306,26 @@ def deserialize(config, custom_objects: Mapping | None = None):
     return REGULARIZERS.deserialize(config, custom_objects)
 
 
+def activity_penalty(regularizer, output) -> float:
+    """The penalty an ``activity_regularizer`` adds for one batch of a layer's output: Keras 3 divides it by
+    the batch size, so its strength does not depend on ``batch_size``.
+
+    Example:
+        >>> activity_penalty(L2(0.1), np.ones((4, 2), np.float32))     # 0.1 * 8 / 4
+        0.2
+    """
+    output = np.asarray(output)
+    batch = output.shape[0] if output.ndim and output.shape[0] else 1
+    return round(float(regularizer(output)) / batch, 12)
+
+
+def activity_penalty_gradient(regularizer, output) -> np.ndarray:
+    """d(:func:`activity_penalty`)/d(output)."""
+    output = np.asarray(output)
+    batch = output.shape[0] if output.ndim and output.shape[0] else 1
+    gradient = regularizer.gradient(output)
+    return gradient / np.asarray(batch, gradient.dtype)
+
+
 __all__ = ["REGULARIZERS", "L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1",
            "l1_l2", "l2", "orthogonal_regularizer", "serialize"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from nbtrain import activations as activations_module
 from nbtrain import regularizers
-from nbtrain.layers.layer import FLOATX, Layer, normalize_shape
+from nbtrain.layers.layer import FLOATX, Layer
 from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
 
@@ -169,6 +169,27 @@ class Activation(ActivatedLayer):
         return super().get_config() | {"activation": activations_module.serialize(self.activation)}
 
 
+def check_noise_shape(noise_shape) -> tuple | None:
+    """``noise_shape`` as a tuple of positive ints and None, or a ValueError as Keras gives (a float such as
+    1.5 or a size 0 would otherwise be truncated or accepted, and the mask would not be what was asked)."""
+    if noise_shape is None:
+        return None
+    if isinstance(noise_shape, str) or not hasattr(noise_shape, "__iter__"):
+        raise ValueError(f"Dropout's noise_shape must be a tuple or list of integers (or None), such as "
+                         f"(batch_size, 1, features), got {noise_shape!r}.")
+    shape = tuple(noise_shape)
+    for index, size in enumerate(shape):
+        if size is None:
+            continue
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+            raise ValueError(f"Dropout's noise_shape must hold integers or None, got {size!r} "
+                             f"({type(size).__name__}) at index {index} of {noise_shape!r}.")
+        if size <= 0:
+            raise ValueError(f"Dropout's noise_shape must hold positive sizes (or None), got {size} at index "
+                             f"{index} of {noise_shape!r}.")
+    return tuple(None if size is None else int(size) for size in shape)
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability ``rate`` and scale the rest by 1/(1-rate).
 
@@ -190,7 +211,7 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = number(rate, "rate", "Dropout", low=0, high=1)
-        self.noise_shape = None if noise_shape is None else normalize_shape(noise_shape, "noise_shape")
+        self.noise_shape = check_noise_shape(noise_shape)
         self.seed = seed
         self._rng = make_generator(seed)
 
@@ -279,6 +300,11 @@ class Reshape(Layer):
         if known != size:
             raise self._mismatch(sample_shape)
         return self.target_shape
+
+    def check_input_shape(self, x):
+        # As in Keras, a Reshape takes any input whose size fits target_shape, and resolves -1 on each call
+        # (not once for the first input's size); _resolved_target explains a size that does not fit.
+        self._resolved_target(x.shape[1:])
 
     def _mismatch(self, sample_shape):
         return ValueError(

@@ -49,14 +49,27 @@ class Embedding(Layer):
         self.input_length = input_length
         self._initial_weights = weights
         self._ids = None
+        if weights is not None:     # as in Keras: the table does not depend on the input shape, so build now
+            self.build()
 
-    def build(self, input_shape):
-        self.add_weight_with_options("embeddings", (self.input_dim, self.output_dim))
-        super().build(input_shape)
+    def build(self, input_shape=None):
+        """Create the table; its shape does not depend on the inputs, so ``input_shape`` may be None."""
+        if "embeddings" not in self._weights:
+            self.add_weight_with_options("embeddings", (self.input_dim, self.output_dim))
+        if input_shape is None:
+            self.built = True     # the input shape is learnt on the first call
+        else:
+            super().build(input_shape)
         if self._initial_weights is not None:
             weights = self._initial_weights
             self.set_weights(weights if isinstance(weights, (list, tuple)) else [weights])
             self._initial_weights = None
+
+    def ensure_built(self, input_shape) -> None:
+        if self.built and self.input_shape is None:     # built without a shape: record the first one
+            self.build(tuple(input_shape))
+        else:
+            super().ensure_built(input_shape)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -157,7 +170,7 @@ class Masking(Layer):
         super().__init__(**kwargs)
         self.mask_value = mask_value
 
-    def compute_mask(self, inputs, mask):
+    def compute_mask(self, inputs, mask=None):
         return np.any(np.asarray(inputs) != self.mask_value, axis=-1)
 
     def _apply(self, x, training, need_input_grad):

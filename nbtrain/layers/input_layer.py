@@ -25,10 +25,16 @@ class InputLayer(Layer):
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs):
         input_shape = kwargs.pop("input_shape", None)
         super().__init__(name=name, **kwargs)
+        shape = shape if shape is not None else input_shape
+        if batch_shape is not None and shape is not None:
+            raise ValueError(f"Input() got both shape={shape!r} and batch_shape={batch_shape!r}: pass one, shape for "
+                             f"one sample (e.g. shape=(784,)) or batch_shape with the batch size first.")
+        if batch_shape is not None and batch_size is not None:
+            raise ValueError(f"Input() got both batch_size={batch_size!r} and batch_shape={batch_shape!r}: the batch "
+                             f"size is the first entry of batch_shape; pass one of them.")
         if batch_shape is not None:
             full = normalize_shape(batch_shape, "batch_shape")
         else:
-            shape = shape if shape is not None else input_shape
             if shape is None:
                 raise ValueError("Input() needs the shape of one sample, for example Input(shape=(784,)).")
             full = (batch_size,) + normalize_shape(shape, "shape")

@@ -168,7 +168,12 @@ class Layer:
 
     @property
     def losses(self) -> list[float]:
-        """The weight penalties this layer adds to the loss (as Keras's ``layer.losses``)."""
+        """The penalties this layer adds to the loss (Keras's ``layer.losses``): its weights', then, after a
+        direct call ``layer(x)``, its activity regularizer's for that call's output."""
+        return self.weight_penalties() + self.__dict__.get("_call_activity_losses", [])
+
+    def weight_penalties(self) -> list[float]:
+        """The penalties of the weight regularizers (``kernel_regularizer``, ...), one per regularized weight."""
         return [float(reg(self._weights[name])) for name, reg in self._regularizers.items()]
 
     def add_penalty_gradients(self) -> None:
@@ -306,7 +311,7 @@ class Layer:
     #: Layers that pass a mask through unchanged set this to True (Keras's ``supports_masking``).
     supports_masking = False
 
-    def compute_mask(self, inputs: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
+    def compute_mask(self, inputs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray | None:
         """The mask for this layer's output: boolean, shape ``(batch, time)``, True where data are real.
 
         Layers that create masks (``Embedding(mask_zero=True)``) or change them override this.
@@ -397,8 +402,12 @@ class Layer:
         self.ensure_built(x.shape)
         self.check_input_shape(x)
         if mask is not None and self.accepts_mask:
-            return self.forward(x, training=training, mask=mask)
-        return self.forward(x, training=training)
+            y = self.forward(x, training=training, mask=mask)
+        else:
+            y = self.forward(x, training=training)
+        if self.activity_regularizer is not None:     # layer.losses then holds this call's penalty, as in Keras
+            self._call_activity_losses = [regularizers.activity_penalty(self.activity_regularizer, y)]
+        return y
 
     def _call_arguments(self, args, kwargs):
         """``(inputs, {name: value})`` from a call's arguments, refusing what this layer's call does not take

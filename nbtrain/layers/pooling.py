@@ -336,7 +336,7 @@ class GlobalAveragePooling1D(GlobalAveragePooling2D):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
 
-    def compute_mask(self, inputs, mask):
+    def compute_mask(self, inputs, mask=None):
         return None  # the steps axis is gone
 
     def _apply(self, x, training, need_input_grad, mask=None):

@@ -135,7 +135,7 @@ class Cropping1D(_Cropping):
     def __init__(self, cropping=(1, 1), **kwargs):
         super().__init__(cropping, **kwargs)
 
-    def compute_mask(self, inputs, mask):
+    def compute_mask(self, inputs, mask=None):
         if mask is None:
             return None
         start, end = self._pairs[0]

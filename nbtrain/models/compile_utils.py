@@ -6,6 +6,7 @@ import numpy as np
 
 from nbtrain import losses as losses_module
 from nbtrain import metrics as metrics_module
+from nbtrain.regularizers import activity_penalty
 
 _CROSSENTROPY_SHORTHANDS = ("crossentropy", "ce")
 
@@ -328,10 +329,10 @@ def regularization_penalty(layers, activity_outputs: dict) -> float:
     penalty = 0.0
     for layer in layers:
         if layer._regularizers:
-            penalty += sum(layer.losses)
+            penalty += sum(layer.weight_penalties())
     for regularizer, outputs in activity_outputs.values():
         for output in (outputs if isinstance(outputs, list) else [outputs]):
-            penalty += float(regularizer(output))
+            penalty += activity_penalty(regularizer, output)
     return penalty
 
 

@@ -17,6 +17,7 @@ from nbtrain.models.model import Model
 from nbtrain.models.model_classes import MODELS
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.naming import shape_text
+from nbtrain.regularizers import activity_penalty_gradient
 
 
 def _as_tensor_list(structure, what: str) -> tuple[list[SymbolicTensor], list[str] | None]:
@@ -292,7 +293,7 @@ class Functional(Model):
         if entry is None:
             return outgoing
         regularizer, outputs = entry
-        return [g + regularizer.gradient(out) for g, out in zip(outgoing, outputs)]
+        return [g + activity_penalty_gradient(regularizer, out) for g, out in zip(outgoing, outputs)]
 
     @staticmethod
     def _accumulate(grads, node, input_grads) -> None:

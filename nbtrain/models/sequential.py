@@ -10,6 +10,7 @@ from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
 from nbtrain.models.model_classes import MODELS
 from nbtrain.utils.naming import shape_text
+from nbtrain.regularizers import activity_penalty_gradient
 
 
 @MODELS.register()
@@ -214,7 +215,7 @@ class Sequential(Model):
         if entry is None:
             return grad
         regularizer, output = entry
-        return grad + regularizer.gradient(output)
+        return grad + activity_penalty_gradient(regularizer, output)
 
     def _on_trainable_changed(self) -> None:
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]

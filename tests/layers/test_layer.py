@@ -58,3 +58,49 @@ def test_image_augmentation_in_a_model_passes_images_through_at_inference():
     images = np.random.default_rng(0).random((8, 4, 4, 1), dtype=np.float32)
     model = Sequential([Input((4, 4, 1)), RandomFlip("horizontal", seed=0), Flatten()])
     np.testing.assert_array_equal(model.predict(images, verbose=0), images.reshape(8, -1))
+
+
+@pytest.mark.parametrize("noise_shape, match", [
+    ((20, 1.5, 10), r"must hold integers or None, got 1\.5 \(float\) at index 1"),
+    ((2, 0), r"must hold positive sizes \(or None\), got 0 at index 1"),
+    (5, r"must be a tuple or list of integers"),
+    ("ab", r"must be a tuple or list of integers"),
+])
+def test_dropout_noise_shape_is_checked_as_in_keras(noise_shape, match):
+    with pytest.raises(ValueError, match=match):
+        Dropout(0.5, noise_shape=noise_shape)
+
+
+@pytest.mark.parametrize("arguments, match", [
+    (dict(shape=(3,), batch_shape=(None, 3)), "both shape=.* and batch_shape"),
+    (dict(batch_size=2, batch_shape=(2, 3)), "both batch_size=2 and batch_shape"),
+])
+def test_input_refuses_conflicting_shapes(arguments, match):
+    with pytest.raises(ValueError, match=match):
+        Input(**arguments)
+
+
+def test_reshape_resolves_minus_one_on_every_call():
+    from nbtrain.layers import Reshape
+    layer = Reshape((-1, 2))
+    assert layer(np.zeros((1, 4))).shape == (1, 2, 2)
+    assert layer(np.zeros((3, 6))).shape == (3, 3, 2)
+    with pytest.raises(ValueError, match=r"cannot reshape samples of shape \(5,\)"):
+        layer(np.zeros((1, 5)))
+
+
+def test_compute_mask_takes_the_inputs_alone():
+    from nbtrain.layers import Embedding
+    np.testing.assert_array_equal(Embedding(5, 2, mask_zero=True).compute_mask(np.array([[1, 0]])), [[True, False]])
+    assert Dense(2).compute_mask(np.ones((1, 3))) is None
+
+
+def test_embedding_builds_without_a_shape_and_from_weights_at_once():
+    from nbtrain.layers import Embedding
+    table = np.arange(10, dtype="float32").reshape(5, 2)
+    layer = Embedding(5, 2, weights=[table])
+    np.testing.assert_array_equal(layer.get_weights()[0], table)       # built at construction, as in Keras
+    np.testing.assert_array_equal(layer(np.array([[4]])), [[[8.0, 9.0]]])
+    unbuilt = Embedding(5, 2)
+    unbuilt.build()
+    assert unbuilt.built and unbuilt.get_weights()[0].shape == (5, 2)

@@ -1,6 +1,7 @@
 """Regularizers and constraints on layers, through the training loop (Keras semantics)."""
 
 import numpy as np
+import pytest
 from gradcheck import assert_gradients_close, numerical_gradient
 
 import nbtrain as keras
@@ -76,3 +77,22 @@ def test_regularizers_survive_get_config():
     assert isinstance(clone.kernel_regularizer, regularizers.L2) and clone.kernel_regularizer.l2 == 0.05
     assert type(clone.kernel_constraint).__name__ == "UnitNorm"
     assert isinstance(clone.activity_regularizer, regularizers.L1)
+
+
+def test_an_activity_penalty_is_divided_by_the_batch_size_as_in_keras_3():
+    # Keras 3.15 (JAX) printed 4.482 for this model and data with batch_size 4 and with batch_size 2:
+    # mse 3.735 + 0.1 * sum(output ** 2) / batch.
+    from nbtrain.layers import Input
+    x = np.arange(12, dtype="float32").reshape(4, 3) / 10
+    y = np.zeros((4, 2), "float32")
+    model = Sequential([Input((3,)), Dense(2, kernel_initializer="ones", activity_regularizer=regularizers.L2(0.1))])
+    model.compile("sgd", "mse")
+    assert model.evaluate(x, y, batch_size=4, verbose=0) == pytest.approx(4.482, abs=1e-5)
+    assert model.evaluate(x, y, batch_size=2, verbose=0) == pytest.approx(4.482, abs=1e-5)
+
+
+def test_a_direct_call_puts_its_activity_penalty_in_layer_losses():
+    layer = Dense(2, kernel_initializer="ones", activity_regularizer=regularizers.L2(0.1))
+    assert layer.losses == []
+    layer(np.arange(12, dtype="float32").reshape(4, 3) / 10)
+    assert layer.losses == pytest.approx([0.747], abs=1e-6)      # Keras 3.15: [0.7470000386238098]
