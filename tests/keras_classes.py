@@ -36,3 +36,33 @@ def check_against_keras(name, rtol=2e-5, atol=2e-6):
         # Keras reports its float32 learning-rate variable (0.05000000074505806 for 0.05)
         same = ours[key] == pytest.approx(value, rel=1e-7) if isinstance(value, float) else ours[key] == value
         assert same, f"{name}: config[{key!r}] is {ours[key]!r}, Keras has {value!r}"
+
+
+METRIC_CASES = REFERENCE["metrics"]
+
+
+def metric_cases_of(*class_names):
+    return sorted(name for name, case in METRIC_CASES.items() if case["class_name"] in class_names)
+
+
+# config keys nbtrain keeps where Keras 3.15 drops them (its config would not rebuild the same metric)
+NBTRAIN_EXTRA_CONFIG = {"SparseTopKCategoricalAccuracy": {"from_sorted_ids"}}
+
+
+def check_metric_against_keras(name, rtol=1e-5, atol=1e-6):
+    """Feed the stored batches to nbtrain's metric; compare the result, the config and the thresholds."""
+    case = METRIC_CASES[name]
+    metric = getattr(nbtrain.metrics, case["class_name"])(**case["arguments"])
+    for batch in case["batches"]:
+        metric.update_state(np.asarray(batch["y_true"]), np.asarray(batch["y_pred"], dtype=np.float32),
+                            sample_weight=None if batch["sample_weight"] is None else np.asarray(batch["sample_weight"]))
+    np.testing.assert_allclose(metric.result(), case["result"], rtol=rtol, atol=atol, err_msg=name)
+    config = metric.get_config()
+    extra = NBTRAIN_EXTRA_CONFIG.get(case["class_name"], set())
+    compared = {k: v for k, v in config.items() if k not in extra}
+    assert compared == case["config"], f"{name}: config {config} != Keras's {case['config']}"
+    if case["thresholds"]:
+        assert metric.thresholds == pytest.approx(case["thresholds"], abs=1e-12)
+    rebuilt = type(metric).from_config(config)
+    assert rebuilt.get_config() == config
+    return metric

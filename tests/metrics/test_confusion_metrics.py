@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_classes import check_metric_against_keras, metric_cases_of
 from metric_data import BINARY_PRED, BINARY_TRUE, C, MULTI_TRUE, PROBS, rng
 
 from nbtrain import metrics
@@ -98,3 +99,61 @@ def test_auc_majoring_minoring_bracket_interpolation():
     mid = metrics.AUC(num_thresholds=5)(*args)
     high = metrics.AUC(num_thresholds=5, summation_method="majoring")(*args)
     assert low <= mid <= high and low < high
+
+
+# ----- the rate-at-rate metrics, AUC(curve="PRGAIN"), thresholds and configs as Keras has them -----------------
+
+@pytest.mark.parametrize("name", metric_cases_of("PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+                                                 "SpecificityAtSensitivity", "AUC"))
+def test_matches_keras(name):
+    check_metric_against_keras(name)
+
+
+def test_rate_at_rate_by_hand():
+    y_true, y_pred = [0, 0, 0, 1, 1], [0.0, 0.3, 0.8, 0.3, 0.8]
+    # thresholds 0, 0.5, 1 (num_thresholds=3), where as in Keras the first counts every prediction (0.0 too)
+    # as positive: TP 2 FP 3 TN 0; above 0.5: TP 1 FP 1 TN 2; above 1: nothing (precision 0 by convention)
+    assert metrics.PrecisionAtRecall(1.0, num_thresholds=3)(y_true, y_pred) == pytest.approx(0.4)
+    assert metrics.RecallAtPrecision(0.5, num_thresholds=3)(y_true, y_pred) == pytest.approx(0.5)
+    assert metrics.RecallAtPrecision(0.6, num_thresholds=3)(y_true, y_pred) == 0.0
+    assert metrics.SensitivityAtSpecificity(0.6, num_thresholds=3)(y_true, y_pred) == pytest.approx(0.5)
+    assert metrics.SpecificityAtSensitivity(0.5, num_thresholds=3)(y_true, y_pred) == pytest.approx(2 / 3)
+    assert metrics.SpecificityAtSensitivity(1.0, num_thresholds=3)(y_true, y_pred) == 0.0
+    m = metrics.PrecisionAtRecall(0.5, num_thresholds=3)
+    assert m.thresholds == [0.0, 0.5, 1.0] and m.recall == 0.5 and m.direction == "up"
+    assert metrics.PrecisionAtRecall(0.5, num_thresholds=1).thresholds == [0.5]
+
+
+def test_rate_at_rate_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"recall to be a number in \[0, 1\], got 1.5"):
+        metrics.PrecisionAtRecall(1.5)
+    with pytest.raises(ValueError, match="num_thresholds to be an integer > 0"):
+        metrics.SensitivityAtSpecificity(0.5, num_thresholds=0)
+    with pytest.raises(ValueError, match="needs recall"):
+        metrics.get("precision_at_recall")
+
+
+def test_thresholds_are_lists_as_in_keras():
+    assert metrics.TruePositives().thresholds == [0.5]
+    assert metrics.FalseNegatives(thresholds=[0.2, 0.7]).thresholds == [0.2, 0.7]
+    assert metrics.Precision(thresholds=0.3).thresholds == [0.3]
+    assert metrics.Recall(top_k=2).thresholds == [metrics.NEG_INF]
+    assert type(metrics.Precision().thresholds) is list
+    assert metrics.Precision(thresholds=0.3).get_config()["thresholds"] == 0.3
+    assert metrics.AUC(thresholds=[0.3, 0.6]).thresholds == pytest.approx([-1e-7, 0.3, 0.6, 1 + 1e-7])
+
+
+def test_auc_config_matches_keras_exactly():
+    assert metrics.AUC().get_config() == {
+        "name": "auc", "dtype": "float32", "num_thresholds": 200, "curve": "ROC",
+        "summation_method": "interpolation", "multi_label": False, "num_labels": None, "label_weights": None,
+        "from_logits": False}
+    config = metrics.AUC(thresholds=[0.3, 0.6]).get_config()
+    assert config["thresholds"] == [0.3, 0.6] and config["num_thresholds"] == 4
+    assert metrics.AUC.from_config(config).thresholds == metrics.AUC(thresholds=[0.3, 0.6]).thresholds
+    assert metrics.AUC(curve="prgain").curve == "PRGAIN"
+
+
+def test_prgain_of_a_perfect_ranking_is_one():
+    assert metrics.AUC(curve="PRGAIN")([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == pytest.approx(1.0, abs=1e-6)
+
