@@ -831,3 +831,66 @@ def test_gce_labels_with_a_trailing_axis_are_labels():
     y_pred = [[0.7, 0.3], [0.2, 0.8]]
     loss = CategoricalGeneralizedCrossEntropy()
     assert loss([[0], [1]], y_pred) == pytest.approx(loss([0, 1], y_pred))
+
+
+# keras/src/losses/losses_test.py (v3.15.1): DiceTest, TverskyTest, CircleTest, CategoricalGeneralizedCrossEntropyTest
+
+KERAS_SMALL_TRUE, KERAS_SMALL_PRED = np.array([[1, 2], [1, 2]]), np.array([[4, 1], [6, 1]])
+KERAS_SEG_TRUE = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]])
+KERAS_SEG_PRED = np.array([[0, 1, 0, 1], [1, 0, 1, 1], [0, 1, 0, 1], [1, 0, 1, 1]])
+KERAS_MASK_TRUE = np.array([[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]])
+KERAS_MASK_PRED = np.array([[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]])
+
+
+@pytest.mark.parametrize("loss, y_true, y_pred, expected", [
+    (Dice(), KERAS_SMALL_TRUE, KERAS_SMALL_PRED, -0.55555546),
+    (Dice(), KERAS_SEG_TRUE, KERAS_SEG_PRED, 0.77777773),
+    (Dice(axis=(1, 2, 3), reduction=None), KERAS_MASK_TRUE, KERAS_MASK_PRED, [0.5, 0.75757575]),
+    (Tversky(), KERAS_SMALL_TRUE, KERAS_SMALL_PRED, -0.55555546),
+    (Tversky(alpha=0.2, beta=0.8), KERAS_SMALL_TRUE, KERAS_SMALL_PRED, -0.29629636),
+    (Tversky(), KERAS_SEG_TRUE, KERAS_SEG_PRED, 0.77777773),
+    (Tversky(axis=(1, 2, 3), reduction=None), KERAS_MASK_TRUE, KERAS_MASK_PRED, [0.5, 0.75757575]),
+    (Tversky(alpha=0.2, beta=0.8), KERAS_SEG_TRUE, KERAS_SEG_PRED, 0.7916667),
+    (Tversky(alpha=0.2, beta=0.8, axis=(1, 2, 3), reduction=None), KERAS_MASK_TRUE, KERAS_MASK_PRED, [0.5, 0.7222222]),
+], ids=["dice", "dice-seg", "dice-axis", "tversky", "tversky-ab", "tversky-seg", "tversky-axis", "tversky-seg-ab",
+        "tversky-axis-ab"])
+def test_keras_overlap_loss_tests(loss, y_true, y_pred, expected):
+    np.testing.assert_allclose(loss(y_true, y_pred.astype(np.float32)), expected, rtol=1e-5, atol=1e-6)
+
+
+CIRCLE_TRUE = np.array([1, 1, 2, 2, 3])
+CIRCLE_PRED = np.array([
+    [0.70014004, -0.42008403, 0.14002801, 0.56011203], [0.17609018, 0.70436073, -0.52827054, 0.44022545],
+    [-0.34050261, 0.25537696, -0.68100522, 0.59587957], [0.32163376, -0.75047877, 0.53605627, -0.21442251],
+    [0.51261459, -0.34174306, 0.17087153, 0.76892189]], dtype=np.float32)
+CIRCLE_REF_LABELS = np.array([1, 1, 2, 2, 3, 4])
+CIRCLE_REF = np.array([
+    [0.40824829, -0.54433105, 0.27216553, 0.68041382], [0.76376261, 0.10910895, -0.54554473, 0.32732684],
+    [-0.74420841, 0.24806947, 0.49613894, -0.3721042], [0.52981294, -0.13245324, 0.79471941, -0.26490647],
+    [0.54554473, -0.32732684, 0.10910895, 0.76376261], [-0.27216553, 0.68041382, 0.40824829, -0.54433105]],
+    dtype=np.float32)
+
+
+def test_keras_circle_loss_tests():
+    weights = np.array([2.0, 2.0, 1.0, 1.0, 0.5])
+    assert Circle(gamma=80.0, margin=0.4)(CIRCLE_TRUE, CIRCLE_PRED) == pytest.approx(188.3883, abs=1e-3)
+    assert Circle(gamma=256, margin=0.25)(CIRCLE_TRUE, CIRCLE_PRED) == pytest.approx(652.7617, abs=1e-3)
+    values = losses.circle(CIRCLE_TRUE, CIRCLE_PRED, ref_labels=CIRCLE_REF_LABELS, ref_embeddings=CIRCLE_REF,
+                           gamma=80.0, margin=0.4, remove_diagonal=False)
+    np.testing.assert_allclose(values, [61.5844, 94.3465, 276.9344, 90.9873, 48.8963], atol=1e-3)
+    assert Circle()(CIRCLE_TRUE, CIRCLE_PRED, sample_weight=weights) == pytest.approx(244.91918, abs=1e-3)
+    np.testing.assert_allclose(Circle(reduction=None)(CIRCLE_REF_LABELS, CIRCLE_REF),
+                               [82.9116, 36.7942, 92.4590, 52.6798, 0.0, 0.0], atol=1e-3)
+    assert Circle(reduction="sum")(CIRCLE_REF_LABELS, CIRCLE_REF) == pytest.approx(264.845, abs=1e-3)
+    assert Circle(reduction="mean_with_sample_weight")(CIRCLE_TRUE, CIRCLE_PRED, sample_weight=weights) == \
+        pytest.approx(163.27948, abs=1e-3)
+
+
+def test_keras_generalized_crossentropy_tests():
+    y_true = np.array([0, 1, 0, 1])
+    binary = np.array([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]])
+    multi = np.array([[0.7, 0.3, 0.0], [0.2, 0.2, 0.6], [0.6, 0.4, 0.0], [0.2, 0.2, 0.6]])
+    for q in (0.5, 0.8):
+        loss = CategoricalGeneralizedCrossEntropy(q=q)
+        assert loss(y_true, binary) == pytest.approx(np.mean((1 - np.power([0.7, 0.8, 0.6, 0.6], q)) / q))
+        assert loss(y_true, multi) == pytest.approx(np.mean((1 - np.power([0.7, 0.2, 0.6, 0.2], q)) / q))

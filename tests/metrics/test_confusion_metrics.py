@@ -157,3 +157,37 @@ def test_auc_config_matches_keras_exactly():
 def test_prgain_of_a_perfect_ranking_is_one():
     assert metrics.AUC(curve="PRGAIN")([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == pytest.approx(1.0, abs=1e-6)
 
+
+
+# keras/src/metrics/confusion_metrics_test.py (v3.15.1)
+KERAS_PRED = np.array([0.0, 0.1, 0.2, 0.5, 0.6, 0.2, 0.5, 0.6, 0.8, 0.9], dtype=np.float32)
+KERAS_LABELS = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+
+
+def test_keras_rate_at_rate_tests():
+    assert metrics.PrecisionAtRecall(0.8)(KERAS_LABELS, KERAS_PRED) == pytest.approx(2 / 3, abs=1e-6)
+    assert metrics.PrecisionAtRecall(0.6)(KERAS_LABELS, KERAS_PRED) == pytest.approx(0.75, abs=1e-6)
+    one_hot = np.eye(3)[np.where(KERAS_LABELS == 1, 2, 0)]
+    assert metrics.PrecisionAtRecall(0.6, class_id=2)(one_hot, np.stack([KERAS_PRED] * 3, axis=1)) == \
+        pytest.approx(0.75, abs=1e-6)
+    for labels in (KERAS_LABELS.astype(bool), KERAS_LABELS, KERAS_LABELS.astype(np.float32)):
+        result = metrics.PrecisionAtRecall(7.0 / 8)(labels, KERAS_PRED, sample_weight=[2, 1, 2, 1, 2, 1, 2, 2, 1, 2])
+        assert result == pytest.approx(0.7, abs=1e-6)
+    spec_pred = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.1, 0.45, 0.5, 0.8, 0.9], dtype=np.float32)
+    assert metrics.SensitivityAtSpecificity(0.8)(KERAS_LABELS, spec_pred) == pytest.approx(0.8, abs=1e-6)
+    sens_pred = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.01, 0.02, 0.25, 0.26, 0.26], dtype=np.float32)
+    assert metrics.SpecificityAtSensitivity(1.0)(KERAS_LABELS, sens_pred) == pytest.approx(0.2, abs=1e-6)
+    result = metrics.SensitivityAtSpecificity(0.4)(KERAS_LABELS, sens_pred, sample_weight=np.arange(1, 11))
+    assert result == pytest.approx(0.675, abs=1e-6)
+    config = metrics.PrecisionAtRecall(0.4, num_thresholds=100, class_id=12, name="precision_at_recall_1").get_config()
+    restored = metrics.PrecisionAtRecall.from_config(config)
+    assert (restored.name, restored.recall, restored.num_thresholds, restored.class_id) == \
+        ("precision_at_recall_1", 0.4, 100, 12)
+
+
+@pytest.mark.parametrize("summation_method, expected", [("majoring", 1.0), ("minoring", 0.0),
+                                                        ("interpolation", 0.5)])
+def test_keras_prgain_tests(summation_method, expected):
+    auc = metrics.AUC(num_thresholds=3, curve="PRGAIN", summation_method=summation_method)
+    result = auc([0, 0, 1, 1], np.array([0, 0.5, 0.3, 0.9], np.float32), sample_weight=[1, 2, 3, 4])
+    assert result == pytest.approx(expected, abs=1e-3)
