@@ -397,3 +397,14 @@ def test_threshold_needs_both_options_as_in_keras():
     configured = A.threshold.with_options(threshold=0.5, default_value=0.0)
     assert A.deserialize(A.serialize(configured)) == configured
     assert A.serialize(configured) == {"class_name": "threshold", "config": {"threshold": 0.5, "default_value": 0.0}}
+
+
+def test_keras_glu_and_threshold_tests(rng):
+    # keras/src/activations/activations_test.py (v3.15.1): test_glu, test_threshold
+    x = rng.random((2, 4))
+    a, b = np.split(x, 2, axis=-1)
+    np.testing.assert_allclose(A.glu(x[np.newaxis, :])[0], a / (1 + np.exp(-b)), rtol=1e-5)
+    a, b = np.split(x, 2, axis=-2)
+    np.testing.assert_allclose(A.glu(x[np.newaxis, :], axis=-2)[0], a / (1 + np.exp(-b)), rtol=1e-5)
+    x = rng.random((2, 5))
+    np.testing.assert_allclose(A.threshold(x[np.newaxis, :], 0, 0)[0], np.where(x > 0, x, 0.0), rtol=1e-5)
