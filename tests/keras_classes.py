@@ -54,8 +54,9 @@ def check_metric_against_keras(name, rtol=1e-5, atol=1e-6):
     case = METRIC_CASES[name]
     metric = getattr(nbtrain.metrics, case["class_name"])(**case["arguments"])
     for batch in case["batches"]:
+        weights = batch["sample_weight"]
         metric.update_state(np.asarray(batch["y_true"]), np.asarray(batch["y_pred"], dtype=np.float32),
-                            sample_weight=None if batch["sample_weight"] is None else np.asarray(batch["sample_weight"]))
+                            sample_weight=None if weights is None else np.asarray(weights))
     np.testing.assert_allclose(metric.result(), case["result"], rtol=rtol, atol=atol, err_msg=name)
     config = metric.get_config()
     extra = NBTRAIN_EXTRA_CONFIG.get(case["class_name"], set())
