@@ -37,6 +37,7 @@ __all__ = [
     "exponential",
     "gelu",
     "get",
+    "glu",
     "hard_shrink",
     "hard_sigmoid",
     "hard_silu",
@@ -64,6 +65,7 @@ __all__ = [
     "swish",
     "tanh",
     "tanh_shrink",
+    "threshold",
 ]
 
 
@@ -660,6 +662,47 @@ def _sparsemax_backward(g, x, y, axis):
     return (g - mean) * inside
 
 
+def _glu_halves(x, axis):
+    size = x.shape[axis]
+    if size % 2:
+        raise ValueError(
+            f"glu splits axis {axis} of its input into two halves (values and gates), so that axis needs an even "
+            f"size, but the input has shape {x.shape}. Give the layer before it an even number of units."
+        )
+    return np.split(x, 2, axis=axis)
+
+
+def _glu(x, axis):
+    values, gates = _glu_halves(x, axis)
+    return values * _sigmoid(gates)
+
+
+def _glu_backward(g, x, y, axis):
+    values, gates = _glu_halves(x, axis)
+    s = _sigmoid(gates)
+    return np.concatenate([g * s, g * values * (s * (1 - s))], axis=axis)
+
+
+def _threshold_options(threshold, default_value):
+    if threshold is None or default_value is None:
+        # Keras's threshold has no defaults either: there is no sensible cut-off to guess
+        raise TypeError(
+            "threshold() needs both options, threshold and default_value: e.g. "
+            "nbtrain.activations.threshold(x, threshold=0.5, default_value=0.0), or for a layer "
+            "Activation(nbtrain.activations.threshold.with_options(threshold=0.5, default_value=0.0))."
+        )
+
+
+def _threshold(x, threshold, default_value):
+    _threshold_options(threshold, default_value)
+    return np.where(x > threshold, x, np.asarray(default_value, dtype=x.dtype))
+
+
+def _threshold_backward(g, x, y, threshold, default_value):
+    _threshold_options(threshold, default_value)
+    return g * (x > threshold)
+
+
 # --------------------------------------------------------------------------------------------------
 # The built-in instances and the registry
 # --------------------------------------------------------------------------------------------------
@@ -780,6 +823,15 @@ sparsemax = _builtin(
     _sparsemax, _sparsemax_backward, axis=-1,
 )  # fmt: skip
 
+glu = _builtin(
+    "glu", "Gated linear unit: x split in halves a, b along axis=-1, a * sigmoid(b); the axis halves.",
+    _glu, _glu_backward, needs_input=True, axis=-1,
+)  # fmt: skip
+threshold = _builtin(
+    "threshold", "x where x > threshold, else default_value; both options are required (as in Keras).",
+    _threshold, _threshold_backward, needs_input=True, threshold=None, default_value=None,
+)  # fmt: skip
+
 # every name, aliases included, and every built-in under its own name (what the tests check each one against)
 _BY_NAME = ACTIVATIONS.as_dict()
 _BUILTINS = {activation.name: activation for activation in _BY_NAME.values()}
@@ -841,3 +893,28 @@ def deserialize(config, custom_objects: Mapping | None = None) -> ActivationFunc
         <activation leaky_relu negative_slope=0.1>
     """
     return get(ACTIVATIONS.deserialize(config, custom_objects))
+
+
+def output_shape(activation, input_shape) -> tuple:
+    """The shape ``activation`` gives an input of ``input_shape``: the same, except glu halves its axis.
+
+    Args:
+        activation: anything :func:`get` accepts.
+        input_shape: a shape tuple (None for an unknown size).
+
+    Example:
+        >>> output_shape("glu", (None, 8))
+        (None, 4)
+    """
+    activation = get(activation)
+    shape = tuple(input_shape)
+    if activation.name != "glu" or not isinstance(activation, _BuiltinActivation):
+        return shape
+    axis = activation.options["axis"] % len(shape)
+    size = shape[axis]
+    if size is not None and size % 2:
+        raise ValueError(
+            f"glu splits axis {activation.options['axis']} of its input into two halves, so that axis needs an "
+            f"even size, but the input shape is {shape}. Give the layer before it an even number of units."
+        )
+    return shape[:axis] + (None if size is None else size // 2,) + shape[axis + 1:]

@@ -56,8 +56,11 @@ __all__ = [
     "BinaryFocalCrossentropy",
     "CategoricalCrossentropy",
     "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
     "CategoricalHinge",
+    "Circle",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -70,13 +73,17 @@ __all__ = [
     "Poisson",
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
+    "Tversky",
     "binary_crossentropy",
     "binary_focal_crossentropy",
     "categorical_crossentropy",
     "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy",
     "categorical_hinge",
+    "circle",
     "cosine_similarity",
     "deserialize",
+    "dice",
     "get",
     "hinge",
     "huber",
@@ -92,6 +99,7 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "squeeze_or_expand_to_same_rank",
+    "tversky",
 ]
 
 EPSILON = 1e-7
@@ -1553,6 +1561,337 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Segmentation overlap (Dice, Tversky), metric learning (Circle), noise-robust crossentropy
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _check_overlap_axis(axis):
+    """None (every axis), an int, or a tuple/list of ints; a list becomes a tuple (JSON configs hold lists)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(_check_axis(a) for a in axis)
+    return _check_axis(axis)
+
+
+def _overlap_axes(loss, ndim):
+    """The loss's ``axis`` as a tuple of non-negative axes of a rank-``ndim`` array."""
+    if loss.axis is None:
+        return tuple(range(ndim))
+    axes = loss.axis if isinstance(loss.axis, tuple) else (loss.axis,)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"{type(loss).__name__} ('{loss.name}') has axis={loss.axis!r}, but y_pred has only {ndim} axes. "
+                f"Pass axes in [-{ndim}, {ndim}), e.g. axis={tuple(range(1, ndim))} for one value per sample."
+            )
+    return tuple(sorted({a % ndim for a in axes}))
+
+
+class _OverlapLoss(_BuiltinLoss):
+    """``1 - overlap`` of a soft prediction and a target mask, summed over ``axis`` (every axis by default)."""
+
+    def _standardize(self, y_true, y_pred):
+        _require_same_shape(self, y_true, y_pred)
+        return y_true, y_pred
+
+    def _sums(self, y_true, y_pred):
+        axes = _overlap_axes(self, y_pred.ndim)
+        intersection = np.sum(y_true * y_pred, axis=axes, keepdims=True)
+        return axes, intersection
+
+    @staticmethod
+    def _squeeze(values, axes):
+        return np.squeeze(values, axis=axes) if axes else values
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Dice(_OverlapLoss):
+    """Dice loss ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7)`` (image segmentation).
+
+    With ``axis=None`` (Keras's default) the sums run over every axis, batch included, so the loss is one
+    number per batch; pass ``axis=(1, 2, 3)`` for one value per image of a ``(batch, height, width, channels)``
+    mask.
+
+    Args:
+        reduction: see `Loss`.
+        name: defaults to ``"dice"``.
+        axis: the axes summed over: None (all), an int or a tuple of ints.
+        dtype: see `Loss`.
+
+    Example:
+        >>> y_true = [[1.0, 1.0, 0.0, 0.0]]
+        >>> round(Dice()(y_true, [[0.0, 1.0, 0.0, 1.0]]), 4)
+        0.5
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.axis = _check_overlap_axis(axis)
+
+    def _forward(self, y_true, y_pred):
+        axes, intersection = self._sums(y_true, y_pred)
+        total = np.sum(y_true, axis=axes, keepdims=True) + np.sum(y_pred, axis=axes, keepdims=True) + EPSILON
+        values = 1.0 - 2.0 * intersection / total
+        return self._squeeze(values, axes), (y_true, axes, intersection, total)
+
+    def _backward(self, cache, upstream):
+        y_true, axes, intersection, total = cache
+        upstream = np.expand_dims(upstream, axes) if axes else upstream
+        # d/dp of -2 I / T with dI/dp = y_true and dT/dp = 1
+        grad = (2.0 * intersection / total - 2.0 * y_true) / total
+        grad *= upstream
+        return grad.astype(y_true.dtype, copy=False)
+
+
+class Tversky(_OverlapLoss):
+    """Tversky loss ``1 - I / (I + alpha * A + beta * B + 1e-7)``: Dice with separate weights for the two errors.
+
+    ``I = sum(y_true * y_pred)``, ``A = sum(y_true * (1 - y_pred))`` (target pixels missed) and
+    ``B = sum((1 - y_true) * y_pred)`` (pixels predicted outside the target), summed over ``axis`` as in
+    `Dice`; ``alpha = beta = 0.5`` gives the Dice loss. (Keras names the ``alpha`` term "false positives";
+    the formula is the same.)
+
+    Args:
+        alpha: weight of ``A``.
+        beta: weight of ``B``.
+        reduction: see `Loss`.
+        name: defaults to ``"tversky"``.
+        axis: the axes summed over: None (all), an int or a tuple of ints.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(Tversky(alpha=0.3, beta=0.7)([[1.0, 1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0, 1.0]]), 4)
+        0.5
+    """
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None,
+                 dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.alpha = _check_number("alpha", alpha)
+        self.beta = _check_number("beta", beta)
+        self.axis = _check_overlap_axis(axis)
+
+    def _forward(self, y_true, y_pred):
+        axes, intersection = self._sums(y_true, y_pred)
+        missed = np.sum((1.0 - y_pred) * y_true, axis=axes, keepdims=True)
+        extra = np.sum(y_pred * (1.0 - y_true), axis=axes, keepdims=True)
+        total = intersection + self.alpha * missed + self.beta * extra + EPSILON
+        values = 1.0 - intersection / total
+        return self._squeeze(values, axes), (y_true, axes, intersection, total)
+
+    def _backward(self, cache, upstream):
+        y_true, axes, intersection, total = cache
+        upstream = np.expand_dims(upstream, axes) if axes else upstream
+        d_total = (1.0 - self.alpha) * y_true + self.beta * (1.0 - y_true)
+        grad = (intersection * d_total / total - y_true) / total
+        grad *= upstream
+        return grad.astype(y_true.dtype, copy=False)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta}
+
+
+def _check_number(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, but got {value!r}.")
+    return float(value)
+
+
+def _masked_logsumexp(x, member):
+    """``log(sum(exp(x)))`` over the members of each row, -inf for a row without members; and its softmax."""
+    shift = np.max(np.where(member, x, -np.inf), axis=1, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    e = np.where(member, np.exp(np.where(member, x - shift, 0.0)), 0.0)
+    total = e.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lse = np.log(total) + shift
+        weights = np.where(total > 0, e / total, 0.0)
+    return lse[:, 0], weights
+
+
+def _circle_terms(labels, embeddings, ref_labels, ref_embeddings, remove_diagonal, gamma, margin):
+    """Circle loss per query row, and what its gradient needs."""
+    similarity = embeddings @ ref_embeddings.T
+    distance = np.maximum(1.0 - similarity, 0.0)
+    positive = labels.reshape(-1, 1) == ref_labels.reshape(1, -1)
+    negative = ~positive
+    if remove_diagonal:
+        positive &= ~np.eye(*positive.shape, dtype=bool)
+    # positives are pulled below distance `margin`, negatives pushed beyond 1 - margin; each pair weighted by
+    # how far it is from its optimum (margin + d for positives, 1 + margin - d for negatives), floored at 0
+    pos_weight = np.maximum(margin + distance, 0.0)
+    neg_weight = np.maximum(1.0 + margin - distance, 0.0)
+    pos_scores = -gamma * pos_weight * (margin - distance)
+    neg_scores = gamma * neg_weight * (1.0 - margin - distance)
+    pos_lse, pos_soft = _masked_logsumexp(pos_scores, positive)
+    neg_lse, neg_soft = _masked_logsumexp(neg_scores, negative)
+    z = pos_lse + neg_lse  # -inf for a row without a positive or a negative pair: its loss is 0 and masked out
+    values = np.logaddexp(0.0, z)
+    return values, (z, similarity, distance, pos_weight, neg_weight, pos_soft, neg_soft)
+
+
+def _circle_similarity_gradient(terms, upstream, gamma, margin):
+    """``d sum(upstream * values) / d similarity`` for `_circle_terms`."""
+    z, similarity, distance, pos_weight, neg_weight, pos_soft, neg_soft = terms
+    with np.errstate(over="ignore"):
+        d_z = np.where(np.isfinite(z), upstream / (1.0 + np.exp(-np.where(np.isfinite(z), z, 0.0))), 0.0)
+    d_pos_scores = pos_soft * d_z[:, None]
+    d_neg_scores = neg_soft * d_z[:, None]
+    # scores as functions of the distance (the max(., 0) floors pass a gradient only where they are positive)
+    d_pos = -gamma * ((margin + distance > 0) * (margin - distance) - pos_weight)
+    d_neg = -gamma * ((1.0 + margin - distance > 0) * (1.0 - margin - distance) + neg_weight)
+    d_distance = d_pos_scores * d_pos + d_neg_scores * d_neg
+    return np.where(1.0 - similarity > 0, -d_distance, 0.0)
+
+
+class Circle(_BuiltinLoss):
+    """Circle loss for metric learning: integer labels and L2-normalised embeddings of one batch.
+
+    Every pair of samples in the batch is compared by cosine distance ``d = max(1 - e_i . e_j, 0)``: pairs
+    with the same label (positives, a sample and itself excluded unless ``remove_diagonal=False``) are pulled
+    below ``margin``, pairs with different labels (negatives) are pushed beyond ``1 - margin``, each weighted
+    by its distance from that optimum; per sample ``softplus(logsumexp(positive scores) + logsumexp(negative
+    scores))``. A sample whose label occurs nowhere else in the batch (no positive pair), or a batch with a
+    single class, gives 0 and is left out of the average, as in Keras. End the model with
+    ``UnitNormalization`` so the embeddings have unit norm.
+
+    Args:
+        gamma: scale of the similarity scores.
+        margin: the relaxation factor.
+        remove_diagonal: leave each sample's similarity with itself out of its positives.
+        reduction: see `Loss`.
+        name: defaults to ``"circle"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> e = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+        >>> round(Circle(gamma=2.0)([0, 0, 1], e), 4)
+        0.915
+    """
+
+    def __init__(self, gamma=80.0, margin=0.4, remove_diagonal=True, reduction="sum_over_batch_size",
+                 name="circle", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.gamma = _check_number("gamma", gamma)
+        self.margin = _check_number("margin", margin)
+        self.remove_diagonal = bool(remove_diagonal)
+
+    def _cast_y_true(self, y_true, dtype):
+        return y_true
+
+    def _standardize(self, y_true, y_pred):
+        return _circle_inputs(self, y_true, y_pred)
+
+    def _forward(self, y_true, y_pred):
+        values, terms = _circle_terms(y_true, y_pred, y_true, y_pred, self.remove_diagonal, self.gamma,
+                                      self.margin)
+        return values.astype(y_pred.dtype, copy=False), (y_pred, terms, values > 0)
+
+    def _mask(self, cache):
+        return cache[2]
+
+    def _backward(self, cache, upstream):
+        embeddings, terms, _ = cache
+        d_similarity = _circle_similarity_gradient(terms, upstream, self.gamma, self.margin)
+        # similarity = E E^T: each embedding appears as a query (rows) and as a reference (columns)
+        grad = (d_similarity + d_similarity.T) @ embeddings
+        return grad.astype(embeddings.dtype, copy=False)
+
+    def get_config(self):
+        return {**super().get_config(), "gamma": self.gamma, "margin": self.margin,
+                "remove_diagonal": self.remove_diagonal}
+
+
+def _circle_inputs(loss, y_true, y_pred):
+    if y_pred.ndim != 2:
+        raise ValueError(
+            f"{type(loss).__name__} ('{loss.name}') expects embeddings of shape (batch, dimensions), but got "
+            f"y_pred with shape {y_pred.shape}. Flatten the model output, e.g. end it with Dense(64) and "
+            "UnitNormalization()."
+        )
+    labels = y_true[..., 0] if y_true.ndim == 2 and y_true.shape[-1] == 1 else y_true
+    if labels.shape != y_pred.shape[:1]:
+        raise ValueError(
+            f"{type(loss).__name__} ('{loss.name}') expects one integer label per sample, shape "
+            f"({y_pred.shape[0]},), for embeddings of shape {y_pred.shape}, but got y_true with shape "
+            f"{y_true.shape}."
+        )
+    if labels.dtype.kind == "f" and np.any(labels != np.round(labels)):
+        raise ValueError(f"{type(loss).__name__} needs integer class labels, but y_true holds fractions.")
+    return labels.astype(np.int64, copy=False), y_pred
+
+
+class CategoricalGeneralizedCrossEntropy(_BuiltinLoss):
+    """Generalized crossentropy ``(1 - p ** q) / q`` with ``p`` the probability of the true class.
+
+    A loss robust to noisy labels: ``q`` near 0 behaves like crossentropy, ``q = 1`` like mean absolute error.
+    ``y_true`` holds integer class ids, one per sample (shape ``(batch,)`` or ``(batch, 1)``), ``y_pred`` the
+    class probabilities (after a softmax).
+
+    Args:
+        q: the noise parameter, strictly between 0 and 1.
+        reduction: see `Loss`.
+        name: defaults to ``"categorical_generalized_cross_entropy"``.
+        dtype: see `Loss`.
+
+    Example:
+        >>> round(CategoricalGeneralizedCrossEntropy()([1], [[0.2, 0.8]]), 4)
+        0.2111
+    """
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size", name="categorical_generalized_cross_entropy",
+                 dtype=None):
+        q = _check_number("q", q)
+        if not 0.0 < q < 1.0:
+            raise ValueError(f"q must be in the interval (0, 1), but got {q}.")
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.q = q
+
+    def _cast_y_true(self, y_true, dtype):
+        return y_true
+
+    def _standardize(self, y_true, y_pred):
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+            y_true = y_true[..., 0]  # Keras broadcasts (batch, 1) labels against every sample; nbtrain squeezes
+        if y_true.shape != y_pred.shape[:-1]:
+            hint = (" y_true looks one-hot encoded: convert it to labels with y.argmax(axis=-1)."
+                    if y_true.shape == y_pred.shape else "")
+            raise ValueError(
+                f"{type(self).__name__} ('{self.name}') expects integer labels of shape {y_pred.shape[:-1]} for "
+                f"y_pred of shape {y_pred.shape}, but got y_true with shape {y_true.shape}.{hint}"
+            )
+        labels = y_true.astype(np.intp, copy=False)
+        if y_true.dtype.kind not in "iub" and np.any(labels != y_true):
+            raise ValueError(f"{type(self).__name__} needs integer class labels, but y_true holds fractions.")
+        classes = y_pred.shape[-1]
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            bad = labels.min() if labels.min() < 0 else labels.max()
+            raise ValueError(
+                f"{type(self).__name__} received label {int(bad)}, but y_pred has {classes} classes; labels must "
+                f"be class ids in [0, {classes})."
+            )
+        return labels, y_pred
+
+    def _forward(self, y_true, y_pred):
+        p = _pick(y_pred, y_true)
+        powered = p ** self.q
+        return (1.0 - powered) / self.q, (y_true, y_pred, p, powered)
+
+    def _backward(self, cache, upstream):
+        labels, y_pred, p, powered = cache
+        grad = np.zeros(y_pred.shape, dtype=y_pred.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_p = -powered / p  # d/dp of (1 - p**q)/q = -p**(q-1)
+        return _add_at_labels(grad, labels, d_p * upstream).astype(y_pred.dtype, copy=False)
+
+    def get_config(self):
+        return {**super().get_config(), "q": self.q}
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Plain functions (Keras names); each returns the per-sample values
 # ----------------------------------------------------------------------------------------------------------
 
@@ -1823,6 +2162,81 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     return SparseCategoricalCrossentropy(from_logits, ignore_class, axis)._values(y_true, y_pred)
 
 
+def dice(y_true, y_pred, axis=None):
+    """The Dice loss (see `Dice`): one value with ``axis=None``, else one per remaining index.
+
+    Args:
+        y_true: target masks.
+        y_pred: predicted masks (probabilities).
+        axis: the axes summed over: None (all), an int or a tuple of ints.
+
+    Example:
+        >>> round(float(dice([[1.0, 1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0, 1.0]])), 6)
+        0.5
+    """
+    return Dice(axis=axis)._values(y_true, y_pred)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """The Tversky loss (see `Tversky`).
+
+    Args:
+        y_true: target masks.
+        y_pred: predicted masks (probabilities).
+        alpha: weight of the target pixels missed.
+        beta: weight of the pixels predicted outside the target.
+        axis: the axes summed over: None (all), an int or a tuple of ints.
+
+    Example:
+        >>> round(float(tversky([[1.0, 1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0, 1.0]], alpha=0.3, beta=0.7)), 6)
+        0.5
+    """
+    return Tversky(alpha=alpha, beta=beta, axis=axis)._values(y_true, y_pred)
+
+
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal=True, gamma=80, margin=0.4):
+    """Per-sample Circle loss (see `Circle`), optionally against reference labels and embeddings.
+
+    Args:
+        y_true: integer labels, shape ``(batch,)``.
+        y_pred: L2-normalised embeddings, shape ``(batch, dimensions)``.
+        ref_labels: labels of the reference embeddings; defaults to ``y_true``.
+        ref_embeddings: reference embeddings; defaults to ``y_pred``.
+        remove_diagonal: leave the pair (i, i) out of the positives.
+        gamma: scale of the similarity scores.
+        margin: the relaxation factor.
+
+    Example:
+        >>> e = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+        >>> circle([0, 0, 1], e, gamma=2.0).round(4)
+        array([0.5459, 1.2842, 0.    ])
+    """
+    loss = Circle(gamma=gamma, margin=margin, remove_diagonal=remove_diagonal)
+    labels, embeddings = loss._prepare(y_true, y_pred)
+    if ref_labels is None and ref_embeddings is None:
+        return loss._forward(labels, embeddings)[0]
+    ref_embeddings = embeddings if ref_embeddings is None else np.asarray(ref_embeddings, dtype=embeddings.dtype)
+    ref_labels = labels if ref_labels is None else loss._standardize(np.asarray(ref_labels), ref_embeddings)[0]
+    values, _ = _circle_terms(labels, embeddings, ref_labels, ref_embeddings, loss.remove_diagonal, loss.gamma,
+                              loss.margin)
+    return values.astype(embeddings.dtype, copy=False)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Per-sample generalized crossentropy ``(1 - p ** q) / q`` (see `CategoricalGeneralizedCrossEntropy`).
+
+    Args:
+        y_true: integer class ids.
+        y_pred: class probabilities.
+        q: the noise parameter in (0, 1).
+
+    Example:
+        >>> categorical_generalized_cross_entropy([1], [[0.2, 0.8]], q=0.5).round(4)
+        array([0.2111])
+    """
+    return CategoricalGeneralizedCrossEntropy(q=q)._values(y_true, y_pred)
+
+
 # Keras-style short names and the Keras 2 names that nbtrain still accepts.
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -1911,6 +2325,10 @@ _REGISTERED = (
     (CategoricalCrossentropy, categorical_crossentropy),
     (CategoricalFocalCrossentropy, categorical_focal_crossentropy),
     (SparseCategoricalCrossentropy, sparse_categorical_crossentropy),
+    (Dice, dice),
+    (Tversky, tversky),
+    (Circle, circle),
+    (CategoricalGeneralizedCrossEntropy, categorical_generalized_cross_entropy),
 )
 # "logcosh", "huber_loss", "kullback_leibler_divergence" and "cosine_proximity" are Keras 2 names that
 # Keras 3 rejects; nbtrain keeps them so older tutorials run.

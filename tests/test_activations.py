@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,6 +67,11 @@ GRADIENT_CASES = [
     ("mish", A.mish, [], (3, 4), 6),
     ("sparsemax_2d", A.sparsemax, [], (3, 5), 1),
     ("sparsemax_3d_axis_1", A.sparsemax.with_options(axis=1), [], (2, 4, 3), 1),
+    ("glu", A.glu, [], (3, 6), 4),
+    ("glu_axis_0", A.glu.with_options(axis=0), [], (4, 3), 4),
+    ("glu_3d_axis_1", A.glu.with_options(axis=1), [], (2, 4, 3), 4),
+    ("threshold", A.threshold.with_options(threshold=0.5, default_value=-1.0), [0.5], (3, 4), 3),
+    ("threshold_negative", A.threshold.with_options(threshold=-1.0, default_value=2.0), [-1.0], (3, 4), 3),
 ]
 
 
@@ -161,12 +168,14 @@ def test_erf_matches_python_math_erf():
 @pytest.mark.parametrize("activation", sorted(set(A._BUILTINS.values()), key=lambda a: a.name), ids=repr)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_is_preserved(activation, dtype, rng):
+    if activation is A.threshold:  # its options have no defaults
+        activation = activation.with_options(threshold=0.5, default_value=0.0)
     x = rng.uniform(-4, 4, size=(4, 6)).astype(dtype)
     y = activation(x)
     grad = activation.backward(np.ones_like(y), x, y)
     assert y.dtype == dtype, f"{activation.name} forward returned {y.dtype} for {np.dtype(dtype)}"
     assert grad.dtype == dtype, f"{activation.name} backward returned {grad.dtype} for {np.dtype(dtype)}"
-    assert y.shape == x.shape and grad.shape == x.shape
+    assert y.shape == A.output_shape(activation, x.shape) and grad.shape == x.shape
 
 
 @pytest.mark.parametrize("case", GRADIENT_CASES, ids=[case[0] for case in GRADIENT_CASES])
@@ -336,3 +345,66 @@ def test_pickle_and_deepcopy_keep_builtins_identical():
     assert copy.deepcopy(A.softmax) is A.softmax
     leaky = A.leaky_relu.with_options(negative_slope=0.1)
     assert pickle.loads(pickle.dumps(leaky)) == leaky
+
+
+# ----- glu and threshold against Keras (tests/fixtures/make_keras_classes_reference.py) ----------------------
+
+KERAS = json.loads((Path(__file__).parent / "fixtures" / "keras_classes_reference.json").read_text())["activations"]
+
+
+@pytest.mark.parametrize("name", ["glu", "glu_axis_1", "threshold"])
+def test_glu_and_threshold_match_keras(name):
+    ref = KERAS[name]
+    x = np.asarray(ref["x"], dtype=np.float32)
+    function = getattr(A, name.split("_")[0])
+    y = function(x, **ref["options"])
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, ref["y"], rtol=1e-6, atol=1e-7)
+
+
+def test_activation_layer_glu_matches_keras_in_a_model():
+    import nbtrain
+
+    ref = KERAS["dense_then_activation_glu"]
+    inputs = nbtrain.Input((5,))
+    outputs = nbtrain.layers.Activation("glu")(nbtrain.layers.Dense(6)(inputs))
+    assert outputs.shape == (None, 3)
+    model = nbtrain.Model(inputs, outputs)
+    model.set_weights([np.asarray(w, dtype=np.float32) for w in ref["weights"]])
+    np.testing.assert_allclose(model.predict(np.asarray(ref["x"], dtype=np.float32), verbose=0), ref["y"],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_glu_needs_an_even_axis_and_its_own_layer():
+    import nbtrain
+
+    with pytest.raises(ValueError, match=r"needs an even size, but the input has shape \(2, 5\)"):
+        A.glu(np.ones((2, 5)))
+    with pytest.raises(ValueError, match=r"needs an even size, but the input shape is \(None, 5\)"):
+        nbtrain.Sequential([nbtrain.Input((5,)), nbtrain.layers.Activation("glu")])
+    with pytest.raises(ValueError, match=r"Dense cannot take activation='glu'.*Activation\('glu'\)"):
+        nbtrain.layers.Dense(8, activation="glu")
+    assert A.output_shape(A.glu.with_options(axis=1), (None, 8, 3)) == (None, 4, 3)
+    assert A.output_shape("relu", (None, 5)) == (None, 5)
+
+
+def test_threshold_needs_both_options_as_in_keras():
+    with pytest.raises(TypeError, match="threshold\\(\\) needs both options"):
+        A.threshold(np.ones(3))
+    with pytest.raises(TypeError, match="needs both options"):
+        A.threshold(np.ones(3), threshold=0.5)
+    np.testing.assert_array_equal(A.threshold(np.array([0.2, 0.7]), 0.5, 0.0), [0.0, 0.7])
+    configured = A.threshold.with_options(threshold=0.5, default_value=0.0)
+    assert A.deserialize(A.serialize(configured)) == configured
+    assert A.serialize(configured) == {"class_name": "threshold", "config": {"threshold": 0.5, "default_value": 0.0}}
+
+
+def test_keras_glu_and_threshold_tests(rng):
+    # keras/src/activations/activations_test.py (v3.15.1): test_glu, test_threshold
+    x = rng.random((2, 4))
+    a, b = np.split(x, 2, axis=-1)
+    np.testing.assert_allclose(A.glu(x[np.newaxis, :])[0], a / (1 + np.exp(-b)), rtol=1e-5)
+    a, b = np.split(x, 2, axis=-2)
+    np.testing.assert_allclose(A.glu(x[np.newaxis, :], axis=-2)[0], a / (1 + np.exp(-b)), rtol=1e-5)
+    x = rng.random((2, 5))
+    np.testing.assert_allclose(A.threshold(x[np.newaxis, :], 0, 0)[0], np.where(x > 0, x, 0.0), rtol=1e-5)

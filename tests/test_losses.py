@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +16,11 @@ from nbtrain.losses import (
     BinaryFocalCrossentropy,
     CategoricalCrossentropy,
     CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy,
     CategoricalHinge,
+    Circle,
     CosineSimilarity,
+    Dice,
     Hinge,
     Huber,
     KLDivergence,
@@ -28,6 +33,7 @@ from nbtrain.losses import (
     Poisson,
     SparseCategoricalCrossentropy,
     SquaredHinge,
+    Tversky,
 )
 
 # ----------------------------------------------------------------------------------------------------------
@@ -283,6 +289,19 @@ def _moved(make, axis):
     return build
 
 
+def _embeddings(rng):
+    """Eight embeddings of norm 0.9 (all similarities below 1: away from the distance floor), labels with a
+    class seen once (its sample has no positive pair and is masked out of the mean)."""
+    e = rng.normal(size=(8, 5))
+    e *= 0.9 / np.linalg.norm(e, axis=1, keepdims=True)
+    return np.array([0, 1, 0, 2, 1, 3, 2, 0]), e
+
+
+def _softmax_rows(rng):
+    z = rng.normal(size=(B, C))
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
 def _labels(rng, scores, ignore=False):
     labels = rng.integers(0, C, size=B)
     if ignore:
@@ -337,12 +356,26 @@ GRADIENT_CASES = [
      lambda rng: (np.array([-1, 3, 1]), 2.0 * rng.normal(size=(B, C)))),
     ("scce-axis", functools.partial(SparseCategoricalCrossentropy, axis=1),
      lambda rng: (rng.integers(0, C, size=(2, 3)), rng.uniform(0.1, 1, (2, C, 3)))),
+    ("dice", Dice, lambda rng: _binary_probs(rng, (2, 3, 4, 2))),
+    ("dice-axis", functools.partial(Dice, axis=(1, 2, 3)), lambda rng: _binary_probs(rng, (2, 3, 4, 2), soft=True)),
+    ("dice-axis-last", functools.partial(Dice, axis=-1), _binary_probs),
+    ("tversky", Tversky, lambda rng: _binary_probs(rng, (2, 3, 4, 2))),
+    ("tversky-weighted", functools.partial(Tversky, alpha=0.3, beta=0.8, axis=(1, 2)),
+     lambda rng: _binary_probs(rng, (2, 3, 4), soft=True)),
+    ("circle", functools.partial(Circle, gamma=4.0), _embeddings),
+    ("circle-default", Circle, _embeddings),
+    ("circle-keep-diagonal", functools.partial(Circle, gamma=3.0, margin=0.3, remove_diagonal=False), _embeddings),
+    ("gce", CategoricalGeneralizedCrossEntropy, lambda rng: (rng.integers(0, C, size=B), _softmax_rows(rng))),
+    ("gce-q", functools.partial(CategoricalGeneralizedCrossEntropy, q=0.1),
+     lambda rng: (rng.integers(0, C, size=(B, 1)), _softmax_rows(rng))),
 ]
 
 SCALAR_REDUCTIONS = ["sum_over_batch_size", "sum", "mean_with_sample_weight", "mean"]
 
 
 def _sample_weights(rng, values_shape):
+    if values_shape == ():  # Dice and Tversky with axis=None: one value for the whole batch
+        return {"none": None, "scalar": 1.7}
     return {
         "none": None,
         "scalar": 1.7,
@@ -355,7 +388,7 @@ def _sample_weights(rng, values_shape):
 @pytest.mark.parametrize("name, make_loss, make_inputs", GRADIENT_CASES, ids=[c[0] for c in GRADIENT_CASES])
 def test_gradient_matches_finite_differences(name, make_loss, make_inputs, rng):
     y_true, y_pred = make_inputs(rng)
-    values_shape = make_loss(reduction=None)(y_true, y_pred).shape
+    values_shape = np.shape(make_loss(reduction=None)(y_true, y_pred))
     for weight_name, sample_weight in _sample_weights(rng, values_shape).items():
         for reduction in SCALAR_REDUCTIONS:
             loss = make_loss(reduction=reduction)
@@ -690,6 +723,10 @@ CONFIGURED = [
     CategoricalCrossentropy(from_logits=True, label_smoothing=0.2, reduction=None),
     CategoricalFocalCrossentropy(alpha=0.5, gamma=3.0),
     SparseCategoricalCrossentropy(ignore_class=0, reduction="mean_with_sample_weight"),
+    Dice(axis=(1, 2), reduction="sum"),
+    Tversky(alpha=0.2, beta=0.9, axis=-1),
+    Circle(gamma=16.0, margin=0.1, remove_diagonal=False),
+    CategoricalGeneralizedCrossEntropy(q=0.7),
 ]
 
 
@@ -710,3 +747,150 @@ def test_keras_function_config_and_repr():
     assert repr(Huber()) == "Huber(delta=1.0)"
     assert repr(BinaryCrossentropy(label_smoothing=0.1)) == "BinaryCrossentropy(from_logits=False, label_smoothing=0.1)"
     assert repr(MeanAbsoluteError(reduction="sum")) == "MeanAbsoluteError(reduction='sum')"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy against Keras (tests/fixtures/
+# make_keras_classes_reference.py)
+# ----------------------------------------------------------------------------------------------------------
+
+KERAS_CLASSES = json.loads((Path(__file__).parent / "fixtures" / "keras_classes_reference.json").read_text())
+NEW_LOSSES = {"dice": Dice, "tversky": Tversky, "circle": Circle, "gce": CategoricalGeneralizedCrossEntropy}
+
+
+@pytest.mark.parametrize("case", sorted(KERAS_CLASSES["losses"]))
+def test_new_losses_match_keras(case):
+    ref = KERAS_CLASSES["losses"][case]
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in ref["config"].items()}
+    loss = NEW_LOSSES[case.split("_")[0]].from_config(config)
+    y_true, y_pred = np.asarray(ref["y_true"]), np.asarray(ref["y_pred"], dtype=np.float32)
+    value = loss(y_true, y_pred, sample_weight=ref["sample_weight"])
+    np.testing.assert_allclose(value, ref["value"], rtol=2e-5, atol=1e-6)
+    per_sample = type(loss).from_config({**config, "reduction": None})(y_true, y_pred)
+    np.testing.assert_allclose(per_sample, ref["values"], rtol=2e-5, atol=1e-6)
+    assert {k: v for k, v in loss.get_config().items() if k != "dtype"} == config
+
+
+def test_new_loss_functions_and_names_match_keras():
+    ref = KERAS_CLASSES["losses"]
+    y_true, y_pred = np.asarray(ref["dice_axis"]["y_true"]), np.asarray(ref["dice_axis"]["y_pred"])
+    np.testing.assert_allclose(losses.dice(y_true, y_pred, axis=(1, 2, 3)), ref["dice_axis"]["values"], rtol=1e-5)
+    np.testing.assert_allclose(losses.tversky(y_true, y_pred), ref["tversky"]["value"], rtol=1e-5)
+    labels, embeddings = np.asarray(ref["circle"]["y_true"]), np.asarray(ref["circle"]["y_pred"])
+    np.testing.assert_allclose(losses.circle(labels, embeddings), ref["circle"]["values"], rtol=1e-5)
+    gce = ref["gce_q"]
+    np.testing.assert_allclose(losses.categorical_generalized_cross_entropy(gce["y_true"], gce["y_pred"], q=0.2),
+                               gce["values"], rtol=1e-5)
+    for name, cls in [("dice", Dice), ("tversky", Tversky), ("circle", Circle),
+                      ("categorical_generalized_cross_entropy", CategoricalGeneralizedCrossEntropy)]:
+        assert type(losses.get(name)) is cls and cls().name == name
+        assert type(losses.get(cls.__name__)) is cls
+
+
+def test_circle_against_reference_embeddings():
+    e = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    refs = np.array([[0.8, 0.6], [-1.0, 0.0]])
+    values = losses.circle([0, 1, 1], e, ref_labels=[0, 1], ref_embeddings=refs, remove_diagonal=False, gamma=2.0)
+    # by hand: row 0 has positive (0.8, 0.6) and negative (-1, 0)
+    d_pos, d_neg = 1 - 0.8, 1 - (-1.0)
+    pos = -2.0 * (0.4 + d_pos) * (0.4 - d_pos)
+    neg = 2.0 * max(1.4 - d_neg, 0.0) * (0.6 - d_neg)
+    assert values[0] == pytest.approx(np.logaddexp(0.0, pos + neg))
+    assert values.shape == (3,)
+
+
+def test_circle_masks_samples_without_a_pair():
+    e = np.eye(3)
+    assert Circle()([0, 1, 2], e) == 0.0  # no sample has a positive pair
+    np.testing.assert_array_equal(Circle().gradient([0, 1, 2], e), np.zeros((3, 3)))
+    assert Circle()([1, 1, 1], e) == 0.0  # a single class: no negative pair
+
+
+def test_new_losses_check_their_inputs():
+    with pytest.raises(ValueError, match="q must be in the interval \\(0, 1\\), but got 1.0"):
+        CategoricalGeneralizedCrossEntropy(q=1)
+    with pytest.raises(ValueError, match="label 3, but y_pred has 3 classes"):
+        CategoricalGeneralizedCrossEntropy()([3], [[0.2, 0.3, 0.5]])
+    with pytest.raises(ValueError, match="looks one-hot"):
+        CategoricalGeneralizedCrossEntropy()([[0, 1]], [[0.2, 0.8]])
+    with pytest.raises(ValueError, match="axis=\\(1, 4\\), but y_pred has only 3 axes"):
+        Dice(axis=(1, 4))(np.ones((2, 3, 3)), np.ones((2, 3, 3)))
+    with pytest.raises(ValueError, match="same shape"):
+        Tversky()(np.ones((2, 3)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="embeddings of shape \\(batch, dimensions\\)"):
+        Circle()([0, 1], np.ones((2, 3, 1)))
+    with pytest.raises(ValueError, match="one integer label per sample"):
+        Circle()([0, 1, 1], np.ones((2, 3)))
+    with pytest.raises(TypeError, match="gamma must be a number"):
+        Circle(gamma="80")
+
+
+def test_gce_labels_with_a_trailing_axis_are_labels():
+    # Keras broadcasts (batch, 1) labels against every sample (its result depends on the batch); nbtrain reads
+    # them as one label per sample, like (batch,) labels.
+    y_pred = [[0.7, 0.3], [0.2, 0.8]]
+    loss = CategoricalGeneralizedCrossEntropy()
+    assert loss([[0], [1]], y_pred) == pytest.approx(loss([0, 1], y_pred))
+
+
+# keras/src/losses/losses_test.py (v3.15.1): DiceTest, TverskyTest, CircleTest, CategoricalGeneralizedCrossEntropyTest
+
+KERAS_SMALL_TRUE, KERAS_SMALL_PRED = np.array([[1, 2], [1, 2]]), np.array([[4, 1], [6, 1]])
+KERAS_SEG_TRUE = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]])
+KERAS_SEG_PRED = np.array([[0, 1, 0, 1], [1, 0, 1, 1], [0, 1, 0, 1], [1, 0, 1, 1]])
+KERAS_MASK_TRUE = np.array([[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]])
+KERAS_MASK_PRED = np.array([[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]])
+
+
+@pytest.mark.parametrize("loss, y_true, y_pred, expected", [
+    (Dice(), KERAS_SMALL_TRUE, KERAS_SMALL_PRED, -0.55555546),
+    (Dice(), KERAS_SEG_TRUE, KERAS_SEG_PRED, 0.77777773),
+    (Dice(axis=(1, 2, 3), reduction=None), KERAS_MASK_TRUE, KERAS_MASK_PRED, [0.5, 0.75757575]),
+    (Tversky(), KERAS_SMALL_TRUE, KERAS_SMALL_PRED, -0.55555546),
+    (Tversky(alpha=0.2, beta=0.8), KERAS_SMALL_TRUE, KERAS_SMALL_PRED, -0.29629636),
+    (Tversky(), KERAS_SEG_TRUE, KERAS_SEG_PRED, 0.77777773),
+    (Tversky(axis=(1, 2, 3), reduction=None), KERAS_MASK_TRUE, KERAS_MASK_PRED, [0.5, 0.75757575]),
+    (Tversky(alpha=0.2, beta=0.8), KERAS_SEG_TRUE, KERAS_SEG_PRED, 0.7916667),
+    (Tversky(alpha=0.2, beta=0.8, axis=(1, 2, 3), reduction=None), KERAS_MASK_TRUE, KERAS_MASK_PRED, [0.5, 0.7222222]),
+], ids=["dice", "dice-seg", "dice-axis", "tversky", "tversky-ab", "tversky-seg", "tversky-axis", "tversky-seg-ab",
+        "tversky-axis-ab"])
+def test_keras_overlap_loss_tests(loss, y_true, y_pred, expected):
+    np.testing.assert_allclose(loss(y_true, y_pred.astype(np.float32)), expected, rtol=1e-5, atol=1e-6)
+
+
+CIRCLE_TRUE = np.array([1, 1, 2, 2, 3])
+CIRCLE_PRED = np.array([
+    [0.70014004, -0.42008403, 0.14002801, 0.56011203], [0.17609018, 0.70436073, -0.52827054, 0.44022545],
+    [-0.34050261, 0.25537696, -0.68100522, 0.59587957], [0.32163376, -0.75047877, 0.53605627, -0.21442251],
+    [0.51261459, -0.34174306, 0.17087153, 0.76892189]], dtype=np.float32)
+CIRCLE_REF_LABELS = np.array([1, 1, 2, 2, 3, 4])
+CIRCLE_REF = np.array([
+    [0.40824829, -0.54433105, 0.27216553, 0.68041382], [0.76376261, 0.10910895, -0.54554473, 0.32732684],
+    [-0.74420841, 0.24806947, 0.49613894, -0.3721042], [0.52981294, -0.13245324, 0.79471941, -0.26490647],
+    [0.54554473, -0.32732684, 0.10910895, 0.76376261], [-0.27216553, 0.68041382, 0.40824829, -0.54433105]],
+    dtype=np.float32)
+
+
+def test_keras_circle_loss_tests():
+    weights = np.array([2.0, 2.0, 1.0, 1.0, 0.5])
+    assert Circle(gamma=80.0, margin=0.4)(CIRCLE_TRUE, CIRCLE_PRED) == pytest.approx(188.3883, abs=1e-3)
+    assert Circle(gamma=256, margin=0.25)(CIRCLE_TRUE, CIRCLE_PRED) == pytest.approx(652.7617, abs=1e-3)
+    values = losses.circle(CIRCLE_TRUE, CIRCLE_PRED, ref_labels=CIRCLE_REF_LABELS, ref_embeddings=CIRCLE_REF,
+                           gamma=80.0, margin=0.4, remove_diagonal=False)
+    np.testing.assert_allclose(values, [61.5844, 94.3465, 276.9344, 90.9873, 48.8963], atol=1e-3)
+    assert Circle()(CIRCLE_TRUE, CIRCLE_PRED, sample_weight=weights) == pytest.approx(244.91918, abs=1e-3)
+    np.testing.assert_allclose(Circle(reduction=None)(CIRCLE_REF_LABELS, CIRCLE_REF),
+                               [82.9116, 36.7942, 92.4590, 52.6798, 0.0, 0.0], atol=1e-3)
+    assert Circle(reduction="sum")(CIRCLE_REF_LABELS, CIRCLE_REF) == pytest.approx(264.845, abs=1e-3)
+    assert Circle(reduction="mean_with_sample_weight")(CIRCLE_TRUE, CIRCLE_PRED, sample_weight=weights) == \
+        pytest.approx(163.27948, abs=1e-3)
+
+
+def test_keras_generalized_crossentropy_tests():
+    y_true = np.array([0, 1, 0, 1])
+    binary = np.array([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]])
+    multi = np.array([[0.7, 0.3, 0.0], [0.2, 0.2, 0.6], [0.6, 0.4, 0.0], [0.2, 0.2, 0.6]])
+    for q in (0.5, 0.8):
+        loss = CategoricalGeneralizedCrossEntropy(q=q)
+        assert loss(y_true, binary) == pytest.approx(np.mean((1 - np.power([0.7, 0.8, 0.6, 0.6], q)) / q))
+        assert loss(y_true, multi) == pytest.approx(np.mean((1 - np.power([0.7, 0.2, 0.6, 0.2], q)) / q))

@@ -48,10 +48,17 @@ class ActivatedLayer(Layer):
     """
 
     supports_masking = True
+    _activation_may_reshape = False  # only the Activation layer takes glu, which halves an axis
 
     def __init__(self, activation=None, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations_module.get(activation)
+        if self.activation.name == "glu" and not self._activation_may_reshape:
+            raise ValueError(
+                f"{type(self).__name__} cannot take activation='glu': glu halves the axis it gates, so the layer's "
+                "output would not have the size it declares (Keras accepts it and reports a wrong output shape). "
+                f"Use {type(self).__name__}(2 * n, ...) followed by Activation('glu')."
+            )
 
     def activate(self, z: np.ndarray, from_preactivation) -> tuple[np.ndarray, ActivationBackprop]:
         """``(activation(z), backprop)`` for the end of ``_apply``; ``from_preactivation`` maps dL/dz to dL/dx."""
@@ -159,8 +166,13 @@ class Activation(ActivatedLayer):
         array([[0., 2.]], dtype=float32)
     """
 
+    _activation_may_reshape = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(activation=activation, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        return activations_module.output_shape(self.activation, input_shape)
 
     def _apply(self, x, training, need_input_grad):
         return self.activate(x, unchanged_gradient)

@@ -8,7 +8,8 @@ per-threshold results, such as ``F1Score(average=None)``).
 The package follows ``keras/src/metrics/``, one module per family: ``base`` (Metric, Mean, Sum,
 MeanMetricWrapper and the ``METRICS`` registry, where each class registers itself with its Keras names),
 ``accuracy_metrics``, ``regression_metrics``, ``probabilistic_metrics``, ``hinge_metrics``, ``confusion_metrics``
-(TP/FP/TN/FN, Precision, Recall, AUC), ``f_score_metrics`` and ``registry`` (``get``, ``resolve``,
+(TP/FP/TN/FN, Precision, Recall, AUC and the rate-at-rate metrics), ``f_score_metrics``, ``iou_metrics``,
+``correlation_metrics`` and ``registry`` (``get``, ``resolve``,
 ``validate``, ``serialize``, ``deserialize``). The metrics that average a loss
 (MeanSquaredError, BinaryCrossentropy, Hinge, ...) use the loss functions of :mod:`nbtrain.losses`,
 computed in float64: each formula is written once.
@@ -45,12 +46,23 @@ from nbtrain.metrics.confusion_metrics import (
     FalseNegatives,
     FalsePositives,
     Precision,
+    PrecisionAtRecall,
     Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
     TrueNegatives,
     TruePositives,
 )
+from nbtrain.metrics.correlation_metrics import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
 from nbtrain.metrics.f_score_metrics import F1Score, FBetaScore
 from nbtrain.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
+from nbtrain.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from nbtrain.metrics.probabilistic_metrics import (
     KLD,
     BinaryCrossentropy,
@@ -163,8 +175,23 @@ __all__ = [
     "Precision",
     "Recall",
     "AUC",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
     "FBetaScore",
     "F1Score",
+    # intersection over union
+    "IoU",
+    "BinaryIoU",
+    "MeanIoU",
+    "OneHotIoU",
+    "OneHotMeanIoU",
+    # correlation
+    "PearsonCorrelation",
+    "ConcordanceCorrelation",
+    "pearson_correlation",
+    "concordance_correlation",
     # registry
     "METRICS",
     "METRIC_FUNCTIONS",

@@ -241,6 +241,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         k = positive_int(k, "k", type(self).__name__)
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+        self.k = k
 
 
 @METRICS.register(name="sparse_top_k_categorical_accuracy")
@@ -268,3 +269,5 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
             k=positive_int(k, "k", type(self).__name__),
             from_sorted_ids=from_sorted_ids,
         )
+        self.k = self._fn_kwargs["k"]
+        self.from_sorted_ids = from_sorted_ids

@@ -32,6 +32,11 @@ def _parse_thresholds(thresholds, default):
     return values
 
 
+def _threshold_list(thresholds, default):
+    """Keras's ``metric.thresholds``: a list of Python floats (the default in a list when None was given)."""
+    return [float(t) for t in _parse_thresholds(thresholds, default)]
+
+
 def _filter_top_k(y_pred, k):
     """Keep the k largest scores along the last axis (lower index first on ties); set the rest to NEG_INF."""
     top = np.argsort(-y_pred, axis=-1, kind="stable")[..., :k]
@@ -111,7 +116,8 @@ class _ConfusionMatrixCount(Metric):
 
     def __init__(self, thresholds=None, name=None, dtype=None):
         self.init_thresholds = thresholds
-        self.thresholds = _parse_thresholds(thresholds, 0.5)
+        self.thresholds = _threshold_list(thresholds, 0.5)
+        self._threshold_array = np.array(self.thresholds)
         super().__init__(name=name, dtype=dtype)
 
     def reset_state(self):
@@ -120,7 +126,7 @@ class _ConfusionMatrixCount(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add the batch's count at every threshold."""
         positive, y_pred, weights = _prepare_confusion_inputs(y_true, y_pred, sample_weight)
-        tp, fp, tn, fn = _confusion_counts(positive, y_pred, weights, self.thresholds)
+        tp, fp, tn, fn = _confusion_counts(positive, y_pred, weights, self._threshold_array)
         self.accumulator += {"tp": tp, "fp": fp, "tn": tn, "fn": fn}[self._cell]
 
     def result(self):
@@ -205,7 +211,8 @@ class _PrecisionRecall(Metric):
         self.top_k = None if top_k is None else positive_int(top_k, "top_k", type(self).__name__)
         self.class_id = class_id
         # with top_k every kept score counts as positive unless a threshold is given
-        self.thresholds = _parse_thresholds(thresholds, 0.5 if top_k is None else NEG_INF)
+        self.thresholds = _threshold_list(thresholds, 0.5 if top_k is None else NEG_INF)
+        self._threshold_array = np.array(self.thresholds)
         super().__init__(name=name, dtype=dtype)
 
     def reset_state(self):
@@ -216,7 +223,7 @@ class _PrecisionRecall(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add the batch's true positives, false positives and false negatives at every threshold."""
         inputs = _prepare_confusion_inputs(y_true, y_pred, sample_weight, self.top_k, self.class_id)
-        tp, fp, _, fn = _confusion_counts(*inputs, self.thresholds)
+        tp, fp, _, fn = _confusion_counts(*inputs, self._threshold_array)
         self.true_positives += tp
         self.false_positives += fp
         self.false_negatives += fn
@@ -286,7 +293,8 @@ class AUC(Metric):
 
     Args:
         num_thresholds: number of evenly spaced thresholds (more is finer); at least 2.
-        curve: ``"ROC"`` or ``"PR"``.
+        curve: ``"ROC"``, ``"PR"``, or ``"PRGAIN"`` (the precision-recall-gain curve of Flach & Kull, 2015:
+            precision and recall rescaled so that a classifier always predicting positive scores 0).
         summation_method: ``"interpolation"`` (trapezoids for ROC; Davis & Goadrich interpolation for PR),
             ``"minoring"`` or ``"majoring"``.
         name: the metric's name.
@@ -318,7 +326,7 @@ class AUC(Metric):
         label_weights=None,
         from_logits=False,
     ):
-        self.curve = _choice("curve", curve, ("ROC", "PR"), upper=True)
+        self.curve = _choice("curve", curve, ("ROC", "PR", "PRGAIN"), upper=True)
         self.summation_method = _choice(
             "summation_method", summation_method, ("interpolation", "majoring", "minoring"), upper=False
         )
@@ -347,7 +355,7 @@ class AUC(Metric):
     @property
     def thresholds(self):
         """The thresholds the curve is evaluated at, including the two just outside [0, 1]."""
-        return list(self._thresholds)
+        return [float(t) for t in self._thresholds]
 
     def reset_state(self):
         shape = (self.num_thresholds, self.num_labels) if self.multi_label else (self.num_thresholds,)
@@ -409,8 +417,10 @@ class AUC(Metric):
         recall = divide_no_nan(tp, tp + fn)
         if self.curve == "ROC":
             x, y = divide_no_nan(fp, fp + tn), recall
-        else:
+        elif self.curve == "PR":
             x, y = recall, divide_no_nan(tp, tp + fp)
+        else:
+            x, y = self._precision_recall_gains()
         if self.summation_method == "interpolation":
             heights = (y[:-1] + y[1:]) / 2.0
         elif self.summation_method == "minoring":
@@ -418,6 +428,16 @@ class AUC(Metric):
         else:
             heights = np.maximum(y[:-1], y[1:])
         return np.sum((x[:-1] - x[1:]) * heights, axis=0)
+
+    def _precision_recall_gains(self):
+        """(recall gain, precision gain): ``1 - (positives / negatives) * FN / TP`` and the same with FP; where
+        no positive is predicted, recall gain 0 and precision gain 1 (Keras's conventions)."""
+        tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        scale = divide_no_nan(tp + fn, tn + fp)
+        none_found = tp == 0
+        recall_gain = np.where(none_found, 0.0, 1.0 - scale * divide_no_nan(fn, tp))
+        precision_gain = np.where(none_found, 1.0, 1.0 - scale * divide_no_nan(fp, tp))
+        return np.maximum(recall_gain, 0.0), precision_gain
 
     def _interpolated_pr_auc(self):
         """PR AUC interpolating true positives linearly in the number of positive predictions.
@@ -440,17 +460,19 @@ class AUC(Metric):
 
     def get_config(self):
         label_weights = None if self.label_weights is None else self.label_weights.tolist()
-        return {
+        config = {
             **super().get_config(),
             "num_thresholds": self.num_thresholds,
             "curve": self.curve,
             "summation_method": self.summation_method,
-            "thresholds": None if self.init_thresholds is None else self.thresholds[1:-1],
             "multi_label": self.multi_label,
             "num_labels": self.num_labels,
             "label_weights": label_weights,
             "from_logits": self.from_logits,
         }
+        if self.init_thresholds is not None:  # Keras writes the key only for explicit thresholds
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
 
 
 def _choice(argument, value, choices, upper):
@@ -462,3 +484,172 @@ def _choice(argument, value, choices, upper):
         f"Invalid {argument}={value!r}; expected one of {', '.join(repr(c) for c in choices)}."
         f"{did_you_mean(str(value), choices)}"
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The best value of one rate while another rate stays above a floor
+# ----------------------------------------------------------------------------------------------------------
+
+
+class _RateAtRate(Metric):
+    """Confusion counts on ``num_thresholds`` evenly spaced thresholds in [0, 1] (0.5 alone when 1); the result
+    is the largest ``_target`` rate over the thresholds whose ``_constraint`` rate is at least ``value``."""
+
+    direction = "up"
+    _argument = None  # the constructor argument holding the floor, e.g. "recall"
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        owner = type(self).__name__
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 <= value <= 1:
+            raise ValueError(f"{owner} expects {self._argument} to be a number in [0, 1], got {value!r}.")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) or num_thresholds <= 0:
+            raise ValueError(f"{owner} expects num_thresholds to be an integer > 0, got {num_thresholds!r}.")
+        self.value = value
+        self.num_thresholds = int(num_thresholds)
+        self.class_id = class_id
+        if self.num_thresholds == 1:
+            self.thresholds = [0.5]
+        else:
+            inner = [(i + 1) / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
+            self.thresholds = [0.0, *inner, 1.0]
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self):
+        size = len(self.thresholds)
+        self.true_positives = np.zeros(size)
+        self.false_positives = np.zeros(size)
+        self.true_negatives = np.zeros(size)
+        self.false_negatives = np.zeros(size)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add the batch's confusion counts at every threshold."""
+        inputs = _prepare_confusion_inputs(y_true, y_pred, sample_weight, class_id=self.class_id)
+        if self.num_thresholds == 1:
+            counts = _confusion_counts(*inputs, np.array(self.thresholds))
+        else:
+            # Keras's evenly-spaced shortcut: the end thresholds behave as -epsilon and 1 + epsilon
+            counts = _bucketed_confusion_counts(*inputs, self.num_thresholds)
+        for total, count in zip((self.true_positives, self.false_positives, self.true_negatives,
+                                 self.false_negatives), counts):
+            total += count
+
+    def _rates(self):
+        tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        return {"recall": divide_no_nan(tp, tp + fn), "precision": divide_no_nan(tp, tp + fp),
+                "specificity": divide_no_nan(tn, tn + fp)}
+
+    def result(self):
+        rates = self._rates()
+        feasible = rates[self._constraint] >= self.value
+        return float(np.max(np.where(feasible, rates[self._target], 0.0), initial=0.0))
+
+    def get_config(self):
+        return {**super().get_config(), "class_id": self.class_id, "num_thresholds": self.num_thresholds,
+                self._argument: self.value}
+
+
+@METRICS.register(name="sensitivity_at_specificity")
+class SensitivityAtSpecificity(_RateAtRate):
+    """The best sensitivity (recall) over the thresholds where specificity ``TN / (TN + FP)`` is at least
+    ``specificity``.
+
+    Args:
+        specificity: the floor, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try (1: only 0.5).
+        class_id: compute the metric for this class (column) only.
+        name: the metric's name.
+        dtype: recorded for Keras compatibility.
+
+    Example:
+        >>> SensitivityAtSpecificity(0.5)([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        0.5
+    """
+
+    _argument, _target, _constraint = "specificity", "recall", "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name="sensitivity_at_specificity",
+                 dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    @property
+    def specificity(self):
+        return self.value
+
+
+@METRICS.register(name="specificity_at_sensitivity")
+class SpecificityAtSensitivity(_RateAtRate):
+    """The best specificity over the thresholds where sensitivity (recall) is at least ``sensitivity``.
+
+    Args:
+        sensitivity: the floor, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try (1: only 0.5).
+        class_id: compute the metric for this class (column) only.
+        name: the metric's name.
+        dtype: recorded for Keras compatibility.
+
+    Example:
+        >>> round(SpecificityAtSensitivity(0.5)([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8]), 4)
+        0.6667
+    """
+
+    _argument, _target, _constraint = "sensitivity", "specificity", "recall"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name="specificity_at_sensitivity",
+                 dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    @property
+    def sensitivity(self):
+        return self.value
+
+
+@METRICS.register(name="precision_at_recall")
+class PrecisionAtRecall(_RateAtRate):
+    """The best precision over the thresholds where recall is at least ``recall``.
+
+    Args:
+        recall: the floor, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try (1: only 0.5).
+        class_id: compute the metric for this class (column) only.
+        name: the metric's name.
+        dtype: recorded for Keras compatibility.
+
+    Example:
+        >>> PrecisionAtRecall(0.5)([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        0.5
+    """
+
+    _argument, _target, _constraint = "recall", "precision", "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name="precision_at_recall", dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    @property
+    def recall(self):
+        return self.value
+
+
+@METRICS.register(name="recall_at_precision")
+class RecallAtPrecision(_RateAtRate):
+    """The best recall over the thresholds where precision is at least ``precision``.
+
+    Args:
+        precision: the floor, in [0, 1].
+        num_thresholds: how many evenly spaced thresholds in [0, 1] to try (1: only 0.5).
+        class_id: compute the metric for this class (column) only.
+        name: the metric's name.
+        dtype: recorded for Keras compatibility.
+
+    Example:
+        >>> RecallAtPrecision(0.5)([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        1.0
+    """
+
+    _argument, _target, _constraint = "precision", "recall", "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name="recall_at_precision", dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    @property
+    def precision(self):
+        return self.value

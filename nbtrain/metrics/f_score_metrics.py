@@ -37,13 +37,17 @@ class FBetaScore(Metric):
                 f"{type(self).__name__} expects average to be one of {choices}, got average={average!r}."
                 f"{did_you_mean(str(average), choices[1:])}"
             )
-        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.number)) or beta <= 0:
-            raise ValueError(f"FBetaScore expects beta to be a number > 0, got beta={beta!r}.")
-        is_number = isinstance(threshold, (int, float, np.number)) and not isinstance(threshold, bool)
-        if threshold is not None and not (is_number and 0 < threshold <= 1):
+        # Keras takes only Python floats here (an int such as beta=1 is a ValueError there too)
+        if not isinstance(beta, (float, np.floating)) or not beta > 0:
             raise ValueError(
-                f"{type(self).__name__} expects a threshold with 0 < threshold <= 1 (or None for the row "
-                f"maximum), got threshold={threshold!r}."
+                f"{type(self).__name__} expects beta to be a float > 0, got beta={beta!r} "
+                f"({type(beta).__name__}).{_float_hint('beta', beta)}"
+            )
+        if threshold is not None and not (isinstance(threshold, (float, np.floating)) and 0 < threshold <= 1):
+            raise ValueError(
+                f"{type(self).__name__} expects threshold to be a float with 0 < threshold <= 1 (or None for the "
+                f"row maximum), got threshold={threshold!r} ({type(threshold).__name__})."
+                f"{_float_hint('threshold', threshold)}"
             )
         self.average = average
         self.beta = float(beta)
@@ -123,3 +127,10 @@ class F1Score(FBetaScore):
         config = super().get_config()
         del config["beta"]
         return config
+
+
+def _float_hint(argument, value):
+    """For an int where Keras wants a float: the float to write instead."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f" Write {argument}={float(value)!r}."
+    return ""

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from nbtrain import losses
 from nbtrain.metrics.accuracy_metrics import Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy
 from nbtrain.metrics.base import CROSSENTROPY_NAMES, METRICS, Metric, loss_metric, loss_only_message
@@ -38,8 +40,23 @@ def get(identifier):
 
 def _from_name(name):
     metric_class = METRICS.lookup(name)
+    required = _required_arguments(metric_class)
+    if required:
+        listing = ", ".join(f"{argument}=..." for argument in required)
+        raise ValueError(
+            f"The metric {name!r} cannot be made from its name alone: {metric_class.__name__} needs "
+            f"{' and '.join(required)}. Pass an instance instead, e.g. metrics=[nbtrain.metrics."
+            f"{metric_class.__name__}({listing})]."
+        )
     # a class name gives the class's default name; any other spelling names the metric as it was written
     return metric_class() if name.lower() == metric_class.__name__.lower() else metric_class(name=name)
+
+
+def _required_arguments(metric_class):
+    """Constructor arguments without a default (MeanIoU's num_classes, PrecisionAtRecall's recall)."""
+    parameters = list(inspect.signature(metric_class.__init__).parameters.values())[1:]
+    return [p.name for p in parameters
+            if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def resolve(identifier, y_true_shape=None, y_pred_shape=None):
@@ -130,7 +147,7 @@ def validate(identifier):
     if isinstance(identifier, str):
         if _loss_from_string(identifier) is None:
             _check_not_crossentropy(identifier)
-            METRICS.lookup(identifier)  # a metric name, or the error with the nearest known one
+            _from_name(identifier)  # a metric name, or the error with the nearest known one
     elif not (identifier is None or isinstance(identifier, Metric) or callable(identifier)):
         get(identifier)  # builds a config now; raises the TypeError that explains what is accepted otherwise
 

@@ -1,4 +1,5 @@
-"""Optimizers: SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, AdamW and Lion, plus schedules.
+"""Optimizers: SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, AdamW, Lion, Adafactor, Ftrl and Lamb, plus
+schedules.
 
 Every optimizer updates a list of float arrays in place: ``optimizer.apply(grads, variables)``.
 Strings resolve through ``get`` (``"adam"``, ``"SGD"``, ...), as in ``model.compile(optimizer="adam")``.
@@ -13,10 +14,13 @@ Example:
 
 from nbtrain.optimizers import schedules
 from nbtrain.optimizers.adadelta import Adadelta
+from nbtrain.optimizers.adafactor import Adafactor
 from nbtrain.optimizers.adagrad import Adagrad
 from nbtrain.optimizers.adam import Adam
 from nbtrain.optimizers.adamax import Adamax
 from nbtrain.optimizers.adamw import AdamW
+from nbtrain.optimizers.ftrl import Ftrl
+from nbtrain.optimizers.lamb import Lamb
 from nbtrain.optimizers.lion import Lion
 from nbtrain.optimizers.nadam import Nadam
 from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer
@@ -36,6 +40,9 @@ __all__ = [
     "Nadam",
     "AdamW",
     "Lion",
+    "Adafactor",
+    "Ftrl",
+    "Lamb",
     "schedules",
     "get",
     "serialize",

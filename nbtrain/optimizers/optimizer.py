@@ -259,6 +259,11 @@ class Optimizer:
         """Per-variable state this optimizer keeps, as ``{slot name: initial value}`` (subclasses override)."""
         return {}
 
+    def slot_shape(self, name: str, variable_shape: tuple) -> tuple:
+        """The shape of slot ``name`` for a variable of ``variable_shape``: the variable's own unless a subclass
+        keeps less (Adafactor's factored second moments)."""
+        return variable_shape
+
     def initial_scalars(self) -> dict[str, float]:
         """Optimizer-wide numbers kept in the state (Nadam's running product); subclasses override."""
         return {}
@@ -319,7 +324,8 @@ class Optimizer:
         self._check_variables(variables)
         initial = self._all_slot_names()
         self._slots = [
-            {name: np.full(v.shape, value, dtype=v.dtype) for name, value in initial.items()} for v in variables
+            {name: np.full(self.slot_shape(name, v.shape), value, dtype=v.dtype) for name, value in initial.items()}
+            for v in variables
         ]
         self._signature = _signature(variables)
         self._bind(variables, variable_names)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 # importing every optimizer module registers its class in OPTIMIZERS
 from nbtrain.optimizers.adadelta import Adadelta  # noqa: F401
+from nbtrain.optimizers.adafactor import Adafactor  # noqa: F401
 from nbtrain.optimizers.adagrad import Adagrad  # noqa: F401
 from nbtrain.optimizers.adam import Adam  # noqa: F401
 from nbtrain.optimizers.adamax import Adamax  # noqa: F401
 from nbtrain.optimizers.adamw import AdamW  # noqa: F401
+from nbtrain.optimizers.ftrl import Ftrl  # noqa: F401
+from nbtrain.optimizers.lamb import Lamb  # noqa: F401
 from nbtrain.optimizers.lion import Lion  # noqa: F401
 from nbtrain.optimizers.nadam import Nadam  # noqa: F401
 from nbtrain.optimizers.optimizer import OPTIMIZERS, Optimizer

@@ -46,7 +46,7 @@ CASES = {
     "f1_none": (lambda: metrics.F1Score(threshold=0.3), MULTI_TRUE, PROBS),
     "f1_micro": (lambda: metrics.F1Score(average="micro"), ONE_HOT, PROBS),
     "f1_macro": (lambda: metrics.F1Score(average="macro", threshold=0.25), MULTI_TRUE, PROBS),
-    "fbeta_weighted": (lambda: metrics.FBetaScore(average="weighted", beta=2), ONE_HOT, PROBS),
+    "fbeta_weighted": (lambda: metrics.FBetaScore(average="weighted", beta=2.0), ONE_HOT, PROBS),
     "mse": (metrics.MeanSquaredError, REG_Y, REG_P),
     "mae": (metrics.MeanAbsoluteError, REG_Y, REG_P),
     "mape": (metrics.MeanAbsolutePercentageError, REG_Y, REG_P),

@@ -7,6 +7,7 @@ Keras docstrings and loss test vectors (section 4.3) for the per-sample formulas
 from __future__ import annotations
 
 import pytest
+from keras_classes import check_metric_against_keras, metric_cases_of
 
 from nbtrain import metrics
 
@@ -52,3 +53,16 @@ def test_sparse_top_k_from_sorted_ids():
 def test_binary_accuracy_function_keeps_element_shape_like_keras3():
     assert metrics.binary_accuracy([[1], [0]], [[0.7], [0.5]]).shape == (2, 1)
     assert metrics.categorical_accuracy([[0, 1]], [[0.2, 0.8]]).shape == (1,)
+
+
+@pytest.mark.parametrize("name", metric_cases_of("TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy"))
+def test_top_k_matches_keras(name):
+    check_metric_against_keras(name)
+
+
+def test_top_k_exposes_k_as_keras_does():
+    assert metrics.TopKCategoricalAccuracy().k == 5
+    assert metrics.TopKCategoricalAccuracy(k=2).k == 2
+    m = metrics.SparseTopKCategoricalAccuracy(k=3, from_sorted_ids=True)
+    assert m.k == 3 and m.from_sorted_ids is True
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_classes import check_metric_against_keras, metric_cases_of
 from metric_data import BINARY_PRED, BINARY_TRUE, C, MULTI_TRUE, PROBS, rng
 
 from nbtrain import metrics
@@ -98,3 +99,95 @@ def test_auc_majoring_minoring_bracket_interpolation():
     mid = metrics.AUC(num_thresholds=5)(*args)
     high = metrics.AUC(num_thresholds=5, summation_method="majoring")(*args)
     assert low <= mid <= high and low < high
+
+
+# ----- the rate-at-rate metrics, AUC(curve="PRGAIN"), thresholds and configs as Keras has them -----------------
+
+@pytest.mark.parametrize("name", metric_cases_of("PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+                                                 "SpecificityAtSensitivity", "AUC"))
+def test_matches_keras(name):
+    check_metric_against_keras(name)
+
+
+def test_rate_at_rate_by_hand():
+    y_true, y_pred = [0, 0, 0, 1, 1], [0.0, 0.3, 0.8, 0.3, 0.8]
+    # thresholds 0, 0.5, 1 (num_thresholds=3), where as in Keras the first counts every prediction (0.0 too)
+    # as positive: TP 2 FP 3 TN 0; above 0.5: TP 1 FP 1 TN 2; above 1: nothing (precision 0 by convention)
+    assert metrics.PrecisionAtRecall(1.0, num_thresholds=3)(y_true, y_pred) == pytest.approx(0.4)
+    assert metrics.RecallAtPrecision(0.5, num_thresholds=3)(y_true, y_pred) == pytest.approx(0.5)
+    assert metrics.RecallAtPrecision(0.6, num_thresholds=3)(y_true, y_pred) == 0.0
+    assert metrics.SensitivityAtSpecificity(0.6, num_thresholds=3)(y_true, y_pred) == pytest.approx(0.5)
+    assert metrics.SpecificityAtSensitivity(0.5, num_thresholds=3)(y_true, y_pred) == pytest.approx(2 / 3)
+    assert metrics.SpecificityAtSensitivity(1.0, num_thresholds=3)(y_true, y_pred) == 0.0
+    m = metrics.PrecisionAtRecall(0.5, num_thresholds=3)
+    assert m.thresholds == [0.0, 0.5, 1.0] and m.recall == 0.5 and m.direction == "up"
+    assert metrics.PrecisionAtRecall(0.5, num_thresholds=1).thresholds == [0.5]
+
+
+def test_rate_at_rate_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"recall to be a number in \[0, 1\], got 1.5"):
+        metrics.PrecisionAtRecall(1.5)
+    with pytest.raises(ValueError, match="num_thresholds to be an integer > 0"):
+        metrics.SensitivityAtSpecificity(0.5, num_thresholds=0)
+    with pytest.raises(ValueError, match="needs recall"):
+        metrics.get("precision_at_recall")
+
+
+def test_thresholds_are_lists_as_in_keras():
+    assert metrics.TruePositives().thresholds == [0.5]
+    assert metrics.FalseNegatives(thresholds=[0.2, 0.7]).thresholds == [0.2, 0.7]
+    assert metrics.Precision(thresholds=0.3).thresholds == [0.3]
+    assert metrics.Recall(top_k=2).thresholds == [metrics.NEG_INF]
+    assert type(metrics.Precision().thresholds) is list
+    assert metrics.Precision(thresholds=0.3).get_config()["thresholds"] == 0.3
+    assert metrics.AUC(thresholds=[0.3, 0.6]).thresholds == pytest.approx([-1e-7, 0.3, 0.6, 1 + 1e-7])
+
+
+def test_auc_config_matches_keras_exactly():
+    assert metrics.AUC().get_config() == {
+        "name": "auc", "dtype": "float32", "num_thresholds": 200, "curve": "ROC",
+        "summation_method": "interpolation", "multi_label": False, "num_labels": None, "label_weights": None,
+        "from_logits": False}
+    config = metrics.AUC(thresholds=[0.3, 0.6]).get_config()
+    assert config["thresholds"] == [0.3, 0.6] and config["num_thresholds"] == 4
+    assert metrics.AUC.from_config(config).thresholds == metrics.AUC(thresholds=[0.3, 0.6]).thresholds
+    assert metrics.AUC(curve="prgain").curve == "PRGAIN"
+
+
+def test_prgain_of_a_perfect_ranking_is_one():
+    assert metrics.AUC(curve="PRGAIN")([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == pytest.approx(1.0, abs=1e-6)
+
+
+
+# keras/src/metrics/confusion_metrics_test.py (v3.15.1)
+KERAS_PRED = np.array([0.0, 0.1, 0.2, 0.5, 0.6, 0.2, 0.5, 0.6, 0.8, 0.9], dtype=np.float32)
+KERAS_LABELS = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+
+
+def test_keras_rate_at_rate_tests():
+    assert metrics.PrecisionAtRecall(0.8)(KERAS_LABELS, KERAS_PRED) == pytest.approx(2 / 3, abs=1e-6)
+    assert metrics.PrecisionAtRecall(0.6)(KERAS_LABELS, KERAS_PRED) == pytest.approx(0.75, abs=1e-6)
+    one_hot = np.eye(3)[np.where(KERAS_LABELS == 1, 2, 0)]
+    assert metrics.PrecisionAtRecall(0.6, class_id=2)(one_hot, np.stack([KERAS_PRED] * 3, axis=1)) == \
+        pytest.approx(0.75, abs=1e-6)
+    for labels in (KERAS_LABELS.astype(bool), KERAS_LABELS, KERAS_LABELS.astype(np.float32)):
+        result = metrics.PrecisionAtRecall(7.0 / 8)(labels, KERAS_PRED, sample_weight=[2, 1, 2, 1, 2, 1, 2, 2, 1, 2])
+        assert result == pytest.approx(0.7, abs=1e-6)
+    spec_pred = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.1, 0.45, 0.5, 0.8, 0.9], dtype=np.float32)
+    assert metrics.SensitivityAtSpecificity(0.8)(KERAS_LABELS, spec_pred) == pytest.approx(0.8, abs=1e-6)
+    sens_pred = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.01, 0.02, 0.25, 0.26, 0.26], dtype=np.float32)
+    assert metrics.SpecificityAtSensitivity(1.0)(KERAS_LABELS, sens_pred) == pytest.approx(0.2, abs=1e-6)
+    result = metrics.SensitivityAtSpecificity(0.4)(KERAS_LABELS, sens_pred, sample_weight=np.arange(1, 11))
+    assert result == pytest.approx(0.675, abs=1e-6)
+    config = metrics.PrecisionAtRecall(0.4, num_thresholds=100, class_id=12, name="precision_at_recall_1").get_config()
+    restored = metrics.PrecisionAtRecall.from_config(config)
+    assert (restored.name, restored.recall, restored.num_thresholds, restored.class_id) == \
+        ("precision_at_recall_1", 0.4, 100, 12)
+
+
+@pytest.mark.parametrize("summation_method, expected", [("majoring", 1.0), ("minoring", 0.0),
+                                                        ("interpolation", 0.5)])
+def test_keras_prgain_tests(summation_method, expected):
+    auc = metrics.AUC(num_thresholds=3, curve="PRGAIN", summation_method=summation_method)
+    result = auc([0, 0, 1, 1], np.array([0, 0.5, 0.3, 0.9], np.float32), sample_weight=[1, 2, 3, 4])
+    assert result == pytest.approx(expected, abs=1e-3)

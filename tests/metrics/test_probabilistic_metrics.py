@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_classes import check_metric_against_keras, metric_cases_of
 from metric_data import CCE_LOGITS, CCE_PRED
 
 from nbtrain import metrics
@@ -35,3 +36,25 @@ def test_crossentropy_options():
 def test_sparse_labels_out_of_range_are_explained():
     with pytest.raises(ValueError, match=r"class ids in \[0, 3\)"):
         metrics.SparseCategoricalCrossentropy()([0, 3], CCE_PRED[:2])
+
+
+@pytest.mark.parametrize("name", metric_cases_of("SparseCategoricalCrossentropy"))
+def test_sparse_categorical_crossentropy_ignore_class_matches_keras_with_weights(name):
+    check_metric_against_keras(name)
+
+
+def test_ignored_labels_are_left_out_of_the_mean():
+    y_true = np.array([0, 1, 2, 1])
+    y_pred = np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2], [0.1, 0.1, 0.8], [0.2, 0.2, 0.6]])
+    m = metrics.SparseCategoricalCrossentropy(ignore_class=1)
+    # Keras 3.15 gives (0.3567 + 0.2231) / 4 here (it applies the mask only with sample weights);
+    # nbtrain averages over the two valid labels, as the loss and as Keras with weights do
+    assert m(y_true, y_pred) == pytest.approx((-np.log(0.7) - np.log(0.8)) / 2, rel=1e-6)
+    m.reset_state()
+    m.update_state(y_true[:, None], y_pred, sample_weight=[1.0, 2.0, 3.0, 4.0])
+    assert m.result() == pytest.approx((-np.log(0.7) - 3 * np.log(0.8)) / 4, rel=1e-6)
+    assert m.get_config() == {"name": "sparse_categorical_crossentropy", "dtype": "float32", "from_logits": False,
+                              "ignore_class": 1, "axis": -1}
+    with pytest.raises(ValueError, match="ignore_class must be an integer"):
+        metrics.SparseCategoricalCrossentropy(ignore_class=0.5)
+

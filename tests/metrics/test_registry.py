@@ -279,9 +279,22 @@ METRIC_CLASSES = [
 def test_every_metric_class_is_registered_where_it_is_defined(cls):
     assert metrics.METRICS.lookup(cls.__name__) is cls
     assert cls.__name__ not in metrics.METRICS.names()  # class names are accepted but not listed in errors
+    required = REQUIRED_ARGUMENTS.get(cls)
+    if required:  # a name alone cannot make it: get() says which arguments to pass
+        with pytest.raises(ValueError, match=f"{cls.__name__} needs {required}"):
+            metrics.get(cls.__name__)
+        return
     default = cls()
     assert metrics.get(cls.__name__).name == default.name
     assert type(metrics.get(default.name)) is cls
+
+
+REQUIRED_ARGUMENTS = {
+    metrics.PrecisionAtRecall: "recall", metrics.RecallAtPrecision: "precision",
+    metrics.SensitivityAtSpecificity: "specificity", metrics.SpecificityAtSensitivity: "sensitivity",
+    metrics.IoU: "num_classes and target_class_ids", metrics.OneHotIoU: "num_classes and target_class_ids",
+    metrics.MeanIoU: "num_classes", metrics.OneHotMeanIoU: "num_classes",
+}
 
 
 @pytest.mark.parametrize("name", metrics.METRIC_FUNCTIONS.names())

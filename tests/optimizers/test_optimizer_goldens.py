@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nbtrain.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, Nadam, RMSprop
+from nbtrain.optimizers import SGD, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Ftrl, Lamb, Lion, Nadam, RMSprop
 
 SINGLE_STEP = {
     SGD: [0.5, -1, -0.5, 3],
@@ -15,6 +15,9 @@ SINGLE_STEP = {
     Adagrad: [0.5233, 1.5007, 2.5005, 3.5061],
     Adadelta: [0.9993, 1.9993, 2.9993, 3.9993],
     Nadam: [0.4686, 1.4686, 2.4686, 3.4686],
+    Adafactor: [-0.3693, 0.6307, 1.6307, 2.6307],
+    Ftrl: [0.2218, 1.3954, 2.3651, 2.8814],
+    Lamb: [-0.3693, 0.6306, 1.6306, 2.6306],
 }
 
 
@@ -108,7 +111,8 @@ def test_golden_per_element_tables(name):
     np.testing.assert_allclose(_golden_trajectory(make()), np.array(golden), rtol=5e-4, atol=5e-4)
 
 
-@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Adafactor, Lamb],
+                         ids=lambda c: c.__name__)
 def test_weight_decay_golden_and_exclusions(cls):
     # Keras's test_weight_decay: zero gradients, learning_rate=1, weight_decay=0.004; var1 is decayed by
     # three optimizers in turn (2 * 0.996**3), the excluded variables stay at 2.
@@ -135,3 +139,37 @@ def test_adam_weight_decay_three_steps():
     for _ in range(3):
         optimizer.apply([np.zeros((), dtype=np.float32)], [var])
     assert var == pytest.approx(1.9760959, abs=1e-6)
+
+
+# keras/src/optimizers/{adafactor,ftrl,lamb}_test.py (v3.15.1)
+
+def test_adafactor_single_step_2d():
+    var = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
+    Adafactor(learning_rate=0.5).apply([np.array([[1.0, 6.0], [7.0, 2.0]], dtype=np.float32)], [var])
+    np.testing.assert_allclose(var, [[0.7007, -0.0081], [1.2492, 3.4407]], rtol=1e-4, atol=1e-4)
+
+
+NEW_OPTIMIZER_GOLDENS = [
+    (lambda: Adafactor(learning_rate=0.5, beta_2_decay=-0.65, epsilon_1=1e-15, epsilon_2=1e-4, clip_threshold=0.9,
+                       relative_step=False),
+     [[0.55] * 10,
+      [0.3031, 0.3026, 0.3025, 0.3024, 0.3024, 0.3024, 0.3024, 0.3024, 0.3024, 0.3024],
+      [0.1671, 0.1665, 0.1663, 0.1663, 0.1663, 0.1663, 0.1663, 0.1663, 0.1663, 0.1663],
+      [0.0923, 0.0916, 0.0915, 0.0914, 0.0914, 0.0914, 0.0914, 0.0914, 0.0914, 0.0914],
+      [0.0554, 0.0548, 0.0546, 0.0546, 0.0546, 0.0546, 0.0546, 0.0545, 0.0545, 0.0545]]),
+    (lambda: Ftrl(learning_rate=0.05, learning_rate_power=-0.2, initial_accumulator_value=0.4,
+                  l1_regularization_strength=0.05, l2_regularization_strength=0.15,
+                  l2_shrinkage_regularization_strength=0.01, beta=0.3),
+     [[0.0] * 10,
+      [-0.0034, -0.0077, -0.0118, -0.0157, -0.0194, -0.023, -0.0263, -0.0294, -0.0325, -0.0354],
+      [-0.0078, -0.0162, -0.0242, -0.0317, -0.0387, -0.0454, -0.0516, -0.0575, -0.0631, -0.0685],
+      [-0.0121, -0.0246, -0.0363, -0.0472, -0.0573, -0.0668, -0.0757, -0.0842, -0.0922, -0.0999],
+      [-0.0164, -0.0328, -0.0481, -0.0623, -0.0753, -0.0875, -0.099, -0.1098, -0.1201, -0.1299]]),
+    (lambda: Lamb(), [[0.999] * 10, [0.9982] * 10, [0.9974] * 10, [0.9965] * 10, [0.9955] * 10]),
+]
+
+
+@pytest.mark.parametrize("make, golden", NEW_OPTIMIZER_GOLDENS, ids=["adafactor", "ftrl", "lamb"])
+def test_new_optimizer_golden_trajectories(make, golden):
+    np.testing.assert_allclose(_golden_trajectory(make()), np.array(golden), rtol=5e-4, atol=5e-4)
+
