@@ -60,6 +60,15 @@ class ActivatedLayer(Layer):
                 f"Use {type(self).__name__}(2 * n, ...) followed by Activation('glu')."
             )
 
+    @property
+    def activation(self):
+        return self._activation
+
+    @activation.setter
+    def activation(self, value):
+        # Keras code sets layer.activation = None (or a name) after construction; None means linear there.
+        self._activation = activations_module.get(value)
+
     def activate(self, z: np.ndarray, from_preactivation) -> tuple[np.ndarray, ActivationBackprop]:
         """``(activation(z), backprop)`` for the end of ``_apply``; ``from_preactivation`` maps dL/dz to dL/dx."""
         y = self.activation(z)

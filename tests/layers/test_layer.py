@@ -104,3 +104,11 @@ def test_embedding_builds_without_a_shape_and_from_weights_at_once():
     unbuilt = Embedding(5, 2)
     unbuilt.build()
     assert unbuilt.built and unbuilt.get_weights()[0].shape == (5, 2)
+
+
+def test_setting_activation_to_none_after_construction_means_linear():
+    layer = Dense(2, activation="relu", kernel_initializer="ones")
+    layer.activation = None
+    np.testing.assert_array_equal(layer(-np.ones((1, 3))), [[-3.0, -3.0]])
+    layer.activation = "relu"
+    np.testing.assert_array_equal(layer(-np.ones((1, 3))), [[0.0, 0.0]])
