@@ -220,7 +220,10 @@ def _coerce_option(activation: str, key: str, value, default):
     elif isinstance(default, int):
         if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
             return int(value)
-        expected = "an integer"
+        if key == "axis" and isinstance(value, (tuple, list)) and value and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value):
+            return tuple(int(v) for v in value)     # softmax over several axes, as Keras allows
+        expected = "an integer" + (" or a tuple of integers" if key == "axis" else "")
     else:  # a float, or None meaning "no limit"
         if value is None and default is None:
             return None

@@ -408,3 +408,28 @@ def test_keras_glu_and_threshold_tests(rng):
     np.testing.assert_allclose(A.glu(x[np.newaxis, :], axis=-2)[0], a / (1 + np.exp(-b)), rtol=1e-5)
     x = rng.random((2, 5))
     np.testing.assert_allclose(A.threshold(x[np.newaxis, :], 0, 0)[0], np.where(x > 0, x, 0.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name, keras_values", [
+    # keras.activations.<name>(np.arange(8).reshape(1, 2, 4) / 3, axis=(1, 2)) on Keras 3.15.1 (JAX)
+    ("softmax", [0.0295411367, 0.0412279777, 0.0575382821, 0.0803011358, 0.1120692715, 0.1564052552,
+                 0.2182811350, 0.3046358228]),
+    ("log_softmax", [-3.5219714642, -3.1886382103, -2.8553047180, -2.5219714642, -2.1886382103, -1.8553048372,
+                     -1.5219714642, -1.1886382103]),
+])
+def test_softmax_and_log_softmax_over_a_tuple_of_axes_match_keras(name, keras_values):
+    x = np.arange(8, dtype="float32").reshape(1, 2, 4) / 3
+    function = getattr(activations, name)
+    np.testing.assert_allclose(function(x, axis=(1, 2)).ravel(), keras_values, rtol=1e-6)
+    # and the gradient over both axes, by finite differences in float64
+    configured = function.with_options(axis=(1, 2))
+    rng = np.random.default_rng(0)
+    x64, upstream = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4))
+    y = configured(x64)
+    analytic = configured._vector_jacobian_product(upstream, x64, y)
+    numeric = np.zeros_like(x64)
+    for index in np.ndindex(x64.shape):
+        bumped = x64.copy()
+        bumped[index] += 1e-6
+        numeric[index] = ((configured(bumped) - y) * upstream).sum() / 1e-6
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-5)

@@ -115,12 +115,59 @@ def computed_in_float64(loss_function):
 # ----------------------------------------------------------------------------------------------------------
 
 
+class MetricVariable(np.ndarray):
+    """A metric's state array, made by :meth:`Metric.add_variable` (Keras's ``self.add_variable``/``add_weight``).
+
+    It is a NumPy array (arithmetic gives plain arrays), with the ``assign`` methods Keras metrics write:
+
+    Example:
+        >>> total = MetricVariable.create((), 0.0, "total")
+        >>> total.assign(total + 2.5)
+        >>> total.assign_add(1.0)
+        >>> float(total), total.name
+        (3.5, 'total')
+    """
+
+    @classmethod
+    def create(cls, shape, value, name, dtype="float32"):
+        variable = np.array(np.broadcast_to(np.asarray(value, dtype=dtype), tuple(shape)), dtype=dtype).view(cls)
+        variable.name = name
+        variable.initial_value = np.array(variable)
+        return variable
+
+    def assign(self, value):
+        self[...] = np.asarray(value, dtype=self.dtype)
+
+    def assign_add(self, value):
+        self[...] += np.asarray(value, dtype=self.dtype)
+
+    def assign_sub(self, value):
+        self[...] -= np.asarray(value, dtype=self.dtype)
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self)
+
+    @property
+    def value(self) -> np.ndarray:
+        return np.array(self)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # results of arithmetic are plain arrays (or scalars), not new variables
+        array = np.asarray(array)
+        return array[()] if return_scalar else array
+
+    def __reduce__(self):     # copy and pickle as a plain array with the name kept
+        return (MetricVariable.create, (self.shape, np.array(self), getattr(self, "name", None), self.dtype.str))
+
+
 class Metric:
     """Base class of stateful metrics: update_state adds a batch, result reports, reset_state clears.
 
-    Subclasses set their own arguments, then call ``super().__init__(name, dtype)``, which calls
-    ``reset_state()`` to create the state. ``direction`` ("up", "down" or None) tells ``EarlyStopping`` and
-    ``ModelCheckpoint`` with ``mode='auto'`` whether larger is better.
+    Two ways to keep state. nbtrain's metrics set their arguments, then call ``super().__init__(name, dtype)``,
+    which calls ``reset_state()`` to create the state. Keras's way works too: call ``super().__init__()`` first,
+    then create the state with ``self.add_variable(shape, initializer, name=...)`` (or ``add_weight``) and
+    ``assign`` to it in ``update_state`` and ``reset_state``. ``direction`` ("up", "down" or None) tells
+    ``EarlyStopping`` and ``ModelCheckpoint`` with ``mode='auto'`` whether larger is better.
 
     Args:
         name: the metric's name, which is also its key in the training logs. Defaults to the snake_case
@@ -147,7 +194,35 @@ class Metric:
             raise TypeError(f"A metric name must be a string, got {name!r} of type {type(name).__name__}.")
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
-        self.reset_state()
+        self._variables = []
+        try:
+            self.reset_state()
+        except AttributeError:
+            # Keras's pattern: the subclass makes its state with add_variable after super().__init__(), and its
+            # reset_state assigns to that state, which does not exist yet; it starts at its initial values.
+            pass
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A state array of ``shape`` filled by ``initializer`` (Keras's ``Metric.add_variable``), kept in
+        :attr:`variables`; write to it with ``assign``/``assign_add``."""
+        from nbtrain import initializers    # a metric that needs it pays for the import
+        dtype = dtype or self.dtype
+        if isinstance(initializer, (int, float, np.number)) and not isinstance(initializer, bool):
+            values = np.full(tuple(shape), initializer, dtype=dtype)
+        else:
+            values = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        variable = MetricVariable.create(tuple(shape), values, name or f"variable_{len(self._variables)}", dtype)
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
+        """Keras 2's name for :meth:`add_variable`."""
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    @property
+    def variables(self) -> list:
+        """The state made with :meth:`add_variable` (Keras's ``metric.variables``)."""
+        return list(self.__dict__.get("_variables", []))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Accumulate the statistics of one batch."""

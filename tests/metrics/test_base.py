@@ -125,3 +125,63 @@ def test_invalid_arguments_are_explained():
         metrics.Precision(thresholds=[0.5, 2.0])
     with pytest.raises(ValueError, match="num_thresholds"):
         metrics.AUC(num_thresholds=1)
+
+
+# ----- Keras's way: state made with add_variable after super().__init__() (issue 15) --------------------------
+
+class BinaryTruePositives(metrics.Metric):
+    """The custom metric of Keras's guide, as written there (with NumPy for the arithmetic)."""
+
+    def __init__(self, name="binary_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), initializer="zeros", name="true_positives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = np.logical_and(np.asarray(y_true).astype(bool), np.asarray(y_pred) > 0.5).astype(self.dtype)
+        if sample_weight is not None:
+            values = values * np.asarray(sample_weight, self.dtype)
+        self.true_positives.assign(self.true_positives + np.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        self.true_positives.assign(0)
+
+
+def test_a_metric_written_the_keras_way_accumulates_and_resets():
+    metric = BinaryTruePositives()
+    metric.update_state([0, 1, 1, 1], [0, 1, 0, 1])
+    metric.update_state([1, 1], [1, 1], sample_weight=[0.5, 1.0])
+    assert float(metric.result()) == 3.5
+    assert [v.name for v in metric.variables] == ["true_positives"]
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+
+
+def test_a_metric_written_the_keras_way_trains_in_compile_and_fit():
+    from nbtrain.layers import Dense, Input
+    from nbtrain.models import Sequential
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 3))
+    y = (x[:, :1] > 0.5).astype("float32")
+    model = Sequential([Input((3,)), Dense(1, activation="sigmoid", kernel_initializer="ones")])
+    model.compile("adam", "binary_crossentropy", metrics=[BinaryTruePositives()])
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    predicted = model.predict(x, verbose=0) > 0.5
+    _, true_positives = model.evaluate(x, y, verbose=0)
+    assert true_positives == float(np.logical_and(y > 0.5, predicted).sum())
+    assert len(history.history["binary_true_positives"]) == 2
+
+
+def test_add_variable_takes_initializers_and_numbers():
+    metric = BinaryTruePositives()
+    ones = metric.add_variable(shape=(2, 3), initializer="ones", name="ones")
+    sevens = metric.add_weight(name="sevens", shape=(2,), initializer=7.0)
+    np.testing.assert_array_equal(ones, np.ones((2, 3)))
+    np.testing.assert_array_equal(sevens, [7.0, 7.0])
+    sevens.assign_sub(1.0)
+    sevens.assign_add([1.0, 2.0])
+    np.testing.assert_array_equal(sevens.numpy(), [7.0, 8.0])
+    assert type(sevens + 1) is np.ndarray          # arithmetic gives plain arrays
+    assert [v.name for v in metric.variables] == ["true_positives", "ones", "sevens"]
