@@ -55,6 +55,21 @@ class _ScaleAndOffset:
         return {"center": self.center, "scale": self.scale, **self.weight_options_config("beta", "gamma")}
 
 
+def _renorm_clipping(clipping) -> dict:
+    """``renorm_clipping`` checked as Keras checks it: keys rmax, rmin, dmax; rmax >= rmin; dmax >= 0."""
+    clipping = dict(clipping or {})
+    unknown = set(clipping) - {"rmax", "rmin", "dmax"}
+    if unknown:
+        raise ValueError(f"BatchNormalization: renorm_clipping takes the keys 'rmax', 'rmin' and 'dmax', got "
+                         f"{sorted(unknown)}.")
+    rmax, rmin, dmax = clipping.get("rmax"), clipping.get("rmin"), clipping.get("dmax")
+    if rmax is not None and rmin is not None and rmax < rmin:
+        raise ValueError(f"BatchNormalization: renorm_clipping needs rmax >= rmin, got rmax={rmax}, rmin={rmin}.")
+    if dmax is not None and dmax < 0:
+        raise ValueError(f"BatchNormalization: renorm_clipping needs dmax >= 0, got dmax={dmax}.")
+    return clipping
+
+
 class BatchNormalization(_ScaleAndOffset, Layer):
     """Normalizes each feature with the batch's statistics while training, and moving averages afterwards.
 
@@ -65,7 +80,12 @@ class BatchNormalization(_ScaleAndOffset, Layer):
     (``trainable = False``, as in Keras 3 fine-tuning), the moving statistics are used instead.
 
     Weights, in Keras order: gamma (if ``scale``), beta (if ``center``), moving_mean, moving_variance
-    (the last two are not trainable).
+    (the last two are not trainable); with ``renorm`` also moving_stddev, renorm_mean and renorm_stddev.
+
+    With ``renorm=True`` (batch renormalization, as in Keras) training computes
+    ``(x_hat * r + d) * gamma + beta``, where ``r`` and ``d`` (held constant in the backward pass, clipped by
+    ``renorm_clipping={"rmax", "rmin", "dmax"}``) correct the batch statistics towards moving ones kept with
+    ``renorm_momentum``, so small or unrepresentative batches train closer to what inference computes.
 
     Args:
         axis: the feature axis, default -1 (channels_last).
@@ -90,10 +110,13 @@ class BatchNormalization(_ScaleAndOffset, Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+                 synchronized=False, renorm=False, renorm_clipping=None, renorm_momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"BatchNormalization() expects axis to be an int such as -1, got {axis!r}.")
+        self.renorm = bool(renorm)
+        self.renorm_clipping = _renorm_clipping(renorm_clipping) if self.renorm else renorm_clipping
+        self.renorm_momentum = number(renorm_momentum, "renorm_momentum", "BatchNormalization", low=0, high=1)
         self.axis = int(axis)
         self.momentum = number(momentum, "momentum", "BatchNormalization", low=0, high=1)
         self.epsilon = number(epsilon, "epsilon", "BatchNormalization", low=0, low_open=True)
@@ -115,6 +138,12 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         self._add_scale_and_offset((features,))
         self.add_weight("moving_mean", (features,), self.moving_mean_initializer, trainable=False)
         self.add_weight("moving_variance", (features,), self.moving_variance_initializer, trainable=False)
+        if self.renorm:
+            # Batch renormalization (Ioffe 2017) tracks standard deviations; Keras's weight order follows.
+            stddev = np.sqrt(self._weights["moving_variance"])
+            self.add_weight("moving_stddev", (features,), lambda shape, dtype=None: stddev.copy(), trainable=False)
+            self.add_weight("renorm_mean", (features,), self.moving_mean_initializer, trainable=False)
+            self.add_weight("renorm_stddev", (features,), lambda shape, dtype=None: stddev.copy(), trainable=False)
         super().build(input_shape)
 
     def check_input_shape(self, x):
@@ -135,7 +164,7 @@ class BatchNormalization(_ScaleAndOffset, Layer):
         (axis,) = _normalize_axes(self.axis, x.ndim, self)
         reduce = tuple(a for a in range(x.ndim) if a != axis)
         use_batch_statistics = bool(training) and self.trainable
-        weights = count = None
+        weights = count = correction = None
         if use_batch_statistics:
             if mask is None:
                 mean = x.mean(axis=reduce, keepdims=True)
@@ -149,20 +178,64 @@ class BatchNormalization(_ScaleAndOffset, Layer):
                 mean = (x * weights).sum(axis=reduce, keepdims=True) / count
                 centered = x - mean
                 var = (weights * np.square(centered)).sum(axis=reduce, keepdims=True) / count
-            self._update_moving(mean.reshape(-1), var.reshape(-1))
+            if self.renorm:
+                correction = self._renorm_correction(mean.reshape(-1), var.reshape(-1))
+                self._update_renorm_statistics(mean.reshape(-1), var.reshape(-1))
+            else:
+                self._update_moving(mean.reshape(-1), var.reshape(-1))
         else:
             mean = self._broadcast(self._weights["moving_mean"], x.ndim, axis)
             var = self._broadcast(self._weights["moving_variance"], x.ndim, axis)
             centered = x - mean
         inv_std = 1.0 / np.sqrt(var + self.epsilon)
         x_hat = centered * inv_std
-        out = x_hat * self._broadcast(self._weights["gamma"], x.ndim, axis) if self.scale else x_hat.copy()
-        if self.center:
-            out += self._broadcast(self._weights["beta"], x.ndim, axis)
+        scale, offset = self._effective_scale_and_offset(correction)
+        out = x_hat * self._broadcast(scale, x.ndim, axis) if scale is not None else x_hat.copy()
+        if offset is not None:
+            out += self._broadcast(offset, x.ndim, axis)
         if count is None and use_batch_statistics:
             count = x.size // x.shape[axis]
-        cache = (x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count)
+        cache = (x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count, correction)
         return out, partial(self._gradients, cache, need_input_grad)
+
+    def _effective_scale_and_offset(self, correction):
+        """gamma and beta, or with batch renormalization's ``(r, d)``: ``r * gamma`` and ``d * gamma + beta``,
+        since ``(x_hat * r + d) * gamma + beta`` is what renormalization computes (r and d held constant)."""
+        gamma = self._weights["gamma"] if self.scale else None
+        beta = self._weights["beta"] if self.center else None
+        if correction is None:
+            return gamma, beta
+        r, d = correction
+        scale = r if gamma is None else r * gamma
+        offset = d if gamma is None else d * gamma
+        return scale, offset if beta is None else offset + beta
+
+    def _renorm_correction(self, mean, var):
+        """``(r, d)``: how far this batch's statistics are from the renorm moving ones, clipped as configured."""
+        renorm_stddev = np.maximum(self._weights["renorm_stddev"], np.sqrt(self.epsilon))
+        r = np.sqrt(var + self.epsilon) / renorm_stddev
+        d = (mean - self._weights["renorm_mean"]) / renorm_stddev
+        clipping = self.renorm_clipping
+        if clipping.get("rmin") is not None:
+            r = np.maximum(r, clipping["rmin"])
+        if clipping.get("rmax") is not None:
+            r = np.minimum(r, clipping["rmax"])
+        if clipping.get("dmax") is not None:
+            d = np.clip(d, -clipping["dmax"], clipping["dmax"])
+        return r.astype(mean.dtype), d.astype(mean.dtype)
+
+    def _update_renorm_statistics(self, mean, var):
+        """Keras's update: renorm statistics with renorm_momentum, moving ones with momentum, and the moving
+        variance derived from the moving standard deviation."""
+        stddev = np.sqrt(var + self.epsilon)
+        for name, stat, momentum in (("renorm_mean", mean, self.renorm_momentum),
+                                     ("renorm_stddev", stddev, self.renorm_momentum),
+                                     ("moving_mean", mean, self.momentum), ("moving_stddev", stddev, self.momentum)):
+            moving = self._weights[name]
+            moving *= momentum
+            moving += (1.0 - momentum) * stat.astype(moving.dtype, copy=False)
+        moving_stddev = self._weights["moving_stddev"]
+        np.maximum(moving_stddev * moving_stddev - self.epsilon, 0, out=self._weights["moving_variance"])
 
     def _update_moving(self, mean, var):
         for name, stat in (("moving_mean", mean), ("moving_variance", var)):
@@ -172,18 +245,23 @@ class BatchNormalization(_ScaleAndOffset, Layer):
 
     def _gradients(self, cache, need_input_grad, grad_output):
         """One call\'s backward pass, from what its forward pass kept."""
-        x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count = cache
+        x_hat, inv_std, axis, reduce, use_batch_statistics, weights, count, correction = cache
         g = grad_output
         sum_g = g.sum(axis=reduce, keepdims=True)
         sum_g_xhat = (g * x_hat).sum(axis=reduce, keepdims=True)
         if self.trainable:
             if self.scale:
-                self.grads["gamma"] = sum_g_xhat.reshape(-1).astype(self._weights["gamma"].dtype, copy=False)
+                # out = x_hat * r * gamma + d * gamma + beta: with renorm, gamma's gradient has both terms
+                grad_gamma = sum_g_xhat.reshape(-1)
+                if correction is not None:
+                    grad_gamma = correction[0] * grad_gamma + correction[1] * sum_g.reshape(-1)
+                self.grads["gamma"] = grad_gamma.astype(self._weights["gamma"].dtype, copy=False)
             if self.center:
                 self.grads["beta"] = sum_g.reshape(-1).astype(self._weights["beta"].dtype, copy=False)
         if not need_input_grad:
             return None
-        factor = inv_std * self._broadcast(self._weights["gamma"], g.ndim, axis) if self.scale else inv_std
+        scale, _ = self._effective_scale_and_offset(correction)
+        factor = inv_std * self._broadcast(scale, g.ndim, axis) if scale is not None else inv_std
         if not use_batch_statistics:
             return g * factor
         # the batch mean and variance depend on every input: subtract their share of the gradient
@@ -201,6 +279,9 @@ class BatchNormalization(_ScaleAndOffset, Layer):
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
             **self._scale_and_offset_config(),
             "synchronized": self.synchronized,
+            "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
         }
 
     def __repr__(self):

@@ -287,3 +287,51 @@ def test_group_normalization_gradient(kwargs, shape, rng):
 def test_group_normalization_errors(make, shape, error, message):
     with pytest.raises(error, match=message):
         make().build(shape)
+
+
+# ----- batch renormalization (issue 16) ---------------------------------------------------------------------------
+
+RENORM = json.loads((Path(__file__).parents[1] / "fixtures" / "keras_renorm_reference.json").read_text())
+
+
+@pytest.mark.parametrize("case", sorted(RENORM["cases"]))
+def test_batch_renormalization_matches_keras_step_by_step(case):
+    reference = RENORM["cases"][case]
+    layer = BatchNormalization(renorm=True, **reference["arguments"])
+    layer.build((None, 4))
+    weights = layer.get_weights()
+    weights[0], weights[1] = np.linspace(0.5, 2.0, 4, dtype="float32"), np.linspace(-1, 1, 4, dtype="float32")
+    layer.set_weights(weights)
+    batches = [np.array(b, dtype="float32") for b in RENORM["batches"]]
+    outputs = [layer(b, training=True) for b in batches] + [layer(batches[0], training=False)]
+    for ours, theirs in zip(outputs, reference["outputs"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+    for ours, theirs in zip(layer.get_weights(), reference["weights"]):     # Keras's weight order and values
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_batch_renormalization_gradients_hold_r_and_d_constant(rng, scale):
+    # rmin = rmax pins r at 1.5, and a small dmax pins d at +0.1 for data whose mean is far above the renorm
+    # mean (0), so finite differences see what Keras differentiates (it stops the gradient through r and d);
+    # momentum 1 keeps the statistics still between evaluations.
+    layer = BatchNormalization(renorm=True, renorm_clipping={"rmin": 1.5, "rmax": 1.5, "dmax": 0.1},
+                               momentum=1.0, renorm_momentum=1.0, scale=scale, gamma_initializer="random_normal",
+                               beta_initializer="random_normal")
+    check_layer(layer, rng.standard_normal((5, 3)) + 5.0, rng, training=True)
+
+
+@pytest.mark.parametrize("clipping, match", [
+    ({"rmax": 1.0, "other": 2}, r"takes the keys 'rmax', 'rmin' and 'dmax', got \['other'\]"),
+    ({"rmax": 1.0, "rmin": 2.0}, r"needs rmax >= rmin"),
+    ({"dmax": -1.0}, r"needs dmax >= 0"),
+])
+def test_renorm_clipping_is_checked(clipping, match):
+    with pytest.raises(ValueError, match=match):
+        BatchNormalization(renorm=True, renorm_clipping=clipping)
+
+
+def test_renorm_survives_a_config_round_trip():
+    layer = BatchNormalization(renorm=True, renorm_clipping={"rmax": 2.0}, renorm_momentum=0.9)
+    clone = BatchNormalization.from_config(layer.get_config())
+    assert (clone.renorm, clone.renorm_clipping, clone.renorm_momentum) == (True, {"rmax": 2.0}, 0.9)
