@@ -799,12 +799,13 @@ _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "ar
 
 
 class UpSampling2D(Layer):
-    """Repeats each row and column of images ``size`` times (nearest-neighbour upsampling).
+    """Enlarges images ``size`` times: repeats each row and column (``'nearest'``) or interpolates
+    (``'bilinear'``, with half-pixel centres and clamped edges, as Keras's ``image.resize``).
 
     Args:
         size: an int or a pair ``(rows, cols)`` of repeat factors.
         data_format: ``'channels_last'`` (or None) only.
-        interpolation: ``'nearest'`` only.
+        interpolation: ``'nearest'`` or ``'bilinear'``.
 
     Example:
         >>> UpSampling2D(2)(np.ones((1, 3, 4, 2), dtype="float32")).shape
@@ -818,13 +819,14 @@ class UpSampling2D(Layer):
         kind = type(self).__name__
         self.size = normalize_tuple(size, self.rank, "size", kind)
         self.data_format = check_data_format(data_format, kind)
-        if interpolation != "nearest":
+        supported = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
+        if interpolation not in supported:
             known = interpolation in _INTERPOLATIONS
             raise ValueError(
-                f"{kind}() in nbtrain supports interpolation='nearest' only, got {interpolation!r}."
-                + ("" if known else did_you_mean(str(interpolation), _INTERPOLATIONS))
+                f"{kind}() in nbtrain supports interpolation={' or '.join(map(repr, supported))}, got "
+                f"{interpolation!r}." + ("" if known else did_you_mean(str(interpolation), _INTERPOLATIONS))
             )
-        self.interpolation = "nearest"
+        self.interpolation = interpolation
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape, self.rank)
@@ -841,6 +843,8 @@ class UpSampling2D(Layer):
 
     def _apply(self, x, training, need_input_grad):
         _check_rank(self, x.shape, self.rank)
+        if self.interpolation == "bilinear":
+            return self._bilinear(x, need_input_grad)
         expanded = self._expanded_shape(x.shape)
         index = (slice(None),) + (slice(None), np.newaxis) * self.rank + (slice(None),)
 
@@ -852,11 +856,38 @@ class UpSampling2D(Layer):
 
         return np.broadcast_to(x[index], expanded).reshape(self.compute_output_shape(x.shape)), backprop
 
+    def _bilinear(self, x, need_input_grad):
+        """Each output axis is a fixed linear map of the input axis, so the output is ``R @ x @ C^T`` per channel
+        and the gradient goes back through the transposed maps."""
+        rows = _bilinear_matrix(x.shape[1], self.size[0]).astype(x.dtype)
+        cols = _bilinear_matrix(x.shape[2], self.size[1]).astype(x.dtype)
+
+        def backprop(grad_output):
+            if not need_input_grad:
+                return None
+            return np.einsum("oh,bopc,pw->bhwc", rows, grad_output, cols, optimize=True)
+
+        return np.einsum("oh,bhwc,pw->bopc", rows, x, cols, optimize=True), backprop
+
     def get_config(self):
         config = super().get_config() | {"size": self.size[0] if self.rank == 1 else self.size}
         if self.rank == 2:
             config |= {"data_format": self.data_format, "interpolation": self.interpolation}
         return config
+
+
+def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
+    """The ``(length * factor, length)`` linear-interpolation map of one axis: output ``o`` samples the input at
+    ``(o + 0.5) / factor - 0.5`` (half-pixel centres), clamped to the edge pixels."""
+    positions = np.clip((np.arange(length * factor) + 0.5) / factor - 0.5, 0, length - 1)
+    low = np.floor(positions).astype(np.int64)
+    high = np.minimum(low + 1, length - 1)
+    fraction = positions - low
+    matrix = np.zeros((length * factor, length))
+    rows = np.arange(length * factor)
+    np.add.at(matrix, (rows, low), 1 - fraction)
+    np.add.at(matrix, (rows, high), fraction)
+    return matrix
 
 
 class UpSampling1D(UpSampling2D):

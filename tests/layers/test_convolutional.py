@@ -228,7 +228,7 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="padding"):
         ZeroPadding2D(((1, 2, 3), (1, 1)))
     with pytest.raises(ValueError, match="nearest"):
-        UpSampling2D(interpolation="bilinear")
+        UpSampling2D(interpolation="area")
     with pytest.raises(ValueError, match="Did you mean 'nearest'"):
         UpSampling2D(interpolation="neares")
     with pytest.raises(TypeError, match="Did you mean 'kernel_size'"):
@@ -393,3 +393,28 @@ def test_conv_transpose_arguments():
     with pytest.raises(ValueError, match="output_padding"):
         Conv2DTranspose(4, 3, strides=2, output_padding=2)
     assert "groups" not in layer.get_config() and layer.get_config()["output_padding"] is None
+
+
+# ----- bilinear upsampling (issue 16) -----------------------------------------------------------------------------
+
+def _upsampling_reference():
+    import json
+    from pathlib import Path
+    return json.loads((Path(__file__).parents[1] / "fixtures" / "keras_upsampling_reference.json").read_text())
+
+
+@pytest.mark.parametrize("size", [(2, 2), (3, 2), (1, 3)])
+def test_bilinear_upsampling_matches_keras(size):
+    images = np.arange(2 * 3 * 4 * 2, dtype="float32").reshape(2, 3, 4, 2) ** 1.5 / 10
+    expected = _upsampling_reference()["outputs"][f"{size[0]}x{size[1]}"]
+    np.testing.assert_allclose(UpSampling2D(size, interpolation="bilinear")(images), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_bilinear_upsampling_gradient(rng):
+    check_layer(UpSampling2D((2, 3), interpolation="bilinear"), rng.standard_normal((2, 3, 2, 2)), rng)
+
+
+def test_other_interpolations_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"supports interpolation='nearest' or 'bilinear', got 'bicubic'"):
+        UpSampling2D(interpolation="bicubic")
+    assert UpSampling2D(interpolation="bilinear").get_config()["interpolation"] == "bilinear"
