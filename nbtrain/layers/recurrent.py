@@ -1092,6 +1092,8 @@ class TimeDistributed(Layer):
 
     def _apply(self, x, training, need_input_grad, mask=None):
         self.check_input_shape(x)
+        if mask is not None:
+            self._check_mask(np.shape(mask), x.shape)
         batch, steps = x.shape[:2]
         y, inner_backprop = self.layer._apply(x.reshape((batch * steps,) + x.shape[2:]), training, need_input_grad)
         return y.reshape((batch, steps) + y.shape[1:]), _PerStepBackprop(self, inner_backprop, x.shape)
@@ -1103,9 +1105,25 @@ class TimeDistributed(Layer):
 
     backward_from_preactivation = ActivatedLayer.backward_from_preactivation
 
+    def _check_mask(self, mask_shape, input_shape):
+        """Keras's check: a mask covers (batch, timesteps), the input's first two axes."""
+        if len(mask_shape) < 2 or tuple(mask_shape[:2]) != tuple(input_shape[:2]):
+            raise ValueError(f"TimeDistributed layer '{self.name}' got a mask of shape {tuple(mask_shape)} for inputs "
+                             f"of shape {tuple(input_shape)}: the mask must have the inputs' batch size and "
+                             f"timesteps first, shape {tuple(input_shape[:2])}.")
+
     def get_config(self):
         return super().get_config() | {"layer": {"class_name": type(self.layer).__name__,
                                                  "config": self.layer.get_config()}}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild the wrapped layer from its nested config first, as Keras does."""
+        from nbtrain.layers.serialization import deserialize    # serialization imports every layer module
+        config = dict(config)
+        if isinstance(config.get("layer"), dict):
+            config["layer"] = deserialize(config["layer"], custom_objects)
+        return cls(**config)
 
     def __repr__(self):
         return f"<TimeDistributed name={self.name!r}, layer={self.layer!r}>"

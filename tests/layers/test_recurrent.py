@@ -590,3 +590,18 @@ def test_sequential_model_explains_flat_input():
     model = Sequential([LSTM(4, input_shape=(5, 3)), Dense(1)])
     with pytest.raises(ValueError, match=r"x.reshape\(-1, 5, 3\)"):
         model.predict(np.zeros((10, 15), np.float32), verbose=0)
+
+
+def test_time_distributed_from_config_rebuilds_the_inner_layer():
+    from nbtrain.layers import Dense, TimeDistributed
+    layer = TimeDistributed(Dense(3, activation="tanh"))
+    clone = TimeDistributed.from_config(layer.get_config())
+    assert isinstance(clone.layer, Dense) and clone.layer.units == 3 and clone.layer.activation.name == "tanh"
+    assert clone(np.zeros((2, 5, 4), np.float32)).shape == (2, 5, 3)
+
+
+def test_time_distributed_refuses_a_mask_of_another_shape():
+    from nbtrain.layers import Dense, TimeDistributed
+    layer = TimeDistributed(Dense(3))
+    with pytest.raises(ValueError, match=r"mask of shape \(2, 4\) for inputs of shape \(2, 5, 4\).*shape \(2, 5\)"):
+        layer(np.zeros((2, 5, 4), np.float32), mask=np.ones((2, 4), bool))
