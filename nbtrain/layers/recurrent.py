@@ -28,7 +28,7 @@ import numpy as np
 
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.layers.layer import FLOATX, LAYERS, Layer
 from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
 
@@ -1119,10 +1119,9 @@ class TimeDistributed(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """Rebuild the wrapped layer from its nested config first, as Keras does."""
-        from nbtrain.layers.serialization import deserialize    # serialization imports every layer module
         config = dict(config)
         if isinstance(config.get("layer"), dict):
-            config["layer"] = deserialize(config["layer"], custom_objects)
+            config["layer"] = LAYERS.deserialize(config["layer"], custom_objects)
         return cls(**config)
 
     def __repr__(self):
