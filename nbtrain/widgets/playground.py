@@ -374,7 +374,7 @@ class Playground:
         shown = (lambda v: "\u2013" if v is None else f"{v:.3f}")
         return (f'<div class="nbtrain-pg-stats" style="display:flex;align-items:baseline;">'
                 f'<span {cell}><span style="{_MUTED}">epoch</span><br><b style="font-size:18px;">'
-                f'{s.epoch:06,d}</b></span>'
+                f'{s.epoch:07,d}</b></span>'
                 f'<span {cell}><span style="{_MUTED}">train loss</span><br><b style="font-size:15px;'
                 f'color:{TRAIN_COLOR};">{shown(loss)}</b></span>'
                 f'<span {cell}><span style="{_MUTED}">test loss</span><br><b style="font-size:15px;'
