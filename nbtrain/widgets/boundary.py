@@ -8,7 +8,8 @@ so a frame only sends the small boundary image; the static record and :func:`plo
 the two.
 
 Colours follow TensorFlow Playground: orange for class 0 (or -1), blue for class 1 (or +1), a light grey
-between; more classes get one colour each, faded where the model is unsure.
+between; more classes get one colour each, faded where the model is unsure. The regions are a little lighter
+than the points, so that a point on its own class's region still stands out.
 
 * :class:`DecisionBoundary`: a callback that shows the boundary of any 2-D model while ``fit`` trains it.
 * :func:`plot_decision_boundary`: the boundary once, as a matplotlib figure.
@@ -38,8 +39,8 @@ def diverging_lut(negative=NEGATIVE, middle=MIDDLE, positive=POSITIVE, n: int = 
 
     Example:
         >>> lut = diverging_lut()
-        >>> lut.shape, tuple(lut[0]), tuple(lut[-1])
-        ((256, 3), (232, 131, 31), (36, 118, 186))
+        >>> lut.shape, lut[0].tolist(), lut[-1].tolist()
+        ((256, 3), [232, 131, 31], [36, 118, 186])
     """
     t = np.linspace(-1.0, 1.0, n)[:, None]
     low, mid, high = (np.asarray(c, dtype=np.float64) for c in (negative, middle, positive))
@@ -47,7 +48,13 @@ def diverging_lut(negative=NEGATIVE, middle=MIDDLE, positive=POSITIVE, n: int = 
     return np.round(colours).astype(np.uint8)
 
 
-LUT = diverging_lut()
+def _faded(colour, strength: float):
+    return tuple(round(m + strength * (c - m)) for c, m in zip(colour, MIDDLE))
+
+
+BOUNDARY_STRENGTH = 0.7       # the regions a little lighter than the points, so that points stand out on them
+LUT = diverging_lut()                      # points and neurons: the full colours
+BOUNDARY_LUT = diverging_lut(_faded(NEGATIVE, BOUNDARY_STRENGTH), MIDDLE, _faded(POSITIVE, BOUNDARY_STRENGTH))
 
 
 class BoundaryGrid:
@@ -117,14 +124,14 @@ def colour_values(values: np.ndarray, resolution: int, kind: str = "binary", val
 
     Example:
         >>> colour_values(np.array([0.0, 0.5, 1.0, 1.0]), 2)[0].tolist()
-        [[232, 131, 31], [236, 238, 240]]
+        [[233, 163, 94], [236, 238, 239]]
     """
     if kind == "classes":
         rgb = _class_colours(np.asarray(values, dtype=np.float32))
     else:
         unit = to_unit_range(values, kind, value_range)
         index = np.clip((unit + 1.0) * 127.5, 0, 255).astype(np.intp)
-        rgb = LUT[index]
+        rgb = BOUNDARY_LUT[index]
     rgb = rgb.reshape(resolution, resolution, 3)
     if out is not None:
         out[...] = rgb
@@ -139,7 +146,7 @@ def _class_colours(probabilities: np.ndarray) -> np.ndarray:
     palette = np.array([CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(classes)], dtype=np.float32)
     top = probabilities.argmax(axis=1)
     confidence = (probabilities.max(axis=1) - 1.0 / classes) / (1.0 - 1.0 / classes)
-    weight = np.clip(confidence, 0.0, 1.0)[:, None] * 0.85
+    weight = np.clip(confidence, 0.0, 1.0)[:, None] * BOUNDARY_STRENGTH
     mixed = np.asarray(MIDDLE, dtype=np.float32) * (1.0 - weight) + palette[top] * weight
     return np.round(mixed).astype(np.uint8)
 

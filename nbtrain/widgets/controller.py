@@ -145,7 +145,7 @@ class PlaygroundSession:
     """
 
     def __init__(self, config: PlaygroundConfig | None = None, x=None, y=None, clock=time.monotonic,
-                 frame_seconds: float = 0.1, train_share: float = 0.6):
+                 frame_seconds: float = 0.08, train_share: float = 0.6):
         config = config or PlaygroundConfig()
         self.custom = None
         if x is not None or y is not None:

@@ -6,8 +6,8 @@ below, and a Code button that shows the nbtrain code of the current configuratio
 
 How it stays responsive and cheap (see :mod:`nbtrain.widgets.controller` for the logic):
 
-* Play runs frames on a background thread: each frame trains the epochs that fit in about 60 ms with
-  ``model.fit`` and then draws; the cell has returned long before, so clicks and other cells run meanwhile.
+* Play runs frames on a background thread, about 12 a second: each frame trains the epochs that fit in about
+  50 ms with ``model.fit`` and then draws (2 ms); the cell has returned long before, so clicks and other cells run meanwhile.
 * A frame draws with NumPy: one forward pass of a preallocated 64 x 64 grid gives the boundary and every
   neuron's output, a lookup table colours them, Pillow encodes two small PNGs. The points are a transparent
   image stacked over the boundary in the browser, sent once per data set. The loss curves are a small SVG.
@@ -84,7 +84,7 @@ class Playground:
         >>> playground.model.evaluate(*playground.test_data)                        # doctest: +SKIP
     """
 
-    def __init__(self, x=None, y=None, *, resolution: int = 64, frame_seconds: float = 0.1,
+    def __init__(self, x=None, y=None, *, resolution: int = 64, frame_seconds: float = 0.08,
                  clock=time.monotonic, output=None, live=None, **settings):
         config = PlaygroundConfig(**_config_kwargs(settings))
         self.session = PlaygroundSession(config, x, y, clock=clock, frame_seconds=frame_seconds)
@@ -424,12 +424,13 @@ class Playground:
         # ----- the top bar: Play/Pause, Step, Reset, the numbers, Code
         ws["play"] = w.ToggleButton(value=False, description="Play", icon="play", button_style="primary",
                                     tooltip="Train in the background; press again to pause",
-                                    layout=w.Layout(width="92px"))
+                                    layout=w.Layout(width="92px"), _dom_classes=["nbtrain-pg-play"])
         ws["step"] = w.Button(description="Step", icon="step-forward", tooltip="Train one epoch",
-                              layout=w.Layout(width="78px"))
+                              layout=w.Layout(width="78px"), _dom_classes=["nbtrain-pg-step"])
         ws["reset"] = w.Button(description="Reset", icon="undo", tooltip="New weights, back to epoch 0",
-                               layout=w.Layout(width="80px"))
-        ws["stats"] = w.HTML(self._stats_html(), layout=w.Layout(margin="0 0 0 18px"))
+                               layout=w.Layout(width="80px"), _dom_classes=["nbtrain-pg-reset"])
+        ws["stats"] = w.HTML(self._stats_html(), layout=w.Layout(margin="0 0 0 18px"),
+                             _dom_classes=["nbtrain-pg-stats-box"])
         ws["code_button"] = w.ToggleButton(value=False, description="Code", icon="code",
                                            tooltip="Show the nbtrain code of this configuration",
                                            layout=w.Layout(width="84px"))
@@ -442,22 +443,24 @@ class Playground:
 
         # ----- data
         data_names = list(datasets2d.DATASETS) if self.session.custom is None else ["custom"]
-        ws["dataset"] = w.Dropdown(options=data_names, value=c.dataset, layout=w.Layout(width="150px"),
-                                   disabled=self.session.custom is not None)
+        custom = self.session.custom is not None
+        ws["dataset"] = w.Dropdown(options=data_names, value=c.dataset, description="data set",
+                                   style={"description_width": "92px"}, layout=w.Layout(width="222px"),
+                                   disabled=custom)
         ws["noise"] = w.FloatSlider(value=c.noise, min=0.0, max=0.5, step=0.05, description="noise",
-                                    readout_format=".2f", continuous_update=False, style={"description_width": "46px"},
-                                    layout=w.Layout(width="200px"), disabled=self.session.custom is not None)
+                                    readout_format=".2f", continuous_update=False, style={"description_width": "92px"},
+                                    layout=w.Layout(width="222px"), disabled=custom)
         ws["ratio"] = w.IntSlider(value=round(100 * (1 - c.test_fraction)), min=10, max=90, step=10,
-                                  description="train %", continuous_update=False,
-                                  style={"description_width": "46px"}, layout=w.Layout(width="200px"))
-        ws["regenerate"] = w.Button(description="Regenerate", icon="refresh", layout=w.Layout(width="150px"),
-                                    disabled=self.session.custom is not None)
+                                  description="training %", continuous_update=False,
+                                  style={"description_width": "92px"}, layout=w.Layout(width="222px"))
+        ws["regenerate"] = w.Button(description="Regenerate", icon="refresh", disabled=custom,
+                                    layout=w.Layout(width="126px", margin="2px 0 0 96px"))
         on(ws["dataset"], lambda ch: self.update(dataset=ch["new"]))
         on(ws["noise"], lambda ch: self.update(noise=round(float(ch["new"]), 2)))
         on(ws["ratio"], lambda ch: self.update(test_fraction=round(1 - ch["new"] / 100, 2)))
         click(ws["regenerate"], lambda _: self._regenerate())
         data_panel = w.VBox([title("Data"), ws["dataset"], ws["noise"], ws["ratio"], ws["regenerate"]],
-                            layout=w.Layout(width="215px"), _dom_classes=["nbtrain-pg-panel"])
+                            layout=w.Layout(width="240px"), _dom_classes=["nbtrain-pg-panel"])
 
         # ----- features and network
         toggles = []
@@ -468,76 +471,81 @@ class Playground:
             ws[f"feature:{name}"] = toggle
             toggles.append(toggle)
         features = w.GridBox(toggles, layout=w.Layout(grid_template_columns="repeat(4, 64px)", grid_gap="3px"))
-        ws["layers_label"] = w.HTML()
-        ws["add_layer"] = w.Button(icon="plus", tooltip="Add a hidden layer", layout=w.Layout(width="34px"))
+        ws["layers_label"] = w.HTML(layout=w.Layout(width="124px"))
+        ws["add_layer"] = w.Button(icon="plus", tooltip="Add a hidden layer",
+                                   layout=w.Layout(width="28px", padding="0"))
         ws["remove_layer"] = w.Button(icon="minus", tooltip="Remove the last hidden layer",
-                                      layout=w.Layout(width="34px"))
+                                      layout=w.Layout(width="28px", padding="0"))
         click(ws["add_layer"], lambda _: self._change_layers(+1))
         click(ws["remove_layer"], lambda _: self._change_layers(-1))
         rows = []
         for index in range(MAX_LAYERS):
             minus = w.Button(icon="minus", tooltip=f"One neuron fewer in layer {index + 1}",
-                             layout=w.Layout(width="30px", height="24px"))
+                             layout=w.Layout(width="28px", height="24px", padding="0"),
+                             _dom_classes=[f"nbtrain-pg-fewer-{index}"])
             plus = w.Button(icon="plus", tooltip=f"One more neuron in layer {index + 1}",
-                            layout=w.Layout(width="30px", height="24px"))
-            label = w.HTML(layout=w.Layout(width="112px"))
+                            layout=w.Layout(width="28px", height="24px", padding="0"),
+                            _dom_classes=[f"nbtrain-pg-more-{index}"])
+            label = w.HTML(layout=w.Layout(width="124px"), _dom_classes=[f"nbtrain-pg-layer-{index}"])
             click(minus, lambda _, i=index: self._change_neurons(i, -1))
             click(plus, lambda _, i=index: self._change_neurons(i, +1))
             ws[f"layer:{index}"] = w.HBox([label, minus, plus], layout=w.Layout(align_items="center"))
             ws[f"layer_label:{index}"] = label
             rows.append(ws[f"layer:{index}"])
         ws["activation"] = w.Dropdown(options=list(ACTIVATIONS), value=c.activation, description="activation",
-                                      style={"description_width": "64px"}, layout=w.Layout(width="180px"))
+                                      style={"description_width": "70px"}, layout=w.Layout(width="200px"))
         on(ws["activation"], lambda ch: self.update(activation=ch["new"]))
         ws["network"] = w.Image(format="png", layout=w.Layout(margin="6px 0 0 0"),
                                 _dom_classes=["nbtrain-pg-image"])
+        caption = w.HTML(f'<div style="{_MUTED}margin-top:6px;">each neuron\'s output over the input plane: '
+                         f'the features, then each hidden layer</div>')
         network_panel = w.VBox([title("Features"), features, title("Network"),
-                                w.HBox([ws["layers_label"], ws["add_layer"], ws["remove_layer"]],
+                                w.HBox([ws["layers_label"], ws["remove_layer"], ws["add_layer"]],
                                        layout=w.Layout(align_items="center")),
-                                *rows, ws["activation"], ws["network"]],
+                                *rows, ws["activation"], caption, ws["network"]],
                                layout=w.Layout(width="290px"), _dom_classes=["nbtrain-pg-panel"])
 
         # ----- output: the boundary over its points, the loss curves
         side = f"{bd.DISPLAY_SIZE}px"
         self._points_png = bd.encode_png(self._points_rgba, compress_level=6)
         ws["boundary"] = w.Image(value=bd.encode_png(self._boundary_rgb()), format="png",
-                                 layout=w.Layout(width=side, height=side, grid_area="1 / 1"))
+                                 layout=w.Layout(width=side, height=side, grid_area="1 / 1"),
+                                 _dom_classes=["nbtrain-pg-boundary-image"])
         ws["points"] = w.Image(value=self._points_png, format="png",
                                layout=w.Layout(width=side, height=side, grid_area="1 / 1"))
         stack = w.GridBox([ws["boundary"], ws["points"]],
                           layout=w.Layout(grid_template_columns=side, grid_template_rows=side, width=side),
                           _dom_classes=["nbtrain-pg-image", "nbtrain-pg-boundary"])
         ws["loss"] = w.HTML(self._loss_svg())
-        legend = (f'<span style="{_MUTED}"><span style="color:{TRAIN_COLOR};">\u2501</span> train &nbsp; '
-                  f'<span style="color:{TEST_COLOR};">\u2505</span> test &nbsp; \u25cb white rim: training '
-                  f'point, dark rim: test point</span>')
+        legend = (f'<div style="{_MUTED}">points: white rim for training, dark rim for test</div>'
+                  f'<div style="{_MUTED}margin-top:6px;">loss: <span style="color:{TRAIN_COLOR};">\u2501 train</span>'
+                  f' &nbsp; <span style="color:{TEST_COLOR};">\u2505 test</span></div>')
         output_panel = w.VBox([title("Output"), stack, w.HTML(legend), ws["loss"]],
                               layout=w.Layout(width="300px"), _dom_classes=["nbtrain-pg-panel"])
 
-        # ----- training settings
+        # ----- training settings, in the left column under the data
+        label = {"description_width": "92px"}
+        wide = w.Layout(width="222px")
         ws["learning_rate"] = w.Dropdown(options=[(f"{r:g}", r) for r in LEARNING_RATES], value=c.learning_rate,
-                                         description="learning rate", style={"description_width": "84px"},
-                                         layout=w.Layout(width="170px"))
+                                         description="learning rate", style=label, layout=wide,
+                                         _dom_classes=["nbtrain-pg-learning-rate"])
         ws["optimizer"] = w.Dropdown(options=list(OPTIMIZERS), value=c.optimizer, description="optimizer",
-                                     style={"description_width": "64px"}, layout=w.Layout(width="140px"))
+                                     style=label, layout=wide)
         ws["batch_size"] = w.IntSlider(value=c.batch_size, min=1, max=30, description="batch size",
-                                       continuous_update=False, style={"description_width": "64px"},
-                                       layout=w.Layout(width="230px"))
+                                       continuous_update=False, style=label, layout=wide)
         ws["regularization"] = w.Dropdown(options=list(REGULARIZATIONS), value=c.regularization,
-                                          description="regularization", style={"description_width": "88px"},
-                                          layout=w.Layout(width="160px"))
+                                          description="regularization", style=label, layout=wide)
         ws["regularization_rate"] = w.Dropdown(options=[(f"{r:g}", r) for r in REGULARIZATION_RATES],
-                                               value=c.regularization_rate, description="rate",
-                                               style={"description_width": "32px"}, layout=w.Layout(width="110px"))
+                                               value=c.regularization_rate, description="its rate", style=label,
+                                               layout=wide)
         for name in ("learning_rate", "optimizer", "batch_size", "regularization", "regularization_rate"):
             on(ws[name], lambda ch, name=name: self.update(**{name: ch["new"]}))
-        settings = w.HBox([ws["learning_rate"], ws["optimizer"], ws["batch_size"], ws["regularization"],
-                           ws["regularization_rate"]],
-                          layout=w.Layout(flex_flow="row wrap", margin="10px 0 0 0", grid_gap="4px 8px"))
+        data_panel.children = (*data_panel.children, title("Training"), ws["learning_rate"], ws["optimizer"],
+                               ws["batch_size"], ws["regularization"], ws["regularization_rate"])
         ws["code"] = w.HTML(layout=w.Layout(display="none"))
         ws["root"] = w.VBox([w.HTML(_STYLE), bar, w.HBox([data_panel, network_panel, output_panel],
                                                          layout=w.Layout(flex_flow="row wrap")),
-                             settings, ws["code"]],
+                             ws["code"]],
                             _dom_classes=["nbtrain-playground"], layout=w.Layout(padding="4px 0"))
         self.widgets = ws
         self._show_network()
@@ -696,13 +704,21 @@ def network_picture(layer_outputs, resolution: int, activation: str) -> np.ndarr
         scaled = _neuron_scale(outputs, activation if column > 0 else "linear")
         top = (rows - outputs.shape[1]) * (THUMB + THUMB_GAP) // 2      # each column centred vertically
         for neuron in range(outputs.shape[1]):
-            image = scaled[:, neuron].reshape(resolution, resolution)[::step, ::step][:THUMB, :THUMB]
+            image = _block_mean(scaled[:, neuron].reshape(resolution, resolution), step)[:THUMB, :THUMB]
             rgb = bd.LUT[np.clip((image + 1.0) * 127.5, 0, 255).astype(np.intp)]
             y0, x0 = top + neuron * (THUMB + THUMB_GAP), column * COLUMN_PITCH
             h, w = rgb.shape[:2]
             picture[y0:y0 + h, x0:x0 + w, :3] = rgb
             picture[y0:y0 + h, x0:x0 + w, 3] = 255
     return picture
+
+
+def _block_mean(image: np.ndarray, step: int) -> np.ndarray:
+    """``image`` made ``step`` times smaller by averaging blocks (smooth, unlike taking every ``step``-th)."""
+    if step == 1:
+        return image
+    side = image.shape[0] // step * step
+    return image[:side, :side].reshape(side // step, step, side // step, step).mean(axis=(1, 3))
 
 
 def _neuron_scale(outputs: np.ndarray, activation: str) -> np.ndarray:
@@ -739,7 +755,8 @@ def loss_svg(train, test, width: int = bd.DISPLAY_SIZE, height: int = 64) -> str
         if len(series):
             lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6"{dash} '
                          f'points="{points(series)}"/>')
-    lines.append(f'<text x="4" y="12" font-size="10" fill="#7a7a7a">{top:.3g}</text></svg>')
+    lines.append(f'<text x="{width - 4}" y="12" font-size="10" text-anchor="end" fill="#7a7a7a">'
+                 f'{top:.3g}</text></svg>')
     return "".join(lines)
 
 

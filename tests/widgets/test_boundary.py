@@ -7,7 +7,7 @@ import pytest
 
 import nbtrain
 from nbtrain.display.outputs import WIDGET_VIEW, RecordingOutput
-from nbtrain.widgets.boundary import (LUT, MIDDLE, NEGATIVE, POSITIVE, BoundaryGrid, DecisionBoundary, colour_values,
+from nbtrain.widgets.boundary import (BOUNDARY_LUT, LUT, MIDDLE, NEGATIVE, POSITIVE, BoundaryGrid, DecisionBoundary, colour_values,
                                       composite, encode_png, plot_decision_boundary, points_layer)
 
 
@@ -36,9 +36,12 @@ def test_the_colour_map_goes_orange_grey_blue():
     assert np.abs(LUT[127].astype(int) - MIDDLE).max() <= 2
     rgb = colour_values(np.array([0.0, 1.0, 0.5, 0.25], dtype=np.float32), 2)
     assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
-    assert tuple(rgb[0, 0]) == NEGATIVE and tuple(rgb[0, 1]) == POSITIVE
+    # the regions: the same hues, lighter than the points drawn on them
+    assert rgb[0, 0].tolist() == BOUNDARY_LUT[0].tolist() and rgb[0, 1].tolist() == BOUNDARY_LUT[-1].tolist()
+    assert all(BOUNDARY_LUT[0][i] >= NEGATIVE[i] for i in (0, 1, 2)) and int(BOUNDARY_LUT[-1].astype(int).sum()) > sum(POSITIVE)
     regression = colour_values(np.array([-2.0, 2.0, 0.0, 1.0]), 2, "regression", value_range=2.0)
-    assert tuple(regression[0, 0]) == NEGATIVE and tuple(regression[0, 1]) == POSITIVE
+    assert regression[0, 0].tolist() == BOUNDARY_LUT[0].tolist()
+    assert regression[0, 1].tolist() == BOUNDARY_LUT[-1].tolist()
     classes = colour_values(np.array([[1, 0, 0], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0]]), 2, "classes")
     assert np.abs(classes[1, 0].astype(int) - MIDDLE).max() <= 1          # unsure: grey
     assert classes[0, 0].tolist() != classes[0, 1].tolist()
@@ -52,7 +55,7 @@ def test_points_are_drawn_where_they_are_with_their_class_colour():
     assert tuple(layer[10, 10, :3]) == NEGATIVE and tuple(layer[110, 110, :3]) == POSITIVE
     assert layer[60, 60, 3] == 0                            # transparent between the points
     picture = composite(np.zeros((4, 4, 3), np.uint8), layer)
-    assert picture.shape == (120, 120, 3) and tuple(picture[10, 10]) == NEGATIVE
+    assert picture.shape == (120, 120, 3) and tuple(picture[10, 10]) == NEGATIVE     # points: full colour
 
 
 def test_encode_png_round_trips():
