@@ -101,6 +101,7 @@ class Playground:
         self._closed = False
         self._loss_drawn_at = None
         self._handlers = []
+        self._record_frozen = False
         self._new_data()
         self.session.subscribe(self._on_session_event)
 
@@ -237,7 +238,11 @@ class Playground:
     def show(self) -> None:
         """Show the playground: the live widget and, under it, the static record (see the module docstring)."""
         output = self._get_output()
-        if self._wants_live() and not self._closed:
+        live = self._wants_live()
+        # Without a person (nbclient, nbval) the record is shown as it is now and not updated from later cells:
+        # nbval compares each cell's own output, and an update from a later cell would not be in it.
+        self._record_frozen = not live
+        if live and not self._closed:
             _close_previous_in_cell(self)
             self._build()
             bundle = output.widget_bundle(self.widgets["root"])
@@ -265,7 +270,11 @@ class Playground:
                 '<div>', f'<div style="{_MUTED}">neurons (features, then each hidden layer)</div>',
                 f'<img alt="neuron outputs" width="{network.shape[1] * NETWORK_SCALE}" '
                 f'src="data:image/png;base64,{png_base64(network_png)}"/>',
-                f'<div style="{_MUTED}margin-top:6px;">loss</div>', self._loss_svg(), '</div></div>',
+                f'<div style="{_MUTED}margin-top:6px;">loss: <span style="color:{TRAIN_COLOR};">\u2501 train</span> '
+                f'&nbsp; <span style="color:{TEST_COLOR};">\u2505 test</span></div>',
+                # an image, not inline SVG: its bytes are masked like the PNGs when notebooks are compared
+                f'<img alt="loss curves" src="data:image/svg+xml;base64,{svg_base64(self._loss_svg())}"/>',
+                '</div></div>',
                 f'<pre style="font-size:11px;opacity:0.85;margin:6px 0 0 0;">'
                 f'{escape(chr(10).join(text.splitlines()[1:]))}</pre></div>']
         return {"text/plain": text, "text/html": "".join(html), "image/png": png_base64(boundary_png)}
@@ -287,7 +296,7 @@ class Playground:
             f"regularization {reg}"])
 
     def _update_record(self) -> None:
-        if self._record_handle is None or self._closed:
+        if self._record_handle is None or self._closed or self._record_frozen:
             return
         try:
             self._get_output().update(self._record_handle, self.record_bundle())
@@ -466,7 +475,8 @@ class Playground:
         toggles = []
         for name in datasets2d.FEATURES:
             toggle = w.ToggleButton(value=name in c.features, description=datasets2d.FEATURE_LABELS[name],
-                                    tooltip=f"input feature {name}", layout=w.Layout(width="62px"))
+                                    tooltip=f"input feature {name}", layout=w.Layout(width="62px"),
+                                    button_style="info" if name in c.features else "")
             on(toggle, lambda ch, name=name: self._on_feature(name, ch["new"]))
             ws[f"feature:{name}"] = toggle
             toggles.append(toggle)
@@ -582,6 +592,11 @@ class Playground:
                                                     f'<b>{units}</b> neuron{"" if units == 1 else "s"}</span>')
                 row.children[1].disabled = units <= 1
                 row.children[2].disabled = units >= MAX_NEURONS
+        for name in datasets2d.FEATURES:
+            toggle = ws[f"feature:{name}"]
+            style = "info" if name in c.features else ""
+            if toggle.button_style != style:
+                toggle.button_style = style
         ws["stats"].value = self._stats_html()
         if ws["code"].layout.display != "none":
             ws["code"].value = self._code_html()
@@ -601,7 +616,7 @@ class Playground:
 
     def _code_html(self) -> str:
         return (f'<div style="{_MUTED}margin-top:8px;">The nbtrain code of this configuration: copy it into a new '
-                f'cell (or use playground.code()).</div><pre style="font-size:12px;padding:8px;border-radius:4px;'
+                f'cell (or use playground.code()).</div><pre style="font-size:12px;padding:8px;border-radius:4px;white-space:pre;'
                 f'background:var(--jp-layout-color2,rgba(128,128,128,0.12));overflow-x:auto;user-select:text;">'
                 f'{escape(self.code())}</pre>')
 
@@ -731,6 +746,13 @@ def _neuron_scale(outputs: np.ndarray, activation: str) -> np.ndarray:
     return outputs / np.where(peak > 0, peak, 1.0)
 
 
+def svg_base64(svg: str) -> str:
+    import base64
+
+    document = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    return base64.b64encode(document.encode("utf-8")).decode("ascii")
+
+
 def loss_svg(train, test, width: int = bd.DISPLAY_SIZE, height: int = 64) -> str:
     """The loss curves as a small inline SVG (train solid, test dashed), y from 0 to the largest loss."""
     values = [v for v in list(train) + list(test) if np.isfinite(v)]
@@ -773,10 +795,9 @@ def configuration_code(session: PlaygroundSession) -> str:
         lines.append("# x, y: your data, as given to Playground(x, y)")
     lines.append(f"x_train, y_train, x_test, y_test = nbtrain.widgets.train_test_split(x, y, "
                  f"test_fraction={c.test_fraction:g}, seed={c.data_seed})")
-    names = ", ".join(c.features)
-    lines.append(f"# input features: {names}")
-    lines.append(f"features_train = {datasets2d.feature_code(c.features, 'x_train')}")
-    lines.append(f"features_test = {datasets2d.feature_code(c.features, 'x_test')}")
+    lines += ["", "", "def features(x):", f'    """The input features {", ".join(c.features)} of 2-D points x."""',
+              f"    return {datasets2d.feature_code(c.features, 'x')}", "", "",
+              "features_train, features_test = features(x_train), features(x_test)"]
     lines.append("")
     reg = ""
     if c.regularization != "none" and c.regularization_rate > 0:
@@ -790,11 +811,11 @@ def configuration_code(session: PlaygroundSession) -> str:
     lines.append('], name="playground")')
     optimizer = "SGD" if c.optimizer == "sgd" else "Adam"
     metrics = "" if session.kind == "regression" else ', metrics=["accuracy"]'
-    lines.append(f'model.compile(optimizer=nbtrain.optimizers.{optimizer}(learning_rate={c.learning_rate:g}), '
-                 f'loss="{session.loss_name()}"{metrics})')
+    lines.append(f"model.compile(optimizer=nbtrain.optimizers.{optimizer}(learning_rate={c.learning_rate:g}),")
+    lines.append(f'              loss="{session.loss_name()}"{metrics})')
     epochs = max(session.epoch, 100)
-    lines.append(f"history = model.fit(features_train, y_train, batch_size={c.batch_size}, epochs={epochs}, "
-                 f"validation_data=(features_test, y_test), verbose=0)")
+    lines.append(f"history = model.fit(features_train, y_train, batch_size={c.batch_size}, epochs={epochs},")
+    lines.append("                    validation_data=(features_test, y_test), verbose=0)")
     lines.append('print(f"train loss {history.history[\'loss\'][-1]:.4f}, '
                  'test loss {history.history[\'val_loss\'][-1]:.4f}")')
     return "\n".join(lines)
