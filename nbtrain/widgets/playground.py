@@ -785,37 +785,41 @@ def loss_svg(train, test, width: int = bd.DISPLAY_SIZE, height: int = 64) -> str
 # ----- code ----------------------------------------------------------------------------------------------------------------
 
 def configuration_code(session: PlaygroundSession) -> str:
-    """Runnable nbtrain code for the session's configuration (data, features, model, compile, fit)."""
+    """Runnable nbtrain code for the session's configuration (data, features, model, compile, fit), in lines of
+    at most 88 characters, so that it reads in a notebook cell without scrolling."""
     c = session.config
     lines = ["import numpy as np", "import nbtrain", ""]
     if session.custom is None:
-        lines.append(f'x, y = nbtrain.widgets.make_2d_data("{c.dataset}", samples={c.samples}, noise={c.noise:g}, '
-                     f'seed={c.data_seed})')
+        lines += [f'x, y = nbtrain.widgets.make_2d_data("{c.dataset}", samples={c.samples}, noise={c.noise:g}, '
+                  f'seed={c.data_seed})']
     else:
-        lines.append("# x, y: your data, as given to Playground(x, y)")
-    lines.append(f"x_train, y_train, x_test, y_test = nbtrain.widgets.train_test_split(x, y, "
-                 f"test_fraction={c.test_fraction:g}, seed={c.data_seed})")
-    lines += ["", "", "def features(x):", f'    """The input features {", ".join(c.features)} of 2-D points x."""',
-              f"    return {datasets2d.feature_code(c.features, 'x')}", "", "",
-              "features_train, features_test = features(x_train), features(x_test)"]
-    lines.append("")
+        lines += ["# x, y: your data, as given to Playground(x, y)"]
+    lines += ["x_train, y_train, x_test, y_test = nbtrain.widgets.train_test_split(",
+              f"    x, y, test_fraction={c.test_fraction:g}, seed={c.data_seed}", ")"]
+    lines += ["", "", "def features(x):", '    """The input features of 2-D points x, one column each:',
+              f'    {", ".join(c.features)}."""']
+    columns = [datasets2d.FEATURES[name][1] for name in c.features]
+    if len(", ".join(columns)) + 16 <= 88:
+        lines += [f"    columns = [{', '.join(columns)}]"]
+    else:
+        lines += ["    columns = ["] + [f"        {column}," for column in columns] + ["    ]"]
+    lines += ['    return np.column_stack(columns).astype("float32")', "", "",
+              "features_train, features_test = features(x_train), features(x_test)", ""]
     reg = ""
     if c.regularization != "none" and c.regularization_rate > 0:
-        reg = f", kernel_regularizer=nbtrain.regularizers.{c.regularization}({c.regularization_rate:g})"
-    lines.append("model = nbtrain.Sequential([")
-    lines.append(f"    nbtrain.Input(shape=({len(c.features)},)),")
-    for units in c.hidden:
-        lines.append(f'    nbtrain.layers.Dense({units}, activation="{c.activation}"{reg}),')
-    units = session._output_units()
-    lines.append(f'    nbtrain.layers.Dense({units}, activation="{session._output_activation()}"{reg}),')
-    lines.append('], name="playground")')
+        lines += [f"regularizer = nbtrain.regularizers.{c.regularization}({c.regularization_rate:g})"]
+        reg = ", kernel_regularizer=regularizer"
+    lines += ["model = nbtrain.Sequential([", f"    nbtrain.Input(shape=({len(c.features)},)),"]
+    lines += [f'    nbtrain.layers.Dense({units}, activation="{c.activation}"{reg}),' for units in c.hidden]
+    lines += [f'    nbtrain.layers.Dense({session._output_units()}, activation="{session._output_activation()}"'
+              f'{reg}),', '], name="playground")']
     optimizer = "SGD" if c.optimizer == "sgd" else "Adam"
     metrics = "" if session.kind == "regression" else ', metrics=["accuracy"]'
-    lines.append(f"model.compile(optimizer=nbtrain.optimizers.{optimizer}(learning_rate={c.learning_rate:g}),")
-    lines.append(f'              loss="{session.loss_name()}"{metrics})')
-    epochs = max(session.epoch, 100)
-    lines.append(f"history = model.fit(features_train, y_train, batch_size={c.batch_size}, epochs={epochs},")
-    lines.append("                    validation_data=(features_test, y_test), verbose=0)")
-    lines.append('print(f"train loss {history.history[\'loss\'][-1]:.4f}, '
-                 'test loss {history.history[\'val_loss\'][-1]:.4f}")')
+    lines += ["model.compile(", f"    optimizer=nbtrain.optimizers.{optimizer}(learning_rate={c.learning_rate:g}),",
+              f'    loss="{session.loss_name()}"{metrics},', ")"]
+    lines += ["history = model.fit(",
+              f"    features_train, y_train, batch_size={c.batch_size}, epochs={max(session.epoch, 100)},",
+              "    validation_data=(features_test, y_test), verbose=0,", ")",
+              'loss, test_loss = history.history["loss"][-1], history.history["val_loss"][-1]',
+              'print(f"train loss {loss:.3f}, test loss {test_loss:.3f}")']
     return "\n".join(lines)

@@ -159,6 +159,7 @@ def test_the_code_button_shows_code_that_runs_as_it_stands():
         assert "nbtrain.layers.Dense(3, activation=&quot;tanh&quot;" in shown
         code = playground.code()
         assert "nbtrain.regularizers.L2(0.001)" in code and "Adam(learning_rate=0.01)" in code
+        assert max(len(line) for line in code.splitlines()) <= 88          # reads without scrolling
         namespace = {}
         exec(compile(code.replace("epochs=100", "epochs=3"), "<playground code>", "exec"), namespace)
         model = namespace["model"]
@@ -167,6 +168,16 @@ def test_the_code_button_shows_code_that_runs_as_it_stands():
         np.testing.assert_array_equal(namespace["features_test"], playground.test_data[0])
     finally:
         playground.close()
+
+
+def test_the_code_of_every_feature_fits_in_a_notebook_line():
+    playground = Playground(features=list(nbtrain.widgets.FEATURES), hidden=[8] * 6, regularization="L1",
+                            regularization_rate=0.003, live=False)
+    code = playground.code()
+    assert max(len(line) for line in code.splitlines()) <= 88, code
+    namespace = {}
+    exec(compile(code.replace("epochs=100", "epochs=1"), "<playground code>", "exec"), namespace)
+    assert namespace["features_train"].shape[1] == 7
 
 
 def test_your_own_data():
