@@ -31,8 +31,12 @@ import numpy as np
 
 from nbtrain.callbacks.callback import Callback
 from nbtrain.callbacks.history import History
+from nbtrain.initializers import GlorotUniform
+from nbtrain.layers import Dense, Input
+from nbtrain.models import Sequential
+from nbtrain.optimizers import SGD, Adam
+from nbtrain.regularizers import L1L2
 from nbtrain.widgets import datasets2d
-from nbtrain.widgets.datasets2d import FEATURES
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 OPTIMIZERS = ("sgd", "adam")
@@ -192,25 +196,23 @@ class PlaygroundSession:
     # ----- model -------------------------------------------------------------------------------------------------------
     def build_model(self) -> None:
         """A new model for the current configuration, compiled, at epoch 0 with an empty History."""
-        import nbtrain
-
         c = self.config
         self.features_train = datasets2d.input_features(self.x_train, c.features)
         self.features_test = datasets2d.input_features(self.x_test, c.features)
         # One regularizer object shared by every layer: changing its factors changes the penalty from the next
         # batch on, without rebuilding (it is L1L2(0, 0) while regularization is "none").
-        self._regularizer = nbtrain.regularizers.L1L2(0.0, 0.0)
+        self._regularizer = L1L2(0.0, 0.0)
         self._set_regularizer_factors()
-        layers = [nbtrain.Input(shape=(len(c.features),))]
+        layers = [Input(shape=(len(c.features),))]
         for index, units in enumerate(c.hidden):
-            layers.append(nbtrain.layers.Dense(
+            layers.append(Dense(
                 units, activation=c.activation, name=f"hidden_{index + 1}", kernel_regularizer=self._regularizer,
-                kernel_initializer=nbtrain.initializers.GlorotUniform(seed=c.seed * 101 + index)))
-        layers.append(nbtrain.layers.Dense(
+                kernel_initializer=GlorotUniform(seed=c.seed * 101 + index)))
+        layers.append(Dense(
             self._output_units(), activation=self._output_activation(), name="output",
             kernel_regularizer=self._regularizer,
-            kernel_initializer=nbtrain.initializers.GlorotUniform(seed=c.seed * 101 + 99)))
-        self.model = nbtrain.Sequential(layers, name="playground")
+            kernel_initializer=GlorotUniform(seed=c.seed * 101 + 99)))
+        self.model = Sequential(layers, name="playground")
         self._compile()
         self.history = History()
         self.history.set_model(self.model)
@@ -232,11 +234,9 @@ class PlaygroundSession:
                 "regression": "mse"}[self._kind]
 
     def _compile(self) -> None:
-        import nbtrain
-
         c = self.config
-        optimizer = (nbtrain.optimizers.SGD(learning_rate=c.learning_rate) if c.optimizer == "sgd"
-                     else nbtrain.optimizers.Adam(learning_rate=c.learning_rate))
+        optimizer = (SGD(learning_rate=c.learning_rate) if c.optimizer == "sgd"
+                     else Adam(learning_rate=c.learning_rate))
         metrics = [] if self._kind == "regression" else ["accuracy"]
         self.model.compile(optimizer=optimizer, loss=self.loss_name(), metrics=metrics)
 

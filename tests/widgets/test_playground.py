@@ -134,7 +134,7 @@ def test_close_leaves_no_thread_no_widget_model_and_frees_the_model():
     assert len(open_widgets) == before
     assert not any(t.name == "nbtrain-playground" for t in threading.enumerate())
     assert WIDGET_VIEW not in output.outputs[1] and "epoch" in output.outputs[1]["text/plain"]
-    del playground
+    playground = None      # what re-running the cell does to the old one
     gc.collect()
     assert model() is None
 
