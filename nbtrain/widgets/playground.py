@@ -28,8 +28,8 @@ from html import escape
 from nbtrain.widgets import boundary as bd
 from nbtrain.widgets import datasets2d
 from nbtrain.widgets.controller import (ACTIVATIONS, LEARNING_RATES, MAX_LAYERS, MAX_NEURONS, OPTIMIZERS,
-                                        REGULARIZATION_RATES, REGULARIZATIONS, PlayLoop, PlaygroundConfig,
-                                        PlaygroundSession)
+                                        REGULARIZATION_RATES, REGULARIZATIONS, RESET_FIELDS, PlayLoop,
+                                        PlaygroundConfig, PlaygroundSession)
 
 # The network view is drawn at half its shown size and scaled up smoothly by the browser: a neuron's picture is
 # 16 x 16 samples of the boundary grid, shown 32 px wide; the whole view is a few KB.
@@ -184,7 +184,7 @@ class Playground:
     def update(self, **settings) -> None:
         """Change settings as the controls do (``playground.update(hidden=[8, 8], learning_rate=0.1)``)."""
         was_playing = self.loop.playing
-        needs_model = bool(set(settings) & set(RESET_SETTINGS))
+        needs_model = bool(set(settings) & set(RESET_FIELDS))
         if needs_model:
             self.loop.pause()
         rebuilt = self.session.update(**_config_kwargs(settings))
@@ -202,11 +202,11 @@ class Playground:
         self._update_record()
         self._closed = True
         widgets, self.widgets = self.widgets, {}
-        for widget, handler in self._handlers:
+        for widget, handler, names in self._handlers:
             if handler is None:
                 widget.unobserve()
             else:
-                widget.unobserve(handler, names="value")
+                widget.unobserve(handler, names=names)
         self._handlers = []
         from nbtrain.widgets.boundary import _close_widgets
 
@@ -421,11 +421,11 @@ class Playground:
 
         def on(widget, handler, names="value"):
             widget.observe(handler, names=names)
-            self._handlers.append((widget, handler))
+            self._handlers.append((widget, handler, names))
 
         def click(button, handler):
             button.on_click(handler)
-            self._handlers.append((_ClickOff(button, handler), None))
+            self._handlers.append((_ClickOff(button, handler), None, None))
 
         def title(text):
             return w.HTML(f'<div class="nbtrain-pg-title">{escape(text)}</div>')
@@ -557,6 +557,10 @@ class Playground:
                                                          layout=w.Layout(flex_flow="row wrap")),
                              ws["code"]],
                             _dom_classes=["nbtrain-playground"], layout=w.Layout(padding="4px 0"))
+        # The front end reports how many views the playground has: when the last one goes (its output cleared,
+        # the cell re-run in a front end that does not say which cell runs), nobody watches, so training pauses.
+        ws["root"]._view_count = 0
+        on(ws["root"], self._on_view_count, names="_view_count")
         self.widgets = ws
         self._show_network()
         self._sync_controls()
@@ -600,6 +604,10 @@ class Playground:
         ws["stats"].value = self._stats_html()
         if ws["code"].layout.display != "none":
             ws["code"].value = self._code_html()
+
+    def _on_view_count(self, change) -> None:
+        if change["new"] == 0 and (change["old"] or 0) > 0 and self.loop.playing:
+            self.pause()
 
     def _on_play(self, change) -> None:
         if getattr(self, "_syncing", False):
@@ -646,10 +654,6 @@ class Playground:
             self.loop.play()
         else:
             self._update_record()
-
-
-RESET_SETTINGS = ("dataset", "samples", "noise", "test_fraction", "data_seed", "features", "hidden", "activation",
-                  "seed")
 
 
 class _ClickOff:

@@ -150,6 +150,22 @@ def test_running_the_cell_again_closes_the_previous_playground(monkeypatch):
         second.close()
 
 
+def test_training_pauses_when_the_last_view_goes():
+    """The front end reports the views it shows (``_view_count``): an output cleared, or a cell re-run where the
+    front end does not name the cell, leaves none, and nothing should train for nobody."""
+    playground, _ = live_playground()
+    root = playground.widgets["root"]
+    try:
+        root._view_count = 1               # as the front end reports it
+        playground.play()
+        assert wait_for(lambda: playground.epoch >= 1)
+        root._view_count = 0
+        assert not playground.playing
+        assert not any(t.name == "nbtrain-playground" for t in threading.enumerate())
+    finally:
+        playground.close()
+
+
 def test_the_code_button_shows_code_that_runs_as_it_stands():
     playground, _ = live_playground(features=["x1", "x2", "x1*x2"], hidden=[3], regularization="L2",
                                     regularization_rate=0.001, optimizer="adam", learning_rate=0.01)

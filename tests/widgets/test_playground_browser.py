@@ -30,7 +30,7 @@ playground = nbtrain.widgets.Playground(dataset="spiral", noise=0.1, hidden=[6, 
                                         features=["x1", "x2", "sin(x1)", "sin(x2)"])
 playground""",
     "print(f'settings lr={playground.config.learning_rate} hidden={playground.config.hidden} "
-    "epoch={playground.epoch}')",
+    "epoch={playground.epoch} views={playground.widgets[\"root\"]._view_count}')",
 ]
 
 STATE_JS = """() => {
@@ -129,7 +129,8 @@ def test_playground_in_jupyterlab(tmp_path, shots):
         page.keyboard.press("Shift+Enter")
         page.wait_for_function("() => /settings lr=/.test(document.body.innerText)", timeout=20_000)
         printed = page.locator(".jp-OutputArea-output", has_text="settings lr=").first.text_content()
-        assert "lr=0.1 hidden=[7, 6] epoch=0" in printed, printed
+        # the front end counts its views of the playground (training pauses when the last one goes)
+        assert "lr=0.1 hidden=[7, 6] epoch=0 views=1" in printed, printed
 
         # train a little more for the record, in both themes
         page.locator(".nbtrain-pg-play").first.click()

@@ -123,3 +123,31 @@ def test_play_runs_in_the_background_and_pause_and_close_end_it(kernel_client):
                          "print(json.dumps({'threads': playground_threads(), "
                          "'widgets': len(open_widgets) - widgets_before}))")
     assert printed(mine) == {"threads": 0, "widgets": 0}
+
+
+def test_decision_boundary_live_next_to_the_dashboard_then_a_picture(kernel_client):
+    """In a notebook with a person: the boundary is a live widget while fit runs (frames as Image updates), then
+    its output is replaced by the final picture and its widget models are closed."""
+    kc = kernel_client
+    code = """\
+x, y = nbtrain.widgets.make_2d_data("moons", samples=200, seed=0)
+model = nbtrain.Sequential([nbtrain.Input(shape=(2,)), nbtrain.layers.Dense(8, activation="tanh"),
+                            nbtrain.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+class Slow(nbtrain.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(0.05)
+boundary = nbtrain.widgets.DecisionBoundary(x, y, interval=0.0)
+history = model.fit(x, y, epochs=12, batch_size=50, callbacks=[boundary, Slow()])
+gc.collect()
+print(json.dumps({"frames": boundary.frames, "widgets": len(open_widgets) - widgets_before}))
+"""
+    _, mine, _ = run(kc, code)
+    shown = [m for m in mine if m["msg_type"] == "display_data"]
+    updates = [m for m in mine if m["msg_type"] == "update_display_data"]
+    boundary_view = shown[0]["content"]
+    assert "application/vnd.jupyter.widget-view+json" in boundary_view["data"]
+    display_id = boundary_view["transient"]["display_id"]
+    final = [u["content"]["data"] for u in updates if u["content"]["transient"]["display_id"] == display_id]
+    assert final and "image/png" in final[-1] and "after 12 epochs" in final[-1]["text/plain"]
+    assert printed(mine) == {"frames": 12, "widgets": 0}
