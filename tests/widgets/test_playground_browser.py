@@ -167,3 +167,33 @@ def test_playground_in_jupyterlab(tmp_path, shots):
         browser.set_theme(page, "JupyterLab Light", False)
         page.locator(".jp-CodeCell").first.screenshot(path=str(shots / "playground_record_light.png"))
         print(f"browser test body took {time.time() - started:.1f} s")
+
+
+def test_playground_in_notebook7(tmp_path, shots):
+    """Jupyter Notebook 7: the same widget plays and pauses, and the record under it stays hidden."""
+    pytest.importorskip("notebook", reason="pip install notebook (Jupyter Notebook 7)")
+    root = tmp_path / "root"
+    browser.write_notebook(root, CELLS[:1])
+    port = browser.free_port()
+    proc = browser.start_lab(root, port, shots / "notebook7-playground.log", app="notebook")
+    try:
+        with browser.playwright_api.sync_playwright() as p:
+            ctx, page = browser.open_page(p, tmp_path / "profile", port, height=1000)
+            try:
+                browser.open_and_run_all(page, port, app="notebook")
+                page.locator(".nbtrain-playground").first.wait_for(timeout=60_000)
+                assert watch(page, 0.3)[-1]["recordShown"] is False
+                page.locator(".nbtrain-pg-play").first.click()
+                states = watch(page, 20, until=lambda s: changes(s) >= 4)
+                assert changes(states) >= 4, f"the boundary changed {changes(states)} times while playing"
+                page.locator(".nbtrain-pg-play").first.click()
+                page.wait_for_function("() => document.querySelector('.nbtrain-pg-play').textContent.trim() "
+                                       "=== 'Play'", timeout=10_000)
+                page.locator(".nbtrain-playground").first.screenshot(path=str(shots / "playground_notebook7.png"))
+            except Exception:
+                page.screenshot(path=str(shots / "FAILED-playground-notebook7.png"))
+                raise
+            finally:
+                ctx.close()
+    finally:
+        browser.stop_lab(proc)
