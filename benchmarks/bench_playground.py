@@ -7,8 +7,8 @@ machine barely disturb):
 * predict on the grid: one forward pass of the 4,096 grid points, every layer (the boundary and the neurons);
 * colour mapping: the lookup table, for the boundary (64 x 64) and the network view;
 * encoding: the boundary PNG and the network view's PNG;
-* sending: setting the ``Image`` widgets' values (serialising the comm messages; outside a kernel the dummy
-  comm stops there, so the socket's share is not in it);
+* sending: setting an ``Image`` widget's value, here (the dummy comm outside a kernel: serialising only) and in
+  a real ipykernel (serialising and handing the message to the kernel's I/O thread);
 * an epoch of ``fit`` (the training part of a frame), and the whole draw as the playground does it;
 * then the real loop on a thread for ``--seconds`` seconds: frames per second, epochs per frame and the
   traffic (KB/s) to the browser.
@@ -84,10 +84,54 @@ def loop_figures(playground: Playground, seconds: float) -> dict:
             "KB/s to the browser": (playground.bytes_sent - sent) / 1024 / elapsed}
 
 
+KERNEL_CODE = """
+import json, time
+import numpy as np
+import ipywidgets
+from nbtrain.widgets import boundary as bd
+ramp = np.add.outer(np.linspace(0, 0.5, 64), np.linspace(0, 0.5, 64)).ravel()   # a smooth boundary
+frames = [bd.encode_png(bd.colour_values(values, 64)) for values in (ramp, ramp[::-1])]
+image = ipywidgets.Image(format="png")
+cpu, wall = [], []
+for i in range({repeats}):
+    c, w = time.thread_time(), time.perf_counter()
+    image.value = frames[i % 2]
+    cpu.append(time.thread_time() - c); wall.append(time.perf_counter() - w)
+print(json.dumps({{"cpu_ms": 1000 * min(cpu), "wall_ms": 1000 * min(wall), "bytes": len(frames[0])}}))
+"""
+
+
+def kernel_send_cost(repeats: int) -> dict:
+    """What setting an ``Image`` widget's value costs the calling thread in a real ipykernel (serialising the
+    comm message and handing it to the kernel's I/O thread)."""
+    import json
+    import os
+
+    from jupyter_client.manager import start_new_kernel
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        msg_id = kc.execute(KERNEL_CODE.format(repeats=repeats))
+        while True:
+            msg = kc.get_iopub_msg(timeout=120)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                return json.loads(msg["content"]["text"].strip().splitlines()[-1])
+            if msg["msg_type"] == "error":
+                raise RuntimeError("\n".join(msg["content"]["traceback"]))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--no-kernel", action="store_true", help="skip the sending cost in a real kernel")
     args = parser.parse_args()
     playground = Playground(dataset="spiral", hidden=[8, 8], activation="tanh", samples=500, test_fraction=0.5,
                         output=RecordingOutput(), live=True)
@@ -105,6 +149,10 @@ def main() -> None:
     print(f"the loop for {args.seconds:g} s: {loop['frames per second']:.1f} frames/s, "
           f"{loop['epochs per frame']:.1f} epochs per frame, {loop['KB/s to the browser']:.0f} KB/s")
     playground.close()
+    if not args.no_kernel:
+        sent = kernel_send_cost(200)
+        print(f"sending one boundary frame ({sent['bytes'] / 1024:.1f} KB) in a real ipykernel: "
+              f"{sent['cpu_ms']:.2f} ms CPU, {sent['wall_ms']:.2f} ms wall (best of 200)")
 
 
 if __name__ == "__main__":
