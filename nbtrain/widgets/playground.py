@@ -118,10 +118,12 @@ class Playground:
 
     @property
     def epoch(self) -> int:
+        """Epochs trained since the last reset."""
         return self.session.epoch
 
     @property
     def config(self) -> PlaygroundConfig:
+        """The current settings (change them with :meth:`update` or the controls)."""
         return self.session.config
 
     @property
@@ -131,10 +133,12 @@ class Playground:
 
     @property
     def test_data(self):
+        """``(features, labels)`` of the test points (the test loss is computed on them)."""
         return self.session.features_test, self.session.y_test
 
     @property
     def playing(self) -> bool:
+        """True while Play trains in the background."""
         return self.loop.playing
 
     def play(self) -> None:
@@ -244,7 +248,8 @@ class Playground:
         self._record_frozen = not live
         if live and not self._closed:
             _close_previous_in_cell(self)
-            self._build()
+            if not self.widgets:           # shown again: one more view of the same widgets
+                self._build()
             bundle = output.widget_bundle(self.widgets["root"])
             bundle["text/plain"] = repr(self)
             self._widget_handle = output.show(bundle)

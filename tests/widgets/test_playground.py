@@ -211,6 +211,35 @@ def test_your_own_data():
         playground.close()
 
 
+@pytest.mark.parametrize("kind", ["regression", "classes"])
+def test_your_own_regression_or_multiclass_data(kind):
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-3, 3, size=(90, 2))
+    y = np.tanh(x[:, 0]) * 2.5 if kind == "regression" else (x[:, 0] > 0).astype(int) + (x[:, 1] > 1)
+    output = RecordingOutput()
+    playground = Playground(x, y, output=output, live=True, hidden=[5])
+    playground.show()
+    try:
+        playground.step(2)
+        assert playground.session.kind == kind and playground.epoch == 2
+        assert "train loss" in output.outputs[1]["text/plain"]
+        units = playground.model.layers[-1].units
+        assert units == (1 if kind == "regression" else 3)
+        assert ("mse" in playground.code()) == (kind == "regression")
+    finally:
+        playground.close()
+
+
+def test_showing_twice_shows_the_same_widgets():
+    playground, output = live_playground()
+    try:
+        before = len(open_widgets)
+        playground.show()
+        assert len(open_widgets) == before and len(output.outputs) == 4
+    finally:
+        playground.close()
+
+
 def test_unknown_settings_get_a_suggestion():
     with pytest.raises(TypeError, match="Did you mean 'hidden'"):
         Playground(hiden=[4])
