@@ -56,10 +56,18 @@ def kernel_client(request, tmp_path):
         km.shutdown_kernel(now=True)
 
 
-def run(kc, code, timeout=60):
-    """Run ``code`` as a notebook front end does; return (seconds until idle, its messages, every other iopub
-    message seen meanwhile: the background thread's widget updates)."""
-    msg_id = kc.execute(code, allow_stdin=True)
+def run(kc, code, timeout=60, cell_id=None):
+    """Run ``code`` as a notebook front end does (naming the cell, as JupyterLab does, when ``cell_id`` is
+    given); return (seconds until idle, its messages, every other iopub message seen meanwhile: the background
+    thread's widget updates)."""
+    if cell_id is None:
+        msg_id = kc.execute(code, allow_stdin=True)
+    else:
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": True, "stop_on_error": True}
+        msg = kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        kc.shell_channel.send(msg)
+        msg_id = msg["header"]["msg_id"]
     mine, others = [], []
     start = time.monotonic()
     while True:
@@ -117,9 +125,17 @@ def test_play_runs_in_the_background_and_pause_and_close_end_it(kernel_client):
                               "print(json.dumps({'same': e == pg.epoch, 'threads': playground_threads()}))")
     assert printed(mine) == {"same": True, "threads": 0}
 
-    # running the cell again closes the old playground; close() closes the new one: nothing left open
-    run(kc, "old = pg\npg = nbtrain.widgets.Playground(dataset='xor')\npg.play()\nold.close(); del old")
-    _, mine, _ = run(kc, "pg.close(); gc.collect()\n"
+    # running a cell again (JupyterLab names the cell) closes the playground it showed before
+    run(kc, "spiral = pg")
+    cell = "pg = nbtrain.widgets.Playground(dataset='xor')\npg.play()\npg"
+    run(kc, cell, cell_id="cell-7")
+    run(kc, "first = pg", cell_id="cell-8")
+    run(kc, cell, cell_id="cell-7")
+    _, mine, _ = run(kc, "print(json.dumps({'first closed': first._closed, 'second playing': pg.playing}))")
+    assert printed(mine) == {"first closed": True, "second playing": True}
+
+    # close() closes the rest: nothing left open
+    _, mine, _ = run(kc, "pg.close(); spiral.close(); spiral = first = None; gc.collect()\n"
                          "print(json.dumps({'threads': playground_threads(), "
                          "'widgets': len(open_widgets) - widgets_before}))")
     assert printed(mine) == {"threads": 0, "widgets": 0}
