@@ -31,7 +31,24 @@ playground = nbtrain.widgets.Playground(dataset="spiral", noise=0.1, hidden=[6, 
 playground""",
     "print(f'settings lr={playground.config.learning_rate} hidden={playground.config.hidden} "
     "epoch={playground.epoch} views={playground.widgets[\"root\"]._view_count}')",
+    """\
+import time
+x, y = nbtrain.widgets.make_2d_data("moons", samples=300, noise=0.1, seed=1)
+moons = nbtrain.Sequential([nbtrain.Input(shape=(2,)), nbtrain.layers.Dense(12, activation="relu"),
+                            nbtrain.layers.Dense(1, activation="sigmoid")], name="moons")
+moons.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+
+class Slow(nbtrain.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(0.25)        # ~4 s in all: time to see the boundary move
+
+history = moons.fit(x, y, epochs=16, validation_split=0.2,
+                    callbacks=[nbtrain.widgets.DecisionBoundary(x, y), Slow()])""",
 ]
+BOUNDARY_JS = """() => {
+    const img = document.querySelector('.nbtrain-boundary img');
+    return img ? img.src : null;
+}"""
 
 STATE_JS = """() => {
     const root = document.querySelector('.nbtrain-playground');
@@ -83,8 +100,26 @@ def test_playground_in_jupyterlab(tmp_path, shots):
     with browser.lab_page(tmp_path, CELLS, shots, "playground", height=1100) as (page, port):
         started = time.time()
         browser.open_and_run_all(page, port)
+
+        # the third cell: DecisionBoundary live next to the dashboard, then the final picture
+        page.locator(".nbtrain-boundary").first.wait_for(timeout=60_000)
+        sources, deadline = [], time.time() + 30
+        while time.time() < deadline:
+            src = page.evaluate(BOUNDARY_JS)
+            if src is None:
+                break
+            if not sources or sources[-1] != src:
+                sources.append(src)
+            if len(sources) == 3:
+                page.locator(".jp-CodeCell").nth(2).screenshot(path=str(shots / "decision_boundary_live.png"))
+            page.wait_for_timeout(100)
+        assert len(sources) >= 3, f"the live boundary changed {len(sources) - 1} times"
         page.wait_for_function(browser.ALL_DONE_JS, timeout=60_000)
+        fit_cell = page.locator(".jp-CodeCell").nth(2)
+        fit_cell.locator("img[alt^='Decision boundary of']").first.wait_for(timeout=30_000)
+        fit_cell.screenshot(path=str(shots / "decision_boundary_record.png"))
         page.locator(".nbtrain-playground").first.wait_for(timeout=30_000)
+        page.locator(".jp-CodeCell").first.scroll_into_view_if_needed()
         playground = page.locator(".nbtrain-playground").first
         first = watch(page, 0.3)[-1]
         assert first["play"] == "Play" and epoch_of(first) == 0, first
