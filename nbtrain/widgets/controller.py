@@ -308,9 +308,12 @@ class PlaygroundSession:
             self._apply_frame_settings()
             before = self.epoch
             started = self.clock()
-            self.model.fit(self.features_train, self.y_train, batch_size=self.config.batch_size,
-                           epochs=self.epoch + epochs, initial_epoch=self.epoch, verbose=0,
-                           validation_data=(self.features_test, self.y_test), callbacks=[self._control])
+            # a diverging loss is reported by fit's own check (a FloatingPointError saying what to do), so
+            # NumPy's overflow warnings would only repeat it, in whichever cell happens to run
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.model.fit(self.features_train, self.y_train, batch_size=self.config.batch_size,
+                               epochs=self.epoch + epochs, initial_epoch=self.epoch, verbose=0,
+                               validation_data=(self.features_test, self.y_test), callbacks=[self._control])
             done = self.epoch - before
             if done:
                 seconds = max(self.clock() - started, 1e-6) / done

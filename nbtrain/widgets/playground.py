@@ -143,6 +143,8 @@ class Playground:
 
     def play(self) -> None:
         """Start training in the background (as the Play button)."""
+        self.error = None
+        self._show_notice("")
         self.loop.play()
         self._sync_controls()
 
@@ -405,16 +407,37 @@ class Playground:
                 self._points_png = bd.encode_png(self._points_rgba, compress_level=6)
                 self.widgets["points"].value = self._points_png
         elif event == "model" and self.widgets:
+            self.error = None
+            self._show_notice("")
             self._draw_now()
             self._sync_controls()
 
     def _on_error(self, error: BaseException) -> None:
-        import warnings
-
+        """A frame failed on the loop's thread (a loss that overflowed, say): say so in the widget, where the
+        learner looks, rather than as a warning in whichever cell happens to run."""
         self.error = error
-        warnings.warn(f"nbtrain: the playground stopped: {type(error).__name__}: {error}", RuntimeWarning,
-                      stacklevel=2)
+        first = str(error).split(". ")[0].rstrip(".")
+        if isinstance(error, FloatingPointError):
+            hint = "Lower the learning rate (or add regularization), then press Reset."
+        else:
+            hint = "Change the settings or press Reset to go on."
+        said = first if first.lower().startswith("training stopped") else f"Training stopped: {first}"
+        self._show_notice(f"{said}. {hint}")
+        if not self.widgets:
+            import warnings
+
+            warnings.warn(f"nbtrain: the playground stopped: {type(error).__name__}: {error}", RuntimeWarning,
+                          stacklevel=2)
         self._sync_controls()
+
+    def _show_notice(self, text: str) -> None:
+        notice = self.widgets.get("notice")
+        if notice is None:
+            return
+        with notice.hold_sync():
+            notice.value = (f'<div style="font-size:12px;padding:4px 8px;border-radius:4px;'
+                            f'background:rgba(221,116,24,0.15);">{escape(text)}</div>') if text else ""
+            notice.layout.display = "block" if text else "none"
 
     # ----- widgets -------------------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -558,7 +581,9 @@ class Playground:
         data_panel.children = (*data_panel.children, title("Training"), ws["learning_rate"], ws["optimizer"],
                                ws["batch_size"], ws["regularization"], ws["regularization_rate"])
         ws["code"] = w.HTML(layout=w.Layout(display="none"))
-        ws["root"] = w.VBox([w.HTML(_STYLE), bar, w.HBox([data_panel, network_panel, output_panel],
+        ws["notice"] = w.HTML(layout=w.Layout(display="none", margin="0 0 8px 0"),
+                              _dom_classes=["nbtrain-pg-notice"])
+        ws["root"] = w.VBox([w.HTML(_STYLE), bar, ws["notice"], w.HBox([data_panel, network_panel, output_panel],
                                                          layout=w.Layout(flex_flow="row wrap")),
                              ws["code"]],
                             _dom_classes=["nbtrain-playground"], layout=w.Layout(padding="4px 0"))

@@ -123,6 +123,24 @@ def test_play_trains_in_the_background_and_pause_stops_it():
     assert not any(t.name == "nbtrain-playground" for t in threading.enumerate())
 
 
+def test_a_diverging_run_stops_and_says_why_in_the_widget():
+    playground, _ = live_playground(dataset="plane", learning_rate=10.0, hidden=[8, 8], activation="relu",
+                                    features=["x1", "x2", "x1^2", "x2^2"])
+    notice = playground.widgets["notice"]
+    try:
+        assert notice.layout.display == "none"
+        playground.play()
+        assert wait_for(lambda: playground.error is not None), "the loss never overflowed"
+        assert wait_for(lambda: not playground.playing)
+        assert notice.layout.display == "block" and "Lower the learning rate" in notice.value
+        assert isinstance(playground.error, FloatingPointError)
+        playground.widgets["learning_rate"].value = 0.01
+        playground.widgets["reset"].click()
+        assert notice.layout.display == "none" and playground.error is None
+    finally:
+        playground.close()
+
+
 def test_close_leaves_no_thread_no_widget_model_and_frees_the_model():
     before = len(open_widgets)
     playground, output = live_playground()
