@@ -76,7 +76,10 @@ class Playground:
         activation, learning_rate, optimizer, batch_size, regularization, regularization_rate, seed: see
             :class:`~nbtrain.widgets.PlaygroundConfig`.
         resolution: boundary grid points per side.
-        frame_seconds: the time between two frames while playing.
+        frame_seconds: the time between two frames while playing (0.08: about 12 frames a second).
+        clock: seconds clock for the frame budget (tests pass a fake one).
+        output: where the widget and the record are shown (default the notebook, through display handles).
+        live: True/False forces the live widget on or off; None decides (off when run without a person).
 
     Example:
         >>> playground = nbtrain.widgets.Playground(dataset="spiral", hidden=[8, 8])   # doctest: +SKIP
@@ -322,10 +325,9 @@ class Playground:
         self.grid = bd.BoundaryGrid(s.extent, self.resolution)
         self._grid_features = np.empty((len(self.grid.points), len(s.config.features)), dtype=np.float32)
         self._rgb = np.empty((self.resolution, self.resolution, 3), dtype=np.uint8)
-        kind = "binary" if s.kind == "binary" else s.kind
-        scale = 1.0
-        if kind == "regression":
-            scale = float(np.max(np.abs(s.y))) or 1.0
+        kind = s.kind
+        # regression targets are coloured on [-largest, largest], the points with them
+        scale = (float(np.max(np.abs(s.y))) or 1.0) if kind == "regression" else 1.0
         self._value_range = scale if kind == "regression" else None
         y_train = s.y_train / scale if kind == "regression" else s.y_train
         y_test = s.y_test / scale if kind == "regression" else s.y_test
