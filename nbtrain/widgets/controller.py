@@ -314,6 +314,8 @@ class PlaygroundSession:
                 self.model.fit(self.features_train, self.y_train, batch_size=self.config.batch_size,
                                epochs=self.epoch + epochs, initial_epoch=self.epoch, verbose=0,
                                validation_data=(self.features_test, self.y_test), callbacks=[self._control])
+            # each fit leaves the History of its own few epochs; the model keeps the playground's whole one
+            self.model.history = self.history
             done = self.epoch - before
             if done:
                 seconds = max(self.clock() - started, 1e-6) / done

@@ -34,6 +34,7 @@ def test_a_step_is_one_real_epoch_of_fit_recorded_in_one_history():
     session.step()
     assert session.epoch == 2 and session.history.epoch == [0, 1]
     assert set(session.history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert session.model.history is session.history          # plot_history(model) shows every epoch
     assert not all(np.array_equal(a, b) for a, b in zip(weights, session.model.get_weights()))
     assert session.model.optimizer.iterations == 2 * int(np.ceil(40 / 10))    # 40 training points, batches of 10
 
