@@ -121,7 +121,7 @@ def _xor(rng, samples, noise):
 def _blobs(rng, samples, noise):
     labels = _half_labels(samples)
     centres = np.where(labels[:, None] == 1, 2.0, -2.0)
-    spread = 0.5 + 3.5 * noise / 0.5 * 0.5      # 0.5 clean, 2.25 at noise 0.5
+    spread = 0.5 + 3.5 * noise                  # 0.5 clean, 2.25 at noise 0.5
     return centres + rng.normal(0.0, spread, (samples, 2)), labels
 
 
