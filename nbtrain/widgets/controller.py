@@ -164,6 +164,7 @@ class PlaygroundSession:
         self.last_frame_epochs = 0
         self.lock = threading.RLock()    # one trainer at a time: the loop's thread or a Step click
         self._pending = {}
+        self._pending_lock = threading.Lock()    # the kernel's thread adds live settings, the training one takes them
         self._listeners = []
         self._regularizer = None
         self.regenerate_data(new_seed=False)
@@ -219,7 +220,8 @@ class PlaygroundSession:
         self.epoch = 0
         self.logs = {}
         self.epoch_seconds = None
-        self._pending.clear()
+        with self._pending_lock:
+            self._pending.clear()
         self._control = _FrameControl(self)
         self._notify("model")
 
@@ -263,36 +265,47 @@ class PlaygroundSession:
         changed = {k for k in changes if getattr(new, k) != getattr(self.config, k)}
         if not changed:
             return False
-        with self.lock:                       # never in the middle of a frame
+        if changed & set(RESET_FIELDS):
+            with self.lock:                   # a new model: never in the middle of a frame
+                self.config = new
+                if changed & {"dataset", "samples", "noise", "test_fraction", "data_seed"}:
+                    self.regenerate_data(new_seed=False)
+                else:
+                    self.build_model()
+            return True
+        # Live settings do not wait for the frame running now: the training thread picks them up before its
+        # next batch (see _apply_live_settings).
+        with self._pending_lock:
             self.config = new
-            if changed & {"dataset", "samples", "noise", "test_fraction", "data_seed"}:
-                self.regenerate_data(new_seed=False)
-                return True
-            if changed & set(RESET_FIELDS):
-                self.build_model()
-                return True
             self._pending.update({k: getattr(new, k) for k in changed})
-            self._notify("settings")
-            return False
+        self._notify("settings")
+        return False
+
+    def _take_pending(self, names=None) -> dict:
+        """The pending live settings (those in ``names``, default all), removed from the queue."""
+        with self._pending_lock:
+            taken = {k: v for k, v in self._pending.items() if names is None or k in names}
+            for key in taken:
+                del self._pending[key]
+            return taken
 
     def _apply_live_settings(self) -> None:
         """Called before each batch (on the training thread): the learning rate and regularization chosen since."""
-        if not self._pending:
+        if not self._pending:           # the common case, without taking the lock
             return
-        pending, self._pending = self._pending, {}
-        if "learning_rate" in pending and "optimizer" not in pending:
-            self.model.optimizer.learning_rate = float(self.config.learning_rate)
+        pending = self._take_pending(("learning_rate", "regularization", "regularization_rate"))
+        config = self.config
+        if "learning_rate" in pending:
+            self.model.optimizer.learning_rate = float(config.learning_rate)
         if {"regularization", "regularization_rate"} & set(pending):
             self._set_regularizer_factors()
-        # the optimizer and batch size wait for the next frame
-        self._pending.update({k: v for k, v in pending.items() if k in ("optimizer", "batch_size")})
+        # the optimizer and batch size wait for the next frame (a fit's batch size is fixed while it runs)
 
     def _apply_frame_settings(self) -> None:
         """Before a frame's ``fit``: everything pending (a new optimizer keeps the weights, not its state)."""
-        if "optimizer" in self._pending:
-            self._compile()
-        self._pending.pop("optimizer", None)
-        self._pending.pop("batch_size", None)
+        if "optimizer" in self._take_pending(("optimizer", "batch_size")):
+            self._compile()           # with the current learning rate
+            self._take_pending(("learning_rate",))
         self._apply_live_settings()
 
     def reset(self) -> None:

@@ -105,6 +105,29 @@ def test_learning_rate_and_regularization_apply_from_the_next_batch_without_a_re
     assert session.model._regularization_penalty() == 0
 
 
+def test_a_learning_rate_chosen_while_a_frame_runs_applies_from_the_next_batch():
+    """The click comes on the kernel's thread while the training thread is inside fit: it must not wait for
+    the frame to end."""
+    from nbtrain.callbacks import LambdaCallback
+
+    session = small_session(samples=200)            # 100 training points: 10 batches an epoch
+    rates = []
+
+    def on_batch_end(batch, logs):
+        rates.append(session.model.optimizer.learning_rate)
+        if batch == 2:
+            clicked = threading.Thread(target=session.update, kwargs={"learning_rate": 0.3})
+            clicked.start()
+            clicked.join(5)
+            assert not clicked.is_alive(), "the setting waited for the frame"
+
+    extra = LambdaCallback(on_train_batch_end=on_batch_end)
+    original_fit = session.model.fit
+    session.model.fit = lambda *a, **k: original_fit(*a, **(k | {"callbacks": k["callbacks"] + [extra]}))
+    session.train(1)
+    assert rates[:3] == [pytest.approx(0.03)] * 3 and rates[3] == pytest.approx(0.3)
+
+
 def test_batch_size_and_optimizer_apply_from_the_next_frame_and_keep_the_weights():
     session = small_session()
     session.step()
