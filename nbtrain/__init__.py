@@ -10,9 +10,9 @@ from nbtrain.layers import Input
 from nbtrain.models import Model, Sequential
 from nbtrain._version import __version__
 
-__all__ = ["Input", "Model", "Sequential", "plot_decision_boundary", "plot_histories", "plot_history", "activations", "callbacks", "datasets",
-           "initializers", "layers", "losses", "constraints", "regularizers", "metrics", "models", "optimizers",
-           "preprocessing", "utils", "widgets", "__version__"]
+__all__ = ["Input", "Model", "Sequential", "plot_decision_boundary", "plot_histories", "plot_history",
+           "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
+           "metrics", "models", "optimizers", "preprocessing", "utils", "widgets", "__version__"]
 
 
 def __getattr__(name):

@@ -451,7 +451,7 @@ class DecisionBoundary(Callback):
         if self._wants_live():
             self._open()
 
-    # ----- frames -----------------------------------------------------------------------------------------------------
+    # ----- frames ---------------------------------------------------------------------------------------------------
     def render(self) -> np.ndarray:
         """The boundary of the model as it is now, RGB uint8 ``(resolution, resolution, 3)``."""
         outputs = predict_grid(self.model, self.grid)

@@ -169,7 +169,7 @@ class PlaygroundSession:
         self._regularizer = None
         self.regenerate_data(new_seed=False)
 
-    # ----- data --------------------------------------------------------------------------------------------------------
+    # ----- data -----------------------------------------------------------------------------------------------------
     @property
     def kind(self) -> str:
         """``"binary"``, ``"classes"`` or ``"regression"``."""
@@ -194,7 +194,7 @@ class PlaygroundSession:
         self._notify("data")
         self.build_model()
 
-    # ----- model -------------------------------------------------------------------------------------------------------
+    # ----- model ----------------------------------------------------------------------------------------------------
     def build_model(self) -> None:
         """A new model for the current configuration, compiled, at epoch 0 with an empty History."""
         c = self.config
@@ -247,7 +247,7 @@ class PlaygroundSession:
         self._regularizer.l1 = float(c.regularization_rate) if c.regularization == "L1" else 0.0
         self._regularizer.l2 = float(c.regularization_rate) if c.regularization == "L2" else 0.0
 
-    # ----- settings ----------------------------------------------------------------------------------------------------
+    # ----- settings -------------------------------------------------------------------------------------------------
     def update(self, **changes) -> bool:
         """Change settings (the names of :class:`PlaygroundConfig`); returns True when the model was rebuilt.
 
@@ -314,7 +314,7 @@ class PlaygroundSession:
             self.config.seed += 1
             self.build_model()
 
-    # ----- training ----------------------------------------------------------------------------------------------------
+    # ----- training -------------------------------------------------------------------------------------------------
     def train(self, epochs: int) -> int:
         """Train ``epochs`` more epochs with ``model.fit``; returns how many finished (fewer after a pause)."""
         with self.lock:
@@ -362,7 +362,7 @@ class PlaygroundSession:
         self.logs = dict(logs)
         self.history.on_epoch_end(epoch, logs)
 
-    # ----- what the views draw -----------------------------------------------------------------------------------------
+    # ----- what the views draw --------------------------------------------------------------------------------------
     def grid_outputs(self, grid_points: np.ndarray, features_out: np.ndarray | None = None) -> list[np.ndarray]:
         """The features and every layer's output on ``grid_points``, in one forward pass: ``[features,
         hidden_1, ..., output]``, each ``(points, units)``. Call it on the training thread or while paused."""

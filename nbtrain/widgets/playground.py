@@ -7,7 +7,8 @@ below, and a Code button that shows the nbtrain code of the current configuratio
 How it stays responsive and cheap (see :mod:`nbtrain.widgets.controller` for the logic):
 
 * Play runs frames on a background thread, about 12 a second: each frame trains the epochs that fit in about
-  50 ms with ``model.fit`` and then draws (2 ms); the cell has returned long before, so clicks and other cells run meanwhile.
+  50 ms with ``model.fit`` and then draws (2 ms); the cell has returned long before, so clicks and other cells
+  run meanwhile.
 * A frame draws with NumPy: one forward pass of a preallocated 64 x 64 grid gives the boundary and every
   neuron's output, a lookup table colours them, Pillow encodes two small PNGs. The points are a transparent
   image stacked over the boundary in the browser, sent once per data set. The loss curves are a small SVG.
@@ -108,7 +109,7 @@ class Playground:
         self._new_data()
         self.session.subscribe(self._on_session_event)
 
-    # ----- the model and its training, for code -----------------------------------------------------------------------
+    # ----- the model and its training, for code ---------------------------------------------------------------------
     @property
     def model(self):
         """The nbtrain ``Sequential`` being trained (a new one after a change of data, features or network)."""
@@ -221,12 +222,12 @@ class Playground:
 
         _close_widgets(list(widgets.values()))
 
-    # ----- code --------------------------------------------------------------------------------------------------------
+    # ----- code -----------------------------------------------------------------------------------------------------
     def code(self) -> str:
         """The nbtrain code that builds and trains the current configuration, runnable in a new cell."""
         return configuration_code(self.session)
 
-    # ----- display -----------------------------------------------------------------------------------------------------
+    # ----- display --------------------------------------------------------------------------------------------------
     def _get_output(self):
         if self.output is None:
             from nbtrain.display.outputs import IPythonOutput
@@ -319,7 +320,7 @@ class Playground:
         return (f"<Playground {c.dataset}: features {', '.join(c.features)}; hidden {c.hidden} {c.activation}; "
                 f"epoch {self.epoch}, {state}>")
 
-    # ----- drawing -------------------------------------------------------------------------------------------------------
+    # ----- drawing --------------------------------------------------------------------------------------------------
     def _new_data(self) -> None:
         s = self.session
         self.grid = bd.BoundaryGrid(s.extent, self.resolution)
@@ -441,7 +442,7 @@ class Playground:
                             f'background:rgba(221,116,24,0.15);">{escape(text)}</div>') if text else ""
             notice.layout.display = "block" if text else "none"
 
-    # ----- widgets -------------------------------------------------------------------------------------------------------
+    # ----- widgets --------------------------------------------------------------------------------------------------
     def _build(self) -> None:
         import ipywidgets as w
 
@@ -656,7 +657,8 @@ class Playground:
 
     def _code_html(self) -> str:
         return (f'<div style="{_MUTED}margin-top:8px;">The nbtrain code of this configuration: copy it into a new '
-                f'cell (or use playground.code()).</div><pre style="font-size:12px;padding:8px;border-radius:4px;white-space:pre;'
+                f'cell (or use playground.code()).</div><pre style="font-size:12px;padding:8px;border-radius:4px;'
+                f'white-space:pre;'
                 f'background:var(--jp-layout-color2,rgba(128,128,128,0.12));overflow-x:auto;user-select:text;">'
                 f'{escape(self.code())}</pre>')
 
@@ -740,7 +742,7 @@ def _close_previous_in_cell(playground: Playground) -> None:
     _BY_CELL[cell] = weakref.ref(playground)
 
 
-# ----- pictures ----------------------------------------------------------------------------------------------------------
+# ----- pictures -----------------------------------------------------------------------------------------------------
 
 def network_picture(layer_outputs, resolution: int, activation: str) -> np.ndarray:
     """The network view: one column per layer (the input features first), each neuron's output over the input
@@ -818,7 +820,7 @@ def loss_svg(train, test, width: int = bd.DISPLAY_SIZE, height: int = 64) -> str
     return "".join(lines)
 
 
-# ----- code ----------------------------------------------------------------------------------------------------------------
+# ----- code ---------------------------------------------------------------------------------------------------------
 
 def configuration_code(session: PlaygroundSession) -> str:
     """Runnable nbtrain code for the session's configuration (data, features, model, compile, fit), in lines of
