@@ -10,9 +10,9 @@ from nbtrain.layers import Input
 from nbtrain.models import Model, Sequential
 from nbtrain._version import __version__
 
-__all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "datasets",
-           "initializers", "layers", "losses", "constraints", "regularizers", "metrics", "models", "optimizers",
-           "preprocessing", "utils", "__version__"]
+__all__ = ["Input", "Model", "Sequential", "plot_decision_boundary", "plot_histories", "plot_history",
+           "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
+           "metrics", "models", "optimizers", "preprocessing", "utils", "widgets", "__version__"]
 
 
 def __getattr__(name):
@@ -21,6 +21,11 @@ def __getattr__(name):
         from nbtrain.display import plots
 
         return getattr(plots, name)
+    # The interactive widgets (ipywidgets, loaded only when one is shown) and the boundary plot.
+    if name in ("widgets", "plot_decision_boundary"):
+        import nbtrain.widgets
+
+        return nbtrain.widgets if name == "widgets" else nbtrain.widgets.plot_decision_boundary
     from nbtrain.utils.errors import missing_name_error
 
     raise missing_name_error("nbtrain", name, __all__, _NOT_IN_NBTRAIN)

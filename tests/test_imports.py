@@ -8,7 +8,7 @@ FRONT_END_MODULES = ("ipywidgets", "matplotlib", "IPython")
 
 def test_importing_nbtrain_leaves_front_end_libraries_unloaded():
     code = ("import sys, nbtrain, nbtrain.models, nbtrain.layers, nbtrain.callbacks, nbtrain.losses, "
-            "nbtrain.optimizers, nbtrain.metrics; "
+            "nbtrain.optimizers, nbtrain.metrics, nbtrain.widgets; nbtrain.widgets.make_2d_data('xor', 10); "
             f"print([m for m in {FRONT_END_MODULES!r} if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
