@@ -40,8 +40,13 @@ class InputLayer(Layer):
             full = (batch_size,) + normalize_shape(shape, "shape")
         self.dtype = dtype or "float32"
         self.build(full)
-        self.output = SymbolicTensor(full, self, self.dtype)
-        self.output.node = Node(self, [], [self.output])
+        tensor = SymbolicTensor(full, self, self.dtype)
+        tensor.node = Node(self, [], [tensor])
+        self._inbound_nodes = [tensor.node]     # layer.output (and, for an input, layer.input) is this tensor
+
+    @property
+    def input(self):
+        return self.output
 
     def forward(self, x, training=False):
         return x

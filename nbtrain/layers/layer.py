@@ -306,6 +306,28 @@ class Layer:
 
     # ----- computation ---------------------------------------------------------------------------------
 
+    # ----- the symbolic tensors of the first call (functional models) ----------------------------------------
+
+    @property
+    def input(self):
+        """The symbolic input(s) of this layer's first call on symbolic tensors, as Keras's ``layer.input``."""
+        node = self._first_node("input")
+        return node.inputs if node.list_input else node.inputs[0]
+
+    @property
+    def output(self):
+        """The symbolic output(s) of this layer's first call on symbolic tensors, as Keras's ``layer.output``:
+        ``Model(inputs=model.input, outputs=model.get_layer("hidden").output)`` extracts features."""
+        node = self._first_node("output")
+        return node.outputs[0] if len(node.outputs) == 1 else node.outputs
+
+    def _first_node(self, what):
+        nodes = self.__dict__.get("_inbound_nodes")
+        if not nodes:
+            raise AttributeError(f"Layer '{self.name}' has no {what} tensor: it has not been called on symbolic "
+                                 f"tensors (from Input(...)) yet, as layers of a functional model are.")
+        return nodes[0]
+
     # ----- masks (padding in sequences) ---------------------------------------------------------------------
 
     #: Layers that pass a mask through unchanged set this to True (Keras's ``supports_masking``).

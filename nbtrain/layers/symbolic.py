@@ -98,6 +98,7 @@ def call_symbolically(layer, inputs, **kwargs):
     outputs = [SymbolicTensor(shape, layer) for shape in (output_shape if several else [output_shape])]
     node = Node(layer, tensors, outputs)
     node.list_input = isinstance(inputs, (list, tuple))
+    layer.__dict__.setdefault("_inbound_nodes", []).append(node)     # for layer.input and layer.output
     for tensor in outputs:
         tensor.node = node
     return outputs if several else outputs[0]

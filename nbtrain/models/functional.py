@@ -111,6 +111,43 @@ class Functional(Model):
         self._decide_input_gradients()
         self.built = True
 
+    # ----- as a block of a bigger graph -----------------------------------------------------------------
+
+    @property
+    def input(self):
+        """The model's input tensor (a list for several inputs), as Keras's ``model.input``."""
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor (a list for several outputs), as Keras's ``model.output``."""
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
+
+    def call_symbolically(self, x):
+        """``model(new_tensors)`` inside another functional model (an autoencoder's ``encoder(inputs)``): the
+        model's layer calls are replayed on the new tensors, so the layers and their weights are shared.
+
+        The bigger model then lists these layers one by one (Keras shows the inner model as one layer)."""
+        given = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
+        if isinstance(x, dict) and self._input_keys is not None:
+            given = [x[key] for key in self._input_keys]
+        if len(given) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' takes {len(self.inputs)} input tensor(s), got {len(given)}.")
+        for tensor, placeholder in zip(given, self.inputs):
+            if tuple(tensor.shape[1:]) != tuple(placeholder.shape[1:]):
+                raise ValueError(f"Model '{self.name}' expects inputs of shape {shape_text(placeholder.shape)} but was "
+                                 f"called on a tensor of shape {shape_text(tensor.shape)}.")
+        replaced = {id(old): new for old, new in zip(self.inputs, given)}
+        for node in self._nodes:
+            inputs = [replaced[id(t)] for t in node.inputs]
+            result = node.layer(inputs if node.list_input else inputs[0])
+            for old, new in zip(node.outputs, result if len(node.outputs) > 1 else [result]):
+                replaced[id(old)] = new
+        outputs = [replaced[id(t)] for t in self.outputs]
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, outputs))
+        return outputs[0] if len(outputs) == 1 else outputs
+
     # ----- structure ------------------------------------------------------------------------------------
 
     def _layers_in_order(self):

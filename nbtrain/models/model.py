@@ -201,9 +201,9 @@ class Model(Trainer):
 
     def call_symbolically(self, x):
         raise TypeError(
-            f"Model '{self.name}' cannot be called on symbolic tensors: nbtrain applies a Sequential model's layers "
-            f"there, but cannot nest a functional model yet. Call its layers on the new tensors instead "
-            f"(x = layer(x) for each).")
+            f"Model '{self.name}' ({type(self).__name__}) cannot be called on symbolic tensors: Sequential and "
+            f"functional models can be nested in a functional model, this kind cannot. Call its layers on the new "
+            f"tensors instead (x = layer(x) for each).")
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):

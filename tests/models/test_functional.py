@@ -152,3 +152,66 @@ def test_multi_output_evaluate_lists_values_in_keras_3_order(metrics, expected):
     as_dict = model.evaluate(x, targets, verbose=0, return_dict=True)
     assert model.metrics_names == expected
     assert model.evaluate(x, targets, verbose=0) == [as_dict[name] for name in expected]
+
+
+# ----- layer.input / layer.output, model.input / model.output, nested functional models (issue 15 item 3) ----
+
+def _small_functional():
+    from nbtrain.layers import Dense, Input
+    from nbtrain.models import Model
+    inputs = Input((4,), name="x")
+    hidden = Dense(8, activation="relu", name="hidden")(inputs)
+    return Model(inputs, Dense(2, name="out")(hidden))
+
+
+def test_layers_of_a_functional_model_know_their_tensors():
+    model = _small_functional()
+    hidden = model.get_layer("hidden")
+    assert hidden.input is model.input and hidden.output.shape == (None, 8)
+    assert model.layers[0].input is model.layers[0].output is model.input
+    assert model.output.shape == (None, 2)
+    from nbtrain.layers import Dense
+    with pytest.raises(AttributeError, match="has not been called on symbolic tensors"):
+        Dense(3).output
+
+
+def test_a_feature_extractor_from_model_input_and_a_layer_output():
+    from nbtrain.models import Model
+    model = _small_functional()
+    features = Model(inputs=model.input, outputs=model.get_layer("hidden").output)
+    x = np.random.default_rng(0).random((3, 4))
+    kernel, bias = model.get_layer("hidden").get_weights()
+    np.testing.assert_allclose(features.predict(x, verbose=0), np.maximum(x @ kernel + bias, 0), rtol=1e-5)
+
+
+def test_a_functional_model_called_on_new_tensors_shares_its_weights():
+    from nbtrain.layers import Dense, Input
+    from nbtrain.models import Model
+    encoder_input = Input((6,))
+    encoder = Model(encoder_input, Dense(2, name="code")(encoder_input))
+    decoder_input = Input((2,))
+    decoder = Model(decoder_input, Dense(6, name="reconstruction")(decoder_input))
+    images = Input((6,))
+    autoencoder = Model(images, decoder(encoder(images)))
+    autoencoder.compile("adam", "mse")
+    x = np.random.default_rng(0).random((64, 6)).astype("float32")
+    autoencoder.fit(x, x, epochs=2, verbose=0)
+    # training the autoencoder trained the encoder: they share the Dense layer
+    assert autoencoder.get_layer("code") is encoder.get_layer("code")
+    np.testing.assert_allclose(Model(images, encoder(images)).predict(x, verbose=0), encoder.predict(x, verbose=0))
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 6\) but was called on a tensor of shape "
+                                         r"\(None, 5\)"):
+        encoder(Input((5,)))
+
+
+def test_a_model_with_a_nested_functional_model_saves_and_loads(tmp_path):
+    from nbtrain.layers import Dense, Input
+    from nbtrain.models import Model, load_model
+    inner = _small_functional()
+    outer_input = Input((4,))
+    outer = Model(outer_input, Dense(1)(inner(outer_input)))
+    outer.compile("sgd", "mse")
+    x = np.random.default_rng(1).random((5, 4))
+    outer.save(tmp_path / "nested.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "nested.keras").predict(x, verbose=0), outer.predict(x, verbose=0),
+                               rtol=1e-6)
