@@ -12,7 +12,7 @@ from nbtrain._version import __version__
 
 __all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "datasets",
            "initializers", "layers", "losses", "constraints", "regularizers", "metrics", "models", "optimizers",
-           "preprocessing", "utils", "__version__"]
+           "preprocessing", "utils", "__version__", "backend", "ops", "random"]
 
 
 def __getattr__(name):
@@ -21,13 +21,16 @@ def __getattr__(name):
         from nbtrain.display import plots
 
         return getattr(plots, name)
+    if name in ("backend", "ops", "random"):  # loaded on first use, to keep `import nbtrain` fast
+        import importlib
+
+        return importlib.import_module(f"nbtrain.{name}")
     from nbtrain.utils.errors import missing_name_error
 
     raise missing_name_error("nbtrain", name, __all__, _NOT_IN_NBTRAIN)
 
 
 _NOT_IN_NBTRAIN = {
-    "ops": "Work on the NumPy arrays directly: nbtrain's layers and models take and return NumPy arrays.",
     "applications": "There are no pretrained networks (no downloads of weights); train your own, or load Keras "
                     "weights into the same architecture with set_weights().",
 }

@@ -185,7 +185,7 @@ def clip(x, x_min, x_max):
 
 
 def _is_tracked_bound(*bounds) -> bool:
-    return any(isinstance(arg(b), Tensor) for b in bounds)
+    return builtins.any(isinstance(arg(b), Tensor) for b in bounds)
 
 
 def where(condition, x1=None, x2=None):
