@@ -40,14 +40,13 @@ def value(x):
 def float_arg(x):
     """An argument of a function that needs floats: integers and booleans become float32."""
     x = arg(x)
-    v = value(x)
-    if isinstance(v, np.ndarray):
-        if v.dtype.kind in "biu":
-            return v.astype(FLOATX)
-        return x
-    if isinstance(v, (bool, int, np.integer, np.bool_)):
-        return np.asarray(v, FLOATX)
-    return np.asarray(v, FLOATX) if isinstance(v, float) else x
+    if isinstance(x, Tensor):
+        return x  # tracked tensors are floating point already
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x.astype(FLOATX) if x.dtype.kind in "biu" else x
+    if isinstance(x, (bool, int, float)):
+        return np.asarray(x, FLOATX)  # a Python number: Keras's floatx
+    return x
 
 
 def _is_float64(x) -> bool:

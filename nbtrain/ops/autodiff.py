@@ -326,6 +326,8 @@ def make_result(value, inputs, grad_fns):
             fns.append(fn)
     if not parents:
         return value
+    if not isinstance(value, np.ndarray):
+        value = np.asarray(value)  # NumPy reductions return scalars; a tensor always holds an array
     return Tensor(value, tuple(parents), tuple(fns))
 
 

@@ -422,6 +422,8 @@ def matmul(x1, x2):
     b2 = bv[:, None] if bv.ndim == 1 else bv
 
     def as_matrix_grad(g):
+        if av.ndim == 1 and bv.ndim == 1:
+            return np.reshape(g, (1, 1))
         if av.ndim == 1:
             g = np.expand_dims(g, -2)
         if bv.ndim == 1:
