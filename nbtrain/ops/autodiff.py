@@ -292,10 +292,16 @@ def watched_tensor(variable: Variable):
 
 
 def unwrap(x):
-    """An op's argument as a tracked Tensor or a plain array/scalar (a watched Variable -> its Tensor)."""
+    """An op's argument as a tracked Tensor or a plain array/scalar (a Variable -> its Tensor on the innermost
+    active tape, which starts watching a trainable variable on first use unless told not to)."""
     if type(x) is Variable:
         tensor = watched_tensor(x)
-        return x.value if tensor is None else tensor
+        if tensor is not None:
+            return tensor
+        tapes = _active_tapes()
+        if tapes and tapes[-1].watch_accessed_variables and x.trainable:
+            return tapes[-1].watch(x)
+        return x.value
     return x
 
 
@@ -415,6 +421,11 @@ def _topological_order(outputs) -> list:
 class GradientTape:
     """Records the ops applied to watched arrays and variables, then gives their gradients.
 
+    Args:
+        persistent: accepted for TensorFlow-style code (a tape can always be asked again).
+        watch_accessed_variables: watch every trainable :class:`Variable` an op reads while the tape is active
+            (as TensorFlow's tape), so ``tape.gradient(loss, layer.trainable_weights)`` needs no ``watch``.
+
     Example:
         >>> from nbtrain import ops
         >>> with ops.GradientTape() as tape:
@@ -424,7 +435,10 @@ class GradientTape:
         array([2., 4.], dtype=float32)
     """
 
-    def __init__(self):
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+        # Gradients can be asked for any number of times (the graph is kept by the tensors): every tape is
+        # "persistent"; the argument exists for TensorFlow-style code.
+        self.watch_accessed_variables = watch_accessed_variables
         self._variables = {}  # id(Variable) -> its Tensor while this tape is active
         self._keep = []       # the watched variables (keeps their ids valid)
 
