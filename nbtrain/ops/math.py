@@ -150,7 +150,7 @@ def tanh(x):
 
 def erf(x):
     """The error function (computed with Python's ``math.erf`` per element)."""
-    return unary(x, _erf, lambda g, x, y: g * (2 / np.sqrt(np.pi)) * np.exp(-x * x))
+    return unary(x, _erf, lambda g, x, y: g * (2 / _math.sqrt(_math.pi)) * np.exp(-x * x))
 
 
 _erf_elementwise = np.frompyfunc(_math.erf, 1, 1)

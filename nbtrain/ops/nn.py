@@ -83,8 +83,8 @@ swish = silu
 def gelu(x, approximate=True):
     """Gaussian error linear unit: the tanh approximation (Keras's default) or the exact erf form."""
     if not approximate:
-        return m.multiply(m.multiply(x, 0.5), m.add(m.erf(m.divide(x, np.sqrt(2.0))), 1.0))
-    c = np.sqrt(2 / np.pi)
+        return m.multiply(m.multiply(x, 0.5), m.add(m.erf(m.divide(x, float(np.sqrt(2.0)))), 1.0))
+    c = float(np.sqrt(2 / np.pi))
 
     def forward(v):
         return 0.5 * v * (1 + np.tanh(c * (v + 0.044715 * v ** 3)))

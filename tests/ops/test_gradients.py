@@ -151,7 +151,7 @@ CASES = {
         lambda z: ops.sparse_categorical_crossentropy(LABELS, z, from_logits=True), [normal(3, 4)]),
     "operators": (lambda a, b: (-a + 2.0) * b / (b ** 2 + 1.0) - 1.5 / (a * a + 1.0) + abs(a) % 0.7,
                   [normal(3, 4), normal(4)]),
-    "operators/reflected and matmul": (lambda a, b: (1.0 - a) @ b + np.ones((3, 2)) * (a @ b), [normal(3, 4),
+    "operators/reflected and matmul": (lambda a, b: (1.0 - a) @ b + np.full((3, 2), 0.5, np.float32) * (a @ b), [normal(3, 4),
                                                                                               normal(4, 2)]),
     "tensor methods": (lambda x: x.T.reshape(-1, 2).sum(axis=0) + x.mean(), [normal(2, 3)]),
 }
@@ -176,3 +176,18 @@ def test_every_differentiable_op_has_a_gradient_check():
     checked = {name.split("/")[0] for name in CASES}
     missing = sorted(set(ops.__all__) - checked - NOT_DIFFERENTIABLE)
     assert missing == [], f"ops without a gradient check in CASES: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_float32_inputs_give_float32_results_and_gradients(name, rng):
+    if name == "cast":
+        pytest.skip("casts to float64 on purpose")
+    fn, specs = CASES[name]
+    inputs = [make(spec, rng).astype(np.float32) for spec in specs]
+    assert np.asarray(fn(*inputs)).dtype == np.float32, "eager"
+    with ops.GradientTape() as tape:
+        tracked = [tape.watch(x) for x in inputs]
+        output = fn(*tracked)
+    assert output.dtype == np.float32
+    for grad in tape.gradient(output, tracked, output_gradients=np.ones(output.shape, np.float32)):
+        assert grad.dtype == np.float32
