@@ -79,7 +79,7 @@ def get_value(x) -> np.ndarray:
     return ops.convert_to_numpy(x)
 
 
-def eval(x) -> np.ndarray:  # noqa: A001 (Keras's name)
+def eval(x) -> np.ndarray:
     """The values of ``x`` (everything in nbtrain is already computed)."""
     return ops.convert_to_numpy(x)
 
@@ -150,15 +150,15 @@ def _reduction(op):
 
 
 mean = _reduction(ops.mean)
-sum = _reduction(ops.sum)  # noqa: A001 (Keras's name)
-max = _reduction(ops.max)  # noqa: A001 (Keras's name)
-min = _reduction(ops.min)  # noqa: A001 (Keras's name)
+sum = _reduction(ops.sum)
+max = _reduction(ops.max)
+min = _reduction(ops.min)
 prod = _reduction(ops.prod)
 std = _reduction(ops.std)
 var = _reduction(ops.var)
 logsumexp = _reduction(ops.logsumexp)
-all = _reduction(ops.all)  # noqa: A001 (Keras's name)
-any = _reduction(ops.any)  # noqa: A001 (Keras's name)
+all = _reduction(ops.all)
+any = _reduction(ops.any)
 
 
 def argmax(x, axis=-1):
@@ -173,13 +173,13 @@ def cumsum(x, axis=0):
     return ops.cumsum(x, axis=axis)
 
 
-abs = ops.abs  # noqa: A001 (Keras's name)
+abs = ops.abs
 square = ops.square
 sqrt = ops.sqrt
 exp = ops.exp
 log = ops.log
 sign = ops.sign
-round = ops.round  # noqa: A001 (Keras's name)
+round = ops.round
 sin = ops.sin
 cos = ops.cos
 maximum = ops.maximum
@@ -194,7 +194,7 @@ stop_gradient = ops.stop_gradient
 dot = ops.dot
 
 
-def pow(x, a):  # noqa: A001 (Keras's name)
+def pow(x, a):
     """``x ** a`` elementwise."""
     return ops.power(x, a)
 

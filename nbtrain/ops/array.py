@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from nbtrain.ops._core import FLOATX, arg, as_array, normalize_axes, unary, value
+from nbtrain.ops._core import FLOATX, arg, as_array, unary, value
 from nbtrain.ops.autodiff import Tensor, Variable, make_result, unwrap
 
 # ---------------------------------------------------------------------------------------------------- shapes
@@ -170,7 +170,7 @@ def take_along_axis(x, indices, axis=None):
     return unary(x, forward, grad, needs_float=False)
 
 
-def slice(inputs, start_indices, shape):  # noqa: A001 (Keras's name)
+def slice(inputs, start_indices, shape):
     """The block of ``shape`` starting at ``start_indices``."""
     key = tuple(builtins.slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))
     return get_item(inputs, key)
@@ -286,7 +286,7 @@ def full_like(x, fill_value, dtype=None):
     return np.full(v.shape, fill_value, _dtype(dtype, v.dtype))
 
 
-def eye(N, M=None, k=0, dtype=None):  # noqa: N803 (Keras's names)
+def eye(N, M=None, k=0, dtype=None):
     """A 2-D array with ones on diagonal ``k``."""
     return np.eye(N, M, k, dtype=_dtype(dtype))
 

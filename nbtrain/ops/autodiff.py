@@ -151,7 +151,7 @@ class _ArithmeticMixin:
         return self._array().size
 
     @property
-    def T(self):  # noqa: N802 (NumPy's name)
+    def T(self):
         return _ops().transpose(self)
 
     def numpy(self) -> np.ndarray:
@@ -191,7 +191,7 @@ class Tensor(_ArithmeticMixin):
         value: the NumPy array.
     """
 
-    __slots__ = ("value", "parents", "grad_fns")
+    __slots__ = ("grad_fns", "parents", "value")
 
     def __init__(self, value: np.ndarray, parents: tuple = (), grad_fns: tuple = ()):
         self.value = value
@@ -253,7 +253,7 @@ class Variable(_ArithmeticMixin):
         array([2., 2., 2.], dtype=float32)
     """
 
-    __slots__ = ("value", "trainable", "name", "__weakref__")
+    __slots__ = ("__weakref__", "name", "trainable", "value")
 
     def __init__(self, value, dtype=None, trainable: bool = True, name: str | None = None):
         self.value = np.array(value, dtype=dtype or _default_float(value))
@@ -442,7 +442,7 @@ class GradientTape:
         self._variables = {}  # id(Variable) -> its Tensor while this tape is active
         self._keep = []       # the watched variables (keeps their ids valid)
 
-    def __enter__(self) -> "GradientTape":
+    def __enter__(self) -> GradientTape:
         _active_tapes().append(self)
         return self
 

@@ -7,8 +7,17 @@ import math as _math
 
 import numpy as np
 
-from nbtrain.ops._core import (FLOATX, arg, binary, expand_reduced, float_arg, keep_float32, normalize_axes,
-                               unary, value)
+from nbtrain.ops._core import (
+    FLOATX,
+    arg,
+    binary,
+    expand_reduced,
+    float_arg,
+    keep_float32,
+    normalize_axes,
+    unary,
+    value,
+)
 from nbtrain.ops.autodiff import Tensor, make_result, sum_to_shape
 
 # ---------------------------------------------------------------------------------------------- arithmetic
@@ -105,7 +114,7 @@ def expm1(x):
     return unary(x, np.expm1, lambda g, x, y: g * (y + 1))
 
 
-def abs(x):  # noqa: A001 (Keras's name)
+def abs(x):
     """Absolute value (gradient ``sign(x)``, 0 at 0)."""
     return unary(x, np.abs, lambda g, x, y: g * np.sign(x), needs_float=False)
 
@@ -128,7 +137,7 @@ def ceil(x):
     return unary(x, np.ceil)
 
 
-def round(x, decimals=0):  # noqa: A001 (Keras's name)
+def round(x, decimals=0):
     """Round half to even, as NumPy (no gradient)."""
     return unary(x, lambda v: np.round(v, decimals), needs_float=False)
 
@@ -246,7 +255,7 @@ def isinf(x):
 # ----------------------------------------------------------------------------------------------- reductions
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001 (Keras's name)
+def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all axes)."""
     return unary(x, lambda v: np.sum(v, axis=_axis(axis), keepdims=keepdims),
                  lambda g, v, y: expand_reduced(g, v.shape, axis, keepdims), needs_float=False)
@@ -261,12 +270,12 @@ def mean(x, axis=None, keepdims=False):
     return unary(x, lambda v: np.mean(v, axis=_axis(axis), keepdims=keepdims), grad)
 
 
-def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 (Keras's name)
+def max(x, axis=None, keepdims=False, initial=None):
     """Largest value over ``axis``; ties share the gradient equally."""
     return _extremum(x, axis, keepdims, initial, np.max)
 
 
-def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 (Keras's name)
+def min(x, axis=None, keepdims=False, initial=None):
     """Smallest value over ``axis``; ties share the gradient equally."""
     return _extremum(x, axis, keepdims, initial, np.min)
 
@@ -345,12 +354,12 @@ def argmin(x, axis=None, keepdims=False):
     return np.argmin(value(arg(x)), axis=axis, keepdims=keepdims)
 
 
-def all(x, axis=None, keepdims=False):  # noqa: A001 (Keras's name)
+def all(x, axis=None, keepdims=False):
     """Whether every element along ``axis`` is true."""
     return np.all(value(arg(x)), axis=_axis(axis), keepdims=keepdims)
 
 
-def any(x, axis=None, keepdims=False):  # noqa: A001 (Keras's name)
+def any(x, axis=None, keepdims=False):
     """Whether some element along ``axis`` is true."""
     return np.any(value(arg(x)), axis=_axis(axis), keepdims=keepdims)
 
@@ -370,7 +379,7 @@ def cumsum(x, axis=None, dtype=None):
     return unary(x, lambda v: np.cumsum(v, axis=axis, dtype=dtype), grad, needs_float=False)
 
 
-def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (Keras's name)
+def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norm (``ord`` None/2, 1, inf, -inf, 0 or any p) over one axis or all; the Frobenius norm
     (``ord`` None or ``"fro"``) of matrices over two axes."""
     xv = value(float_arg(x))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import check_ops_function
 
 from nbtrain import ops
-from gradcheck import check_ops_function
 
 
 def normal(*shape):

@@ -15,7 +15,7 @@ from nbtrain import ops
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 sys.path.insert(0, str(FIXTURES))
 
-from ops_cases import CASES, X  # noqa: E402
+from ops_cases import CASES, X
 
 REFERENCE = json.loads((FIXTURES / "keras_ops_reference.json").read_text())["cases"]
 
