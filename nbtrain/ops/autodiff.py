@@ -367,8 +367,10 @@ def backpropagate(outputs, output_grads, targets) -> list:
         if isinstance(output, Tensor):
             _accumulate(grads, output, np.asarray(grad, dtype=output.value.dtype))
     wanted = {id(t) for t in targets}
+    order = _topological_order(outputs)
+    leads_to_target = _leading_to(order, wanted)
     found = {}
-    for node in reversed(_topological_order(outputs)):
+    for node in reversed(order):
         entry = grads.pop(id(node), None)
         if entry is None:
             continue
@@ -376,8 +378,18 @@ def backpropagate(outputs, output_grads, targets) -> list:
         if id(node) in wanted:
             found[id(node)] = grad
         for parent, grad_fn in zip(node.parents, node.grad_fns):
-            _accumulate(grads, parent, grad_fn(grad))
+            if id(parent) in leads_to_target:  # skip e.g. dL/dx of a first layer nobody asked for
+                _accumulate(grads, parent, grad_fn(grad))
     return [found.get(id(t)) for t in targets]
+
+
+def _leading_to(order: list, wanted: set) -> set:
+    """The ids of the tensors in ``order`` (parents first) that are a wanted tensor or computed from one."""
+    leading = set()
+    for node in order:
+        if id(node) in wanted or any(id(parent) in leading for parent in node.parents):
+            leading.add(id(node))
+    return leading
 
 
 def _accumulate(grads: dict, tensor: Tensor, grad) -> None:
@@ -523,8 +535,9 @@ def vjp(fn, *arrays):
 
     Returns:
         ``(outputs, backward)``: ``outputs`` are NumPy arrays (the same structure ``fn`` returned);
-        ``backward(output_grads, variables=())`` returns ``(argument_grads, variable_grads)``, zeros for what the
-        outputs do not depend on.
+        ``backward(output_grads, variables=(), arguments=True)`` returns ``(argument_grads, variable_grads)``,
+        zeros for what the outputs do not depend on; with ``arguments=False`` the argument gradients are not
+        computed (None), as for a first layer.
 
     Example:
         >>> kernel = ops.Variable(np.ones((3, 2)))
@@ -542,9 +555,10 @@ def vjp(fn, *arrays):
             output_list[i] = output.value
     values = [o.value if isinstance(o, Tensor) else np.asarray(o) for o in output_list]
 
-    def backward(output_grads, variables=()):
+    def backward(output_grads, variables=(), arguments=True):
         grads_list = [output_grads] if single else list(output_grads)
-        sources = watched + [tape._variables.get(id(v)) for v in variables]
+        sources = ((watched if arguments else [None] * len(watched))
+                   + [tape._variables.get(id(v)) for v in variables])
         reached = backpropagate(output_list, grads_list, [s for s in sources if s is not None])
         reached = iter(reached)
         results = []
@@ -552,7 +566,7 @@ def vjp(fn, *arrays):
             grad = next(reached) if source is not None else None
             shape = np.shape(reference.value if isinstance(reference, Variable) else reference)
             results.append(np.zeros(shape, np.float32) if grad is None else grad)
-        return results[:len(arrays)], results[len(arrays):]
+        return (results[:len(arrays)] if arguments else None), results[len(arrays):]
 
     return (values[0] if single else values), backward
 

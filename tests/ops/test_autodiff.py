@@ -273,3 +273,23 @@ def test_an_mlp_written_with_ops_has_the_gradients_of_dense_layers_and_the_built
     for (name, expected), actual in zip(builtin.items(), grads):
         assert actual.dtype == np.float32, name
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_backward_skips_gradients_nobody_asked_for():
+    from nbtrain.ops.autodiff import Tensor, backpropagate
+
+    def must_not_run(g):
+        raise AssertionError("computed a gradient for an input that leads to no target")
+
+    unwanted, wanted = Tensor(np.ones(2)), Tensor(np.ones(2))
+    output = Tensor(np.ones(2), (unwanted, wanted), (must_not_run, lambda g: 3 * g))
+    (grad,) = backpropagate([output], [np.ones(2)], [wanted])
+    np.testing.assert_array_equal(grad, [3, 3])
+
+
+def test_vjp_without_argument_gradients():
+    kernel = ops.Variable(np.full((3, 2), 2.0))
+    _, backward = ops.vjp(lambda x: x @ kernel, np.ones((4, 3), np.float32))
+    argument_grads, (grad_kernel,) = backward(np.ones((4, 2), np.float32), variables=[kernel], arguments=False)
+    assert argument_grads is None
+    np.testing.assert_array_equal(grad_kernel, np.full((3, 2), 4.0))
