@@ -5,9 +5,12 @@
 is differentiated automatically.
 
 Example:
+    >>> import numpy as np
     >>> from nbtrain import backend as K
     >>> def rmse(y_true, y_pred):
     ...     return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
+    >>> rmse(np.zeros((1, 2), np.float32), np.array([[3.0, 4.0]], np.float32)).round(4)
+    array([3.5355], dtype=float32)
 """
 
 from __future__ import annotations

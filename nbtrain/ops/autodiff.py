@@ -245,9 +245,10 @@ class Variable(_ArithmeticMixin):
         name: a label for messages.
 
     Example:
-        >>> v = Variable(np.ones(3))
-        >>> with GradientTape() as tape:
-        ...     tape.watch(v)
+        >>> import numpy as np
+        >>> from nbtrain import ops
+        >>> v = ops.Variable(np.ones(3))
+        >>> with ops.GradientTape() as tape:
         ...     y = ops.sum(v * v)
         >>> tape.gradient(y, v)
         array([2., 2., 2.], dtype=float32)
@@ -268,13 +269,42 @@ class Variable(_ArithmeticMixin):
         """Overwrite the values in place (the shape stays)."""
         self.value[...] = value
 
-    def __array__(self, dtype=None, copy=None):
+    def _is_recorded(self) -> bool:
+        """Whether ops on this variable are being recorded (a tape watches it, or would on first use)."""
         if watched_tensor(self) is not None:
+            return True
+        tapes = _active_tapes()
+        return bool(tapes) and tapes[-1].watch_accessed_variables and self.trainable
+
+    # Outside a tape NumPy sees the array; while recording, NumPy would silently drop the gradient: refuse.
+    def __array__(self, dtype=None, copy=None):
+        if self._is_recorded():
             return Tensor.__array__(None)
         return self.value if dtype is None else self.value.astype(dtype)
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if self._is_recorded():
+            return Tensor.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+        return getattr(ufunc, method)(*_values_of_variables(inputs), **_values_of_variables(kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        if self._is_recorded():
+            raise TypeError(numpy_equivalent_hint(f"numpy.{func.__name__}", OPS))
+        return func(*_values_of_variables(args), **_values_of_variables(kwargs))
+
     def __repr__(self) -> str:
         return f"<Variable {self.name!r} shape={self.value.shape} dtype={self.value.dtype}>"
+
+
+def _values_of_variables(structure):
+    """``structure`` (nested lists, tuples, dicts) with every Variable replaced by its array."""
+    if isinstance(structure, Variable):
+        return structure.value
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_values_of_variables(item) for item in structure)
+    if isinstance(structure, dict):
+        return {key: _values_of_variables(item) for key, item in structure.items()}
+    return structure
 
 
 def _default_float(value):
@@ -439,6 +469,7 @@ class GradientTape:
             (as TensorFlow's tape), so ``tape.gradient(loss, layer.trainable_weights)`` needs no ``watch``.
 
     Example:
+        >>> import numpy as np
         >>> from nbtrain import ops
         >>> with ops.GradientTape() as tape:
         ...     w = tape.watch(np.array([1.0, 2.0], dtype=np.float32))
@@ -540,9 +571,15 @@ def vjp(fn, *arrays):
         computed (None), as for a first layer.
 
     Example:
+        >>> import numpy as np
+        >>> from nbtrain import ops
         >>> kernel = ops.Variable(np.ones((3, 2)))
-        >>> y, backward = vjp(lambda x: ops.relu(x @ kernel), np.ones((4, 3), np.float32))
+        >>> y, backward = ops.vjp(lambda x: ops.relu(x @ kernel), np.ones((4, 3), np.float32))
         >>> (grad_x,), (grad_kernel,) = backward(np.ones((4, 2), np.float32), variables=[kernel])
+        >>> grad_kernel
+        array([[4., 4.],
+               [4., 4.],
+               [4., 4.]], dtype=float32)
     """
     tape = GradientTape()
     with tape:
@@ -579,7 +616,9 @@ def value_and_grad(fn, argnums=0):
         argnums: an int or a tuple of ints: which arguments to differentiate.
 
     Example:
-        >>> loss_and_grad = value_and_grad(lambda w: ops.sum(w ** 2))
+        >>> import numpy as np
+        >>> from nbtrain import ops
+        >>> loss_and_grad = ops.value_and_grad(lambda w: ops.sum(w ** 2))
         >>> loss_and_grad(np.array([1.0, 3.0], np.float32))
         (array(10., dtype=float32), array([2., 6.], dtype=float32))
     """

@@ -521,3 +521,42 @@ def einsum(subscripts, *operands, **kwargs):
     return make_result(y, args, [grad_for(i) for i in range(len(args))])
 
 
+
+
+# ------------------------------------------------------------------------------------------- more of Keras's
+
+
+def log2(x):
+    """Base-2 logarithm."""
+    return unary(x, np.log2, lambda g, x, y: g / (x * _math.log(2)))
+
+
+def log10(x):
+    """Base-10 logarithm."""
+    return unary(x, np.log10, lambda g, x, y: g / (x * _math.log(10)))
+
+
+def logaddexp(x1, x2):
+    """``log(exp(x1) + exp(x2))`` without overflow."""
+    return binary(float_arg(x1), x2, np.logaddexp, lambda g, a, b, y: g * np.exp(a - y),
+                  lambda g, a, b, y: g * np.exp(b - y))
+
+
+def average(x, axis=None, weights=None):
+    """Weighted mean over ``axis`` (``weights`` along that axis, or of ``x``'s shape); the plain mean without."""
+    if weights is None:
+        return mean(x, axis=axis)
+    x, weights = float_arg(x), float_arg(weights)
+    if axis is not None and np.ndim(value(weights)) == 1 and np.ndim(value(x)) > 1:
+        shape = [1] * np.ndim(value(x))
+        shape[axis] = -1
+        from nbtrain.ops.array import reshape
+
+        weights = reshape(weights, shape)
+    return divide(sum(multiply(x, weights), axis=axis), sum(multiply(weights, np.ones_like(value(x))), axis=axis))
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN and infinities replaced by finite numbers (the gradient is 0 where a value was replaced)."""
+    return unary(x, lambda v: np.nan_to_num(v, nan=nan, posinf=posinf, neginf=neginf),
+                 lambda g, v, y: g * np.isfinite(v), needs_float=False)

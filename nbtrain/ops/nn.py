@@ -167,3 +167,27 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 def is_tracked(x) -> bool:
     """Whether ``x`` is a tensor whose gradient is being recorded."""
     return isinstance(arg(x), Tensor)
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x))``, computed without overflow."""
+    return m.negative(softplus(m.negative(x)))
+
+
+def normalize(x, axis=-1, order=2):
+    """``x`` divided by its ``order``-norm along ``axis`` (as ``keras.ops.normalize``)."""
+    return m.divide(x, m.maximum(m.norm(x, ord=order, axis=axis, keepdims=True), 1e-12))
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """Mean and variance over ``axes``: ``(mean, variance)``."""
+    return m.mean(x, axis=axes, keepdims=keepdims), m.var(x, axis=axes, keepdims=keepdims)
+
+
+def top_k(x, k, sorted=True):
+    """The ``k`` largest values along the last axis and their indices: ``(values, indices)``."""
+    from nbtrain.ops.array import take_along_axis
+
+    values = np.asarray(value(arg(x)))
+    indices = np.argsort(-values, axis=-1, kind="stable")[..., :k]
+    return take_along_axis(x, indices, axis=-1), indices.astype(np.int32)

@@ -293,3 +293,22 @@ def test_vjp_without_argument_gradients():
     argument_grads, (grad_kernel,) = backward(np.ones((4, 2), np.float32), variables=[kernel], arguments=False)
     assert argument_grads is None
     np.testing.assert_array_equal(grad_kernel, np.full((3, 2), 4.0))
+
+
+def test_numpy_on_a_variable_works_outside_a_tape_and_is_refused_while_recording():
+    v = ops.Variable([1.0, 4.0])
+    np.testing.assert_array_equal(np.sqrt(v), [1.0, 2.0])
+    np.testing.assert_array_equal(np.concatenate([v, v]), [1.0, 4.0, 1.0, 4.0])
+    assert np.mean(v) == 2.5
+    np.testing.assert_array_equal(np.ones(2) + v, [2.0, 5.0])
+    with ops.GradientTape():
+        with pytest.raises(TypeError, match="ops[.]sqrt"):
+            np.sqrt(v)                    # not yet read by an op: still refused, it would be watched
+        with pytest.raises(TypeError, match="ops[.]mean"):
+            np.mean(v)
+        with pytest.raises(TypeError, match="convert_to_numpy"):
+            np.asarray(v)
+        assert isinstance(np.ones(2) + v, ops.Tensor)
+    frozen = ops.Variable([1.0], trainable=False)
+    with ops.GradientTape():
+        np.testing.assert_array_equal(np.sqrt(frozen), [1.0])  # not differentiated: NumPy is fine

@@ -149,10 +149,20 @@ CASES = {
     "sparse_categorical_crossentropy": (lambda p: ops.sparse_categorical_crossentropy(LABELS, p), [unit(3, 4)]),
     "sparse_categorical_crossentropy/logits": (
         lambda z: ops.sparse_categorical_crossentropy(LABELS, z, from_logits=True), [normal(3, 4)]),
+    "log2": (ops.log2, [positive(4)]),
+    "log10": (ops.log10, [positive(4)]),
+    "logaddexp": (ops.logaddexp, [normal(3, 4), normal(4)]),
+    "average": (lambda x, w: ops.average(x, axis=1, weights=w), [normal(3, 4), positive(4)]),
+    "average/plain": (lambda x: ops.average(x, axis=0), [normal(3, 4)]),
+    "nan_to_num": (ops.nan_to_num, [normal(4)]),
+    "log_sigmoid": (ops.log_sigmoid, [normal(6)]),
+    "normalize": (lambda x: ops.normalize(x, axis=1), [normal(3, 4)]),
+    "moments": (lambda x: ops.add(*ops.moments(x, axes=[0])), [normal(5, 3)]),
+    "top_k": (lambda x: ops.top_k(x, 2)[0], [normal(3, 5)]),
     "operators": (lambda a, b: (-a + 2.0) * b / (b ** 2 + 1.0) - 1.5 / (a * a + 1.0) + abs(a) % 0.7,
                   [normal(3, 4), normal(4)]),
-    "operators/reflected and matmul": (lambda a, b: (1.0 - a) @ b + np.full((3, 2), 0.5, np.float32) * (a @ b), [normal(3, 4),
-                                                                                              normal(4, 2)]),
+    "operators/reflected and matmul": (lambda a, b: (1.0 - a) @ b + np.full((3, 2), 0.5, np.float32) * (a @ b),
+                                       [normal(3, 4), normal(4, 2)]),
     "tensor methods": (lambda x: x.T.reshape(-1, 2).sum(axis=0) + x.mean(), [normal(2, 3)]),
 }
 
