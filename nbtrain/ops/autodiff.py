@@ -220,8 +220,12 @@ class Tensor(_ArithmeticMixin):
         raise TypeError(numpy_equivalent_hint(f"numpy.{ufunc.__name__}", OPS))
 
     def __array_function__(self, func, types, args, kwargs):
+        if func in _INTROSPECTION and len(args) == 1:
+            return func(self.value, **kwargs)  # a shape has no gradient to lose
         raise TypeError(numpy_equivalent_hint(f"numpy.{func.__name__}", OPS))
 
+
+_INTROSPECTION = (np.shape, np.ndim, np.size)
 
 # NumPy ufuncs behind Python's operators, and the ops that compute them with a gradient.
 _OPERATOR_UFUNCS = {
@@ -260,6 +264,23 @@ class Variable(_ArithmeticMixin):
         self.value = np.array(value, dtype=dtype or _default_float(value))
         self.trainable = trainable
         self.name = name or "variable"
+
+    @classmethod
+    def wrap(cls, array: np.ndarray, trainable: bool = True, name: str | None = None) -> "Variable":
+        """A variable over ``array`` itself (no copy): in-place updates of the array (an optimizer's) show in
+        the variable, as a layer needs for the weights it keeps in arrays.
+
+        Args:
+            array: a floating-point NumPy array.
+            trainable: whether it is trained.
+            name: a label for messages.
+        """
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+            raise TypeError(f"Variable.wrap() needs a floating-point NumPy array, got {type(array).__name__}"
+                            f"{'' if not isinstance(array, np.ndarray) else ' of dtype ' + str(array.dtype)}.")
+        variable = cls.__new__(cls)
+        variable.value, variable.trainable, variable.name = array, trainable, name or "variable"
+        return variable
 
     def _array(self) -> np.ndarray:
         tensor = watched_tensor(self)
@@ -326,9 +347,11 @@ def unwrap(x):
     active tape, which starts watching a trainable variable on first use unless told not to)."""
     if type(x) is Variable:
         tensor = watched_tensor(x)
-        if tensor is not None:
-            return tensor
         tapes = _active_tapes()
+        if tensor is not None:
+            if tapes[-1]._variables.get(id(x)) is not tensor:
+                tapes[-1]._adopt(x, tensor)  # watched by an outer tape: the inner one differentiates it too
+            return tensor
         if tapes and tapes[-1].watch_accessed_variables and x.trainable:
             return tapes[-1].watch(x)
         return x.value
@@ -493,6 +516,10 @@ class GradientTape:
         tapes = _active_tapes()
         if self in tapes:
             tapes.remove(self)
+
+    def _adopt(self, variable, tensor) -> None:
+        self._variables[id(variable)] = tensor
+        self._keep.append(variable)
 
     def watch(self, x):
         """Start recording ``x``. Returns the Tensor to compute with (for a Variable, ops find it themselves).

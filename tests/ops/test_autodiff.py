@@ -312,3 +312,32 @@ def test_numpy_on_a_variable_works_outside_a_tape_and_is_refused_while_recording
     frozen = ops.Variable([1.0], trainable=False)
     with ops.GradientTape():
         np.testing.assert_array_equal(np.sqrt(frozen), [1.0])  # not differentiated: NumPy is fine
+
+
+def test_shape_queries_on_tracked_tensors_are_allowed():
+    with ops.GradientTape() as tape:
+        x = tape.watch(np.ones((2, 3)))
+        assert np.shape(x) == (2, 3) and np.ndim(x) == 2 and np.size(x) == 6
+
+
+def test_nested_tapes_both_differentiate_a_variable_the_outer_one_watches():
+    v = ops.Variable(np.array([2.0]))
+    with ops.GradientTape() as outer:
+        outer.watch(v)
+        y, backward = ops.vjp(lambda x: x * v * v, np.array([3.0], np.float32))
+        z = ops.sum(v * 5.0)
+    _, (grad_inner,) = backward(np.ones(1, np.float32), variables=[v])
+    np.testing.assert_array_equal(grad_inner, [12.0])
+    np.testing.assert_array_equal(outer.gradient(z, v), [5.0])
+
+
+def test_a_wrapped_variable_shares_its_array():
+    weights = np.zeros(2, np.float32)
+    v = ops.Variable.wrap(weights, name="kernel")
+    weights += 1  # an optimizer's in-place update
+    np.testing.assert_array_equal(v.numpy(), [1, 1])
+    with ops.GradientTape() as tape:
+        y = ops.sum(v * 3.0)
+    np.testing.assert_array_equal(tape.gradient(y, v), [3, 3])
+    with pytest.raises(TypeError, match="floating-point NumPy array"):
+        ops.Variable.wrap(np.zeros(2, np.int32))
