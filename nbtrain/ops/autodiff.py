@@ -207,10 +207,7 @@ class Tensor(_ArithmeticMixin):
 
     # Handing a tracked tensor to NumPy would compute a value with no gradient: refuse, and say what to use.
     def __array__(self, dtype=None, copy=None):
-        raise TypeError(
-            "A tracked nbtrain Tensor cannot be converted to a NumPy array: its gradient would be lost. "
-            "Use nbtrain.ops functions on it (from nbtrain import ops; ops.mean(x), ops.exp(x), ...), or "
-            "ops.convert_to_numpy(x) if you really want the values without a gradient.")
+        raise TypeError(_NO_CONVERSION)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         # ``array + tensor`` reaches us as np.add(array, tensor): the operators' ufuncs run as the ops.
@@ -227,12 +224,17 @@ class Tensor(_ArithmeticMixin):
 
 _INTROSPECTION = (np.shape, np.ndim, np.size)
 
+_NO_CONVERSION = (
+    "A tracked nbtrain Tensor cannot be converted to a NumPy array: its gradient would be lost. Use nbtrain.ops "
+    "functions on it (from nbtrain import ops; ops.mean(x), ops.exp(x), ...), or ops.convert_to_numpy(x) if you "
+    "really want the values without a gradient.")
+
 # NumPy ufuncs behind Python's operators, and the ops that compute them with a gradient.
 _OPERATOR_UFUNCS = {
     "add": "add", "subtract": "subtract", "multiply": "multiply", "divide": "divide", "true_divide": "divide",
-    "power": "power", "matmul": "matmul", "negative": "negative", "floor_divide": "floor_divide",
-    "remainder": "mod", "less": "less", "less_equal": "less_equal", "greater": "greater",
-    "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal", "absolute": "abs",
+    "power": "power", "matmul": "matmul", "floor_divide": "floor_divide", "remainder": "mod", "less": "less",
+    "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal", "equal": "equal",
+    "not_equal": "not_equal",
 }
 
 
@@ -300,7 +302,7 @@ class Variable(_ArithmeticMixin):
     # Outside a tape NumPy sees the array; while recording, NumPy would silently drop the gradient: refuse.
     def __array__(self, dtype=None, copy=None):
         if self._is_recorded():
-            return Tensor.__array__(None)
+            raise TypeError(_NO_CONVERSION)
         return self.value if dtype is None else self.value.astype(dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -345,7 +347,7 @@ def watched_tensor(variable: Variable):
 def unwrap(x):
     """An op's argument as a tracked Tensor or a plain array/scalar (a Variable -> its Tensor on the innermost
     active tape, which starts watching a trainable variable on first use unless told not to)."""
-    if type(x) is Variable:
+    if isinstance(x, Variable):
         tensor = watched_tensor(x)
         tapes = _active_tapes()
         if tensor is not None:

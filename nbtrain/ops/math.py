@@ -188,13 +188,11 @@ def _share(mine, other, wins):
 
 def clip(x, x_min, x_max):
     """``x`` limited to ``[x_min, x_max]`` (gradient 1 inside, 0 outside)."""
-    return minimum(maximum(x, x_min), x_max) if _is_tracked_bound(x_min, x_max) else unary(
-        x, lambda v: keep_float32(np.clip(v, value(arg(x_min)), value(arg(x_max))), v),
-        lambda g, v, y: g * ((v >= value(arg(x_min))) & (v <= value(arg(x_max)))), needs_float=False)
-
-
-def _is_tracked_bound(*bounds) -> bool:
-    return builtins.any(isinstance(arg(b), Tensor) for b in bounds)
+    lower, upper = arg(x_min), arg(x_max)
+    if isinstance(lower, Tensor) or isinstance(upper, Tensor):
+        return minimum(maximum(x, lower), upper)  # differentiable in the bounds too
+    return unary(x, lambda v: keep_float32(np.clip(v, lower, upper), v),
+                 lambda g, v, y: g * ((v >= lower) & (v <= upper)), needs_float=False)
 
 
 def where(condition, x1=None, x2=None):
