@@ -341,3 +341,20 @@ def test_a_wrapped_variable_shares_its_array():
     np.testing.assert_array_equal(tape.gradient(y, v), [3, 3])
     with pytest.raises(TypeError, match="floating-point NumPy array"):
         ops.Variable.wrap(np.zeros(2, np.int32))
+
+
+def test_a_training_loop_from_scratch_with_a_tape_and_an_nbtrain_optimizer_learns():
+    from nbtrain.optimizers import Adam
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = (x @ np.array([[1.5], [-2.0], [0.5]], np.float32) + 0.25).astype(np.float32)
+    w, b = ops.Variable(np.zeros((3, 1)), name="w"), ops.Variable(np.zeros(1), name="b")
+    optimizer = Adam(learning_rate=0.1)
+    for _ in range(300):
+        with ops.GradientTape() as tape:
+            loss = ops.mean(ops.square(x @ w + b - y))
+        grads = tape.gradient(loss, [w, b])
+        optimizer.apply(grads, [w.value, b.value])
+    np.testing.assert_allclose(w.numpy().ravel(), [1.5, -2.0, 0.5], atol=1e-2)
+    np.testing.assert_allclose(b.numpy(), [0.25], atol=1e-2)
