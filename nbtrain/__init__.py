@@ -11,8 +11,9 @@ from nbtrain.models import Model, Sequential
 from nbtrain._version import __version__
 
 __all__ = ["Input", "Model", "Sequential", "plot_decision_boundary", "plot_histories", "plot_history",
-           "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
-           "metrics", "models", "optimizers", "preprocessing", "utils", "widgets", "__version__"]
+           "activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "constraints",
+           "ops", "random", "regularizers", "metrics", "models", "optimizers", "preprocessing", "utils", "widgets",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -26,13 +27,16 @@ def __getattr__(name):
         import nbtrain.widgets
 
         return nbtrain.widgets if name == "widgets" else nbtrain.widgets.plot_decision_boundary
+    if name in ("backend", "ops", "random"):  # loaded on first use, to keep `import nbtrain` fast
+        import importlib
+
+        return importlib.import_module(f"nbtrain.{name}")
     from nbtrain.utils.errors import missing_name_error
 
     raise missing_name_error("nbtrain", name, __all__, _NOT_IN_NBTRAIN)
 
 
 _NOT_IN_NBTRAIN = {
-    "ops": "Work on the NumPy arrays directly: nbtrain's layers and models take and return NumPy arrays.",
     "applications": "There are no pretrained networks (no downloads of weights); train your own, or load Keras "
                     "weights into the same architecture with set_weights().",
 }

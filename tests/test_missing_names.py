@@ -9,7 +9,6 @@ import nbtrain
     (nbtrain.callbacks, "TensorBoard", "CSVLogger"),
     (nbtrain.layers, "Lambda", "cannot train through an arbitrary Python function"),
     (nbtrain.layers, "TextVectorization", "pad_sequences"),
-    (nbtrain, "ops", "NumPy arrays"),
     (nbtrain, "applications", "pretrained"),
     (nbtrain.utils, "plot_model", "summary"),
 ])
