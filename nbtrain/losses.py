@@ -1,19 +1,28 @@
 """Losses: the `Loss` base class, the Keras built-ins with their gradients, and the `get()` registry.
 
-A loss turns ``(y_true, y_pred)`` into one number to minimise. nbtrain has no automatic differentiation, so
-every loss also gives the gradient of that number with respect to ``y_pred``. The values follow Keras 3
+A loss turns ``(y_true, y_pred)`` into one number to minimise, and gives the gradient of that number with
+respect to ``y_pred``: the built-ins by hand (fast, and fused with a final softmax or sigmoid), a loss of your
+own by automatic differentiation of its ``nbtrain.ops`` code. The values follow Keras 3
 (JAX backend): float32 by default, crossentropy from probabilities renormalised and clipped to
 ``[1e-7, 1 - 1e-7]``, and the same reductions and sample-weight rules.
 
 Writing your own loss
 ---------------------
-Subclass `Loss` and implement two methods; the base class does the rest (casting, matching ranks, sample
-weights, reduction, the gradient of the reduced value):
+As in Keras: pass a function ``loss(y_true, y_pred)`` written with ``nbtrain.ops`` (``compile(loss=rmse)``), or
+subclass `Loss` and implement ``call(y_true, y_pred)``, which returns the per-sample values, usually reducing
+the last axis (shape ``y_pred.shape[:-1]``). The base class does the rest: casting, matching ranks, sample
+weights, reduction, and the gradient, by recording ``call``'s ops and replaying their gradients::
 
-- ``call(y_true, y_pred)`` returns the per-sample values, usually reducing the last axis, so the result has
-  shape ``y_pred.shape[:-1]``;
-- ``call_gradient(y_true, y_pred, upstream)`` returns ``d sum(upstream * call(y_true, y_pred)) / d y_pred``,
-  an array shaped like ``y_pred``; ``upstream`` has the shape of ``call``'s result.
+    from nbtrain import ops
+
+    def rmse(y_true, y_pred):
+        return ops.sqrt(ops.mean(ops.square(y_pred - y_true), axis=-1))
+
+    model.compile(optimizer="adam", loss=rmse, metrics=[rmse])
+
+A loss written with NumPy instead can give its gradient by hand: ``call_gradient(y_true, y_pred, upstream)``
+returns ``d sum(upstream * call(y_true, y_pred)) / d y_pred``, an array shaped like ``y_pred``; ``upstream`` has
+the shape of ``call``'s result.
 
 Example::
 
@@ -64,6 +73,7 @@ __all__ = [
     "Hinge",
     "Huber",
     "KLDivergence",
+    "LossFunctionWrapper",
     "LogCosh",
     "Loss",
     "MeanAbsoluteError",
@@ -332,18 +342,22 @@ class Loss:
         )
 
     def call_gradient(self, y_true, y_pred, upstream):
-        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``, shaped like ``y_pred``. Subclasses implement it.
+        """``d sum(upstream * call(y_true, y_pred)) / d y_pred``, shaped like ``y_pred``.
+
+        By default `call` is run again while its ``nbtrain.ops`` are recorded, and their gradients are replayed
+        (a `call` written with NumPy functions gets an error naming the ops to use). A subclass may give it by
+        hand instead, as the built-ins do.
 
         Args:
             y_true: targets, as given to `call`.
             y_pred: predictions, as given to `call`.
             upstream: weights of each per-sample value, shaped like the result of `call`.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement call_gradient(y_true, y_pred, upstream): nbtrain has no "
-            "automatic differentiation, so a loss must give d sum(upstream * call(y_true, y_pred)) / d y_pred "
-            "(see the nbtrain.losses module docstring for an example)."
-        )
+        from nbtrain.ops import vjp    # the tape is loaded by the first loss that needs it
+
+        _, backward = vjp(lambda predictions: self.call(y_true, predictions), y_pred)
+        (grad,), _ = backward(np.asarray(upstream, dtype=y_pred.dtype))
+        return grad
 
     # -- the pipeline ---------------------------------------------------------------------------------------
 
@@ -2264,28 +2278,37 @@ def _loss_from_function(identifier):
     if callable(identifier):
         if identifier in _FUNCTION_CLASSES:
             return _FUNCTION_CLASSES[identifier](name=identifier.__name__)
-        raise _plain_function_error(identifier)
+        return LossFunctionWrapper(identifier)
     return None
 
 
-def _plain_function_error(function):
-    name = getattr(function, "__name__", type(function).__name__)
-    class_name = "".join(part.capitalize() for part in name.split("_"))
-    if not class_name.isidentifier():  # lambdas and other unnamed callables
-        class_name = "MyLoss"
-    return TypeError(
-        f"nbtrain cannot train with the plain function {name!r} as a loss: it gives the loss value, but nbtrain "
-        "computes gradients without automatic differentiation, so a loss must also give its gradient with "
-        "respect to y_pred. Write a Loss subclass instead, for example:\n\n"
-        f"    class {class_name}(nbtrain.losses.Loss):\n"
-        "        def call(self, y_true, y_pred):\n"
-        "            # per-sample values, shape y_pred.shape[:-1]\n"
-        "            return np.mean((y_pred - y_true) ** 2, axis=-1)\n\n"
-        "        def call_gradient(self, y_true, y_pred, upstream):\n"
-        "            # d sum(upstream * call(y_true, y_pred)) / d y_pred, shaped like y_pred\n"
-        "            return upstream[..., None] * 2 * (y_pred - y_true) / y_pred.shape[-1]\n\n"
-        f"and pass loss={class_name}(). Built-in losses can be given by name, e.g. loss='mse'."
-    )
+class LossFunctionWrapper(Loss):
+    """A loss from a plain function ``fn(y_true, y_pred, **kwargs)`` of per-sample values (Keras's
+    ``keras.losses.LossFunctionWrapper``); written with ``nbtrain.ops``, it is differentiated automatically.
+
+    Args:
+        fn: the function.
+        reduction, name, dtype: as for `Loss`; the name defaults to the function's.
+        **kwargs: passed to ``fn`` on every call.
+
+    Example:
+        >>> from nbtrain import ops
+        >>> def rmse(y_true, y_pred):
+        ...     return ops.sqrt(ops.mean(ops.square(y_pred - y_true), axis=-1))
+        >>> round(float(LossFunctionWrapper(rmse)([[0.0, 0.0]], [[3.0, 4.0]])), 4)
+        3.5355
+    """
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(reduction=reduction, name=name or getattr(fn, "__name__", None) or "loss", dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "fn": getattr(self.fn, "__name__", None)}
 
 
 def _shape_resolved_error(name):

@@ -115,12 +115,14 @@ def test_callbacks_must_be_callback_objects(model):
         model.fit(np.zeros((8, 784)), np.zeros((8, 10)), callbacks=[print], verbose=0)
 
 
-def test_plain_function_as_loss_explains_how_to_give_a_gradient(model):
+def test_a_plain_function_with_operators_and_methods_is_a_loss_with_a_gradient(model):
     def my_loss(y_true, y_pred):
-        return ((y_true - y_pred) ** 2).mean(axis=-1)
+        return ((y_true - y_pred) ** 2).mean(axis=-1)     # operators and .mean() are recorded too
 
-    with pytest.raises(TypeError, match="Loss"):
-        model.compile(optimizer="adam", loss=my_loss)
+    model.compile(optimizer="adam", loss=my_loss)
+    y_true, y_pred = np.eye(10)[:2], np.full((2, 10), 0.1)
+    np.testing.assert_allclose(model._compiled_loss.losses[0].gradient(y_true, y_pred),
+                               keras.losses.MeanSquaredError().gradient(y_true, y_pred), rtol=1e-6)
 
 
 def test_sequential_add_rejects_a_layer_class():
