@@ -9,6 +9,7 @@ from nbtrain.layers.embedding import Embedding, Masking
 from nbtrain.layers.image_augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation,
                                                RandomTranslation, RandomZoom)
 from nbtrain.layers.input_layer import Input, InputLayer, SymbolicTensor
+from nbtrain.layers.lambda_layer import Lambda
 from nbtrain.layers.layer import Layer
 from nbtrain.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                                     average, concatenate, dot, maximum, minimum, multiply, subtract)
@@ -37,7 +38,7 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "Dot", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
            "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GroupNormalization",
-           "Identity", "Input", "InputLayer", "LSTM", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
+           "Identity", "Input", "InputLayer", "LSTM", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
            "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply",
            "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation",
            "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
@@ -46,11 +47,7 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "UnitNormalization", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "average",
            "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
 
-_TRAINABLE_PYTHON = ("nbtrain computes gradients with each layer's own backward(), not by automatic "
-                     "differentiation, so it cannot train through an arbitrary Python function. ")
 _NOT_IN_NBTRAIN = {
-    "Lambda": _TRAINABLE_PYTHON + "Transform the data before fit() (x = f(x)), or subclass Layer with forward() "
-                                  "and backward(); Rescaling(1 / 255) covers the usual scaling.",
     "MultiHeadAttention": "Attention layers are not implemented yet.",
     "Attention": "Attention layers are not implemented yet.",
     "AdditiveAttention": "Attention layers are not implemented yet.",

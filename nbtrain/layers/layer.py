@@ -9,6 +9,7 @@ from functools import cache
 import numpy as np
 
 from nbtrain import constraints, initializers, regularizers
+from nbtrain.layers import custom_call
 from nbtrain.layers.symbolic import call_symbolically, is_symbolic
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.naming import shape_text, to_snake_case, unique_name
@@ -77,6 +78,12 @@ class Layer:
         # extends forward) is run through them: models then call the forward/backward default of _apply.
         if ("forward" in cls.__dict__ or "backward" in cls.__dict__) and "_apply" not in cls.__dict__:
             cls._apply = Layer._apply
+        # A class that writes call() the Keras way, with nbtrain.ops, is differentiated by recording call().
+        if custom_call.uses_call(cls):
+            cls._apply = Layer._apply_call
+            cls._written_with_call = True     # inherited by its subclasses too
+            if cls.compute_output_shape is Layer.compute_output_shape:
+                cls.compute_output_shape = Layer._inferred_output_shape
 
     def __init__(self, **kwargs):
         check_keyword_arguments(f"{type(self).__name__}()", kwargs, _accepted_arguments(type(self)))
@@ -108,18 +115,55 @@ class Layer:
 
     # ----- weights -------------------------------------------------------------------------------------
 
-    def add_weight(self, name: str, shape, initializer="zeros", trainable: bool = True, dtype=FLOATX,
-                   regularizer=None, constraint=None) -> np.ndarray:
+    def add_weight(self, *args, name=None, shape=None, initializer=None, trainable: bool = True, dtype=None,
+                   regularizer=None, constraint=None, **keras_options):
         """Create a weight once, in creation order (which is Keras's ``get_weights`` order).
 
+        Both spellings work: nbtrain's ``add_weight("kernel", (3, 2), "glorot_uniform")`` and Keras's
+        ``add_weight(shape=(3, 2), initializer="random_normal", trainable=True, name="w")`` (whose first
+        positional argument is the shape; the name is then optional).
+
         Args:
-            name: key in ``params``/``grads`` (``"kernel"``, ``"bias"``).
+            name: key in ``params``/``grads`` (``"kernel"``, ``"bias"``); Keras-style calls may leave it out.
             shape: the weight's shape.
-            initializer: name or initializer object.
+            initializer: name or initializer object; ``"zeros"`` for nbtrain's spelling, ``"glorot_uniform"``
+                (Keras's default) for Keras's.
             trainable: whether the optimizer updates it.
+            dtype: the weight's dtype (float32).
             regularizer: a penalty added to the loss (``"l2"``, ``nbtrain.regularizers.L2(1e-4)``).
             constraint: a projection applied after every update (``"non_neg"``, ``MaxNorm(3)``).
+            **keras_options: ``autocast``, ``aggregation``, ``overwrite_with_gradient``: accepted, no effect.
+
+        Returns:
+            The weight array; for a layer written with ``call`` (Keras's way), a Variable reading it, to use in
+            ``call`` (``ops.matmul(inputs, self.w)``).
         """
+        check_keyword_arguments("add_weight()", keras_options, ["autocast", "aggregation", "overwrite_with_gradient"])
+        keras_style = not (args and isinstance(args[0], str))   # Keras's positional order starts with the shape
+        order = (("shape", "initializer", "dtype", "trainable") if keras_style
+                 else ("name", "shape", "initializer", "trainable", "dtype", "regularizer", "constraint"))
+        if len(args) > len(order):
+            raise TypeError(f"add_weight() takes at most {len(order)} positional arguments ({', '.join(order)}), "
+                            f"got {len(args)}.")
+        given = dict(name=name, shape=shape, initializer=initializer, trainable=trainable, dtype=dtype,
+                     regularizer=regularizer, constraint=constraint)
+        for key, value in zip(order, args):
+            given[key] = value
+        name, shape, initializer, trainable, dtype, regularizer, constraint = (
+            given[k] for k in ("name", "shape", "initializer", "trainable", "dtype", "regularizer", "constraint"))
+        if shape is None:
+            raise TypeError(f"add_weight() needs a shape, e.g. add_weight(shape=(input_dim, units), ...), in layer "
+                            f"'{self.name}'.")
+        if name is None:
+            name = f"variable_{len(self._weights)}" if f"variable_{len(self._weights)}" not in self._weights \
+                else unique_name(f"{self.name}_variable")
+        if name in self._weights:
+            raise ValueError(f"Layer '{self.name}' already has a weight named {name!r}; give each weight its own "
+                             f"name.")
+        if initializer is None:
+            initializer = "glorot_uniform" if keras_style else "zeros"
+        dtype = dtype or FLOATX
+        shape = normalize_shape(shape, "add_weight() shape")
         # reshape: np.ascontiguousarray turns a 0-d weight (a count, a scalar) into shape (1,)
         value = initializers.get(initializer)(tuple(shape), dtype=dtype)
         value = np.ascontiguousarray(value, dtype=dtype).reshape(shape)
@@ -130,6 +174,8 @@ class Layer:
             self._regularizers[name] = regularizers.get(regularizer)
         if constraint is not None:
             self._constraints[name] = constraints.get(constraint)
+        if getattr(self, "_written_with_call", False):
+            return custom_call.layer_variable(self, name)
         return value
 
     # ----- per-weight options: Keras's <weight>_initializer, <weight>_regularizer, <weight>_constraint ----------
@@ -288,10 +334,11 @@ class Layer:
 
     def ensure_built(self, input_shape) -> None:
         if not self.built:
-            if input_shape and isinstance(input_shape[0], (list, tuple)):
-                self.build([tuple(s) for s in input_shape])  # several inputs (merge layers)
-            else:
-                self.build(tuple(input_shape))
+            shape = [tuple(s) for s in input_shape] if input_shape and isinstance(input_shape[0], (list, tuple)) \
+                else tuple(input_shape)         # a list of shapes: several inputs (merge layers)
+            self.build(shape)
+            if not self.built:      # a Keras-style build() that does not call super().build()
+                Layer.build(self, shape)
 
     def check_input_shape(self, x: np.ndarray) -> None:
         """Raise a clear error when data do not match the shape the layer was built for."""
@@ -360,6 +407,14 @@ class Layer:
         """
         y = self.forward(x, training=training) if mask is None else self.forward(x, training=training, mask=mask)
         return y, _SnapshotBackprop(self)
+
+    def _apply_call(self, x, training: bool, need_input_grad: bool, mask=None):
+        """``_apply`` of a layer written with ``call`` and ``nbtrain.ops``: see :mod:`nbtrain.layers.custom_call`."""
+        return custom_call.apply_call(self, x, training, need_input_grad, mask)
+
+    def _inferred_output_shape(self, input_shape):
+        """``compute_output_shape`` of a layer written with ``call`` that does not define one."""
+        return custom_call.inferred_output_shape(self, input_shape)
 
     def forward(self, x, training: bool = False, mask=None) -> np.ndarray:
         """Apply the layer by hand, keeping this call's backprop for :meth:`backward`.

@@ -552,10 +552,19 @@ def set_theme(page, theme: str, dark: bool) -> None:
     wanted = "false" if dark else "true"
     if page.evaluate("() => document.body.dataset.jpThemeLight") == wanted:
         return
-    page.keyboard.press("Control+Shift+C")
-    palette = page.locator(".lm-CommandPalette-input").first
-    palette.wait_for(timeout=10_000)
-    palette.fill(theme)
-    page.locator(".lm-CommandPalette-item", has_text=theme).first.click(timeout=10_000)
+    # On a busy machine the palette can open before its commands are listed: try again a few times.
+    for attempt in range(3):
+        page.keyboard.press("Control+Shift+C")
+        palette = page.locator(".lm-CommandPalette-input").first
+        palette.wait_for(timeout=10_000)
+        palette.fill(theme)
+        try:
+            page.locator(".lm-CommandPalette-item", has_text=theme).first.click(timeout=10_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1_000)
     page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{wanted}'", timeout=15_000)
     page.wait_for_timeout(500)
