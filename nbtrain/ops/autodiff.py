@@ -597,7 +597,8 @@ def vjp(fn, *arrays):
         ``(outputs, backward)``: ``outputs`` are NumPy arrays (the same structure ``fn`` returned);
         ``backward(output_grads, variables=(), arguments=True)`` returns ``(argument_grads, variable_grads)``,
         zeros for what the outputs do not depend on; with ``arguments=False`` the argument gradients are not
-        computed (None), as for a first layer.
+        computed (None), as for a first layer. ``backward.connected`` is False when no output depends on the
+        arguments or on any variable (every gradient would be zero).
 
     Example:
         >>> import numpy as np
@@ -634,6 +635,9 @@ def vjp(fn, *arrays):
             results.append(np.zeros(shape, np.float32) if grad is None else grad)
         return (results[:len(arrays)] if arguments else None), results[len(arrays):]
 
+    # False when no output was computed from the arguments or a variable (all gradients would be zeros): a
+    # caller can then explain, e.g. "your loss does not depend on y_pred through nbtrain.ops".
+    backward.connected = any(isinstance(o, Tensor) for o in output_list)
     return (values[0] if single else values), backward
 
 
