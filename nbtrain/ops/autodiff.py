@@ -288,9 +288,20 @@ class Variable(_ArithmeticMixin):
         tensor = watched_tensor(self)
         return self.value if tensor is None else tensor.value
 
-    def assign(self, value) -> None:
+    def assign(self, value) -> "Variable":
         """Overwrite the values in place (the shape stays)."""
-        self.value[...] = value
+        self.value[...] = _plain(value)
+        return self
+
+    def assign_add(self, delta) -> "Variable":
+        """Add ``delta`` in place (a metric's running total)."""
+        self.value += _plain(delta)
+        return self
+
+    def assign_sub(self, delta) -> "Variable":
+        """Subtract ``delta`` in place."""
+        self.value -= _plain(delta)
+        return self
 
     def _is_recorded(self) -> bool:
         """Whether ops on this variable are being recorded (a tape watches it, or would on first use)."""
@@ -317,6 +328,13 @@ class Variable(_ArithmeticMixin):
 
     def __repr__(self) -> str:
         return f"<Variable {self.name!r} shape={self.value.shape} dtype={self.value.dtype}>"
+
+
+def _plain(x):
+    """The values of an array, number, Tensor or Variable (an assignment records no gradient)."""
+    if isinstance(x, (Tensor, Variable)):
+        return x.value
+    return x
 
 
 def _values_of_variables(structure):
