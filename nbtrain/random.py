@@ -141,9 +141,9 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         raise ValueError(f"dropout rate must be in [0, 1), got {rate!r}.")
     shape = ops.shape(inputs)
     mask_shape = shape if noise_shape is None else tuple(n if m is None else m for m, n in zip(noise_shape, shape))
-    keep = _generator(seed).random(mask_shape) >= rate
-    dtype = np.dtype(ops.dtype(inputs)) if ops.dtype(inputs).startswith("float") else np.float32
-    return ops.multiply(inputs, (keep / (1 - rate)).astype(dtype))
+    dtype = np.dtype(ops.dtype(inputs)) if ops.dtype(inputs).startswith("float") else np.dtype(np.float32)
+    keep = _generator(seed).random(mask_shape, dtype=np.float32 if dtype == np.float16 else dtype) >= rate
+    return ops.multiply(inputs, np.multiply(keep, 1 / (1 - rate), dtype=dtype))
 
 
 def shuffle(x, axis=0, seed=None):

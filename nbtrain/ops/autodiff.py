@@ -288,9 +288,20 @@ class Variable(_ArithmeticMixin):
         tensor = watched_tensor(self)
         return self.value if tensor is None else tensor.value
 
-    def assign(self, value) -> None:
+    def assign(self, value) -> "Variable":
         """Overwrite the values in place (the shape stays)."""
-        self.value[...] = value
+        self.value[...] = _plain(value)
+        return self
+
+    def assign_add(self, delta) -> "Variable":
+        """Add ``delta`` in place (a metric's running total)."""
+        self.value += _plain(delta)
+        return self
+
+    def assign_sub(self, delta) -> "Variable":
+        """Subtract ``delta`` in place."""
+        self.value -= _plain(delta)
+        return self
 
     def _is_recorded(self) -> bool:
         """Whether ops on this variable are being recorded (a tape watches it, or would on first use)."""
@@ -317,6 +328,13 @@ class Variable(_ArithmeticMixin):
 
     def __repr__(self) -> str:
         return f"<Variable {self.name!r} shape={self.value.shape} dtype={self.value.dtype}>"
+
+
+def _plain(x):
+    """The values of an array, number, Tensor or Variable (an assignment records no gradient)."""
+    if isinstance(x, (Tensor, Variable)):
+        return x.value
+    return x
 
 
 def _values_of_variables(structure):
@@ -597,7 +615,8 @@ def vjp(fn, *arrays):
         ``(outputs, backward)``: ``outputs`` are NumPy arrays (the same structure ``fn`` returned);
         ``backward(output_grads, variables=(), arguments=True)`` returns ``(argument_grads, variable_grads)``,
         zeros for what the outputs do not depend on; with ``arguments=False`` the argument gradients are not
-        computed (None), as for a first layer.
+        computed (None), as for a first layer. ``backward.connected`` is False when no output depends on the
+        arguments or on any variable (every gradient would be zero).
 
     Example:
         >>> import numpy as np
@@ -634,6 +653,9 @@ def vjp(fn, *arrays):
             results.append(np.zeros(shape, np.float32) if grad is None else grad)
         return (results[:len(arrays)] if arguments else None), results[len(arrays):]
 
+    # False when no output was computed from the arguments or a variable (all gradients would be zeros): a
+    # caller can then explain, e.g. "your loss does not depend on y_pred through nbtrain.ops".
+    backward.connected = any(isinstance(o, Tensor) for o in output_list)
     return (values[0] if single else values), backward
 
 

@@ -358,3 +358,21 @@ def test_a_training_loop_from_scratch_with_a_tape_and_an_nbtrain_optimizer_learn
         optimizer.apply(grads, [w.value, b.value])
     np.testing.assert_allclose(w.numpy().ravel(), [1.5, -2.0, 0.5], atol=1e-2)
     np.testing.assert_allclose(b.numpy(), [0.25], atol=1e-2)
+
+
+def test_vjp_says_whether_the_outputs_depend_on_anything_differentiated():
+    _, backward = ops.vjp(lambda x: x * 2.0, np.ones(2, np.float32))
+    assert backward.connected
+    _, backward = ops.vjp(lambda x: ops.convert_to_numpy(x) * 2.0, np.ones(2, np.float32))
+    assert not backward.connected
+
+
+def test_variable_assignments_as_a_keras_metric_uses_them():
+    total, count = ops.Variable(0.0, name="total"), ops.Variable(0.0, name="count")
+    for batch in (np.array([1.0, 2.0]), np.array([6.0])):
+        total.assign_add(ops.sum(batch))
+        count.assign_add(ops.cast(ops.size(batch), "float32"))
+    assert float(total / count) == 3.0
+    total.assign(0.0)
+    count.assign_sub(1.0)
+    assert total.numpy() == 0.0 and count.numpy() == 2.0 and total.dtype == np.float32
