@@ -356,6 +356,10 @@ class Loss:
         from nbtrain.ops import vjp    # the tape is loaded by the first loss that needs it
 
         _, backward = vjp(lambda predictions: self.call(y_true, predictions), y_pred)
+        if not backward.connected:      # training on a zero gradient would silently learn nothing
+            raise TypeError(f"The loss {self.name!r} does not depend on y_pred through nbtrain.ops, so it has no "
+                            f"gradient: compute it from y_pred with ops (ops.mean(ops.square(y_pred - y_true), "
+                            f"axis=-1)), not from converted arrays or constants.")
         (grad,), _ = backward(np.asarray(upstream, dtype=y_pred.dtype))
         return grad
 

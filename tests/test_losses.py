@@ -949,3 +949,13 @@ def test_a_model_trains_with_a_loss_function_of_ops_as_with_the_built_in():
         model.compile("sgd", loss)
         histories.append(model.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history["loss"])
     np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
+
+
+def test_a_loss_that_does_not_use_y_pred_through_ops_is_refused():
+    from nbtrain.losses import LossFunctionWrapper
+
+    def constant(y_true, y_pred):
+        return np.zeros(len(y_true))
+
+    with pytest.raises(TypeError, match="does not depend on y_pred through nbtrain.ops"):
+        LossFunctionWrapper(constant).gradient([[1.0]], [[3.0]])
