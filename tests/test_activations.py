@@ -336,3 +336,20 @@ def test_pickle_and_deepcopy_keep_builtins_identical():
     assert copy.deepcopy(A.softmax) is A.softmax
     leaky = A.leaky_relu.with_options(negative_slope=0.1)
     assert pickle.loads(pickle.dumps(leaky)) == leaky
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "softmax", "linear"])
+def test_in_place_form_gives_the_builtin_values_bit_for_bit(name):
+    function = activations.get(name)
+    z = np.random.default_rng(0).standard_normal((4, 7)).astype(np.float32) * 60  # sigmoid's exp overflows too
+    expected = function(z.copy())
+    buffer = z.copy()
+    result = activations.in_place_form(function)(buffer)
+    assert result is buffer
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_in_place_form_exists_only_for_builtins_with_default_options():
+    assert activations.in_place_form(activations.relu.with_options(max_value=6.0)) is None
+    assert activations.in_place_form(activations.softmax.with_options(axis=0)) is None
+    assert activations.in_place_form(activations.elu) is None

@@ -375,7 +375,7 @@ class _Conv(SlidingWindowLayer):
             return self._input_gradient(g2d, padding) if need_input_grad else None
 
         return self.activate(z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)),
-                             from_preactivation)
+                             from_preactivation, owns_z=True)
 
     def _kernel_shape(self, channels) -> tuple:
         return self.kernel_size + (channels, self.filters)

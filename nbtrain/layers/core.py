@@ -53,8 +53,17 @@ class ActivatedLayer(Layer):
         super().__init__(**kwargs)
         self.activation = activations_module.get(activation)
 
-    def activate(self, z: np.ndarray, from_preactivation) -> tuple[np.ndarray, ActivationBackprop]:
-        """``(activation(z), backprop)`` for the end of ``_apply``; ``from_preactivation`` maps dL/dz to dL/dx."""
+    def activate(self, z: np.ndarray, from_preactivation,
+                 owns_z: bool = False) -> tuple[np.ndarray, ActivationBackprop]:
+        """``(activation(z), backprop)`` for the end of ``_apply``; ``from_preactivation`` maps dL/dz to dL/dx.
+
+        ``owns_z=True`` says z is a fresh array of this call that nothing else holds (``x @ kernel``, not the
+        input x): a built-in activation whose derivative needs only its output then overwrites z.
+        """
+        in_place = activations_module.in_place_form(self.activation) if owns_z else None
+        if in_place is not None and not self.activation.needs_input and z.dtype.kind == "f":
+            y = in_place(z)
+            return y, ActivationBackprop(self.activation, None, y, from_preactivation)
         y = self.activation(z)
         # Keep z only when the derivative needs it, so z's memory can go as soon as y exists.
         return y, ActivationBackprop(self.activation, z if self.activation.needs_input else None, y,
@@ -134,7 +143,7 @@ class Dense(ActivatedLayer):
                 return None
             return (g2d @ self._weights["kernel"].T).reshape(x.shape)
 
-        return self.activate(z, from_preactivation)
+        return self.activate(z, from_preactivation, owns_z=True)
 
     def get_config(self):
         return super().get_config() | {
