@@ -570,3 +570,32 @@ def test_a_custom_optimizer_needs_only_slots_and_update_step():
     SignSGD(clipvalue=1.0).apply([f32(5.0, -0.1)], [w])
     np.testing.assert_allclose(w, [0.9, 1.1], rtol=1e-6)
     assert repr(SignSGD()) == "SignSGD(learning_rate=0.1)"
+
+
+def _subnormal_count(optimizer) -> int:
+    tiny = np.finfo(np.float32).tiny
+    return sum(int(np.sum((slot != 0) & (np.abs(slot) < tiny))) for slot in optimizer._slots[0].values())
+
+
+@pytest.mark.parametrize("make, first_gradient", [(RMSprop, 1e-3), (Adam, 1e-5), (lambda: SGD(momentum=0.9), 1e-3)])
+def test_slots_that_decay_to_nothing_are_flushed_to_zero_not_left_subnormal(make, first_gradient):
+    # A weight whose gradient is nonzero once, then zero (a dead unit): its averages decay by 0.9 each step
+    # and after 735 steps would lie in the slow subnormal range (below ~1.2e-38), e.g. RMSprop's 1e-7 * 0.9**735.
+    flushed, unflushed = make(), make()
+    unflushed._flush_subnormal_slots = lambda: None
+    for optimizer in (flushed, unflushed):
+        weights = np.ones(4, dtype=np.float32)
+        optimizer.apply([np.full(4, first_gradient, np.float32)], [weights])
+        for _ in range(735):  # 736 steps in all: a multiple of the flush period (8)
+            optimizer.apply([np.zeros(4, np.float32)], [weights])
+    assert _subnormal_count(unflushed) > 0  # the situation the flush exists for
+    assert _subnormal_count(flushed) == 0
+
+
+def test_flushing_keeps_normal_slot_values_exactly():
+    optimizer = RMSprop()
+    weights = np.ones(3, dtype=np.float32)
+    optimizer.apply([np.array([1e-3, -2.0, 0.5], np.float32)], [weights])
+    before = optimizer._slots[0]["velocity"].copy()
+    optimizer._flush_subnormal_slots()
+    np.testing.assert_array_equal(optimizer._slots[0]["velocity"], before)
