@@ -599,3 +599,37 @@ def test_flushing_keeps_normal_slot_values_exactly():
     before = optimizer._slots[0]["velocity"].copy()
     optimizer._flush_subnormal_slots()
     np.testing.assert_array_equal(optimizer._slots[0]["velocity"], before)
+
+
+@pytest.mark.parametrize("make", [RMSprop, Adam, lambda: Adam(amsgrad=True), Nadam, Adamax, Adadelta, Adagrad, Lion,
+                                  lambda: SGD(momentum=0.9, nesterov=True), lambda: RMSprop(centered=True,
+                                                                                             momentum=0.5)])
+def test_a_large_variable_updated_in_pieces_matches_the_whole_update(make, monkeypatch):
+    import nbtrain.optimizers.optimizer as optimizer_module
+
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((300, 7)).astype(np.float32)
+    gradients = [rng.standard_normal((300, 7)).astype(np.float32) for _ in range(3)]
+    results = []
+    for chunk in (10**9, 64):  # whole, then in pieces of 64 elements (the last one shorter)
+        monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", chunk)
+        optimizer, weights = make(), start.copy()
+        for gradient in gradients:
+            optimizer.apply([gradient], [weights])
+        results.append(weights)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_an_update_step_overridden_without_the_elementwise_flag_runs_on_the_whole_variable(monkeypatch):
+    import nbtrain.optimizers.optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", 4)
+    shapes = []
+
+    class Normalized(SGD):  # divides by the gradient's norm: not element-wise
+        def update_step(self, gradient, variable, learning_rate, slots, scratch):
+            shapes.append(gradient.shape)
+            variable -= learning_rate * gradient / np.linalg.norm(gradient)
+
+    Normalized().apply([np.ones((3, 5), np.float32)], [np.zeros((3, 5), np.float32)])
+    assert shapes == [(3, 5)]
