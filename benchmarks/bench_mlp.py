@@ -107,7 +107,10 @@ class HandWrittenMLP:
         return loss, accuracy
 
     def rmsprop(self):
+        self.steps = getattr(self, "steps", 0) + 1
         for p, g, v, s in zip(self.params, self.grads, self.square_avg, self.scratch):
+            if self.steps % 8 == 0:  # flush subnormal averages (dead units), which slow every later pass
+                np.copyto(v, 0, where=v < np.finfo(np.float32).tiny)
             v *= RHO
             np.multiply(g, g, out=s)
             s *= 1 - RHO
