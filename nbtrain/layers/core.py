@@ -8,7 +8,7 @@ import numpy as np
 
 from nbtrain import activations as activations_module
 from nbtrain import regularizers
-from nbtrain.layers.layer import FLOATX, Layer, normalize_shape
+from nbtrain.layers.layer import FLOATX, Layer, column_sums, normalize_shape
 from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
 
@@ -138,7 +138,7 @@ class Dense(ActivatedLayer):
             if self.trainable:
                 np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
                 if self.use_bias:
-                    np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+                    column_sums(g2d, out=self.grad_buffer("bias"))
             if not need_input_grad:
                 return None
             return (g2d @ self._weights["kernel"].T).reshape(x.shape)

@@ -28,7 +28,7 @@ import numpy as np
 
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.layers.layer import FLOATX, Layer, column_sums
 from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
 
@@ -336,9 +336,9 @@ class _Recurrent(Layer):
 
     def _bias_gradient(self, flat, cache):
         if self._column_order is None:
-            np.sum(flat, axis=0, out=self.grad_buffer("bias"))
+            column_sums(flat, out=self.grad_buffer("bias"))
         else:
-            self.grad_buffer("bias")[self._column_order] = flat.sum(axis=0)
+            self.grad_buffer("bias")[self._column_order] = column_sums(flat)
 
     def _store_product_gradient(self, name, a, b):
         """Store the gradient ``a @ b`` (columns in internal order) in Keras column order."""
@@ -854,10 +854,10 @@ class GRU(_Recurrent):
     def _bias_gradient(self, flat, cache):
         grad = self.grad_buffer("bias")
         if self.reset_after:
-            np.sum(flat, axis=0, out=grad[0])
+            column_sums(flat, out=grad[0])
             np.sum(cache.pop("d_recurrent").reshape(-1, flat.shape[1]), axis=0, out=grad[1])
         else:
-            np.sum(flat, axis=0, out=grad)
+            column_sums(flat, out=grad)
 
     def get_config(self):
         return super().get_config() | {
