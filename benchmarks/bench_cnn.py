@@ -223,7 +223,7 @@ def run_benchmark(args) -> None:
         if isinstance(seconds, str):
             print(f"  {name:<45} {seconds}")
             continue
-        ratio = "" if isinstance(reference, str) else f"  ({seconds / reference:.2f}x PyTorch)"
+        ratio = "" if isinstance(reference, str) else f"  ({seconds / reference:.2f}x PyTorch; target <= 1.2)"
         print(f"  {name:<45} {seconds:7.3f} s/epoch{ratio}")
     print("BLAS / thread pools (threadpoolctl):")
     for line in blas_report():

@@ -9,10 +9,11 @@ timed epochs alternate between them and the best of ``--repeats`` counts, so a b
 Run (the machine's OpenBLAS overrides slow a current NumPy, so unset them for this command only):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_mlp.py [--samples N] [--repeats N]
-        [--threads N] [--breakdown] [--no-keras] [--no-torch]
+        [--threads N] [--clock wall|cpu] [--breakdown] [--no-keras] [--no-torch]
 
 ``--threads N`` limits NumPy's BLAS (threadpoolctl), PyTorch and XLA (``XLA_FLAGS``, set before JAX is imported)
-to N threads. ``--breakdown`` profiles nbtrain epochs into GEMMs, activations, dropout, loss, optimizer, metrics
+to N threads. ``--clock cpu`` times by this process's CPU seconds instead of the wall clock: with ``--threads 1``
+on a machine that other work keeps busy, the steadier measure. ``--breakdown`` profiles nbtrain epochs into GEMMs, activations, dropout, loss, optimizer, metrics
 and the rest of the loop, and compares the GEMM part with bare ``np.matmul`` calls of the same shapes (the
 machine's GEMM speed for this network).
 
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_time, blas_report, traced_peak  # noqa: E402
+from _common import blas_report, traced_peak  # noqa: E402
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import Dense, Dropout  # noqa: E402
@@ -194,16 +195,20 @@ def keras_description() -> str:
     return f"Keras {keras.__version__} on JAX {jax.__version__}"
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter  # --clock cpu: this process's CPU seconds, steadier than wall time on a busy machine
+
+
 def best_times(runs: dict, repeats: int) -> dict:
-    """Best wall time of each runnable; the runs alternate so that a busy machine slows them alike."""
+    """Best time of each runnable (by ``clock``); the runs alternate so that a busy machine slows them alike."""
     best = {name: run if isinstance(run, str) else float("inf") for name, run in runs.items()}
     for _ in range(repeats):
         for name, run in runs.items():
             if isinstance(run, str):
                 continue
-            start = time.perf_counter()
+            start = clock()
             run()
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], clock() - start)
     return best
 
 
@@ -219,13 +224,13 @@ class ExclusiveTimer:
 
     def wrap(self, category, function):
         def timed(*args, **kwargs):
-            frame = [time.perf_counter(), 0.0]
+            frame = [clock(), 0.0]
             self._stack.append(frame)
             try:
                 return function(*args, **kwargs)
             finally:
                 self._stack.pop()
-                elapsed = time.perf_counter() - frame[0]
+                elapsed = clock() - frame[0]
                 self.totals[category] += elapsed - frame[1]
                 if self._stack:
                     self._stack[-1][1] += elapsed
@@ -290,7 +295,7 @@ def bare_gemm_seconds(samples: int, repeats: int) -> float:
                 np.matmul(a[k + 1], weights[k].T, out=a[k])
 
     epoch()
-    return best_time(epoch, repeats)
+    return best_times({"gemm": epoch}, repeats)["gemm"]
 
 
 def breakdown(x, y, repeats: int) -> None:
@@ -303,9 +308,9 @@ def breakdown(x, y, repeats: int) -> None:
     best = None
     for _ in range(repeats):
         timer.totals.clear()
-        start = time.perf_counter()
+        start = clock()
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-        total = time.perf_counter() - start
+        total = clock() - start
         if best is None or total < best[0]:
             best = (total, dict(timer.totals))
     total, parts = best
@@ -346,15 +351,20 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="limit BLAS, PyTorch and XLA to this many threads")
     parser.add_argument("--breakdown", action="store_true", help="profile nbtrain's epoch instead of comparing")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="time by wall clock (default) or by this process's CPU time (steadier with --threads 1 "
+                             "on a busy machine; with more threads it adds up every thread's time)")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
 
     x, y = make_data(args.samples)
     with limit_threads(args.threads):
         print(blas_report())
         print(f"data: x {x.shape} float32 ({x.nbytes / 2**20:.1f} MiB), y {y.shape}; batch {BATCH}; "
-              f"best of {args.repeats}")
+              f"best of {args.repeats}; {args.clock} time")
         if args.breakdown:
             breakdown(x, y, args.repeats)
             return
