@@ -298,11 +298,11 @@ def bare_gemm_seconds(samples: int, repeats: int) -> float:
     return best_times({"gemm": epoch}, repeats)["gemm"]
 
 
-def breakdown(x, y, repeats: int) -> None:
-    """Print where an nbtrain epoch's time goes, the best of ``repeats`` instrumented epochs."""
+def breakdown(x, y, repeats: int, warmup: int = 1) -> None:
+    """Print where an nbtrain epoch's time goes, the best of ``repeats`` instrumented epochs after ``warmup``."""
     nbtrain.utils.set_random_seed(0)
     model = nbtrain_model()
-    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    model.fit(x, y, batch_size=BATCH, epochs=warmup, verbose=0)
     timer = ExclusiveTimer()
     instrument(model, timer)
     best = None
@@ -316,7 +316,8 @@ def breakdown(x, y, repeats: int) -> None:
     total, parts = best
     parts["loop, batching, checks and the rest"] = total - sum(parts.values())
     gemm_floor = bare_gemm_seconds(len(x), repeats)
-    print(f"breakdown of one nbtrain epoch ({total:.3f} s, instrumented; best of {repeats}):")
+    print(f"breakdown of one nbtrain epoch ({total:.3f} s, instrumented; best of epochs {warmup + 1}-"
+          f"{warmup + repeats}):")
     for name, seconds in sorted(parts.items(), key=lambda item: -item[1]):
         print(f"  {name:<38} {seconds:7.3f} s  {seconds / total:6.1%}")
     print(f"  bare np.matmul of the same shapes      {gemm_floor:7.3f} s  (the GEMM floor: nbtrain's GEMM part is "
@@ -351,6 +352,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="limit BLAS, PyTorch and XLA to this many threads")
     parser.add_argument("--breakdown", action="store_true", help="profile nbtrain's epoch instead of comparing")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="epochs trained before the breakdown's timed ones (e.g. 5: after the optimizer state has aged)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="time by wall clock (default) or by this process's CPU time (steadier with --threads 1 "
                              "on a busy machine; with more threads it adds up every thread's time)")
@@ -366,7 +369,7 @@ def main(argv=None):
         print(f"data: x {x.shape} float32 ({x.nbytes / 2**20:.1f} MiB), y {y.shape}; batch {BATCH}; "
               f"best of {args.repeats}; {args.clock} time")
         if args.breakdown:
-            breakdown(x, y, args.repeats)
+            breakdown(x, y, args.repeats, args.warmup)
             return
         compare(x, y, args)
 
