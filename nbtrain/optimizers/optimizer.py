@@ -495,7 +495,9 @@ class Optimizer:
             for slot in slots.values():
                 if slot.dtype.kind != "f" or slot.size == 0:
                     continue
-                magnitude = scratch[0] if scratch else np.empty_like(slot)  # same shape and dtype as the slot
+                # the shared scratch buffer when it fits (slots usually have their variable's shape; a factored
+                # slot, as Adafactor keeps, is smaller)
+                magnitude = scratch[0] if scratch and scratch[0].shape == slot.shape else np.empty_like(slot)
                 np.abs(slot, out=magnitude)
                 np.copyto(slot, 0, where=magnitude < np.finfo(slot.dtype).tiny)
 

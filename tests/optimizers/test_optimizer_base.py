@@ -633,3 +633,19 @@ def test_an_update_step_overridden_without_the_elementwise_flag_runs_on_the_whol
 
     Normalized().apply([np.ones((3, 5), np.float32)], [np.zeros((3, 5), np.float32)])
     assert shapes == [(3, 5)]
+
+
+def test_flushing_handles_slots_smaller_than_their_variable():
+    class Factored(SGD):  # a slot of another shape than its variable, as Adafactor's factored moments
+        def slot_initial_values(self):
+            return {"row_average": 1e-40}
+
+        def build(self, variables, variable_names=None):
+            super().build(variables, variable_names)
+            self._slots = [{"row_average": np.full(v.shape[:1], 1e-40, v.dtype)} for v in variables]
+
+    optimizer = Factored()
+    weights = np.ones((3, 4), np.float32)
+    optimizer.apply([np.ones((3, 4), np.float32)], [weights])
+    optimizer._flush_subnormal_slots()
+    np.testing.assert_array_equal(optimizer._slots[0]["row_average"], np.zeros(3, np.float32))
