@@ -1,26 +1,40 @@
-"""Seconds per epoch of the Keras MNIST MLP: nbtrain beside a hand-written float32 NumPy loop (and PyTorch).
+"""Seconds per epoch of the Keras MNIST MLP: nbtrain beside a hand-written NumPy loop, Keras 3 on JAX and PyTorch.
 
 784-512-512-10, ReLU, Dropout 0.2, RMSprop, batch 128, categorical crossentropy, accuracy, on 60000 x 784
 float32 MNIST-shaped data. The hand-written loop does the same math with preallocated buffers and in-place
-updates; it is the reference every ratio is measured against, in the same process.
+updates. Keras 3 runs on JAX (XLA) when ``keras`` and ``jax`` import, PyTorch when ``torch`` imports; each is
+skipped with a message otherwise. Every framework is prepared (and XLA has compiled) before timing; then the
+timed epochs alternate between them and the best of ``--repeats`` counts, so a busy machine slows all alike.
 
 Run (the machine's OpenBLAS overrides slow a current NumPy, so unset them for this command only):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_mlp.py [--samples N] [--repeats N]
+        [--threads N] [--clock wall|cpu] [--breakdown] [--no-keras] [--no-torch]
 
-Targets: nbtrain <= 1.15 x the hand-written loop per epoch; peak memory during fit <= data + 25%.
+``--threads N`` limits NumPy's BLAS (threadpoolctl), PyTorch and XLA (``XLA_FLAGS``, set before JAX is imported)
+to N threads. ``--clock cpu`` times by this process's CPU seconds instead of the wall clock: with ``--threads 1``
+on a machine that other work keeps busy, the steadier measure. ``--breakdown`` profiles nbtrain epochs into GEMMs, activations, dropout, loss, optimizer, metrics
+and the rest of the loop, and compares the GEMM part with bare ``np.matmul`` calls of the same shapes (the
+machine's GEMM speed for this network).
+
+Targets: nbtrain <= 1.15 x the hand-written loop and <= 1.0 x Keras on JAX per epoch; peak memory during fit
+<= data + 25%.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
+from collections import defaultdict
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_time, blas_report, traced_peak  # noqa: E402
+from _common import blas_report, traced_peak  # noqa: E402
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import Dense, Dropout  # noqa: E402
@@ -94,7 +108,10 @@ class HandWrittenMLP:
         return loss, accuracy
 
     def rmsprop(self):
+        self.steps = getattr(self, "steps", 0) + 1
         for p, g, v, s in zip(self.params, self.grads, self.square_avg, self.scratch):
+            if self.steps % 8 == 0:  # flush subnormal averages (dead units), which slow every later pass
+                np.copyto(v, 0, where=v < np.finfo(np.float32).tiny)
             v *= RHO
             np.multiply(g, g, out=s)
             s *= 1 - RHO
@@ -125,11 +142,12 @@ def nbtrain_model():
     return model
 
 
-def torch_epoch_seconds(x, y, repeats):
+def prepare_torch(x, y):
+    """One PyTorch epoch of the same network, or a string saying why it cannot run."""
     try:
         import torch
     except ImportError:
-        return None
+        return "not installed (pip install torch to compare)"
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(784, HIDDEN), torch.nn.ReLU(), torch.nn.Dropout(RATE),
                               torch.nn.Linear(HIDDEN, HIDDEN), torch.nn.ReLU(), torch.nn.Dropout(RATE),
@@ -147,39 +165,248 @@ def torch_epoch_seconds(x, y, repeats):
             optimizer.step()
 
     epoch()
-    return best_time(epoch, repeats), torch.get_num_threads()
+    return epoch
+
+
+def prepare_keras(x, y):
+    """One Keras-3-on-JAX epoch of the same network (compiled by a first, untimed epoch), or why it cannot run."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    try:
+        import keras
+    except Exception as error:  # ImportError, or a backend that fails to load
+        return f"not available ({type(error).__name__}: {error}); pip install keras jax to compare"
+    if keras.backend.backend() != "jax":
+        return f"skipped: KERAS_BACKEND is {keras.backend.backend()!r}, this row measures Keras on JAX"
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((784,)), keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dropout(RATE),
+        keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dropout(RATE),
+        keras.layers.Dense(CLASSES, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=LR, rho=RHO),
+                  metrics=["accuracy"])
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # XLA compiles here; later fits reuse the program
+    return lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+
+
+def keras_description() -> str:
+    import jax
+    import keras
+
+    return f"Keras {keras.__version__} on JAX {jax.__version__}"
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter  # --clock cpu: this process's CPU seconds, steadier than wall time on a busy machine
+
+
+def best_times(runs: dict, repeats: int) -> dict:
+    """Best time of each runnable (by ``clock``); the runs alternate so that a busy machine slows them alike."""
+    best = {name: run if isinstance(run, str) else float("inf") for name, run in runs.items()}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            if isinstance(run, str):
+                continue
+            start = clock()
+            run()
+            best[name] = min(best[name], clock() - start)
+    return best
+
+
+# ----- breakdown ----------------------------------------------------------------------------------------------
+
+
+class ExclusiveTimer:
+    """Wall time per category; time spent in a nested timed call counts for the inner category only."""
+
+    def __init__(self):
+        self.totals = defaultdict(float)
+        self._stack = []  # per open call: [start, seconds taken by nested timed calls]
+
+    def wrap(self, category, function):
+        def timed(*args, **kwargs):
+            frame = [clock(), 0.0]
+            self._stack.append(frame)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._stack.pop()
+                elapsed = clock() - frame[0]
+                self.totals[category] += elapsed - frame[1]
+                if self._stack:
+                    self._stack[-1][1] += elapsed
+        return timed
+
+
+class TimedActivation:
+    """Stands in for a layer's activation function and times its forward and backward calls."""
+
+    def __init__(self, function, timer, category):
+        self.function, self.name, self.needs_input = function, function.name, function.needs_input
+        self._call = timer.wrap(category, function)
+        self.backward = timer.wrap(category, function.backward)
+
+    def __call__(self, x):
+        return self._call(x)
+
+
+GEMMS, ACTIVATIONS, DROPOUT = "GEMMs (Dense: products, bias)", "activations (relu, softmax)", "dropout masks"
+LOSS, OPTIMIZER, METRICS = "loss and its gradient", "optimizer (RMSprop)", "metrics and logs"
+
+
+def instrument(model, timer) -> None:
+    """Route the model's per-batch work through ``timer`` (after the first fit: the loss fusion is decided)."""
+    for layer in model.layers:
+        category = GEMMS if isinstance(layer, Dense) else DROPOUT
+        layer._apply = timer.wrap(category, _timing_backprop(layer._apply, timer, category))
+        if isinstance(layer, Dense):
+            layer.activation = TimedActivation(layer.activation, timer, ACTIVATIONS)
+    model._compiled_loss.value_and_gradients = timer.wrap(LOSS, model._compiled_loss.value_and_gradients)
+    model.optimizer.apply = timer.wrap(OPTIMIZER, model.optimizer.apply)
+    model._tracker.update = timer.wrap(METRICS, model._tracker.update)
+
+
+def _timing_backprop(apply, timer, category):
+    def timed_apply(*args, **kwargs):
+        output, backprop = apply(*args, **kwargs)
+        if hasattr(backprop, "from_preactivation"):  # a Dense layer's: time its own part, the activation apart
+            backprop.from_preactivation = timer.wrap(category, backprop.from_preactivation)
+            return output, backprop
+        return output, timer.wrap(category, backprop)
+    return timed_apply
+
+
+def bare_gemm_seconds(samples: int, repeats: int) -> float:
+    """One epoch's matrix products alone, as np.matmul calls into preallocated outputs (the GEMM floor)."""
+    rng = np.random.default_rng(1)
+    sizes = [784, HIDDEN, HIDDEN, CLASSES]
+    weights = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
+    grad_w = [np.empty_like(w) for w in weights]
+    batches = [min(BATCH, samples - start) for start in range(0, samples, BATCH)]
+    acts = {n: [rng.standard_normal((n, size), dtype=np.float32) for size in sizes] for n in set(batches)}
+
+    def epoch():
+        for n in batches:
+            a = acts[n]
+            for k, w in enumerate(weights):  # forward: x @ W
+                np.matmul(a[k], w, out=a[k + 1])
+            for k in range(len(weights)):  # kernel gradients: x.T @ g
+                np.matmul(a[k].T, a[k + 1], out=grad_w[k])
+            for k in (2, 1):  # input gradients of the layers after the first: g @ W.T
+                np.matmul(a[k + 1], weights[k].T, out=a[k])
+
+    epoch()
+    return best_times({"gemm": epoch}, repeats)["gemm"]
+
+
+def breakdown(x, y, repeats: int, warmup: int = 1) -> None:
+    """Print where an nbtrain epoch's time goes, the best of ``repeats`` instrumented epochs after ``warmup``."""
+    nbtrain.utils.set_random_seed(0)
+    model = nbtrain_model()
+    model.fit(x, y, batch_size=BATCH, epochs=warmup, verbose=0)
+    timer = ExclusiveTimer()
+    instrument(model, timer)
+    best = None
+    for _ in range(repeats):
+        timer.totals.clear()
+        start = clock()
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        total = clock() - start
+        if best is None or total < best[0]:
+            best = (total, dict(timer.totals))
+    total, parts = best
+    parts["loop, batching, checks and the rest"] = total - sum(parts.values())
+    gemm_floor = bare_gemm_seconds(len(x), repeats)
+    print(f"breakdown of one nbtrain epoch ({total:.3f} s, instrumented; best of epochs {warmup + 1}-"
+          f"{warmup + repeats}):")
+    for name, seconds in sorted(parts.items(), key=lambda item: -item[1]):
+        print(f"  {name:<38} {seconds:7.3f} s  {seconds / total:6.1%}")
+    print(f"  bare np.matmul of the same shapes      {gemm_floor:7.3f} s  (the GEMM floor: nbtrain's GEMM part is "
+          f"{parts[GEMMS] / gemm_floor:.2f}x it; everything but GEMMs is {(total - gemm_floor) / total:.1%} "
+          "of the epoch)")
+
+
+# ----- main ---------------------------------------------------------------------------------------------------
+
+
+def limit_threads(threads):
+    """Limit BLAS, PyTorch and XLA to ``threads`` (XLA reads its flags when JAX is first imported)."""
+    if threads is None:
+        return nullcontext()
+    flags = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}"
+    if threads == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(threads)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="MLP epoch time: nbtrain vs a hand-written NumPy loop")
+    parser = argparse.ArgumentParser(description="MLP epoch time: nbtrain vs a hand-written NumPy loop, Keras, torch")
     parser.add_argument("--samples", type=int, default=60000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="limit BLAS, PyTorch and XLA to this many threads")
+    parser.add_argument("--breakdown", action="store_true", help="profile nbtrain's epoch instead of comparing")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="epochs trained before the breakdown's timed ones (e.g. 5: after the optimizer state has aged)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="time by wall clock (default) or by this process's CPU time (steadier with --threads 1 "
+                             "on a busy machine; with more threads it adds up every thread's time)")
+    parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
 
     x, y = make_data(args.samples)
-    print(blas_report())
-    print(f"data: x {x.shape} float32 ({x.nbytes / 2**20:.1f} MiB), y {y.shape}; batch {BATCH}; best of {args.repeats}")
+    with limit_threads(args.threads):
+        print(blas_report())
+        print(f"data: x {x.shape} float32 ({x.nbytes / 2**20:.1f} MiB), y {y.shape}; batch {BATCH}; "
+              f"best of {args.repeats}; {args.clock} time")
+        if args.breakdown:
+            breakdown(x, y, args.repeats, args.warmup)
+            return
+        compare(x, y, args)
 
+
+def compare(x, y, args):
     hand = HandWrittenMLP()
     hand.epoch(x, y)  # warm up caches and BLAS threads
-    hand_seconds = best_time(lambda: hand.epoch(x, y), args.repeats)
-
     nbtrain.utils.set_random_seed(0)
     model = nbtrain_model()
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-    nb_seconds = best_time(lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0), args.repeats)
+    runs = {
+        "hand-written NumPy loop": lambda: hand.epoch(x, y),
+        "nbtrain fit()": lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0),
+        "Keras on JAX fit()": "skipped: --no-keras" if args.no_keras else prepare_keras(x, y),
+        "PyTorch": "skipped: --no-torch" if args.no_torch else prepare_torch(x, y),
+    }
+    results = best_times(runs, args.repeats)
+    hand_seconds, nb_seconds = results["hand-written NumPy loop"], results["nbtrain fit()"]
+    print(f"{'hand-written NumPy loop':<24}: {hand_seconds:7.3f} s/epoch")
+    print(f"{'nbtrain fit()':<24}: {nb_seconds:7.3f} s/epoch  nbtrain/hand-written {nb_seconds / hand_seconds:.3f} "
+          "(target <= 1.15)")
+    keras_seconds = results["Keras on JAX fit()"]
+    if isinstance(keras_seconds, str):
+        print(f"{'Keras on JAX':<24}: {keras_seconds}")
+    else:
+        print(f"{'Keras on JAX':<24}: {keras_seconds:7.3f} s/epoch  nbtrain/Keras {nb_seconds / keras_seconds:.3f} "
+              f"(target <= 1.0; {keras_description()}, XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r})")
+    torch_seconds = results["PyTorch"]
+    if isinstance(torch_seconds, str):
+        print(f"{'PyTorch':<24}: {torch_seconds}")
+    else:
+        import torch
 
+        print(f"{'PyTorch':<24}: {torch_seconds:7.3f} s/epoch  nbtrain/torch {nb_seconds / torch_seconds:.3f} "
+              f"(torch {torch.__version__}, {torch.get_num_threads()} threads)")
     data_bytes = x.nbytes + y.nbytes
     peak = traced_peak(lambda: nbtrain_model().fit(x, y, batch_size=BATCH, epochs=1, verbose=0))
-
-    print(f"hand-written NumPy loop : {hand_seconds:7.3f} s/epoch  (reference)")
-    print(f"nbtrain fit()           : {nb_seconds:7.3f} s/epoch  ratio {nb_seconds / hand_seconds:.3f} (target <= 1.15)")
-    torch_result = torch_epoch_seconds(x, y, args.repeats)
-    if torch_result is None:
-        print("PyTorch                 : not installed (pip install torch to compare)")
-    else:
-        seconds, threads = torch_result
-        print(f"PyTorch ({threads} threads)     : {seconds:7.3f} s/epoch  nbtrain/torch ratio {nb_seconds / seconds:.3f}")
     print(f"peak memory during fit  : {peak / 2**20:7.1f} MiB allocated beyond the data "
           f"= {peak / data_bytes:.1%} of the data (target <= 25%)")
 

@@ -433,3 +433,20 @@ def test_softmax_and_log_softmax_over_a_tuple_of_axes_match_keras(name, keras_va
         bumped[index] += 1e-6
         numeric[index] = ((configured(bumped) - y) * upstream).sum() / 1e-6
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "softmax", "linear"])
+def test_in_place_form_gives_the_builtin_values_bit_for_bit(name):
+    function = activations.get(name)
+    z = np.random.default_rng(0).standard_normal((4, 7)).astype(np.float32) * 60  # sigmoid's exp overflows too
+    expected = function(z.copy())
+    buffer = z.copy()
+    result = activations.in_place_form(function)(buffer)
+    assert result is buffer
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_in_place_form_exists_only_for_builtins_with_default_options():
+    assert activations.in_place_form(activations.relu.with_options(max_value=6.0)) is None
+    assert activations.in_place_form(activations.softmax.with_options(axis=0)) is None
+    assert activations.in_place_form(activations.elu) is None

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.layer import LAYERS, Layer
+from nbtrain.layers.layer import LAYERS, Layer, column_sums
 from nbtrain.utils.checks import is_int, one_of, positive_int
 from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.naming import shape_text
@@ -374,11 +374,11 @@ class _Conv(SlidingWindowLayer):
             if self.trainable:
                 np.matmul(cols.T, g2d, out=self.grad_buffer("kernel").reshape(-1, self.filters))
                 if self.use_bias:
-                    np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+                    column_sums(g2d, out=self.grad_buffer("bias"))
             return self._input_gradient(g2d, padding) if need_input_grad else None
 
         return self.activate(z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)),
-                             from_preactivation)
+                             from_preactivation, owns_z=True)
 
     def _kernel_shape(self, channels) -> tuple:
         return self.kernel_size + (channels, self.filters)

@@ -8,7 +8,7 @@ import numpy as np
 
 from nbtrain import activations as activations_module
 from nbtrain import regularizers
-from nbtrain.layers.layer import FLOATX, Layer
+from nbtrain.layers.layer import FLOATX, Layer, column_sums
 from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
 
@@ -69,8 +69,17 @@ class ActivatedLayer(Layer):
         # Keras code sets layer.activation = None (or a name) after construction; None means linear there.
         self._activation = activations_module.get(value)
 
-    def activate(self, z: np.ndarray, from_preactivation) -> tuple[np.ndarray, ActivationBackprop]:
-        """``(activation(z), backprop)`` for the end of ``_apply``; ``from_preactivation`` maps dL/dz to dL/dx."""
+    def activate(self, z: np.ndarray, from_preactivation,
+                 owns_z: bool = False) -> tuple[np.ndarray, ActivationBackprop]:
+        """``(activation(z), backprop)`` for the end of ``_apply``; ``from_preactivation`` maps dL/dz to dL/dx.
+
+        ``owns_z=True`` says z is a fresh array of this call that nothing else holds (``x @ kernel``, not the
+        input x): a built-in activation whose derivative needs only its output then overwrites z.
+        """
+        in_place = activations_module.in_place_form(self.activation) if owns_z else None
+        if in_place is not None and not self.activation.needs_input and z.dtype.kind == "f":
+            y = in_place(z)
+            return y, ActivationBackprop(self.activation, None, y, from_preactivation)
         y = self.activation(z)
         # Keep z only when the derivative needs it, so z's memory can go as soon as y exists.
         return y, ActivationBackprop(self.activation, z if self.activation.needs_input else None, y,
@@ -145,12 +154,12 @@ class Dense(ActivatedLayer):
             if self.trainable:
                 np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
                 if self.use_bias:
-                    np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+                    column_sums(g2d, out=self.grad_buffer("bias"))
             if not need_input_grad:
                 return None
             return (g2d @ self._weights["kernel"].T).reshape(x.shape)
 
-        return self.activate(z, from_preactivation)
+        return self.activate(z, from_preactivation, owns_z=True)
 
     def get_config(self):
         return super().get_config() | {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.convolutional import Geometry, SlidingWindowLayer, offset_view
-from nbtrain.layers.layer import LAYERS
+from nbtrain.layers.layer import LAYERS, column_sums
 from nbtrain.utils.checks import positive_int
 
 
@@ -220,7 +220,7 @@ class _SeparableConv(_DepthwiseStep):
             if self.trainable:
                 np.matmul(filtered.T, g2d, out=self.grad_buffer("pointwise_kernel").reshape(pointwise.shape))
                 if self.use_bias:
-                    np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
+                    column_sums(g2d, out=self.grad_buffer("bias"))
             return depthwise_gradients((g2d @ pointwise.T).reshape(filtered_shape), need_input_grad)
 
         return self.activate(z.reshape((x.shape[0],) + filtered_shape[1:3][2 - self.rank:] + (self.filters,)),

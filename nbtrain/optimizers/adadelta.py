@@ -39,6 +39,8 @@ class Adadelta(Optimizer):
     def slot_initial_values(self):
         return {"accumulated_grad": 0.0, "accumulated_delta_var": 0.0}
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         rho, eps = self.rho, self.epsilon
         grad_average, delta_average = slots["accumulated_grad"], slots["accumulated_delta_var"]

@@ -37,6 +37,8 @@ class Adagrad(Optimizer):
     def slot_initial_values(self):
         return {"accumulator": self.initial_accumulator_value}
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         accumulator, step = slots["accumulator"], scratch[0]
         np.square(gradient, out=step)

@@ -60,6 +60,8 @@ class Adam(Optimizer):
     def begin_update(self, learning_rate, step):
         self._alpha = learning_rate * math.sqrt(1.0 - self.beta_2**step) / (1.0 - self.beta_1**step)
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         m, v, step = slots["momentum"], slots["velocity"], scratch[0]
         np.subtract(gradient, m, out=step)

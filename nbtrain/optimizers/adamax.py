@@ -40,6 +40,8 @@ class Adamax(Optimizer):
     def begin_update(self, learning_rate, step):
         self._rate = learning_rate / (1.0 - self.beta_1**step)
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         m, u, step = slots["m"], slots["u"], scratch[0]
         np.subtract(gradient, m, out=step)

@@ -36,6 +36,8 @@ class Lion(Optimizer):
     def slot_initial_values(self):
         return {"momentum": 0.0}
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         m, step = slots["momentum"], scratch[0]
         # beta_1 m + (1 - beta_1) g, written as m + (1 - beta_1)(g - m) to need one buffer

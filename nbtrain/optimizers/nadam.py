@@ -55,6 +55,8 @@ class Nadam(Optimizer):
         self._gradient_weight = (1.0 - mu) / (1.0 - product)
         self._velocity_scale = 1.0 / (1.0 - self.beta_2**step)
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         m, v = slots["momentum"], slots["velocity"]
         step, other = scratch

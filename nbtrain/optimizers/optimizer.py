@@ -114,6 +114,11 @@ class Optimizer:
     # How many parameter-sized scratch buffers update_step needs (shared by all variables, never saved).
     scratch_buffers = 1
 
+    # True when update_step treats every element on its own (no reductions, no shapes): apply may then run it
+    # over cache-sized pieces of a large variable. It counts only in the class that defines update_step, so a
+    # subclass that overrides update_step is not chunked unless it says so too.
+    elementwise_update = False
+
     def __init__(
         self,
         learning_rate,
@@ -473,13 +478,59 @@ class Optimizer:
             gradient = self._processed_gradient(i, raw, factor[i], variable)
             if decay is not None and self._decay_mask[i]:
                 variable *= decay
-            self.update_step(gradient, variable, learning_rate, self._slots[i], self._scratch[i])
+            self._run_update_step(gradient, variable, learning_rate, self._slots[i], self._scratch[i])
         if self.gradient_accumulation_steps:
             for slots in self._slots:
                 slots["gradient_accumulator"].fill(0)
         if self.use_ema:
             self._update_moving_average(variables)
         self._iterations += 1
+        if self._iterations % _FLUSH_EVERY == 0:
+            self._flush_subnormal_slots()
+
+    def _flush_subnormal_slots(self) -> None:
+        """Set slot values too small to be normal floats (below ~1.2e-38 in float32) to zero.
+
+        A slot that decays while its gradient stays zero (RMSprop's and Adam's averages for a dead unit or an
+        always-blank pixel: ``v *= rho`` every step) sinks into the subnormal range after some hundreds of steps,
+        and CPUs handle subnormal operands many times slower: on the seed MLP, almost half of RMSprop's velocity was
+        subnormal by the fifth epoch and each epoch took 1.5x as long as the first. Such values change no update
+        (epsilon dominates them), so they become zero, as on a CPU running in flush-to-zero mode. A value takes
+        far more than ``_FLUSH_EVERY`` steps to cross the subnormal range, so a flush every that many steps
+        keeps them rare.
+        """
+        for slots, scratch in zip(self._slots, self._scratch):
+            for slot in slots.values():
+                if slot.dtype.kind != "f" or slot.size == 0:
+                    continue
+                # the shared scratch buffer when it fits (slots usually have their variable's shape; a factored
+                # slot, as Adafactor keeps, is smaller)
+                magnitude = scratch[0] if scratch and scratch[0].shape == slot.shape else np.empty_like(slot)
+                np.abs(slot, out=magnitude)
+                np.copyto(slot, 0, where=magnitude < np.finfo(slot.dtype).tiny)
+
+    def _run_update_step(self, gradient, variable, learning_rate, slots, scratch) -> None:
+        """``update_step`` on the whole variable, or piece by piece when it is element-wise and large.
+
+        An update reads and writes each array several times (square, scale, add, sqrt, divide, ...). On a
+        variable larger than the CPU's cache every one of those passes streams it from memory again; on pieces
+        of ``_UPDATE_CHUNK`` elements the passes after the first hit the cache (RMSprop on the seed MLP's
+        weights: 1.12x faster within a training epoch, about 1.35x on its own).
+        """
+        size = variable.size
+        arrays = (gradient, variable, *slots.values(), *scratch)
+        if (size <= _UPDATE_CHUNK or not _elementwise(type(self))
+                or not all(a.flags.c_contiguous and a.size == size for a in arrays)):
+            self.update_step(gradient, variable, learning_rate, slots, scratch)
+            return
+        flat_gradient, flat_variable = gradient.reshape(-1), variable.reshape(-1)
+        flat_slots = {name: slot.reshape(-1) for name, slot in slots.items()}
+        flat_scratch = [buffer.reshape(-1) for buffer in scratch]
+        for start in range(0, size, _UPDATE_CHUNK):
+            piece = slice(start, start + _UPDATE_CHUNK)
+            self.update_step(flat_gradient[piece], flat_variable[piece], learning_rate,
+                             {name: slot[piece] for name, slot in flat_slots.items()},
+                             [buffer[piece] for buffer in flat_scratch])
 
     def _resolve_variables(self, grads, variables) -> list:
         if variables is None:
@@ -744,6 +795,21 @@ def _not_an_optimizer(identifier):
 OPTIMIZERS = Registry("optimizer", base=Optimizer, module="nbtrain.optimizers", convert=_not_an_optimizer,
                       config_only=True)
 """Every optimizer by its Keras name (the lower-cased class name, ``"adam"``); each class registers itself."""
+
+# Optimizer steps between two flushes of subnormal slot values (see Optimizer._flush_subnormal_slots).
+_FLUSH_EVERY = 8
+
+# Elements per piece of an element-wise update: a few arrays of this many float32 values fit in a core's L2.
+_UPDATE_CHUNK = 1 << 15
+
+
+def _elementwise(cls) -> bool:
+    """Whether the class that defines ``cls.update_step`` declared it element-wise."""
+    for klass in cls.__mro__:
+        if "update_step" in vars(klass):
+            return bool(vars(klass).get("elementwise_update", False))
+    return False
+
 
 def _l2_norm(array: np.ndarray) -> float:
     flat = array.reshape(-1)

@@ -55,6 +55,8 @@ class RMSprop(Optimizer):
             slots["average_gradient"] = 0.0
         return slots
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         rho, step = self.rho, scratch[0]
         velocity = slots["velocity"]

@@ -38,6 +38,8 @@ class SGD(Optimizer):
     def slot_initial_values(self):
         return {"momentum": 0.0} if self.momentum != 0 else {}
 
+    elementwise_update = True  # every element is updated on its own: apply may work in cache-sized pieces
+
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         step = scratch[0]
         np.multiply(gradient, learning_rate, out=step)

@@ -162,3 +162,17 @@ def test_activity_regularization_config_and_errors():
         ActivityRegularization(activity_regularizer="l2")
     with pytest.raises(ValueError, match="l1"):
         ActivityRegularization(l1=-1.0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "softmax"])
+def test_activating_in_place_leaves_the_input_and_the_result_right(activation):
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    x_before = x.copy()
+    dense = Dense(5, activation=activation, use_bias=False)
+    y = dense(x)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_allclose(y, nbtrain.activations.get(activation)(x @ dense.get_weights()[0]), rtol=1e-6)
+    # The Activation layer's z is its input, which it must never overwrite.
+    out = Activation(activation)(x)
+    np.testing.assert_array_equal(x, x_before)
+    assert out is not x

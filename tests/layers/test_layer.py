@@ -1,11 +1,13 @@
 """Layer.__call__ takes the arguments of Keras's call() and nothing else (issue 16): an argument it would
 ignore is an error, a second positional argument follows Keras's signature, and image augmentation layers
-augment when called directly, as in Keras."""
+augment when called directly, as in Keras.
+Also the helpers of nbtrain/layers/layer.py that many layers use (column_sums)."""
 
 import numpy as np
 import pytest
 
 from nbtrain.layers import Dense, Dropout, GlobalAveragePooling1D, Input, RandomFlip
+from nbtrain.layers.layer import column_sums
 
 
 def test_an_unknown_keyword_argument_is_an_error_that_lists_the_accepted_ones():
@@ -112,3 +114,18 @@ def test_setting_activation_to_none_after_construction_means_linear():
     np.testing.assert_array_equal(layer(-np.ones((1, 3))), [[-3.0, -3.0]])
     layer.activation = "relu"
     np.testing.assert_array_equal(layer(-np.ones((1, 3))), [[0.0, 0.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 5), (0, 4), (1000, 3)])
+def test_column_sums_is_the_sum_over_rows(shape, dtype):
+    matrix = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    out = np.empty(shape[1], dtype)
+    result = column_sums(matrix, out=out)
+    assert result is out and result.dtype == dtype
+    np.testing.assert_allclose(result, matrix.astype(np.float64).sum(axis=0), rtol=1e-5, atol=1e-5)
+
+
+def test_column_sums_of_a_strided_view():
+    matrix = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]
+    np.testing.assert_array_equal(column_sums(matrix), matrix.sum(axis=0))

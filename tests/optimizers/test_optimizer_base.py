@@ -604,3 +604,82 @@ def test_a_custom_optimizer_needs_only_slots_and_update_step():
     SignSGD(clipvalue=1.0).apply([f32(5.0, -0.1)], [w])
     np.testing.assert_allclose(w, [0.9, 1.1], rtol=1e-6)
     assert repr(SignSGD()) == "SignSGD(learning_rate=0.1)"
+
+
+def _subnormal_count(optimizer) -> int:
+    tiny = np.finfo(np.float32).tiny
+    return sum(int(np.sum((slot != 0) & (np.abs(slot) < tiny))) for slot in optimizer._slots[0].values())
+
+
+@pytest.mark.parametrize("make, first_gradient", [(RMSprop, 1e-3), (Adam, 1e-5), (lambda: SGD(momentum=0.9), 1e-3)])
+def test_slots_that_decay_to_nothing_are_flushed_to_zero_not_left_subnormal(make, first_gradient):
+    # A weight whose gradient is nonzero once, then zero (a dead unit): its averages decay by 0.9 each step
+    # and after 735 steps would lie in the slow subnormal range (below ~1.2e-38), e.g. RMSprop's 1e-7 * 0.9**735.
+    flushed, unflushed = make(), make()
+    unflushed._flush_subnormal_slots = lambda: None
+    for optimizer in (flushed, unflushed):
+        weights = np.ones(4, dtype=np.float32)
+        optimizer.apply([np.full(4, first_gradient, np.float32)], [weights])
+        for _ in range(735):  # 736 steps in all: a multiple of the flush period (8)
+            optimizer.apply([np.zeros(4, np.float32)], [weights])
+    assert _subnormal_count(unflushed) > 0  # the situation the flush exists for
+    assert _subnormal_count(flushed) == 0
+
+
+def test_flushing_keeps_normal_slot_values_exactly():
+    optimizer = RMSprop()
+    weights = np.ones(3, dtype=np.float32)
+    optimizer.apply([np.array([1e-3, -2.0, 0.5], np.float32)], [weights])
+    before = optimizer._slots[0]["velocity"].copy()
+    optimizer._flush_subnormal_slots()
+    np.testing.assert_array_equal(optimizer._slots[0]["velocity"], before)
+
+
+@pytest.mark.parametrize("make", [RMSprop, Adam, lambda: Adam(amsgrad=True), Nadam, Adamax, Adadelta, Adagrad, Lion,
+                                  lambda: SGD(momentum=0.9, nesterov=True), lambda: RMSprop(centered=True,
+                                                                                             momentum=0.5)])
+def test_a_large_variable_updated_in_pieces_matches_the_whole_update(make, monkeypatch):
+    import nbtrain.optimizers.optimizer as optimizer_module
+
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((300, 7)).astype(np.float32)
+    gradients = [rng.standard_normal((300, 7)).astype(np.float32) for _ in range(3)]
+    results = []
+    for chunk in (10**9, 64):  # whole, then in pieces of 64 elements (the last one shorter)
+        monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", chunk)
+        optimizer, weights = make(), start.copy()
+        for gradient in gradients:
+            optimizer.apply([gradient], [weights])
+        results.append(weights)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_an_update_step_overridden_without_the_elementwise_flag_runs_on_the_whole_variable(monkeypatch):
+    import nbtrain.optimizers.optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", 4)
+    shapes = []
+
+    class Normalized(SGD):  # divides by the gradient's norm: not element-wise
+        def update_step(self, gradient, variable, learning_rate, slots, scratch):
+            shapes.append(gradient.shape)
+            variable -= learning_rate * gradient / np.linalg.norm(gradient)
+
+    Normalized().apply([np.ones((3, 5), np.float32)], [np.zeros((3, 5), np.float32)])
+    assert shapes == [(3, 5)]
+
+
+def test_flushing_handles_slots_smaller_than_their_variable():
+    class Factored(SGD):  # a slot of another shape than its variable, as Adafactor's factored moments
+        def slot_initial_values(self):
+            return {"row_average": 1e-40}
+
+        def build(self, variables, variable_names=None):
+            super().build(variables, variable_names)
+            self._slots = [{"row_average": np.full(v.shape[:1], 1e-40, v.dtype)} for v in variables]
+
+    optimizer = Factored()
+    weights = np.ones((3, 4), np.float32)
+    optimizer.apply([np.ones((3, 4), np.float32)], [weights])
+    optimizer._flush_subnormal_slots()
+    np.testing.assert_array_equal(optimizer._slots[0]["row_average"], np.zeros(3, np.float32))
