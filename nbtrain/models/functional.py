@@ -95,6 +95,10 @@ class Functional(Model):
         if inputs is None or outputs is None:
             raise TypeError("Model() needs both inputs and outputs: Model(inputs=input_tensor, outputs=output_tensor).")
         super().__init__(name=name, trainable=trainable)
+        self._set_graph(inputs, outputs)
+
+    def _set_graph(self, inputs, outputs) -> None:
+        """Take the graph from ``inputs`` to ``outputs``: its calls in order, its layers, what they need."""
         self.inputs, self._input_keys = _as_tensor_list(inputs, "inputs")
         self.outputs, self._output_keys = _as_tensor_list(outputs, "outputs")
         for tensor in self.inputs:

@@ -13,6 +13,15 @@ from nbtrain.utils.errors import did_you_mean
 from nbtrain.utils.naming import to_snake_case, unique_name
 
 
+# The maker of a traced subclass's class, set by nbtrain.models.subclassed (see Model.__new__).
+_TRACED_CLASS_MAKER: list = [None]
+
+
+def use_traced_class_maker(maker) -> None:
+    """Set the function that turns a ``Model`` subclass with ``call()`` into the class its instances have."""
+    _TRACED_CLASS_MAKER[0] = maker
+
+
 @MODELS.register()
 class Model(Trainer):
     """Base class of nbtrain models; use :class:`nbtrain.models.Sequential` to build one.
@@ -28,6 +37,10 @@ class Model(Trainer):
             from nbtrain.models.functional import Functional
 
             return super().__new__(Functional)
+        # A subclass written with call() is built by tracing it: nbtrain.models.subclassed, which imports the
+        # functional model, hands its class maker over when nbtrain.models loads (as the layers' arithmetic).
+        if "call" in cls.__dict__ and not getattr(cls, "_traced", False):
+            return super().__new__(_TRACED_CLASS_MAKER[0](cls))
         return super().__new__(cls)
 
     def __init__(self, name=None, trainable=True):

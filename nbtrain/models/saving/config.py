@@ -45,8 +45,8 @@ def model_config(model) -> dict:
             "should store its name or config instead."
         ) from error
     return {
-        "module": type(model).__module__,
-        "class_name": type(model).__name__,
+        "module": getattr(model, "saved_module", type(model).__module__),
+        "class_name": getattr(model, "saved_class_name", type(model).__name__),
         "config": config,
         "registered_name": None,
         "build_config": build_config(model),

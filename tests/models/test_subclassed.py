@@ -1,0 +1,120 @@
+"""Models written the Keras way (issue 15): layers made in __init__, connected in call(), traced into a graph
+on first use, then trained, evaluated, nested and saved as functional models are."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import nbtrain as keras
+from nbtrain import layers, ops
+
+
+class MyModel(keras.Model):
+    """The subclassed model of Keras's "Model class" guide, with dropout applied only in training."""
+
+    def __init__(self, classes=5, **kwargs):
+        super().__init__(**kwargs)
+        self.classes = classes
+        self.dense1 = layers.Dense(16, activation="relu")
+        self.dropout = layers.Dropout(0.5, seed=1)
+        self.dense2 = layers.Dense(classes, activation="softmax")
+
+    def call(self, inputs, training=False):
+        x = self.dense1(inputs)
+        if training:
+            x = self.dropout(x, training=training)
+        return self.dense2(x)
+
+
+class TwoTowers(keras.Model):
+    """Two inputs as a list, joined by a Lambda written with ops."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.left, self.right = layers.Dense(4), layers.Dense(4)
+        self.join = layers.Lambda(lambda pair: ops.concatenate(pair, axis=-1))
+        self.head = layers.Dense(1)
+
+    def call(self, inputs):
+        left, right = inputs
+        return self.head(self.join([self.left(left), self.right(right)]))
+
+
+def data(rng, n=64):
+    return rng.random((n, 8)).astype("float32"), rng.integers(0, 5, n)
+
+
+def test_a_subclassed_model_trains_as_the_same_functional_model(rng):
+    x, y = data(rng)
+    model = MyModel()
+    assert isinstance(model, MyModel) and not model.built
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no "trainable flag changed after compile()" warning
+        history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert model.built and len(history.history["loss"]) == 3
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense", "Dropout", "Dense"]
+    assert model.layers[1] is model.dense1
+    inputs = keras.Input((8,))
+    same = keras.Model(inputs, model.dense2(model.dense1(inputs)))      # inference skips dropout
+    np.testing.assert_allclose(model.predict(x, verbose=0), same.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_list_inputs_a_lambda_and_build_before_data(rng):
+    model = TwoTowers()
+    model.build([(None, 3), (None, 2)])
+    assert model.output_shape == (None, 1)
+    model.compile("sgd", "mse")
+    a, b, y = rng.random((20, 3)), rng.random((20, 2)), rng.random((20, 1))
+    before = model.evaluate([a, b], y, verbose=0)
+    model.fit([a, b], y, epochs=5, verbose=0)
+    assert model.evaluate([a, b], y, verbose=0) < before
+
+
+def test_a_subclassed_model_nested_in_a_functional_one_shares_its_layers(rng):
+    inner = MyModel(classes=3)
+    inputs = keras.Input((8,))
+    outer = keras.Model(inputs, layers.Dense(1)(inner(inputs)))
+    assert inner.built and outer.get_layer(inner.dense1.name) is inner.dense1
+    assert outer.predict(rng.random((2, 8)), verbose=0).shape == (2, 1)
+
+
+def test_weights_save_and_load_into_a_new_instance(rng, tmp_path):
+    x, y = data(rng)
+    model = MyModel()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save_weights(tmp_path / "my.weights.h5")
+    fresh = MyModel()
+    fresh.build((None, 8))
+    fresh.load_weights(tmp_path / "my.weights.h5")
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_numpy_in_call_gets_an_error_that_says_how_call_is_used():
+    class UsesNumPy(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, inputs):
+            return np.tanh(self.dense(inputs))
+
+    with pytest.raises(TypeError, match=r"builds model .* by running its call\(\) once on symbolic inputs"):
+        UsesNumPy().build((None, 3))
+
+
+def test_summary_before_the_model_is_built_says_how_to_build_it():
+    with pytest.raises(ValueError, match=r"build\(input_shape\)"):
+        MyModel().summary()
+
+
+def test_save_writes_the_traced_graph_which_loads_as_a_functional_model(rng, tmp_path):
+    x, _ = data(rng, 4)
+    model = MyModel()
+    model.build((None, 8))
+    model.save(tmp_path / "my.keras")
+    loaded = keras.models.load_model(tmp_path / "my.keras")
+    assert type(loaded).__name__ == "Functional"
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
