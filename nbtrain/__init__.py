@@ -4,15 +4,15 @@
 ``keras.optimizers.Adam``, ``keras.utils.to_categorical``, ``model.compile``/``fit``/``evaluate``/``predict``.
 """
 
-from nbtrain import (activations, callbacks, constraints, datasets, initializers, layers, losses, metrics, models,
-                     optimizers, preprocessing, regularizers, utils)
+from nbtrain import (activations, callbacks, config, constraints, datasets, initializers, layers, losses, metrics,
+                     models, optimizers, preprocessing, regularizers, utils)
 from nbtrain.layers import Input
 from nbtrain.models import Model, Sequential
 from nbtrain._version import __version__
 
-__all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "datasets",
-           "initializers", "layers", "losses", "constraints", "regularizers", "metrics", "models", "optimizers",
-           "preprocessing", "utils", "__version__"]
+__all__ = ["Input", "Model", "Sequential", "plot_histories", "plot_history", "activations", "callbacks", "config",
+           "datasets", "initializers", "layers", "losses", "constraints", "regularizers", "metrics", "models",
+           "optimizers", "preprocessing", "utils", "__version__"]
 
 
 def __getattr__(name):

@@ -1,0 +1,477 @@
+"""How many BLAS threads nbtrain's own work uses: chosen by measurement, the user's setting restored after.
+
+OpenBLAS starts one thread per core. On an idle machine that speeds up large matrix products; on a shared
+one (Binder, JupyterHub, Colab's 2 vCPUs, a laptop running a browser) the threads wait for each other and a
+training epoch can take 4-8 times longer than with one thread. So during ``fit``, ``evaluate`` and
+``predict`` nbtrain times a few batches with one thread and with the CPU budget (the cores this process may
+use: its affinity and its container's CPU quota), keeps the faster, and checks again now and then, because
+the load of a shared machine changes. Afterwards it puts back the count it found.
+
+nbtrain leaves the count alone when the user chose it: ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``,
+``MKL_NUM_THREADS`` or ``BLIS_NUM_THREADS`` in the environment, a threadpoolctl limit in force (a count below
+the cores this process may use), or ``nbtrain.config.set_blas_threads(None)``. ``set_blas_threads(n)`` fixes
+the count for nbtrain's work. One run manages the count at a time (the count is process-wide): a ``predict``
+in a callback, or in the notebook while ``fit(background=True)`` trains, runs with the count in force.
+
+The parts, bottom up: :func:`cpu_budget` (affinity and cgroup quota), :class:`BlasControl` (threadpoolctl,
+imported on first use), :class:`ThreadChooser` (the policy, pure: it sees batch times and a clock) and
+:class:`BlasThreads` (what the training loop calls: ``begin``, ``before_batch``/``after_batch``, ``end``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import threading
+import time
+from pathlib import Path
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+# ----- the user's switch --------------------------------------------------------------------------------------
+
+_SETTING = {"blas_threads": "auto"}
+
+
+def set_blas_threads(threads) -> None:
+    """Choose how many BLAS threads nbtrain's ``fit``, ``evaluate`` and ``predict`` use.
+
+    Args:
+        threads: ``"auto"`` (the default: nbtrain measures 1 thread against all the cores it may use and keeps
+            the faster), a positive int (that many threads during nbtrain's work, whatever the environment
+            says), or ``None`` (nbtrain never changes the count: NumPy's default, ``OPENBLAS_NUM_THREADS`` or
+            your threadpoolctl limits apply).
+
+    Example:
+        >>> import nbtrain
+        >>> nbtrain.config.set_blas_threads(1)
+        >>> nbtrain.config.blas_threads()
+        1
+        >>> nbtrain.config.set_blas_threads("auto")
+    """
+    valid = threads is None or threads == "auto" or (
+        isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1)
+    if not valid:
+        raise ValueError(f"set_blas_threads() takes 'auto', a positive int or None, got {threads!r}. Use 'auto' to "
+                         f"let nbtrain choose, 1 for one thread, or None to leave the thread count alone.")
+    _SETTING["blas_threads"] = threads
+
+
+def blas_threads():
+    """The setting made by :func:`set_blas_threads`: ``"auto"``, an int or ``None``."""
+    return _SETTING["blas_threads"]
+
+
+# ----- the CPU budget ------------------------------------------------------------------------------------------
+
+
+def cpu_budget(affinity=None, cgroup_root: Path | str = "/sys/fs/cgroup",
+               proc_cgroup: Path | str = "/proc/self/cgroup") -> int:
+    """The number of cores this process may keep busy: its CPU affinity, capped by its cgroup CPU quota.
+
+    Containers (Binder, Kubernetes) see every core of the host but may be given a quota of one or two; the
+    quota is rounded to the nearest whole core, and at least 1.
+
+    Args:
+        affinity: the set of usable CPUs (default ``os.sched_getaffinity(0)``, or ``os.cpu_count()``).
+        cgroup_root: where the cgroup file systems are mounted.
+        proc_cgroup: the file naming this process's cgroups.
+    """
+    if affinity is None:
+        affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    cores = max(1, len(affinity))
+    quota = cgroup_cpu_quota(Path(cgroup_root), Path(proc_cgroup))
+    if quota is not None:
+        cores = min(cores, max(1, math.floor(quota + 0.5)))
+    return cores
+
+
+def cgroup_cpu_quota(cgroup_root: Path, proc_cgroup: Path) -> float | None:
+    """The CPU quota in cores (``1.5`` for 150 ms per 100 ms) of this process's cgroup, or None if unlimited.
+
+    cgroup v2 keeps it in ``cpu.max`` (``"150000 100000"`` or ``"max 100000"``), in the process's cgroup and
+    its parents (the smallest applies); cgroup v1 in ``cpu.cfs_quota_us`` (-1: none) and ``cpu.cfs_period_us``.
+    Inside a container the path named in ``/proc/self/cgroup`` may not exist, so the mount's root is read too.
+    """
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    quotas = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        relative = path.strip().lstrip("/")
+        if controllers == "":
+            quotas += _v2_quotas(cgroup_root, relative)
+        elif "cpu" in controllers.split(","):
+            quotas += _v1_quotas(cgroup_root, controllers, relative)
+    return min(quotas) if quotas else None
+
+
+def _v2_quotas(root: Path, relative: str) -> list[float]:
+    directory = root / relative if relative else root
+    quotas = []
+    while True:
+        quota = _read_v2_quota(directory / "cpu.max")
+        if quota is not None:
+            quotas.append(quota)
+        if directory == root or root not in directory.parents:
+            return quotas
+        directory = directory.parent
+
+
+def _read_v2_quota(path: Path) -> float | None:
+    try:
+        fields = path.read_text().split()
+    except OSError:
+        return None
+    if len(fields) != 2 or fields[0] == "max":
+        return None
+    return _ratio(fields[0], fields[1])
+
+
+def _v1_quotas(root: Path, controllers: str, relative: str) -> list[float]:
+    quotas = []
+    for mount in (root / controllers, root / "cpu", root / "cpu,cpuacct"):
+        for directory in (mount / relative, mount):
+            try:
+                quota = (directory / "cpu.cfs_quota_us").read_text().strip()
+                period = (directory / "cpu.cfs_period_us").read_text().strip()
+            except OSError:
+                continue
+            ratio = _ratio(quota, period)
+            if ratio is not None:
+                quotas.append(ratio)
+    return quotas
+
+
+def _ratio(quota: str, period: str) -> float | None:
+    try:
+        quota_value, period_value = int(quota), int(period)
+    except ValueError:
+        return None
+    if quota_value <= 0 or period_value <= 0:   # -1: no quota
+        return None
+    return quota_value / period_value
+
+
+def environment_setting(environ=None) -> str | None:
+    """``"OPENBLAS_NUM_THREADS=1"`` when the environment fixes a thread count, else None."""
+    environ = os.environ if environ is None else environ
+    for name in THREAD_VARIABLES:
+        if environ.get(name, "").strip():
+            return f"{name}={environ[name]}"
+    return None
+
+
+# ----- the BLAS libraries ---------------------------------------------------------------------------------------
+
+
+class BlasControl:
+    """Reads and sets the thread count of the BLAS libraries NumPy loaded, through threadpoolctl.
+
+    ``set`` reads the count back: threadpoolctl lets only one Python thread at a time limit OpenBLAS (the one
+    that limited it first, until it lets go), so a setting may not take, and the caller must know.
+    """
+
+    def __init__(self, libraries):
+        self._libraries = list(libraries)
+
+    @classmethod
+    def find(cls) -> BlasControl | None:
+        """The BLAS libraries loaded in this process, or None without threadpoolctl or a BLAS it knows."""
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        libraries = [library for library in ThreadpoolController().lib_controllers if library.user_api == "blas"]
+        return cls(libraries) if libraries else None
+
+    def get(self) -> int:
+        return min(library.get_num_threads() or 1 for library in self._libraries)
+
+    def set(self, threads: int) -> bool:
+        """Set every BLAS library to ``threads``; True if it took."""
+        for library in self._libraries:
+            library.set_num_threads(threads)
+        return self.get() == threads
+
+    def release(self) -> None:
+        """Let another Python thread set the count again (threadpoolctl's OpenBLAS rule; see the class)."""
+        for library in self._libraries:
+            clear = getattr(type(library), "clear_controlling_thread", None)
+            if clear is not None:
+                clear()
+
+
+_CONTROL = {"found": False, "control": None}
+_CONTROL_LOCK = threading.Lock()
+
+
+def blas_control() -> BlasControl | None:
+    """The process's :class:`BlasControl`, found once (NumPy loads its BLAS at import)."""
+    with _CONTROL_LOCK:
+        if not _CONTROL["found"]:
+            _CONTROL["control"] = BlasControl.find()
+            _CONTROL["found"] = True
+        return _CONTROL["control"]
+
+
+# ----- the policy ------------------------------------------------------------------------------------------------
+
+
+class ThreadChooser:
+    """Chooses between 1 thread and ``budget`` threads from the times of the batches run with each.
+
+    The first batch only warms up (it allocates). Then ``trial_batches`` batches run with 1 thread and as many
+    with ``budget``, twice in turn (so a change of load mid-trial hits both); the faster by the median wins,
+    the budget only if it is faster by more than ``margin``, since one thread disturbs the machine less. A
+    batch that takes under ``small_batch_seconds`` with one thread is decided by size: products that small
+    never gain from threads. A trial ends early when one batch takes ``abort_factor`` times the other's
+    median (the collapse of a busy machine costs one batch, not a block). After a decision, when
+    ``recheck_seconds`` have passed, ``trial_batches`` batches probe the other count; if it looks faster, a
+    full trial follows; if not, the interval doubles, up to ``max_recheck_seconds``.
+
+    Args:
+        budget: the cores this process may use (see :func:`cpu_budget`).
+        clock: seconds, for the re-check schedule (batch times are given to :meth:`record`).
+        memory: a decision kept from an earlier run, ``(threads, decided_at, interval)``, or None.
+
+    Example:
+        >>> chooser = ThreadChooser(2, clock=lambda: 0.0)
+        >>> chooser.threads
+        1
+    """
+
+    def __init__(self, budget: int, clock=time.perf_counter, memory=None, trial_batches: int = 3,
+                 margin: float = 0.05, abort_factor: float = 2.0, small_batch_seconds: float = 0.001,
+                 recheck_seconds: float = 10.0, max_recheck_seconds: float = 160.0):
+        self.budget = max(1, int(budget))
+        self._clock = clock
+        self._trial_batches = trial_batches
+        self._margin = margin
+        self._abort_factor = abort_factor
+        self._small = small_batch_seconds
+        self._base_interval = recheck_seconds
+        self._max_interval = max_recheck_seconds
+        self._times = {1: [], self.budget: []}
+        self._recent = []             # the chosen count's latest batch times, for a re-check's comparison
+        self._plan = []               # the counts of the coming trial or probe batches
+        self._probing = False
+        self._chosen = memory[0] if memory is not None else None   # the last decision
+        if self.budget == 1:
+            self.phase, self.threads = "decided", 1
+            self._decided_at, self._interval = clock(), math.inf
+        elif memory is not None:
+            self.threads, self._decided_at, self._interval = memory
+            self.phase = "decided"
+        else:
+            self.phase, self.threads = "warm-up", 1
+            self._decided_at, self._interval = None, self._base_interval
+
+    @property
+    def memory(self):
+        """What a later run of the same work starts from (None until decided)."""
+        return (self.threads, self._decided_at, self._interval) if self.phase == "decided" else None
+
+    def record(self, seconds: float) -> None:
+        """The time of one batch run with ``self.threads``; afterwards ``self.threads`` is the next batch's."""
+        if self.phase == "warm-up":
+            self._start_trial()
+        elif self.phase == "trial":
+            self._trial_step(seconds)
+        elif self.phase == "decided":
+            self._decided_step(seconds)
+
+    # -- trial: 1 thread and the budget in turn ------------------------------------------------------------
+
+    def _start_trial(self) -> None:
+        block = self._trial_batches
+        self._times = {1: [], self.budget: []}
+        self._plan = [1] * block + [self.budget] * block + [1] * block + [self.budget] * block
+        self.phase = "trial"
+        self.threads = self._plan.pop(0)
+
+    def _trial_step(self, seconds: float) -> None:
+        threads = self.threads
+        self._times[threads].append(seconds)
+        other = self._other(threads)
+        if threads == 1 and len(self._times[1]) == self._trial_batches and not self._times[other] \
+                and statistics.median(self._times[1]) < self._small:
+            self._decide(1)   # decided by size, once and for all
+            self._interval = math.inf
+            return None
+        if self._times[other] and seconds > self._abort_factor * statistics.median(self._times[other]):
+            return self._decide(other)   # a clear loser: stop trying it
+        if not self._plan:
+            return self._decide(self._faster())
+        self.threads = self._plan.pop(0)
+
+    def _faster(self) -> int:
+        one = statistics.median(self._times[1])
+        many = statistics.median(self._times[self.budget])
+        return self.budget if many < one * (1 - self._margin) else 1
+
+    def _decide(self, threads: int) -> None:
+        previous, self._chosen = self._chosen, threads
+        self.phase, self.threads, self._plan = "decided", threads, []
+        self._decided_at = self._clock()
+        self._recent = []
+        self._probing = False
+        if previous is not None and previous != threads:
+            self._interval = self._base_interval
+
+    # -- decided: run the choice, probe the other count now and then -----------------------------------------
+
+    def _decided_step(self, seconds: float) -> None:
+        if self._probing:
+            return self._probe_step(seconds)
+        self._recent = (self._recent + [seconds])[-self._trial_batches:]
+        due = self._decided_at is not None and self._clock() - self._decided_at >= self._interval
+        if due and len(self._recent) == self._trial_batches:
+            self._probing, self._probe_times = True, []
+            self.threads = self._other(self.threads)
+
+    def _probe_step(self, seconds: float) -> None:
+        self._probe_times.append(seconds)
+        chosen = self._other(self.threads)
+        reference = statistics.median(self._recent)
+        if seconds > self._abort_factor * reference or (
+                len(self._probe_times) == self._trial_batches
+                and statistics.median(self._probe_times) >= reference * (1 - self._margin)):
+            self._interval = min(self._interval * 2, self._max_interval)   # confirmed: look less often
+            return self._decide(chosen)
+        if len(self._probe_times) == self._trial_batches:
+            self._start_trial()   # the other count looks faster now: a full trial settles it
+
+    def _other(self, threads: int) -> int:
+        return 1 if threads == self.budget else self.budget
+
+
+# ----- what the loops call ---------------------------------------------------------------------------------------
+
+_OWNER_LOCK = threading.Lock()
+_OWNER = {"run": None}
+
+
+class BlasThreads:
+    """The thread count of one ``fit``, ``evaluate`` or ``predict`` run: set at ``begin``, tuned per batch,
+    the user's count put back at ``end`` (also after an error or an interrupt: call it in a ``finally``).
+
+    Only one run manages the count at a time, and none when the user fixed it (see the module's docstring);
+    the others are passive (their calls do nothing).
+
+    Args:
+        memory: a dict (kept on the model) where the decision survives this run, keyed by ``key``.
+        key: which work this is, e.g. ``("fit", 128)``: the decision holds for the same model and batch size.
+        control: a :class:`BlasControl` (default: found through threadpoolctl).
+        setting: ``"auto"``, an int or None (default: :func:`blas_threads`).
+        environ, budget, clock: for tests (default ``os.environ``, :func:`cpu_budget`, ``time.perf_counter``).
+
+    Example:
+        >>> threads = BlasThreads({}, ("fit", 32))
+        >>> threads.begin()
+        >>> threads.before_batch(); threads.after_batch()   # around each batch
+        >>> threads.end()
+    """
+
+    def __init__(self, memory: dict, key, control=None, setting="from config", environ=None, budget=None,
+                 clock=time.perf_counter):
+        self._memory = memory
+        self._key = key
+        self._control = control
+        self._setting = blas_threads() if setting == "from config" else setting
+        self._environ = environ
+        self._budget = budget
+        self._clock = clock
+        self._active = False
+        self._chooser = None
+        self._original = None
+        self._current = None
+        self._started = None
+        self._changed_count = False
+        self.reason = "not started"
+
+    def begin(self) -> None:
+        """Take charge of the count (if no one else has it and the user did not fix it) and set it."""
+        if self._setting is None:
+            self.reason = "set_blas_threads(None)"
+            return
+        if self._setting == "auto" and environment_setting(self._environ):
+            self.reason = f"environment: {environment_setting(self._environ)}"
+            return
+        with _OWNER_LOCK:
+            if _OWNER["run"] is not None:
+                self.reason = "another nbtrain run manages the threads"
+                return
+            control = self._control if self._control is not None else blas_control()
+            if control is None:
+                self.reason = "no BLAS library found by threadpoolctl"
+                return
+            _OWNER["run"] = self
+        self._control = control
+        self._active = True
+        self._original = control.get()
+        if self._setting == "auto":
+            budget = self._budget if self._budget is not None else cpu_budget()
+            if self._original < budget:   # below the cores we may use: a limit the user (or a library) set
+                self.reason = f"a limit of {self._original} thread(s) is in force"
+                return self._let_go()
+            self._chooser = ThreadChooser(budget, clock=self._clock, memory=self._memory.get(self._key))
+            self.reason = f"auto: 1 or {budget} thread(s)"
+        self._apply(self._chooser.threads if self._chooser else self._setting)
+
+    def before_batch(self) -> None:
+        if self._chooser is not None:
+            self._started = self._clock()
+
+    def after_batch(self) -> None:
+        """Give the batch's time to the policy and apply its choice for the next batch."""
+        if self._chooser is None or self._started is None:
+            return
+        self._chooser.record(self._clock() - self._started)
+        self._started = None
+        if self._chooser.threads != self._current:
+            self._apply(self._chooser.threads)
+
+    @property
+    def threads(self) -> int | None:
+        """The count nbtrain set for this run, or None if it does not manage it."""
+        return self._current if self._active else None
+
+    def end(self) -> None:
+        """Put the user's count back (unless someone changed it meanwhile) and let go; safe to call twice."""
+        if not self._active:
+            return
+        if self._chooser is not None and self._chooser.memory is not None:
+            self._memory[self._key] = self._chooser.memory
+        try:
+            if self._control.get() == self._current:   # else the user changed it meanwhile: theirs stands
+                self._control.set(self._original)
+        finally:
+            self._let_go()
+
+    def _apply(self, threads: int) -> None:
+        # Read back first: a count that differs from the one we set means the user changed it while we ran.
+        if self._current is not None and self._control.get() != self._current:
+            self.reason = "the thread count was changed during the run"
+            return self._let_go()
+        if not self._control.set(threads):
+            self.reason = "another thread holds threadpoolctl's limit"
+            self._control.set(self._original)
+            return self._let_go()
+        self._current = threads
+        self._changed_count = True
+
+    def _let_go(self) -> None:
+        self._chooser = None
+        self._active = False
+        if self._changed_count:
+            self._control.release()
+        with _OWNER_LOCK:
+            if _OWNER["run"] is self:
+                _OWNER["run"] = None

@@ -1,0 +1,338 @@
+"""The BLAS thread policy: the CPU budget (affinity, cgroup quotas from fake files), the chooser (a fake clock and
+given batch times, no timing), and BlasThreads (a fake thread control): explicit settings respected, the user's
+count restored."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import nbtrain
+from nbtrain.utils import threads as threads_module
+from nbtrain.utils.threads import (BlasControl, BlasThreads, ThreadChooser, cgroup_cpu_quota, cpu_budget,
+                                   environment_setting)
+
+# ----- the CPU budget -------------------------------------------------------------------------------------------
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_cgroup_v2_quota_in_the_process_cgroup(tmp_path):
+    _write(tmp_path / "proc", "0::/user.slice/session\n")
+    _write(tmp_path / "cg/user.slice/session/cpu.max", "150000 100000\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "proc") == 1.5
+
+
+def test_cgroup_v2_the_smallest_quota_up_the_tree_applies(tmp_path):
+    _write(tmp_path / "proc", "0::/a/b\n")
+    _write(tmp_path / "cg/a/b/cpu.max", "max 100000\n")
+    _write(tmp_path / "cg/a/cpu.max", "100000 100000\n")
+    _write(tmp_path / "cg/cpu.max", "400000 100000\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "proc") == 1.0
+
+
+def test_cgroup_v2_in_a_container_reads_the_root(tmp_path):
+    # The container's /proc/self/cgroup names "/" and its cgroup namespace root carries the quota.
+    _write(tmp_path / "proc", "0::/\n")
+    _write(tmp_path / "cg/cpu.max", "200000 100000\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "proc") == 2.0
+
+
+def test_cgroup_v2_without_a_quota(tmp_path):
+    _write(tmp_path / "proc", "0::/\n")
+    _write(tmp_path / "cg/cpu.max", "max 100000\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "proc") is None
+
+
+def test_cgroup_v1_quota(tmp_path):
+    _write(tmp_path / "proc", "4:memory:/x\n2:cpu,cpuacct:/docker/abc\n")
+    _write(tmp_path / "cg/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "50000\n")
+    _write(tmp_path / "cg/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "proc") == 0.5
+
+
+def test_cgroup_v1_path_missing_inside_the_container_falls_back_to_the_mount(tmp_path):
+    _write(tmp_path / "proc", "1:cpu:/host/path/not/mounted\n")
+    _write(tmp_path / "cg/cpu/cpu.cfs_quota_us", "300000\n")
+    _write(tmp_path / "cg/cpu/cpu.cfs_period_us", "100000\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "proc") == 3.0
+
+
+def test_cgroup_v1_no_quota_and_unreadable_files(tmp_path):
+    _write(tmp_path / "proc", "1:cpu:/\n")
+    _write(tmp_path / "cg/cpu/cpu.cfs_quota_us", "-1\n")
+    _write(tmp_path / "cg/cpu/cpu.cfs_period_us", "100000\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "proc") is None
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "no such file") is None
+    _write(tmp_path / "garbled", "this is not a cgroup file\n0::\n")
+    assert cgroup_cpu_quota(tmp_path / "cg", tmp_path / "garbled") is None
+
+
+def test_budget_is_the_affinity_capped_by_the_rounded_quota(tmp_path):
+    _write(tmp_path / "proc", "0::/\n")
+    _write(tmp_path / "cg/cpu.max", "150000 100000\n")
+    assert cpu_budget(range(8), tmp_path / "cg", tmp_path / "proc") == 2      # 1.5 cores round to 2
+    _write(tmp_path / "cg/cpu.max", "120000 100000\n")
+    assert cpu_budget(range(8), tmp_path / "cg", tmp_path / "proc") == 1
+    _write(tmp_path / "cg/cpu.max", "10000 100000\n")
+    assert cpu_budget(range(8), tmp_path / "cg", tmp_path / "proc") == 1      # at least one
+    _write(tmp_path / "cg/cpu.max", "max 100000\n")
+    assert cpu_budget({0, 3}, tmp_path / "cg", tmp_path / "proc") == 2        # the affinity alone
+    assert cpu_budget() >= 1   # this machine
+
+
+def test_environment_setting():
+    assert environment_setting({}) is None
+    assert environment_setting({"OPENBLAS_NUM_THREADS": " "}) is None
+    assert environment_setting({"OMP_NUM_THREADS": "2"}) == "OMP_NUM_THREADS=2"
+
+
+# ----- the chooser ----------------------------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def run(chooser, seconds_for, batches, clock=None, batch_seconds=None):
+    """Feed ``batches`` batch times, each ``seconds_for[threads]`` (the count in force), advancing the clock;
+    return the counts used, batch by batch."""
+    used = []
+    for _ in range(batches):
+        threads = chooser.threads
+        used.append(threads)
+        seconds = seconds_for[threads]
+        if clock is not None:
+            clock.now += batch_seconds or seconds
+        chooser.record(seconds)
+    return used
+
+
+def test_chooser_keeps_two_threads_when_they_are_clearly_faster():
+    chooser = ThreadChooser(2, clock=FakeClock())
+    used = run(chooser, {1: 0.010, 2: 0.006}, 20)
+    assert used[:13] == [1] + [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2]   # warm-up, then 1 and 2 in turn, twice
+    assert chooser.phase == "decided" and chooser.threads == 2 and set(used[13:]) == {2}
+
+
+def test_chooser_prefers_one_thread_when_the_gain_is_within_the_margin():
+    chooser = ThreadChooser(2, clock=FakeClock(), margin=0.05)
+    run(chooser, {1: 0.010, 2: 0.0097}, 20)
+    assert chooser.threads == 1
+
+
+def test_a_collapsing_count_costs_one_batch_not_a_block():
+    # A busy machine: two threads take 6 times as long as one.
+    chooser = ThreadChooser(2, clock=FakeClock())
+    used = run(chooser, {1: 0.010, 2: 0.060}, 30)
+    assert used.count(2) == 1 and chooser.threads == 1
+
+
+def test_tiny_batches_are_decided_by_size_and_never_rechecked():
+    clock = FakeClock()
+    chooser = ThreadChooser(2, clock=clock, small_batch_seconds=0.001)
+    used = run(chooser, {1: 0.0002, 2: 0.0001}, 2000, clock, batch_seconds=1.0)
+    assert set(used) == {1} and chooser.memory[2] == math.inf
+
+
+def test_a_budget_of_one_needs_no_trial():
+    chooser = ThreadChooser(1, clock=FakeClock())
+    assert chooser.phase == "decided" and set(run(chooser, {1: 0.01}, 50)) == {1}
+
+
+def test_recheck_switches_when_the_load_changes():
+    clock = FakeClock()
+    chooser = ThreadChooser(2, clock=clock, recheck_seconds=10.0)
+    run(chooser, {1: 0.010, 2: 0.005}, 20, clock)
+    assert chooser.threads == 2
+    # Another process starts: two threads collapse; the chooser notices at the next re-check (10 s later)
+    used = run(chooser, {1: 0.010, 2: 0.050}, 400, clock, batch_seconds=0.05)
+    assert chooser.threads == 1
+    switched_after = used.index(1)
+    assert 0.05 * switched_after <= 10.0 + 0.2
+    # ... and goes back when the machine is idle again, after a probe and a full trial
+    run(chooser, {1: 0.010, 2: 0.005}, 2000, clock)
+    assert chooser.threads == 2
+
+
+def test_confirmed_choices_are_rechecked_less_and_less_often():
+    clock = FakeClock()
+    chooser = ThreadChooser(2, clock=clock, recheck_seconds=10.0, max_recheck_seconds=40.0)
+    used = run(chooser, {1: 0.010, 2: 0.030}, 20000, clock, batch_seconds=0.01)   # 200 s
+    probes = sum(1 for before, after in zip(used[20:], used[21:]) if before == 1 and after == 2)
+    # probes at 10, 30, 70, 110, 150, 190 s (the interval doubles up to 40 s); each costs one batch
+    assert 5 <= probes <= 7 and chooser.threads == 1
+
+
+def test_a_remembered_decision_starts_decided_and_is_rechecked_when_due():
+    clock = FakeClock()
+    clock.now = 100.0
+    chooser = ThreadChooser(2, clock=clock, memory=(2, 95.0, 10.0))
+    assert chooser.phase == "decided" and chooser.threads == 2
+    used = run(chooser, {1: 0.010, 2: 0.005}, 10, clock, batch_seconds=2.0)
+    assert 1 in used and chooser.threads == 2   # probed once (due at 105 s), kept two threads
+
+
+# ----- BlasThreads: what the loops call -------------------------------------------------------------------------
+
+
+class FakeControl:
+    """A BLAS thread control that records what was set; ``refuse`` makes ``set`` not take (another thread
+    holds threadpoolctl's limit)."""
+
+    def __init__(self, threads=2, refuse=False):
+        self.value = threads
+        self.refuse = refuse
+        self.calls = []
+        self.released = 0
+
+    def get(self):
+        return self.value
+
+    def set(self, threads):
+        self.calls.append(threads)
+        if not self.refuse:
+            self.value = threads
+        return self.value == threads
+
+    def release(self):
+        self.released += 1
+
+
+def blas(control, setting="auto", environ=None, budget=2, memory=None, key=("fit", 32), clock=None):
+    return BlasThreads({} if memory is None else memory, key, control=control, setting=setting,
+                       environ={} if environ is None else environ, budget=budget, clock=clock or FakeClock())
+
+
+def test_auto_sets_then_restores_the_users_count():
+    control = FakeControl(threads=4)
+    run_ = blas(control)
+    run_.begin()
+    assert control.value == 1 and run_.threads == 1
+    run_.end()
+    assert control.value == 4 and control.released == 1
+    run_.end()   # twice is harmless
+    assert control.calls == [1, 4]
+
+
+def test_the_environment_and_none_leave_the_count_alone():
+    for kwargs in ({"environ": {"OPENBLAS_NUM_THREADS": "3"}}, {"setting": None}):
+        control = FakeControl(threads=2)
+        run_ = blas(control, **kwargs)
+        run_.begin(), run_.before_batch(), run_.after_batch(), run_.end()
+        assert control.calls == [] and run_.threads is None
+
+
+def test_a_threadpoolctl_limit_in_force_is_respected():
+    control = FakeControl(threads=1)   # below the budget of 2: someone limited it
+    run_ = blas(control, budget=2)
+    run_.begin()
+    run_.end()
+    assert control.calls == [] and "limit of 1" in run_.reason
+
+
+def test_a_fixed_setting_applies_even_over_the_environment():
+    control = FakeControl(threads=2)
+    run_ = blas(control, setting=3, environ={"OMP_NUM_THREADS": "1"})
+    run_.begin()
+    assert control.value == 3
+    run_.end()
+    assert control.value == 2
+
+
+def test_a_change_by_the_user_during_the_run_stands():
+    clock = FakeClock()
+    control = FakeControl(threads=2)
+    run_ = blas(control, clock=clock)
+    run_.begin()
+    control.value = 2   # e.g. threadpool_limits(2) in the notebook while a background fit runs
+    for _ in range(20):
+        run_.before_batch()
+        clock.now += 0.01
+        run_.after_batch()
+    run_.end()
+    assert control.calls == [1] and control.value == 2 and "changed" in run_.reason
+
+
+def test_a_setting_that_does_not_take_makes_the_run_passive():
+    control = FakeControl(threads=2, refuse=True)
+    run_ = blas(control)
+    run_.begin()
+    assert run_.threads is None and "another thread" in run_.reason
+    run_.end()
+
+
+def test_one_run_at_a_time_manages_the_count():
+    control = FakeControl(threads=2)
+    outer, inner = blas(control), blas(control)
+    outer.begin()
+    inner.begin()      # e.g. predict in a callback, or in the notebook during a background fit
+    assert inner.threads is None and "another nbtrain run" in inner.reason
+    inner.end()
+    assert control.value == 1    # the inner run did not restore anything
+    outer.end()
+    assert control.value == 2
+    again = blas(control)
+    again.begin()
+    assert again.threads == 1    # the outer run let go
+    again.end()
+
+
+def test_the_decision_is_remembered_for_the_next_run():
+    clock = FakeClock()
+    memory = {}
+    control = FakeControl(threads=2)
+    first = blas(control, memory=memory, clock=clock)
+    first.begin()
+    for _ in range(20):
+        first.before_batch()
+        clock.now += 0.005 if control.value == 2 else 0.010
+        first.after_batch()
+    first.end()
+    assert memory[("fit", 32)][0] == 2
+    second = blas(control, memory=memory, clock=clock)
+    second.begin()
+    assert second.threads == 2
+    second.end()
+
+
+def test_blas_control_on_this_process():
+    control = BlasControl.find()
+    if control is None:
+        pytest.skip("threadpoolctl finds no BLAS library here")
+    before = control.get()
+    try:
+        assert control.set(1) and control.get() == 1
+    finally:
+        control.set(before)
+        control.release()
+
+
+# ----- the public switch ------------------------------------------------------------------------------------------
+
+
+def test_set_blas_threads_checks_its_argument():
+    try:
+        for good in ("auto", 1, 4, None):
+            nbtrain.config.set_blas_threads(good)
+            assert nbtrain.config.blas_threads() == good
+        for bad in (0, -1, 1.5, True, "all"):
+            with pytest.raises(ValueError, match="'auto', a positive int or None"):
+                nbtrain.config.set_blas_threads(bad)
+    finally:
+        nbtrain.config.set_blas_threads("auto")
+
+
+def test_config_names_keras_has():
+    assert nbtrain.config.floatx() == "float32"
+    with pytest.raises(AttributeError, match="has no set_floatx"):
+        nbtrain.config.set_floatx
+    assert threads_module.blas_threads is nbtrain.config.blas_threads
