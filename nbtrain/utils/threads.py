@@ -228,10 +228,14 @@ class ThreadChooser:
     """Chooses between 1 thread and ``budget`` threads from the times of the batches run with each.
 
     The first batch only warms up (it allocates). Then ``trial_batches`` batches run with 1 thread and as many
-    with ``budget``, twice in turn (so a change of load mid-trial hits both); the faster by the median wins,
-    the budget only if it is faster by more than ``margin``, since one thread disturbs the machine less. A
+    with ``budget``, twice in turn (so a change of load mid-trial hits both) unless the first round already
+    shows one faster by ``clear_factor``; the faster by the median wins, the budget only if it is faster by
+    more than ``margin``, since one thread disturbs the machine less. A
     batch that takes under ``small_batch_seconds`` with one thread is decided by size: products that small
-    never gain from threads. A trial ends early when one batch takes ``abort_factor`` times the other's
+    never gain from threads. Before any batch runs with the budget, ``threads_may_help()`` (a matrix product of
+    a few milliseconds, timed with both counts) must say that threads pay off now at all: on a busy machine
+    they collapse, and a whole batch would cost several batches' time. A trial ends early when one batch takes
+    ``abort_factor`` times the other's
     median (the collapse of a busy machine costs one batch, not a block). After a decision, when
     ``recheck_seconds`` have passed, ``trial_batches`` batches probe the other count; if it looks faster, a
     full trial follows; if not, the interval doubles, up to ``max_recheck_seconds``.
@@ -240,6 +244,7 @@ class ThreadChooser:
         budget: the cores this process may use (see :func:`cpu_budget`).
         clock: seconds, for the re-check schedule (batch times are given to :meth:`record`).
         memory: a decision kept from an earlier run, ``(threads, decided_at, interval)``, or None.
+        threads_may_help: a function returning False when threads cannot pay off now (default: always True).
 
     Example:
         >>> chooser = ThreadChooser(2, clock=lambda: 0.0)
@@ -247,14 +252,17 @@ class ThreadChooser:
         1
     """
 
-    def __init__(self, budget: int, clock=time.perf_counter, memory=None, trial_batches: int = 3,
-                 margin: float = 0.05, abort_factor: float = 2.0, small_batch_seconds: float = 0.001,
+    def __init__(self, budget: int, clock=time.perf_counter, memory=None, threads_may_help=None,
+                 trial_batches: int = 3,
+                 margin: float = 0.05, abort_factor: float = 2.0, clear_factor: float = 1.25, small_batch_seconds: float = 0.001,
                  recheck_seconds: float = 10.0, max_recheck_seconds: float = 160.0):
         self.budget = max(1, int(budget))
         self._clock = clock
         self._trial_batches = trial_batches
         self._margin = margin
         self._abort_factor = abort_factor
+        self._clear_factor = clear_factor
+        self._threads_may_help = threads_may_help or (lambda: True)
         self._small = small_batch_seconds
         self._base_interval = recheck_seconds
         self._max_interval = max_recheck_seconds
@@ -300,16 +308,25 @@ class ThreadChooser:
         threads = self.threads
         self._times[threads].append(seconds)
         other = self._other(threads)
-        if threads == 1 and len(self._times[1]) == self._trial_batches and not self._times[other] \
-                and statistics.median(self._times[1]) < self._small:
-            self._decide(1)   # decided by size, once and for all
-            self._interval = math.inf
-            return None
+        if threads == 1 and len(self._times[1]) == self._trial_batches and not self._times[other]:
+            if statistics.median(self._times[1]) < self._small:
+                self._decide(1)   # decided by size, once and for all
+                self._interval = math.inf
+                return None
+            if not self._threads_may_help():
+                return self._decide(1)   # a busy machine: not even one batch with the budget
         if self._times[other] and seconds > self._abort_factor * statistics.median(self._times[other]):
             return self._decide(other)   # a clear loser: stop trying it
-        if not self._plan:
+        first_round_done = len(self._times[1]) == len(self._times[self.budget]) == self._trial_batches
+        if not self._plan or first_round_done and self._clear_winner():
             return self._decide(self._faster())
         self.threads = self._plan.pop(0)
+
+    def _clear_winner(self) -> bool:
+        """After one block of each: is one count faster by ``clear_factor``? Then a second round is not needed."""
+        one = statistics.median(self._times[1])
+        many = statistics.median(self._times[self.budget])
+        return max(one, many) > self._clear_factor * min(one, many)
 
     def _faster(self) -> int:
         one = statistics.median(self._times[1])
@@ -333,6 +350,10 @@ class ThreadChooser:
         self._recent = (self._recent + [seconds])[-self._trial_batches:]
         due = self._decided_at is not None and self._clock() - self._decided_at >= self._interval
         if due and len(self._recent) == self._trial_batches:
+            if self.threads == 1 and not self._threads_may_help():
+                self._interval = min(self._interval * 2, self._max_interval)
+                self._decided_at = self._clock()
+                return
             self._probing, self._probe_times = True, []
             self.threads = self._other(self.threads)
 
@@ -350,6 +371,28 @@ class ThreadChooser:
 
     def _other(self, threads: int) -> int:
         return 1 if threads == self.budget else self.budget
+
+
+_PRODUCT = {}
+
+
+def _median_product_seconds(repeats: int = 5) -> float:
+    """The median time of a 256x256 float32 matrix product (big enough for OpenBLAS to use its threads, about
+    a millisecond on one core), after one untimed product that wakes the threads."""
+    import numpy as np
+
+    if not _PRODUCT:
+        rng = np.random.default_rng(0)
+        _PRODUCT["a"] = rng.random((256, 256), dtype=np.float32)
+        _PRODUCT["out"] = np.empty((256, 256), np.float32)
+    a, out = _PRODUCT["a"], _PRODUCT["out"]
+    np.matmul(a, a, out=out)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, a, out=out)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 # ----- what the loops call ---------------------------------------------------------------------------------------
@@ -370,7 +413,8 @@ class BlasThreads:
         key: which work this is, e.g. ``("fit", 128)``: the decision holds for the same model and batch size.
         control: a :class:`BlasControl` (default: found through threadpoolctl).
         setting: ``"auto"``, an int or None (default: :func:`blas_threads`).
-        environ, budget, clock: for tests (default ``os.environ``, :func:`cpu_budget`, ``time.perf_counter``).
+        environ, budget, clock, gemm_probe: for tests (default ``os.environ``, :func:`cpu_budget`,
+            ``time.perf_counter``, a timed matrix product: see :meth:`ThreadChooser`'s ``threads_may_help``).
 
     Example:
         >>> threads = BlasThreads({}, ("fit", 32))
@@ -380,7 +424,7 @@ class BlasThreads:
     """
 
     def __init__(self, memory: dict, key, control=None, setting="from config", environ=None, budget=None,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, gemm_probe=None):
         self._memory = memory
         self._key = key
         self._control = control
@@ -388,6 +432,7 @@ class BlasThreads:
         self._environ = environ
         self._budget = budget
         self._clock = clock
+        self._gemm_probe = gemm_probe
         self._active = False
         self._chooser = None
         self._original = None
@@ -421,7 +466,8 @@ class BlasThreads:
             if self._original < budget:   # below the cores we may use: a limit the user (or a library) set
                 self.reason = f"a limit of {self._original} thread(s) is in force"
                 return self._let_go()
-            self._chooser = ThreadChooser(budget, clock=self._clock, memory=self._memory.get(self._key))
+            self._chooser = ThreadChooser(budget, clock=self._clock, memory=self._memory.get(self._key),
+                                          threads_may_help=lambda: self._gemm_check(budget))
             self.reason = f"auto: 1 or {budget} thread(s)"
         self._apply(self._chooser.threads if self._chooser else self._setting)
 
@@ -454,6 +500,18 @@ class BlasThreads:
                 self._control.set(self._original)
         finally:
             self._let_go()
+
+    def _gemm_check(self, budget: int) -> bool:
+        """Do ``budget`` threads make a 256x256 matrix product at least ``1.25`` times faster than one now?"""
+        if self._gemm_probe is not None:
+            return self._gemm_probe(budget)
+        if not self._control.set(budget):
+            return False
+        budget_seconds = _median_product_seconds()
+        self._control.set(1)
+        one_seconds = _median_product_seconds()
+        self._control.set(self._current)
+        return budget_seconds * 1.25 < one_seconds
 
     def _apply(self, threads: int) -> None:
         # Read back first: a count that differs from the one we set means the user changed it while we ran.

@@ -116,11 +116,17 @@ def run(chooser, seconds_for, batches, clock=None, batch_seconds=None):
     return used
 
 
-def test_chooser_keeps_two_threads_when_they_are_clearly_faster():
+def test_chooser_keeps_two_threads_when_they_are_faster():
     chooser = ThreadChooser(2, clock=FakeClock())
-    used = run(chooser, {1: 0.010, 2: 0.006}, 20)
+    used = run(chooser, {1: 0.010, 2: 0.0085}, 20)
     assert used[:13] == [1] + [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2]   # warm-up, then 1 and 2 in turn, twice
     assert chooser.phase == "decided" and chooser.threads == 2 and set(used[13:]) == {2}
+
+
+def test_a_clear_winner_after_one_round_ends_the_trial():
+    chooser = ThreadChooser(2, clock=FakeClock(), clear_factor=1.25)
+    used = run(chooser, {1: 0.010, 2: 0.006}, 20)
+    assert used[:7] == [1, 1, 1, 1, 2, 2, 2] and set(used[7:]) == {2}
 
 
 def test_chooser_prefers_one_thread_when_the_gain_is_within_the_margin():
@@ -134,6 +140,17 @@ def test_a_collapsing_count_costs_one_batch_not_a_block():
     chooser = ThreadChooser(2, clock=FakeClock())
     used = run(chooser, {1: 0.010, 2: 0.060}, 30)
     assert used.count(2) == 1 and chooser.threads == 1
+
+
+def test_when_a_matrix_product_shows_threads_do_not_help_no_batch_runs_with_them():
+    clock = FakeClock()
+    checks = []
+    chooser = ThreadChooser(2, clock=clock, threads_may_help=lambda: checks.append(clock.now) or False,
+                            recheck_seconds=10.0, max_recheck_seconds=40.0)
+    used = run(chooser, {1: 0.010, 2: 0.060}, 10000, clock)   # 100 s
+    assert set(used) == {1} and chooser.threads == 1
+    # checked at the trial, then at the re-checks (10, 30, 70 s: the interval doubles) instead of a batch
+    assert len(checks) == 4 and checks[1:] == pytest.approx([10.04, 30.04, 70.04], abs=0.05)
 
 
 def test_tiny_batches_are_decided_by_size_and_never_rechecked():
@@ -209,7 +226,8 @@ class FakeControl:
 
 def blas(control, setting="auto", environ=None, budget=2, memory=None, key=("fit", 32), clock=None):
     return BlasThreads({} if memory is None else memory, key, control=control, setting=setting,
-                       environ={} if environ is None else environ, budget=budget, clock=clock or FakeClock())
+                       environ={} if environ is None else environ, budget=budget, clock=clock or FakeClock(),
+                       gemm_probe=lambda budget: True)
 
 
 def test_auto_sets_then_restores_the_users_count():
