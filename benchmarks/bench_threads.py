@@ -69,7 +69,7 @@ class Workload:
 
 
 def mlp(scale, rng):
-    x = rng.random((int(5120 * scale), 784), dtype=np.float32)
+    x = rng.random((int(2560 * scale), 784), dtype=np.float32)
     y = rng.integers(0, 10, len(x))
 
     def build():
@@ -98,7 +98,7 @@ def workshop(scale, rng):
 def cnn(scale, rng):
     from bench_cnn import LEARNING_RATE, nbtrain_layers
 
-    x = rng.random((int(2048 * scale), 28, 28, 1), dtype=np.float32)
+    x = rng.random((int(1024 * scale), 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, len(x))
 
     def build():
@@ -113,7 +113,7 @@ def cnn(scale, rng):
 def lstm(scale, rng):
     from bench_lstm import FEATURES, STEPS, UNITS, make_data
 
-    x, y = make_data(int(2048 * scale))
+    x, y = make_data(int(1024 * scale))
 
     def build():
         model = nbtrain.Sequential([LSTM(UNITS, input_shape=(STEPS, FEATURES)), Dense(1)])
@@ -126,6 +126,16 @@ def lstm(scale, rng):
 WORKLOADS = {"mlp": mlp, "workshop": workshop, "cnn": cnn, "lstm": lstm}
 
 
+# Spins until its parent ends (so a killed benchmark leaves no spinner behind).
+_SPIN = """
+import os
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(100000):
+        pass
+"""
+
+
 class BusyProcesses:
     """``count`` processes spinning in pure Python (each keeps one core busy), stopped on exit."""
 
@@ -133,7 +143,7 @@ class BusyProcesses:
         self.count, self.processes = count, []
 
     def __enter__(self):
-        self.processes = [subprocess.Popen([sys.executable, "-c", "while True:\n    pass"]) for _ in range(self.count)]
+        self.processes = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(self.count)]
         time.sleep(0.5 if self.count else 0)   # let the scheduler see them
         return self
 
@@ -164,7 +174,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="mlp,workshop,cnn,lstm")
     parser.add_argument("--loads", default="0,1,2", help="numbers of busy processes, comma-separated")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0, help="data per timing, relative to the default")
     args = parser.parse_args(argv)
 

@@ -22,12 +22,17 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
 import threading
 import time
 from pathlib import Path
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+def _median(values) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
 
 # ----- the user's switch --------------------------------------------------------------------------------------
 
@@ -309,13 +314,13 @@ class ThreadChooser:
         self._times[threads].append(seconds)
         other = self._other(threads)
         if threads == 1 and len(self._times[1]) == self._trial_batches and not self._times[other]:
-            if statistics.median(self._times[1]) < self._small:
+            if _median(self._times[1]) < self._small:
                 self._decide(1)   # decided by size, once and for all
                 self._interval = math.inf
                 return None
             if not self._threads_may_help():
                 return self._decide(1)   # a busy machine: not even one batch with the budget
-        if self._times[other] and seconds > self._abort_factor * statistics.median(self._times[other]):
+        if self._times[other] and seconds > self._abort_factor * _median(self._times[other]):
             return self._decide(other)   # a clear loser: stop trying it
         first_round_done = len(self._times[1]) == len(self._times[self.budget]) == self._trial_batches
         if not self._plan or first_round_done and self._clear_winner():
@@ -324,13 +329,13 @@ class ThreadChooser:
 
     def _clear_winner(self) -> bool:
         """After one block of each: is one count faster by ``clear_factor``? Then a second round is not needed."""
-        one = statistics.median(self._times[1])
-        many = statistics.median(self._times[self.budget])
+        one = _median(self._times[1])
+        many = _median(self._times[self.budget])
         return max(one, many) > self._clear_factor * min(one, many)
 
     def _faster(self) -> int:
-        one = statistics.median(self._times[1])
-        many = statistics.median(self._times[self.budget])
+        one = _median(self._times[1])
+        many = _median(self._times[self.budget])
         return self.budget if many < one * (1 - self._margin) else 1
 
     def _decide(self, threads: int) -> None:
@@ -360,10 +365,10 @@ class ThreadChooser:
     def _probe_step(self, seconds: float) -> None:
         self._probe_times.append(seconds)
         chosen = self._other(self.threads)
-        reference = statistics.median(self._recent)
+        reference = _median(self._recent)
         if seconds > self._abort_factor * reference or (
                 len(self._probe_times) == self._trial_batches
-                and statistics.median(self._probe_times) >= reference * (1 - self._margin)):
+                and _median(self._probe_times) >= reference * (1 - self._margin)):
             self._interval = min(self._interval * 2, self._max_interval)   # confirmed: look less often
             return self._decide(chosen)
         if len(self._probe_times) == self._trial_batches:
@@ -376,9 +381,9 @@ class ThreadChooser:
 _PRODUCT = {}
 
 
-def _median_product_seconds(repeats: int = 5) -> float:
-    """The median time of a 256x256 float32 matrix product (big enough for OpenBLAS to use its threads, about
-    a millisecond on one core), after one untimed product that wakes the threads."""
+def _product_seconds(repeats: int, warm_up: bool = False, stop_above: float = math.inf) -> list[float]:
+    """Times of a 256x256 float32 matrix product (big enough for OpenBLAS to use its threads, under a
+    millisecond on one core), stopping after one that takes longer than ``stop_above``."""
     import numpy as np
 
     if not _PRODUCT:
@@ -386,13 +391,16 @@ def _median_product_seconds(repeats: int = 5) -> float:
         _PRODUCT["a"] = rng.random((256, 256), dtype=np.float32)
         _PRODUCT["out"] = np.empty((256, 256), np.float32)
     a, out = _PRODUCT["a"], _PRODUCT["out"]
-    np.matmul(a, a, out=out)
+    if warm_up:
+        np.matmul(a, a, out=out)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         np.matmul(a, a, out=out)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        if times[-1] > stop_above:
+            break
+    return times
 
 
 # ----- what the loops call ---------------------------------------------------------------------------------------
@@ -505,13 +513,17 @@ class BlasThreads:
         """Do ``budget`` threads make a 256x256 matrix product at least ``1.25`` times faster than one now?"""
         if self._gemm_probe is not None:
             return self._gemm_probe(budget)
-        if not self._control.set(budget):
-            return False
-        budget_seconds = _median_product_seconds()
-        self._control.set(1)
-        one_seconds = _median_product_seconds()
-        self._control.set(self._current)
-        return budget_seconds * 1.25 < one_seconds
+        try:
+            if not self._control.set(1):
+                return False
+            one = _median(_product_seconds(3, warm_up=True))
+            if not self._control.set(budget):
+                return False
+            # Stop at the first product that collapses: on a busy machine one costs a scheduler time slice.
+            with_budget = _product_seconds(3, stop_above=2 * one)
+            return len(with_budget) == 3 and _median(with_budget) * 1.25 < one
+        finally:
+            self._control.set(self._current)
 
     def _apply(self, threads: int) -> None:
         # Read back first: a count that differs from the one we set means the user changed it while we ran.
