@@ -174,7 +174,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="mlp,workshop,cnn,lstm")
     parser.add_argument("--loads", default="0,1,2", help="numbers of busy processes, comma-separated")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0, help="data per timing, relative to the default")
     args = parser.parse_args(argv)
 

@@ -407,6 +407,8 @@ def _product_seconds(repeats: int, warm_up: bool = False, stop_above: float = ma
 
 _OWNER_LOCK = threading.Lock()
 _OWNER = {"run": None}
+_LAST_GEMM_CHECK = {}   # budget -> (clock time, did threads help), shared by the runs of this process
+GEMM_CHECK_SECONDS = 10.0
 
 
 class BlasThreads:
@@ -510,7 +512,21 @@ class BlasThreads:
             self._let_go()
 
     def _gemm_check(self, budget: int) -> bool:
-        """Do ``budget`` threads make a 256x256 matrix product at least ``1.25`` times faster than one now?"""
+        """Do ``budget`` threads make a 256x256 matrix product at least ``1.25`` times faster than one now?
+
+        The answer is about the machine, not the model, so the runs of this process share it for
+        ``GEMM_CHECK_SECONDS``: a fit, then an evaluate and a predict, check once.
+        """
+        with _OWNER_LOCK:
+            last = _LAST_GEMM_CHECK.get(budget)
+        if last is not None and 0 <= self._clock() - last[0] < GEMM_CHECK_SECONDS:
+            return last[1]
+        helps = self._run_gemm_check(budget)
+        with _OWNER_LOCK:
+            _LAST_GEMM_CHECK[budget] = (self._clock(), helps)
+        return helps
+
+    def _run_gemm_check(self, budget: int) -> bool:
         if self._gemm_probe is not None:
             return self._gemm_probe(budget)
         try:

@@ -224,10 +224,16 @@ class FakeControl:
         self.released += 1
 
 
-def blas(control, setting="auto", environ=None, budget=2, memory=None, key=("fit", 32), clock=None):
+@pytest.fixture(autouse=True)
+def _no_shared_gemm_check(monkeypatch):
+    monkeypatch.setattr(threads_module, "_LAST_GEMM_CHECK", {})
+
+
+def blas(control, setting="auto", environ=None, budget=2, memory=None, key=("fit", 32), clock=None,
+         gemm_probe=lambda budget: True):
     return BlasThreads({} if memory is None else memory, key, control=control, setting=setting,
                        environ={} if environ is None else environ, budget=budget, clock=clock or FakeClock(),
-                       gemm_probe=lambda budget: True)
+                       gemm_probe=gemm_probe)
 
 
 def test_auto_sets_then_restores_the_users_count():
@@ -320,6 +326,31 @@ def test_the_decision_is_remembered_for_the_next_run():
     second.begin()
     assert second.threads == 2
     second.end()
+
+
+def test_the_machine_check_is_shared_by_the_runs_of_a_few_seconds():
+    clock = FakeClock()
+    checks = []
+
+    def probe(budget):
+        checks.append(clock.now)
+        return False
+
+    def one_run():
+        run_ = blas(FakeControl(threads=2), clock=clock, gemm_probe=probe, memory={})
+        run_.begin()
+        for _ in range(8):   # warm-up and three batches at one thread: then the check
+            run_.before_batch()
+            clock.now += 0.01
+            run_.after_batch()
+        run_.end()
+
+    one_run()
+    one_run()      # 0.08 s later: the same answer, no second check
+    assert checks == [pytest.approx(0.04)]
+    clock.now += threads_module.GEMM_CHECK_SECONDS
+    one_run()
+    assert len(checks) == 2
 
 
 def test_blas_control_on_this_process():
