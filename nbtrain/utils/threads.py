@@ -243,7 +243,9 @@ class ThreadChooser:
     ``abort_factor`` times the other's
     median (the collapse of a busy machine costs one batch, not a block). After a decision, when
     ``recheck_seconds`` have passed, ``trial_batches`` batches probe the other count; if it looks faster, a
-    full trial follows; if not, the interval doubles, up to ``max_recheck_seconds``.
+    full trial follows; if not, the interval doubles, up to ``max_recheck_seconds``. Batches with threads that
+    become ``slowdown_factor`` times slower than just after the decision bring the re-check forward: the
+    machine got busy, and threads are the first to suffer.
 
     Args:
         budget: the cores this process may use (see :func:`cpu_budget`).
@@ -259,7 +261,8 @@ class ThreadChooser:
 
     def __init__(self, budget: int, clock=time.perf_counter, memory=None, threads_may_help=None,
                  trial_batches: int = 3,
-                 margin: float = 0.05, abort_factor: float = 2.0, clear_factor: float = 1.25, small_batch_seconds: float = 0.001,
+                 margin: float = 0.05, abort_factor: float = 2.0, clear_factor: float = 1.25,
+                 slowdown_factor: float = 1.5, small_batch_seconds: float = 0.001,
                  recheck_seconds: float = 10.0, max_recheck_seconds: float = 160.0):
         self.budget = max(1, int(budget))
         self._clock = clock
@@ -267,6 +270,8 @@ class ThreadChooser:
         self._margin = margin
         self._abort_factor = abort_factor
         self._clear_factor = clear_factor
+        self._slowdown_factor = slowdown_factor
+        self._reference = None        # the chosen count's batch time just after the decision
         self._threads_may_help = threads_may_help or (lambda: True)
         self._small = small_batch_seconds
         self._base_interval = recheck_seconds
@@ -343,6 +348,7 @@ class ThreadChooser:
         self.phase, self.threads, self._plan = "decided", threads, []
         self._decided_at = self._clock()
         self._recent = []
+        self._reference = None
         self._probing = False
         if previous is not None and previous != threads:
             self._interval = self._base_interval
@@ -353,8 +359,14 @@ class ThreadChooser:
         if self._probing:
             return self._probe_step(seconds)
         self._recent = (self._recent + [seconds])[-self._trial_batches:]
+        if len(self._recent) < self._trial_batches:
+            return
+        if self._reference is None:
+            self._reference = _median(self._recent)
         due = self._decided_at is not None and self._clock() - self._decided_at >= self._interval
-        if due and len(self._recent) == self._trial_batches:
+        # Threads that slow down by half: other work has started, and they may be collapsing; look now.
+        slowed = self.threads > 1 and _median(self._recent) > self._slowdown_factor * self._reference
+        if due or slowed:
             if self.threads == 1 and not self._threads_may_help():
                 self._interval = min(self._interval * 2, self._max_interval)
                 self._decided_at = self._clock()

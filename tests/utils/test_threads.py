@@ -180,6 +180,16 @@ def test_recheck_switches_when_the_load_changes():
     assert chooser.threads == 2
 
 
+def test_threads_that_slow_down_are_rechecked_at_once():
+    clock = FakeClock()
+    chooser = ThreadChooser(2, clock=clock, recheck_seconds=10.0, max_recheck_seconds=160.0)
+    chooser._interval = 160.0   # long confirmed: the next scheduled re-check is minutes away
+    run(chooser, {1: 0.010, 2: 0.005}, 20, clock)
+    assert chooser.threads == 2
+    used = run(chooser, {1: 0.010, 2: 0.050}, 30, clock)   # the machine gets busy: threads collapse
+    assert chooser.threads == 1 and used.index(1) <= 5   # noticed within a few batches, not minutes
+
+
 def test_confirmed_choices_are_rechecked_less_and_less_often():
     clock = FakeClock()
     chooser = ThreadChooser(2, clock=clock, recheck_seconds=10.0, max_recheck_seconds=40.0)
