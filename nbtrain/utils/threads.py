@@ -232,20 +232,19 @@ def blas_control() -> BlasControl | None:
 class ThreadChooser:
     """Chooses between 1 thread and ``budget`` threads from the times of the batches run with each.
 
-    The first batch only warms up (it allocates). Then ``trial_batches`` batches run with 1 thread and as many
-    with ``budget``, twice in turn (so a change of load mid-trial hits both) unless the first round already
-    shows one faster by ``clear_factor``; the faster by the median wins, the budget only if it is faster by
-    more than ``margin``, since one thread disturbs the machine less. A
-    batch that takes under ``small_batch_seconds`` with one thread is decided by size: products that small
-    never gain from threads. Before any batch runs with the budget, ``threads_may_help()`` (a matrix product of
-    a few milliseconds, timed with both counts) must say that threads pay off now at all: on a busy machine
-    they collapse, and a whole batch would cost several batches' time. A trial ends early when one batch takes
-    ``abort_factor`` times the other's
-    median (the collapse of a busy machine costs one batch, not a block). After a decision, when
-    ``recheck_seconds`` have passed, ``trial_batches`` batches probe the other count; if it looks faster, a
-    full trial follows; if not, the interval doubles, up to ``max_recheck_seconds``. Batches with threads that
-    become ``slowdown_factor`` times slower than just after the decision bring the re-check forward: the
-    machine got busy, and threads are the first to suffer.
+    - The first batch only warms up (it allocates). Then ``trial_batches`` batches run with 1 thread.
+    - If they take under ``small_batch_seconds``, that decides: products that small never gain from threads.
+    - Before any batch runs with the budget, ``threads_may_help()`` (a matrix product of a millisecond, timed
+      with both counts) must say that threads pay off now at all: on a busy machine they collapse, and one
+      batch would cost several batches' time.
+    - Then ``trial_batches`` batches run with ``budget``, and both blocks again (a change of load mid-trial
+      hits both), unless the first round shows one faster by ``clear_factor``. The faster by the median wins;
+      the budget only if faster by more than ``margin``, since one thread disturbs the machine less. A batch
+      that takes ``abort_factor`` times the other count's median ends the trial at once.
+    - After a decision, when ``recheck_seconds`` have passed, ``trial_batches`` batches probe the other count;
+      if it looks faster, a full trial follows; if not, the interval doubles, up to ``max_recheck_seconds``.
+      Threaded batches that become ``slowdown_factor`` times slower than just after the decision bring the
+      re-check forward: the machine got busy, and threads suffer first.
 
     Args:
         budget: the cores this process may use (see :func:`cpu_budget`).
@@ -260,10 +259,9 @@ class ThreadChooser:
     """
 
     def __init__(self, budget: int, clock=time.perf_counter, memory=None, threads_may_help=None,
-                 trial_batches: int = 3,
-                 margin: float = 0.05, abort_factor: float = 2.0, clear_factor: float = 1.25,
-                 slowdown_factor: float = 1.5, small_batch_seconds: float = 0.001,
-                 recheck_seconds: float = 10.0, max_recheck_seconds: float = 160.0):
+                 trial_batches: int = 3, margin: float = 0.05, abort_factor: float = 2.0, clear_factor: float = 1.25,
+                 slowdown_factor: float = 1.5, small_batch_seconds: float = 0.001, recheck_seconds: float = 10.0,
+                 max_recheck_seconds: float = 160.0):
         self.budget = max(1, int(budget))
         self._clock = clock
         self._trial_batches = trial_batches
@@ -541,6 +539,8 @@ class BlasThreads:
     def _run_gemm_check(self, budget: int) -> bool:
         if self._gemm_probe is not None:
             return self._gemm_probe(budget)
+        if self._control.get() != self._current:
+            return False   # the user changed the count: leave it (the next _apply lets go)
         try:
             if not self._control.set(1):
                 return False
