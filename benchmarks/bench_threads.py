@@ -13,7 +13,10 @@ The models:
 - ``cnn``: the network of ``bench_cnn.py`` (two Conv2D + MaxPooling, Dense softmax), SGD, batch 128;
 - ``lstm``: the network of ``bench_lstm.py`` (LSTM(128) over 50 steps of 32 features, Dense(1)), Adam, batch 64.
 
-The target: nbtrain's choice within 10% of the best fixed setting in every cell (the "choice/best" column).
+The target: nbtrain's choice within 10% of the best fixed setting in every cell (the "choice/best" column, wall
+time). Where the choice was one thread, the "cpu" column (the choice's CPU seconds over the 1-thread setting's)
+shows what the trial and the checks cost, without the noise other processes add to wall time; where it chose
+several threads, CPU seconds add up over the threads and the column says nothing.
 Run it from the project root as::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_NUM_THREADS -u OMP_NUM_THREADS -u MKL_NUM_THREADS \\
@@ -54,18 +57,19 @@ class Workload:
     def __init__(self, name, build, data, batch_size, epochs):
         self.name, self.build, self.data, self.batch_size, self.epochs = name, build, data, batch_size, epochs
 
-    def fit_seconds(self) -> tuple[float, object]:
-        """Seconds of one timed fit on a fresh model (built by a two-batch warm-up), and the count auto chose."""
+    def fit_seconds(self) -> tuple[float, float, object]:
+        """Wall and CPU seconds of one timed fit on a fresh model (built by a two-batch warm-up), and the count
+        auto chose."""
         x, y = self.data
         model = self.build()
         warm = 2 * self.batch_size
         model.fit(x[:warm], y[:warm], batch_size=self.batch_size, epochs=1, verbose=0)
         model._blas_memory.clear()   # the warm-up decides nothing: the timed fit pays for the whole trial
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.fit(x, y, batch_size=self.batch_size, epochs=self.epochs, verbose=0)
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         chosen = model._blas_memory.get(("fit", self.batch_size))
-        return seconds, (chosen[0] if chosen else "-")
+        return seconds, cpu_seconds, (chosen[0] if chosen else "-")
 
 
 def mlp(scale, rng):
@@ -157,17 +161,19 @@ class BusyProcesses:
 def measure_row(workload, settings, repeats):
     """Best-of-``repeats`` seconds per setting (order rotated each repeat), and what auto chose each time."""
     best = {name: float("inf") for name, _ in settings}
+    best_cpu = {name: float("inf") for name, _ in settings}
     chosen = []
     for repeat in range(repeats):
         shift = repeat % len(settings)
         for name, value in settings[shift:] + settings[:shift]:
             nbtrain.config.set_blas_threads(value)
-            seconds, choice = workload.fit_seconds()
+            seconds, cpu_seconds, choice = workload.fit_seconds()
             best[name] = min(best[name], seconds)
+            best_cpu[name] = min(best_cpu[name], cpu_seconds)
             if value == "auto":
                 chosen.append(choice)
     nbtrain.config.set_blas_threads("auto")
-    return best, chosen
+    return best, best_cpu, chosen
 
 
 def main(argv=None):
@@ -190,20 +196,21 @@ def main(argv=None):
     workloads = [WORKLOADS[name](args.scale, rng) for name in args.models.split(",")]
     print(f"seconds per fit (best of {args.repeats}); fresh model each timing; 'chose' = nbtrain's choice per repeat")
     header = f"{'load':<8}{'model':<10}" + "".join(f"{name:>11}" for name, _ in settings) + \
-        f"{'choice/best':>13}{'chose':>8}  load avg"
+        f"{'choice/best':>13} {'chose':<10}{'cpu':>6}  load avg"
     print(header)
     worst = 0.0
     for busy in (int(n) for n in args.loads.split(",")):
         with BusyProcesses(busy):
             for workload in workloads:
-                best, chosen = measure_row(workload, settings, args.repeats)
+                best, best_cpu, chosen = measure_row(workload, settings, args.repeats)
+                cpu_ratio = best_cpu["choice"] / best_cpu["1 thread"]
                 fixed_best = min(best[name] for name, value in settings if value != "auto")
                 ratio = best["choice"] / fixed_best
                 worst = max(worst, ratio)
                 label = "idle" if busy == 0 else f"{busy} busy"
                 print(f"{label:<8}{workload.name:<10}" + "".join(f"{best[name]:>11.3f}" for name, _ in settings)
-                      + f"{ratio:>12.2f}{'' if ratio <= TARGET else '!'}{','.join(map(str, chosen)):>9}"
-                      + f"  {os.getloadavg()[0]:.2f}", flush=True)
+                      + f"{ratio:>12.2f}{' ' if ratio <= TARGET else '!'} {','.join(map(str, chosen)):<10}"
+                      + f"{cpu_ratio:>6.2f}  {os.getloadavg()[0]:.2f}", flush=True)
     print(f"worst choice/best: {worst:.2f} (target <= {TARGET:.2f}; '!' marks a cell above it)")
 
 
