@@ -164,6 +164,19 @@ def _ratio(quota: str, period: str) -> float | None:
     return quota_value / period_value
 
 
+_BUDGET = {}
+BUDGET_SECONDS = 30.0
+
+
+def _cached_cpu_budget(clock=time.monotonic) -> int:
+    """:func:`cpu_budget`, read again after ``BUDGET_SECONDS`` (reading the cgroup files takes a few hundred
+    microseconds: more than a one-sample ``predict``)."""
+    now = clock()
+    if not _BUDGET or now - _BUDGET["at"] >= BUDGET_SECONDS:
+        _BUDGET.update(at=now, cores=cpu_budget())
+    return _BUDGET["cores"]
+
+
 def environment_setting(environ=None) -> str | None:
     """``"OPENBLAS_NUM_THREADS=1"`` when the environment fixes a thread count, else None."""
     environ = os.environ if environ is None else environ
@@ -466,8 +479,9 @@ class BlasThreads:
         if self._setting is None:
             self.reason = "set_blas_threads(None)"
             return
-        if self._setting == "auto" and environment_setting(self._environ):
-            self.reason = f"environment: {environment_setting(self._environ)}"
+        fixed_by_environment = self._setting == "auto" and environment_setting(self._environ)
+        if fixed_by_environment:
+            self.reason = f"environment: {fixed_by_environment}"
             return
         with _OWNER_LOCK:
             if _OWNER["run"] is not None:
@@ -482,7 +496,7 @@ class BlasThreads:
         self._active = True
         self._original = control.get()
         if self._setting == "auto":
-            budget = self._budget if self._budget is not None else cpu_budget()
+            budget = self._budget if self._budget is not None else _cached_cpu_budget()
             if self._original < budget:   # below the cores we may use: a limit the user (or a library) set
                 self.reason = f"a limit of {self._original} thread(s) is in force"
                 return self._let_go()

@@ -39,7 +39,7 @@ def control(monkeypatch):
     """The process's BLAS seen as two threads on a two-core budget, with no thread variable in the environment."""
     fake = FakeControl(threads=2)
     monkeypatch.setattr(threads_module, "blas_control", lambda: fake)
-    monkeypatch.setattr(threads_module, "cpu_budget", lambda: 2)
+    monkeypatch.setattr(threads_module, "_cached_cpu_budget", lambda: 2)
     for name in threads_module.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield fake

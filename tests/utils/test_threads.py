@@ -85,6 +85,19 @@ def test_budget_is_the_affinity_capped_by_the_rounded_quota(tmp_path):
     assert cpu_budget() >= 1   # this machine
 
 
+def test_the_budget_is_read_again_after_a_while(monkeypatch):
+    reads = []
+    monkeypatch.setattr(threads_module, "_BUDGET", {})
+    monkeypatch.setattr(threads_module, "cpu_budget", lambda: reads.append(1) or 3)
+    clock = FakeClock()
+    assert threads_module._cached_cpu_budget(clock) == 3
+    clock.now += threads_module.BUDGET_SECONDS / 2
+    assert threads_module._cached_cpu_budget(clock) == 3 and len(reads) == 1
+    clock.now += threads_module.BUDGET_SECONDS
+    threads_module._cached_cpu_budget(clock)
+    assert len(reads) == 2
+
+
 def test_environment_setting():
     assert environment_setting({}) is None
     assert environment_setting({"OPENBLAS_NUM_THREADS": " "}) is None
