@@ -24,7 +24,9 @@ Run it from the project root as::
 
 (``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` would make OpenBLAS run a kernel that does not fit the CPU, see
 ``bench_cnn.py``; a thread variable would pin OpenBLAS's pool size, and nbtrain's choice would then leave the
-count alone.) The default run takes a few minutes; ``--scale 4`` trains on 4 times more data per timing,
+count alone.) The default run takes about 5 minutes on an otherwise idle 2-core machine and up to 15 when other
+work keeps it busy (the fixed-thread settings collapse then, and they are timed too); ``--scale 4`` trains on 4
+times more data per timing,
 ``--repeats``, ``--models mlp,cnn`` and ``--loads 0,2`` select. "idle" means no busy process started by the
 benchmark: on a shared machine other work still runs, so the load average is printed with each row.
 """
@@ -180,7 +182,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="mlp,workshop,cnn,lstm")
     parser.add_argument("--loads", default="0,1,2", help="numbers of busy processes, comma-separated")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0, help="data per timing, relative to the default")
     args = parser.parse_args(argv)
 
