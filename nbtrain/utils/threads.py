@@ -84,7 +84,7 @@ def cpu_budget(affinity=None, cgroup_root: Path | str = "/sys/fs/cgroup",
         proc_cgroup: the file naming this process's cgroups.
     """
     if affinity is None:
-        affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+        affinity = _affinity()
     cores = max(1, len(affinity))
     quota = cgroup_cpu_quota(Path(cgroup_root), Path(proc_cgroup))
     if quota is not None:
@@ -162,6 +162,46 @@ def _ratio(quota: str, period: str) -> float | None:
     if quota_value <= 0 or period_value <= 0:   # -1: no quota
         return None
     return quota_value / period_value
+
+
+def cpu_jiffies(cpus, stat_path: Path | str = "/proc/stat") -> tuple[int, int] | None:
+    """``(idle, total)`` clock ticks of the given CPUs since boot, from ``/proc/stat``; None if unreadable.
+
+    Two readings tell how many of these cores sat idle in between (see :func:`idle_cores`): with one core
+    training, a second one that is busy with other work means threads would wait for it.
+    """
+    try:
+        lines = Path(stat_path).read_text().splitlines()
+    except OSError:
+        return None
+    wanted = {f"cpu{cpu}" for cpu in cpus}
+    idle = total = 0
+    found = False
+    for line in lines:
+        fields = line.split()
+        if not fields or fields[0] not in wanted:
+            continue
+        try:
+            ticks = [int(value) for value in fields[1:9]]   # user nice system idle iowait irq softirq steal
+        except ValueError:
+            return None
+        if len(ticks) < 5:
+            return None
+        idle += ticks[3] + ticks[4]
+        total += sum(ticks)
+        found = True
+    return (idle, total) if found else None
+
+
+def idle_cores(before, after, cores: int) -> float | None:
+    """How many of ``cores`` cores were idle on average between two :func:`cpu_jiffies` readings (None if
+    they are missing or too close together to tell: ticks are 10 ms)."""
+    if before is None or after is None:
+        return None
+    idle, total = after[0] - before[0], after[1] - before[1]
+    if total < 10 * cores:
+        return None
+    return cores * idle / total
 
 
 _BUDGET = {}
@@ -247,9 +287,9 @@ class ThreadChooser:
 
     - The first batch only warms up (it allocates). Then ``trial_batches`` batches run with 1 thread.
     - If they take under ``small_batch_seconds``, that decides: products that small never gain from threads.
-    - Before any batch runs with the budget, ``threads_may_help()`` (a matrix product of a millisecond, timed
-      with both counts) must say that threads pay off now at all: on a busy machine they collapse, and one
-      batch would cost several batches' time.
+    - Before any batch runs with the budget, ``threads_may_help()`` must say that threads can pay off now at
+      all (the other cores were idle meanwhile, and a matrix product of a millisecond runs faster with them):
+      on a busy machine they collapse, and one batch would cost several batches' time.
     - Then ``trial_batches`` batches run with ``budget``, and both blocks again (a change of load mid-trial
       hits both), unless the first round shows one faster by ``clear_factor``. The faster by the median wins;
       the budget only if faster by more than ``margin``, since one thread disturbs the machine less. A batch
@@ -263,7 +303,8 @@ class ThreadChooser:
         budget: the cores this process may use (see :func:`cpu_budget`).
         clock: seconds, for the re-check schedule (batch times are given to :meth:`record`).
         memory: a decision kept from an earlier run, ``(threads, decided_at, interval)``, or None.
-        threads_may_help: a function returning False when threads cannot pay off now (default: always True).
+        threads_may_help: a function returning False when threads cannot pay off now, True when they may, None
+            when it cannot tell yet (the chooser asks again after the next batch; default: always True).
 
     Example:
         >>> chooser = ThreadChooser(2, clock=lambda: 0.0)
@@ -329,12 +370,15 @@ class ThreadChooser:
         threads = self.threads
         self._times[threads].append(seconds)
         other = self._other(threads)
-        if threads == 1 and len(self._times[1]) == self._trial_batches and not self._times[other]:
+        if threads == 1 and len(self._times[1]) >= self._trial_batches and not self._times[other]:
             if _median(self._times[1]) < self._small:
                 self._decide(1)   # decided by size, once and for all
                 self._interval = math.inf
                 return None
-            if not self._threads_may_help():
+            helps = self._threads_may_help()
+            if helps is None:
+                return None   # too early to tell: one more batch with one thread
+            if not helps:
                 return self._decide(1)   # a busy machine: not even one batch with the budget
         if self._times[other] and seconds > self._abort_factor * _median(self._times[other]):
             return self._decide(other)   # a clear loser: stop trying it
@@ -378,7 +422,10 @@ class ThreadChooser:
         # Threads that slow down by half: other work has started, and they may be collapsing; look now.
         slowed = self.threads > 1 and _median(self._recent) > self._slowdown_factor * self._reference
         if due or slowed:
-            if self.threads == 1 and not self._threads_may_help():
+            helps = self._threads_may_help() if self.threads == 1 else True
+            if helps is None:
+                return
+            if not helps:
                 self._interval = min(self._interval * 2, self._max_interval)
                 self._decided_at = self._clock()
                 return
@@ -432,6 +479,11 @@ _OWNER_LOCK = threading.Lock()
 _OWNER = {"run": None}
 _LAST_GEMM_CHECK = {}   # budget -> (clock time, did threads help), shared by the runs of this process
 GEMM_CHECK_SECONDS = 10.0
+IDLE_WINDOW_SECONDS = 0.1   # /proc/stat counts 10 ms ticks: a tenth of a second tells idle cores well enough
+
+
+def _affinity():
+    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
 
 
 class BlasThreads:
@@ -446,8 +498,8 @@ class BlasThreads:
         key: which work this is, e.g. ``("fit", 128)``: the decision holds for the same model and batch size.
         control: a :class:`BlasControl` (default: found through threadpoolctl).
         setting: ``"auto"``, an int or None (default: :func:`blas_threads`).
-        environ, budget, clock, gemm_probe: for tests (default ``os.environ``, :func:`cpu_budget`,
-            ``time.perf_counter``, a timed matrix product: see :meth:`ThreadChooser`'s ``threads_may_help``).
+        environ, budget, clock, gemm_probe, cpu_stat: for tests (default ``os.environ``, :func:`cpu_budget`,
+            ``time.perf_counter``, a timed matrix product, :func:`cpu_jiffies`).
 
     Example:
         >>> threads = BlasThreads({}, ("fit", 32))
@@ -457,7 +509,7 @@ class BlasThreads:
     """
 
     def __init__(self, memory: dict, key, control=None, setting="from config", environ=None, budget=None,
-                 clock=time.perf_counter, gemm_probe=None):
+                 clock=time.perf_counter, gemm_probe=None, cpu_stat=None):
         self._memory = memory
         self._key = key
         self._control = control
@@ -466,6 +518,9 @@ class BlasThreads:
         self._budget = budget
         self._clock = clock
         self._gemm_probe = gemm_probe
+        self._cpu_stat = cpu_stat
+        self._cpus = ()
+        self._jiffies = (None, None)
         self._active = False
         self._chooser = None
         self._original = None
@@ -501,7 +556,9 @@ class BlasThreads:
                 self.reason = f"a limit of {self._original} thread(s) is in force"
                 return self._let_go()
             self._chooser = ThreadChooser(budget, clock=self._clock, memory=self._memory.get(self._key),
-                                          threads_may_help=lambda: self._gemm_check(budget))
+                                          threads_may_help=lambda: self._threads_may_help(budget))
+            self._cpus = _affinity()
+            self._jiffies = (self._clock(), self._read_jiffies())
             self.reason = f"auto: 1 or {budget} thread(s)"
         self._apply(self._chooser.threads if self._chooser else self._setting)
 
@@ -534,6 +591,24 @@ class BlasThreads:
                 self._control.set(self._original)
         finally:
             self._let_go()
+
+    def _threads_may_help(self, budget: int) -> bool | None:
+        """False when the other cores were busy since the last look (``/proc/stat``; threads would wait for
+        them), None when that was too short ago to tell, else what a timed matrix product says."""
+        since, before = self._jiffies
+        now = self._read_jiffies()
+        idle = idle_cores(before, now, len(self._cpus))
+        if before is not None and now is not None:
+            elapsed = self._clock() - since
+            if elapsed < IDLE_WINDOW_SECONDS or idle is None and elapsed < 10 * IDLE_WINDOW_SECONDS:
+                return None   # too early to tell
+        self._jiffies = (self._clock(), now)
+        if idle is not None and idle < 0.5 * (budget - 1):
+            return False
+        return self._gemm_check(budget)
+
+    def _read_jiffies(self):
+        return self._cpu_stat(self._cpus) if self._cpu_stat is not None else cpu_jiffies(self._cpus)
 
     def _gemm_check(self, budget: int) -> bool:
         """Do ``budget`` threads make a 256x256 matrix product at least ``1.25`` times faster than one now?

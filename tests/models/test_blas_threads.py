@@ -40,6 +40,7 @@ def control(monkeypatch):
     fake = FakeControl(threads=2)
     monkeypatch.setattr(threads_module, "blas_control", lambda: fake)
     monkeypatch.setattr(threads_module, "_cached_cpu_budget", lambda: 2)
+    monkeypatch.setattr(threads_module, "cpu_jiffies", lambda cpus: None)   # no /proc/stat: the product decides
     for name in threads_module.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield fake

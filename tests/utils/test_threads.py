@@ -11,7 +11,7 @@ import pytest
 import nbtrain
 from nbtrain.utils import threads as threads_module
 from nbtrain.utils.threads import (BlasControl, BlasThreads, ThreadChooser, cgroup_cpu_quota, cpu_budget,
-                                   environment_setting)
+                                   cpu_jiffies, environment_setting, idle_cores)
 
 # ----- the CPU budget -------------------------------------------------------------------------------------------
 
@@ -96,6 +96,24 @@ def test_the_budget_is_read_again_after_a_while(monkeypatch):
     clock.now += threads_module.BUDGET_SECONDS
     threads_module._cached_cpu_budget(clock)
     assert len(reads) == 2
+
+
+def test_cpu_jiffies_and_idle_cores(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 5 0 5 50 0 0 0 0 0 0\ncpu1 5 0 5 50 0 0 0 0 0 0\n"
+                    "cpu2 1 1 1 1 1 1 1 1 0 0\nintr 1 2 3\n")
+    before = cpu_jiffies({0, 1}, stat)
+    assert before == (100, 120)
+    # 100 ticks each later: cpu0 was busy (ours), cpu1 half idle
+    stat.write_text("cpu0 105 0 5 50 0 0 0 0 0 0\ncpu1 55 0 5 100 0 0 0 0 0 0\n")
+    after = cpu_jiffies({0, 1}, stat)
+    assert idle_cores(before, after, 2) == pytest.approx(0.5)
+    assert idle_cores(before, before, 2) is None        # no time passed
+    assert idle_cores(None, after, 2) is None
+    assert cpu_jiffies({0}, tmp_path / "missing") is None
+    assert cpu_jiffies({7}, stat) is None                 # no such CPU
+    stat.write_text("cpu0 x y\n")
+    assert cpu_jiffies({0}, stat) is None
 
 
 def test_environment_setting():
@@ -253,10 +271,10 @@ def _no_shared_gemm_check(monkeypatch):
 
 
 def blas(control, setting="auto", environ=None, budget=2, memory=None, key=("fit", 32), clock=None,
-         gemm_probe=lambda budget: True):
+         gemm_probe=lambda budget: True, cpu_stat=lambda cpus: None):
     return BlasThreads({} if memory is None else memory, key, control=control, setting=setting,
                        environ={} if environ is None else environ, budget=budget, clock=clock or FakeClock(),
-                       gemm_probe=gemm_probe)
+                       gemm_probe=gemm_probe, cpu_stat=cpu_stat)
 
 
 def test_auto_sets_then_restores_the_users_count():
@@ -351,6 +369,13 @@ def test_the_decision_is_remembered_for_the_next_run():
     second.end()
 
 
+def test_chooser_asks_again_when_the_check_cannot_tell_yet():
+    answers = iter([None, None, True])
+    chooser = ThreadChooser(2, clock=FakeClock(), threads_may_help=lambda: next(answers))
+    used = run(chooser, {1: 0.010, 2: 0.006}, 12)
+    assert used[:8] == [1, 1, 1, 1, 1, 1, 2, 2] and chooser.threads == 2
+
+
 def test_the_machine_check_is_shared_by_the_runs_of_a_few_seconds():
     clock = FakeClock()
     checks = []
@@ -374,6 +399,48 @@ def test_the_machine_check_is_shared_by_the_runs_of_a_few_seconds():
     clock.now += threads_module.GEMM_CHECK_SECONDS
     one_run()
     assert len(checks) == 2
+
+
+class FakeStat:
+    """``/proc/stat`` for two CPUs: each clock second adds 100 ticks per CPU, ``idle`` cores' worth idle."""
+
+    def __init__(self, clock, idle):
+        self.clock, self.idle = clock, idle
+
+    def __call__(self, cpus):
+        ticks = int(self.clock.now * 100)
+        return int(ticks * self.idle), ticks * 2
+
+
+def feed(run_, clock, batches, seconds=0.01):
+    for _ in range(batches):
+        run_.before_batch()
+        clock.now += seconds
+        run_.after_batch()
+
+
+def test_busy_cores_decide_one_thread_without_a_threaded_product():
+    clock = FakeClock()
+    probes = []
+    run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=0.1),
+                gemm_probe=lambda budget: probes.append(budget) or True)
+    run_.begin()
+    feed(run_, clock, 5)          # 0.05 s: too early to tell, one thread goes on
+    assert run_._chooser.phase == "trial" and run_.threads == 1
+    feed(run_, clock, 10)         # past 0.1 s: the other core was busy
+    assert run_._chooser.phase == "decided" and run_.threads == 1 and probes == []
+    run_.end()
+
+
+def test_idle_cores_let_the_product_and_the_trial_decide():
+    clock = FakeClock()
+    probes = []
+    run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=0.9),
+                gemm_probe=lambda budget: probes.append(budget) or True)
+    run_.begin()
+    feed(run_, clock, 15)
+    assert probes == [2] and 2 in run_._control.calls
+    run_.end()
 
 
 def test_blas_control_on_this_process():
