@@ -5,7 +5,8 @@ one (Binder, JupyterHub, Colab's 2 vCPUs, a laptop running a browser) the thread
 training epoch can take 4-8 times longer than with one thread. So during ``fit``, ``evaluate`` and
 ``predict`` nbtrain times a few batches with one thread and with the CPU budget (the cores this process may
 use: its affinity and its container's CPU quota), keeps the faster, and checks again now and then, because
-the load of a shared machine changes. Afterwards it puts back the count it found.
+the load of a shared machine changes. Threads are not even tried while the other cores are busy (idle cores
+from ``/proc/stat``, then a timed matrix product). Afterwards it puts back the count it found.
 
 nbtrain leaves the count alone when the user chose it: ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``,
 ``MKL_NUM_THREADS`` or ``BLIS_NUM_THREADS`` in the environment, a threadpoolctl limit in force (a count below
@@ -14,8 +15,9 @@ the count for nbtrain's work. One run manages the count at a time (the count is 
 in a callback, or in the notebook while ``fit(background=True)`` trains, runs with the count in force.
 
 The parts, bottom up: :mod:`nbtrain.utils.cpus` (the CPU budget from the affinity and the cgroup quota, idle
-cores from ``/proc/stat``), :class:`BlasControl` (threadpoolctl, imported on first use), :class:`ThreadChooser` (the policy, pure: it sees batch times and a clock) and
-:class:`BlasThreads` (what the training loop calls: ``begin``, ``before_batch``/``after_batch``, ``end``).
+cores from ``/proc/stat``), :class:`BlasControl` (threadpoolctl, imported on first use), :class:`ThreadChooser`
+(the policy, pure: it sees batch times and a clock) and :class:`BlasThreads` (what the training loop calls:
+``begin``, ``before_batch``/``after_batch``, ``end``).
 """
 
 from __future__ import annotations
@@ -345,7 +347,6 @@ _OWNER = {"run": None}
 _LAST_GEMM_CHECK = {}   # budget -> (clock time, did threads help), shared by the runs of this process
 GEMM_CHECK_SECONDS = 10.0
 IDLE_WINDOW_SECONDS = 0.1   # /proc/stat counts 10 ms ticks: a tenth of a second tells idle cores well enough
-
 
 
 class BlasThreads:
