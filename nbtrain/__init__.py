@@ -4,20 +4,25 @@
 ``keras.optimizers.Adam``, ``keras.utils.to_categorical``, ``model.compile``/``fit``/``evaluate``/``predict``.
 """
 
-from nbtrain import (activations, callbacks, constraints, datasets, initializers, layers, losses, metrics, models,
+from nbtrain import (activations, callbacks, config, constraints, initializers, layers, losses, metrics, models,
                      optimizers, preprocessing, regularizers, utils)
 from nbtrain.layers import Input
 from nbtrain.models import Model, Sequential
 from nbtrain._version import __version__
 
 __all__ = ["Input", "Model", "Sequential", "plot_decision_boundary", "plot_histories", "plot_history",
-           "activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "constraints",
-           "ops", "random", "regularizers", "metrics", "models", "optimizers", "preprocessing", "utils", "widgets",
-           "__version__"]
+           "activations", "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
+           "constraints", "ops", "random", "regularizers", "metrics", "models", "optimizers", "preprocessing", "utils",
+           "widgets", "__version__"]
 
 
 def __getattr__(name):
-    # The plotting helpers live in the front end (matplotlib); load it only when asked for.
+    # Loaded when first used, so that `import nbtrain` stays quick: the data sets (tarfile, zipfile, gzip,
+    # hashlib) and the plotting helpers of the front end (matplotlib).
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module("nbtrain.datasets")
     if name in ("plot_history", "plot_histories"):
         from nbtrain.display import plots
 

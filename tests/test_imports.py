@@ -35,3 +35,15 @@ def test_keras_style_namespace():
     for name in ("Sequential", "Model", "Input", "layers", "losses", "metrics", "optimizers", "callbacks", "utils"):
         assert hasattr(keras, name), name
     assert callable(keras.utils.to_categorical) and callable(keras.utils.set_random_seed)
+
+
+def test_importing_nbtrain_leaves_what_it_does_not_need_unloaded():
+    # `import nbtrain` is a learner's first cell: the data sets (tarfile, gzip, hashlib), the thread control
+    # (threadpoolctl, loaded at the first fit) and the data workers (concurrent.futures, logging) load on use.
+    lazy = ("nbtrain.datasets", "threadpoolctl", "tarfile", "gzip", "tempfile", "concurrent.futures", "logging")
+    code = f"import sys, nbtrain; print([m for m in {lazy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
+    code = "import nbtrain as keras; print(keras.datasets.digits.load_data()[0][0].shape)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "(1437, 8, 8)"

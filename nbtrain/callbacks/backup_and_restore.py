@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import threading
 
 from nbtrain.callbacks.callback import Callback
@@ -18,6 +17,8 @@ _WEIGHTS_NAME = re.compile(r"^backup-\d+\.weights\.h5$")
 
 
 def _write_json_atomically(path: str, data: dict) -> None:
+    import tempfile   # here: it loads shutil, bz2, lzma and random, which `import nbtrain` need not pay for
+
     directory = os.path.dirname(path) or "."
     handle, temporary = tempfile.mkstemp(prefix=".backup-", suffix=".json.tmp", dir=directory)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import inspect
 import warnings
 from collections import deque
@@ -96,6 +95,8 @@ class _Prefetcher:
     """Calls ``dataset[i]`` for the next indices in background threads, keeping order."""
 
     def __init__(self, dataset, indices, workers, queue_size):
+        import concurrent.futures   # here: it loads logging too, which `import nbtrain` need not pay for
+
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nbtrain-data")
         self._dataset, self._indices, self._queue_size = dataset, iter(indices), queue_size
         self._pending = deque()

@@ -31,6 +31,7 @@ from nbtrain.models.progress import default_progress_callback
 from nbtrain.utils.checks import number
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.random import global_generator
+from nbtrain.utils.threads import BlasThreads
 
 _LEGACY_DATA_ARGUMENTS = ("workers", "use_multiprocessing", "max_queue_size")
 
@@ -117,6 +118,7 @@ class Trainer:
         self._constrained_layers = []
         self._fusable = None
         self._background = None   # the TrainingHandle while fit(background=True) runs (see _check_not_busy)
+        self._blas_memory = {}    # the BLAS thread count chosen per (method, batch size), kept across calls
 
     @property
     def stop_training(self) -> bool:
@@ -299,7 +301,12 @@ class Trainer:
             steps=training.num_batches, samples=training.num_samples,
             batch_size=training.batch_size or batch_size, do_validation=validation is not None)
         self.history = callbacks.history
-        yield from self._fit_loop(training, initial_epoch, epochs, callbacks, validation, validation_freq)
+        threads = self._blas_threads("fit", training.batch_size or batch_size)
+        threads.begin()
+        try:
+            yield from self._fit_loop(training, initial_epoch, epochs, callbacks, validation, validation_freq, threads)
+        finally:
+            threads.end()   # the user's BLAS thread count is back, also after an error or an interrupt
         if self.fit_outcome.reason == "interrupted":
             epoch, batches = self.fit_outcome.interrupted_at
             raise TrainingInterrupted(self.history, epoch + 1, batches, epochs_done=len(self.history.epoch))
@@ -349,7 +356,7 @@ class Trainer:
         self._io.check_targets(ys, "the generator's targets")
         self._prepare_for_training()
 
-    def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq):
+    def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq, threads):
         """The epochs, with every way out recorded in ``self.fit_outcome`` before ``on_train_end``."""
         __tracebackhide__ = True
         self.stop_training = False
@@ -364,7 +371,7 @@ class Trainer:
                 for epoch in range(initial_epoch, epochs):
                     self.reset_metrics()
                     callbacks.on_epoch_begin(epoch)
-                    logs, batches = yield from self._train_one_epoch(iterator, callbacks, interrupt, epoch)
+                    logs, batches = yield from self._train_one_epoch(iterator, callbacks, interrupt, epoch, threads)
                     if interrupt.requested:
                         self.fit_outcome = FitOutcome("interrupted", (epoch, batches))
                         break
@@ -401,7 +408,7 @@ class Trainer:
             self.optimizer.finalize_variable_values(self._variables())
             callbacks.on_train_end(logs)
 
-    def _train_one_epoch(self, iterator, callbacks, interrupt, epoch=0):
+    def _train_one_epoch(self, iterator, callbacks, interrupt, epoch, threads):
         """Run one epoch's batches, pausing after each (a generator); returns the last logs and the number of
         batches run. Stops early when the user interrupted or a callback set ``stop_training``."""
         __tracebackhide__ = True
@@ -411,7 +418,9 @@ class Trainer:
         for step, (xs, ys, sample_weight) in iterator.epoch():
             callbacks.on_train_batch_begin(step)
             where = f"epoch {epoch + 1}, batch {step + 1} (counting from 1)" if guard else None
+            threads.before_batch()
             logs = self._train_step(xs, ys, sample_weight, where)
+            threads.after_batch()
             callbacks.on_train_batch_end(step, logs)
             batches = step + 1
             if interrupt.requested or self.stop_training:
@@ -558,12 +567,17 @@ class Trainer:
         batches = get_batches(x, y, sample_weight, to_arrays=self._io.evaluation_arrays, batch_size=batch_size,
                               steps=steps, one_pass=True)
         callback_list = self._callback_list(callbacks, verbose, "evaluate", steps=batches.num_batches, epochs=1)
-        logs = run_to_end(self._evaluate_batches(batches, callback_list))
+        threads = self._blas_threads("evaluate", batch_size)
+        threads.begin()
+        try:
+            logs = run_to_end(self._evaluate_batches(batches, callback_list, threads))
+        finally:
+            threads.end()
         if not logs:
             raise ValueError(no_batches_message("x", "evaluate"))
         return self._tracker.result(logs, return_dict)
 
-    def _evaluate_batches(self, batches, callbacks):
+    def _evaluate_batches(self, batches, callbacks, threads=None):
         """Run the ``on_test_*`` loop as a generator that pauses after every batch; returns the last logs."""
         __tracebackhide__ = True
         self.reset_metrics()
@@ -573,7 +587,11 @@ class Trainer:
             if ys is None:
                 raise ValueError("evaluate() needs targets: the data yielded inputs only; yield (x, y) tuples.")
             callbacks.on_test_batch_begin(step)
+            if threads is not None:   # None for validation during fit, which runs with fit's thread count
+                threads.before_batch()
             logs = self._test_step(xs, ys, sample_weight)
+            if threads is not None:
+                threads.after_batch()
             callbacks.on_test_batch_end(step, logs)
             yield
         callbacks.on_test_end(logs)
@@ -614,20 +632,37 @@ class Trainer:
                               steps=steps, one_pass=True, check_first_batch=lambda xs, _: self._check_inputs(xs))
         total = None if batches.num_samples is None else min(batches.num_samples, batches.num_batches * batch_size)
         callback_list = self._callback_list(callbacks, verbose, "predict", steps=batches.num_batches, epochs=1)
-        results, served = None, 0
-        callback_list.on_predict_begin()
-        for step, (xs, _, _) in batches.epoch():
-            callback_list.on_predict_batch_begin(step)
-            outputs = self._forward(xs, training=False)
-            results = _collect(results, outputs, served, total)
-            served += len(outputs[0])
-            callback_list.on_predict_batch_end(step, {"outputs": outputs})
-        callback_list.on_predict_end()
+        threads = self._blas_threads("predict", batch_size)
+        threads.begin()
+        try:
+            results = self._predict_batches(batches, callback_list, total, threads)
+        finally:
+            threads.end()
         if results is None:
             results = [np.empty((0,) + tuple(s[1:]), np.float32) for s in self.output_shapes]
         elif total is None:
             results = [np.concatenate(parts) for parts in results]
         return results[0] if len(results) == 1 else results
+
+    def _predict_batches(self, batches, callbacks, total, threads):
+        """The ``on_predict_*`` loop; returns the outputs per model output (arrays, or lists of parts)."""
+        results, served = None, 0
+        callbacks.on_predict_begin()
+        for step, (xs, _, _) in batches.epoch():
+            callbacks.on_predict_batch_begin(step)
+            threads.before_batch()
+            outputs = self._forward(xs, training=False)
+            threads.after_batch()
+            results = _collect(results, outputs, served, total)
+            served += len(outputs[0])
+            callbacks.on_predict_batch_end(step, {"outputs": outputs})
+        callbacks.on_predict_end()
+        return results
+
+    def _blas_threads(self, method: str, batch_size) -> BlasThreads:
+        """The BLAS thread count of one call (see :mod:`nbtrain.utils.threads`); its choice is remembered
+        per method and batch size, so the next call of the same work starts from it."""
+        return BlasThreads(self.__dict__.setdefault("_blas_memory", {}), (method, batch_size))
 
     # ----- Keras 2 names -----------------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 
@@ -17,6 +16,8 @@ def closest_match(name: str, candidates: Iterable[str]) -> str | None:
         >>> closest_match("adm", ["adam", "sgd"])
         'adam'
     """
+    import difflib   # only when a name is wrong
+
     candidates = list(candidates)
     by_lower = {c.lower(): c for c in candidates}
     found = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.6)
