@@ -486,10 +486,19 @@ class Layer:
         """
         x, arguments = self._call_arguments(args, kwargs)
         training, mask = arguments.get("training"), arguments.get("mask")
+        extra = {name: value for name, value in arguments.items() if name not in ("training", "mask")}
+        if any(value is not None for value in extra.values()):
+            self._unsupported_call_arguments(extra)
         if training is None:
             training = self.training_by_default
         if is_symbolic(x):
             return call_symbolically(self, x, **({} if mask is None else {"mask": mask}))
+        if _is_tracked(x):
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}) was called inside another layer's call(), on a "
+                f"tensor being differentiated: nbtrain does not support layers inside layers yet. Put both layers in "
+                f"the model (Sequential, functional, or a Model subclass's call()), or write the computation with "
+                f"nbtrain.ops and add_weight in your layer.")
         if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
             arrays = [np.asarray(a) for a in x]
             self.ensure_built([a.shape for a in arrays])
@@ -506,6 +515,11 @@ class Layer:
         if self.activity_regularizer is not None:     # layer.losses then holds this call's penalty, as in Keras
             self._call_activity_losses = [regularizers.activity_penalty(self.activity_regularizer, y)]
         return y
+
+    def _unsupported_call_arguments(self, arguments: dict) -> None:
+        """Refuse call arguments of Keras's signature that this layer does not implement (never ignore them)."""
+        raise NotImplementedError(f"{type(self).__name__} in nbtrain does not take {', '.join(sorted(arguments))} "
+                                  f"yet.")
 
     def _call_arguments(self, args, kwargs):
         """``(inputs, {name: value})`` from a call's arguments, refusing what this layer's call does not take
@@ -567,6 +581,12 @@ def _accepted_arguments(layer_class) -> tuple[str, ...]:
         if init is not None:
             names += [p for p in inspect.signature(init).parameters if p not in ("self", "kwargs", "args")]
     return tuple(dict.fromkeys(names))
+
+
+def _is_tracked(x) -> bool:
+    """An nbtrain.ops tensor (or a list holding one), recognized without importing the tape."""
+    items = x if isinstance(x, (list, tuple)) else [x]
+    return any(type(item).__module__ == "nbtrain.ops.autodiff" for item in items)
 
 
 @cache

@@ -106,6 +106,13 @@ class _Recurrent(Layer):
 
     supports_masking = True
     _state_count = 1
+    call_arguments = ("initial_state", "mask", "training")     # Keras's call(sequences, initial_state, mask, ...)
+
+    def _unsupported_call_arguments(self, arguments):
+        raise NotImplementedError(
+            f"{type(self).__name__} in nbtrain always starts from a zero state: initial_state is not supported "
+            f"yet (it would otherwise be ignored, silently). An encoder-decoder can pass the encoder's last "
+            f"output to the decoder as an extra input instead (RepeatVector and Concatenate).")
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -890,6 +897,9 @@ class Bidirectional(Layer):
         >>> layer(np.zeros((2, 5, 3), dtype="float32")).shape
         (2, 5, 8)
     """
+
+    call_arguments = _Recurrent.call_arguments
+    _unsupported_call_arguments = _Recurrent._unsupported_call_arguments
 
     supports_masking = True
     _MERGE_MODES = ("concat", "sum", "mul", "ave", None)

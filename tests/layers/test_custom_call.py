@@ -108,3 +108,17 @@ def test_add_weight_spellings():
         layer.add_weight(shape=(1,), name="extra")
     with pytest.raises(TypeError, match="needs a shape"):
         layer.add_weight(name="nothing")
+
+
+def test_a_layer_called_inside_another_layers_call_is_refused_clearly():
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = layers.Dense(2)
+
+        def call(self, inputs):
+            return ops.relu(self.inner(inputs))
+
+    model = keras.Sequential([keras.Input((3,)), Block()])
+    with pytest.raises(NotImplementedError, match="does not support layers inside layers yet"):
+        model.predict(np.ones((1, 3)), verbose=0)

@@ -605,3 +605,20 @@ def test_time_distributed_refuses_a_mask_of_another_shape():
     layer = TimeDistributed(Dense(3))
     with pytest.raises(ValueError, match=r"mask of shape \(2, 4\) for inputs of shape \(2, 5, 4\).*shape \(2, 5\)"):
         layer(np.zeros((2, 5, 4), np.float32), mask=np.ones((2, 4), bool))
+
+
+@pytest.mark.parametrize("make", [lambda: LSTM(3), lambda: GRU(3), lambda: SimpleRNN(3),
+                                  lambda: Bidirectional(LSTM(3))])
+def test_initial_state_is_refused_rather_than_ignored(make):
+    from nbtrain.layers import Input
+    x = np.zeros((2, 4, 5), np.float32)
+    with pytest.raises(NotImplementedError, match="initial_state is not supported yet"):
+        make()(x, initial_state=[np.ones((2, 3), np.float32)])
+    with pytest.raises(NotImplementedError, match="initial_state is not supported yet"):
+        make()(Input((4, 5)), initial_state=[Input((3,))])
+
+
+def test_the_second_positional_argument_of_a_recurrent_layer_is_initial_state_as_in_keras():
+    layer = LSTM(3)
+    x = np.zeros((2, 4, 5), np.float32)
+    assert layer(x, None, np.ones((2, 4), bool)).shape == (2, 3)      # (sequences, initial_state, mask)
