@@ -12,7 +12,8 @@ from nbtrain._version import __version__
 
 __all__ = ["Input", "Model", "Sequential", "plot_decision_boundary", "plot_histories", "plot_history",
            "activations", "callbacks", "datasets", "initializers", "layers", "losses", "constraints", "regularizers",
-           "metrics", "models", "optimizers", "preprocessing", "utils", "widgets", "__version__"]
+           "metrics", "models", "optimizers", "preprocessing", "utils", "widgets", "experiments",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -26,6 +27,11 @@ def __getattr__(name):
         import nbtrain.widgets
 
         return nbtrain.widgets if name == "widgets" else nbtrain.widgets.plot_decision_boundary
+    # Sweeps and run comparison: loaded when first used (Dask only when a sweep is given a client).
+    if name == "experiments":
+        import nbtrain.experiments
+
+        return nbtrain.experiments
     from nbtrain.utils.errors import missing_name_error
 
     raise missing_name_error("nbtrain", name, __all__, _NOT_IN_NBTRAIN)
