@@ -256,7 +256,9 @@ class DaskExecutor:
         client.subscribe_topic(topic, lambda event: events.put(event[1]))
         stop_variable = Variable(stop_name, client=client)
         stop_variable.set([])
-        x_future, y_future = (client.scatter(part, broadcast=True) if part is not None else None
+        # hash=False: a key of its own per sweep; the same array scattered again by the next sweep could otherwise
+        # meet its previous copy on the way out (a released key that the workers are still deleting)
+        x_future, y_future = (client.scatter(part, broadcast=True, hash=False) if part is not None else None
                               for part in (job.x, job.y))
         futures = {}
         sent_stops = []

@@ -137,7 +137,8 @@ class SweepResult:
         executor: where the runs trained (``in-process``, ``processes``, ``dask``).
 
     Example:
-        >>> result = sweep(build, {"optimizer": ["sgd", "adam"]}, x, y, epochs=5, validation_split=0.2)  # doctest: +SKIP
+        >>> result = sweep(build, {"optimizer": ["sgd", "adam"]}, x, y, epochs=5,
+        ...                validation_split=0.2)                     # doctest: +SKIP
         >>> result.best.config, result.best_model  # doctest: +SKIP
     """
 

@@ -103,7 +103,8 @@ def _checked_fit_kwargs(fit_kwargs: dict) -> dict:
     accepted = [name for name in inspect.signature(Model.fit).parameters if name not in ("self", "kwargs")]
     for key in fit_kwargs:
         if key in _SWEEP_OWNED:
-            raise TypeError(f"sweep() sets fit's {key!r} itself; {'use sweep(verbose=...)' if key == 'verbose' else 'remove it'}.")
+            instead = "use sweep(verbose=...)" if key == "verbose" else "remove it"
+            raise TypeError(f"sweep() sets fit's {key!r} itself; {instead}.")
     check_keyword_arguments("sweep()", fit_kwargs, [*accepted, "trials", "seed", "monitor", "mode", "executor",
                                                     "client", "verbose"])
     return dict(fit_kwargs)
