@@ -211,3 +211,20 @@ def test_a_command_line_cluster_gives_the_in_process_histories(command_line_clus
     assert [run.status for run in result.runs] == ["done"] * 4
     assert histories(result) == histories(in_process_result)
     assert result.best.index == in_process_result.best.index
+
+
+def test_unaligned_arrays_are_copied_once_and_aligned_ones_kept():
+    import numpy as np
+
+    from nbtrain.experiments.executors import aligned
+
+    buffer = np.zeros(4 * 6 + 1, np.uint8)
+    unaligned = buffer[1:].view(np.float32).reshape(2, 3)      # what Dask may hand a task: bytes at an odd address
+    assert not unaligned.flags.aligned
+    first = aligned(unaligned)
+    assert first.flags.aligned and np.array_equal(first, unaligned) and first is not unaligned
+    assert aligned(unaligned) is first                       # once per worker, not once per run
+    kept = np.ones((2, 3), np.float32)
+    assert aligned(kept) is kept
+    pair = aligned({"a": [unaligned, kept]})
+    assert pair["a"][0] is first and pair["a"][1] is kept
