@@ -31,10 +31,12 @@ SWEEP_INTERRUPT_HINT = ("To stop: interrupt the kernel (\u25a0 in the toolbar, o
 LEADERBOARD_SIZE = 5
 
 
-def sweep_view_for(verbose, n_runs: int):
+def sweep_view_for(verbose, n_runs: int, background: bool = False):
     """The display that fits here: the live view in a notebook (the record only when nobody watches), one
-    line per finished run in a terminal (or with ``verbose`` 1 or 2 in a notebook: lines are what was asked)."""
-    from nbtrain.display.environment import executed_without_a_person, in_notebook_kernel, requested_progress
+    line per finished run in a terminal (or with ``verbose`` 1 or 2 in a notebook: lines are what was asked).
+    A sweep in the background gets the Stop buttons too (its clicks can reach the kernel)."""
+    from nbtrain.display.environment import (background_widgets_problem, executed_without_a_person,
+                                             in_notebook_kernel, requested_progress, widgets_available)
 
     choice = requested_progress()
     if choice == "off":
@@ -43,6 +45,8 @@ def sweep_view_for(verbose, n_runs: int):
         return TextSweepView()
     if executed_without_a_person():
         return RecordOnlySweepView()
+    if background and widgets_available() and background_widgets_problem() is None:
+        return WidgetSweepView()
     return LiveSweepView()
 
 
@@ -161,14 +165,99 @@ class LiveSweepView:
         self.table_throttle.mark(now)
         self._dirty = False
         self.draw_count += 1
+
+        self._push()
+
+    def _push(self) -> None:
         self._get_output().update(self.handle, self._bundle())
 
     def _bundle(self) -> dict:
-        return {"text/html": live_html(self._progress, self._result, self.png),
+        return {"text/html": live_html(self._progress, self._result, self.png, self.hint),
                 "text/plain": f"Sweep of {len(self._result.runs)} runs (the live view needs a notebook)"}
+
+    hint = SWEEP_INTERRUPT_HINT
 
     def __repr__(self):
         return f"<LiveSweepView {'running' if self.handle is not None and self.record is None else 'idle'}>"
+
+
+SWEEP_STOP_HINT = ("The sweep trains in the background: Stop all cancels the queued runs and stops the running ones "
+                   "after their current batch; Stop run stops the one chosen. handle.result() returns the runs.")
+
+
+class WidgetSweepView(LiveSweepView):
+    """The live view with Stop buttons, for a sweep in the background (``sweep(..., background=True)``).
+
+    One HTML widget holds the same view as :class:`LiveSweepView`; below it, **Stop all** and **Stop run**
+    (with a list of the runs not finished). When the sweep ends the widgets are replaced by the record and
+    closed, so the saved notebook needs no widget state.
+    """
+
+    hint = SWEEP_STOP_HINT
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widgets = {}
+        self._stop = None
+
+    def begin(self, progress, result, stop) -> None:
+        import ipywidgets as w
+
+        self._progress, self._result, self._stop = progress, result, stop
+        self.plot = SweepPlot()
+        ws = {"view": w.HTML(self._bundle()["text/html"])}
+        ws["stop_all"] = w.Button(description="Stop all", icon="stop", button_style="warning",
+                                  tooltip="Cancel the queued runs; stop the running ones after their current batch")
+        ws["choice"] = w.Dropdown(options=self._run_options(), layout=w.Layout(width="auto"))
+        ws["stop_run"] = w.Button(description="Stop run", icon="stop", tooltip="Stop the run chosen on the left")
+        ws["stop_all"].on_click(self._on_stop_all)
+        ws["stop_run"].on_click(self._on_stop_run)
+        ws["box"] = w.VBox([ws["view"], w.HBox([ws["stop_all"], ws["choice"], ws["stop_run"]])])
+        self.widgets = ws
+        output = self._get_output()
+        self.handle = output.show({**output.widget_bundle(ws["box"]), "text/plain": "Sweep (live)"})
+
+    def _run_options(self) -> list:
+        return [(f"run {run.index}: {run.label}", run.index) for run in self._result.runs
+                if not run.finished and run.index not in self._stop.runs]
+
+    def _push(self) -> None:
+        ws = self.widgets
+        if not ws:
+            return
+        with ws["view"].hold_sync():
+            ws["view"].value = self._bundle()["text/html"]
+        options = self._run_options()
+        if [value for _, value in options] != [value for _, value in ws["choice"].options]:
+            ws["choice"].options = options
+
+    def _on_stop_all(self, button=None) -> None:
+        self._stop.all = True
+        for name in ("stop_all", "stop_run", "choice"):
+            if name in self.widgets:
+                self.widgets[name].disabled = True
+
+    def _on_stop_run(self, button=None) -> None:
+        index = self.widgets["choice"].value if self.widgets else None
+        if index is not None:
+            self._stop.runs.add(index)
+            self.widgets["choice"].options = self._run_options()
+
+    def end(self, progress, result) -> None:
+        widgets, self.widgets = self.widgets, {}
+        try:
+            super().end(progress, result)
+        finally:
+            from nbtrain.display.dashboard import widget_models
+
+            for name, event in (("stop_all", self._on_stop_all), ("stop_run", self._on_stop_run)):
+                if name in widgets:
+                    widgets[name].on_click(event, remove=True)
+            for widget in widget_models(widgets.values()):
+                try:
+                    widget.close()
+                except Exception:
+                    pass
 
 
 class RecordOnlySweepView(LiveSweepView):
@@ -177,7 +266,7 @@ class RecordOnlySweepView(LiveSweepView):
     live = False
 
 
-def live_html(progress, result, png: bytes | None) -> str:
+def live_html(progress, result, png: bytes | None, hint: str = SWEEP_INTERRUPT_HINT) -> str:
     """The live view: title and how to stop, one row per run, the leaderboard, and the plot."""
     from nbtrain.display.plots import png_base64
 
@@ -185,7 +274,7 @@ def live_html(progress, result, png: bytes | None) -> str:
              f"({result.mode})")
     parts = ['<div class="nbtrain-sweep" style="font-family:var(--jp-ui-font-family, sans-serif);">',
              f'<div style="font-size:13px;font-weight:600;margin:2px 0;">{escape(title)}</div>',
-             f'<div style="{_NOTE}">{escape(SWEEP_INTERRUPT_HINT)}</div>',
+             f'<div style="{_NOTE}">{escape(hint)}</div>',
              runs_table_html(progress, result), leaderboard_line_html(result)]
     if png:
         parts.append(f'<img alt="the monitored metric of every run" style="max-width:100%;" '

@@ -52,7 +52,8 @@ class SweepProgress:
 
     def finish(self, outcome, model=None) -> None:
         run = self.by_index[outcome.index]
-        run.status = outcome.status
+        # a run stopped before its first epoch ended never really ran (a Stop reached it as it started)
+        run.status = "cancelled" if outcome.status == "stopped" and not outcome.epochs else outcome.status
         if outcome.history or outcome.status != "failed":
             run.history.history = {key: list(values) for key, values in outcome.history.items()}
             run.history.epoch = list(outcome.epochs) or list(range(len(next(iter(outcome.history.values()), []))))

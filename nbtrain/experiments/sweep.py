@@ -20,11 +20,11 @@ from nbtrain.experiments.runs import check_compiled
 from nbtrain.utils.errors import check_keyword_arguments, did_you_mean
 
 # fit arguments a sweep sets itself
-_SWEEP_OWNED = ("verbose", "background", "x", "y")
+_SWEEP_OWNED = ("verbose", "x", "y")
 
 
 def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mode="auto", executor=None,
-          client=None, verbose="auto", **fit_kwargs) -> SweepResult:
+          client=None, verbose="auto", background=False, **fit_kwargs):
     """Train one model per config of ``grid`` and compare them live; returns a :class:`SweepResult`.
 
     Args:
@@ -44,10 +44,14 @@ def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mod
             (``pip install "nbtrain[distributed]"``).
         verbose: ``"auto"`` (the live comparison in a notebook, one line per finished run in a terminal),
             1 or 2 (the lines), or 0 (nothing).
+        background: train in a thread and return a :class:`~nbtrain.experiments.handle.SweepHandle` at once
+            (after the checks): the notebook stays usable and the view's Stop buttons (all runs, or one) work;
+            ``handle.result()`` waits for the :class:`SweepResult`.
         **fit_kwargs: passed to every run's ``fit`` (``epochs``, ``batch_size``, ``validation_split``, ...).
 
     Returns:
-        A :class:`SweepResult`: ``.runs``, ``.best``, ``.best_model``, ``.table()``, ``.plot()``. After Kernel ->
+        A :class:`SweepResult` (a :class:`~nbtrain.experiments.handle.SweepHandle` with ``background=True``):
+        ``.runs``, ``.best``, ``.best_model``, ``.table()``, ``.plot()``. After Kernel ->
         Interrupt, the runs that finished so far (``result.interrupted`` is True).
 
     Example:
@@ -71,24 +75,32 @@ def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mod
     monitor, mode = _probe_monitor(build, configs[0], run_seed(seed, 0), x, y, fit_kwargs, monitor, mode)
     runs = [Run(i, config, run_seed(seed, i), monitor, mode, epochs=fit_kwargs.get("epochs", 1))
             for i, config in enumerate(configs)]
-    view = _view_for(verbose, len(runs))
+    view = _view_for(verbose, len(runs), background)
     progress = SweepProgress(runs, view, build=build)
     result = SweepResult(runs, monitor, mode, executor=chosen_executor.name)
     stop = StopRequests()
     job = SweepJob(build, x, y, fit_kwargs, [(run.index, run.config, run.seed) for run in runs])
-    started = time.perf_counter()
     if view is not None:
         view.begin(progress, result, stop)
-    try:
-        chosen_executor.run(job, progress, stop)
-    except KeyboardInterrupt:
-        stop.all = True
-        result.interrupted = True
-    finally:
-        progress.cancel_unfinished()
-        result.seconds = time.perf_counter() - started
-        if view is not None:
-            view.end(progress, result)
+
+    def run_all():
+        started = time.perf_counter()
+        try:
+            chosen_executor.run(job, progress, stop)
+        except KeyboardInterrupt:
+            stop.all = True
+            result.interrupted = True
+        finally:
+            progress.cancel_unfinished()
+            result.seconds = time.perf_counter() - started
+            if view is not None:
+                view.end(progress, result)
+
+    if background:
+        from nbtrain.experiments.handle import SweepHandle
+
+        return SweepHandle(run_all, result, stop)
+    run_all()
     return result
 
 
@@ -105,8 +117,9 @@ def _checked_fit_kwargs(fit_kwargs: dict) -> dict:
         if key in _SWEEP_OWNED:
             instead = "use sweep(verbose=...)" if key == "verbose" else "remove it"
             raise TypeError(f"sweep() sets fit's {key!r} itself; {instead}.")
+    accepted = [name for name in accepted if name != "background"]
     check_keyword_arguments("sweep()", fit_kwargs, [*accepted, "trials", "seed", "monitor", "mode", "executor",
-                                                    "client", "verbose"])
+                                                    "client", "verbose", "background"])
     return dict(fit_kwargs)
 
 
@@ -166,10 +179,10 @@ def _head(data, n: int = 4):
     return None
 
 
-def _view_for(verbose, n_runs: int):
+def _view_for(verbose, n_runs: int, background: bool = False):
     """The sweep's progress display here (see :func:`nbtrain.display.sweep_view.sweep_view_for`)."""
     if verbose == 0:
         return None
     from nbtrain.display.sweep_view import sweep_view_for
 
-    return sweep_view_for(verbose, n_runs)
+    return sweep_view_for(verbose, n_runs, background)

@@ -109,3 +109,22 @@ def test_interrupting_the_kernel_returns_the_runs_so_far(kernel):
     record = displays(messages)[-1]["content"]["data"]["text/plain"]
     assert "(interrupted)" in record and "cancelled" in record and "stopped" in record
     assert "<SweepResult 4 runs (" in printed(messages)
+
+
+def test_in_the_background_the_stop_all_button_reaches_the_runs(kernel):
+    km, kc = kernel
+    code = SWEEP.replace("callbacks=[Slow()])", "callbacks=[Slow()], background=True)").replace(
+        "print(repr(result))", "handle = result\nprint(repr(handle))")
+    start = time.monotonic()
+    messages = run(kc, code)
+    assert time.monotonic() - start < 10 and "<SweepHandle running" in printed(messages)
+    buttons = [m for m in messages if m["msg_type"] == "comm_open"
+               and m["content"]["data"]["state"].get("_model_name") == "ButtonModel"
+               and m["content"]["data"]["state"].get("description") == "Stop all"]
+    assert len(buttons) == 1
+    click = kc.session.msg("comm_msg", {"comm_id": buttons[0]["content"]["comm_id"],
+                                        "data": {"method": "custom", "content": {"event": "click"}}})
+    kc.shell_channel.send(click)
+    done = run(kc, "r = handle.result(60)\nprint(r.counts())")
+    counts = eval(printed(done).strip().splitlines()[-1])
+    assert counts.get("cancelled", 0) + counts.get("stopped", 0) >= 2, counts

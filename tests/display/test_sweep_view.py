@@ -153,3 +153,30 @@ def test_the_plot_draws_any_number_of_runs(n):
         train(progress, clock, i, [1.0 / (i + 1), 0.5 / (i + 1)])
     view.end(progress, result)
     assert "image/png" in output.outputs[0]
+
+
+def test_the_background_view_has_stop_buttons_and_leaves_the_record():
+    from nbtrain.display.sweep_view import WidgetSweepView
+
+    clock, output = FakeClock(), RecordingOutput()
+    view = WidgetSweepView(clock=clock, output=output, timer=lambda: 0.0)
+    runs = [Run(i, {"units": 4 * (i + 1)}, i, "val_loss", "min", epochs=2) for i in range(3)]
+    result = SweepResult(runs, "val_loss", "min")
+    stop = StopRequests()
+    progress = SweepProgress(runs, view, clock=clock)
+    view.begin(progress, result, stop)
+    assert "application/vnd.jupyter.widget-view+json" in output.outputs[0]
+    ws = view.widgets
+    assert [value for _, value in ws["choice"].options] == [0, 1, 2]
+    ws["choice"].value = 1
+    ws["stop_run"].click()
+    assert stop.runs == {1} and [value for _, value in ws["choice"].options] == [0, 2]
+    train(progress, clock, 0, [0.5, 0.4])
+    assert "Stop all cancels the queued runs" in ws["view"].value and "\u2713 done" in ws["view"].value
+    assert [value for _, value in ws["choice"].options] == [2]
+    ws["stop_all"].click()
+    assert stop.all and ws["stop_run"].disabled
+    progress.cancel_unfinished()
+    view.end(progress, result)
+    assert view.widgets == {} and output.outputs[0]["text/plain"].startswith("Sweep: 3 runs")
+    assert "application/vnd.jupyter.widget-view+json" not in output.outputs[0]

@@ -194,3 +194,43 @@ def test_bad_mode_seed_executor_and_fit_arguments():
         sweep(build, GRID, x, y, epoch=3)
     with pytest.raises(ValueError, match="executor='dask' needs client="):
         sweep(build, GRID, x, y, executor="dask")
+
+
+# ----- in the background: a handle, Stop for all runs or one ---------------------------------------------------
+
+class SlowEpochs(nbtrain.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        time.sleep(0.05)
+
+
+def test_a_background_sweep_returns_a_handle_whose_result_is_the_sweep():
+    x, y = data()
+    handle = sweep(build, GRID, x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0, background=True)
+    assert "SweepHandle" in repr(handle)
+    result = handle.result(timeout=60)
+    assert handle.done and isinstance(result, SweepResult) and [r.status for r in result.runs] == ["done"] * 4
+    assert [r.history.history for r in result.runs] == [r.history.history for r in run_sweep(epochs=2).runs]
+
+
+def test_stopping_one_run_and_then_all():
+    x, y = data()
+    handle = sweep(build, {"units": [4, 5, 6, 7]}, x, y, epochs=8, validation_split=0.25, verbose=0,
+                   callbacks=[SlowEpochs()], background=True)
+    handle.stop(run=2)                       # before it starts: it never trains
+    while not handle._result.runs[1].epochs_done:
+        handle._thread.join(0.01)
+    handle.stop()
+    result = handle.result(timeout=60)
+    statuses = [run.status for run in result.runs]
+    assert statuses[0] == "done" and statuses[1] == "stopped" and statuses[2:] == ["cancelled", "cancelled"]
+    assert 1 <= result.runs[1].epochs_done < 8
+    with pytest.raises(ValueError, match="run must be the number of one of the 4 runs"):
+        handle.stop(run=4)
+
+
+def test_a_background_sweep_checks_its_input_before_returning():
+    x, y = data()
+    with pytest.raises(ValueError, match="no run would log 'val_acc'"):
+        sweep(build, GRID, x, y, epochs=1, validation_split=0.25, monitor="val_acc", background=True)
