@@ -180,3 +180,17 @@ def test_the_background_view_has_stop_buttons_and_leaves_the_record():
     view.end(progress, result)
     assert view.widgets == {} and output.outputs[0]["text/plain"].startswith("Sweep: 3 runs")
     assert "application/vnd.jupyter.widget-view+json" not in output.outputs[0]
+
+
+def test_message_bounds_many_runs_stay_small_and_rare():
+    clock, output = FakeClock(), RecordingOutput()
+    view = LiveSweepView(clock=clock, output=output, timer=lambda: 0.0)
+    progress, result = make(view, n=12, epochs=20)
+    start = clock()
+    for i in range(12):
+        train(progress, clock, i, [(1.0 - 0.02 * epoch) / (i + 1) for epoch in range(20)])
+    elapsed = clock() - start
+    updates = [bundle for kind, _, bundle in output.events if kind == "update"]
+    # at most 4 a second, plus one when each run finishes; each well under the 100 KB a kernel sends at ease
+    assert len(updates) <= elapsed / view.table_interval + 12 + 1
+    assert max(len(bundle["text/html"]) for bundle in updates) < 40_000
