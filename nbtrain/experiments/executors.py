@@ -265,7 +265,7 @@ class DaskExecutor:
     shipped with each task. Each run's epoch logs stream back through a Dask event topic while it trains.
     A run whose worker dies is marked failed (``KilledWorker``) once the scheduler gives up on it; by default
     Dask first retries it on another worker (``distributed.scheduler.allowed-failures``), and the dashboard
-    shows it starting again.
+    shows it starting again. Runs that were only queued on the dead worker, never started, are submitted again.
 
     Args:
         client: a ``dask.distributed.Client`` (``Client(LocalCluster(n_workers=2))`` on a laptop,
@@ -295,32 +295,43 @@ class DaskExecutor:
         # meet its previous copy on the way out (a released key that the workers are still deleting)
         x_future, y_future = (client.scatter(part, broadcast=True, hash=False) if part is not None else None
                               for part in (job.x, job.y))
-        futures = {}
+        futures, started, resubmitted = {}, set(), set()
         sent_stops = []
+
+        def submit(index, config, seed, attempt=0):
+            future = client.submit(_dask_task, job.build, config, seed, x_future, y_future, job.fit_kwargs, index,
+                                   topic, stop_name, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
+            futures[future] = index
+            return future
+
         try:
-            for index, config, seed in job.runs:
-                future = client.submit(_dask_task, job.build, config, seed, x_future, y_future, job.fit_kwargs,
-                                       index, topic, stop_name, key=f"nbtrain-run-{index}-{sweep_id}", pure=False)
-                futures[future] = index
-            finished = as_completed(list(futures))
+            specs = {index: (index, config, seed) for index, config, seed in job.runs}
+            finished = as_completed([submit(*spec) for spec in job.runs])
             remaining = len(futures)
             while remaining:
                 sent_stops = self._send_stops(stop, stop_variable, sent_stops)
-                self._drain_events(events, sink)
+                self._drain_events(events, sink, started)
                 batch = finished.next_batch(block=False) if finished.has_ready() else []
                 if not batch:
                     time.sleep(0.03)
                     continue
-                self._drain_events(events, sink)
+                self._drain_events(events, sink, started)
                 for future in batch:
-                    sink.finish(self._outcome(future, futures[future]), None)
+                    index = futures[future]
+                    outcome = self._outcome(future, index)
+                    if self._lost_before_starting(outcome, started, resubmitted) and not stop(index):
+                        # it only waited in the queue of a worker that died: not its fault, run it elsewhere
+                        resubmitted.add(index)
+                        finished.add(submit(*specs[index], attempt=1))
+                        continue
+                    sink.finish(outcome, None)
                     remaining -= 1
         except KeyboardInterrupt:
             stop_variable.set("all")
             client.cancel(list(futures))
             raise
         finally:
-            self._drain_events(events, sink, settle=0.2)
+            self._drain_events(events, sink, started, settle=0.2)
             client.unsubscribe_topic(topic)
             try:
                 stop_variable.delete()
@@ -335,14 +346,24 @@ class DaskExecutor:
         return wanted
 
     @staticmethod
-    def _drain_events(events, sink, settle: float = 0.0) -> None:
+    def _drain_events(events, sink, started: set, settle: float = 0.0) -> None:
         deadline = time.monotonic() + settle
         while True:
             try:
                 message = events.get(timeout=max(0.0, deadline - time.monotonic()) if settle else 0)
             except queue.Empty:
                 return
+            if message["kind"] == "start":
+                started.add(message["index"])
             sink.event(message["kind"], message["index"], message["payload"])
+
+    @staticmethod
+    def _lost_before_starting(outcome, started: set, resubmitted: set) -> bool:
+        """The scheduler hands a worker more runs than it has threads; when that worker dies, the runs that were
+        only waiting there fail with it (``KilledWorker``, when ``allowed-failures`` is reached). A run that never
+        sent its start event is submitted once more."""
+        return (outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
+                and outcome.index not in started and outcome.index not in resubmitted)
 
     @staticmethod
     def _outcome(future, index: int) -> RunOutcome:

@@ -122,7 +122,7 @@ def test_an_interrupt_cancels_the_queued_and_running_runs(local_client, monkeypa
         def end(self, progress, result):
             pass
 
-    monkeypatch.setattr(sweep_module, "_view_for", lambda verbose, n: InterruptAtFirstEpoch())
+    monkeypatch.setattr(sweep_module, "_view_for", lambda *args: InterruptAtFirstEpoch())
     x, y = data()
     grid = {"units": [4, 5, 6, 7, 8, 9]}
     result = sweep(build, grid, x, y, client=local_client, callbacks=[SlowEpochs()], **dict(FIT, epochs=6))
@@ -228,3 +228,14 @@ def test_unaligned_arrays_are_copied_once_and_aligned_ones_kept():
     assert aligned(kept) is kept
     pair = aligned({"a": [unaligned, kept]})
     assert pair["a"][0] is first and pair["a"][1] is kept
+
+
+def test_a_worker_of_the_command_line_cluster_killed_mid_run(command_line_cluster):
+    client, processes = command_line_cluster
+    x, y = data()
+    grid = [{"units": 4}, {"units": 8, "die": True}, {"units": 6}, {"units": 5}]
+    result = sweep(build, grid, x, y, client=client, verbose=0, callbacks=[KillAtEpoch(epoch=2)], **FIT)
+    assert [run.status for run in result.runs] == ["done", "failed", "done", "done"]
+    assert "the worker running it died" in result.runs[1].error
+    assert all(process.poll() is None for process in processes)    # the nanny restarted its worker
+    client.wait_for_workers(2, timeout=60)
