@@ -239,3 +239,17 @@ def test_a_worker_of_the_command_line_cluster_killed_mid_run(command_line_cluste
     assert "the worker running it died" in result.runs[1].error
     assert all(process.poll() is None for process in processes)    # the nanny restarted its worker
     client.wait_for_workers(2, timeout=60)
+
+
+def test_a_stop_request_reaches_a_run_on_a_worker(local_client):
+    x, y = data()
+    stop = StopRequests()
+    stop.runs.add(0)
+    sink = RecordingSink()
+    job = SweepJob(build, x, y, dict(FIT, epochs=8, callbacks=[SlowEpochs()]), [(0, {"units": 4}, 1),
+                                                                               (1, {"units": 5}, 2)])
+    DaskExecutor(local_client).run(job, sink, stop)
+    finishes = {event[1]: event[2] for event in sink.events if event[0] == "finish"}
+    assert finishes == {0: "stopped", 1: "done"}
+    epochs_of_run_0 = sum(1 for event in sink.events if event == ("epoch", 0))
+    assert epochs_of_run_0 < 8
