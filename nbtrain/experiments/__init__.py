@@ -17,5 +17,5 @@ from nbtrain.experiments.handle import SweepHandle
 from nbtrain.experiments.result import Run, SweepResult
 from nbtrain.experiments.sweep import sweep
 
-__all__ = ["sweep", "SweepResult", "SweepHandle", "Run", "expand_grid", "run_seed", "InProcessExecutor", "ProcessExecutor",
-           "DaskExecutor"]
+__all__ = ["sweep", "SweepResult", "SweepHandle", "Run", "expand_grid", "run_seed", "InProcessExecutor",
+           "ProcessExecutor", "DaskExecutor"]
