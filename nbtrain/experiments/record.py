@@ -50,12 +50,11 @@ def summary_text(result) -> str:
     return "\n".join(lines)
 
 
-def leaderboard_html(result, progress=None, limit: int | None = None) -> str:
+def leaderboard_html(result, limit: int | None = None) -> str:
     """One row per run, best first: place, status, the config, epochs, current and best monitored value.
 
     Args:
         result: a :class:`~nbtrain.experiments.result.SweepResult` (or a live one made from the progress).
-        progress: the live :class:`~nbtrain.experiments.progress.SweepProgress`, for the epochs still to go.
         limit: show at most this many rows (the best ones), with a line saying how many more there are.
     """
     from nbtrain.display.format import escape
@@ -69,8 +68,7 @@ def leaderboard_html(result, progress=None, limit: int | None = None) -> str:
     best = result.best
     rows = []
     for place, run in enumerate(ranked[:limit] if limit else ranked, 1):
-        total = run.epochs or (progress and progress.runs and run.epochs) or None
-        epochs = f"{run.epochs_done}/{total}" if total else str(run.epochs_done)
+        epochs = f"{run.epochs_done}/{run.epochs}" if run.epochs else str(run.epochs_done)
         status = f"{STATUS_GLYPHS.get(run.status, '')} {run.status}"
         if run.error:
             status += f": {run.error[:80]}"

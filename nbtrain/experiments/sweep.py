@@ -7,8 +7,10 @@ probe model evaluated on a few samples). Then the executor trains the runs and t
 
 from __future__ import annotations
 
+import copy
 import inspect
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -72,7 +74,8 @@ def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mod
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"sweep() expects mode to be 'auto', 'min' or 'max', got {mode!r}.")
     chosen_executor = executor_for(executor, client)
-    monitor, mode = _probe_monitor(build, configs[0], run_seed(seed, 0), x, y, fit_kwargs, monitor, mode)
+    with preserved_random_state():
+        monitor, mode = _probe_monitor(build, configs[0], run_seed(seed, 0), x, y, fit_kwargs, monitor, mode)
     runs = [Run(i, config, run_seed(seed, i), monitor, mode, epochs=fit_kwargs.get("epochs", 1))
             for i, config in enumerate(configs)]
     view = _view_for(verbose, len(runs), background)
@@ -100,8 +103,26 @@ def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mod
         from nbtrain.experiments.handle import SweepHandle
 
         return SweepHandle(run_all, result, stop)
-    run_all()
+    with preserved_random_state():     # the runs reseed nbtrain; the notebook's own random stream goes on as before
+        run_all()
     return result
+
+
+@contextmanager
+def preserved_random_state():
+    """Restore nbtrain's, NumPy's and Python's global random state afterwards: each run seeds them with its own
+    seed, and a sweep must not change what the notebook's next random draw gives."""
+    import random
+
+    import nbtrain.utils.random as nbtrain_random
+
+    saved = (copy.deepcopy(nbtrain_random._global_generator), np.random.get_state(), random.getstate())
+    try:
+        yield
+    finally:
+        nbtrain_random._global_generator, numpy_state, python_state = saved
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
 
 
 def _check_seed(seed) -> None:

@@ -234,3 +234,13 @@ def test_a_background_sweep_checks_its_input_before_returning():
     x, y = data()
     with pytest.raises(ValueError, match="no run would log 'val_acc'"):
         sweep(build, GRID, x, y, epochs=1, validation_split=0.25, monitor="val_acc", background=True)
+
+
+def test_a_sweep_leaves_the_notebook_random_stream_as_it_was():
+    import random
+
+    nbtrain.utils.set_random_seed(5)
+    expected = (nbtrain.utils.random.global_generator().random(), np.random.random(), random.random())
+    nbtrain.utils.set_random_seed(5)
+    run_sweep()
+    assert (nbtrain.utils.random.global_generator().random(), np.random.random(), random.random()) == expected
