@@ -7,7 +7,9 @@ to date and tells its view that something changed; the view decides when to draw
 
 from __future__ import annotations
 
+import os
 import time
+import warnings
 
 from nbtrain.experiments.result import Run
 
@@ -80,4 +82,20 @@ class SweepProgress:
 
     def _changed(self, run: Run, epoch: bool, finished: bool = False) -> None:
         if self.view is not None:
-            self.view.changed(self, run, epoch=epoch, finished=finished)
+            self._guard(self.view.changed, self, run, epoch=epoch, finished=finished)
+
+    def end_view(self, result) -> None:
+        """Let the view leave its record (or its last line)."""
+        if self.view is not None:
+            self._guard(self.view.end, self, result)
+
+    def _guard(self, method, *args, **kwargs) -> None:
+        """A display error never stops the sweep: the view is switched off, once, and the runs go on."""
+        try:
+            method(*args, **kwargs)
+        except Exception as error:
+            if os.environ.get("NBTRAIN_DISPLAY_DEBUG", "") not in ("", "0"):
+                raise
+            self.view = None
+            warnings.warn(f"nbtrain: the sweep's display failed ({type(error).__name__}: {error}) and is off for the "
+                          f"rest of the sweep; the runs go on.", RuntimeWarning, stacklevel=3)

@@ -96,8 +96,7 @@ def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mod
         finally:
             progress.cancel_unfinished()
             result.seconds = time.perf_counter() - started
-            if view is not None:
-                view.end(progress, result)
+            progress.end_view(result)
 
     if background:
         from nbtrain.experiments.handle import SweepHandle

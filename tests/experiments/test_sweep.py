@@ -244,3 +244,27 @@ def test_a_sweep_leaves_the_notebook_random_stream_as_it_was():
     nbtrain.utils.set_random_seed(5)
     run_sweep()
     assert (nbtrain.utils.random.global_generator().random(), np.random.random(), random.random()) == expected
+
+
+def test_a_failing_display_is_switched_off_and_the_runs_go_on(monkeypatch):
+    import importlib
+
+    sweep_module = importlib.import_module("nbtrain.experiments.sweep")
+
+    class BrokenView:
+        ends = 0
+
+        def begin(self, progress, result, stop):
+            pass
+
+        def changed(self, progress, run, epoch, finished=False):
+            raise RuntimeError("no front end")
+
+        def end(self, progress, result):
+            BrokenView.ends += 1
+
+    monkeypatch.delenv("NBTRAIN_DISPLAY_DEBUG", raising=False)
+    monkeypatch.setattr(sweep_module, "_view_for", lambda *args: BrokenView())
+    with pytest.warns(RuntimeWarning, match="the sweep's display failed \\(RuntimeError: no front end\\)"):
+        result = run_sweep(verbose=1)
+    assert [run.status for run in result.runs] == ["done"] * 4 and BrokenView.ends == 0
