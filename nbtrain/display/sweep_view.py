@@ -303,7 +303,7 @@ def runs_table_html(progress, result) -> str:
         values = [(str(run.index), _CELL), (escape(status), _NAME),
                   *((escape(_config_text(run.config.get(key))), _NAME) for key in keys),
                   (_epoch_bar(run), _CELL), ("\u2013" if current is None else format_metric(current), _CELL),
-                  (escape(best_text), _CELL)]
+                  (escape(best_text), _CELL + "white-space:nowrap;")]
         rows.append("<tr>" + "".join(f'<td style="{style}{weight}">{value}</td>' for value, style in values)
                     + "</tr>")
     return (f'<table class="nbtrain-sweep-runs" style="{_TABLE}"><thead><tr>{cells}</tr></thead>'

@@ -62,8 +62,8 @@ def leaderboard_html(result, limit: int | None = None) -> str:
 
     keys = list(dict.fromkeys(key for run in result.runs for key in run.config))
     head = ["#", "run", "status", *keys, "epochs", result.monitor, f"best {result.monitor}"]
-    cells = "".join(f'<th style="{_HEAD}{"text-align:left;" if name in keys else ""}">{escape(name)}</th>'
-                    for name in head)
+    cells = "".join(f'<th style="{_HEAD}{"text-align:left;" if i == 2 or name in keys else ""}">{escape(name)}</th>'
+                    for i, name in enumerate(head))
     ranked = result.ranked()
     best = result.best
     rows = []
