@@ -11,9 +11,9 @@ from nbtrain.models import Model, Sequential
 from nbtrain._version import __version__
 
 __all__ = ["Input", "Model", "Sequential", "plot_decision_boundary", "plot_histories", "plot_history",
-           "activations", "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
-           "constraints", "ops", "random", "regularizers", "metrics", "models", "optimizers", "preprocessing", "utils",
-           "widgets", "__version__"]
+           "activations", "backend", "callbacks", "config", "datasets", "experiments", "initializers", "layers",
+           "losses", "constraints", "ops", "random", "regularizers", "metrics", "models", "optimizers", "preprocessing",
+           "utils", "widgets", "__version__"]
 
 
 def __getattr__(name):
@@ -36,6 +36,11 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f"nbtrain.{name}")
+    # Sweeps and run comparison: loaded when first used (Dask only when a sweep is given a client).
+    if name == "experiments":
+        import nbtrain.experiments
+
+        return nbtrain.experiments
     from nbtrain.utils.errors import missing_name_error
 
     raise missing_name_error("nbtrain", name, __all__, _NOT_IN_NBTRAIN)

@@ -19,7 +19,7 @@ addresses and inline PNG bytes, and compares numbers printed with 4+ decimals to
 nbtrain changes on purpose, regenerate the saved outputs with ``python tools/execute_notebooks.py`` and review
 the diff.
 
-Static checks (no kernel): the thirteen notebooks exist, were saved fully executed in order, with the python3
+Static checks (no kernel): the fourteen notebooks exist, were saved fully executed in order, with the python3
 kernelspec, without widget state, errors, stderr or machine-specific paths in their outputs; what learners read is
 free of maintainer markers (nbval is steered by cell tags) and of code lines that scroll sideways; and no cell plots
 a history again right after the fit whose record already shows that plot. The nbval run also checks that one fit
@@ -44,7 +44,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 SANITIZE = Path(__file__).resolve().with_name("sanitize.cfg")
 EXPECTED = ["01_quickstart", "02_compile", "03_fit", "04_regression", "05_classification", "06_data_generators",
             "07_sequences", "08_multi_output", "09_mnist_mlp", "10_common_mistakes", "11_convolutions",
-            "12_playground", "14_custom_code"]
+            "12_playground", "13_experiments", "14_custom_code"]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 TIME_LIMIT = 60.0            # seconds per notebook, kernel start included (issue 6: under 60 s on one core)
 SUBPROCESS_TIMEOUT = 900     # all notebooks; a hung cell is interrupted by nbval after --nbval-cell-timeout

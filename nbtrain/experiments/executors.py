@@ -1,0 +1,424 @@
+"""Where the runs of a sweep train: here one after another, in local worker processes, or on a Dask cluster.
+
+Every executor runs :func:`~nbtrain.experiments.runs.train_config` once per run and feeds a *sink* (the
+sweep's progress, in this process and this thread) with what happens: ``sink.event(kind, index, payload)`` for
+``start`` and each ``epoch``, ``sink.finish(outcome, model)`` at the end of each run. The remote executors
+deliver the epoch events while the runs train (a queue for local processes, Dask's event topics for a
+cluster), so the sweep's dashboard is live wherever the runs are.
+
+An interrupt (Kernel -> Interrupt, Ctrl-C) while a sweep runs cancels the runs still queued and stops the
+running ones; the sweep returns what finished.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from nbtrain.experiments.runs import RunOutcome, train_config
+
+DISTRIBUTED_EXTRA = ('Running a sweep on a Dask cluster needs dask.distributed: pip install "nbtrain[distributed]" '
+                     '(or pip install "dask[distributed]").')
+
+
+@dataclass
+class SweepJob:
+    """What every run of a sweep shares, and the list of ``(index, config, seed)`` to run."""
+
+    build: object
+    x: object
+    y: object
+    fit_kwargs: dict
+    runs: list
+
+
+class StopRequests:
+    """Stop requests for one sweep (all runs, or some): set by the dashboard or an interrupt, read by the runs."""
+
+    def __init__(self):
+        self.all = False
+        self.runs: set[int] = set()
+
+    def __call__(self, index: int) -> bool:
+        return self.all or index in self.runs
+
+
+class InProcessExecutor:
+    """Runs one config after another in this process (the default: Binder gives a notebook one CPU)."""
+
+    name = "in-process"
+
+    def run(self, job: SweepJob, sink, stop: StopRequests) -> None:
+        for index, config, seed in job.runs:
+            if stop.all:
+                break
+            if stop(index):
+                continue
+            outcome, model = train_config(job.build, config, seed, job.x, job.y, job.fit_kwargs, index,
+                                          sink.event, stop, keep_model=True)
+            sink.finish(outcome, model)
+
+    def __repr__(self):
+        return "InProcessExecutor()"
+
+
+# ----- local processes -------------------------------------------------------------------------------------------
+
+_worker_queue = None
+_worker_stops = None
+
+
+def _init_worker(events, stops) -> None:
+    global _worker_queue, _worker_stops
+    _worker_queue, _worker_stops = events, stops
+    _limit_blas_threads()
+
+
+def _limit_blas_threads() -> None:
+    """One BLAS thread per worker: the workers already use every core, and a run's numbers then do not
+    depend on how many threads BLAS would have split a product over."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
+def _process_emit(kind, index, payload) -> None:
+    _worker_queue.put((kind, index, payload))
+
+
+def _process_should_stop(index) -> bool:
+    return bool(_worker_stops[0] or _worker_stops[index + 1])
+
+
+def _process_task(build, config, seed, x, y, fit_kwargs, index):
+    outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, _process_emit, _process_should_stop)
+    return outcome
+
+
+class ProcessExecutor:
+    """Runs configs in parallel in ``max_workers`` local processes (default: one per core).
+
+    The processes are forked (on Linux) so that a ``build`` defined in a notebook reaches them. Epoch logs come
+    back through a queue while the runs train. A worker process that dies breaks the pool: the runs still
+    queued or running are marked failed. For runs that survive a lost worker, use a Dask ``Client``.
+    """
+
+    name = "processes"
+
+    def __init__(self, max_workers: int | None = None):
+        self.max_workers = max_workers or os.cpu_count() or 1
+
+    def run(self, job: SweepJob, sink, stop: StopRequests) -> None:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        events = context.Queue()
+        stops = context.Array("b", len(job.runs) + max(i for i, _, _ in job.runs) + 2, lock=False)
+        pool = ProcessPoolExecutor(min(self.max_workers, len(job.runs)), mp_context=context,
+                                   initializer=_init_worker, initargs=(events, stops))
+        futures = {}
+        try:
+            for index, config, seed in job.runs:
+                futures[pool.submit(_process_task, job.build, config, seed, job.x, job.y, job.fit_kwargs,
+                                    index)] = index
+            pending = set(futures)
+            while pending:
+                _drain(events, sink)
+                _sync_stops(stop, stops)
+                done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+                _drain(events, sink)
+                for future in done:
+                    sink.finish(_outcome_of(future, futures[future]), None)
+        except KeyboardInterrupt:
+            stops[0] = 1
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            _drain(events, sink)
+            events.close()
+
+    def __repr__(self):
+        return f"ProcessExecutor(max_workers={self.max_workers})"
+
+
+def _sync_stops(stop: StopRequests, stops) -> None:
+    stops[0] = 1 if stop.all else 0
+    for index in stop.runs:
+        stops[index + 1] = 1
+
+
+def _drain(events, sink) -> None:
+    while True:
+        try:
+            kind, index, payload = events.get_nowait()
+        except (queue.Empty, OSError, ValueError):
+            return
+        sink.event(kind, index, payload)
+
+
+def _outcome_of(future, index: int) -> RunOutcome:
+    """The run's outcome, or a failed one saying why the task itself did not return."""
+    from concurrent.futures import CancelledError
+
+    try:
+        return future.result()
+    except CancelledError:
+        return RunOutcome(index, "cancelled", error="cancelled before it started")
+    except Exception as error:
+        return RunOutcome(index, "failed", error=_task_error_text(error))
+
+
+def _task_error_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    if type(error).__name__ in ("KilledWorker", "BrokenProcessPool"):
+        text += " (the worker running it died)"
+    return text
+
+
+# ----- Dask --------------------------------------------------------------------------------------------------------
+
+def import_distributed():
+    """``distributed``, or an ImportError that names the extra to install."""
+    try:
+        import distributed
+    except ImportError as error:
+        raise ImportError(DISTRIBUTED_EXTRA) from error
+    return distributed
+
+
+_ALIGNED_COPIES: dict = {}
+
+
+def aligned(data):
+    """``data`` with every NumPy array aligned, copying (once per worker process) those that are not.
+
+    Dask hands a task the scattered arrays as views of the bytes received, which need not be aligned; NumPy
+    then cannot use BLAS for their products and a run trains several times slower. The copy is kept for the
+    next runs on this worker for as long as the scattered array lives.
+    """
+    import weakref
+
+    import numpy as np
+
+    if isinstance(data, np.ndarray):
+        if data.flags.aligned:
+            return data
+        key = id(data)
+        cached = _ALIGNED_COPIES.get(key)
+        if cached is not None and cached[0]() is data:
+            return cached[1]
+        copy = np.array(data, copy=True)
+        try:
+            _ALIGNED_COPIES[key] = (weakref.ref(data, lambda _: _ALIGNED_COPIES.pop(key, None)), copy)
+        except TypeError:
+            pass
+        return copy
+    if isinstance(data, (list, tuple)):
+        return type(data)(aligned(item) for item in data)
+    if isinstance(data, dict):
+        return {key: aligned(value) for key, value in data.items()}
+    return data
+
+
+def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name):
+    """A run on a Dask worker: its epochs go out as events on ``topic`` while it trains."""
+    from distributed import Variable, get_client, get_worker
+
+    _limit_blas_threads()
+    x, y = aligned(x), aligned(y)
+    worker = get_worker()
+
+    def emit(kind, run_index, payload):
+        worker.log_event(topic, {"kind": kind, "index": run_index, "payload": payload})
+
+    # the worker's client, named here: a Variable made without one only works in the task's own thread
+    watcher = _StopWatcher(Variable(stop_name, client=get_client()), index)
+    try:
+        outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, emit, watcher)
+    finally:
+        watcher.close()
+    return outcome
+
+
+class _StopWatcher:
+    """Reads the sweep's stop requests (a Dask ``Variable``) in a thread of its own, twice a second, so the
+    training loop only reads a flag: a read is a round trip to the scheduler, tens of milliseconds on a busy
+    machine, which would otherwise come out of the run's training time."""
+
+    interval = 0.5
+
+    def __init__(self, variable, index: int):
+        self.variable = variable
+        self.index = index
+        self.stopped = False
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"nbtrain-stop-watch-{index}", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self.interval):
+            try:
+                requested = self.variable.get(timeout=self.interval)
+            except Exception:        # the sweep is over (the variable deleted) or the scheduler is busy
+                continue
+            # a list comes back as a tuple (msgpack)
+            if requested == "all" or (isinstance(requested, (list, tuple)) and self.index in requested):
+                self.stopped = True
+                return
+
+    def __call__(self, index: int) -> bool:
+        return self.stopped
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class DaskExecutor:
+    """Runs each config as a Dask task on the cluster of ``client``.
+
+    The training data is scattered to every worker once (``client.scatter(..., broadcast=True)``), not
+    shipped with each task. Each run's epoch logs stream back through a Dask event topic while it trains.
+    A run whose worker dies is marked failed (``KilledWorker``) once the scheduler gives up on it; by default
+    Dask first retries it on another worker (``distributed.scheduler.allowed-failures``), and the dashboard
+    shows it starting again. Runs that were only queued on the dead worker, never started, are submitted again.
+
+    Args:
+        client: a ``dask.distributed.Client`` (``Client(LocalCluster(n_workers=2))`` on a laptop,
+            ``Client("tcp://scheduler:8786")`` for a cluster).
+    """
+
+    name = "dask"
+
+    def __init__(self, client):
+        distributed = import_distributed()
+        if not isinstance(client, distributed.Client):
+            raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}. "
+                            f"Make one with Client(LocalCluster(n_workers=2)) or Client('tcp://host:8786').")
+        self.client = client
+
+    def run(self, job: SweepJob, sink, stop: StopRequests) -> None:
+        from distributed import Variable, as_completed
+
+        client = self.client
+        sweep_id = uuid.uuid4().hex[:12]
+        topic, stop_name = f"nbtrain-sweep-{sweep_id}", f"nbtrain-stop-{sweep_id}"
+        events: queue.Queue = queue.Queue()
+        client.subscribe_topic(topic, lambda event: events.put(event[1]))
+        stop_variable = Variable(stop_name, client=client)
+        stop_variable.set([])
+        # hash=False: a key of its own per sweep; the same array scattered again by the next sweep could otherwise
+        # meet its previous copy on the way out (a released key that the workers are still deleting)
+        x_future, y_future = (client.scatter(part, broadcast=True, hash=False) if part is not None else None
+                              for part in (job.x, job.y))
+        futures, started, resubmitted = {}, set(), set()
+        sent_stops = []
+
+        def submit(index, config, seed, attempt=0):
+            future = client.submit(_dask_task, job.build, config, seed, x_future, y_future, job.fit_kwargs, index,
+                                   topic, stop_name, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
+            futures[future] = index
+            return future
+
+        try:
+            specs = {index: (index, config, seed) for index, config, seed in job.runs}
+            finished = as_completed([submit(*spec) for spec in job.runs])
+            remaining = len(futures)
+            while remaining:
+                sent_stops = self._send_stops(stop, stop_variable, sent_stops)
+                self._drain_events(events, sink, started)
+                batch = finished.next_batch(block=False) if finished.has_ready() else []
+                if not batch:
+                    time.sleep(0.03)
+                    continue
+                self._drain_events(events, sink, started)
+                for future in batch:
+                    index = futures[future]
+                    outcome = self._outcome(future, index)
+                    if self._lost_before_starting(outcome, started, resubmitted) and not stop(index):
+                        # it only waited in the queue of a worker that died: not its fault, run it elsewhere
+                        resubmitted.add(index)
+                        finished.add(submit(*specs[index], attempt=1))
+                        continue
+                    sink.finish(outcome, None)
+                    remaining -= 1
+        except KeyboardInterrupt:
+            stop_variable.set("all")
+            client.cancel(list(futures))
+            raise
+        finally:
+            self._drain_events(events, sink, started, settle=0.2)
+            client.unsubscribe_topic(topic)
+            try:
+                stop_variable.delete()
+            except Exception:
+                pass
+
+    @staticmethod
+    def _send_stops(stop: StopRequests, variable, sent):
+        wanted = "all" if stop.all else sorted(stop.runs)
+        if wanted != sent:
+            variable.set(wanted)
+        return wanted
+
+    @staticmethod
+    def _drain_events(events, sink, started: set, settle: float = 0.0) -> None:
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                message = events.get(timeout=max(0.0, deadline - time.monotonic()) if settle else 0)
+            except queue.Empty:
+                return
+            if message["kind"] == "start":
+                started.add(message["index"])
+            sink.event(message["kind"], message["index"], message["payload"])
+
+    @staticmethod
+    def _lost_before_starting(outcome, started: set, resubmitted: set) -> bool:
+        """The scheduler hands a worker more runs than it has threads; when that worker dies, the runs that were
+        only waiting there fail with it (``KilledWorker``, when ``allowed-failures`` is reached). A run that never
+        sent its start event is submitted once more."""
+        return (outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
+                and outcome.index not in started and outcome.index not in resubmitted)
+
+    @staticmethod
+    def _outcome(future, index: int) -> RunOutcome:
+        if future.status == "cancelled":
+            return RunOutcome(index, "cancelled", error="cancelled before it finished")
+        try:
+            return future.result()
+        except Exception as error:
+            return RunOutcome(index, "failed", error=_task_error_text(error))
+
+    def __repr__(self):
+        return f"DaskExecutor({self.client!r})"
+
+
+def executor_for(executor, client):
+    """The executor named by ``sweep``'s ``executor=`` and ``client=`` arguments."""
+    if client is not None:
+        if executor not in (None, "dask"):
+            raise ValueError(f"Pass either client= (a Dask cluster) or executor={executor!r}, not both.")
+        return DaskExecutor(client)
+    if executor is None or executor == "in-process":
+        return InProcessExecutor()
+    if executor == "processes":
+        return ProcessExecutor()
+    if executor == "dask":
+        raise ValueError("executor='dask' needs client=: a dask.distributed.Client, e.g. "
+                         "Client(LocalCluster(n_workers=2)).")
+    if hasattr(executor, "run"):
+        return executor
+    raise ValueError(f"executor must be 'in-process' (default), 'processes', or an executor object; got "
+                     f"{executor!r}. For a Dask cluster pass client=Client(...).")
+
+
