@@ -384,6 +384,7 @@ class BlasThreads:
         self._cpu_stat = cpu_stat
         self._cpus = ()
         self._jiffies = (None, None)
+        self._own_cpu = None          # this process's CPU seconds at the last look (see _threads_may_help)
         self._active = False
         self._chooser = None
         self._original = None
@@ -422,6 +423,7 @@ class BlasThreads:
                                           threads_may_help=lambda: self._threads_may_help(budget))
             self._cpus = usable_cpus()
             self._jiffies = (self._clock(), self._read_jiffies())
+            self._own_cpu = time.process_time()
             self.reason = f"auto: 1 or {budget} thread(s)"
         self._apply(self._chooser.threads if self._chooser else self._setting)
 
@@ -466,6 +468,13 @@ class BlasThreads:
             if elapsed < IDLE_WINDOW_SECONDS or idle is None and elapsed < 10 * IDLE_WINDOW_SECONDS:
                 return None   # too early to tell
         self._jiffies = (self._clock(), now)
+        if idle is not None:
+            # This process's own use beyond the training core does not count against threads: OpenBLAS's
+            # threads spin for a while after a threaded product, and /proc/stat would show them as a busy core.
+            own_cpu, self._own_cpu = self._own_cpu, time.process_time()
+            if own_cpu is not None and before is not None:
+                elapsed = max(self._clock() - since, 1e-9)
+                idle += max(0.0, (self._own_cpu - own_cpu) / elapsed - 1.0)
         if idle is not None and idle < 0.5 * (budget - 1):
             return False
         return self._gemm_check(budget)
@@ -500,7 +509,8 @@ class BlasThreads:
             if not self._control.set(budget):
                 return False
             # Stop at the first product that collapses: on a busy machine one costs a scheduler time slice.
-            with_budget = _product_seconds(3, stop_above=2 * one)
+            # The first product after the switch wakes OpenBLAS's threads (twice as slow, idle or not): untimed.
+            with_budget = _product_seconds(3, warm_up=True, stop_above=2 * one)
             return len(with_budget) == 3 and _median(with_budget) * 1.25 < one
         finally:
             self._control.set(self._current)

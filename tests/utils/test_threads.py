@@ -383,3 +383,36 @@ def test_config_names_keras_has():
     with pytest.raises(AttributeError, match="has no set_floatx"):
         nbtrain.config.set_floatx
     assert threads_module.blas_threads is nbtrain.config.blas_threads
+
+
+def test_this_processs_own_spinning_threads_do_not_count_as_a_busy_machine(monkeypatch):
+    # /proc/stat shows a second core busy (idle 0.1), but this process used 1.9 cores meanwhile: the busy core
+    # is OpenBLAS's own threads spinning after a threaded product, not another program.
+    clock = FakeClock()
+    own = {"cpu": 0.0}
+    monkeypatch.setattr(threads_module.time, "process_time", lambda: own["cpu"])
+    probes = []
+    run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=0.1),
+                gemm_probe=lambda budget: probes.append(budget) or True)
+    run_.begin()
+    for _ in range(15):
+        run_.before_batch()
+        clock.now += 0.01
+        own["cpu"] += 0.019
+        run_.after_batch()
+    assert probes == [2]
+    run_.end()
+
+
+def test_the_threaded_product_is_warmed_up_before_it_is_timed(monkeypatch):
+    calls = []
+
+    def fake_products(repeats, warm_up=False, stop_above=float("inf")):
+        calls.append(warm_up)
+        return [0.001] * repeats
+
+    monkeypatch.setattr(threads_module, "_product_seconds", fake_products)
+    run_ = blas(FakeControl(threads=2), gemm_probe=None)
+    run_._current = 2
+    run_._run_gemm_check(2)
+    assert calls == [True, True]    # the first product after switching wakes the threads: not timed
