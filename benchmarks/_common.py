@@ -40,3 +40,23 @@ def traced_peak(function) -> int:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
+
+
+# --clock cpu: this process's CPU seconds, steadier than wall time on a busy machine
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def best_times(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
+    """Best time of each runnable (by ``clock``); a string in ``runs`` is a reason it cannot run, kept as is.
+
+    The runs alternate, so that a machine other work keeps busy slows them alike.
+    """
+    best = {name: run if isinstance(run, str) else float("inf") for name, run in runs.items()}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            if isinstance(run, str):
+                continue
+            start = clock()
+            run()
+            best[name] = min(best[name], clock() - start)
+    return best

@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import blas_report  # noqa: E402
+from _common import CLOCKS, best_times, blas_report  # noqa: E402
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import Bidirectional, Dense, Embedding, LSTM  # noqa: E402
@@ -139,20 +138,6 @@ def prepare_keras(tokens, labels):
     return lambda: model.fit(tokens, labels, batch_size=BATCH, epochs=1, verbose=0)
 
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-
-
-def best_times(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
-    """Best time of each runnable (by ``clock``); the runs alternate so that a busy machine slows them alike."""
-    best = {name: run if isinstance(run, str) else float("inf") for name, run in runs.items()}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            if isinstance(run, str):
-                continue
-            start = clock()
-            run()
-            best[name] = min(best[name], clock() - start)
-    return best
 
 
 def main(argv=None) -> None:

@@ -28,12 +28,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import CLOCKS, best_times  # noqa: E402
 
 from nbtrain.layers import Dense, Flatten  # noqa: E402
 from nbtrain.layers.convolutional import Conv2D  # noqa: E402
@@ -143,20 +145,6 @@ def prepare_torch(x, y, batch_size, threads=None):
 # ----- reporting -------------------------------------------------------------------------------------------
 
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-
-
-def best_times(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
-    """Best time of each runnable (by ``clock``); the runs alternate so that a busy machine slows them alike."""
-    best = {name: run if isinstance(run, str) else float("inf") for name, run in runs.items()}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            if isinstance(run, str):
-                continue
-            start = clock()
-            run()
-            best[name] = min(best[name], clock() - start)
-    return best
 
 
 def blas_report() -> list[str]:

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import blas_report, traced_peak  # noqa: E402
+from _common import CLOCKS, blas_report, traced_peak  # noqa: E402
+from _common import best_times as common_best_times  # noqa: E402
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import Dense, Dropout  # noqa: E402
@@ -195,21 +196,12 @@ def keras_description() -> str:
     return f"Keras {keras.__version__} on JAX {jax.__version__}"
 
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = time.perf_counter  # --clock cpu: this process's CPU seconds, steadier than wall time on a busy machine
 
 
 def best_times(runs: dict, repeats: int) -> dict:
-    """Best time of each runnable (by ``clock``); the runs alternate so that a busy machine slows them alike."""
-    best = {name: run if isinstance(run, str) else float("inf") for name, run in runs.items()}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            if isinstance(run, str):
-                continue
-            start = clock()
-            run()
-            best[name] = min(best[name], clock() - start)
-    return best
+    """:func:`_common.best_times` by the clock ``--clock`` chose."""
+    return common_best_times(runs, repeats, clock)
 
 
 # ----- breakdown ----------------------------------------------------------------------------------------------

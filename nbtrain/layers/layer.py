@@ -55,7 +55,23 @@ def normalize_shape(shape, what: str) -> tuple:
     return shape
 
 
-class Layer:
+class VariableNames:
+    """Keras 3 calls weights "variables" too: the same arrays under both names, for layers and models."""
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[np.ndarray]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[np.ndarray]:
+        return self.non_trainable_weights
+
+
+class Layer(VariableNames):
     """Base class of every layer: holds float32 parameters and computes a forward and a backward pass.
 
     Subclasses implement ``build(input_shape)`` (create weights with :meth:`add_weight`),
@@ -286,19 +302,6 @@ class Layer:
     @property
     def trainable_weights(self) -> list[np.ndarray]:
         return list(self.params.values())
-
-    # Keras 3 calls weights "variables" too; the same arrays under both names.
-    @property
-    def variables(self) -> list[np.ndarray]:
-        return self.weights
-
-    @property
-    def trainable_variables(self) -> list[np.ndarray]:
-        return self.trainable_weights
-
-    @property
-    def non_trainable_variables(self) -> list[np.ndarray]:
-        return self.non_trainable_weights
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:

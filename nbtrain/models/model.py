@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbtrain.layers.layer import VariableNames
 from nbtrain.layers.symbolic import is_symbolic
 from nbtrain.models import saving
 from nbtrain.models.model_classes import MODELS
@@ -23,7 +24,7 @@ def use_traced_class_maker(maker) -> None:
 
 
 @MODELS.register()
-class Model(Trainer):
+class Model(Trainer, VariableNames):
     """Base class of nbtrain models; use :class:`nbtrain.models.Sequential` to build one.
 
     A model is a stack of layers with ``compile``, ``fit``, ``evaluate`` and ``predict``.
@@ -107,19 +108,6 @@ class Model(Trainer):
     @property
     def trainable_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.trainable_weights]
-
-    # Keras 3 calls weights "variables" too; the same arrays under both names.
-    @property
-    def variables(self) -> list[np.ndarray]:
-        return self.weights
-
-    @property
-    def trainable_variables(self) -> list[np.ndarray]:
-        return self.trainable_weights
-
-    @property
-    def non_trainable_variables(self) -> list[np.ndarray]:
-        return self.non_trainable_weights
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
