@@ -318,13 +318,18 @@ class DaskExecutor:
         stop_variable.set([])
         # hash=False: a key of its own per sweep; the same array scattered again by the next sweep could otherwise
         # meet its previous copy on the way out (a released key that the workers are still deleting)
-        x_future, y_future = (client.scatter(part, broadcast=True, hash=False) if part is not None else None
-                              for part in (job.x, job.y))
+        def scatter():
+            return [client.scatter(part, broadcast=True, hash=False) if part is not None else None
+                    for part in (job.x, job.y)]
+
+        data = scatter()
         futures, started, resubmitted = {}, set(), set()
         sent_stops = []
 
         def submit(index, config, seed, attempt=0):
-            future = client.submit(_dask_task, job.build, config, seed, x_future, y_future, job.fit_kwargs, index,
+            if attempt and any(part is not None and part.status != "finished" for part in data):
+                data[:] = scatter()     # a dead worker took the scattered data with it: send it again
+            future = client.submit(_dask_task, job.build, config, seed, data[0], data[1], job.fit_kwargs, index,
                                    topic, stop_name, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
             futures[future] = index
             return future
@@ -387,8 +392,10 @@ class DaskExecutor:
         """The scheduler hands a worker more runs than it has threads; when that worker dies, the runs that were
         only waiting there fail with it (``KilledWorker``, when ``allowed-failures`` is reached). A run that never
         sent its start event is submitted once more."""
-        return (outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
-                and outcome.index not in started and outcome.index not in resubmitted)
+        killed = outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
+        # The scheduler may also cancel such a run (its worker's restart released it) though nobody asked to.
+        dropped = outcome.status == "cancelled"
+        return (killed or dropped) and outcome.index not in started and outcome.index not in resubmitted
 
     @staticmethod
     def _outcome(future, index: int) -> RunOutcome:
