@@ -115,51 +115,6 @@ def computed_in_float64(loss_function):
 # ----------------------------------------------------------------------------------------------------------
 
 
-class MetricVariable(np.ndarray):
-    """A metric's state array, made by :meth:`Metric.add_variable` (Keras's ``self.add_variable``/``add_weight``).
-
-    It is a NumPy array (arithmetic gives plain arrays), with the ``assign`` methods Keras metrics write:
-
-    Example:
-        >>> total = MetricVariable.create((), 0.0, "total")
-        >>> total.assign(total + 2.5)
-        >>> total.assign_add(1.0)
-        >>> float(total), total.name
-        (3.5, 'total')
-    """
-
-    @classmethod
-    def create(cls, shape, value, name, dtype="float32"):
-        variable = np.array(np.broadcast_to(np.asarray(value, dtype=dtype), tuple(shape)), dtype=dtype).view(cls)
-        variable.name = name
-        variable.initial_value = np.array(variable)
-        return variable
-
-    def assign(self, value):
-        self[...] = np.asarray(value, dtype=self.dtype)
-
-    def assign_add(self, value):
-        self[...] += np.asarray(value, dtype=self.dtype)
-
-    def assign_sub(self, value):
-        self[...] -= np.asarray(value, dtype=self.dtype)
-
-    def numpy(self) -> np.ndarray:
-        return np.array(self)
-
-    @property
-    def value(self) -> np.ndarray:
-        return np.array(self)
-
-    def __array_wrap__(self, array, context=None, return_scalar=False):
-        # results of arithmetic are plain arrays (or scalars), not new variables
-        array = np.asarray(array)
-        return array[()] if return_scalar else array
-
-    def __reduce__(self):     # copy and pickle as a plain array with the name kept
-        return (MetricVariable.create, (self.shape, np.array(self), getattr(self, "name", None), self.dtype.str))
-
-
 class Metric:
     """Base class of stateful metrics: update_state adds a batch, result reports, reset_state clears.
 
@@ -205,13 +160,14 @@ class Metric:
     def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
         """A state array of ``shape`` filled by ``initializer`` (Keras's ``Metric.add_variable``), kept in
         :attr:`variables`; write to it with ``assign``/``assign_add``."""
-        from nbtrain import initializers    # a metric that needs it pays for the import
+        from nbtrain import initializers    # a metric that needs them pays for the imports
+        from nbtrain.ops import Variable
         dtype = dtype or self.dtype
         if isinstance(initializer, (int, float, np.number)) and not isinstance(initializer, bool):
             values = np.full(tuple(shape), initializer, dtype=dtype)
         else:
             values = initializers.get(initializer)(tuple(shape), dtype=dtype)
-        variable = MetricVariable.create(tuple(shape), values, name or f"variable_{len(self._variables)}", dtype)
+        variable = Variable(values, dtype=dtype, trainable=False, name=name or f"variable_{len(self._variables)}")
         self._variables.append(variable)
         return variable
 

@@ -190,8 +190,10 @@ def _is_list_per_output(metrics, output_names) -> bool:
 
 def _plain(value):
     """Python floats for logs; per-class arrays (F1Score(average=None)) stay lists of floats."""
-    if isinstance(value, np.ndarray) and value.ndim > 0:
-        return [float(v) for v in value]
+    if not isinstance(value, (int, float, np.number)):
+        value = np.asarray(value)       # an array, or a metric's own state (an nbtrain.ops Variable)
+        if value.ndim > 0:
+            return [float(v) for v in value]
     return float(value)
 
 

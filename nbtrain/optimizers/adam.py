@@ -10,6 +10,18 @@ from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learnin
 from nbtrain.utils.checks import KERAS, number
 
 
+def update_moments(gradient, m, v, scratch, beta_1: float, beta_2: float) -> None:
+    """Adam's moving averages, in place and without temporaries: ``m += (1 - beta_1) * (g - m)`` and
+    ``v += (1 - beta_2) * (g**2 - v)`` (``scratch`` is a buffer shaped like ``gradient``; Lamb shares this)."""
+    np.subtract(gradient, m, out=scratch)
+    scratch *= 1.0 - beta_1
+    m += scratch
+    np.square(gradient, out=scratch)
+    scratch -= v
+    scratch *= 1.0 - beta_2
+    v += scratch
+
+
 @OPTIMIZERS.register(name="adam")
 class Adam(Optimizer):
     """Adam, optionally AMSGrad.
@@ -64,13 +76,7 @@ class Adam(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         m, v, step = slots["momentum"], slots["velocity"], scratch[0]
-        np.subtract(gradient, m, out=step)
-        step *= 1.0 - self.beta_1
-        m += step
-        np.square(gradient, out=step)
-        step -= v
-        step *= 1.0 - self.beta_2
-        v += step
+        update_moments(gradient, m, v, step, self.beta_1, self.beta_2)
         if self.amsgrad:
             v = np.maximum(slots["velocity_hat"], v, out=slots["velocity_hat"])
         np.sqrt(v, out=step)

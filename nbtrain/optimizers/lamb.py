@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from nbtrain.optimizers.adam import update_moments
 from nbtrain.optimizers.optimizer import OPTIMIZERS, default_learning_rate, Optimizer
 from nbtrain.utils.checks import KERAS, number
 
@@ -51,13 +52,7 @@ class Lamb(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate, slots, scratch):
         m, v, step = slots["momentum"], slots["velocity"], scratch[0]
-        np.subtract(gradient, m, out=step)
-        step *= 1.0 - self.beta_1
-        m += step
-        np.square(gradient, out=step)
-        step -= v
-        step *= 1.0 - self.beta_2
-        v += step
+        update_moments(gradient, m, v, step, self.beta_1, self.beta_2)
         np.divide(v, self._velocity_correction, out=step)
         np.sqrt(step, out=step)
         step += self.epsilon
