@@ -440,16 +440,18 @@ class Layer(VariableNames):
         """``compute_output_shape`` of a layer written with ``call`` that does not define one."""
         return custom_call.inferred_output_shape(self, input_shape)
 
-    def forward(self, x, training: bool = False, mask=None) -> np.ndarray:
+    def forward(self, x, training: bool = False, mask=None, **call_arguments) -> np.ndarray:
         """Apply the layer by hand, keeping this call's backprop for :meth:`backward`.
 
         Models call :meth:`_apply` instead. Layers written to the forward/backward contract replace this method.
+        ``call_arguments`` are those of :attr:`tensor_call_arguments` (``initial_state=``).
         """
         compute = _computation(type(self))
         if compute is None:
             raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training).")
-        y, self._last_backprop = compute(self, x, training, self.input_gradient_needed,
-                                         **({} if mask is None else {"mask": mask}))
+        if mask is not None:
+            call_arguments["mask"] = mask
+        y, self._last_backprop = compute(self, x, training, self.input_gradient_needed, **call_arguments)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
@@ -471,6 +473,9 @@ class Layer(VariableNames):
     #: The arguments of Keras's ``call`` after the inputs, in order: a second positional argument is the first
     #: of them (``Dense(2)(x, True)`` is ``training``; ``GlobalAveragePooling1D()(x, mask)`` is the mask).
     call_arguments: tuple[str, ...] = ("training", "mask")
+    #: The call arguments besides ``training`` and ``mask`` that this layer implements (recurrent layers:
+    #: ``initial_state``); on symbolic inputs they are tensors that become inputs of the call.
+    tensor_call_arguments: tuple[str, ...] = ()
     #: The mode of a direct call that does not say: inference, except for layers Keras runs in training mode
     #: when called directly (the random image augmentations, so that ``augment(images)`` augments).
     training_by_default = False
@@ -489,13 +494,15 @@ class Layer(VariableNames):
         """
         x, arguments = self._call_arguments(args, kwargs)
         training, mask = arguments.get("training"), arguments.get("mask")
-        extra = {name: value for name, value in arguments.items() if name not in ("training", "mask")}
-        if any(value is not None for value in extra.values()):
-            self._unsupported_call_arguments(extra)
+        extra = {name: value for name, value in arguments.items()
+                 if name not in ("training", "mask") and value is not None}
+        unsupported = {name: value for name, value in extra.items() if name not in self.tensor_call_arguments}
+        if unsupported:
+            self._unsupported_call_arguments(unsupported)
         if training is None:
             training = self.training_by_default
         if is_symbolic(x):
-            return call_symbolically(self, x, **({} if mask is None else {"mask": mask}))
+            return call_symbolically(self, x, **({} if mask is None else {"mask": mask}), **extra)
         if _is_tracked(x):
             raise NotImplementedError(
                 f"Layer '{self.name}' ({type(self).__name__}) was called inside another layer's call(), on a "
@@ -512,9 +519,8 @@ class Layer(VariableNames):
         self.ensure_built(x.shape)
         self.check_input_shape(x)
         if mask is not None and self.accepts_mask:
-            y = self.forward(x, training=training, mask=mask)
-        else:
-            y = self.forward(x, training=training)
+            extra["mask"] = mask
+        y = self.forward(x, training=training, **extra)
         if self.activity_regularizer is not None:     # layer.losses then holds this call's penalty, as in Keras
             self._call_activity_losses = [regularizers.activity_penalty(self.activity_regularizer, y)]
         return y

@@ -107,12 +107,7 @@ class _Recurrent(Layer):
     supports_masking = True
     _state_count = 1
     call_arguments = ("initial_state", "mask", "training")     # Keras's call(sequences, initial_state, mask, ...)
-
-    def _unsupported_call_arguments(self, arguments):
-        raise NotImplementedError(
-            f"{type(self).__name__} in nbtrain always starts from a zero state: initial_state is not supported "
-            f"yet (it would otherwise be ignored, silently). An encoder-decoder can pass the encoder's last "
-            f"output to the decoder as an extra input instead (RepeatVector and Concatenate).")
+    tensor_call_arguments = ("initial_state",)
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -137,11 +132,8 @@ class _Recurrent(Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        if stateful:
-            raise NotImplementedError(
-                f"{cls}(stateful=True) is not supported by nbtrain: every batch starts from a zero state. "
-                "Pass whole sequences (or overlapping windows) instead.")
-        self.stateful = False
+        self.stateful = bool(stateful)
+        self.states = None          # stateful: the states carried from one call (batch) to the next
         self.zero_output_for_mask = bool(zero_output_for_mask)
 
     def _add_weights(self, kernel_shape, recurrent_shape, bias_shape, bias_initializer=None):
@@ -185,7 +177,89 @@ class _Recurrent(Layer):
             raise ValueError(f"{type(self).__name__} layer '{self.name}' needs a known number of features "
                              f"(last axis), got input shape {input_shape}.")
         self._create_weights(input_shape[-1])
+        if self.stateful:
+            self._create_states(input_shape)
         super().build(input_shape)
+
+    # ----- states: initial_state and stateful=True ---------------------------------------------------------
+
+    @property
+    def _state_names(self) -> str:
+        return "[h, c]" if self._state_count == 2 else "h"
+
+    def _create_states(self, input_shape):
+        batch = input_shape[0]
+        if batch is None:
+            raise ValueError(
+                f"When using `stateful=True` in a RNN, the batch size must be static. Found dynamic batch size: "
+                f"sequence.shape={tuple(input_shape)}. {type(self).__name__} layer '{self.name}' carries one state "
+                f"per sample from batch to batch, so give the model a fixed batch size: "
+                f"Input(shape={tuple(input_shape[1:])}, batch_size=32) (or batch_input_shape=(32, "
+                f"{', '.join(str(d) for d in input_shape[1:])}) on the first layer of a Sequential), and pass "
+                f"batch_size=32 and shuffle=False to fit().")
+        self.states = [np.zeros((batch, self.units), FLOATX) for _ in range(self._state_count)]
+
+    def reset_state(self, states=None):
+        """Set the states of a ``stateful=True`` layer back to zeros (or to ``states``, one array per state),
+        as between two independent sequences."""
+        if not self.stateful:
+            raise AttributeError(f"{type(self).__name__} layer '{self.name}' is not stateful: it starts every call "
+                                 f"from zeros (or from initial_state), so it has no state to reset. Create it with "
+                                 f"stateful=True to carry states from batch to batch.")
+        if self.states is None:
+            raise RuntimeError(f"{type(self).__name__} layer '{self.name}' has no states yet: it creates them when "
+                               f"it is built (on its first call, or in a model with a fixed batch size).")
+        if states is None:
+            for state in self.states:
+                state.fill(0)
+            return
+        given = self._state_list(states)
+        self.check_initial_state([np.shape(g) for g in given], (self.states[0].shape[0], None, None))
+        for state, value in zip(self.states, given):
+            state[...] = value
+
+    def reset_states(self, states=None):
+        """Keras's other name of :meth:`reset_state`."""
+        self.reset_state(states)
+
+    @staticmethod
+    def _state_list(initial_state) -> list:
+        return list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+
+    def check_initial_state(self, state_shapes, input_shape):
+        """Refuse initial states of the wrong number or shape (``state_shapes`` one per given state)."""
+        count, cls = self._state_count, type(self).__name__
+        if len(state_shapes) != count:
+            raise ValueError(f"{cls} layer '{self.name}' takes {count} initial state(s) ({self._state_names}, each of "
+                             f"shape (batch, {self.units})), got {len(state_shapes)}.")
+        batch = input_shape[0]
+        for shape in state_shapes:
+            shape = tuple(shape)
+            if len(shape) != 2 or shape[1] != self.units or (None not in (batch, shape[0]) and shape[0] != batch):
+                raise ValueError(f"{cls} layer '{self.name}' takes initial states of shape (batch, {self.units}) = "
+                                 f"({batch}, {self.units}), got a state of shape {shape}.")
+
+    def _start_states(self, initial_state, batch, dtype):
+        """The states the scan starts from (None: zeros), as arrays of ``dtype``."""
+        if initial_state is None:
+            if not self.stateful:
+                return None
+            expected = self.states[0].shape[0]
+            if batch != expected:
+                raise ValueError(
+                    f"If an RNN is stateful, the batch size of the input sequences must be the same as the batch "
+                    f"size of the initial state. Expected batch size: {expected}, received batch size: {batch}. "
+                    f"{type(self).__name__} layer '{self.name}' is stateful: pass batch_size={expected} to fit(), "
+                    f"evaluate() and predict(), with a number of samples that is a multiple of it.")
+            initial_state = self.states
+        states = self._state_list(initial_state)
+        self.check_initial_state([np.shape(s) for s in states], (batch, None, None))
+        return [np.asarray(s, dtype=dtype) for s in states]
+
+    def _keep_final_states(self, cache):
+        """stateful=True: the next call starts where this one ended (no gradient flows between calls)."""
+        for state, values in zip(self.states, self._final_states(cache)):
+            state[...] = values[-1]
 
     def check_input_shape(self, x):
         if x.ndim != 3:
@@ -210,11 +284,13 @@ class _Recurrent(Layer):
 
     # ----- forward --------------------------------------------------------------------------------------
 
-    def _apply(self, x, training, need_input_grad, mask=None):
+    def _apply(self, x, training, need_input_grad, mask=None, initial_state=None):
         self.check_input_shape(x)
         batch, steps, features = x.shape
         kernel = self._weights["kernel"]
         dtype = np.result_type(x.dtype, kernel.dtype)
+        given_states = initial_state is not None
+        start = self._start_states(initial_state, batch, dtype)
         mask = self._standardize_mask(mask, batch, steps)
         if self.go_backwards:
             x = x[:, ::-1]
@@ -229,11 +305,17 @@ class _Recurrent(Layer):
         if bias is not None:
             projection += bias
         step_mask = None if mask is None else _StepMask(mask, dtype)
-        cache = self._scan(projection, step_mask, state_drop)
+        cache = self._scan(projection, step_mask, state_drop, start)
         cache.update(xt=xt, input_drop=input_drop, state_drop=state_drop, step_mask=step_mask)
+        if self.stateful:
+            self._keep_final_states(cache)
 
         def backprop(grad_output):
-            return self._backprop_through_time(cache, grad_output, need_input_grad)
+            dx = self._backprop_through_time(cache, grad_output, need_input_grad)
+            if not given_states:
+                return dx
+            # Called with initial_state: one gradient per input, the sequences' then each start state's.
+            return [dx] + (cache["start_grads"] if need_input_grad else [None] * self._state_count)
 
         return self._outputs(cache), backprop
 
@@ -382,10 +464,15 @@ class _Recurrent(Layer):
                 f"return_sequences={self.return_sequences}>")
 
 
-def _new_states(steps, batch, units, dtype):
+def _new_states(steps, batch, units, dtype, start=None):
+    """The states of every step, ``[0]`` the start state (zeros, or ``start`` from initial_state)."""
     states = np.empty((steps + 1, batch, units), dtype)
-    states[0] = 0
+    states[0] = 0 if start is None else start
     return states
+
+
+def _start(start, index):
+    return None if start is None else start[index]
 
 
 class SimpleRNN(_Recurrent):
@@ -418,10 +505,10 @@ class SimpleRNN(_Recurrent):
         units = self.units
         self._add_weights((features, units), (units, units), (units,))
 
-    def _scan(self, projection, step_mask, state_drop):
+    def _scan(self, projection, step_mask, state_drop, start=None):
         steps, batch, units = projection.shape
         U = self._weights["recurrent_kernel"]
-        H = _new_states(steps, batch, units, projection.dtype)
+        H = _new_states(steps, batch, units, projection.dtype, _start(start, 0))
         dropped = np.empty((steps, batch, units), projection.dtype) if state_drop is not None else None
         recurrent = np.empty((batch, units), projection.dtype)
         activation = self._activation
@@ -457,6 +544,7 @@ class SimpleRNN(_Recurrent):
                 dh *= state_drop
             if carried is not None:
                 dh += carried
+        cache["start_grads"] = [dh]
         if self.trainable:
             self._recurrent_kernel_gradient(H[:-1] if state_drop is None else cache["dropped"], dZ)
         return dZ
@@ -542,7 +630,7 @@ class LSTM(_Recurrent):
                 bias[:3 * self.units] *= 0.5
         return kernel, bias
 
-    def _scan(self, projection, step_mask, state_drop):
+    def _scan(self, projection, step_mask, state_drop, start=None):
         steps, batch, width = projection.shape
         units = self.units
         dtype = projection.dtype
@@ -552,7 +640,8 @@ class LSTM(_Recurrent):
             U[:, :3 * units] *= 0.5
         keep_pre = gate_fn.needs_input or cell_fn.needs_input
         gates = np.empty_like(projection) if keep_pre else projection   # activated gates o, i, f, c
-        H, C = _new_states(steps, batch, units, dtype), _new_states(steps, batch, units, dtype)
+        H, C = _new_states(steps, batch, units, dtype, _start(start, 0)), \
+            _new_states(steps, batch, units, dtype, _start(start, 1))
         cell_out = np.empty((steps, batch, units), dtype)                # activation(c) of each step
         dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
         recurrent = np.empty((batch, width), dtype)
@@ -646,6 +735,7 @@ class LSTM(_Recurrent):
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
+        cache["start_grads"] = [dh, dc]
         return dZ
 
     def _bptt_general(self, cache, dH, last):
@@ -688,6 +778,7 @@ class LSTM(_Recurrent):
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
+        cache["start_grads"] = [dh, dc]
         return dZ.reshape(steps, batch, 4 * units)
 
     def get_config(self):
@@ -746,7 +837,7 @@ class GRU(_Recurrent):
             bias = bias[0]
         return self._weights["kernel"], bias
 
-    def _scan(self, projection, step_mask, state_drop):
+    def _scan(self, projection, step_mask, state_drop, start=None):
         steps, batch, width = projection.shape
         units = self.units
         dtype = projection.dtype
@@ -754,7 +845,7 @@ class GRU(_Recurrent):
         gate_fn, cand_fn = self._recurrent_activation, self._activation
         keep_pre = gate_fn.needs_input or cand_fn.needs_input
         gates = np.empty_like(projection) if keep_pre else projection   # activated z, r and candidate hh
-        H = _new_states(steps, batch, units, dtype)
+        H = _new_states(steps, batch, units, dtype, _start(start, 0))
         dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
         # reset_after: the recurrent part of the candidate, h U_h + rb_h; else r * h (the input of U_h).
         reset_input = np.empty((steps, batch, units), dtype)
@@ -846,6 +937,7 @@ class GRU(_Recurrent):
             if carried is not None:
                 d_state += carried
             dh = d_state
+        cache["start_grads"] = [dh]
         if self.reset_after:
             d_input[:, :, zr] = d_recurrent[:, :, zr]
             if self.trainable:
@@ -899,7 +991,7 @@ class Bidirectional(Layer):
     """
 
     call_arguments = _Recurrent.call_arguments
-    _unsupported_call_arguments = _Recurrent._unsupported_call_arguments
+    tensor_call_arguments = _Recurrent.tensor_call_arguments
 
     supports_masking = True
     _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -928,6 +1020,7 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
+        self.stateful = layer.stateful
         self._initial_weights = weights
 
     @staticmethod
@@ -942,7 +1035,7 @@ class Bidirectional(Layer):
         if fw.go_backwards == bw.go_backwards:
             raise ValueError(f"Bidirectional(): the forward and backward layers need different go_backwards "
                              f"values, got {fw.go_backwards} for both.")
-        for attribute in ("return_sequences", "return_state"):
+        for attribute in ("return_sequences", "return_state", "stateful"):
             if getattr(fw, attribute) != getattr(bw, attribute):
                 raise ValueError(f"Bidirectional(): the forward and backward layers need the same {attribute}, got "
                                  f"{getattr(fw, attribute)} and {getattr(bw, attribute)}.")
@@ -1005,14 +1098,52 @@ class Bidirectional(Layer):
     def check_input_shape(self, x):
         self.forward_layer.check_input_shape(x)
 
+    # ----- states: Keras gives the first half of initial_state to the forward layer, the rest backward ---------
+
+    def _split_states(self, initial_state):
+        if initial_state is None:
+            return None, None
+        states = _Recurrent._state_list(initial_state)
+        half = len(states) // 2
+        return states[:half], states[half:]
+
+    def check_initial_state(self, state_shapes, input_shape):
+        expected = self.forward_layer._state_count + self.backward_layer._state_count
+        if len(state_shapes) != expected:
+            raise ValueError(f"Bidirectional layer '{self.name}' takes {expected} initial states: the forward "
+                             f"layer's, then the backward layer's, got {len(state_shapes)}.")
+        forward, backward = self._split_states(list(state_shapes))
+        self.forward_layer.check_initial_state(forward, input_shape)
+        self.backward_layer.check_initial_state(backward, input_shape)
+
+    @property
+    def states(self):
+        """The carried states of a stateful layer: the forward layer's, then the backward layer's."""
+        if not self.stateful or self.forward_layer.states is None:
+            return None
+        return self.forward_layer.states + self.backward_layer.states
+
+    def reset_state(self, states=None):
+        """Zero the states of both directions (``stateful=True``), or set them to ``states`` (forward first)."""
+        forward, backward = self._split_states(states)
+        self.forward_layer.reset_state(forward)
+        self.backward_layer.reset_state(backward)
+
+    def reset_states(self, states=None):
+        """Keras's other name of :meth:`reset_state`."""
+        self.reset_state(states)
+
     def input_mismatch_hint(self, shape) -> str:
         return self.forward_layer.input_mismatch_hint(shape)
 
     # ----- computation -------------------------------------------------------------------------------------
 
-    def _apply(self, x, training, need_input_grad, mask=None):
-        y, forward_backprop = self.forward_layer._apply(x, training, need_input_grad, mask=mask)
-        y_rev, backward_backprop = self.backward_layer._apply(x, training, need_input_grad, mask=mask)
+    def _apply(self, x, training, need_input_grad, mask=None, initial_state=None):
+        forward_state, backward_state = self._split_states(initial_state)
+        y, forward_backprop = self.forward_layer._apply(x, training, need_input_grad, mask=mask,
+                                                        initial_state=forward_state)
+        y_rev, backward_backprop = self.backward_layer._apply(x, training, need_input_grad, mask=mask,
+                                                              initial_state=backward_state)
         states = []
         if self.return_state:
             states = y[1:] + y_rev[1:]
@@ -1021,7 +1152,8 @@ class Bidirectional(Layer):
             y_rev = y_rev[:, ::-1]
 
         def backprop(grad_output):
-            return self._backprop_both(grad_output, (y, y_rev), (forward_backprop, backward_backprop))
+            return self._backprop_both(grad_output, (y, y_rev), (forward_backprop, backward_backprop),
+                                       initial_state is not None)
 
         return self._merged(y, y_rev, states), backprop
 
@@ -1041,8 +1173,9 @@ class Bidirectional(Layer):
             return (output if self.merge_mode is None else [output]) + states
         return output
 
-    def _backprop_both(self, grad_output, outputs, backprops):
-        """One call's backward pass: each direction's backprop, dL/dx summed, gradients under prefixed names."""
+    def _backprop_both(self, grad_output, outputs, backprops, given_states=False):
+        """One call's backward pass: each direction's backprop, dL/dx summed, gradients under prefixed names;
+        with ``given_states``, ``[dL/dx, dL/d(each initial state)...]``."""
         grads = list(grad_output) if isinstance(grad_output, (list, tuple)) else [grad_output]
         if self.merge_mode is None:
             g_fw, g_bw, state_grads = grads[0], grads[1], grads[2:]
@@ -1051,17 +1184,19 @@ class Bidirectional(Layer):
         if self.return_sequences and g_bw is not None:
             g_bw = g_bw[:, ::-1]
         half = len(state_grads) // 2
-        dx = None
+        dx, start_grads = None, []
         for backprop, grad, states in ((backprops[0], g_fw, state_grads[:half]),
                                        (backprops[1], g_bw, state_grads[half:])):
             part = backprop([grad] + list(states) if self.return_state else grad)
+            if given_states:
+                part, start_grads = part[0], start_grads + part[1:]
             if part is not None:
                 dx = part if dx is None else dx + part
         self.grads = {}
         for prefix, layer in (("forward_", self.forward_layer), ("backward_", self.backward_layer)):
             for name, value in layer.grads.items():
                 self.grads[prefix + name] = value
-        return dx
+        return [dx] + start_grads if given_states else dx
 
     def _split_merged(self, grad, outputs):
         if grad is None:

@@ -23,6 +23,19 @@ class Node:
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.list_input = False  # the layer was called with a list (merge layers), not one tensor
+        self.state_count = 0     # inputs[1:] are that many initial_state tensors (recurrent layers)
+
+    @property
+    def several_inputs(self) -> bool:
+        """Whether the layer's backprop returns one gradient per input tensor (a list), not one array."""
+        return self.list_input or self.state_count > 0
+
+    def call_layer(self, tensors):
+        """Call this node's layer again on ``tensors`` (standing for its inputs), with the same arguments: for a
+        nested model replayed on new tensors, and for a saved model rebuilt."""
+        if self.state_count:
+            return self.layer(tensors[0], initial_state=list(tensors[1:]))
+        return self.layer(tensors if self.list_input else tensors[0])
 
     def __repr__(self):
         return f"<Node {self.layer.name}: {len(self.inputs)} in, {len(self.outputs)} out>"
@@ -85,23 +98,42 @@ def is_symbolic(x) -> bool:
         isinstance(x, (list, tuple)) and bool(x) and all(isinstance(t, SymbolicTensor) for t in x))
 
 
-def call_symbolically(layer, inputs, **kwargs):
-    """Record ``layer(inputs)`` in the graph: build the layer for the inputs' shapes, return output tensors."""
+def call_symbolically(layer, inputs, initial_state=None, **kwargs):
+    """Record ``layer(inputs)`` in the graph: build the layer for the inputs' shapes, return output tensors.
+
+    ``initial_state`` (recurrent layers) is a tensor or list of tensors; they become inputs of the call after
+    the sequences, so gradients flow into them (the seq2seq decoder starting from the encoder's states)."""
     if kwargs:
         raise TypeError(f"Calling layer '{layer.name}' on symbolic inputs takes no extra arguments, got "
                         f"{sorted(kwargs)}.")
     tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     shapes = [t.shape for t in tensors] if isinstance(inputs, (list, tuple)) else tensors[0].shape
+    states = _state_tensors(layer, initial_state)
     layer.ensure_built(shapes)
+    if states:
+        layer.check_initial_state([t.shape for t in states], tensors[0].shape)
     output_shape = layer.compute_output_shape(shapes)
     several = isinstance(output_shape, list)
     outputs = [SymbolicTensor(shape, layer) for shape in (output_shape if several else [output_shape])]
-    node = Node(layer, tensors, outputs)
+    node = Node(layer, tensors + states, outputs)
     node.list_input = isinstance(inputs, (list, tuple))
+    node.state_count = len(states)
     layer.__dict__.setdefault("_inbound_nodes", []).append(node)     # for layer.input and layer.output
     for tensor in outputs:
         tensor.node = node
     return outputs if several else outputs[0]
+
+
+def _state_tensors(layer, initial_state) -> list:
+    if initial_state is None:
+        return []
+    states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+    if not all(isinstance(state, SymbolicTensor) for state in states):
+        kinds = ", ".join(type(state).__name__ for state in states)
+        raise TypeError(f"Layer '{layer.name}' was called on symbolic sequences, so its initial_state must be "
+                        f"symbolic tensors too (from Input(...) or another layer, such as an encoder's "
+                        f"return_state=True outputs), got {kinds}. For fixed start values use an Input fed with them.")
+    return states
 
 
 # ----- arithmetic ------------------------------------------------------------------------------------------

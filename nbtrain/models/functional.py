@@ -144,7 +144,7 @@ class Functional(Model):
         replaced = {id(old): new for old, new in zip(self.inputs, given)}
         for node in self._nodes:
             inputs = [replaced[id(t)] for t in node.inputs]
-            result = node.layer(inputs if node.list_input else inputs[0])
+            result = node.call_layer(inputs)
             for old, new in zip(node.outputs, result if len(node.outputs) > 1 else [result]):
                 replaced[id(old)] = new
         outputs = [replaced[id(t)] for t in self.outputs]
@@ -252,10 +252,10 @@ class Functional(Model):
             inputs = [values[id(t)] for t in node.inputs]
             argument = inputs if node.list_input else inputs[0]
             mask = masks.get(id(node.inputs[0]))
-            if mask is not None and layer.accepts_mask:
-                result, backprop = layer._apply(argument, training, need_input_grad, mask=mask)
-            else:
-                result, backprop = layer._apply(argument, training, need_input_grad)
+            arguments = {"mask": mask} if mask is not None and layer.accepts_mask else {}
+            if node.state_count:
+                arguments["initial_state"] = inputs[1:]
+            result, backprop = layer._apply(argument, training, need_input_grad, **arguments)
             backprops.append(backprop)
             results = result if len(node.outputs) > 1 else [result]
             if node.list_input:     # merge layers combine one mask per input (None for an input without)
@@ -340,7 +340,7 @@ class Functional(Model):
     def _accumulate(grads, node, input_grads) -> None:
         if input_grads is None:
             return
-        input_grads = input_grads if node.list_input else [input_grads]
+        input_grads = input_grads if node.several_inputs else [input_grads]
         for tensor, grad in zip(node.inputs, input_grads):
             if grad is None:
                 continue
@@ -369,8 +369,11 @@ class Functional(Model):
             position = len(index) - 1
             for i, tensor in enumerate(node.outputs):
                 tensor_address[id(tensor)] = [node.layer.name, position, i]
-            calls.append({"layer": node.layer.name, "inputs": [tensor_address[id(t)] for t in node.inputs],
-                          "list_input": node.list_input})
+            call = {"layer": node.layer.name, "inputs": [tensor_address[id(t)] for t in node.inputs],
+                    "list_input": node.list_input}
+            if node.state_count:
+                call["initial_state"] = node.state_count
+            calls.append(call)
         return {
             "name": self.name,
             "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
@@ -396,7 +399,11 @@ class Functional(Model):
                 produced[(layer.name, 0)] = [layer.output]
         for call in config["calls"]:
             inputs = [produced[(name, node)][index] for name, node, index in call["inputs"]]
-            result = layers[call["layer"]](inputs if call["list_input"] else inputs[0])
+            layer = layers[call["layer"]]
+            if call.get("initial_state"):
+                result = layer(inputs[0], initial_state=inputs[1:])
+            else:
+                result = layer(inputs if call["list_input"] else inputs[0])
             calls_so_far = sum(1 for key in produced if key[0] == call["layer"])
             produced[(call["layer"], calls_so_far)] = result if isinstance(result, list) else [result]
         pick = lambda address: produced[(address[0], address[1])][address[2]]  # noqa: E731

@@ -134,6 +134,14 @@ class Model(Trainer, VariableNames):
             layer.set_weights(weights[position:position + count])
             position += count
 
+    def reset_states(self) -> None:
+        """Zero the carried states of every ``stateful=True`` recurrent layer (between independent sequences)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and getattr(layer, "states", None) is not None:
+                layer.reset_state()
+
+    reset_state = reset_states     # the name Keras 3's documentation uses
+
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or at position ``index`` in :attr:`layers`.
 

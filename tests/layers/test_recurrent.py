@@ -238,8 +238,8 @@ def test_feature_mismatch_and_bad_arguments():
         LSTM(0)
     with pytest.raises(ValueError, match=r"dropout to be a number in \[0, 1\)"):
         LSTM(2, dropout=1.5)
-    with pytest.raises(NotImplementedError, match="stateful=True"):
-        LSTM(2, stateful=True)
+    with pytest.raises(ValueError, match=r"stateful=True.*batch size must be static.*batch_size=32"):
+        LSTM(2, stateful=True).build((None, 3, 4))
     with pytest.raises(TypeError, match="Did you mean 'return_sequences'"):
         LSTM(2, return_sequence=True)
     with pytest.raises(ValueError, match="element-wise"):
@@ -609,13 +609,15 @@ def test_time_distributed_refuses_a_mask_of_another_shape():
 
 @pytest.mark.parametrize("make", [lambda: LSTM(3), lambda: GRU(3), lambda: SimpleRNN(3),
                                   lambda: Bidirectional(LSTM(3))])
-def test_initial_state_is_refused_rather_than_ignored(make):
+def test_initial_state_of_the_wrong_number_or_shape_is_refused(make):
     from nbtrain.layers import Input
     x = np.zeros((2, 4, 5), np.float32)
-    with pytest.raises(NotImplementedError, match="initial_state is not supported yet"):
-        make()(x, initial_state=[np.ones((2, 3), np.float32)])
-    with pytest.raises(NotImplementedError, match="initial_state is not supported yet"):
-        make()(Input((4, 5)), initial_state=[Input((3,))])
+    with pytest.raises(ValueError, match="initial state"):
+        make()(x, initial_state=[np.ones((2, 3), np.float32)] * 3)
+    with pytest.raises(ValueError, match="initial state"):
+        make()(Input((4, 5)), initial_state=[Input((2,))] * 4)
+    with pytest.raises(TypeError, match="must be symbolic tensors too"):
+        make()(Input((4, 5)), initial_state=[np.ones((2, 3), np.float32)])
 
 
 def test_the_second_positional_argument_of_a_recurrent_layer_is_initial_state_as_in_keras():
