@@ -20,6 +20,7 @@ from nbtrain.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1
                                     GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
                                     MaxPooling1D, MaxPooling2D)
 from nbtrain.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
+from nbtrain.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nbtrain.layers.preprocessing import Normalization, Rescaling
 from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from nbtrain.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
@@ -38,6 +39,7 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "Dot", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
            "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GroupNormalization",
+           "GRUCell", "LSTMCell", "RNN", "SimpleRNNCell", "StackedRNNCells",
            "Identity", "Input", "InputLayer", "LSTM", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
            "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply",
            "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation",

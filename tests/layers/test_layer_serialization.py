@@ -21,7 +21,7 @@ from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
                  "recurrent", "embedding", "reshaping", "preprocessing", "activations", "image_augmentation",
-                 "separable"]
+                 "separable", "rnn_cells"]
 
 
 def _x(*shape):
@@ -123,6 +123,10 @@ def _layers():
         "LSTM": ("recurrent", lambda c: c(3, recurrent_activation="hard_sigmoid", unit_forget_bias=False),
                  _x(2, 5, 4), ()),
         "GRU": ("recurrent", lambda c: c(3, reset_after=False), _x(2, 5, 4), ()),
+        "RNN": ("rnn_cells", lambda c: c(_cls("rnn_cells", "StackedRNNCells")([
+            _cls("rnn_cells", "LSTMCell")(3, unit_forget_bias=False), _cls("rnn_cells", "GRUCell")(2, reset_after=False),
+            _cls("rnn_cells", "SimpleRNNCell")(2, activation="relu")]), return_sequences=True, go_backwards=True,
+            zero_output_for_mask=True), _x(2, 5, 4), ()),
         # Keras keeps `weights` (initial values) out of the config too
         "Bidirectional": ("recurrent", lambda c: c(lstm(), merge_mode="sum"), _x(2, 5, 4), ("weights",)),
         "TimeDistributed": ("recurrent", lambda c: c(Dense(2, activation="relu")), _x(2, 5, 4), ()),
@@ -158,6 +162,8 @@ ABSTRACT = {"Layer", "ActivatedLayer", "Merge", "SlidingWindowLayer", "ImageAugm
             "ClippedAugmentation"}
 # Lambda's function comes back only through custom_objects: tests/layers/test_lambda_layer.py round-trips it.
 ABSTRACT |= {"Lambda"}
+# Cells compute one step inside RNN(...): the RNN example above round-trips all of them inside StackedRNNCells.
+ABSTRACT |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"}
 
 
 def _shape_of(x):
