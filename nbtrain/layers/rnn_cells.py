@@ -36,9 +36,15 @@ def _flatten(structure) -> list:
     return [structure]
 
 
-def _state_sizes(state_size, who: str) -> list[int]:
-    """One int per state, flattened (stacked cells nest one entry per cell)."""
-    sizes = _flatten(state_size)
+def _state_sizes(state_size, who: str, stacked: bool = False) -> list[int]:
+    """One int per state: a cell's state_size is an int or a list of ints; stacked cells list theirs per cell."""
+    if stacked:
+        return [size for entry in state_size for size in _state_sizes(entry, who)]
+    if isinstance(state_size, (list, tuple)) and any(isinstance(s, (list, tuple)) for s in state_size):
+        raise ValueError(f"{who}: state_size must be a positive integer, or a list of them (one per state), got "
+                         f"{state_size!r}. nbtrain's RNN carries states of shape (batch, size): a state of several "
+                         f"axes (a shape such as (4, 5)) is not supported; flatten it into one axis in the cell.")
+    sizes = list(state_size) if isinstance(state_size, (list, tuple)) else [state_size]
     for size in sizes:
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
             raise ValueError(f"{who}: state_size must be a positive integer, or a list of them (one per state), got "
@@ -299,6 +305,7 @@ class StackedRNNCells(Layer):
             raise ValueError("StackedRNNCells() needs at least one cell.")
         for cell in cells:
             _check_cell(cell, "StackedRNNCells()")
+            _state_sizes(cell.state_size, f"StackedRNNCells(): cell {cell!r}")
         self.cells = cells
 
     @property
@@ -430,7 +437,7 @@ class RNN(Layer):
         _check_cell(cell, "RNN()")
         super().__init__(**kwargs)
         self.cell = cell
-        self.state_sizes = _state_sizes(cell.state_size, "RNN()")
+        self.state_sizes = _state_sizes(cell.state_size, "RNN()", stacked=isinstance(cell, StackedRNNCells))
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
