@@ -16,6 +16,11 @@ Masks (from ``Embedding(mask_zero=True)`` or ``Masking``) are boolean ``(batch, 
 A masked step keeps the previous state; with ``return_sequences=True`` it also repeats the previous output
 (Keras's default), so the final state is the state after the last real step.
 
+``initial_state=[h]`` (LSTM: ``[h, c]``; Bidirectional: the forward layer's states, then the backward layer's)
+starts the recurrence from given states instead of zeros: arrays, or symbolic tensors in a functional model
+(an encoder's ``return_state=True`` outputs), which then receive gradients. ``stateful=True`` starts each call
+from the final states of the previous one.
+
 ``return_state=True`` makes ``forward`` return a list ``[output, h]`` (LSTM: ``[output, h, c]``) and
 ``backward`` accept a list of gradients (None for an output that receives none). A ``Sequential`` model has
 one output per layer, so use it with the functional API (``Model(inputs, outputs)``) or when driving layers
@@ -493,7 +498,8 @@ class SimpleRNN(_Recurrent):
         return_sequences: return the whole sequence ``(batch, timesteps, units)`` instead of the last output.
         return_state: also return the final state (``forward`` then returns a list).
         go_backwards: process the sequence in reverse (returned sequences stay in processing order, as Keras).
-        stateful: only False is supported.
+        stateful: carry the final states of each batch into the next (needs a fixed batch size: ``Input(...,
+            batch_size=32)``); ``reset_states()`` zeros them.
 
     Example:
         >>> layer = SimpleRNN(4, return_sequences=True)
@@ -576,7 +582,8 @@ class LSTM(_Recurrent):
         return_sequences: return ``(batch, timesteps, units)`` instead of the last output ``(batch, units)``.
         return_state: return ``[output, h, c]`` (a list: for driving the layer directly or the functional API).
         go_backwards: process the sequence in reverse (returned sequences stay in processing order, as Keras).
-        stateful: only False is supported.
+        stateful: carry the final states of each batch into the next (needs a fixed batch size: ``Input(...,
+            batch_size=32)``); ``reset_states()`` zeros them.
 
     Example:
         >>> layer = LSTM(8)

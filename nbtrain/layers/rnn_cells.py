@@ -190,7 +190,6 @@ class SimpleRNNCell(_BuiltinCell):
     ``dropout``, ``recurrent_dropout``, ``seed``); ``RNN(SimpleRNNCell(8))`` equals ``SimpleRNN(8)``.
 
     Example:
-        >>> from nbtrain.layers import RNN
         >>> RNN(SimpleRNNCell(4))(np.zeros((2, 5, 3), dtype="float32")).shape
         (2, 4)
     """
@@ -216,7 +215,6 @@ class LSTMCell(_BuiltinCell):
     ``RNN(LSTMCell(8))`` equals ``LSTM(8)`` and runs as fast.
 
     Example:
-        >>> from nbtrain.layers import RNN
         >>> RNN(LSTMCell(4), return_sequences=True)(np.zeros((2, 5, 3), dtype="float32")).shape
         (2, 5, 4)
     """
@@ -244,7 +242,6 @@ class GRUCell(_BuiltinCell):
     """One step of :class:`~nbtrain.layers.GRU` (gates z, r, h; ``reset_after`` as the layer).
 
     Example:
-        >>> from nbtrain.layers import RNN
         >>> RNN(GRUCell(4))(np.zeros((2, 5, 3), dtype="float32")).shape
         (2, 4)
     """
@@ -293,7 +290,6 @@ class StackedRNNCells(Layer):
         cells: the cells, e.g. ``[LSTMCell(32), LSTMCell(32)]``.
 
     Example:
-        >>> from nbtrain.layers import RNN
         >>> RNN(StackedRNNCells([LSTMCell(4), GRUCell(3)]))(np.zeros((2, 5, 3), dtype="float32")).shape
         (2, 3)
     """
