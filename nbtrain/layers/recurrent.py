@@ -110,6 +110,7 @@ class _Recurrent(Layer):
     """
 
     supports_masking = True
+    is_recurrent_layer = True       # what Bidirectional wraps (RNN(cell) too)
     _state_count = 1
     call_arguments = ("initial_state", "mask", "training")     # Keras's call(sequences, initial_state, mask, ...)
     tensor_call_arguments = ("initial_state",)
@@ -985,7 +986,7 @@ class Bidirectional(Layer):
     outputs are flipped back into time order before merging, and masked steps output zeros (as Keras).
 
     Args:
-        layer: a SimpleRNN, LSTM or GRU instance.
+        layer: a SimpleRNN, LSTM, GRU or RNN instance.
         merge_mode: ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"`` or None (a list of both outputs,
             for driving the layer directly or the functional API).
         backward_layer: optional explicit layer for the backward direction; it must have the opposite
@@ -1004,8 +1005,8 @@ class Bidirectional(Layer):
     _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if not isinstance(layer, _Recurrent):
-            raise ValueError(f"Bidirectional() wraps a recurrent layer (SimpleRNN, LSTM or GRU), got {layer!r}.")
+        if not getattr(layer, "is_recurrent_layer", False):
+            raise ValueError(f"Bidirectional() wraps a recurrent layer (SimpleRNN, LSTM, GRU or RNN), got {layer!r}.")
         if merge_mode not in self._MERGE_MODES:
             raise ValueError(f"Bidirectional() merge_mode must be one of 'concat', 'sum', 'mul', 'ave' or None, "
                              f"got {merge_mode!r}.")
@@ -1016,8 +1017,8 @@ class Bidirectional(Layer):
         if backward_layer is None:
             self.backward_layer = self._copy(layer, "backward_", not layer.go_backwards)
         else:
-            if not isinstance(backward_layer, _Recurrent):
-                raise ValueError(f"Bidirectional() backward_layer must be a SimpleRNN, LSTM or GRU, "
+            if not getattr(backward_layer, "is_recurrent_layer", False):
+                raise ValueError(f"Bidirectional() backward_layer must be a SimpleRNN, LSTM, GRU or RNN, "
                                  f"got {backward_layer!r}.")
             self.backward_layer = backward_layer
         self._verify_directions()
@@ -1035,7 +1036,12 @@ class Bidirectional(Layer):
         config = layer.get_config()
         config["name"] = prefix + layer.name.removeprefix(prefix)
         config["go_backwards"] = go_backwards
-        return type(layer).from_config(config)
+        try:
+            return type(layer).from_config(config)
+        except TypeError as error:
+            raise TypeError(f"Bidirectional() makes its {prefix.rstrip('_')} layer from the config of {layer!r}, "
+                            f"which failed ({error}). A cell or layer of your own needs a get_config() that returns "
+                            f"its __init__ arguments, e.g. {{**super().get_config(), 'units': self.units}}.") from error
 
     def _verify_directions(self):
         fw, bw = self.forward_layer, self.backward_layer
@@ -1229,16 +1235,11 @@ class Bidirectional(Layer):
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        classes = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
-
-        def rebuild(entry):
-            return classes[entry["class_name"]].from_config(entry["config"])
-
-        config["layer"] = rebuild(config["layer"])
+        config["layer"] = LAYERS.deserialize(config["layer"], custom_objects)
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = rebuild(config["backward_layer"])
+            config["backward_layer"] = LAYERS.deserialize(config["backward_layer"], custom_objects)
         return cls(**config)
 
     def __repr__(self):

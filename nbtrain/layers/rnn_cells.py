@@ -423,8 +423,10 @@ class RNN(Layer):
     """
 
     supports_masking = True
+    is_recurrent_layer = True
     call_arguments = _Recurrent.call_arguments
     tensor_call_arguments = _Recurrent.tensor_call_arguments
+    input_mismatch_hint = _Recurrent.input_mismatch_hint
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):

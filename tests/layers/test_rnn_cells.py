@@ -55,6 +55,9 @@ class TwoStateCell(keras.layers.Layer):
         self.recurrent = self.add_weight(shape=(2 * self.units, self.units), name="recurrent")
         self.out = self.add_weight(shape=(self.units, 3), name="out")
 
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
     def call(self, inputs, states):
         h, memory = states
         h = ops.tanh(ops.matmul(memory, self.recurrent) + h)
@@ -71,6 +74,8 @@ KERAS_CASES = {
     "gru_cell": lambda: RNN(GRUCell(4), return_state=True),
     "simple_rnn_cell_backwards": lambda: RNN(SimpleRNNCell(4), return_sequences=True, go_backwards=True),
     "stacked_lstm_gru_cells": lambda: RNN(StackedRNNCells([LSTMCell(3), GRUCell(4)]), return_sequences=True),
+    "bidirectional_two_state_cell": lambda: layers.Bidirectional(RNN(TwoStateCell(2), return_sequences=True,
+                                                                     return_state=True)),
 }
 
 
@@ -103,6 +108,8 @@ GRADIENT_CASES = {
                                            SimpleRNNCell(2)], return_state=True), [3, 3, 2, 2, 2], True),
     "fused_lstm_cell": (lambda: RNN(LSTMCell(3), return_sequences=True, return_state=True), [3, 3], True),
     "fused_gru_cell_last_output": (lambda: RNN(GRUCell(3)), [3], False),
+    "bidirectional_custom_cell": (lambda: layers.Bidirectional(RNN(TwoStateCell(2), return_state=True),
+                                                               merge_mode="ave"), [2, 4, 2, 4], True),
 }
 
 
