@@ -228,6 +228,10 @@ class _Recurrent(Layer):
         """Keras's other name of :meth:`reset_state`."""
         self.reset_state(states)
 
+    def get_initial_state(self, batch_size):
+        """The zero states a call starts from without ``initial_state``: a list of ``(batch_size, units)`` arrays."""
+        return [np.zeros((batch_size, self.units), FLOATX) for _ in range(self._state_count)]
+
     @staticmethod
     def _state_list(initial_state) -> list:
         return list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]

@@ -531,6 +531,10 @@ class RNN(Layer):
                 raise ValueError(f"RNN layer '{self.name}' takes initial states of shapes "
                                  f"{[(batch, s) for s in sizes]}, got a state of shape {shape}.")
 
+    def get_initial_state(self, batch_size):
+        """The states a call starts from without ``initial_state`` (the cell's, zeros by default), as a flat list."""
+        return _flatten(_initial_state_of(self.cell, batch_size))
+
     def reset_state(self, states=None):
         if self._fused is not None:
             return self._fused.reset_state(None if states is None else _flatten(states))
@@ -545,7 +549,7 @@ class RNN(Layer):
     def _start_states(self, initial_state, batch, dtype):
         """The flat list of start states: given, carried (stateful), or the cell's initial states."""
         if initial_state is None and not self.stateful:
-            initial_state = _flatten(_initial_state_of(self.cell, batch))
+            initial_state = self.get_initial_state(batch)
         elif initial_state is not None:
             initial_state = _flatten(initial_state)
         return _Recurrent._start_states(self, initial_state, batch, dtype)

@@ -54,6 +54,12 @@ def test_initial_state_and_return_state_match_keras(name):
         np.testing.assert_allclose(output, np.array(expected), atol=2e-6)
 
 
+def test_get_initial_state_gives_the_zero_states():
+    states = LSTM(5).get_initial_state(3)
+    assert [s.shape for s in states] == [(3, 5), (3, 5)] and not any(np.any(s) for s in states)
+    assert [s.shape for s in GRU(2).get_initial_state(4)] == [(4, 2)]
+
+
 def test_the_initial_state_changes_the_output_and_zeros_give_the_default():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 4, 3)).astype(np.float32)

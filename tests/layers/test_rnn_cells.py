@@ -209,6 +209,11 @@ def test_a_stateful_rnn_with_a_custom_cell_carries_its_states(rng):
     np.testing.assert_allclose(layer(x[:, :3]), whole(x[:, :3]), atol=1e-6)
 
 
+def test_get_initial_state_follows_the_cells():
+    layer = RNN([LSTMCell(3), TwoStateCell(2), MinimalRNNCell(4)])
+    assert [s.shape for s in layer.get_initial_state(5)] == [(5, 3), (5, 3), (5, 2), (5, 4), (5, 4)]
+
+
 def test_a_functional_model_passes_states_to_an_rnn_of_cells(rng):
     inputs, h, memory = keras.Input((4, 2)), keras.Input((3,)), keras.Input((6,))
     layer = RNN(TwoStateCell(3), return_state=True)
