@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
+from nbtrain.layers.data_format import ChannelsFirstBoundary, standardize_data_format
 from nbtrain.layers.layer import LAYERS, Layer, column_sums
 from nbtrain.utils.checks import is_int, one_of, positive_int
 from nbtrain.utils.errors import did_you_mean
@@ -227,7 +228,7 @@ class SlidingWindowLayer(ActivatedLayer):
         self.strides = normalize_tuple(strides, self.rank, "strides", kind)
         self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
         self.padding = normalize_padding(padding, kind, self.paddings)
-        self.data_format = check_data_format(data_format, kind)
+        self.data_format = standardize_data_format(data_format, kind)
         self.use_bias = bool(use_bias)
         self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
 
@@ -341,18 +342,26 @@ class _Conv(SlidingWindowLayer):
                  bias_constraint=None, **kwargs):
         kind = type(self).__name__
         filters = positive_int(filters, "filters", kind)
-        if groups != 1:
-            raise ValueError(f"{kind}() in nbtrain supports groups=1 only, got groups={groups!r}.")
+        groups = positive_int(groups, "groups", kind)
+        if filters % groups:
+            raise ValueError(f"{kind}() splits its filters among the groups, so filters must be divisible by groups: "
+                             f"got filters={filters}, groups={groups}. Choose filters as a multiple of {groups}.")
         super().__init__(kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
         self.filters = int(filters)
-        self.groups = 1
+        self.groups = groups
         self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
+        if channels % self.groups:
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' splits its input channels into groups={self.groups}, "
+                f"so the number of input channels must be divisible by {self.groups}; got {channels} channels "
+                f"(input shape {shape_text(tuple(input_shape))}). Change groups or the channels of the layer before."
+            )
         self.add_weight_with_options("kernel", self._kernel_shape(channels))
         self.add_bias(self.filters)
         super().build(input_shape)
@@ -361,6 +370,10 @@ class _Conv(SlidingWindowLayer):
         return self.output_shape_for(input_shape, self.filters)
 
     def _apply(self, x, training, need_input_grad):
+        if self.groups > 1:
+            from nbtrain.layers.grouped_convolution import grouped_convolution  # it imports this module
+
+            return grouped_convolution(self, x, need_input_grad)
         xp, padding = self.padded_input(x)
         n, (oh, ow) = x.shape[0], padding.geometry.out
         # im2col: one row per output position, one column per (kernel offset, input channel)
@@ -381,7 +394,7 @@ class _Conv(SlidingWindowLayer):
                              from_preactivation, owns_z=True)
 
     def _kernel_shape(self, channels) -> tuple:
-        return self.kernel_size + (channels, self.filters)
+        return self.kernel_size + (channels // self.groups, self.filters)
 
     def _kernel_matrix(self) -> np.ndarray:
         return self._weights["kernel"].reshape(-1, self.filters)
@@ -410,7 +423,7 @@ class _Conv(SlidingWindowLayer):
                 f"kernel_size={self.kernel_size}, activation={self.activation.name!r}>")
 
 
-class Conv2D(_Conv):
+class Conv2D(ChannelsFirstBoundary, _Conv):
     """2-D convolution over images ``(batch, height, width, channels)``: ``activation(conv(x, kernel) + bias)``.
 
     The kernel has Keras's shape ``(kernel_h, kernel_w, in_channels, filters)``, so Keras weights load with
@@ -422,9 +435,11 @@ class Conv2D(_Conv):
         strides: an int or a pair; step between windows.
         padding: ``'valid'`` (no padding) or ``'same'`` (output size ``ceil(input / stride)``; as in
             TensorFlow the odd extra row or column of zeros goes at the end).
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: an int or a pair; spacing between kernel taps.
-        groups: must be 1.
+        groups: split the input channels into this many groups, each convolved with its own
+            ``filters // groups`` filters (the kernel is then ``(..., in_channels // groups, filters)``); both
+            the input channels and ``filters`` must be divisible by it.
         activation: name or function, e.g. ``"relu"``; None means linear.
         use_bias: whether to add a bias per filter.
         kernel_initializer: default ``"glorot_uniform"``.
@@ -451,7 +466,7 @@ class Conv2D(_Conv):
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
-class Conv1D(_Conv):
+class Conv1D(ChannelsFirstBoundary, _Conv):
     """1-D convolution over sequences ``(batch, steps, channels)``.
 
     The kernel has Keras's shape ``(kernel_size, in_channels, filters)``.
@@ -462,9 +477,11 @@ class Conv1D(_Conv):
         strides: step between windows.
         padding: ``'valid'``, ``'same'`` or ``'causal'`` (pad only at the start, so output step t sees
             inputs up to t).
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: spacing between kernel taps.
-        groups: must be 1.
+        groups: split the input channels into this many groups, each convolved with its own
+            ``filters // groups`` filters (the kernel is then ``(..., in_channels // groups, filters)``); both
+            the input channels and ``filters`` must be divisible by it.
         activation: name or function; None means linear.
         use_bias: whether to add a bias per filter.
         kernel_initializer: default ``"glorot_uniform"``.
@@ -609,7 +626,7 @@ class _ConvTranspose(_Conv):
         return config
 
 
-class Conv2DTranspose(_ConvTranspose):
+class Conv2DTranspose(ChannelsFirstBoundary, _ConvTranspose):
     """Transposed 2-D convolution ("deconvolution"): upsamples images, e.g. in decoders and GAN generators.
 
     It computes the gradient of a Conv2D with respect to its input: with ``strides=2`` and
@@ -623,7 +640,7 @@ class Conv2DTranspose(_ConvTranspose):
         padding: ``'valid'`` (output ``in * stride + max(kernel - stride, 0)``) or ``'same'``
             (output ``in * stride``).
         output_padding: None, or an int or a pair (each smaller than its stride) added to the output size.
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: an int or a pair.
         activation: name or function; None means linear.
         use_bias: whether to add a bias per filter.
@@ -649,7 +666,7 @@ class Conv2DTranspose(_ConvTranspose):
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
-class Conv1DTranspose(_ConvTranspose):
+class Conv1DTranspose(ChannelsFirstBoundary, _ConvTranspose):
     """Transposed 1-D convolution: upsamples sequences ``(batch, steps, channels)``.
 
     The kernel has Keras's shape ``(kernel_size, filters, in_channels)``. Arguments as Conv2DTranspose, with
@@ -726,25 +743,15 @@ def normalize_side_pairs(value, rank: int, what: str, layer: str) -> tuple[tuple
     return tuple(_side_pair(item, message) for item in items)
 
 
-class ZeroPadding2D(Layer):
-    """Adds rows and columns of zeros around images ``(batch, height, width, channels)``.
-
-    Args:
-        padding: an int (same on all four sides), a pair ``(rows, cols)`` (symmetric), or
-            ``((top, bottom), (left, right))``.
-        data_format: ``'channels_last'`` (or None) only.
-
-    Example:
-        >>> ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 3, 3, 1), dtype="float32")).shape
-        (1, 4, 7, 1)
-    """
+class _ZeroPadding(Layer):
+    """Shared code of ZeroPadding1D/2D/3D (channels_last; the public classes add channels_first)."""
 
     rank = 2
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = normalize_side_pairs(padding, self.rank, "padding", type(self).__name__)
-        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.data_format = standardize_data_format(data_format, type(self).__name__)
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape, self.rank)
@@ -773,11 +780,29 @@ class ZeroPadding2D(Layer):
         return super().get_config() | {"padding": padding, "data_format": self.data_format}
 
 
+class ZeroPadding2D(ChannelsFirstBoundary, _ZeroPadding):
+    """Adds rows and columns of zeros around images ``(batch, height, width, channels)``.
+
+    Args:
+        padding: an int (same on all four sides), a pair ``(rows, cols)`` (symmetric), or
+            ``((top, bottom), (left, right))``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (``(batch, channels, height, width)``); None
+            means ``nbtrain.config.image_data_format()``.
+
+    Example:
+        >>> ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 3, 3, 1), dtype="float32")).shape
+        (1, 4, 7, 1)
+    """
+
+    rank = 2
+
+
 class ZeroPadding1D(ZeroPadding2D):
     """Adds zeros at the start and end of sequences ``(batch, steps, channels)``.
 
     Args:
         padding: an int (both ends) or a pair ``(before, after)``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (``(batch, channels, steps)``).
 
     Example:
         >>> ZeroPadding1D((1, 2))(np.ones((1, 3, 1), dtype="float32")).shape
@@ -786,31 +811,15 @@ class ZeroPadding1D(ZeroPadding2D):
 
     rank = 1
 
-    def __init__(self, padding=1, **kwargs):
-        super().__init__(padding=padding, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("data_format")
-        return config
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(padding=padding, data_format=data_format, **kwargs)
 
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
 
 
-class UpSampling2D(Layer):
-    """Enlarges images ``size`` times: repeats each row and column (``'nearest'``) or interpolates
-    (``'bilinear'``, with half-pixel centres and clamped edges, as Keras's ``image.resize``).
-
-    Args:
-        size: an int or a pair ``(rows, cols)`` of repeat factors.
-        data_format: ``'channels_last'`` (or None) only.
-        interpolation: ``'nearest'`` or ``'bilinear'``.
-
-    Example:
-        >>> UpSampling2D(2)(np.ones((1, 3, 4, 2), dtype="float32")).shape
-        (1, 6, 8, 2)
-    """
+class _UpSampling(Layer):
+    """Shared code of UpSampling1D/2D/3D (channels_last; the public 2-D and 3-D classes add channels_first)."""
 
     rank = 2
 
@@ -818,7 +827,7 @@ class UpSampling2D(Layer):
         super().__init__(**kwargs)
         kind = type(self).__name__
         self.size = normalize_tuple(size, self.rank, "size", kind)
-        self.data_format = check_data_format(data_format, kind)
+        self.data_format = standardize_data_format(data_format, kind)
         supported = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
         if interpolation not in supported:
             known = interpolation in _INTERPOLATIONS
@@ -876,6 +885,24 @@ class UpSampling2D(Layer):
         return config
 
 
+class UpSampling2D(ChannelsFirstBoundary, _UpSampling):
+    """Enlarges images ``size`` times: repeats each row and column (``'nearest'``) or interpolates
+    (``'bilinear'``, with half-pixel centres and clamped edges, as Keras's ``image.resize``).
+
+    Args:
+        size: an int or a pair ``(rows, cols)`` of repeat factors.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (``(batch, channels, height, width)``); None
+            means ``nbtrain.config.image_data_format()``.
+        interpolation: ``'nearest'`` or ``'bilinear'``.
+
+    Example:
+        >>> UpSampling2D(2)(np.ones((1, 3, 4, 2), dtype="float32")).shape
+        (1, 6, 8, 2)
+    """
+
+    rank = 2
+
+
 def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
     """The ``(length * factor, length)`` linear-interpolation map of one axis: output ``o`` samples the input at
     ``(o + 0.5) / factor - 0.5`` (half-pixel centres), clamped to the edge pixels."""
@@ -890,7 +917,7 @@ def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
     return matrix
 
 
-class UpSampling1D(UpSampling2D):
+class UpSampling1D(_UpSampling):
     """Repeats each step of sequences ``(batch, steps, channels)`` ``size`` times.
 
     Args:
@@ -904,7 +931,7 @@ class UpSampling1D(UpSampling2D):
     rank = 1
 
     def __init__(self, size=2, **kwargs):
-        super().__init__(size=size, **kwargs)
+        super().__init__(size=size, data_format="channels_last", **kwargs)
 
 
 __all__ = ["Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "UpSampling1D", "UpSampling2D",
