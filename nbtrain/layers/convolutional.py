@@ -193,12 +193,14 @@ def rank_hint(input_shape, rank: int) -> str:
         )
     if len(shape) == 2 and rank == 2:
         return "Flat vectors are not images: reshape them first, e.g. nbtrain.layers.Reshape((28, 28, 1)) for MNIST."
-    return "Use a layer of matching rank: the 1D layers take sequences, the 2D layers take images."
+    return ("Use a layer of matching rank: the 1D layers take sequences, the 2D layers take images, the 3D layers "
+            "take volumes.")
 
 
 def spatial_rank_error(layer: Layer, input_shape, rank: int) -> ValueError:
     """The error for inputs with the wrong number of axes, naming the expected layout."""
-    expected = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
+    expected = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)",
+                3: "(batch, depth, height, width, channels)"}[rank]
     return ValueError(
         f"{type(layer).__name__} layer '{layer.name}' expects inputs of shape {expected} ({rank + 2} axes) "
         f"but got input shape {shape_text(tuple(input_shape))}. {rank_hint(input_shape, rank)}"
@@ -371,8 +373,6 @@ class _Conv(SlidingWindowLayer):
 
     def _apply(self, x, training, need_input_grad):
         if self.groups > 1:
-            from nbtrain.layers.grouped_convolution import grouped_convolution  # it imports this module
-
             return grouped_convolution(self, x, need_input_grad)
         xp, padding = self.padded_input(x)
         n, (oh, ow) = x.shape[0], padding.geometry.out
@@ -506,6 +506,57 @@ class Conv1D(ChannelsFirstBoundary, _Conv):
                          kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
+
+
+# Grouped convolutions (``Conv1D/Conv2D(groups > 1)``): the input channels split into ``groups`` slices, each
+# convolved with its own ``filters // groups`` filters, the results side by side on the channel axis.
+#
+# The kernel keeps Keras's shape ``(*kernel_size, in_channels // groups, filters)``: filters ``g * f : (g + 1) * f``
+# (``f = filters // groups``) read input channels ``g * c : (g + 1) * c``. Each group is an ordinary im2col
+# convolution on a channel slice of the same window view, so a group costs what a small convolution costs and no
+# product is spent on the zeros a block-diagonal kernel would hold.
+
+
+def grouped_convolution(layer, x: np.ndarray, need_input_grad: bool):
+    """One call of a grouped ``_Conv`` layer on channels_last ``x``: ``(y, backprop)`` as ``_apply`` returns."""
+    xp, padding = layer.padded_input(x)
+    geometry = padding.geometry
+    n, (oh, ow), (kh, kw) = x.shape[0], geometry.out, geometry.window
+    groups, filters = layer.groups, layer.filters
+    per_group_in, per_group_out = xp.shape[-1] // groups, filters // groups
+    ins = [slice(g * per_group_in, (g + 1) * per_group_in) for g in range(groups)]
+    outs = [slice(g * per_group_out, (g + 1) * per_group_out) for g in range(groups)]
+    kernel = layer.kernel_2d("kernel")                    # (kh, kw, per_group_in, filters)
+    windows = window_view(xp, geometry)                   # (n, oh, ow, kh, kw, channels), no copy
+    cols = [windows[..., ins[g]].reshape(n * oh * ow, -1) for g in range(groups)]
+    z = np.empty((n * oh * ow, filters), dtype=np.result_type(xp, kernel))
+    for g in range(groups):
+        z[:, outs[g]] = cols[g] @ kernel[..., outs[g]].reshape(-1, per_group_out)
+    if layer.use_bias:
+        z += layer._weights["bias"]
+
+    def from_preactivation(grad_z):
+        g2d = grad_z.reshape(-1, filters)
+        kernel = layer.kernel_2d("kernel")
+        if layer.trainable:
+            kernel_grad = layer.grad_buffer("kernel").reshape(kernel.shape)
+            for g in range(groups):
+                kernel_grad[..., outs[g]] = (cols[g].T @ g2d[:, outs[g]]).reshape(kh, kw, per_group_in, -1)
+            if layer.use_bias:
+                column_sums(g2d, out=layer.grad_buffer("bias"))
+        if not need_input_grad:
+            return None
+        grad_padded = np.zeros(padding.padded_shape, dtype=np.result_type(g2d, kernel))
+        for g in range(groups):
+            group_grad = grad_padded[..., ins[g]]
+            for i in range(kh):
+                for j in range(kw):
+                    view = offset_view(group_grad, i, j, geometry)
+                    view += (g2d[:, outs[g]] @ kernel[i, j][:, outs[g]].T).reshape(n, oh, ow, per_group_in)
+        return layer.unpadded_gradient(grad_padded, padding)
+
+    return layer.activate(z.reshape((n,) + layer.output_spatial(geometry) + (filters,)), from_preactivation,
+                          owns_z=True)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ softmax then goes over the last axis of the channels_first output, as in Keras.
 from __future__ import annotations
 
 import inspect
+import threading
 
 import numpy as np
 
@@ -79,6 +80,18 @@ class _ChannelsFirstBackprop:
         return None if grad is None else to_channels_first(grad)
 
 
+# The layers (by id) running their channels_last computation on this thread. Inside it, the layer's own calls
+# of check_input_shape, compute_output_shape, ... see channels_last shapes and must reach the channels_last
+# methods; only calls from outside (models, __call__) cross the boundary.
+_inside = threading.local()
+
+
+def _layers_inside() -> set:
+    if not hasattr(_inside, "ids"):
+        _inside.ids = set()
+    return _inside.ids
+
+
 class ChannelsFirstBoundary:
     """Mixin for layers written for channels_last data: with ``self.data_format == "channels_first"`` it moves
     the channel axis at the layer's boundary. List it first among the bases of the public layer class, so its
@@ -89,7 +102,8 @@ class ChannelsFirstBoundary:
 
     @property
     def _channels_first(self) -> bool:
-        return self.data_format == "channels_first"
+        """True for a call from outside a channels_first layer (the layer's own inner calls see channels_last)."""
+        return self.data_format == "channels_first" and id(self) not in _layers_inside()
 
     def build(self, input_shape):
         if not self._channels_first:
@@ -142,14 +156,19 @@ class ChannelsFirstBoundary:
         if not self._channels_first:
             return super()._apply(x, training, need_input_grad, **kwargs)
         self._check_channels_first_rank(x.shape)
-        y, backprop = super()._apply(to_channels_last(x), training, need_input_grad, **kwargs)
+        inside = _layers_inside()
+        inside.add(id(self))
+        try:
+            y, backprop = super()._apply(to_channels_last(x), training, need_input_grad, **kwargs)
+        finally:
+            inside.discard(id(self))
         if isinstance(backprop, _ChannelsFirstBackprop):     # activate() below already moved the axis back
             return y, backprop
         return to_channels_first(y), _ChannelsFirstBackprop(backprop)
 
     def activate(self, z, from_preactivation, owns_z: bool = False):
         """For channels_first, run the activation on the channels_first pre-activation, as Keras does."""
-        if not self._channels_first:
+        if self.data_format != "channels_first" or id(self) not in _layers_inside():
             return super().activate(z, from_preactivation, owns_z=owns_z)
 
         def from_channels_first_preactivation(grad_z):

@@ -1,4 +1,4 @@
-"""Layers that move values around without weights: Cropping1D/2D, Permute, RepeatVector.
+"""Layers that move values around without weights: Cropping1D/2D/3D, Permute, RepeatVector.
 
 Each forward pass is one slice, transpose or repeat of the whole batch, and each backward pass is its
 adjoint: cropping scatters the gradient into zeros of the input's shape, Permute applies the inverse
@@ -107,6 +107,30 @@ class Cropping2D(ChannelsFirstBoundary, _Cropping):
     axis_names = ("rows", "columns")
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(cropping, **kwargs)
+        self.data_format = standardize_data_format(data_format, type(self).__name__)
+
+    def get_config(self):
+        return super().get_config() | {"data_format": self.data_format}
+
+
+class Cropping3D(ChannelsFirstBoundary, _Cropping):
+    """Crops the edges of volumes ``(batch, depth, height, width, channels)``.
+
+    Args:
+        cropping: an int (the same on every side), a triple ``(d, h, w)`` (symmetric per axis), or
+            ``((front, back), (top, bottom), (left, right))``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
+
+    Example:
+        >>> Cropping3D(((1, 0), (0, 0), (2, 2)))(np.ones((1, 3, 4, 7, 2), dtype="float32")).shape
+        (1, 2, 4, 3, 2)
+    """
+
+    rank = 3
+    axis_names = ("slices", "rows", "columns")
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(cropping, **kwargs)
         self.data_format = standardize_data_format(data_format, type(self).__name__)
 
