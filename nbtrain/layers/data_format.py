@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -92,6 +93,17 @@ def _layers_inside() -> set:
     return _inside.ids
 
 
+@contextmanager
+def _channels_last_inside(layer):
+    """While the layer's channels_last code runs (build, _apply), its own calls skip the boundary."""
+    inside = _layers_inside()
+    inside.add(id(layer))
+    try:
+        yield
+    finally:
+        inside.discard(id(layer))
+
+
 class ChannelsFirstBoundary:
     """Mixin for layers written for channels_last data: with ``self.data_format == "channels_first"`` it moves
     the channel axis at the layer's boundary. List it first among the bases of the public layer class, so its
@@ -108,7 +120,8 @@ class ChannelsFirstBoundary:
     def build(self, input_shape):
         if not self._channels_first:
             return super().build(input_shape)
-        super().build(shape_to_last(input_shape))
+        with _channels_last_inside(self):
+            super().build(shape_to_last(input_shape))
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
 
@@ -156,12 +169,8 @@ class ChannelsFirstBoundary:
         if not self._channels_first:
             return super()._apply(x, training, need_input_grad, **kwargs)
         self._check_channels_first_rank(x.shape)
-        inside = _layers_inside()
-        inside.add(id(self))
-        try:
+        with _channels_last_inside(self):
             y, backprop = super()._apply(to_channels_last(x), training, need_input_grad, **kwargs)
-        finally:
-            inside.discard(id(self))
         if isinstance(backprop, _ChannelsFirstBackprop):     # activate() below already moved the axis back
             return y, backprop
         return to_channels_first(y), _ChannelsFirstBackprop(backprop)

@@ -93,8 +93,7 @@ class _Pooling(Layer):
         return ((i, j) for i in range(geometry.window[0]) for j in range(geometry.window[1]))
 
     def get_config(self):
-        unwrap = (lambda t: t) if self.rank == 2 else (lambda t: t[0])
-        return super().get_config() | {"pool_size": unwrap(self.pool_size), "strides": unwrap(self.strides),
+        return super().get_config() | {"pool_size": self.pool_size, "strides": self.strides,     # tuples, as Keras
                                        "padding": self.padding, "data_format": self.data_format}
 
     def __repr__(self):

@@ -48,10 +48,6 @@ class _Pooling3D(_Pooling):
         """Pool ``x``: returns the output and ``unpool(grad)``, the gradient for ``x``."""
         raise NotImplementedError
 
-    def get_config(self):
-        config = super().get_config()
-        return config | {"pool_size": self.pool_size, "strides": self.strides}
-
 
 class MaxPooling3D(ChannelsFirstBoundary, _Pooling3D):
     """Takes the maximum of each ``pool_size`` window of volumes ``(batch, depth, height, width, channels)``.
