@@ -120,6 +120,7 @@ class ChannelsFirstBoundary:
     def build(self, input_shape):
         if not self._channels_first:
             return super().build(input_shape)
+        self._check_channels_first_rank(input_shape)
         with _channels_last_inside(self):
             super().build(shape_to_last(input_shape))
         self.input_shape = tuple(input_shape)
