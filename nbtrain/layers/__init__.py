@@ -25,7 +25,8 @@ from nbtrain.layers.pooling3d import (AveragePooling3D, AvgPool3D, GlobalAverage
                                       GlobalMaxPool3D, GlobalMaxPooling3D, MaxPool3D, MaxPooling3D)
 from nbtrain.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from nbtrain.layers.preprocessing import Normalization, Rescaling
-from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from nbtrain.layers.regularization import (GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+                                           SpatialDropout3D)
 from nbtrain.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
                                       SeparableConvolution1D, SeparableConvolution2D)
 from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector
@@ -49,7 +50,7 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation",
            "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
            "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax",
-           "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
+           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Subtract", "SymbolicTensor", "TimeDistributed",
            "UnitNormalization", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
            "ZeroPadding3D", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
 

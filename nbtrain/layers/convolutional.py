@@ -70,13 +70,19 @@ def normalize_padding(padding, layer: str, allowed=("valid", "same")) -> str:
 
 
 def check_data_format(data_format, layer: str) -> str:
-    """Only ``channels_last`` (Keras's default) is supported; say how to convert channels_first data."""
-    if data_format in (None, "channels_last"):
+    """For layers that take ``channels_last`` data only (the image augmentations): say how to convert
+    channels_first data, also when it comes from ``nbtrain.config.set_image_data_format``."""
+    if data_format is None:
+        from nbtrain import config
+
+        data_format = config.image_data_format()
+    if data_format == "channels_last":
         return "channels_last"
     if data_format == "channels_first":
         raise ValueError(
             f"{layer}() in nbtrain supports data_format='channels_last' only (the Keras default). "
-            "Move the channel axis last, e.g. x = np.moveaxis(x, 1, -1), and drop the data_format argument."
+            "Move the channel axis last, e.g. x = np.moveaxis(x, 1, -1), and pass data_format='channels_last' "
+            "(nbtrain.config.image_data_format() may have made channels_first the default)."
         )
     raise ValueError(
         f"{layer}() got data_format={data_format!r}; expected 'channels_last'."

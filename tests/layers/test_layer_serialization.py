@@ -119,6 +119,7 @@ def _layers():
         "GaussianDropout": ("regularization", lambda c: c(0.2, seed=2), _x(2, 4), ()),
         "SpatialDropout1D": ("regularization", lambda c: c(0.2, seed=3), _x(2, 5, 3), ()),
         "SpatialDropout2D": ("regularization", lambda c: c(0.2), _x(2, 4, 4, 3), ()),
+        "SpatialDropout3D": ("regularization", lambda c: c(0.2, data_format="channels_first"), _x(2, 3, 2, 2, 3), ()),
         "SimpleRNN": ("recurrent", lambda c: c(3, return_sequences=True, go_backwards=True), _x(2, 5, 4), ()),
         "LSTM": ("recurrent", lambda c: c(3, recurrent_activation="hard_sigmoid", unit_forget_bias=False),
                  _x(2, 5, 4), ()),
