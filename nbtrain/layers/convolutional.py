@@ -7,7 +7,9 @@ to ``(kernel_h * kernel_w * channels, filters)``; the kernel gradient is one mor
 The input gradient is scattered back one kernel offset at a time (col2im): a product and a strided addition
 per offset. Loops run over the kernel's offsets, never over pixels.
 
-1-D layers reuse the 2-D code on a height-1 view of their input, so both share one tested path.
+1-D layers reuse the 2-D code on a height-1 view of their input, so both share one tested path. The code is written
+for channels_last data; ``data_format="channels_first"`` is handled at each public layer's boundary
+(:mod:`nbtrain.layers.data_format`), and the 3-D layers are in :mod:`nbtrain.layers.convolutional3d`.
 """
 
 from __future__ import annotations

@@ -145,7 +145,9 @@ class ChannelsFirstBoundary:
 
     def input_mismatch_hint(self, shape) -> str:
         if not self._channels_first:
-            return super().input_mismatch_hint(shape)
+            own_hint = getattr(super(), "input_mismatch_hint", None)     # the convolutions have one
+            return own_hint(shape) if own_hint is not None else (
+                f"Reshape the data to {tuple(self.input_shape[1:])} per sample.")
         return (f"This layer takes data_format='channels_first' inputs {self._channels_first_layout()}; "
                 f"it was built for inputs of shape {shape_text(self.input_shape)}.")
 

@@ -2,7 +2,8 @@
 
 Window pooling loops over the offsets inside one window (4 for a 2x2 pool), each step a vectorised
 operation on every output position at once, so no loop ever runs over pixels. 1-D layers reuse the
-2-D code on a height-1 view of their input.
+2-D code on a height-1 view of their input. ``data_format="channels_first"`` is handled at each public layer's
+boundary (:mod:`nbtrain.layers.data_format`); the 3-D layers are in :mod:`nbtrain.layers.pooling3d`.
 """
 
 from __future__ import annotations
