@@ -604,6 +604,9 @@ class _ConvTranspose(_Conv):
                  dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
+        if "groups" in kwargs:      # Keras's transposed convolutions have no groups; never ignore it
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument 'groups': transposed "
+                            f"convolutions are not grouped (in Keras either).")
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,

@@ -141,6 +141,9 @@ def test_groups_checks_as_keras():
     layer = layers.Conv2D(6, (3, 2), groups=3)
     layer(np.zeros((1, 5, 5, 3), "float32"))
     assert layer.get_weights()[0].shape == (3, 2, 1, 6) and layer.get_config()["groups"] == 3
+    for transpose in (layers.Conv2DTranspose, layers.Conv1DTranspose, layers.Conv3DTranspose):
+        with pytest.raises(TypeError, match="'groups'"):
+            transpose(2, 3, groups=2)
 
 
 def test_groups_equal_separate_convolutions_side_by_side(rng):
