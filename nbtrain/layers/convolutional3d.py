@@ -16,8 +16,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nbtrain.layers.convolutional import (
-    _ConvTranspose,
     _Conv,
+    _ConvTranspose,
     _UpSampling,
     _ZeroPadding,
     spatial_rank_error,

@@ -67,7 +67,7 @@ class _ChannelsFirstBackprop:
     softmax or sigmoid with crossentropy as for any other layer.
     """
 
-    __slots__ = ("inner", "moves_axis", "from_preactivation")
+    __slots__ = ("from_preactivation", "inner", "moves_axis")
 
     def __init__(self, inner, from_preactivation=None, moves_axis: bool = True):
         self.inner, self.moves_axis = inner, moves_axis
