@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import threading
 from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 
@@ -104,6 +105,13 @@ def _channels_last_inside(layer):
         inside.discard(id(layer))
 
 
+@cache
+def _inner_apply_takes_mask(layer_class) -> bool:
+    """Whether the channels_last ``_apply`` behind the boundary takes a mask (GlobalAveragePooling1D's does)."""
+    inner = super(ChannelsFirstBoundary, layer_class)._apply
+    return "mask" in inspect.signature(inner).parameters
+
+
 class ChannelsFirstBoundary:
     """Mixin for layers written for channels_last data: with ``self.data_format == "channels_first"`` it moves
     the channel axis at the layer's boundary. List it first among the bases of the public layer class, so its
@@ -166,7 +174,7 @@ class ChannelsFirstBoundary:
 
     @property
     def accepts_mask(self) -> bool:
-        return "mask" in inspect.signature(super()._apply).parameters
+        return _inner_apply_takes_mask(type(self))
 
     def _apply(self, x, training, need_input_grad, **kwargs):
         if not self._channels_first:

@@ -95,3 +95,26 @@ def test_keras_names_and_defaults():
     from nbtrain.layers.serialization import deserialize, serialize
     layer = layers.Conv3D(2, 3, groups=1, data_format="channels_first")
     assert type(deserialize(serialize(layer))) is layers.Conv3D
+
+
+def test_a_3d_cnn_trains_summarises_saves_and_loads(tmp_path, rng):
+    import nbtrain
+
+    inputs = layers.Input((4, 6, 6, 1))
+    hidden = layers.Conv3D(4, 3, padding="same", activation="relu")(inputs)
+    hidden = layers.MaxPooling3D((1, 2, 2))(hidden)
+    hidden = layers.Conv3D(4, 2, groups=2)(hidden)
+    hidden = layers.UpSampling3D((1, 2, 2))(layers.ZeroPadding3D(((0, 1), (0, 1), (0, 1)))(hidden))
+    outputs = layers.Dense(2, activation="softmax")(layers.GlobalAveragePooling3D()(hidden))
+    model = nbtrain.Model(inputs, outputs)
+    x = rng.standard_normal((24, 4, 6, 6, 1)).astype("float32")
+    y = (x[:, :2].mean(axis=(1, 2, 3, 4)) > 0).astype("int64")
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Conv3D" in "\n".join(lines) and "(None, 4, 6, 6, 4)" in "\n".join(lines)
+    model.save(tmp_path / "volumes.keras")
+    loaded = nbtrain.models.load_model(tmp_path / "volumes.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
