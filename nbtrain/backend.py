@@ -44,8 +44,17 @@ def floatx() -> str:
 
 
 def image_data_format() -> str:
-    """Where image channels are: ``"channels_last"`` (nbtrain's only layout)."""
-    return "channels_last"
+    """Where image layers expect the channel axis by default (see :func:`nbtrain.config.image_data_format`)."""
+    from nbtrain import config
+
+    return config.image_data_format()
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Change :func:`image_data_format` (see :func:`nbtrain.config.set_image_data_format`)."""
+    from nbtrain import config
+
+    config.set_image_data_format(data_format)
 
 
 def backend() -> str:

@@ -4,6 +4,8 @@ from nbtrain.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nbtrain.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
                                           Convolution2D, Convolution2DTranspose, UpSampling1D, UpSampling2D,
                                           ZeroPadding1D, ZeroPadding2D)
+from nbtrain.layers.convolutional3d import (Conv3D, Conv3DTranspose, Convolution3D, Convolution3DTranspose,
+                                            UpSampling3D, ZeroPadding3D)
 from nbtrain.layers.core import Activation, ActivityRegularization, Dense, Dropout, Flatten, Identity, Reshape
 from nbtrain.layers.embedding import Embedding, Masking
 from nbtrain.layers.image_augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation,
@@ -19,13 +21,16 @@ from nbtrain.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1
                                     GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
                                     GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
                                     MaxPooling1D, MaxPooling2D)
+from nbtrain.layers.pooling3d import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D, GlobalAvgPool3D,
+                                      GlobalMaxPool3D, GlobalMaxPooling3D, MaxPool3D, MaxPooling3D)
 from nbtrain.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from nbtrain.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nbtrain.layers.preprocessing import Normalization, Rescaling
-from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from nbtrain.layers.regularization import (GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+                                           SpatialDropout3D)
 from nbtrain.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
                                       SeparableConvolution1D, SeparableConvolution2D)
-from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Permute, RepeatVector
+from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector
 from nbtrain.layers import symbolic
 
 # x + y, x - y, x * y and x / 255 on symbolic tensors add these layers; symbolic.py cannot import them itself,
@@ -33,21 +38,22 @@ from nbtrain.layers import symbolic
 symbolic.use_arithmetic_layers(add=Add, subtract=Subtract, multiply=Multiply, rescaling=Rescaling)
 
 __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
-           "AvgPool1D", "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D",
-           "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
-           "Convolution2DTranspose", "Cropping1D", "Cropping2D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D",
-           "Dot", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise",
-           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GroupNormalization",
-           "GRUCell", "LSTMCell", "RNN", "SimpleRNNCell", "StackedRNNCells",
-           "Identity", "Input", "InputLayer", "LSTM", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
-           "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply",
+           "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "BatchNormalization", "Bidirectional",
+           "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
+           "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose",
+           "Cropping1D", "Cropping2D", "Cropping3D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Dot", "Dropout",
+           "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalMaxPooling1D",
+           "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization", "GRUCell", "Identity", "Input", "InputLayer",
+           "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D",
+           "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum", "Multiply",
            "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation",
-           "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
-           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax",
-           "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
-           "UnitNormalization", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "average",
-           "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
+           "RandomTranslation", "RandomZoom", "RNN", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
+           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell", "Softmax",
+           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "StackedRNNCells", "Subtract", "SymbolicTensor", "TimeDistributed",
+           "UnitNormalization", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
+           "ZeroPadding3D", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
 
 _NOT_IN_NBTRAIN = {
     "MultiHeadAttention": "Attention layers are not implemented yet.",
@@ -58,8 +64,6 @@ _NOT_IN_NBTRAIN = {
     "StringLookup": "Map strings to indices before fit(), e.g. with a dict or numpy.unique(..., return_inverse=True).",
     "IntegerLookup": "Map values to indices before fit(), e.g. with numpy.unique(..., return_inverse=True).",
     "CategoryEncoding": "One-hot encode before fit() with nbtrain.utils.to_categorical.",
-    "Conv3D": "nbtrain has 1-D and 2-D convolutions only.",
-    "MaxPooling3D": "nbtrain has 1-D and 2-D pooling only.",
 }
 
 

@@ -7,7 +7,9 @@ to ``(kernel_h * kernel_w * channels, filters)``; the kernel gradient is one mor
 The input gradient is scattered back one kernel offset at a time (col2im): a product and a strided addition
 per offset. Loops run over the kernel's offsets, never over pixels.
 
-1-D layers reuse the 2-D code on a height-1 view of their input, so both share one tested path.
+1-D layers reuse the 2-D code on a height-1 view of their input, so both share one tested path. The code is written
+for channels_last data; ``data_format="channels_first"`` is handled at each public layer's boundary
+(:mod:`nbtrain.layers.data_format`), and the 3-D layers are in :mod:`nbtrain.layers.convolutional3d`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
+from nbtrain.layers.data_format import ChannelsFirstBoundary, standardize_data_format
 from nbtrain.layers.layer import LAYERS, Layer, column_sums
 from nbtrain.utils.checks import is_int, one_of, positive_int
 from nbtrain.utils.errors import did_you_mean
@@ -69,13 +72,19 @@ def normalize_padding(padding, layer: str, allowed=("valid", "same")) -> str:
 
 
 def check_data_format(data_format, layer: str) -> str:
-    """Only ``channels_last`` (Keras's default) is supported; say how to convert channels_first data."""
-    if data_format in (None, "channels_last"):
+    """For layers that take ``channels_last`` data only (the image augmentations): say how to convert
+    channels_first data, also when it comes from ``nbtrain.config.set_image_data_format``."""
+    if data_format is None:
+        from nbtrain import config
+
+        data_format = config.image_data_format()
+    if data_format == "channels_last":
         return "channels_last"
     if data_format == "channels_first":
         raise ValueError(
             f"{layer}() in nbtrain supports data_format='channels_last' only (the Keras default). "
-            "Move the channel axis last, e.g. x = np.moveaxis(x, 1, -1), and drop the data_format argument."
+            "Move the channel axis last, e.g. x = np.moveaxis(x, 1, -1), and pass data_format='channels_last' "
+            "(nbtrain.config.image_data_format() may have made channels_first the default)."
         )
     raise ValueError(
         f"{layer}() got data_format={data_format!r}; expected 'channels_last'."
@@ -192,12 +201,14 @@ def rank_hint(input_shape, rank: int) -> str:
         )
     if len(shape) == 2 and rank == 2:
         return "Flat vectors are not images: reshape them first, e.g. nbtrain.layers.Reshape((28, 28, 1)) for MNIST."
-    return "Use a layer of matching rank: the 1D layers take sequences, the 2D layers take images."
+    return ("Use a layer of matching rank: the 1D layers take sequences, the 2D layers take images, the 3D layers "
+            "take volumes.")
 
 
 def spatial_rank_error(layer: Layer, input_shape, rank: int) -> ValueError:
     """The error for inputs with the wrong number of axes, naming the expected layout."""
-    expected = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
+    expected = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)",
+                3: "(batch, depth, height, width, channels)"}[rank]
     return ValueError(
         f"{type(layer).__name__} layer '{layer.name}' expects inputs of shape {expected} ({rank + 2} axes) "
         f"but got input shape {shape_text(tuple(input_shape))}. {rank_hint(input_shape, rank)}"
@@ -227,7 +238,7 @@ class SlidingWindowLayer(ActivatedLayer):
         self.strides = normalize_tuple(strides, self.rank, "strides", kind)
         self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
         self.padding = normalize_padding(padding, kind, self.paddings)
-        self.data_format = check_data_format(data_format, kind)
+        self.data_format = standardize_data_format(data_format, kind)
         self.use_bias = bool(use_bias)
         self.set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
 
@@ -341,18 +352,26 @@ class _Conv(SlidingWindowLayer):
                  bias_constraint=None, **kwargs):
         kind = type(self).__name__
         filters = positive_int(filters, "filters", kind)
-        if groups != 1:
-            raise ValueError(f"{kind}() in nbtrain supports groups=1 only, got groups={groups!r}.")
+        groups = positive_int(groups, "groups", kind)
+        if filters % groups:
+            raise ValueError(f"{kind}() splits its filters among the groups, so filters must be divisible by groups: "
+                             f"got filters={filters}, groups={groups}. Choose filters as a multiple of {groups}.")
         super().__init__(kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
         self.filters = int(filters)
-        self.groups = 1
+        self.groups = groups
         self.set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
+        if channels % self.groups:
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' splits its input channels into groups={self.groups}, "
+                f"so the number of input channels must be divisible by {self.groups}; got {channels} channels "
+                f"(input shape {shape_text(tuple(input_shape))}). Change groups or the channels of the layer before."
+            )
         self.add_weight_with_options("kernel", self._kernel_shape(channels))
         self.add_bias(self.filters)
         super().build(input_shape)
@@ -361,6 +380,8 @@ class _Conv(SlidingWindowLayer):
         return self.output_shape_for(input_shape, self.filters)
 
     def _apply(self, x, training, need_input_grad):
+        if self.groups > 1:
+            return grouped_convolution(self, x, need_input_grad)
         xp, padding = self.padded_input(x)
         n, (oh, ow) = x.shape[0], padding.geometry.out
         # im2col: one row per output position, one column per (kernel offset, input channel)
@@ -381,7 +402,7 @@ class _Conv(SlidingWindowLayer):
                              from_preactivation, owns_z=True)
 
     def _kernel_shape(self, channels) -> tuple:
-        return self.kernel_size + (channels, self.filters)
+        return self.kernel_size + (channels // self.groups, self.filters)
 
     def _kernel_matrix(self) -> np.ndarray:
         return self._weights["kernel"].reshape(-1, self.filters)
@@ -410,7 +431,7 @@ class _Conv(SlidingWindowLayer):
                 f"kernel_size={self.kernel_size}, activation={self.activation.name!r}>")
 
 
-class Conv2D(_Conv):
+class Conv2D(ChannelsFirstBoundary, _Conv):
     """2-D convolution over images ``(batch, height, width, channels)``: ``activation(conv(x, kernel) + bias)``.
 
     The kernel has Keras's shape ``(kernel_h, kernel_w, in_channels, filters)``, so Keras weights load with
@@ -422,9 +443,11 @@ class Conv2D(_Conv):
         strides: an int or a pair; step between windows.
         padding: ``'valid'`` (no padding) or ``'same'`` (output size ``ceil(input / stride)``; as in
             TensorFlow the odd extra row or column of zeros goes at the end).
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: an int or a pair; spacing between kernel taps.
-        groups: must be 1.
+        groups: split the input channels into this many groups, each convolved with its own
+            ``filters // groups`` filters (the kernel is then ``(..., in_channels // groups, filters)``); both
+            the input channels and ``filters`` must be divisible by it.
         activation: name or function, e.g. ``"relu"``; None means linear.
         use_bias: whether to add a bias per filter.
         kernel_initializer: default ``"glorot_uniform"``.
@@ -451,7 +474,7 @@ class Conv2D(_Conv):
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
-class Conv1D(_Conv):
+class Conv1D(ChannelsFirstBoundary, _Conv):
     """1-D convolution over sequences ``(batch, steps, channels)``.
 
     The kernel has Keras's shape ``(kernel_size, in_channels, filters)``.
@@ -462,9 +485,11 @@ class Conv1D(_Conv):
         strides: step between windows.
         padding: ``'valid'``, ``'same'`` or ``'causal'`` (pad only at the start, so output step t sees
             inputs up to t).
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: spacing between kernel taps.
-        groups: must be 1.
+        groups: split the input channels into this many groups, each convolved with its own
+            ``filters // groups`` filters (the kernel is then ``(..., in_channels // groups, filters)``); both
+            the input channels and ``filters`` must be divisible by it.
         activation: name or function; None means linear.
         use_bias: whether to add a bias per filter.
         kernel_initializer: default ``"glorot_uniform"``.
@@ -489,6 +514,57 @@ class Conv1D(_Conv):
                          kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
+
+
+# Grouped convolutions (``Conv1D/Conv2D(groups > 1)``): the input channels split into ``groups`` slices, each
+# convolved with its own ``filters // groups`` filters, the results side by side on the channel axis.
+#
+# The kernel keeps Keras's shape ``(*kernel_size, in_channels // groups, filters)``: filters ``g * f : (g + 1) * f``
+# (``f = filters // groups``) read input channels ``g * c : (g + 1) * c``. Each group is an ordinary im2col
+# convolution on a channel slice of the same window view, so a group costs what a small convolution costs and no
+# product is spent on the zeros a block-diagonal kernel would hold.
+
+
+def grouped_convolution(layer, x: np.ndarray, need_input_grad: bool):
+    """One call of a grouped ``_Conv`` layer on channels_last ``x``: ``(y, backprop)`` as ``_apply`` returns."""
+    xp, padding = layer.padded_input(x)
+    geometry = padding.geometry
+    n, (oh, ow), (kh, kw) = x.shape[0], geometry.out, geometry.window
+    groups, filters = layer.groups, layer.filters
+    per_group_in, per_group_out = xp.shape[-1] // groups, filters // groups
+    ins = [slice(g * per_group_in, (g + 1) * per_group_in) for g in range(groups)]
+    outs = [slice(g * per_group_out, (g + 1) * per_group_out) for g in range(groups)]
+    kernel = layer.kernel_2d("kernel")                    # (kh, kw, per_group_in, filters)
+    windows = window_view(xp, geometry)                   # (n, oh, ow, kh, kw, channels), no copy
+    cols = [windows[..., ins[g]].reshape(n * oh * ow, -1) for g in range(groups)]
+    z = np.empty((n * oh * ow, filters), dtype=np.result_type(xp, kernel))
+    for g in range(groups):
+        z[:, outs[g]] = cols[g] @ kernel[..., outs[g]].reshape(-1, per_group_out)
+    if layer.use_bias:
+        z += layer._weights["bias"]
+
+    def from_preactivation(grad_z):
+        g2d = grad_z.reshape(-1, filters)
+        kernel = layer.kernel_2d("kernel")
+        if layer.trainable:
+            kernel_grad = layer.grad_buffer("kernel").reshape(kernel.shape)
+            for g in range(groups):
+                kernel_grad[..., outs[g]] = (cols[g].T @ g2d[:, outs[g]]).reshape(kh, kw, per_group_in, -1)
+            if layer.use_bias:
+                column_sums(g2d, out=layer.grad_buffer("bias"))
+        if not need_input_grad:
+            return None
+        grad_padded = np.zeros(padding.padded_shape, dtype=np.result_type(g2d, kernel))
+        for g in range(groups):
+            group_grad = grad_padded[..., ins[g]]
+            for i in range(kh):
+                for j in range(kw):
+                    view = offset_view(group_grad, i, j, geometry)
+                    view += (g2d[:, outs[g]] @ kernel[i, j][:, outs[g]].T).reshape(n, oh, ow, per_group_in)
+        return layer.unpadded_gradient(grad_padded, padding)
+
+    return layer.activate(z.reshape((n,) + layer.output_spatial(geometry) + (filters,)), from_preactivation,
+                          owns_z=True)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -528,6 +604,9 @@ class _ConvTranspose(_Conv):
                  dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
+        if "groups" in kwargs:      # Keras's transposed convolutions have no groups; never ignore it
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument 'groups': transposed "
+                            f"convolutions are not grouped (in Keras either).")
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
@@ -609,7 +688,7 @@ class _ConvTranspose(_Conv):
         return config
 
 
-class Conv2DTranspose(_ConvTranspose):
+class Conv2DTranspose(ChannelsFirstBoundary, _ConvTranspose):
     """Transposed 2-D convolution ("deconvolution"): upsamples images, e.g. in decoders and GAN generators.
 
     It computes the gradient of a Conv2D with respect to its input: with ``strides=2`` and
@@ -623,7 +702,7 @@ class Conv2DTranspose(_ConvTranspose):
         padding: ``'valid'`` (output ``in * stride + max(kernel - stride, 0)``) or ``'same'``
             (output ``in * stride``).
         output_padding: None, or an int or a pair (each smaller than its stride) added to the output size.
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: an int or a pair.
         activation: name or function; None means linear.
         use_bias: whether to add a bias per filter.
@@ -649,7 +728,7 @@ class Conv2DTranspose(_ConvTranspose):
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
-class Conv1DTranspose(_ConvTranspose):
+class Conv1DTranspose(ChannelsFirstBoundary, _ConvTranspose):
     """Transposed 1-D convolution: upsamples sequences ``(batch, steps, channels)``.
 
     The kernel has Keras's shape ``(kernel_size, filters, in_channels)``. Arguments as Conv2DTranspose, with
@@ -726,25 +805,15 @@ def normalize_side_pairs(value, rank: int, what: str, layer: str) -> tuple[tuple
     return tuple(_side_pair(item, message) for item in items)
 
 
-class ZeroPadding2D(Layer):
-    """Adds rows and columns of zeros around images ``(batch, height, width, channels)``.
-
-    Args:
-        padding: an int (same on all four sides), a pair ``(rows, cols)`` (symmetric), or
-            ``((top, bottom), (left, right))``.
-        data_format: ``'channels_last'`` (or None) only.
-
-    Example:
-        >>> ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 3, 3, 1), dtype="float32")).shape
-        (1, 4, 7, 1)
-    """
+class _ZeroPadding(Layer):
+    """Shared code of ZeroPadding1D/2D/3D (channels_last; the public classes add channels_first)."""
 
     rank = 2
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = normalize_side_pairs(padding, self.rank, "padding", type(self).__name__)
-        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.data_format = standardize_data_format(data_format, type(self).__name__)
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape, self.rank)
@@ -773,11 +842,29 @@ class ZeroPadding2D(Layer):
         return super().get_config() | {"padding": padding, "data_format": self.data_format}
 
 
+class ZeroPadding2D(ChannelsFirstBoundary, _ZeroPadding):
+    """Adds rows and columns of zeros around images ``(batch, height, width, channels)``.
+
+    Args:
+        padding: an int (same on all four sides), a pair ``(rows, cols)`` (symmetric), or
+            ``((top, bottom), (left, right))``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (``(batch, channels, height, width)``); None
+            means ``nbtrain.config.image_data_format()``.
+
+    Example:
+        >>> ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 3, 3, 1), dtype="float32")).shape
+        (1, 4, 7, 1)
+    """
+
+    rank = 2
+
+
 class ZeroPadding1D(ZeroPadding2D):
     """Adds zeros at the start and end of sequences ``(batch, steps, channels)``.
 
     Args:
         padding: an int (both ends) or a pair ``(before, after)``.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (``(batch, channels, steps)``).
 
     Example:
         >>> ZeroPadding1D((1, 2))(np.ones((1, 3, 1), dtype="float32")).shape
@@ -786,31 +873,15 @@ class ZeroPadding1D(ZeroPadding2D):
 
     rank = 1
 
-    def __init__(self, padding=1, **kwargs):
-        super().__init__(padding=padding, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("data_format")
-        return config
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(padding=padding, data_format=data_format, **kwargs)
 
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
 
 
-class UpSampling2D(Layer):
-    """Enlarges images ``size`` times: repeats each row and column (``'nearest'``) or interpolates
-    (``'bilinear'``, with half-pixel centres and clamped edges, as Keras's ``image.resize``).
-
-    Args:
-        size: an int or a pair ``(rows, cols)`` of repeat factors.
-        data_format: ``'channels_last'`` (or None) only.
-        interpolation: ``'nearest'`` or ``'bilinear'``.
-
-    Example:
-        >>> UpSampling2D(2)(np.ones((1, 3, 4, 2), dtype="float32")).shape
-        (1, 6, 8, 2)
-    """
+class _UpSampling(Layer):
+    """Shared code of UpSampling1D/2D/3D (channels_last; the public 2-D and 3-D classes add channels_first)."""
 
     rank = 2
 
@@ -818,7 +889,7 @@ class UpSampling2D(Layer):
         super().__init__(**kwargs)
         kind = type(self).__name__
         self.size = normalize_tuple(size, self.rank, "size", kind)
-        self.data_format = check_data_format(data_format, kind)
+        self.data_format = standardize_data_format(data_format, kind)
         supported = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
         if interpolation not in supported:
             known = interpolation in _INTERPOLATIONS
@@ -876,6 +947,24 @@ class UpSampling2D(Layer):
         return config
 
 
+class UpSampling2D(ChannelsFirstBoundary, _UpSampling):
+    """Enlarges images ``size`` times: repeats each row and column (``'nearest'``) or interpolates
+    (``'bilinear'``, with half-pixel centres and clamped edges, as Keras's ``image.resize``).
+
+    Args:
+        size: an int or a pair ``(rows, cols)`` of repeat factors.
+        data_format: ``'channels_last'`` or ``'channels_first'`` (``(batch, channels, height, width)``); None
+            means ``nbtrain.config.image_data_format()``.
+        interpolation: ``'nearest'`` or ``'bilinear'``.
+
+    Example:
+        >>> UpSampling2D(2)(np.ones((1, 3, 4, 2), dtype="float32")).shape
+        (1, 6, 8, 2)
+    """
+
+    rank = 2
+
+
 def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
     """The ``(length * factor, length)`` linear-interpolation map of one axis: output ``o`` samples the input at
     ``(o + 0.5) / factor - 0.5`` (half-pixel centres), clamped to the edge pixels."""
@@ -890,7 +979,7 @@ def _bilinear_matrix(length: int, factor: int) -> np.ndarray:
     return matrix
 
 
-class UpSampling1D(UpSampling2D):
+class UpSampling1D(_UpSampling):
     """Repeats each step of sequences ``(batch, steps, channels)`` ``size`` times.
 
     Args:
@@ -904,7 +993,7 @@ class UpSampling1D(UpSampling2D):
     rank = 1
 
     def __init__(self, size=2, **kwargs):
-        super().__init__(size=size, **kwargs)
+        super().__init__(size=size, data_format="channels_last", **kwargs)
 
 
 __all__ = ["Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "UpSampling1D", "UpSampling2D",

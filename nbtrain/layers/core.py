@@ -287,7 +287,11 @@ class Flatten(Layer):
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format
+        from nbtrain.layers.data_format import standardize_data_format
+
+        # channels_first feature maps are flattened in channels_last order, as Keras does, so the Dense weights
+        # after them are the same whichever layout the convolutions used
+        self.data_format = standardize_data_format(data_format, "Flatten")
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -298,7 +302,19 @@ class Flatten(Layer):
         return super().get_config() | {"data_format": self.data_format}
 
     def _apply(self, x, training, need_input_grad):
+        if self.data_format == "channels_first" and x.ndim > 2:
+            return self._flatten_channels_first(x)
         return x.reshape(x.shape[0], -1), reshaping_back_to(x.shape)
+
+    @staticmethod
+    def _flatten_channels_first(x):
+        channels_last = np.moveaxis(x, 1, -1)
+        shape = channels_last.shape
+
+        def backprop(grad_output):
+            return np.ascontiguousarray(np.moveaxis(grad_output.reshape(shape), -1, 1))
+
+        return channels_last.reshape(x.shape[0], -1), backprop
 
 
 class Reshape(Layer):

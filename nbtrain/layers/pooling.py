@@ -2,7 +2,8 @@
 
 Window pooling loops over the offsets inside one window (4 for a 2x2 pool), each step a vectorised
 operation on every output position at once, so no loop ever runs over pixels. 1-D layers reuse the
-2-D code on a height-1 view of their input.
+2-D code on a height-1 view of their input. ``data_format="channels_first"`` is handled at each public layer's
+boundary (:mod:`nbtrain.layers.data_format`); the 3-D layers are in :mod:`nbtrain.layers.pooling3d`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from functools import partial
 import numpy as np
 
 from nbtrain.layers.convolutional import (
-    check_data_format,
     make_geometry,
     normalize_padding,
     normalize_tuple,
@@ -21,6 +21,7 @@ from nbtrain.layers.convolutional import (
     spatial_rank_error,
     unpad_spatial,
 )
+from nbtrain.layers.data_format import ChannelsFirstBoundary, standardize_data_format
 from nbtrain.layers.layer import LAYERS, Layer
 
 
@@ -38,7 +39,7 @@ class _Pooling(Layer):
                                          self.rank, "pool_size", kind)
         self.strides = self.pool_size if strides is None else normalize_tuple(strides, self.rank, "strides", kind)
         self.padding = normalize_padding(padding, kind)
-        self.data_format = check_data_format(data_format, kind)
+        self.data_format = standardize_data_format(data_format, kind)
 
     def _as_2d(self, values, fill) -> tuple:
         return tuple(values) if self.rank == 2 else (fill,) + tuple(values)
@@ -93,15 +94,14 @@ class _Pooling(Layer):
         return ((i, j) for i in range(geometry.window[0]) for j in range(geometry.window[1]))
 
     def get_config(self):
-        unwrap = (lambda t: t) if self.rank == 2 else (lambda t: t[0])
-        return super().get_config() | {"pool_size": unwrap(self.pool_size), "strides": unwrap(self.strides),
+        return super().get_config() | {"pool_size": self.pool_size, "strides": self.strides,     # tuples, as Keras
                                        "padding": self.padding, "data_format": self.data_format}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, pool_size={self.pool_size}, padding={self.padding!r}>"
 
 
-class MaxPooling2D(_Pooling):
+class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
     """Takes the maximum of each ``pool_size`` window of images ``(batch, height, width, channels)``.
 
     The gradient flows to the window's largest input (the first one on ties, as in TensorFlow).
@@ -110,7 +110,7 @@ class MaxPooling2D(_Pooling):
         pool_size: an int or a pair, default ``(2, 2)``.
         strides: an int or a pair; None means ``pool_size`` (non-overlapping windows).
         padding: ``'valid'`` or ``'same'`` (windows at the border see only real pixels).
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
 
     Example:
         >>> MaxPooling2D()(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))[0, :, :, 0]
@@ -156,7 +156,7 @@ class MaxPooling2D(_Pooling):
         return unpad_spatial(grad_padded, geometry, *size)
 
 
-class AveragePooling2D(_Pooling):
+class AveragePooling2D(ChannelsFirstBoundary, _Pooling):
     """Averages each ``pool_size`` window of images ``(batch, height, width, channels)``.
 
     With ``padding='same'`` a border window averages its real pixels only (padding is not counted), as Keras.
@@ -165,7 +165,7 @@ class AveragePooling2D(_Pooling):
         pool_size: an int or a pair, default ``(2, 2)``.
         strides: an int or a pair; None means ``pool_size``.
         padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
 
     Example:
         >>> AveragePooling2D()(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))[0, :, :, 0]
@@ -213,7 +213,7 @@ class MaxPooling1D(MaxPooling2D):
         pool_size: an int, default 2.
         strides: an int; None means ``pool_size``.
         padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
 
     Example:
         >>> MaxPooling1D()(np.array([[[1.0], [3.0], [2.0], [0.0]]], dtype="float32"))[0, :, 0]
@@ -234,7 +234,7 @@ class AveragePooling1D(AveragePooling2D):
         pool_size: an int, default 2.
         strides: an int; None means ``pool_size``.
         padding: ``'valid'`` or ``'same'`` (padding is not counted in the average).
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
 
     Example:
         >>> AveragePooling1D()(np.array([[[1.0], [3.0], [2.0], [0.0]]], dtype="float32"))[0, :, 0]
@@ -260,7 +260,7 @@ class _GlobalPooling(Layer):
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.data_format = standardize_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
 
     @property
@@ -289,17 +289,8 @@ class _GlobalPooling(Layer):
         return super().get_config() | {"data_format": self.data_format, "keepdims": self.keepdims}
 
 
-class GlobalAveragePooling2D(_GlobalPooling):
-    """Averages each channel over all pixels: ``(batch, h, w, c)`` becomes ``(batch, c)``.
-
-    Args:
-        data_format: ``'channels_last'`` (or None) only.
-        keepdims: keep the spatial axes with size 1, giving ``(batch, 1, 1, c)``.
-
-    Example:
-        >>> GlobalAveragePooling2D()(np.ones((2, 3, 3, 4), dtype="float32")).shape
-        (2, 4)
-    """
+class _GlobalAverage(_GlobalPooling):
+    """Averages over every spatial axis (channels_last)."""
 
     def _apply(self, x, training, need_input_grad):
         self.check_input_shape(x)
@@ -314,34 +305,33 @@ class GlobalAveragePooling2D(_GlobalPooling):
         return x.mean(axis=self._axes, keepdims=self.keepdims), backprop
 
 
-class GlobalAveragePooling1D(GlobalAveragePooling2D):
-    """Averages each channel over all steps: ``(batch, steps, c)`` becomes ``(batch, c)``.
-
-    With a mask (from ``Embedding(mask_zero=True)``) only the real steps are averaged, as in Keras.
+class GlobalAveragePooling2D(ChannelsFirstBoundary, _GlobalAverage):
+    """Averages each channel over all pixels: ``(batch, h, w, c)`` becomes ``(batch, c)``.
 
     Args:
-        data_format: ``'channels_last'`` (or None) only.
-        keepdims: keep the steps axis with size 1.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
+        keepdims: keep the spatial axes with size 1, giving ``(batch, 1, 1, c)``.
 
     Example:
-        >>> GlobalAveragePooling1D()(np.ones((2, 5, 3), dtype="float32")).shape
-        (2, 3)
+        >>> GlobalAveragePooling2D()(np.ones((2, 3, 3, 4), dtype="float32")).shape
+        (2, 4)
     """
+
+
+class _MaskedGlobalAverage(_GlobalAverage):
+    """Averages over the steps of sequences, only the real ones when a mask comes (channels_last)."""
 
     call_arguments = ("mask",)     # Keras's call(inputs, mask=None): layer(x, mask) passes the mask
 
     rank = 1
     supports_masking = True
 
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
-
     def compute_mask(self, inputs, mask=None):
         return None  # the steps axis is gone
 
     def _apply(self, x, training, need_input_grad, mask=None):
         if mask is None:
-            return super()._apply(x, training, need_input_grad)
+            return _GlobalAverage._apply(self, x, training, need_input_grad)
         self.check_input_shape(x)
         real = np.asarray(mask, dtype=x.dtype)[:, :, np.newaxis]
         # an all-padding sample averages to zero instead of 0/0
@@ -354,19 +344,28 @@ class GlobalAveragePooling1D(GlobalAveragePooling2D):
         return (x * weights_per_step).sum(axis=1, keepdims=self.keepdims), backprop
 
 
-class GlobalMaxPooling2D(_GlobalPooling):
-    """Takes the maximum of each channel over all pixels: ``(batch, h, w, c)`` becomes ``(batch, c)``.
+class GlobalAveragePooling1D(ChannelsFirstBoundary, _MaskedGlobalAverage):
+    """Averages each channel over all steps: ``(batch, steps, c)`` becomes ``(batch, c)``.
 
-    On ties the gradient is shared equally among the maxima (TensorFlow's rule for ``reduce_max``).
+    With a mask (from ``Embedding(mask_zero=True)``) only the real steps are averaged, as in Keras.
 
     Args:
-        data_format: ``'channels_last'`` (or None) only.
-        keepdims: keep the spatial axes with size 1.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
+        keepdims: keep the steps axis with size 1.
 
     Example:
-        >>> GlobalMaxPooling2D()(np.arange(8, dtype="float32").reshape(1, 2, 2, 2))
-        array([[6., 7.]], dtype=float32)
+        >>> GlobalAveragePooling1D()(np.ones((2, 5, 3), dtype="float32")).shape
+        (2, 3)
     """
+
+    rank = 1
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+
+
+class _GlobalMax(_GlobalPooling):
+    """Takes the maximum over every spatial axis (channels_last)."""
 
     def _apply(self, x, training, need_input_grad):
         self.check_input_shape(x)
@@ -382,11 +381,26 @@ class GlobalMaxPooling2D(_GlobalPooling):
         return (out if self.keepdims else out.reshape(x.shape[0], x.shape[-1])), backprop
 
 
+class GlobalMaxPooling2D(ChannelsFirstBoundary, _GlobalMax):
+    """Takes the maximum of each channel over all pixels: ``(batch, h, w, c)`` becomes ``(batch, c)``.
+
+    On ties the gradient is shared equally among the maxima (TensorFlow's rule for ``reduce_max``).
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
+        keepdims: keep the spatial axes with size 1.
+
+    Example:
+        >>> GlobalMaxPooling2D()(np.arange(8, dtype="float32").reshape(1, 2, 2, 2))
+        array([[6., 7.]], dtype=float32)
+    """
+
+
 class GlobalMaxPooling1D(GlobalMaxPooling2D):
     """Takes the maximum of each channel over all steps: ``(batch, steps, c)`` becomes ``(batch, c)``.
 
     Args:
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         keepdims: keep the steps axis with size 1.
 
     Example:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.core import Dropout, no_gradient, unchanged_gradient
+from nbtrain.layers.data_format import ChannelsFirstBoundary, standardize_data_format
 from nbtrain.layers.layer import Layer
 from nbtrain.utils.checks import number
 from nbtrain.utils.naming import shape_text
@@ -99,16 +100,12 @@ class _SpatialDropout(Dropout):
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(
-                f"{type(self).__name__}() in nbtrain supports data_format='channels_last' only, got {data_format!r}. "
-                "Move the channel axis last with np.moveaxis(x, 1, -1)."
-            )
-        self.data_format = "channels_last"
+        self.data_format = standardize_data_format(data_format, type(self).__name__)
 
     def _check_rank(self, shape):
         if len(shape) != self.rank + 2:
-            layout = "(batch, steps, channels)" if self.rank == 1 else "(batch, height, width, channels)"
+            layout = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)",
+                      3: "(batch, depth, height, width, channels)"}[self.rank]
             raise ValueError(
                 f"{type(self).__name__} layer '{self.name}' expects inputs of shape {layout} ({self.rank + 2} axes) "
                 f"but got shape {shape_text(tuple(shape))}. Use Dropout for other shapes."
@@ -152,7 +149,7 @@ class SpatialDropout1D(_SpatialDropout):
     rank = 1
 
     def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+        super().__init__(rate, seed=seed, data_format="channels_last", **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -160,7 +157,7 @@ class SpatialDropout1D(_SpatialDropout):
         return config
 
 
-class SpatialDropout2D(_SpatialDropout):
+class SpatialDropout2D(ChannelsFirstBoundary, _SpatialDropout):
     """Dropout of whole feature maps of images ``(batch, height, width, channels)`` in training.
 
     Args:
@@ -176,4 +173,20 @@ class SpatialDropout2D(_SpatialDropout):
     rank = 2
 
 
-__all__ = ["GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D"]
+class SpatialDropout3D(ChannelsFirstBoundary, _SpatialDropout):
+    """Dropout of whole feature maps of volumes ``(batch, depth, height, width, channels)`` in training.
+
+    Args:
+        rate: fraction of channels to drop, in [0, 1].
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
+        seed: an int for a repeatable mask sequence; None follows ``nbtrain.utils.set_random_seed``.
+
+    Example:
+        >>> SpatialDropout3D(0.5, seed=1)(np.ones((2, 3, 4, 4, 3), dtype="float32"), training=True).shape
+        (2, 3, 4, 4, 3)
+    """
+
+    rank = 3
+
+
+__all__ = ["GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]

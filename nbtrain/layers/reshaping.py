@@ -1,4 +1,4 @@
-"""Layers that move values around without weights: Cropping1D/2D, Permute, RepeatVector.
+"""Layers that move values around without weights: Cropping1D/2D/3D, Permute, RepeatVector.
 
 Each forward pass is one slice, transpose or repeat of the whole batch, and each backward pass is its
 adjoint: cropping scatters the gradient into zeros of the input's shape, Permute applies the inverse
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.layers.convolutional import check_data_format, normalize_side_pairs, spatial_rank_error
+from nbtrain.layers.convolutional import normalize_side_pairs, spatial_rank_error
+from nbtrain.layers.data_format import ChannelsFirstBoundary, standardize_data_format
 from nbtrain.layers.layer import Layer
 from nbtrain.utils.checks import is_int
 from nbtrain.utils.naming import shape_text
@@ -89,13 +90,13 @@ class _Cropping(Layer):
         return f"<{type(self).__name__} name={self.name!r}, cropping={self.cropping}>"
 
 
-class Cropping2D(_Cropping):
+class Cropping2D(ChannelsFirstBoundary, _Cropping):
     """Crops rows and columns off the edges of images ``(batch, rows, cols, channels)``.
 
     Args:
         cropping: an int (the same on all four sides), a pair ``(rows, cols)`` (symmetric), or
             ``((top, bottom), (left, right))``.
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
 
     Example:
         >>> Cropping2D(((1, 0), (2, 2)))(np.ones((1, 4, 7, 3), dtype="float32")).shape
@@ -107,7 +108,31 @@ class Cropping2D(_Cropping):
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(cropping, **kwargs)
-        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.data_format = standardize_data_format(data_format, type(self).__name__)
+
+    def get_config(self):
+        return super().get_config() | {"data_format": self.data_format}
+
+
+class Cropping3D(ChannelsFirstBoundary, _Cropping):
+    """Crops the edges of volumes ``(batch, depth, height, width, channels)``.
+
+    Args:
+        cropping: an int (the same on every side), a triple ``(d, h, w)`` (symmetric per axis), or
+            ``((front, back), (top, bottom), (left, right))``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
+
+    Example:
+        >>> Cropping3D(((1, 0), (0, 0), (2, 2)))(np.ones((1, 3, 4, 7, 2), dtype="float32")).shape
+        (1, 2, 4, 3, 2)
+    """
+
+    rank = 3
+    axis_names = ("slices", "rows", "columns")
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(cropping, **kwargs)
+        self.data_format = standardize_data_format(data_format, type(self).__name__)
 
     def get_config(self):
         return super().get_config() | {"data_format": self.data_format}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbtrain.layers.convolutional import Geometry, SlidingWindowLayer, offset_view
+from nbtrain.layers.data_format import ChannelsFirstBoundary
 from nbtrain.layers.layer import LAYERS, column_sums
 from nbtrain.utils.checks import positive_int
 
@@ -121,7 +122,7 @@ class _DepthwiseConv(_DepthwiseStep):
                 | self.weight_options_config("depthwise"))
 
 
-class DepthwiseConv2D(_DepthwiseConv):
+class DepthwiseConv2D(ChannelsFirstBoundary, _DepthwiseConv):
     """Depthwise 2-D convolution: each channel of ``(batch, height, width, channels)`` images filtered on its own.
 
     The output has ``channels * depth_multiplier`` channels; output channel ``c * depth_multiplier + m`` is input
@@ -133,7 +134,7 @@ class DepthwiseConv2D(_DepthwiseConv):
         strides: an int or a pair.
         padding: ``'valid'`` or ``'same'``.
         depth_multiplier: kernels per input channel (default 1).
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: an int or a pair.
         activation: name or function; None means linear.
         use_bias: whether to add a bias per output channel.
@@ -160,7 +161,7 @@ class DepthwiseConv2D(_DepthwiseConv):
                          bias_constraint=bias_constraint, **kwargs)
 
 
-class DepthwiseConv1D(_DepthwiseConv):
+class DepthwiseConv1D(ChannelsFirstBoundary, _DepthwiseConv):
     """Depthwise 1-D convolution over sequences ``(batch, steps, channels)``; see `DepthwiseConv2D`.
 
     The kernel has Keras's shape ``(kernel_size, channels, depth_multiplier)``.
@@ -235,7 +236,7 @@ class _SeparableConv(_DepthwiseStep):
                 f"kernel_size={self.kernel_size}, activation={self.activation.name!r}>")
 
 
-class SeparableConv2D(_SeparableConv):
+class SeparableConv2D(ChannelsFirstBoundary, _SeparableConv):
     """Separable 2-D convolution: a depthwise convolution, then a 1x1 convolution to ``filters`` channels.
 
     Weights, in Keras order and shapes: ``depthwise_kernel`` ``(kernel_h, kernel_w, channels, depth_multiplier)``,
@@ -247,7 +248,7 @@ class SeparableConv2D(_SeparableConv):
         kernel_size: an int or a pair ``(kernel_h, kernel_w)``.
         strides: an int or a pair.
         padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` (or None) only.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means ``nbtrain.config.image_data_format()``.
         dilation_rate: an int or a pair.
         depth_multiplier: depthwise kernels per input channel (default 1).
         activation: name or function; None means linear.
@@ -278,7 +279,7 @@ class SeparableConv2D(_SeparableConv):
                          pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
-class SeparableConv1D(_SeparableConv):
+class SeparableConv1D(ChannelsFirstBoundary, _SeparableConv):
     """Separable 1-D convolution over sequences ``(batch, steps, channels)``; see `SeparableConv2D`.
 
     Example:

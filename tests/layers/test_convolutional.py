@@ -215,10 +215,10 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="causal"):
         Conv2D(2, 3, padding="causal")
     assert Conv2D(2, 3, padding="SAME").padding == "same"
-    with pytest.raises(ValueError, match="channels_last"):
-        Conv2D(2, 3, data_format="channels_first")
-    with pytest.raises(ValueError, match="groups=1"):
-        Conv2D(4, 3, groups=2)
+    with pytest.raises(ValueError, match="Did you mean 'channels_first'"):
+        Conv2D(2, 3, data_format="channel_first")
+    with pytest.raises(ValueError, match="filters must be divisible by groups"):
+        Conv2D(4, 3, groups=3)
     with pytest.raises(ValueError, match="filters"):
         Conv2D(0, 3)
     with pytest.raises(ValueError, match="kernel_size"):

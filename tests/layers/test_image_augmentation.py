@@ -226,3 +226,15 @@ def test_a_cnn_trains_with_augmentation_and_predicts_deterministically(rng):
     history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_channels_first_default_is_refused_not_misread():
+    import nbtrain
+
+    nbtrain.config.set_image_data_format("channels_first")
+    try:
+        with pytest.raises(ValueError, match="image_data_format"):
+            RandomFlip()
+        assert RandomFlip(data_format="channels_last").data_format == "channels_last"
+    finally:
+        nbtrain.config.set_image_data_format("channels_last")

@@ -21,7 +21,7 @@ from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
                  "recurrent", "embedding", "reshaping", "preprocessing", "activations", "image_augmentation",
-                 "separable", "rnn_cells"]
+                 "separable", "rnn_cells", "convolutional3d", "pooling3d"]
 
 
 def _x(*shape):
@@ -119,6 +119,7 @@ def _layers():
         "GaussianDropout": ("regularization", lambda c: c(0.2, seed=2), _x(2, 4), ()),
         "SpatialDropout1D": ("regularization", lambda c: c(0.2, seed=3), _x(2, 5, 3), ()),
         "SpatialDropout2D": ("regularization", lambda c: c(0.2), _x(2, 4, 4, 3), ()),
+        "SpatialDropout3D": ("regularization", lambda c: c(0.2, data_format="channels_first"), _x(2, 3, 2, 2, 3), ()),
         "SimpleRNN": ("recurrent", lambda c: c(3, return_sequences=True, go_backwards=True), _x(2, 5, 4), ()),
         "LSTM": ("recurrent", lambda c: c(3, recurrent_activation="hard_sigmoid", unit_forget_bias=False),
                  _x(2, 5, 4), ()),
@@ -132,6 +133,19 @@ def _layers():
         "TimeDistributed": ("recurrent", lambda c: c(Dense(2, activation="relu")), _x(2, 5, 4), ()),
         "Embedding": ("embedding", lambda c: c(10, 3, mask_zero=True), _tokens(2, 5), ("weights", "input_length")),
         "Masking": ("embedding", lambda c: c(0.5), _x(2, 5, 3), ()),
+        "Conv3D": ("convolutional3d", lambda c: c(4, (2, 3, 2), strides=(1, 2, 1), padding="same", groups=2,
+                                                  data_format="channels_first"), _x(2, 2, 4, 5, 3), ()),
+        "Conv3DTranspose": ("convolutional3d", lambda c: c(2, 3, strides=2, padding="same", output_padding=1),
+                            _x(2, 2, 3, 2, 3), ()),
+        "ZeroPadding3D": ("convolutional3d", lambda c: c(((1, 0), (0, 2), (1, 1))), _x(2, 2, 3, 2, 2), ()),
+        "UpSampling3D": ("convolutional3d", lambda c: c((2, 1, 3), data_format="channels_first"),
+                         _x(2, 2, 3, 2, 2), ()),
+        "Cropping3D": ("reshaping", lambda c: c(((1, 0), (0, 1), (1, 1))), _x(2, 3, 3, 4, 2), ()),
+        "MaxPooling3D": ("pooling3d", lambda c: c(2, strides=1, padding="same"), _x(2, 3, 4, 3, 2), ()),
+        "AveragePooling3D": ("pooling3d", lambda c: c((2, 1, 2), data_format="channels_first"), _x(2, 2, 4, 3, 4),
+                             ()),
+        "GlobalAveragePooling3D": ("pooling3d", lambda c: c(keepdims=True), _x(2, 3, 2, 2, 3), ()),
+        "GlobalMaxPooling3D": ("pooling3d", lambda c: c(data_format="channels_first"), _x(2, 3, 2, 2, 3), ()),
     }
 
 

@@ -151,8 +151,8 @@ def test_pooling_errors():
         MaxPooling2D(3)(np.zeros((1, 2, 2, 1), np.float32))
     with pytest.raises(ValueError, match="pool_size"):
         MaxPooling2D(0)
-    with pytest.raises(ValueError, match="channels_last"):
-        GlobalMaxPooling2D(data_format="channels_first")
+    with pytest.raises(ValueError, match="Did you mean 'channels_first'"):
+        GlobalMaxPooling2D(data_format="channels_frist")
 
 
 # ----- gradients -----------------------------------------------------------------------------------------

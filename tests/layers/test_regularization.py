@@ -6,7 +6,8 @@ import pytest
 from gradcheck import check_layer as shared_check_layer
 
 import nbtrain
-from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from nbtrain.layers.regularization import (GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+                                           SpatialDropout3D)
 
 
 def check_layer(layer, x, rng, training=True, seed=0):
@@ -27,6 +28,9 @@ GRADIENT_CASES = [
     ("spatial dropout 1d inference", lambda: SpatialDropout1D(0.5), (3, 4, 5), False),
     ("spatial dropout 2d", lambda: SpatialDropout2D(0.5), (2, 3, 2, 5), True),
     ("spatial dropout 2d inference", lambda: SpatialDropout2D(0.5), (2, 3, 2, 5), False),
+    ("spatial dropout 2d channels_first", lambda: SpatialDropout2D(0.5, data_format="channels_first"), (2, 5, 3, 2),
+     True),
+    ("spatial dropout 3d", lambda: SpatialDropout3D(0.5), (2, 2, 3, 2, 4), True),
 ]
 
 
@@ -54,7 +58,15 @@ def test_gaussian_dropout_statistics():
     assert abs(out.mean() - 1) < 0.01 and abs(out.std() - np.sqrt(0.2 / 0.8)) < 0.01
 
 
-@pytest.mark.parametrize("layer_class, shape", [(SpatialDropout1D, (50, 7, 40)), (SpatialDropout2D, (50, 3, 4, 40))])
+def test_channels_first_spatial_dropout_drops_whole_channels_of_axis_1():
+    out = SpatialDropout3D(0.3, seed=2, data_format="channels_first")(np.ones((50, 40, 2, 3, 2), np.float32),
+                                                                      training=True)
+    per_channel = out.reshape(50, 40, -1)
+    assert np.all(per_channel == per_channel[:, :, :1]) and 0 < (per_channel == 0).mean() < 1
+
+
+@pytest.mark.parametrize("layer_class, shape", [(SpatialDropout1D, (50, 7, 40)), (SpatialDropout2D, (50, 3, 4, 40)),
+                                                (SpatialDropout3D, (50, 2, 3, 2, 40))])
 def test_spatial_dropout_drops_whole_channels(layer_class, shape):
     out = layer_class(0.3, seed=2)(np.ones(shape, np.float32), training=True)
     per_channel = out.reshape(shape[0], -1, shape[-1])
@@ -87,8 +99,8 @@ def test_errors():
         GaussianNoise(-1)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         GaussianDropout(1)
-    with pytest.raises(ValueError, match="channels_last"):
-        SpatialDropout2D(0.5, data_format="channels_first")
+    with pytest.raises(ValueError, match="Did you mean 'channels_first'"):
+        SpatialDropout2D(0.5, data_format="channels_frist")
 
 
 def test_configs_round_trip():

@@ -220,10 +220,8 @@ def test_bad_cropping_arguments(make, match):
         make()
 
 
-def test_cropping2d_supports_channels_last_only():
-    with pytest.raises(ValueError, match=r"Cropping2D\(\) in nbtrain supports data_format='channels_last' only.*"
-                                         r"np\.moveaxis"):
-        Cropping2D(data_format="channels_first")
+def test_cropping2d_checks_its_arguments():
+    assert Cropping2D(data_format="Channels_First").data_format == "channels_first"
     with pytest.raises(ValueError, match="Did you mean 'channels_last'"):
         Cropping2D(data_format="channel_last")
     with pytest.raises(TypeError, match="Did you mean 'cropping'"):

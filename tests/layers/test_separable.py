@@ -116,7 +116,7 @@ def test_frozen_layer_still_passes_the_input_gradient(rng):
     (lambda: DepthwiseConv2D(3, depth_multiplier=0), "depth_multiplier to be a positive integer"),
     (lambda: SeparableConv2D(0, 3), "filters to be a positive integer"),
     (lambda: SeparableConv2D(4, 3, padding="causal"), "padding"),
-    (lambda: DepthwiseConv2D(3, data_format="channels_first"), "channels_last"),
+    (lambda: DepthwiseConv2D(3, data_format="channel_first"), "Did you mean 'channels_first'"),
     (lambda: SeparableConv2D(4, 3, pointwise_initialiser="zeros"), "pointwise_initializer"),
 ])
 def test_bad_arguments_get_clear_errors(make, message):
