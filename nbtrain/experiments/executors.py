@@ -34,6 +34,7 @@ class SweepJob:
     y: object
     fit_kwargs: dict
     runs: list
+    fit_keys: frozenset = frozenset()     # the grid keys that go to fit, not build
 
 
 class StopRequests:
@@ -59,7 +60,7 @@ class InProcessExecutor:
             if stop(index):
                 continue
             outcome, model = train_config(job.build, config, seed, job.x, job.y, job.fit_kwargs, index,
-                                          sink.event, stop, keep_model=True)
+                                          sink.event, stop, keep_model=True, fit_keys=job.fit_keys)
             sink.finish(outcome, model)
 
     def __repr__(self):
@@ -96,8 +97,9 @@ def _process_should_stop(index) -> bool:
     return bool(_worker_stops[0] or _worker_stops[index + 1])
 
 
-def _process_task(build, config, seed, x, y, fit_kwargs, index):
-    outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, _process_emit, _process_should_stop)
+def _process_task(build, config, seed, x, y, fit_kwargs, index, fit_keys=()):
+    outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, _process_emit, _process_should_stop,
+                              fit_keys=fit_keys)
     return outcome
 
 
@@ -128,7 +130,7 @@ class ProcessExecutor:
         try:
             for index, config, seed in job.runs:
                 futures[pool.submit(_process_task, job.build, config, seed, job.x, job.y, job.fit_kwargs,
-                                    index)] = index
+                                    index, job.fit_keys)] = index
             pending = set(futures)
             while pending:
                 _drain(events, sink)
@@ -230,7 +232,7 @@ def aligned(data):
     return data
 
 
-def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name):
+def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name, fit_keys=()):
     """A run on a Dask worker: its epochs go out as events on ``topic`` while it trains."""
     from distributed import Variable, get_client, get_worker
 
@@ -244,7 +246,7 @@ def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name):
     # the worker's client, named here: a Variable made without one only works in the task's own thread
     watcher = _StopWatcher(Variable(stop_name, client=get_client()), index)
     try:
-        outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, emit, watcher)
+        outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, emit, watcher, fit_keys=fit_keys)
     finally:
         watcher.close()
     return outcome
@@ -330,7 +332,7 @@ class DaskExecutor:
             if attempt and any(part is not None and part.status != "finished" for part in data):
                 data[:] = scatter()     # a dead worker took the scattered data with it: send it again
             future = client.submit(_dask_task, job.build, config, seed, data[0], data[1], job.fit_kwargs, index,
-                                   topic, stop_name, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
+                                   topic, stop_name, job.fit_keys, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
             futures[future] = index
             return future
 
