@@ -290,23 +290,31 @@ class DaskExecutor:
 
     The training data is scattered to every worker once (``client.scatter(..., broadcast=True)``), not
     shipped with each task. Each run's epoch logs stream back through a Dask event topic while it trains.
-    A run whose worker dies is marked failed (``KilledWorker``) once the scheduler gives up on it; by default
-    Dask first retries it on another worker (``distributed.scheduler.allowed-failures``), and the dashboard
-    shows it starting again. Runs that were only queued on the dead worker, never started, are submitted again.
+
+    When a worker dies, what happens to a run is decided here, not left to the scheduler's timing:
+
+    * a run that had started on it fails with the error (``KilledWorker ... (the worker running it died)``);
+      by default Dask first retries it on another worker (``distributed.scheduler.allowed-failures``), and the
+      dashboard shows it starting again;
+    * a run that was only waiting in that worker's queue (it never sent its start event), or that the
+      scheduler cancelled though nobody asked it to (its data was lost with the worker), runs again
+      elsewhere, with the data scattered again when it was lost; at most ``resubmits`` times.
 
     Args:
         client: a ``dask.distributed.Client`` (``Client(LocalCluster(n_workers=2))`` on a laptop,
             ``Client("tcp://scheduler:8786")`` for a cluster).
+        resubmits: how many times a run that a worker's death took away before it started is submitted again.
     """
 
     name = "dask"
 
-    def __init__(self, client):
+    def __init__(self, client, resubmits: int = 3):
         distributed = import_distributed()
         if not isinstance(client, distributed.Client):
             raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}. "
                             f"Make one with Client(LocalCluster(n_workers=2)) or Client('tcp://host:8786').")
         self.client = client
+        self.resubmits = resubmits
 
     def run(self, job: SweepJob, sink, stop: StopRequests) -> None:
         from distributed import Variable, as_completed
@@ -318,28 +326,25 @@ class DaskExecutor:
         client.subscribe_topic(topic, lambda event: events.put(event[1]))
         stop_variable = Variable(stop_name, client=client)
         stop_variable.set([])
-        # hash=False: a key of its own per sweep; the same array scattered again by the next sweep could otherwise
-        # meet its previous copy on the way out (a released key that the workers are still deleting)
-        def scatter():
-            return [client.scatter(part, broadcast=True, hash=False) if part is not None else None
-                    for part in (job.x, job.y)]
-
-        data = scatter()
-        futures, started, resubmitted = {}, set(), set()
+        data = _ScatteredData(client, job.x, job.y)
+        futures, started, attempts = {}, set(), {}
         sent_stops = []
+        interrupted = False
 
-        def submit(index, config, seed, attempt=0):
-            if attempt and any(part is not None and part.status != "finished" for part in data):
-                data[:] = scatter()     # a dead worker took the scattered data with it: send it again
-            future = client.submit(_dask_task, job.build, config, seed, data[0], data[1], job.fit_kwargs, index,
-                                   topic, stop_name, job.fit_keys, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
-            futures[future] = index
+        def submit(index, lost_generation=None):
+            _, config, seed = specs[index]
+            generation, (x, y) = data.futures(lost_generation)
+            attempt = attempts.get(index, 0)
+            future = client.submit(_dask_task, job.build, config, seed, x, y, job.fit_kwargs, index, topic,
+                                   stop_name, job.fit_keys, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}",
+                                   pure=False)
+            futures[future] = (index, generation)
             return future
 
         try:
-            specs = {index: (index, config, seed) for index, config, seed in job.runs}
-            finished = as_completed([submit(*spec) for spec in job.runs])
-            remaining = len(futures)
+            specs = {spec[0]: spec for spec in job.runs}
+            finished = as_completed([submit(index) for index in specs])
+            remaining = len(specs)
             while remaining:
                 sent_stops = self._send_stops(stop, stop_variable, sent_stops)
                 self._drain_events(events, sink, started)
@@ -349,26 +354,50 @@ class DaskExecutor:
                     continue
                 self._drain_events(events, sink, started)
                 for future in batch:
-                    index = futures[future]
+                    index, generation = futures.pop(future)
                     outcome = self._outcome(future, index)
-                    if self._lost_before_starting(outcome, started, resubmitted) and not stop(index):
-                        # it only waited in the queue of a worker that died: not its fault, run it elsewhere
-                        resubmitted.add(index)
-                        finished.add(submit(*specs[index], attempt=1))
+                    if self._should_rerun(outcome, started, attempts, stop):
+                        attempts[index] = attempts.get(index, 0) + 1
+                        started.discard(index)
+                        # cancelled: its data was likely lost with the worker (scatter it again, once per loss)
+                        finished.add(submit(index, generation if outcome.status == "cancelled" else None))
                         continue
-                    sink.finish(outcome, None)
+                    sink.finish(self._explained(outcome, attempts), None)
                     remaining -= 1
         except KeyboardInterrupt:
+            interrupted = True
             stop_variable.set("all")
             client.cancel(list(futures))
             raise
         finally:
-            self._drain_events(events, sink, started, settle=0.2)
+            # after an interrupt, the epochs the stopped runs logged on their way out; a finished run's outcome
+            # already holds all of its history
+            self._drain_events(events, sink, started, settle=0.2 if interrupted else 0.0)
             client.unsubscribe_topic(topic)
             try:
                 stop_variable.delete()
             except Exception:
                 pass
+
+    def _should_rerun(self, outcome, started: set, attempts: dict, stop: StopRequests) -> bool:
+        """Whether a run ended by a worker's death (not by its own code, not by a Stop) goes to another worker.
+
+        The scheduler hands a worker more runs than it has threads; when that worker dies, the runs only waiting
+        there fail with it (``KilledWorker``, with ``allowed-failures`` reached), or are cancelled by the
+        scheduler when their scattered data died with it. Neither is the run's fault.
+        """
+        if stop(outcome.index) or attempts.get(outcome.index, 0) >= self.resubmits:
+            return False
+        killed = outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
+        return (killed and outcome.index not in started) or outcome.status == "cancelled"
+
+    def _explained(self, outcome, attempts: dict):
+        """A run the scheduler took away again and again is failed, saying so (not cancelled: nobody asked)."""
+        if outcome.status == "cancelled" and attempts.get(outcome.index, 0) >= self.resubmits:
+            outcome.status = "failed"
+            outcome.error = (f"{outcome.error}; the scheduler dropped it {attempts[outcome.index] + 1} times after "
+                             f"workers died")
+        return outcome
 
     @staticmethod
     def _send_stops(stop: StopRequests, variable, sent):
@@ -390,19 +419,11 @@ class DaskExecutor:
             sink.event(message["kind"], message["index"], message["payload"])
 
     @staticmethod
-    def _lost_before_starting(outcome, started: set, resubmitted: set) -> bool:
-        """The scheduler hands a worker more runs than it has threads; when that worker dies, the runs that were
-        only waiting there fail with it (``KilledWorker``, when ``allowed-failures`` is reached). A run that never
-        sent its start event is submitted once more."""
-        killed = outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
-        # The scheduler may also cancel such a run (its worker's restart released it) though nobody asked to.
-        dropped = outcome.status == "cancelled"
-        return (killed or dropped) and outcome.index not in started and outcome.index not in resubmitted
-
-    @staticmethod
     def _outcome(future, index: int) -> RunOutcome:
         if future.status == "cancelled":
-            return RunOutcome(index, "cancelled", error="cancelled before it finished")
+            reason = getattr(getattr(future, "_state", None), "exception", None)
+            why = f" ({reason})" if reason else ""
+            return RunOutcome(index, "cancelled", error=f"cancelled by the scheduler before it finished{why}"[:300])
         try:
             return future.result()
         except Exception as error:
@@ -410,6 +431,33 @@ class DaskExecutor:
 
     def __repr__(self):
         return f"DaskExecutor({self.client!r})"
+
+
+class _ScatteredData:
+    """The sweep's ``x`` and ``y`` on every worker: scattered once, and again only when a worker's death lost them.
+
+    ``hash=False``: a key of its own per sweep; the same array scattered again by the next sweep could otherwise
+    meet its previous copy on the way out (a released key that the workers are still deleting).
+    """
+
+    def __init__(self, client, x, y):
+        self.client = client
+        self.parts = (x, y)
+        self.generation = 0
+        self._futures = self._scatter()
+
+    def _scatter(self):
+        return [self.client.scatter(part, broadcast=True, hash=False) if part is not None else None
+                for part in self.parts]
+
+    def futures(self, lost_generation: int | None = None):
+        """``(generation, [x, y])``: scattered again if some are lost, or if ``lost_generation`` (the data of a
+        run the scheduler cancelled) is the current one."""
+        lost = any(future is not None and future.status != "finished" for future in self._futures)
+        if lost or lost_generation == self.generation:
+            self._futures = self._scatter()
+            self.generation += 1
+        return self.generation, self._futures
 
 
 def executor_for(executor, client):
