@@ -354,6 +354,10 @@ class DaskExecutor:
                     continue
                 self._drain_events(events, sink, started)
                 for future in batch:
+                    if future.status in ("pending", "lost"):
+                        # its result died with a worker and the scheduler computes it again: wait for that
+                        finished.add(future)
+                        continue
                     index, generation = futures.pop(future)
                     outcome = self._outcome(future, index)
                     if self._should_rerun(outcome, started, attempts, stop):
@@ -420,12 +424,18 @@ class DaskExecutor:
 
     @staticmethod
     def _outcome(future, index: int) -> RunOutcome:
-        if future.status == "cancelled":
-            reason = getattr(getattr(future, "_state", None), "exception", None)
-            why = f" ({reason})" if reason else ""
-            return RunOutcome(index, "cancelled", error=f"cancelled by the scheduler before it finished{why}"[:300])
+        from asyncio import CancelledError as AsyncCancelledError
+        from concurrent.futures import CancelledError
+
+        # the scheduler may cancel a future between the check of its status and the fetch of its result (a
+        # finished run's result kept only by a worker that died): either way it comes back "cancelled"
         try:
+            if future.status == "cancelled":
+                raise CancelledError(getattr(getattr(future, "_state", None), "exception", None) or "")
             return future.result()
+        except (CancelledError, AsyncCancelledError) as error:
+            why = f" ({error})" if str(error) else ""
+            return RunOutcome(index, "cancelled", error=f"cancelled by the scheduler before it finished{why}"[:300])
         except Exception as error:
             return RunOutcome(index, "failed", error=_task_error_text(error))
 
