@@ -8,7 +8,8 @@ one least disturbed by other work):
 
 * the in-process sweep's wall time, and the same sweep on a ``LocalCluster(n_workers=2, threads_per_worker=1)``
   (started once, outside the timing) and with ``executor="processes"`` (2 processes, pool started per sweep);
-* the speed-up of each over in process (target on 2 idle cores: 1.7x or more);
+* the speed-up of each over in process (target on 2 idle cores: 1.7x or more), from the best times, and the
+  spread of the rounds' own ratios (min, median, max);
 * the per-run overhead on Dask: the worker time per run not spent training,
   ``(workers x wall - sum of the runs' own times) / runs``, and a sweep of 8 runs that do almost nothing
   (one epoch on 16 samples), whose wall time x workers / runs is the cost of a run's round trip (target < 0.2 s).
@@ -92,6 +93,9 @@ def main() -> None:
                 dask_result = result if name == "dask" else dask_result
             tiny.append(timed_sweep(x[:16], y[:16], 1, client=client)[0])
         best = {name: min(values) for name, values in times.items()}
+        # each round's own ratio (the three sweeps of a round ran one after another, under the same load)
+        rounds = {name: sorted(inproc / wall for inproc, wall in zip(times["in-process"], times[name]))
+                  for name in ("dask", "processes")}
         workers = len(client.scheduler_info()["workers"])
         run_seconds = sum(run.seconds for run in dask_result.runs)
         runs = len(dask_result.runs)
@@ -99,8 +103,10 @@ def main() -> None:
               f"{os.cpu_count()} cores (shared machine: figures measured under load)")
         print(f"in process:            {best['in-process']:.2f} s   (a run: {min(run_times['in-process']):.3f} s)")
         for name in ("dask", "processes"):
+            spread = rounds[name]
             print(f"{name + ' (2 workers):':<22} {best[name]:.2f} s   speed-up {best['in-process'] / best[name]:.2f}x"
-                  f"   (a run: {min(run_times[name]):.3f} s)")
+                  f"   (a run: {min(run_times[name]):.3f} s; per round: min {spread[0]:.2f}x, "
+                  f"median {spread[len(spread) // 2]:.2f}x, max {spread[-1]:.2f}x)")
         print(f"dask per-run overhead: {(workers * times['dask'][-1] - run_seconds) / runs:.3f} s "
               f"(worker time per run not spent training, last round)")
         print(f"dask round trip of an empty run: {min(tiny) * workers / runs:.3f} s "

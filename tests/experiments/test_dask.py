@@ -59,6 +59,15 @@ def test_a_local_cluster_gives_the_in_process_histories(local_client, in_process
     assert all((a == b).all() for a, b in zip(best_here, best_there))
 
 
+def test_fit_arguments_in_the_grid_reach_the_runs_fit_on_a_worker(local_client):
+    x, y = data()
+    grid = {"units": [4], "batch_size": [8, 48], "epochs": [2, 3]}
+    here = sweep(build, grid, x, y, validation_split=0.25, verbose=0)
+    there = sweep(build, grid, x, y, client=local_client, validation_split=0.25, verbose=0)
+    assert [run.epochs_done for run in there.runs] == [2, 3, 2, 3]
+    assert histories(there) == histories(here)
+
+
 class RecordingSink:
     def __init__(self):
         self.events = []
