@@ -459,7 +459,7 @@ class _ScatteredData:
     def _scatter(self):
         # one call for both: one round trip to the scheduler, not two
         present = [part for part in self.parts if part is not None]
-        sent = iter(self.client.scatter(present, broadcast=True, hash=False))
+        sent = iter(self.client.scatter(present, broadcast=True, hash=False) if present else [])
         return [next(sent) if part is not None else None for part in self.parts]
 
     def futures(self, lost_generation: int | None = None):
