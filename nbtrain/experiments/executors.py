@@ -238,18 +238,52 @@ def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name, f
 
     _limit_blas_threads()
     x, y = aligned(x), aligned(y)
-    worker = get_worker()
-
-    def emit(kind, run_index, payload):
-        worker.log_event(topic, {"kind": kind, "index": run_index, "payload": payload})
-
+    emit = _EventBatcher(get_worker(), topic)
     # the worker's client, named here: a Variable made without one only works in the task's own thread
     watcher = _StopWatcher(Variable(stop_name, client=get_client()), index)
     try:
         outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, emit, watcher, fit_keys=fit_keys)
     finally:
         watcher.close()
+        emit.flush()
     return outcome
+
+
+class _EventBatcher:
+    """A run's events on the sweep's topic: ``start`` at once, epochs gathered and sent at most every
+    ``interval`` seconds (the first one at once), several to a message.
+
+    Each message goes through the scheduler to the sweep's client, which share the cores with the workers on
+    a laptop; short epochs (a few milliseconds) would otherwise send hundreds of messages a second, while the
+    live view draws its table at most four times a second.
+    """
+
+    interval = 0.1
+
+    def __init__(self, worker, topic: str, clock=time.monotonic):
+        self.worker, self.topic, self.clock = worker, topic, clock
+        self.pending: list = []
+        self.index = None
+        self.sent_at = -float("inf")
+
+    def __call__(self, kind: str, index: int, payload: dict) -> None:
+        if kind != "epoch":
+            self.flush()
+            self._send(kind, index, payload)
+            return
+        self.index = index
+        self.pending.append(payload)
+        if self.clock() - self.sent_at >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self._send("epochs", self.index, {"epochs": self.pending})
+            self.pending = []
+            self.sent_at = self.clock()
+
+    def _send(self, kind: str, index: int, payload: dict) -> None:
+        self.worker.log_event(self.topic, {"kind": kind, "index": index, "payload": payload})
 
 
 class _StopWatcher:
@@ -418,9 +452,14 @@ class DaskExecutor:
                 message = events.get(timeout=max(0.0, deadline - time.monotonic()) if settle else 0)
             except queue.Empty:
                 return
-            if message["kind"] == "start":
-                started.add(message["index"])
-            sink.event(message["kind"], message["index"], message["payload"])
+            kind, index, payload = message["kind"], message["index"], message["payload"]
+            if kind == "start":
+                started.add(index)
+            if kind == "epochs":        # several epochs in one message (see _EventBatcher)
+                for epoch in payload["epochs"]:
+                    sink.event("epoch", index, epoch)
+            else:
+                sink.event(kind, index, payload)
 
     @staticmethod
     def _outcome(future, index: int) -> RunOutcome:

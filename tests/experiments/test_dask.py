@@ -289,3 +289,37 @@ def test_a_stop_request_reaches_a_run_on_a_worker(local_client):
     assert finishes == {0: "stopped", 1: "done"}
     epochs_of_run_0 = sum(1 for event in sink.events if event == ("epoch", 0))
     assert epochs_of_run_0 < 8
+
+
+class FakeWorker:
+    def __init__(self):
+        self.sent = []
+
+    def log_event(self, topic, message):
+        self.sent.append((topic, message["kind"], message["payload"]))
+
+
+def test_a_runs_epochs_are_sent_in_batches_the_first_at_once():
+    from nbtrain.experiments.executors import _EventBatcher
+
+    now = [0.0]
+    worker = FakeWorker()
+    emit = _EventBatcher(worker, "topic", clock=lambda: now[0])
+    emit("start", 3, {"seed": 1})
+    for epoch in range(5):                   # five short epochs, 30 ms apart
+        now[0] += 0.03
+        emit("epoch", 3, {"epoch": epoch, "logs": {"loss": 1.0 / (epoch + 1)}})
+    emit.flush()                             # the run's end
+    kinds = [(kind, [e["epoch"] for e in payload["epochs"]] if kind == "epochs" else None)
+             for _, kind, payload in worker.sent]
+    assert kinds == [("start", None), ("epochs", [0]), ("epochs", [1, 2, 3, 4])]
+    emit("epoch", 3, {"epoch": 5, "logs": {}})
+    emit.flush()
+    assert worker.sent[-1][1:] == ("epochs", {"epochs": [{"epoch": 5, "logs": {}}]})
+    del worker.sent[-1]
+    sink = RecordingSink()
+    events = __import__("queue").Queue()
+    for _, kind, payload in worker.sent:
+        events.put({"kind": kind, "index": 3, "payload": payload})
+    DaskExecutor._drain_events(events, sink, started := set())
+    assert sink.events == [("start", 3)] + [("epoch", 3)] * 5 and started == {3}
