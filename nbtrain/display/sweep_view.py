@@ -272,7 +272,8 @@ def live_html(progress, result, png: bytes | None, hint: str = SWEEP_INTERRUPT_H
 
     title = (f"Sweep: {len(result.runs)} runs on {result.executor}, ranked by {result.monitor} "
              f"({result.mode})")
-    parts = ['<div class="nbtrain-sweep" style="font-family:var(--jp-ui-font-family, sans-serif);">',
+    # line-height of its own: an HTML widget (the background view) would otherwise space every line 28 px apart
+    parts = ['<div class="nbtrain-sweep" style="font-family:var(--jp-ui-font-family, sans-serif);line-height:1.4;">',
              f'<div style="font-size:13px;font-weight:600;margin:2px 0;">{escape(title)}</div>',
              f'<div style="{_NOTE}">{escape(hint)}</div>',
              runs_table_html(progress, result), leaderboard_line_html(result)]
@@ -371,6 +372,9 @@ class SweepPlot:
                 line = self.axes.plot([], [], color=color, label=f"run {run.index}")[0]
                 self.lines[run.index] = line
             line.set_data(xs, ys)
+            # a run's first epoch is a single point, which a line alone does not show
+            line.set_marker("o" if len(ys) == 1 else "None")
+            line.set_markersize(4)
             is_best = best is not None and run is best
             line.set_linewidth(2.6 if is_best else 1.1)
             line.set_alpha(1.0 if is_best or best is None else 0.55)

@@ -34,6 +34,7 @@ class SweepJob:
     y: object
     fit_kwargs: dict
     runs: list
+    fit_keys: frozenset = frozenset()     # the grid keys that go to fit, not build
 
 
 class StopRequests:
@@ -59,7 +60,7 @@ class InProcessExecutor:
             if stop(index):
                 continue
             outcome, model = train_config(job.build, config, seed, job.x, job.y, job.fit_kwargs, index,
-                                          sink.event, stop, keep_model=True)
+                                          sink.event, stop, keep_model=True, fit_keys=job.fit_keys)
             sink.finish(outcome, model)
 
     def __repr__(self):
@@ -96,8 +97,9 @@ def _process_should_stop(index) -> bool:
     return bool(_worker_stops[0] or _worker_stops[index + 1])
 
 
-def _process_task(build, config, seed, x, y, fit_kwargs, index):
-    outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, _process_emit, _process_should_stop)
+def _process_task(build, config, seed, x, y, fit_kwargs, index, fit_keys=()):
+    outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, _process_emit, _process_should_stop,
+                              fit_keys=fit_keys)
     return outcome
 
 
@@ -128,7 +130,7 @@ class ProcessExecutor:
         try:
             for index, config, seed in job.runs:
                 futures[pool.submit(_process_task, job.build, config, seed, job.x, job.y, job.fit_kwargs,
-                                    index)] = index
+                                    index, job.fit_keys)] = index
             pending = set(futures)
             while pending:
                 _drain(events, sink)
@@ -230,24 +232,58 @@ def aligned(data):
     return data
 
 
-def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name):
+def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name, fit_keys=()):
     """A run on a Dask worker: its epochs go out as events on ``topic`` while it trains."""
     from distributed import Variable, get_client, get_worker
 
     _limit_blas_threads()
     x, y = aligned(x), aligned(y)
-    worker = get_worker()
-
-    def emit(kind, run_index, payload):
-        worker.log_event(topic, {"kind": kind, "index": run_index, "payload": payload})
-
+    emit = _EventBatcher(get_worker(), topic)
     # the worker's client, named here: a Variable made without one only works in the task's own thread
     watcher = _StopWatcher(Variable(stop_name, client=get_client()), index)
     try:
-        outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, emit, watcher)
+        outcome, _ = train_config(build, config, seed, x, y, fit_kwargs, index, emit, watcher, fit_keys=fit_keys)
     finally:
         watcher.close()
+        emit.flush()
     return outcome
+
+
+class _EventBatcher:
+    """A run's events on the sweep's topic: ``start`` at once, epochs gathered and sent at most every
+    ``interval`` seconds (the first one at once), several to a message.
+
+    Each message goes through the scheduler to the sweep's client, which share the cores with the workers on
+    a laptop; short epochs (a few milliseconds) would otherwise send hundreds of messages a second, while the
+    live view draws its table at most four times a second.
+    """
+
+    interval = 0.1
+
+    def __init__(self, worker, topic: str, clock=time.monotonic):
+        self.worker, self.topic, self.clock = worker, topic, clock
+        self.pending: list = []
+        self.index = None
+        self.sent_at = -float("inf")
+
+    def __call__(self, kind: str, index: int, payload: dict) -> None:
+        if kind != "epoch":
+            self.flush()
+            self._send(kind, index, payload)
+            return
+        self.index = index
+        self.pending.append(payload)
+        if self.clock() - self.sent_at >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self._send("epochs", self.index, {"epochs": self.pending})
+            self.pending = []
+            self.sent_at = self.clock()
+
+    def _send(self, kind: str, index: int, payload: dict) -> None:
+        self.worker.log_event(self.topic, {"kind": kind, "index": index, "payload": payload})
 
 
 class _StopWatcher:
@@ -288,23 +324,31 @@ class DaskExecutor:
 
     The training data is scattered to every worker once (``client.scatter(..., broadcast=True)``), not
     shipped with each task. Each run's epoch logs stream back through a Dask event topic while it trains.
-    A run whose worker dies is marked failed (``KilledWorker``) once the scheduler gives up on it; by default
-    Dask first retries it on another worker (``distributed.scheduler.allowed-failures``), and the dashboard
-    shows it starting again. Runs that were only queued on the dead worker, never started, are submitted again.
+
+    When a worker dies, what happens to a run is decided here, not left to the scheduler's timing:
+
+    * a run that had started on it fails with the error (``KilledWorker ... (the worker running it died)``);
+      by default Dask first retries it on another worker (``distributed.scheduler.allowed-failures``), and the
+      dashboard shows it starting again;
+    * a run that was only waiting in that worker's queue (it never sent its start event), or that the
+      scheduler cancelled though nobody asked it to (its data was lost with the worker), runs again
+      elsewhere, with the data scattered again when it was lost; at most ``resubmits`` times.
 
     Args:
         client: a ``dask.distributed.Client`` (``Client(LocalCluster(n_workers=2))`` on a laptop,
             ``Client("tcp://scheduler:8786")`` for a cluster).
+        resubmits: how many times a run that a worker's death took away before it started is submitted again.
     """
 
     name = "dask"
 
-    def __init__(self, client):
+    def __init__(self, client, resubmits: int = 3):
         distributed = import_distributed()
         if not isinstance(client, distributed.Client):
             raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}. "
                             f"Make one with Client(LocalCluster(n_workers=2)) or Client('tcp://host:8786').")
         self.client = client
+        self.resubmits = resubmits
 
     def run(self, job: SweepJob, sink, stop: StopRequests) -> None:
         from distributed import Variable, as_completed
@@ -316,57 +360,82 @@ class DaskExecutor:
         client.subscribe_topic(topic, lambda event: events.put(event[1]))
         stop_variable = Variable(stop_name, client=client)
         stop_variable.set([])
-        # hash=False: a key of its own per sweep; the same array scattered again by the next sweep could otherwise
-        # meet its previous copy on the way out (a released key that the workers are still deleting)
-        def scatter():
-            return [client.scatter(part, broadcast=True, hash=False) if part is not None else None
-                    for part in (job.x, job.y)]
-
-        data = scatter()
-        futures, started, resubmitted = {}, set(), set()
+        data = _ScatteredData(client, job.x, job.y)
+        futures, started, attempts = {}, set(), {}
         sent_stops = []
+        interrupted = False
 
-        def submit(index, config, seed, attempt=0):
-            if attempt and any(part is not None and part.status != "finished" for part in data):
-                data[:] = scatter()     # a dead worker took the scattered data with it: send it again
-            future = client.submit(_dask_task, job.build, config, seed, data[0], data[1], job.fit_kwargs, index,
-                                   topic, stop_name, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
-            futures[future] = index
+        def submit(index, lost_generation=None):
+            _, config, seed = specs[index]
+            generation, (x, y) = data.futures(lost_generation)
+            attempt = attempts.get(index, 0)
+            future = client.submit(_dask_task, job.build, config, seed, x, y, job.fit_kwargs, index, topic,
+                                   stop_name, job.fit_keys, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}",
+                                   pure=False)
+            futures[future] = (index, generation)
             return future
 
         try:
-            specs = {index: (index, config, seed) for index, config, seed in job.runs}
-            finished = as_completed([submit(*spec) for spec in job.runs])
-            remaining = len(futures)
+            specs = {spec[0]: spec for spec in job.runs}
+            finished = as_completed([submit(index) for index in specs])
+            remaining = len(specs)
             while remaining:
                 sent_stops = self._send_stops(stop, stop_variable, sent_stops)
                 self._drain_events(events, sink, started)
                 batch = finished.next_batch(block=False) if finished.has_ready() else []
                 if not batch:
-                    time.sleep(0.03)
+                    time.sleep(0.01)    # a finished run is taken in within 10 ms (the last one ends the sweep)
                     continue
                 self._drain_events(events, sink, started)
                 for future in batch:
-                    index = futures[future]
-                    outcome = self._outcome(future, index)
-                    if self._lost_before_starting(outcome, started, resubmitted) and not stop(index):
-                        # it only waited in the queue of a worker that died: not its fault, run it elsewhere
-                        resubmitted.add(index)
-                        finished.add(submit(*specs[index], attempt=1))
+                    if future.status in ("pending", "lost"):
+                        # its result died with a worker and the scheduler computes it again: wait for that
+                        finished.add(future)
                         continue
-                    sink.finish(outcome, None)
+                    index, generation = futures.pop(future)
+                    outcome = self._outcome(future, index)
+                    if self._should_rerun(outcome, started, attempts, stop):
+                        attempts[index] = attempts.get(index, 0) + 1
+                        started.discard(index)
+                        # cancelled: its data was likely lost with the worker (scatter it again, once per loss)
+                        finished.add(submit(index, generation if outcome.status == "cancelled" else None))
+                        continue
+                    sink.finish(self._explained(outcome, attempts), None)
                     remaining -= 1
         except KeyboardInterrupt:
+            interrupted = True
             stop_variable.set("all")
             client.cancel(list(futures))
             raise
         finally:
-            self._drain_events(events, sink, started, settle=0.2)
+            # after an interrupt, the epochs the stopped runs logged on their way out; a finished run's outcome
+            # already holds all of its history
+            self._drain_events(events, sink, started, settle=0.2 if interrupted else 0.0)
             client.unsubscribe_topic(topic)
             try:
                 stop_variable.delete()
             except Exception:
                 pass
+
+    def _should_rerun(self, outcome, started: set, attempts: dict, stop: StopRequests) -> bool:
+        """Whether a run ended by a worker's death (not by its own code, not by a Stop) goes to another worker.
+
+        The scheduler hands a worker more runs than it has threads; when that worker dies, the runs only waiting
+        there fail with it (``KilledWorker``, with ``allowed-failures`` reached), or are cancelled by the
+        scheduler when their scattered data died with it. Neither is the run's fault.
+        """
+        if stop(outcome.index) or attempts.get(outcome.index, 0) >= self.resubmits:
+            return False
+        killed = outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
+        return (killed and outcome.index not in started) or outcome.status == "cancelled"
+
+    def _explained(self, outcome, attempts: dict):
+        """A run the scheduler took away again and again is failed, saying so (not cancelled: nobody asked)."""
+        if outcome.status == "cancelled" and attempts.get(outcome.index, 0) >= self.resubmits:
+            outcome.status = "failed"
+            outcome.error = (f"{outcome.error}; the scheduler dropped it {attempts[outcome.index] + 1} times after "
+                             f"workers died")
+        return outcome
 
     @staticmethod
     def _send_stops(stop: StopRequests, variable, sent):
@@ -383,31 +452,63 @@ class DaskExecutor:
                 message = events.get(timeout=max(0.0, deadline - time.monotonic()) if settle else 0)
             except queue.Empty:
                 return
-            if message["kind"] == "start":
-                started.add(message["index"])
-            sink.event(message["kind"], message["index"], message["payload"])
-
-    @staticmethod
-    def _lost_before_starting(outcome, started: set, resubmitted: set) -> bool:
-        """The scheduler hands a worker more runs than it has threads; when that worker dies, the runs that were
-        only waiting there fail with it (``KilledWorker``, when ``allowed-failures`` is reached). A run that never
-        sent its start event is submitted once more."""
-        killed = outcome.status == "failed" and "KilledWorker" in (outcome.error or "")
-        # The scheduler may also cancel such a run (its worker's restart released it) though nobody asked to.
-        dropped = outcome.status == "cancelled"
-        return (killed or dropped) and outcome.index not in started and outcome.index not in resubmitted
+            kind, index, payload = message["kind"], message["index"], message["payload"]
+            if kind == "start":
+                started.add(index)
+            if kind == "epochs":        # several epochs in one message (see _EventBatcher)
+                for epoch in payload["epochs"]:
+                    sink.event("epoch", index, epoch)
+            else:
+                sink.event(kind, index, payload)
 
     @staticmethod
     def _outcome(future, index: int) -> RunOutcome:
-        if future.status == "cancelled":
-            return RunOutcome(index, "cancelled", error="cancelled before it finished")
+        from asyncio import CancelledError as AsyncCancelledError
+        from concurrent.futures import CancelledError
+
+        # the scheduler may cancel a future between the check of its status and the fetch of its result (a
+        # finished run's result kept only by a worker that died): either way it comes back "cancelled"
         try:
+            if future.status == "cancelled":
+                raise CancelledError(getattr(getattr(future, "_state", None), "exception", None) or "")
             return future.result()
+        except (CancelledError, AsyncCancelledError) as error:
+            why = f" ({error})" if str(error) else ""
+            return RunOutcome(index, "cancelled", error=f"cancelled by the scheduler before it finished{why}"[:300])
         except Exception as error:
             return RunOutcome(index, "failed", error=_task_error_text(error))
 
     def __repr__(self):
         return f"DaskExecutor({self.client!r})"
+
+
+class _ScatteredData:
+    """The sweep's ``x`` and ``y`` on every worker: scattered once, and again only when a worker's death lost them.
+
+    ``hash=False``: a key of its own per sweep; the same array scattered again by the next sweep could otherwise
+    meet its previous copy on the way out (a released key that the workers are still deleting).
+    """
+
+    def __init__(self, client, x, y):
+        self.client = client
+        self.parts = (x, y)
+        self.generation = 0
+        self._futures = self._scatter()
+
+    def _scatter(self):
+        # one call for both: one round trip to the scheduler, not two
+        present = [part for part in self.parts if part is not None]
+        sent = iter(self.client.scatter(present, broadcast=True, hash=False) if present else [])
+        return [next(sent) if part is not None else None for part in self.parts]
+
+    def futures(self, lost_generation: int | None = None):
+        """``(generation, [x, y])``: scattered again if some are lost, or if ``lost_generation`` (the data of a
+        run the scheduler cancelled) is the current one."""
+        lost = any(future is not None and future.status != "finished" for future in self._futures)
+        if lost or lost_generation == self.generation:
+            self._futures = self._scatter()
+            self.generation += 1
+        return self.generation, self._futures
 
 
 def executor_for(executor, client):

@@ -1,7 +1,8 @@
 """Turning a grid of hyperparameters into the configs of a sweep, and checking them before anything trains.
 
 A grid is either a dict of lists (every combination is a config, in the order ``itertools.product`` gives) or
-a list of config dicts (taken as they are). ``trials=N`` samples N distinct configs from it with a seed. Each run
+a list of config dicts (taken as they are). A key goes to ``build`` when ``build`` names it, else to ``fit`` when
+``fit`` takes it (``epochs``, ``batch_size``, ...), else it is an error (see :func:`check_build_accepts`). ``trials=N`` samples N distinct configs from it with a seed. Each run
 gets its own seed from the sweep's seed and the run's index, so a run trains the same wherever it runs.
 """
 
@@ -72,14 +73,24 @@ def _configs_of(grid) -> list[dict]:
 
 def _check_key(key) -> None:
     if not isinstance(key, str) or not key.isidentifier():
-        raise TypeError(f"Grid keys are the keyword arguments of build(), so they must be names; got {key!r}.")
+        raise TypeError(f"Grid keys are keyword arguments of build() or fit(), so they must be names; got {key!r}.")
 
 
-def check_build_accepts(build, configs: list[dict]) -> None:
-    """Raise before training when a config has a key that ``build`` does not take as a keyword argument.
+def check_build_accepts(build, configs: list[dict], fit_parameters=(), given_to_fit=()) -> frozenset:
+    """Decide where each grid key goes, and raise before training for a key that nothing takes.
+
+    The rule: a key that ``build`` names as a parameter goes to ``build``; otherwise a key that ``fit`` takes
+    (``epochs``, ``batch_size``, ``validation_split``, ... : ``fit_parameters``) goes to each run's ``fit``;
+    otherwise a ``build(**config)`` that takes any keyword gets it. Anything else is an error naming what both
+    take. A fit key may not also be given to the sweep itself (``given_to_fit``): which value would win is a guess.
+
+    Returns:
+        The grid keys that go to ``fit``.
 
     Example:
         >>> def build(units=16, optimizer="adam"): ...
+        >>> sorted(check_build_accepts(build, [{"units": 8, "batch_size": 32}], ["epochs", "batch_size"]))
+        ['batch_size']
         >>> check_build_accepts(build, [{"unit": 8}])
         Traceback (most recent call last):
         ...
@@ -90,19 +101,36 @@ build takes: units, optimizer.
         raise TypeError(f"build must be a function that takes a config's values as keyword arguments and returns "
                         f"a compiled model, got {build!r}.")
     try:
-        parameters = inspect.signature(build).parameters.values()
+        parameters = list(inspect.signature(build).parameters.values())
     except (TypeError, ValueError):        # a builtin without a signature: let the call itself complain
-        return
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return
+        parameters = [inspect.Parameter("config", inspect.Parameter.VAR_KEYWORD)]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
     accepted = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     name = getattr(build, "__name__", "build")
-    for config in configs:
-        for key in config:
-            if key not in accepted:
-                hint = did_you_mean(key, accepted)
-                raise TypeError(f"{name}() got an unexpected keyword argument {key!r} from the grid.{hint} "
-                                f"{name} takes: {', '.join(accepted) or 'no keyword arguments'}.")
+    keys = list(dict.fromkeys(key for config in configs for key in config))
+    fit_keys = frozenset(key for key in keys if key not in accepted and key in fit_parameters)
+    for key in keys:
+        if key in accepted or key in fit_keys or takes_any:
+            continue
+        hint = did_you_mean(key, [*accepted, *fit_parameters])
+        takes = f"{name} takes: {', '.join(accepted) or 'no keyword arguments'}"
+        fit = f"; fit takes: {', '.join(fit_parameters)}" if fit_parameters else ""
+        raise TypeError(f"{name}() got an unexpected keyword argument {key!r} from the grid.{hint} {takes}{fit}.")
+    for key in sorted(fit_keys & set(given_to_fit)):
+        raise TypeError(f"{key!r} is both a grid key and an argument of sweep(); give it in one place: "
+                        f"grid={{{key!r}: [...]}} to compare values, or sweep({key}=...) for one value.")
+    return fit_keys
+
+
+def split_config(config: dict, fit_keys) -> tuple[dict, dict]:
+    """``(build's keyword arguments, fit's)`` of one config, given the keys that go to ``fit``.
+
+    Example:
+        >>> split_config({"units": 8, "batch_size": 32}, {"batch_size"})
+        ({'units': 8}, {'batch_size': 32})
+    """
+    return ({key: value for key, value in config.items() if key not in fit_keys},
+            {key: value for key, value in config.items() if key in fit_keys})
 
 
 def run_seed(sweep_seed: int, index: int) -> int:

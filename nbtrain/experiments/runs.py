@@ -74,13 +74,17 @@ class EpochReporter(Callback):
 
 
 def train_config(build, config: dict, seed: int, x, y, fit_kwargs: dict, index: int, emit,
-                 should_stop=None, keep_model: bool = False):
+                 should_stop=None, keep_model: bool = False, fit_keys=()):
     """Train one config: seed, build, fit with an :class:`EpochReporter`; never raises for a failing run.
+
+    The config's ``fit_keys`` (grid keys such as ``batch_size`` that ``build`` does not take) go to ``fit``,
+    the rest to ``build``.
 
     Returns:
         ``(RunOutcome, model)``; the model is None unless ``keep_model`` (the in-process executor keeps it,
         the others send the weights back instead).
     """
+    from nbtrain.experiments.grid import split_config
     from nbtrain.utils.random import set_random_seed
 
     started = time.perf_counter()
@@ -88,11 +92,12 @@ def train_config(build, config: dict, seed: int, x, y, fit_kwargs: dict, index: 
     model = None
     try:
         set_random_seed(int(seed))
-        model = build(**config)
+        build_config, fit_config = split_config(config, fit_keys)
+        model = build(**build_config)
         check_compiled(model, getattr(build, "__name__", "build"))
         reporter = EpochReporter(index, emit, should_stop)
         callbacks = list(fit_kwargs.get("callbacks") or []) + [reporter]
-        kwargs = {**fit_kwargs, "callbacks": callbacks, "verbose": 0}
+        kwargs = {**fit_kwargs, **fit_config, "callbacks": callbacks, "verbose": 0}
         history = model.fit(x, y, **kwargs)
         status = "stopped" if reporter.stopped else "done"
         outcome = RunOutcome(index, status, _plain_history(history.history), list(history.epoch),

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from nbtrain.experiments.executors import StopRequests, SweepJob, executor_for
-from nbtrain.experiments.grid import check_build_accepts, expand_grid, run_seed
+from nbtrain.experiments.grid import check_build_accepts, expand_grid, run_seed, split_config
 from nbtrain.experiments.progress import SweepProgress
 from nbtrain.experiments.result import Run, SweepResult
 from nbtrain.experiments.runs import check_compiled
@@ -32,7 +32,10 @@ def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mod
     Args:
         build: a function taking a config's values as keyword arguments and returning a compiled model,
             e.g. ``def build(optimizer="adam", units=32): ...; model.compile(...); return model``.
-        grid: a dict of lists (every combination is a config) or a list of config dicts.
+        grid: a dict of lists (every combination is a config) or a list of config dicts. A key goes to
+            ``build`` when ``build`` has a parameter of that name, otherwise to ``fit`` when ``fit`` takes it
+            (``{"units": [16, 64], "batch_size": [32, 64], "epochs": [5, 10]}``: ``units`` to ``build``, the
+            others to each run's ``fit``); a key that neither takes is an error before anything trains.
         x, y: the training data, as for ``fit``.
         trials: train this many configs sampled at random (with ``seed``) instead of all of them.
         seed: the sweep's seed; run ``i`` trains with a seed drawn from it and ``i`` (``run.seed``), so the same
@@ -68,21 +71,24 @@ def sweep(build, grid, x=None, y=None, *, trials=None, seed=0, monitor=None, mod
         {'optimizer': 'adam', 'units': 64}
     """
     configs = expand_grid(grid, trials, seed)
-    check_build_accepts(build, configs)
     fit_kwargs = _checked_fit_kwargs(fit_kwargs)
+    fit_keys = check_build_accepts(build, configs, _grid_fit_parameters(), given_to_fit=fit_kwargs)
     _check_seed(seed)
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"sweep() expects mode to be 'auto', 'min' or 'max', got {mode!r}.")
     chosen_executor = executor_for(executor, client)
+    first_build, first_fit = split_config(configs[0], fit_keys)
     with preserved_random_state():
-        monitor, mode = _probe_monitor(build, configs[0], run_seed(seed, 0), x, y, fit_kwargs, monitor, mode)
-    runs = [Run(i, config, run_seed(seed, i), monitor, mode, epochs=fit_kwargs.get("epochs", 1))
+        monitor, mode = _probe_monitor(build, first_build, run_seed(seed, 0), x, y, {**fit_kwargs, **first_fit},
+                                       monitor, mode)
+    runs = [Run(i, config, run_seed(seed, i), monitor, mode,
+                epochs={**fit_kwargs, **split_config(config, fit_keys)[1]}.get("epochs", 1))
             for i, config in enumerate(configs)]
     view = _view_for(verbose, len(runs), background)
     progress = SweepProgress(runs, view, build=build)
     result = SweepResult(runs, monitor, mode, executor=chosen_executor.name)
     stop = StopRequests()
-    job = SweepJob(build, x, y, fit_kwargs, [(run.index, run.config, run.seed) for run in runs])
+    job = SweepJob(build, x, y, fit_kwargs, [(run.index, run.config, run.seed) for run in runs], fit_keys)
     if view is not None:
         view.begin(progress, result, stop)
 
@@ -127,6 +133,15 @@ def preserved_random_state():
 def _check_seed(seed) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"sweep() expects seed to be a non-negative integer, got {seed!r}.")
+
+
+def _grid_fit_parameters() -> list[str]:
+    """The ``fit`` arguments a grid may vary (``epochs``, ``batch_size``, ``validation_split``, ...): all but the
+    data and those the sweep sets itself."""
+    from nbtrain.models.model import Model
+
+    return [name for name in inspect.signature(Model.fit).parameters
+            if name not in ("self", "kwargs", "background", *_SWEEP_OWNED)]
 
 
 def _checked_fit_kwargs(fit_kwargs: dict) -> dict:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nbtrain.experiments.grid import check_build_accepts, expand_grid, run_seed
+from nbtrain.experiments.grid import check_build_accepts, expand_grid, run_seed, split_config
 
 
 def test_a_dict_of_lists_is_their_product_in_order():
@@ -66,3 +66,31 @@ def test_run_seeds_differ_by_run_and_sweep_and_repeat():
     assert len(set(seeds)) == 50 and seeds == [run_seed(0, i) for i in range(50)]
     assert run_seed(1, 0) != run_seed(0, 0)
     assert all(0 <= s < 2**32 for s in seeds)
+
+
+def test_grid_keys_build_does_not_take_but_fit_does_go_to_fit():
+    def build(units=8, optimizer="adam"):
+        return None
+
+    fit_parameters = ["batch_size", "epochs", "validation_split"]
+    configs = [{"units": 4, "batch_size": 16, "epochs": 2}]
+    assert check_build_accepts(build, configs, fit_parameters) == {"batch_size", "epochs"}
+    assert split_config(configs[0], {"batch_size", "epochs"}) == ({"units": 4}, {"batch_size": 16, "epochs": 2})
+    # a name build takes itself stays with build, even when fit has it too
+    assert check_build_accepts(lambda units=8, epochs=3: None, configs, fit_parameters) == {"batch_size"}
+    # build(**config) takes anything, but fit's own names still go to fit
+    assert check_build_accepts(lambda **config: None, [{"anything": 1, "epochs": 2}], fit_parameters) == {"epochs"}
+
+
+def test_a_key_neither_build_nor_fit_takes_names_both():
+    def build(units=8):
+        return None
+
+    with pytest.raises(TypeError, match=r"argument 'batchsize' from the grid. Did you mean 'batch_size'\? "
+                                        r"build takes: units; fit takes: batch_size, epochs."):
+        check_build_accepts(build, [{"batchsize": 32}], ["batch_size", "epochs"])
+
+
+def test_a_fit_key_in_the_grid_and_given_to_the_sweep_is_refused():
+    with pytest.raises(TypeError, match=r"'epochs' is both a grid key and an argument of sweep\(\)"):
+        check_build_accepts(lambda units=8: None, [{"epochs": 2}], ["epochs"], given_to_fit={"epochs": 3})

@@ -169,6 +169,34 @@ def test_a_config_key_build_does_not_take():
     assert counting.calls == 0
 
 
+def test_fit_arguments_as_grid_keys_go_to_each_runs_fit():
+    x, y = data()
+    grid = {"units": [4], "batch_size": [8, 48], "epochs": [2, 3]}
+    result = sweep(build, grid, x, y, validation_split=0.25, verbose=0)
+    assert [run.config for run in result.runs] == [{"units": 4, "batch_size": b, "epochs": e}
+                                                   for b in (8, 48) for e in (2, 3)]
+    assert [run.epochs_done for run in result.runs] == [2, 3, 2, 3]
+    assert [run.epochs for run in result.runs] == [2, 3, 2, 3]        # the progress bars' length
+    # the batch size reached fit: each one trains as a plain fit with that batch size does
+    nbtrain.utils.set_random_seed(result.runs[2].seed)
+    alone = build(units=4).fit(x, y, batch_size=48, epochs=2, validation_split=0.25, verbose=0)
+    assert result.runs[2].history.history == alone.history
+    again = sweep(build, grid, x, y, validation_split=0.25, verbose=0, executor="processes")
+    assert [run.history.history for run in again.runs] == [run.history.history for run in result.runs]
+
+
+def test_a_grid_key_neither_build_nor_fit_takes_and_one_given_twice():
+    x, y = data()
+    counting = CountingBuild()
+    with pytest.raises(TypeError, match="argument 'batchsize' from the grid. Did you mean 'batch_size'.*fit takes:"):
+        sweep(counting, {"batchsize": [16, 32]}, x, y, epochs=1)
+    with pytest.raises(TypeError, match="'epochs' is both a grid key and an argument of sweep"):
+        sweep(counting, {"epochs": [1, 2]}, x, y, epochs=1)
+    with pytest.raises(TypeError, match="sweep\\(\\) sets fit's 'verbose' itself|unexpected keyword argument 'verbose'"):
+        sweep(counting, {"verbose": [0, 1]}, x, y, epochs=1)
+    assert counting.calls == 0
+
+
 @pytest.mark.parametrize("monitor, message", [
     ("val_acc", "no run would log 'val_acc'. Did you mean 'val_accuracy'"),
     ("val_accuracy", "It is a validation metric: pass validation_split="),
