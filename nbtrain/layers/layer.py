@@ -252,8 +252,26 @@ class Layer(VariableNames):
     @property
     def losses(self) -> list[float]:
         """The penalties this layer adds to the loss (Keras's ``layer.losses``): its weights', then, after a
-        direct call ``layer(x)``, its activity regularizer's for that call's output."""
-        return self.weight_penalties() + self.__dict__.get("_call_activity_losses", [])
+        direct call ``layer(x)``, its activity regularizer's for that call's output and what the call added with
+        :meth:`add_loss`."""
+        return (self.weight_penalties() + self.__dict__.get("_call_activity_losses", [])
+                + self.__dict__.get("_call_added_losses", []))
+
+    def add_loss(self, loss) -> None:
+        """Add ``loss`` to the training loss, from inside ``call()`` (Keras's ``add_loss``).
+
+        Compute it from the inputs or weights with ``nbtrain.ops``: its sum is added to the loss that ``fit``
+        minimizes and reports (``loss``, ``val_loss``, ``evaluate``), and its gradient flows back as the
+        output's does. After a direct call ``layer(x)``, ``layer.losses`` lists the values that call added.
+
+        Example:
+            >>> from nbtrain import ops
+            >>> class ActivityRegularization(Layer):
+            ...     def call(self, inputs):
+            ...         self.add_loss(1e-2 * ops.sum(inputs))
+            ...         return inputs
+        """
+        custom_call.add_loss(self, loss)
 
     def weight_penalties(self) -> list[float]:
         """The penalties of the weight regularizers (``kernel_regularizer``, ...), one per regularized weight."""
@@ -284,7 +302,10 @@ class Layer(VariableNames):
             layer.trainable = value
 
     def _sublayers(self) -> list:
-        """Layers wrapped inside this one (Bidirectional, TimeDistributed); they follow its ``trainable``."""
+        """Layers wrapped inside this one (Bidirectional, TimeDistributed, the layers a ``call`` of yours
+        calls); they follow its ``trainable``."""
+        if getattr(self, "_written_with_call", False):
+            return [layer for _, layer in custom_call.sublayers(self)]
         return []
 
     @property
@@ -342,6 +363,9 @@ class Layer(VariableNames):
 
     def cast_weights(self, dtype) -> None:
         """Replace every weight by a copy of another dtype (the float64 gradient checks use this)."""
+        if self.__dict__.get("_weight_owners"):     # a layer of your own calling layers with weights
+            custom_call.cast_with_sublayers(self, dtype)
+            return
         for name in self._weights:
             self._weights[name] = self._weights[name].astype(dtype)
 
@@ -363,6 +387,8 @@ class Layer(VariableNames):
             self.build(shape)
             if not self.built:      # a Keras-style build() that does not call super().build()
                 Layer.build(self, shape)
+            if getattr(self, "_written_with_call", False):     # layers its call() calls: build them, list weights
+                custom_call.track_sublayers(self, shape)
 
     def check_input_shape(self, x: np.ndarray) -> None:
         """Raise a clear error when data do not match the shape the layer was built for."""
@@ -492,16 +518,12 @@ class Layer(VariableNames):
         extra = {name: value for name, value in arguments.items() if name not in ("training", "mask")}
         if any(value is not None for value in extra.values()):
             self._unsupported_call_arguments(extra)
-        if training is None:
-            training = self.training_by_default
         if is_symbolic(x):
             return call_symbolically(self, x, **({} if mask is None else {"mask": mask}))
-        if _is_tracked(x):
-            raise NotImplementedError(
-                f"Layer '{self.name}' ({type(self).__name__}) was called inside another layer's call(), on a "
-                f"tensor being differentiated: nbtrain does not support layers inside layers yet. Put both layers in "
-                f"the model (Sequential, functional, or a Model subclass's call()), or write the computation with "
-                f"nbtrain.ops and add_weight in your layer.")
+        if _is_tracked(x) or custom_call.current_context() is not None:    # inside another layer's call()
+            return custom_call.call_inside(self, x, training, mask)
+        if training is None:
+            training = self.training_by_default
         if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
             arrays = [np.asarray(a) for a in x]
             self.ensure_built([a.shape for a in arrays])
@@ -517,6 +539,8 @@ class Layer(VariableNames):
             y = self.forward(x, training=training)
         if self.activity_regularizer is not None:     # layer.losses then holds this call's penalty, as in Keras
             self._call_activity_losses = [regularizers.activity_penalty(self.activity_regularizer, y)]
+        if getattr(self, "_written_with_call", False):     # and what its call() added with add_loss
+            self._call_added_losses = list(getattr(self.__dict__.get("_last_backprop"), "added_losses", ()))
         return y
 
     def _unsupported_call_arguments(self, arguments: dict) -> None:

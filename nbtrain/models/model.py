@@ -76,6 +76,13 @@ class Model(Trainer, VariableNames):
         """Weight penalties of every layer (Keras's ``model.losses``)."""
         return [value for layer in self.layers for value in layer.losses]
 
+    def add_loss(self, loss) -> None:
+        """Refused, as in Keras 3 (``Model.add_loss`` raises NotImplementedError there too)."""
+        raise NotImplementedError(
+            f"Model '{self.name}': model.add_loss() is not supported (Keras 3 removed it as well). Add the extra "
+            f"loss from a layer: a layer of your own whose call() computes it with nbtrain.ops and calls "
+            f"self.add_loss(value), placed in the model where its inputs are.")
+
     def _on_trainable_changed(self) -> None:
         """Hook for models to skip input gradients nobody needs."""
 
