@@ -101,7 +101,7 @@ def test_numpy_in_call_gets_an_error_that_says_how_call_is_used():
         def call(self, inputs):
             return np.tanh(self.dense(inputs))
 
-    with pytest.raises(TypeError, match=r"builds model .* by running its call\(\) once on symbolic inputs"):
+    with pytest.raises(TypeError, match=r"builds model .* by running its call\(\) on symbolic inputs"):
         UsesNumPy().build((None, 3))
 
 
@@ -118,3 +118,66 @@ def test_save_writes_the_traced_graph_which_loads_as_a_functional_model(rng, tmp
     loaded = keras.models.load_model(tmp_path / "my.keras")
     assert type(loaded).__name__ == "Functional"
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+class TextAndNumbers(keras.Model):
+    """Inputs as a dict, read by key in call(), as the Keras tutorials with several named inputs do."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.text, self.numbers = layers.Dense(4, activation="relu"), layers.Dense(4)
+        self.join, self.head = layers.Concatenate(), layers.Dense(1)
+
+    def call(self, inputs):
+        return self.head(self.join([self.text(inputs["text"]), self.numbers(inputs["numbers"])]))
+
+
+def test_dict_inputs_name_the_inputs_and_reach_call_by_key(rng):
+    x = {"text": rng.random((32, 5)).astype("float32"), "numbers": rng.random((32, 2)).astype("float32")}
+    y = x["text"].sum(axis=1, keepdims=True) - x["numbers"][:, :1]
+    model = TextAndNumbers()
+    model.compile("adam", "mse")
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=20, batch_size=8, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < before
+    assert model.input_names == ["text", "numbers"]
+    reordered = {"numbers": x["numbers"], "text": x["text"]}
+    np.testing.assert_allclose(model.predict(reordered, verbose=0), model(x), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"missing \['numbers'\]"):
+        model.predict({"text": x["text"]}, verbose=0)
+
+
+def test_dict_inputs_by_build_and_two_instances(rng):
+    first, second = TextAndNumbers(), TextAndNumbers()
+    first.build({"text": (None, 5), "numbers": (None, 2)})
+    second.build({"text": (None, 5), "numbers": (None, 2)})
+    assert first.input_names == second.input_names == ["text", "numbers"]
+
+
+class SwitchesOnTraining(keras.Model):
+    """Python control flow on ``training``: one head when training, another in inference."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.body = layers.Dense(3, kernel_initializer="ones")
+        self.train_head = layers.Dense(1, kernel_initializer="ones", use_bias=False)
+        self.infer_head = layers.Dense(1, kernel_initializer="zeros", use_bias=False)
+
+    def call(self, inputs, training=None):
+        x = self.body(inputs)
+        return self.train_head(x) if training else self.infer_head(x)
+
+
+def test_python_control_flow_on_training_runs_the_inference_branch_in_evaluate_and_predict():
+    model = SwitchesOnTraining()
+    model.compile("sgd", "mse")
+    x = np.ones((4, 2), "float32")
+    model.fit(x, np.ones((4, 1)), epochs=2, verbose=0, validation_data=(x, np.full((4, 1), 3.0)))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), 0.0)     # the inference head, untrained
+    assert model.evaluate(x, np.full((4, 1), 3.0), verbose=0) == pytest.approx(9.0)
+    assert [layer.name for layer in model.layers[1:]] == [model.body.name, model.train_head.name,
+                                                          model.infer_head.name]
+    assert not model.infer_head.get_weights()[0].any()      # no loss reached it while training
+    assert model.train_head.get_weights()[0].ravel().tolist() != [1.0, 1.0, 1.0]
+    history = model.fit(x, np.ones((4, 1)), epochs=1, verbose=0, validation_data=(x, np.full((4, 1), 3.0)))
+    assert history.history["val_loss"] == [pytest.approx(9.0)]
