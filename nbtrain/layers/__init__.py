@@ -25,11 +25,12 @@ from nbtrain.layers.regularization import GaussianDropout, GaussianNoise, Spatia
 from nbtrain.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
                                       SeparableConvolution1D, SeparableConvolution2D)
 from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Permute, RepeatVector
-from nbtrain.layers import symbolic
+from nbtrain.layers import operators, symbolic
+from nbtrain.layers.operators import TensorOperator
 
 # x + y, x - y, x * y and x / 255 on symbolic tensors add these layers; symbolic.py cannot import them itself,
 # because their modules import layer.py, which imports symbolic.py.
-symbolic.use_arithmetic_layers(add=Add, subtract=Subtract, multiply=Multiply, rescaling=Rescaling)
+symbolic.use_arithmetic_layers(add=Add, subtract=Subtract, multiply=Multiply, rescaling=Rescaling, operators=operators)
 
 __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
            "AvgPool1D", "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D",
@@ -43,7 +44,7 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePoo
            "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation",
            "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
            "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax",
-           "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TimeDistributed",
+           "SpatialDropout1D", "SpatialDropout2D", "Subtract", "SymbolicTensor", "TensorOperator", "TimeDistributed",
            "UnitNormalization", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "add", "average",
            "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
 

@@ -186,11 +186,17 @@ def weight_variable(layer, name: str):
 
 # ----- layers inside layers ---------------------------------------------------------------------------------
 
+_layer_base = ()     # nbtrain.layers.layer.Layer, handed over by layer.py (which imports this module)
+
+
+def use_layer_base(layer_class: type) -> None:
+    """Tell this module the ``Layer`` base class, to recognize sublayers among a layer's attributes."""
+    global _layer_base
+    _layer_base = layer_class
+
 def sublayers(layer) -> list:
     """The layers held in ``layer``'s attributes (directly, or in lists, tuples and dicts), in the order they
     were assigned: Keras tracks these as the layer's sublayers."""
-    from nbtrain.layers.layer import Layer
-
     found = []
     for name, value in vars(layer).items():
         if name.startswith("_"):
@@ -198,7 +204,7 @@ def sublayers(layer) -> list:
         items = (value.items() if isinstance(value, dict)
                  else enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)])
         for key, item in items:
-            if isinstance(item, Layer) and item is not layer:
+            if isinstance(item, _layer_base) and item is not layer:
                 found.append((name if key is None else f"{name}.{key}", item))
     return found
 
@@ -351,7 +357,7 @@ def run_on_zeros(layer, input_shape) -> np.ndarray:
     several = bool(input_shape) and isinstance(input_shape[0], (list, tuple))
     shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
     zeros = [np.zeros(tuple(2 if d is None else d for d in shape), np.float32) for shape in shapes]
-    with _recording(_CallContext(False)):
+    with _recording(_CallContext(False)), np.errstate(all="ignore"):     # zeros: 1 / x may be inf here
         output = layer.call(zeros if several else zeros[0], **call_keywords(layer, False, None))
     if isinstance(output, (list, tuple)):
         raise TypeError(f"Layer '{layer.name}' ({type(layer).__name__}): nbtrain's layers of your own return one "

@@ -593,6 +593,7 @@ LAYERS = Registry("layer", base=Layer, search_subclasses=True)
 """Every built-in layer class by name, with Keras's other names (``"Convolution2D"``); classes register
 themselves when defined (``Layer.__init_subclass__``)."""
 LAYERS.register()(Layer)
+custom_call.use_layer_base(Layer)
 
 
 def _is_shape_list(shape) -> bool:
