@@ -130,7 +130,7 @@ def apply_call(layer, x, training, need_input_grad, mask=None):
     and returns dL/dx (None when not needed, or for integer inputs, which have no gradient).
     """
     from nbtrain.ops import sum as ops_sum
-    from nbtrain.ops.autodiff import GradientTape, Tensor
+    from nbtrain.ops.autodiff import GradientTape, Tensor, Variable
 
     several = isinstance(x, (list, tuple))
     arrays = list(x) if several else [x]
@@ -139,10 +139,10 @@ def apply_call(layer, x, training, need_input_grad, mask=None):
         inputs = [tape.watch(a) if np.asarray(a).dtype.kind == "f" else a for a in arrays]
         output = layer.call(inputs if several else inputs[0], **call_keywords(layer, training, mask))
         added = [ops_sum(loss) for loss in context.losses]     # Keras adds ops.sum of each added loss
-    if isinstance(output, (list, tuple)):
-        raise TypeError(f"Layer '{layer.name}' ({type(layer).__name__}): nbtrain's layers of your own return one "
-                        f"tensor from call(); return the outputs from separate layers, or concatenate them.")
-    value = np.asarray(output.value if isinstance(output, Tensor) else output)
+    several_outputs = isinstance(output, (list, tuple))
+    outputs = list(output) if several_outputs else [output]
+    # A returned Variable (a running total) is copied: later calls change the variable, not this output.
+    values = [np.array(o.value) if isinstance(o, Variable) else np.asarray(_plain(o)) for o in outputs]
     trainable = list(layer.params) if layer.trainable else []
     variables = [weight_variable(layer, name) for name in trainable]
     tracked_losses = [loss for loss in added if isinstance(loss, Tensor)]
@@ -151,7 +151,9 @@ def apply_call(layer, x, training, need_input_grad, mask=None):
         sources = [t for t in inputs if isinstance(t, Tensor)] if need_input_grad else []
         # The added losses count once each in the total loss: upstream gradient 1. grad_output is None when
         # only they reach the loss (a model compiled without a loss).
-        targets, upstream = ([output], [grad_output]) if grad_output is not None else ([], [])
+        grad_outputs = list(grad_output) if several_outputs and grad_output is not None else [grad_output]
+        pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if g is not None and isinstance(o, Tensor)]
+        targets, upstream = [o for o, _ in pairs], [g for _, g in pairs]
         targets += tracked_losses
         upstream += [np.ones((), loss.value.dtype) for loss in tracked_losses]
         grads = tape.gradient(targets, sources + variables, output_gradients=upstream) \
@@ -167,7 +169,7 @@ def apply_call(layer, x, training, need_input_grad, mask=None):
         return input_grads if several else input_grads[0]
 
     backprop.added_losses = [float(np.asarray(_plain(loss))) for loss in added]
-    return value, backprop
+    return (values if several_outputs else values[0]), backprop
 
 
 def added_loss_total(backprop) -> float:
@@ -187,6 +189,8 @@ def weight_variable(layer, name: str):
 # ----- layers inside layers ---------------------------------------------------------------------------------
 
 _layer_base = ()     # nbtrain.layers.layer.Layer, handed over by layer.py (which imports this module)
+# A model's attributes that list the layers of its graph, not the layers its call() uses.
+_MODEL_ATTRIBUTES = frozenset({"layers", "inputs", "outputs"})
 
 
 def use_layer_base(layer_class: type) -> None:
@@ -198,8 +202,9 @@ def sublayers(layer) -> list:
     """The layers held in ``layer``'s attributes (directly, or in lists, tuples and dicts), in the order they
     were assigned: Keras tracks these as the layer's sublayers."""
     found = []
-    for name, value in vars(layer).items():
-        if name.startswith("_"):
+    source = layer._attribute_source()
+    for name, value in vars(source).items():
+        if name.startswith("_") or (source is not layer and name in _MODEL_ATTRIBUTES):
             continue
         items = (value.items() if isinstance(value, dict)
                  else enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)])
@@ -348,20 +353,25 @@ def inferred_output_shape(layer, input_shape):
     shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
     output = run_on_zeros(layer, input_shape)
     batch_unknown = shapes[0][:1] == (None,)
-    return ((None,) if batch_unknown else output.shape[:1]) + tuple(output.shape[1:])
+    found = [((None,) if batch_unknown else o.shape[:1]) + tuple(o.shape[1:]) for o in _as_list(output)]
+    return found if isinstance(output, list) else found[0]
 
 
-def run_on_zeros(layer, input_shape) -> np.ndarray:
+def _as_list(output) -> list:
+    return output if isinstance(output, list) else [output]
+
+
+def run_on_zeros(layer, input_shape):
     """``layer.call`` on zeros of ``input_shape`` in inference mode (a batch of 2 for an unknown batch size),
-    its added losses dropped: to learn the output shape and build the sublayers it calls."""
+    its added losses dropped: to learn the output shape and build the sublayers it calls. Returns an array, or
+    a list of arrays for a ``call`` returning several."""
     several = bool(input_shape) and isinstance(input_shape[0], (list, tuple))
     shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
     zeros = [np.zeros(tuple(2 if d is None else d for d in shape), np.float32) for shape in shapes]
     with _recording(_CallContext(False)), np.errstate(all="ignore"):     # zeros: 1 / x may be inf here
         output = layer.call(zeros if several else zeros[0], **call_keywords(layer, False, None))
     if isinstance(output, (list, tuple)):
-        raise TypeError(f"Layer '{layer.name}' ({type(layer).__name__}): nbtrain's layers of your own return one "
-                        f"tensor from call(); return the outputs from separate layers, or concatenate them.")
+        return [np.asarray(_plain(o)) for o in output]
     return np.asarray(_plain(output))
 
 

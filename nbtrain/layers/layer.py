@@ -301,6 +301,10 @@ class Layer(VariableNames):
         for layer in self._sublayers():
             layer.trainable = value
 
+    def _attribute_source(self):
+        """The object whose attributes hold the layers this layer's ``call`` uses (itself)."""
+        return self
+
     def _sublayers(self) -> list:
         """Layers wrapped inside this one (Bidirectional, TimeDistributed, the layers a ``call`` of yours
         calls); they follow its ``trainable``."""
@@ -317,17 +321,23 @@ class Layer(VariableNames):
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """All weights, trainable and not, in creation order."""
-        return list(self._weights.values())
+        """All weights, trainable and not, in creation order. A layer written with ``call`` lists them as the
+        Variables ``add_weight`` returned (Keras's ``layer.weights == [layer.w, layer.b]``)."""
+        return self._as_listed(list(self._weights))
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return list(self.params.values())
+        return self._as_listed(list(self.params))
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        trainable_ids = {id(w) for w in self.trainable_weights}
-        return [w for w in self._weights.values() if id(w) not in trainable_ids]
+        trainable = set(self.params)
+        return self._as_listed([name for name in self._weights if name not in trainable])
+
+    def _as_listed(self, names) -> list:
+        if getattr(self, "_written_with_call", False):
+            return [custom_call.weight_variable(self, name) for name in names]
+        return [self._weights[name] for name in names]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in Keras order (e.g. kernel, then bias)."""

@@ -12,8 +12,11 @@ differently in that mode, evaluate and predict run that second graph (the layers
 Inputs may be one array, a list of arrays (``call`` gets a list) or a dict of arrays (``call`` gets a dict
 with the same keys, ``inputs["text"]``, and each key names an input).
 
-Python code in ``call()`` runs once, while tracing: build the computation from layers (``layers.Concatenate``,
-``layers.Lambda`` around ``nbtrain.ops``, layers of your own), not from NumPy on the tensors.
+A ``call()`` that cannot become a graph of layers (it computes with ``nbtrain.ops`` on the tensors, uses a
+layer returning several tensors, or calls ``self.add_loss``, as the guide's variational autoencoder does) runs
+instead as one layer of your own (:class:`_ModelCall`): on every batch, in the batch's mode, recorded by the
+tape, the weights of the layers it calls listed as that layer's. Such a model trains, evaluates, predicts and
+saves its weights; ``model.save()`` refuses it, since no graph describes it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import inspect
 import numpy as np
 
 from nbtrain.layers.input_layer import Input
+from nbtrain.layers.layer import Layer
 from nbtrain.models.functional import Functional, _topological_nodes
 from nbtrain.models.model import use_traced_class_maker
 
@@ -65,26 +69,46 @@ class TracedModel(Functional):
 
     def _trace(self, inputs) -> None:
         takes_training = "training" in inspect.signature(self.call).parameters
-        outputs = self._call_symbolically_once(inputs, {"training": True} if takes_training else {})
-        self._set_graph(inputs, outputs)
         self._graphs = None
-        if takes_training:      # Python code may connect the layers differently in inference
-            self._trace_inference(self._call_symbolically_once(inputs, {"training": False}))
+        try:
+            outputs = self.call(inputs, **({"training": True} if takes_training else {}))
+        except Exception as error:      # not a graph of layers: run call() as one layer, on every batch
+            self._run_call_as_one_layer(inputs, error)
+        else:
+            self._set_graph(inputs, outputs)
+            if takes_training:      # Python code may connect the layers differently in inference
+                self._trace_inference(self.call(inputs, training=False))
         self.built = True
         self._on_trainable_changed()
         if getattr(self, "_trainable_at_compile", None) is not None:    # compiled before its layers were known
             self._trainable_at_compile = self._trainable_state()
             self._variable_refs = None
 
-    def _call_symbolically_once(self, inputs, keywords):
+    def _run_call_as_one_layer(self, inputs, trace_error) -> None:
+        keys = list(inputs) if isinstance(inputs, dict) else None
+        tensors = list(inputs.values()) if keys else inputs
         try:
-            return self.call(inputs, **keywords)
+            outputs = _ModelCall(self, keys)(tensors)
         except Exception as error:
-            raise type(error)(
-                f"nbtrain builds model '{self.name}' by running its call() on symbolic inputs, and that "
-                f"failed: {error}. In call(), apply layers to the inputs (layers.Concatenate, layers.Lambda around "
-                f"nbtrain.ops, or a layer of your own); NumPy and nbtrain.ops cannot work on the symbolic "
-                f"tensors directly.") from error
+            raise type(error)(f"{error} (nbtrain could not trace model '{self.name}''s call() into a graph of layers "
+                              f"either: {trace_error})") from error
+        self._set_graph(inputs, outputs)
+        self._call_as_one_layer = True
+
+    def save(self, filepath, *args, **kwargs):
+        if getattr(self, "_call_as_one_layer", False):
+            raise NotImplementedError(_NOT_SAVED.format(name=self.name))
+        return super().save(filepath, *args, **kwargs)
+
+    def add_loss(self, loss) -> None:
+        """``self.add_loss(...)`` in ``call()``: an extra loss, as a layer's (the model then runs ``call()`` as
+        one layer, see the module docstring)."""
+        from nbtrain.layers import custom_call
+
+        if custom_call.current_context() is None:
+            raise NotImplementedError(f"Model '{self.name}': add_loss() works inside call(), as in Keras; call it "
+                                      f"there with a value computed with nbtrain.ops.")
+        custom_call.add_loss(self, loss)
 
     # ----- one graph per mode, when call() connects the layers differently --------------------------------
 
@@ -155,6 +179,35 @@ class TracedModel(Functional):
     def _on_trainable_changed(self) -> None:
         if self.built:
             super()._on_trainable_changed()
+
+
+class _ModelCall(Layer):
+    """A subclassed model's ``call()`` run as one layer of your own: each batch runs it under the tape, in the
+    batch's mode, and the layers it calls are this layer's sublayers (their weights listed as its own, under
+    their attribute names: ``encoder/dense_proj/kernel``). Made by :class:`TracedModel`; not saved."""
+
+    def __init__(self, model, keys=None):
+        super().__init__(name=f"{model.name}_call")
+        self._model, self._keys = model, keys
+        self._takes_training = "training" in inspect.signature(model.call).parameters
+
+    def call(self, inputs, training=None):
+        if self._keys is not None:
+            inputs = dict(zip(self._keys, inputs if isinstance(inputs, list) else [inputs]))
+        return self._model.call(inputs, **({"training": training} if self._takes_training else {}))
+
+    def _attribute_source(self):
+        """Where this layer's sublayers are found: the model's attributes (its layers are made in __init__)."""
+        return self._model
+
+    def get_config(self):
+        raise NotImplementedError(_NOT_SAVED.format(name=self._model.name))
+
+
+_NOT_SAVED = ("Model '{name}' runs its call() as a whole (it computes with nbtrain.ops on the tensors, or adds "
+              "losses), so no graph of layers describes it and model.save() cannot write it. Save its weights "
+              "instead: model.save_weights('model.weights.h5'), then load_weights() into a new instance built on "
+              "data of the same shape.")
 
 
 def _wiring(nodes, outputs, inputs) -> list:

@@ -142,7 +142,7 @@ def test_a_layer_calling_layers_lists_their_weights_as_its_own():
         "dense/kernel", "dense/bias", "norm/gamma", "norm/beta", "norm/moving_mean", "norm/moving_variance",
         "linears.0/variable_0", "linears.0/variable_1", "linears.1/variable_0", "linears.1/variable_1"]
     assert len(block.trainable_weights) == 8 and len(block.non_trainable_weights) == 2
-    assert block.weights[0] is block.dense._weights["kernel"]   # the same arrays: updates reach the sublayer
+    assert block.weights[0].value is block.dense._weights["kernel"]     # the same arrays: updates reach it
     assert len(block.losses) == 1       # the Dense kernel's L2 penalty, as Keras lists sublayers' losses
     block.trainable = False
     assert block.params == {} and not block.dense.trainable
