@@ -266,7 +266,7 @@ class Layer(VariableNames):
 
         Example:
             >>> from nbtrain import ops
-            >>> class ActivityRegularization(Layer):
+            >>> class SumPenalty(Layer):
             ...     def call(self, inputs):
             ...         self.add_loss(1e-2 * ops.sum(inputs))
             ...         return inputs

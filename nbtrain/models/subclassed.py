@@ -72,12 +72,14 @@ class TracedModel(Functional):
         self._graphs = None
         try:
             outputs = self.call(inputs, **({"training": True} if takes_training else {}))
+            # Python code may connect the layers differently in inference: trace that mode too
+            inference_outputs = self.call(inputs, training=False) if takes_training else None
         except Exception as error:      # not a graph of layers: run call() as one layer, on every batch
             self._run_call_as_one_layer(inputs, error)
         else:
             self._set_graph(inputs, outputs)
-            if takes_training:      # Python code may connect the layers differently in inference
-                self._trace_inference(self.call(inputs, training=False))
+            if takes_training:
+                self._trace_inference(inference_outputs)
         self.built = True
         self._on_trainable_changed()
         if getattr(self, "_trainable_at_compile", None) is not None:    # compiled before its layers were known
