@@ -317,6 +317,10 @@ class Layer(VariableNames):
         """The trainable weights by name (empty when ``trainable`` is False)."""
         if not self._trainable:
             return {}
+        owners = self.__dict__.get("_weight_owners")
+        if owners:      # a sublayer's weight is trained while that sublayer is trainable (it may be frozen later)
+            return {n: self._weights[n] for n in self._trainable_weight_names
+                    if n not in owners or owners[n][1] in owners[n][0].params}
         return {n: self._weights[n] for n in self._trainable_weight_names}
 
     @property

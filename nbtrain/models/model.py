@@ -69,7 +69,9 @@ class Model(Trainer, VariableNames):
         return self.fit_outcome.interrupted_at
 
     def _trainable_state(self):
-        return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
+        # with the layers that layers of your own call (freezing one of them changes what trains)
+        inner = tuple(sub.trainable for layer in self.layers for sub in layer._sublayers())
+        return tuple(layer.trainable for layer in self.layers) + inner + (self.trainable,)
 
     @property
     def losses(self) -> list[float]:

@@ -148,6 +148,21 @@ def test_a_layer_calling_layers_lists_their_weights_as_its_own():
     assert block.params == {} and not block.dense.trainable
 
 
+def test_freezing_a_layer_inside_a_layer_stops_its_training():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 3)).astype("float32"), rng.standard_normal((32, 3)).astype("float32")
+    block = Block()
+    model = keras.Sequential([keras.Input((3,)), block])
+    model.compile("adam", "mse")
+    block.dense.trainable = False
+    assert "dense/kernel" not in block.params and "linears.0/variable_0" in block.params
+    frozen, trained = block.dense.get_weights()[0], block.linears[0].get_weights()[0]
+    with pytest.warns(UserWarning, match="trainable"):      # changed after compile(), as for any layer
+        model.fit(x, y, epochs=2, verbose=0)
+    np.testing.assert_array_equal(block.dense.get_weights()[0], frozen)
+    assert not np.array_equal(block.linears[0].get_weights()[0], trained)
+
+
 def test_gradients_through_layers_inside_layers(rng):
     check_layer(Block(), rng.standard_normal((6, 3)), rng, training=False)
 
