@@ -278,12 +278,25 @@ def call_inside(layer, x, training, mask):
     shapes = [tuple(np.shape(_plain(item))) for item in items]
     layer.ensure_built(shapes if several else shapes[0])
     if getattr(layer, "_written_with_call", False):
-        return layer.call(x, **call_keywords(layer, training, mask))
-    if layer.activity_regularizer is not None:
-        raise NotImplementedError(f"Layer '{layer.name}' has an activity_regularizer, which nbtrain does not "
-                                  f"apply to a layer called inside another layer's call() yet; add "
-                                  f"self.add_loss(...) in the outer layer's call() instead.")
-    return _recorded_apply(layer, x, several, items, training, mask, Tensor)
+        output = layer.call(x, **call_keywords(layer, training, mask))
+    else:
+        output = _recorded_apply(layer, x, several, items, training, mask, Tensor)
+    if layer.activity_regularizer is not None and context is not None:
+        _add_activity_penalty(layer, output)
+    return output
+
+
+def _add_activity_penalty(layer, output) -> None:
+    """An inner layer's ``activity_regularizer``: its penalty joins the added losses, with its gradient."""
+    from nbtrain.ops.autodiff import make_result
+    from nbtrain.regularizers import activity_penalty, activity_penalty_gradient
+
+    regularizer = layer.activity_regularizer
+    for value in (output if isinstance(output, (list, tuple)) else [output]):
+        array = np.asarray(_plain(value))
+        penalty = np.asarray(activity_penalty(regularizer, array), array.dtype)
+        add_loss(layer, make_result(penalty, [value], [
+            lambda grad, array=array: grad * activity_penalty_gradient(regularizer, array)]))
 
 
 def _recorded_apply(layer, x, several, items, training, mask, Tensor):

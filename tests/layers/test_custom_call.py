@@ -120,7 +120,7 @@ class Block(keras.layers.Layer):
     def __init__(self, units=4, **kwargs):
         super().__init__(**kwargs)
         self.units = units
-        self.dense = layers.Dense(units, activation="tanh", kernel_regularizer="l2")
+        self.dense = layers.Dense(units, activation="tanh", kernel_regularizer="l2", activity_regularizer="l1")
         self.norm = layers.BatchNormalization()
         self.drop = layers.Dropout(0.5)
         self.linears = [Linear(units), Linear(3)]
@@ -143,7 +143,7 @@ def test_a_layer_calling_layers_lists_their_weights_as_its_own():
         "linears.0/variable_0", "linears.0/variable_1", "linears.1/variable_0", "linears.1/variable_1"]
     assert len(block.trainable_weights) == 8 and len(block.non_trainable_weights) == 2
     assert block.weights[0].value is block.dense._weights["kernel"]     # the same arrays: updates reach it
-    assert len(block.losses) == 1       # the Dense kernel's L2 penalty, as Keras lists sublayers' losses
+    assert len(block.losses) == 2       # the Dense kernel's L2 and activity L1 penalties, as Keras lists them
     block.trainable = False
     assert block.params == {} and not block.dense.trainable
 
