@@ -198,6 +198,7 @@ def use_layer_base(layer_class: type) -> None:
     global _layer_base
     _layer_base = layer_class
 
+
 def sublayers(layer) -> list:
     """The layers held in ``layer``'s attributes (directly, or in lists, tuples and dicts), in the order they
     were assigned: Keras tracks these as the layer's sublayers."""
@@ -268,8 +269,6 @@ def call_inside(layer, x, training, mask):
 
     ``training`` left unset follows the outer call's mode, as Keras propagates it.
     """
-    from nbtrain.ops.autodiff import Tensor
-
     context = current_context()
     if training is None:
         training = context.training if context is not None else layer.training_by_default
@@ -280,7 +279,7 @@ def call_inside(layer, x, training, mask):
     if getattr(layer, "_written_with_call", False):
         output = layer.call(x, **call_keywords(layer, training, mask))
     else:
-        output = _recorded_apply(layer, x, several, items, training, mask, Tensor)
+        output = _recorded_apply(layer, items, several, training, mask)
     if layer.activity_regularizer is not None and context is not None:
         _add_activity_penalty(layer, output)
     return output
@@ -299,10 +298,10 @@ def _add_activity_penalty(layer, output) -> None:
             lambda grad, array=array: grad * activity_penalty_gradient(regularizer, array)]))
 
 
-def _recorded_apply(layer, x, several, items, training, mask, Tensor):
-    """A built-in layer's fused ``_apply`` as one recorded op: its backprop gives the gradients of the inputs
-    and of the layer's trainable weights, which the tape then sends on."""
-    from nbtrain.ops.autodiff import unwrap
+def _recorded_apply(layer, items, several, training, mask):
+    """A built-in layer's fused ``_apply`` on ``items`` (its inputs) as one recorded op: its backprop gives the
+    gradients of the inputs and of the layer's trainable weights, which the tape then sends on."""
+    from nbtrain.ops.autodiff import Tensor, unwrap
 
     arrays = [_plain(item) for item in items]
     need_input_grad = any(isinstance(item, Tensor) for item in items)

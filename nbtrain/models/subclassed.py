@@ -27,7 +27,7 @@ import numpy as np
 
 from nbtrain.layers.input_layer import Input
 from nbtrain.layers.layer import Layer
-from nbtrain.models.functional import Functional, _topological_nodes
+from nbtrain.models.functional import Functional, _as_tensor_list, _topological_nodes
 from nbtrain.models.model import use_traced_class_maker
 
 
@@ -118,8 +118,6 @@ class TracedModel(Functional):
 
     def _trace_inference(self, outputs) -> None:
         """Keep the graph ``call(training=False)`` traced when it differs from the training one."""
-        from nbtrain.models.functional import _as_tensor_list
-
         tensors, keys = _as_tensor_list(outputs, "outputs")
         nodes = _topological_nodes(tensors, self.inputs)
         if _wiring(nodes, tensors, self.inputs) == _wiring(self._nodes, self.outputs, self.inputs):
