@@ -245,3 +245,22 @@ def test_model_add_loss_outside_call_is_refused():
     model = ComputesWithOps()
     with pytest.raises(NotImplementedError, match="inside call"):
         model.add_loss(1.0)
+
+
+def test_dict_inputs_reach_a_call_run_as_one_layer(rng):
+    class JoinsWithOps(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.text, self.numbers, self.head = layers.Dense(4), layers.Dense(4), layers.Dense(1)
+
+        def call(self, inputs):
+            joined = ops.concatenate([self.text(inputs["text"]), ops.tanh(self.numbers(inputs["numbers"]))], axis=-1)
+            return self.head(joined)
+
+    x = {"text": rng.random((32, 5)).astype("float32"), "numbers": rng.random((32, 2)).astype("float32")}
+    model = JoinsWithOps()
+    model.compile("adam", "mse")
+    model.fit(x, rng.random((32, 1)), epochs=2, verbose=0)
+    assert model.input_names == ["text", "numbers"] and type(model.layers[-1]).__name__ == "_ModelCall"
+    reordered = {"numbers": x["numbers"], "text": x["text"]}
+    np.testing.assert_allclose(model.predict(reordered, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
