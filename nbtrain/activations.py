@@ -119,8 +119,20 @@ class ActivationFunction:
         self._backward = backward
 
     def __call__(self, x):
-        """Apply the activation to ``x`` (a NumPy array of any shape)."""
+        """Apply the activation to ``x`` (a NumPy array of any shape, or a tensor in a layer's ``call``)."""
+        tracked = _tracked_tensor(x)
+        if tracked is not None:
+            return self._recorded(tracked)
         return self._forward(_as_float_array(x))
+
+    def _recorded(self, x):
+        """The activation of a tracked ``nbtrain.ops`` tensor, recorded with this activation's own gradient
+        (``keras.activations.relu(x)`` in a custom layer's ``call``, as Keras allows)."""
+        from nbtrain.ops.autodiff import make_result
+
+        value = x.value
+        y = self(value)
+        return make_result(y, [x], [lambda grad: self.backward(grad, value, y)])
 
     def backward(self, grad_y, x, y):
         """Return dL/dx given ``grad_y`` = dL/dy, the input ``x`` and the output ``y = self(x)``."""
@@ -156,6 +168,9 @@ class _BuiltinActivation(ActivationFunction):
         """Apply the activation; extra arguments are Keras options, e.g. ``elu(x, alpha=0.5)``."""
         if args or kwargs:
             return self.with_options(*args, **kwargs)(x)
+        tracked = _tracked_tensor(x)
+        if tracked is not None:
+            return self._recorded(tracked)
         return self._forward(_as_float_array(x), **self.options)
 
     def _vector_jacobian_product(self, grad_y, x, y):
@@ -231,6 +246,17 @@ def _coerce_option(activation: str, key: str, value, default):
             return float(value)
         expected = "a number" + (" or None" if default is None else "")
     raise TypeError(f"{activation}(): {key} must be {expected}, got {value!r}.")
+
+
+def _tracked_tensor(x):
+    """``x`` as a tracked ``nbtrain.ops`` Tensor (a Variable a tape watches gives its tensor), or None for
+    data; recognized without importing the tape, which ``import nbtrain`` never loads."""
+    if type(x).__module__ != "nbtrain.ops.autodiff":
+        return None
+    from nbtrain.ops.autodiff import Tensor, unwrap
+
+    tensor = unwrap(x)
+    return tensor if isinstance(tensor, Tensor) else None
 
 
 def _as_float_array(x) -> np.ndarray:

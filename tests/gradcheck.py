@@ -70,8 +70,9 @@ def check_layer(layer, x, rng, training=False, reset_noise=None, **forward_kwarg
 
     upstream = rng.standard_normal(np.shape(forward()))
 
-    def scalar():
-        return float(np.sum(forward() * upstream))
+    def scalar():       # with what the call added with add_loss (a layer written with call())
+        output = forward()
+        return float(np.sum(output * upstream)) + sum(getattr(layer.last_backprop(), "added_losses", ()))
 
     forward()
     grad_x = layer.backward(upstream)
@@ -83,16 +84,17 @@ def check_layer(layer, x, rng, training=False, reset_noise=None, **forward_kwarg
 
 
 def check_model_gradients(model, xs, rng):
-    """Check a model's backward pass against central differences of ``sum(outputs * G)``, for every trainable
-    weight, with float64 weights and inputs and a random ``G`` per output."""
+    """Check a model's backward pass against central differences of ``sum(outputs * G)`` (plus the losses its
+    layers add), for every trainable weight, with float64 weights and inputs and a random ``G`` per output."""
     for layer in model.layers:
         layer.cast_weights(np.float64)
     xs = [x.astype(np.float64) for x in xs]
     outputs = model._forward(xs, training=False)
     upstream = [rng.standard_normal(o.shape) for o in outputs]
 
-    def scalar():
-        return sum(float(np.sum(o * g)) for o, g in zip(model._forward(xs, training=False), upstream))
+    def scalar():       # with the losses layers added with add_loss
+        outputs = model._forward(xs, training=False)
+        return sum(float(np.sum(o * g)) for o, g in zip(outputs, upstream)) + getattr(model, "_added_loss", 0.0)
 
     model._forward(xs, training=False)
     model._backward([(g, False) for g in upstream])

@@ -450,3 +450,14 @@ def test_in_place_form_exists_only_for_builtins_with_default_options():
     assert activations.in_place_form(activations.relu.with_options(max_value=6.0)) is None
     assert activations.in_place_form(activations.softmax.with_options(axis=0)) is None
     assert activations.in_place_form(activations.elu) is None
+
+
+
+@pytest.mark.parametrize("case", GRADIENT_CASES, ids=[case[0] for case in GRADIENT_CASES])
+def test_activations_of_tracked_tensors_are_differentiated(case, rng):
+    """``keras.activations.relu(x)`` inside a custom layer's call(): recorded with the activation's gradient."""
+    from gradcheck import check_ops_function
+
+    name, activation, kinks, shape, width = case
+    x = away_from_kinks(rng.uniform(-width, width, size=shape), kinks)
+    check_ops_function(lambda t: activation(t), [x], rng, name)

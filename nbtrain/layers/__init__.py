@@ -31,29 +31,31 @@ from nbtrain.layers.regularization import (GaussianDropout, GaussianNoise, Spati
 from nbtrain.layers.separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
                                       SeparableConvolution1D, SeparableConvolution2D)
 from nbtrain.layers.reshaping import Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector
-from nbtrain.layers import symbolic
+from nbtrain.layers import operators, symbolic
+from nbtrain.layers.operators import TensorOperator
 
 # x + y, x - y, x * y and x / 255 on symbolic tensors add these layers; symbolic.py cannot import them itself,
 # because their modules import layer.py, which imports symbolic.py.
-symbolic.use_arithmetic_layers(add=Add, subtract=Subtract, multiply=Multiply, rescaling=Rescaling)
+symbolic.use_arithmetic_layers(add=Add, subtract=Subtract, multiply=Multiply, rescaling=Rescaling, operators=operators)
 
 __all__ = ["Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
            "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "BatchNormalization", "Bidirectional",
            "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
            "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose",
            "Cropping1D", "Cropping2D", "Cropping3D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Dot", "Dropout",
-           "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-           "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalMaxPooling1D",
-           "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization", "GRUCell", "Identity", "Input", "InputLayer",
-           "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D", "MaxPool2D",
-           "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum", "Multiply",
-           "Normalization", "PReLU", "Permute", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation",
-           "RandomTranslation", "RandomZoom", "RNN", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
-           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell", "Softmax",
-           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "StackedRNNCells", "Subtract", "SymbolicTensor", "TimeDistributed",
-           "UnitNormalization", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
-           "ZeroPadding3D", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
+           "ELU", "Embedding", "Flatten", "GRU", "GRUCell", "GaussianDropout", "GaussianNoise",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D",
+           "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization", "Identity",
+           "Input", "InputLayer", "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "Masking",
+           "MaxPool1D", "MaxPool2D", "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum",
+           "Minimum", "Multiply", "Normalization", "PReLU", "Permute", "RNN", "RandomBrightness", "RandomContrast",
+           "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector", "Rescaling",
+           "Reshape", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+           "SimpleRNN", "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+           "StackedRNNCells", "Subtract", "SymbolicTensor", "TensorOperator", "TimeDistributed", "UnitNormalization",
+           "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "add",
+           "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
 
 _NOT_IN_NBTRAIN = {
     "MultiHeadAttention": "Attention layers are not implemented yet.",

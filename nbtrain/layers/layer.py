@@ -252,8 +252,26 @@ class Layer(VariableNames):
     @property
     def losses(self) -> list[float]:
         """The penalties this layer adds to the loss (Keras's ``layer.losses``): its weights', then, after a
-        direct call ``layer(x)``, its activity regularizer's for that call's output."""
-        return self.weight_penalties() + self.__dict__.get("_call_activity_losses", [])
+        direct call ``layer(x)``, its activity regularizer's for that call's output and what the call added with
+        :meth:`add_loss`."""
+        return (self.weight_penalties() + self.__dict__.get("_call_activity_losses", [])
+                + self.__dict__.get("_call_added_losses", []))
+
+    def add_loss(self, loss) -> None:
+        """Add ``loss`` to the training loss, from inside ``call()`` (Keras's ``add_loss``).
+
+        Compute it from the inputs or weights with ``nbtrain.ops``: its sum is added to the loss that ``fit``
+        minimizes and reports (``loss``, ``val_loss``, ``evaluate``), and its gradient flows back as the
+        output's does. After a direct call ``layer(x)``, ``layer.losses`` lists the values that call added.
+
+        Example:
+            >>> from nbtrain import ops
+            >>> class SumPenalty(Layer):
+            ...     def call(self, inputs):
+            ...         self.add_loss(1e-2 * ops.sum(inputs))
+            ...         return inputs
+        """
+        custom_call.add_loss(self, loss)
 
     def weight_penalties(self) -> list[float]:
         """The penalties of the weight regularizers (``kernel_regularizer``, ...), one per regularized weight."""
@@ -283,8 +301,15 @@ class Layer(VariableNames):
         for layer in self._sublayers():
             layer.trainable = value
 
+    def _attribute_source(self):
+        """The object whose attributes hold the layers this layer's ``call`` uses (itself)."""
+        return self
+
     def _sublayers(self) -> list:
-        """Layers wrapped inside this one (Bidirectional, TimeDistributed); they follow its ``trainable``."""
+        """Layers wrapped inside this one (Bidirectional, TimeDistributed, the layers a ``call`` of yours
+        calls); they follow its ``trainable``."""
+        if getattr(self, "_written_with_call", False):
+            return [layer for _, layer in custom_call.sublayers(self)]
         return []
 
     @property
@@ -292,21 +317,31 @@ class Layer(VariableNames):
         """The trainable weights by name (empty when ``trainable`` is False)."""
         if not self._trainable:
             return {}
+        owners = self.__dict__.get("_weight_owners")
+        if owners:      # a sublayer's weight is trained while that sublayer is trainable (it may be frozen later)
+            return {n: self._weights[n] for n in self._trainable_weight_names
+                    if n not in owners or owners[n][1] in owners[n][0].params}
         return {n: self._weights[n] for n in self._trainable_weight_names}
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """All weights, trainable and not, in creation order."""
-        return list(self._weights.values())
+        """All weights, trainable and not, in creation order. A layer written with ``call`` lists them as the
+        Variables ``add_weight`` returned (Keras's ``layer.weights == [layer.w, layer.b]``)."""
+        return self._as_listed(list(self._weights))
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return list(self.params.values())
+        return self._as_listed(list(self.params))
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        trainable_ids = {id(w) for w in self.trainable_weights}
-        return [w for w in self._weights.values() if id(w) not in trainable_ids]
+        trainable = set(self.params)
+        return self._as_listed([name for name in self._weights if name not in trainable])
+
+    def _as_listed(self, names) -> list:
+        if getattr(self, "_written_with_call", False):
+            return [custom_call.weight_variable(self, name) for name in names]
+        return [self._weights[name] for name in names]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in Keras order (e.g. kernel, then bias)."""
@@ -342,6 +377,9 @@ class Layer(VariableNames):
 
     def cast_weights(self, dtype) -> None:
         """Replace every weight by a copy of another dtype (the float64 gradient checks use this)."""
+        if self.__dict__.get("_weight_owners"):     # a layer of your own calling layers with weights
+            custom_call.cast_with_sublayers(self, dtype)
+            return
         for name in self._weights:
             self._weights[name] = self._weights[name].astype(dtype)
 
@@ -363,6 +401,8 @@ class Layer(VariableNames):
             self.build(shape)
             if not self.built:      # a Keras-style build() that does not call super().build()
                 Layer.build(self, shape)
+            if getattr(self, "_written_with_call", False):     # layers its call() calls: build them, list weights
+                custom_call.track_sublayers(self, shape)
 
     def check_input_shape(self, x: np.ndarray) -> None:
         """Raise a clear error when data do not match the shape the layer was built for."""
@@ -499,16 +539,17 @@ class Layer(VariableNames):
         unsupported = {name: value for name, value in extra.items() if name not in self.tensor_call_arguments}
         if unsupported:
             self._unsupported_call_arguments(unsupported)
-        if training is None:
-            training = self.training_by_default
         if is_symbolic(x):
             return call_symbolically(self, x, **({} if mask is None else {"mask": mask}), **extra)
-        if _is_tracked(x):
-            raise NotImplementedError(
-                f"Layer '{self.name}' ({type(self).__name__}) was called inside another layer's call(), on a "
-                f"tensor being differentiated: nbtrain does not support layers inside layers yet. Put both layers in "
-                f"the model (Sequential, functional, or a Model subclass's call()), or write the computation with "
-                f"nbtrain.ops and add_weight in your layer.")
+        if _is_tracked(x) or custom_call.current_context() is not None:    # inside another layer's call()
+            if extra:
+                raise NotImplementedError(
+                    f"Layer '{self.name}' ({type(self).__name__}) was called with {', '.join(sorted(extra))} inside "
+                    f"another layer's call(): nbtrain does not support these arguments there yet. Connect the layers "
+                    f"in a functional model instead, where they work.")
+            return custom_call.call_inside(self, x, training, mask)
+        if training is None:
+            training = self.training_by_default
         if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
             arrays = [np.asarray(a) for a in x]
             self.ensure_built([a.shape for a in arrays])
@@ -523,6 +564,8 @@ class Layer(VariableNames):
         y = self.forward(x, training=training, **extra)
         if self.activity_regularizer is not None:     # layer.losses then holds this call's penalty, as in Keras
             self._call_activity_losses = [regularizers.activity_penalty(self.activity_regularizer, y)]
+        if getattr(self, "_written_with_call", False):     # and what its call() added with add_loss
+            self._call_added_losses = list(getattr(self.__dict__.get("_last_backprop"), "added_losses", ()))
         return y
 
     def _unsupported_call_arguments(self, arguments: dict) -> None:
@@ -575,6 +618,7 @@ LAYERS = Registry("layer", base=Layer, search_subclasses=True)
 """Every built-in layer class by name, with Keras's other names (``"Convolution2D"``); classes register
 themselves when defined (``Layer.__init_subclass__``)."""
 LAYERS.register()(Layer)
+custom_call.use_layer_base(Layer)
 
 
 def _is_shape_list(shape) -> bool:

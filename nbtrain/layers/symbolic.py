@@ -63,8 +63,10 @@ class SymbolicTensor:
     def __repr__(self):
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, from={self.layer.name!r}>"
 
-    # Arithmetic as in Keras's functional API. Between tensors of the same shape, x + y, x - y and x * y add
-    # an Add, Subtract or Multiply layer; with a number, x * 2, x / 255, x + 1, 1 - x and -x add a Rescaling.
+    # Arithmetic as in Keras's functional API. Between float tensors of the same shape, x + y, x - y and x * y
+    # add an Add, Subtract or Multiply layer; with a number, x * 2, x / 255, x + 1, 1 - x and -x add a
+    # Rescaling. Every other operator Keras's tensors have (comparisons, a / b, x ** 2, x[:, 0], ~mask ...)
+    # adds a TensorOperator applying the nbtrain.ops function. As in Keras, == is identity, not elementwise.
     def __add__(self, other):
         return _arithmetic(self, other, "add", scale=1.0, offset=other)
 
@@ -82,14 +84,85 @@ class SymbolicTensor:
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        if isinstance(other, SymbolicTensor):
-            raise TypeError("Dividing one symbolic tensor by another is not supported; multiply by a number or use "
-                            "a layer.")
-        return _arithmetic(self, other, "divide", scale=1.0 / other if _is_number(other) and other else other,
-                           offset=0.0)
+        if not _is_number(other) or self.dtype != "float32":
+            return _operator("divide", self, other)
+        return _arithmetic(self, other, "divide", scale=1.0 / other if other else other, offset=0.0)
+
+    def __rtruediv__(self, other):
+        return _operator("divide", other, self)
 
     def __neg__(self):
         return _arithmetic(self, -1.0, "multiply", scale=-1.0, offset=0.0)
+
+    def __floordiv__(self, other):
+        return _operator("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return _operator("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return _operator("mod", self, other)
+
+    def __rmod__(self, other):
+        return _operator("mod", other, self)
+
+    def __pow__(self, other):
+        return _operator("power", self, other)
+
+    def __rpow__(self, other):
+        return _operator("power", other, self)
+
+    def __matmul__(self, other):
+        return _operator("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return _operator("matmul", other, self)
+
+    def __lt__(self, other):
+        return _operator("less", self, other)
+
+    def __le__(self, other):
+        return _operator("less_equal", self, other)
+
+    def __gt__(self, other):
+        return _operator("greater", self, other)
+
+    def __ge__(self, other):
+        return _operator("greater_equal", self, other)
+
+    def __ne__(self, other):
+        return _operator("not_equal", self, other)
+
+    __hash__ = object.__hash__      # == stays identity (Keras's too), so tensors remain usable as dict keys
+
+    def __and__(self, other):
+        return _operator("logical_and", self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return _operator("logical_or", self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _operator("logical_xor", self, other)
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return _operator("logical_not", self)
+
+    def __abs__(self):
+        return _operator("abs", self)
+
+    def __round__(self, ndigits=None):
+        if ndigits is not None:
+            raise TypeError("round() of a symbolic tensor rounds to integers; it takes no number of digits.")
+        return _operator("round", self)
+
+    def __getitem__(self, key):
+        return _OPERATOR["apply"]("get_item", [self], index=_OPERATOR["encode_index"](key))
 
 
 def is_symbolic(x) -> bool:
@@ -141,11 +214,16 @@ def _state_tensors(layer, initial_state) -> list:
 # The layer classes behind the operators, by operation ("add", "subtract", "multiply", "rescale"); filled by
 # use_arithmetic_layers() (see the module docstring for why they are handed over rather than imported).
 _ARITHMETIC_LAYERS: dict[str, type] = {}
+# The other operators: nbtrain.layers.operators' apply_operator and encode_index, handed over the same way.
+_OPERATOR: dict = {}
 
 
-def use_arithmetic_layers(add: type, subtract: type, multiply: type, rescaling: type) -> None:
-    """Set the layer classes that ``x + y``, ``x - y``, ``x * y`` and ``x * number`` add to a graph."""
+def use_arithmetic_layers(add: type, subtract: type, multiply: type, rescaling: type, operators=None) -> None:
+    """Set the layer classes that ``x + y``, ``x - y``, ``x * y`` and ``x * number`` add to a graph, and the
+    module (:mod:`nbtrain.layers.operators`) that records every other operator."""
     _ARITHMETIC_LAYERS.update(add=add, subtract=subtract, multiply=multiply, rescale=rescaling)
+    if operators is not None:
+        _OPERATOR.update(apply=operators.apply_operator, encode_index=operators.encode_index)
 
 
 def _is_number(value) -> bool:
@@ -157,14 +235,43 @@ def _negated(value):
 
 
 def _arithmetic(a, b, operation: str, scale, offset):
-    """``a (operation) b`` for symbolic tensors: a merge layer for two tensors, a Rescaling for a number."""
+    """``a (operation) b`` for symbolic tensors: a merge layer for two float tensors of one shape, a Rescaling
+    for a float tensor and a number, a TensorOperator otherwise (broadcasting, booleans, arrays)."""
     if isinstance(a, SymbolicTensor) and isinstance(b, SymbolicTensor):
-        return _ARITHMETIC_LAYERS[operation]()([a, b])
+        if a.dtype == b.dtype == "float32" and (a.shape == b.shape or not _broadcast(a.shape, b.shape)):
+            return _ARITHMETIC_LAYERS[operation]()([a, b])
+        return _operator(operation, a, b)
     tensor, number = (a, b) if isinstance(a, SymbolicTensor) else (b, a)
-    if not _is_number(number) or (operation == "divide" and number == 0):
-        raise TypeError(f"Symbolic tensors support {operation} with another symbolic tensor or a (non-zero, for "
-                        f"division) number, got {number!r}. Use a layer for anything else.")
+    if operation == "divide" and _is_number(number) and number == 0:
+        raise TypeError("Dividing a symbolic tensor by 0 gives inf or nan; divide by a non-zero number.")
+    if not _is_number(number) or tensor.dtype != "float32":
+        return _operator(operation, a, b)
     return _ARITHMETIC_LAYERS["rescale"](scale, offset=offset)(tensor)
+
+
+def _broadcast(shape_a, shape_b) -> bool:
+    """Whether two shapes of known sizes (None read as 1) broadcast to one (Keras's ops.add broadcasts)."""
+    try:
+        np.broadcast_shapes(tuple(1 if d is None else d for d in shape_a), tuple(1 if d is None else d for d in shape_b))
+    except ValueError:
+        return False
+    return True
+
+
+_UNARY = object()    # the second operand of a unary operator
+
+
+def _operator(operation, a, b=_UNARY):
+    """``a (operation) b``, or ``operation(a)``, as a TensorOperator: two tensors, or a tensor and a constant
+    (a number or an array) on either side."""
+    apply = _OPERATOR["apply"]
+    if b is _UNARY:
+        return apply(operation, [a])
+    if isinstance(a, SymbolicTensor) and isinstance(b, SymbolicTensor):
+        return apply(operation, [a, b])
+    if isinstance(a, SymbolicTensor):
+        return apply(operation, [a], constant=b)
+    return apply(operation, [b], constant=a, constant_first=True)
 
 
 __all__ = ["Node", "SymbolicTensor", "call_symbolically", "is_symbolic", "use_arithmetic_layers"]

@@ -17,6 +17,7 @@ from nbtrain.models.model import Model
 from nbtrain.models.model_classes import MODELS
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.naming import shape_text
+from nbtrain.layers.custom_call import added_loss_total
 from nbtrain.regularizers import activity_penalty_gradient
 
 
@@ -246,6 +247,7 @@ class Functional(Model):
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         masks = {}
         self._activity_outputs = {}
+        self._added_loss = 0.0     # what layers' call() added with add_loss, this pass
         self._backprops = backprops = []
         for node, need_input_grad in zip(self._nodes, self._input_gradient_needs):
             layer = node.layer
@@ -257,6 +259,7 @@ class Functional(Model):
                 arguments["initial_state"] = inputs[1:]
             result, backprop = layer._apply(argument, training, need_input_grad, **arguments)
             backprops.append(backprop)
+            self._added_loss += added_loss_total(backprop)
             results = result if len(node.outputs) > 1 else [result]
             if node.list_input:     # merge layers combine one mask per input (None for an input without)
                 input_masks = [masks.get(id(t)) for t in node.inputs]
@@ -297,7 +300,9 @@ class Functional(Model):
                 continue
             outgoing = [grads.get(id(t)) for t in node.outputs]
             if all(g is None for g in outgoing):
-                continue
+                if not getattr(self._backprops[index], "added_losses", None):
+                    continue
+                outgoing = [np.zeros_like(self._values[id(t)]) for t in node.outputs]   # its add_loss still counts
             if len(outgoing) > 1:
                 outgoing = [np.zeros_like(self._values[id(t)]) if g is None else g
                             for g, t in zip(outgoing, node.outputs)]

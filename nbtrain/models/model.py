@@ -69,12 +69,21 @@ class Model(Trainer, VariableNames):
         return self.fit_outcome.interrupted_at
 
     def _trainable_state(self):
-        return tuple(layer.trainable for layer in self.layers) + (self.trainable,)
+        # with the layers that layers of your own call (freezing one of them changes what trains)
+        inner = tuple(sub.trainable for layer in self.layers for sub in layer._sublayers())
+        return tuple(layer.trainable for layer in self.layers) + inner + (self.trainable,)
 
     @property
     def losses(self) -> list[float]:
         """Weight penalties of every layer (Keras's ``model.losses``)."""
         return [value for layer in self.layers for value in layer.losses]
+
+    def add_loss(self, loss) -> None:
+        """Refused, as in Keras 3 (``Model.add_loss`` raises NotImplementedError there too)."""
+        raise NotImplementedError(
+            f"Model '{self.name}': model.add_loss() is not supported (Keras 3 removed it as well). Add the extra "
+            f"loss from a layer: a layer of your own whose call() computes it with nbtrain.ops and calls "
+            f"self.add_loss(value), placed in the model where its inputs are.")
 
     def _on_trainable_changed(self) -> None:
         """Hook for models to skip input gradients nobody needs."""

@@ -98,6 +98,9 @@ class ModelIO:
                 raise ValueError(problem)
 
     def _input_arrays(self, x, what, per_batch=False) -> list[np.ndarray]:
+        build_from_data = getattr(self.model, "build_from_data", None)
+        if build_from_data is not None:     # a subclassed model not built yet: a dict of inputs names them
+            build_from_data(x)
         names = self.model.input_names
         xs = cast_floats(as_array_list(by_name(x, names, what), what, 1 if names is None else len(names)), per_batch)
         return self._match_input_ranks(xs)

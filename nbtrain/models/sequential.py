@@ -10,6 +10,7 @@ from nbtrain.layers.symbolic import SymbolicTensor
 from nbtrain.models.model import Model
 from nbtrain.models.model_classes import MODELS
 from nbtrain.utils.naming import shape_text
+from nbtrain.layers.custom_call import added_loss_total
 from nbtrain.regularizers import activity_penalty_gradient
 
 
@@ -175,6 +176,7 @@ class Sequential(Model):
     def _forward(self, xs, training=False) -> list[np.ndarray]:
         x, mask = xs[0], None
         self._activity_outputs = {}
+        self._added_loss = 0.0     # what layers' call() added with add_loss, this pass
         if self._input_gradient_needs is None:
             self._on_trainable_changed()
         self._backprops = backprops = []
@@ -185,6 +187,7 @@ class Sequential(Model):
             else:
                 x, backprop = layer._apply(inputs, training, need_input_grad)
             backprops.append(backprop)
+            self._added_loss += added_loss_total(backprop)
             mask = layer.compute_mask(inputs, mask)
             if layer.activity_regularizer is not None:
                 self._activity_outputs[id(layer)] = (layer.activity_regularizer, x)
@@ -196,18 +199,32 @@ class Sequential(Model):
 
     def _backward(self, output_gradients) -> None:
         grad, is_logits_gradient = output_gradients[0]
-        if grad is None:
-            return
         last, backprops = self.layers[-1], self._backprops
-        if is_logits_gradient:
+        start = len(self.layers) - 1
+        if grad is None:    # no loss on the output (compile() without one): only the losses layers added
+            start = self._last_layer_adding_losses()
+            if start is None:
+                return
+            for layer in self.layers[start + 1:]:
+                for name in layer.params:
+                    layer.grad_buffer(name).fill(0)
+            grad = backprops[start](None)
+        elif is_logits_gradient:
             grad = backprops[-1].from_preactivation(grad)
         else:
             grad = backprops[-1](self._with_activity_gradient(last, grad))
         # Layers before the first trainable one need no gradient at all.
-        for index in range(len(self.layers) - 2, self._first_trainable_index - 1, -1):
+        for index in range(start - 1, self._first_trainable_index - 1, -1):
             if grad is None:
                 return
             grad = backprops[index](self._with_activity_gradient(self.layers[index], grad))
+
+    def _last_layer_adding_losses(self):
+        """The index of the last layer whose call added a loss with ``add_loss`` in the last pass, or None."""
+        for index in range(len(self._backprops) - 1, -1, -1):
+            if getattr(self._backprops[index], "added_losses", None):
+                return index
+        return None
 
     def _with_activity_gradient(self, layer, grad):
         """Add d(activity penalty)/d(output) for layers with an ``activity_regularizer``."""

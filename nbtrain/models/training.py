@@ -160,12 +160,7 @@ class Trainer:
                 "optimizer=None: compile() needs an optimizer, for example "
                 "model.compile(optimizer='adam', loss=...) or optimizer=nbtrain.optimizers.SGD(learning_rate=0.01)."
             )
-        if loss is None:
-            raise ValueError(
-                "loss must be specified: compile() needs a loss to minimise, for example "
-                "loss='sparse_categorical_crossentropy' for integer class labels, 'categorical_crossentropy' for "
-                "one-hot labels, 'binary_crossentropy' for 0/1 labels, or 'mse' for regression."
-            )
+        # loss=None is allowed, as in Keras, for a model whose layers add their loss with add_loss(); fit checks.
         self.optimizer = optimizers_module.get(optimizer)
         self._compiled_loss = CompiledLoss(loss, loss_weights, self.output_names)
         self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.output_names)
@@ -438,6 +433,12 @@ class Trainer:
         masks = self._loss_masks(outputs)
         loss_weights = [loss_weights_with_mask(sample_weight, mask) for mask in masks]
         total, parts, gradients = self._compiled_loss.value_and_gradients(ys, outputs, loss_weights, self._fusable)
+        if all(loss is None for loss in self._compiled_loss.losses) and not self._adds_losses():
+            raise ValueError(
+                "loss must be specified: compile() needs a loss to minimise, for example "
+                "loss='sparse_categorical_crossentropy' for integer class labels, 'categorical_crossentropy' for "
+                "one-hot labels, 'binary_crossentropy' for 0/1 labels, or 'mse' for regression (compile() without a "
+                "loss is only for a model whose layers add their loss with self.add_loss() in call()).")
         if where is not None and not np.isfinite(total):
             raise FloatingPointError(non_finite_loss_message("loss", total, where))
         self._backward(gradients)
@@ -454,8 +455,12 @@ class Trainer:
         self._tracker.update(total, parts, ys, outputs, sample_weight, self._loss_masks(outputs), xs[0].shape[0])
         return self._tracker.logs()
 
+    def _adds_losses(self) -> bool:
+        """Whether a layer call of the last forward pass added a loss with ``add_loss``."""
+        return any(getattr(backprop, "added_losses", None) for backprop in getattr(self, "_backprops", ()))
+
     def _regularization_penalty(self) -> float:
-        return regularization_penalty(self.layers, self._activity_outputs)
+        return regularization_penalty(self.layers, self._activity_outputs) + getattr(self, "_added_loss", 0.0)
 
     def _validation_logs(self, validation, callbacks):
         __tracebackhide__ = True

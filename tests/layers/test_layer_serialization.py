@@ -21,7 +21,7 @@ from nbtrain.layers.serialization import UnknownLayerError
 
 LAYER_MODULES = ["core", "input_layer", "merging", "convolutional", "pooling", "normalization", "regularization",
                  "recurrent", "embedding", "reshaping", "preprocessing", "activations", "image_augmentation",
-                 "separable", "rnn_cells", "convolutional3d", "pooling3d"]
+                 "separable", "rnn_cells", "convolutional3d", "pooling3d", "operators"]
 
 
 def _x(*shape):
@@ -97,6 +97,8 @@ def _layers():
         "Permute": ("reshaping", lambda c: c((2, 1)), _x(2, 3, 4), ()),
         "RepeatVector": ("reshaping", lambda c: c(3), _x(2, 4), ()),
         "Rescaling": ("preprocessing", lambda c: c(np.array([0.5, 2.0, 1.0]), offset=0.1), _x(2, 3), ()),
+        "TensorOperator": ("operators", lambda c: c("power", constant=np.array([2.0, 3.0, 1.0]),
+                                                 constant_first=True), _x(2, 3), ()),
         "Normalization": ("preprocessing", lambda c: c(axis=-1), _x(4, 3), ()),
         "ReLU": ("activations", lambda c: c(max_value=6.0, negative_slope=0.1, threshold=0.5), _x(2, 4), ()),
         "LeakyReLU": ("activations", lambda c: c(0.2), _x(2, 4), ()),

@@ -48,9 +48,8 @@ def test_a_residual_block_written_with_plus_trains(rng):
 
 
 @pytest.mark.parametrize("make, error, message", [
-    (lambda a: a + "1", TypeError, "another symbolic tensor or a"),
+    (lambda a: a + "1", TypeError, "another symbolic tensor, a number or a NumPy array"),
     (lambda a: a / 0, TypeError, "non-zero"),
-    (lambda a: a / a, TypeError, "Dividing one symbolic tensor by another"),
     (lambda a: a + Input(shape=(3,)), ValueError, "same shape"),
 ])
 def test_unsupported_arithmetic_gets_a_clear_error(make, error, message):

@@ -23,9 +23,10 @@ def test_compile_defaults_to_rmsprop_as_keras_does(model):
     assert type(model.optimizer).__name__ == "RMSprop"
 
 
-def test_compile_requires_a_loss(model):
+def test_fit_requires_a_loss_when_no_layer_adds_one(model):
+    model.compile(optimizer="adam")     # allowed, as in Keras: layers may add their loss with add_loss()
     with pytest.raises(ValueError, match=r"^loss must be specified.*sparse_categorical_crossentropy"):
-        model.compile(optimizer="adam")
+        model.fit(np.zeros((4,) + model.input_shape[1:], "float32"), np.zeros((4, 1)), verbose=0)
 
 
 def test_unknown_optimizer_name_suggests_the_nearest(model):
