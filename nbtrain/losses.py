@@ -380,10 +380,31 @@ class Loss:
             >>> MeanSquaredError()([[0.0, 1.0]], [[1.0, 1.0]])
             0.5
         """
+        from nbtrain.ops.autodiff import Tensor
+
+        if isinstance(y_pred, Tensor) or isinstance(y_true, Tensor) or isinstance(sample_weight, Tensor):
+            return self._tracked_call(y_true, y_pred, sample_weight)
         y_true, y_pred = self._prepare(y_true, y_pred)
         values, cache = self._forward(y_true, y_pred)
         loss, _ = self._reduce(values, sample_weight, self._mask(cache), want_upstream=False)
         return loss
+
+    def _tracked_call(self, y_true, y_pred, sample_weight):
+        """The loss inside a layer's ``call()`` (Keras's LogisticEndpoint adds ``self.loss_fn(targets, logits)``
+        with ``add_loss``): a tape result whose gradient reaches ``y_pred``, from this loss's own gradient."""
+        from nbtrain.ops.autodiff import Tensor, make_result
+
+        if isinstance(y_true, Tensor) and not isinstance(y_pred, Tensor):
+            raise TypeError(f"{type(self).__name__} was called inside a call() with targets that carry a "
+                            f"gradient but predictions that do not; nbtrain differentiates a loss in y_pred only.")
+        if self.reduction in (None, "none"):
+            raise TypeError(f"{type(self).__name__}(reduction={self.reduction!r}) gives one value per sample, which "
+                            f"nbtrain cannot differentiate inside a call(); use a reduction such as "
+                            f"'sum_over_batch_size' there, or write the loss with nbtrain.ops.")
+        plain = [getattr(value, "value", value) for value in (y_true, y_pred, sample_weight)]
+        loss, grad = self.value_and_gradient(*plain)
+        grad = np.asarray(grad)
+        return make_result(np.asarray(loss, grad.dtype), [y_pred], [lambda g: g * grad])
 
     def gradient(self, y_true, y_pred, sample_weight=None):
         """``d loss / d y_pred`` for the reduced loss, an array shaped like ``y_pred``.

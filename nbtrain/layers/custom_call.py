@@ -137,7 +137,7 @@ def apply_call(layer, x, training, need_input_grad, mask=None):
     tape = GradientTape()
     with _recording(_CallContext(bool(training))) as context, tape:
         inputs = [tape.watch(a) if np.asarray(a).dtype.kind == "f" else a for a in arrays]
-        output = layer.call(inputs if several else inputs[0], **call_keywords(layer, training, mask))
+        output = invoke_call(layer, inputs if several else inputs[0], call_keywords(layer, training, mask))
         added = [ops_sum(loss) for loss in context.losses]     # Keras adds ops.sum of each added loss
     several_outputs = isinstance(output, (list, tuple))
     outputs = list(output) if several_outputs else [output]
@@ -277,7 +277,7 @@ def call_inside(layer, x, training, mask):
     shapes = [tuple(np.shape(_plain(item))) for item in items]
     layer.ensure_built(shapes if several else shapes[0])
     if getattr(layer, "_written_with_call", False):
-        output = layer.call(x, **call_keywords(layer, training, mask))
+        output = invoke_call(layer, x, call_keywords(layer, training, mask))
     else:
         output = _recorded_apply(layer, items, several, training, mask)
     if layer.activity_regularizer is not None and context is not None:
@@ -358,6 +358,48 @@ def _call_parameters(layer_class) -> frozenset:
     return frozenset(inspect.signature(layer_class.call).parameters)
 
 
+@cache
+def tensor_parameters(layer_class) -> tuple[str, ...]:
+    """The names of ``call``'s tensor parameters: all but ``training`` and ``mask`` (Keras's LogisticEndpoint
+    has ``call(self, targets, logits, sample_weights=None)``)."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    parameters = list(inspect.signature(layer_class.call).parameters.values())[1:]     # without self
+    return tuple(p.name for p in parameters if p.kind in kinds and p.name not in ("training", "mask"))
+
+
+def gather_tensor_arguments(layer, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``layer(targets, logits)`` for a ``call`` taking several tensors: one list of inputs, so that the layer
+    is a node with several inputs in a functional model; :func:`invoke_call` spreads them again.
+
+    Returns the arguments unchanged for a ``call`` taking one tensor (a list is then one argument, as in Keras).
+    """
+    names = tensor_parameters(type(layer))
+    if len(names) < 2:
+        return args, kwargs
+    given = dict(zip(names, args))
+    rest = list(args[len(names):])
+    for name in names[len(args):]:
+        if name in kwargs:
+            given[name] = kwargs.pop(name)
+    count = len(given)
+    if len(args) <= 1 and count <= 1:
+        return args, kwargs           # a single tensor (or a list of them) in the first parameter
+    if list(given) != list(names[:count]):
+        missing = [name for name in names[:max(names.index(n) for n in given) + 1] if name not in given]
+        raise TypeError(f"{type(layer).__name__}.call() takes its tensors {', '.join(names)} in this order; "
+                        f"{', '.join(missing)} was not given. Pass each tensor up to the last one you use.")
+    layer._spread_inputs = True
+    return (list(given.values()), *rest), kwargs
+
+
+def invoke_call(layer, inputs, keywords: dict):
+    """``layer.call(inputs, **keywords)``, or ``layer.call(*inputs, ...)`` when the layer was called with
+    several tensor arguments (see :func:`gather_tensor_arguments`)."""
+    if getattr(layer, "_spread_inputs", False):
+        return layer.call(*inputs, **keywords)
+    return layer.call(inputs, **keywords)
+
+
 def inferred_output_shape(layer, input_shape):
     """The output shape of ``call`` for inputs of ``input_shape``: run it once on zeros (Keras traces it
     symbolically; a batch of 2 stands for the unknown batch size and is given back as None)."""
@@ -381,7 +423,7 @@ def run_on_zeros(layer, input_shape):
     shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
     zeros = [np.zeros(tuple(2 if d is None else d for d in shape), np.float32) for shape in shapes]
     with _recording(_CallContext(False)), np.errstate(all="ignore"):     # zeros: 1 / x may be inf here
-        output = layer.call(zeros if several else zeros[0], **call_keywords(layer, False, None))
+        output = invoke_call(layer, zeros if several else zeros[0], call_keywords(layer, False, None))
     if isinstance(output, (list, tuple)):
         return [np.asarray(_plain(o)) for o in output]
     return np.asarray(_plain(output))

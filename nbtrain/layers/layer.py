@@ -576,6 +576,8 @@ class Layer(VariableNames):
     def _call_arguments(self, args, kwargs):
         """``(inputs, {name: value})`` from a call's arguments, refusing what this layer's call does not take
         (Keras's ``call`` signatures: silently ignoring ``initial_state=`` or ``foo=1`` would give wrong results)."""
+        if getattr(self, "_written_with_call", False):      # call(self, targets, logits): one list of inputs
+            args, kwargs = custom_call.gather_tensor_arguments(self, args, kwargs)
         if args:
             x, rest = args[0], args[1:]
             if "inputs" in kwargs:

@@ -64,13 +64,19 @@ class ModelIO:
         """:meth:`arrays` for ``fit`` and ``train_on_batch``, which need both ``x`` and ``y``."""
         if x is None:
             raise ValueError("fit() needs training data: model.fit(x, y, ...).")
-        if y is None:
+        if y is None and not self.trains_without_targets():
             raise ValueError("fit() received x but no targets y. Pass the labels too: model.fit(x, y, ...).")
         return self.arrays(x, y, sample_weight)
 
+    def trains_without_targets(self) -> bool:
+        """``compile()`` without a loss, for a model whose layers add theirs: ``fit(x)`` needs no ``y``, as in
+        Keras (the guide's LogisticEndpoint takes its targets as an input)."""
+        compiled = self.model._compiled_loss
+        return compiled is not None and all(loss is None for loss in compiled.losses)
+
     def evaluation_arrays(self, x, y, sample_weight) -> ArrayData:
         """:meth:`arrays` for ``evaluate``, which needs both ``x`` and ``y`` and reads them once."""
-        if x is None or y is None:
+        if x is None or (y is None and not self.trains_without_targets()):
             raise ValueError("evaluate() needs inputs and targets: model.evaluate(x, y).")
         return self.arrays(x, y, sample_weight, per_batch=True)
 

@@ -346,9 +346,10 @@ class Trainer:
     def _check_stream_batch(self, xs, ys) -> None:
         """The boundary checks arrays get once per fit, applied to a stream's first batch."""
         self._check_inputs(xs)
-        if ys is None:
+        if ys is None and not self._io.trains_without_targets():
             raise ValueError("The training generator yielded inputs without targets; yield (x, y) tuples.")
-        self._io.check_targets(ys, "the generator's targets")
+        if ys is not None:
+            self._io.check_targets(ys, "the generator's targets")
         self._prepare_for_training()
 
     def _fit_loop(self, iterator, initial_epoch, epochs, callbacks, validation, validation_freq, threads):
@@ -429,6 +430,7 @@ class Trainer:
         """One update. With ``where`` (``"epoch 2, batch 5 (counting from 1)"``), a NaN or inf loss or gradient
         raises before the weights change, so they stay those of the last good batch."""
         outputs = self._forward(xs, training=True)
+        ys = self._targets_or_none(ys, outputs)
         self._on_first_batch(ys, outputs)
         masks = self._loss_masks(outputs)
         loss_weights = [loss_weights_with_mask(sample_weight, mask) for mask in masks]
@@ -454,6 +456,17 @@ class Trainer:
         total += self._regularization_penalty()
         self._tracker.update(total, parts, ys, outputs, sample_weight, self._loss_masks(outputs), xs[0].shape[0])
         return self._tracker.logs()
+
+    def _targets_or_none(self, ys, outputs) -> list:
+        """``ys``, or one None per output for ``fit(x)`` without targets (``compile()`` without a loss, the
+        layers adding theirs), where compiled metrics have nothing to compare with."""
+        if ys is not None:
+            return ys
+        specs = self._compiled_metrics.specs + self._compiled_metrics.weighted_specs
+        if any(specs):
+            raise ValueError("fit() got no targets y, but compile(metrics=...) compares predictions with targets. "
+                             "Pass y to fit(), or compute the metric inside the layer that adds the loss.")
+        return [None] * len(outputs)
 
     def _adds_losses(self) -> bool:
         """Whether a layer call of the last forward pass added a loss with ``add_loss``."""
@@ -589,7 +602,7 @@ class Trainer:
         logs = {}
         callbacks.on_test_begin()
         for step, (xs, ys, sample_weight) in batches.epoch():
-            if ys is None:
+            if ys is None and not self._io.trains_without_targets():
                 raise ValueError("evaluate() needs targets: the data yielded inputs only; yield (x, y) tuples.")
             callbacks.on_test_batch_begin(step)
             if threads is not None:   # None for validation during fit, which runs with fit's thread count
@@ -604,6 +617,7 @@ class Trainer:
 
     def _test_step(self, xs, ys, sample_weight) -> dict:
         outputs = self._forward(xs, training=False)
+        ys = self._targets_or_none(ys, outputs)
         self._on_first_batch(ys, outputs)
         masks = self._loss_masks(outputs)
         total, parts = self._compiled_loss.values(
