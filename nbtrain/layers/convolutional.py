@@ -12,6 +12,7 @@ per offset. Loops run over the kernel's offsets, never over pixels.
 
 from __future__ import annotations
 
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -178,6 +179,33 @@ def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
     s0, s1, s2, s3 = xp.strides
     return as_strided(xp, shape=(n, oh, ow, kh, kw, c), strides=(s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3),
                       writeable=False)
+
+
+class ScratchArrays:
+    """Work arrays a layer reuses from one batch to the next (an im2col matrix is megabytes per batch).
+
+    A fresh array of that size costs more than filling it: the operating system maps and zeroes its pages
+    on first touch, every batch. An array taken here goes back only when the function that still reads it
+    (the call's backprop) is gone, so a layer called twice before its backward passes (a shared layer) gets
+    two arrays and nothing is overwritten while in use.
+    """
+
+    def __init__(self, keep: int = 2):
+        self._free: dict = {}
+        self._keep = keep
+
+    def take(self, shape: tuple, dtype) -> np.ndarray:
+        free = self._free.get((shape, np.dtype(dtype)))
+        return free.pop() if free else np.empty(shape, dtype=dtype)
+
+    def return_when_gone(self, user, array: np.ndarray) -> None:
+        """Make ``array`` available again once ``user`` (the closure reading it) is garbage."""
+        weakref.finalize(user, self._give_back, array)
+
+    def _give_back(self, array: np.ndarray) -> None:
+        free = self._free.setdefault((array.shape, array.dtype), [])
+        if len(free) < self._keep:
+            free.append(array)
 
 
 def rank_hint(input_shape, rank: int) -> str:
@@ -362,9 +390,8 @@ class _Conv(SlidingWindowLayer):
 
     def _apply(self, x, training, need_input_grad):
         xp, padding = self.padded_input(x)
-        n, (oh, ow) = x.shape[0], padding.geometry.out
-        # im2col: one row per output position, one column per (kernel offset, input channel)
-        cols = window_view(xp, padding.geometry).reshape(n * oh * ow, -1)
+        cols, reused = self._im2col(xp, padding.geometry)
+        n = x.shape[0]
         z = cols @ self._kernel_matrix()
         if self.use_bias:
             z += self._weights["bias"]
@@ -377,11 +404,33 @@ class _Conv(SlidingWindowLayer):
                     column_sums(g2d, out=self.grad_buffer("bias"))
             return self._input_gradient(g2d, padding) if need_input_grad else None
 
+        if reused:
+            self._scratch.return_when_gone(from_preactivation, cols)
         return self.activate(z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)),
                              from_preactivation, owns_z=True)
 
     def _kernel_shape(self, channels) -> tuple:
         return self.kernel_size + (channels, self.filters)
+
+    @property
+    def _scratch(self) -> ScratchArrays:
+        scratch = self.__dict__.get("_scratch_arrays")
+        if scratch is None:
+            scratch = self.__dict__["_scratch_arrays"] = ScratchArrays()
+        return scratch
+
+    def _im2col(self, xp: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, bool]:
+        """One row per output position, one column per (kernel offset, input channel), and whether it is a
+        work array of ``self._scratch``: a 1x1 kernel with stride 1 reads ``xp`` itself, any other copies the
+        windows into a reused work array."""
+        n, _, _, channels = xp.shape
+        (oh, ow), (kh, kw) = geometry.out, geometry.window
+        windows = window_view(xp, geometry)
+        if (kh, kw) == (1, 1) and geometry.strides == (1, 1) and xp.flags.c_contiguous:
+            return xp.reshape(n * oh * ow, channels), False
+        cols = self._scratch.take((n * oh * ow, kh * kw * channels), xp.dtype)
+        np.copyto(cols.reshape(windows.shape), windows)
+        return cols, True
 
     def _kernel_matrix(self) -> np.ndarray:
         return self._weights["kernel"].reshape(-1, self.filters)
@@ -394,11 +443,13 @@ class _Conv(SlidingWindowLayer):
         kernel = self._weights["kernel"].reshape(kh, kw, channels, self.filters)
         # col2im one kernel offset at a time: nine small products that stay in cache beat one product into a
         # (positions, kh*kw*channels) matrix followed by nine strided reads of it
-        grad_padded = np.zeros(padding.padded_shape, dtype=np.result_type(g2d, kernel))
+        dtype = np.result_type(g2d, kernel)
+        grad_padded = np.zeros(padding.padded_shape, dtype=dtype)
+        product = np.empty((g2d.shape[0], channels), dtype=dtype)   # one work array for the nine products
         for i in range(kh):
             for j in range(kw):
                 view = offset_view(grad_padded, i, j, geometry)
-                view += (g2d @ kernel[i, j].T).reshape(n, oh, ow, channels)
+                view += np.matmul(g2d, kernel[i, j].T, out=product).reshape(n, oh, ow, channels)
         return self.unpadded_gradient(grad_padded, padding)
 
     def get_config(self):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from nbtrain.layers.convolutional import (
     check_data_format,
@@ -122,6 +123,8 @@ class MaxPooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
     def _pool(self, x4, geometry):
+        if geometry.strides == geometry.window and not geometry.padded:
+            return self._pool_tiles(x4, geometry)
         # padding with -inf lets a 'same' border window pick among its real pixels only
         xp = pad_spatial(x4, geometry, value=-np.inf)
         offsets = list(self._offsets(geometry))
@@ -140,6 +143,48 @@ class MaxPooling2D(_Pooling):
             np.maximum(winner, candidate, out=winner)
         return out, partial(self._unpool, geometry, winner, xp.shape, x4.shape[1:3])
 
+    def _pool_tiles(self, x4, geometry):
+        """The common case (windows tile the image: strides == pool_size, 'valid'): a reshape puts each window's
+        rows and columns on axes of their own, so the maximum is a few contiguous passes, and the winner is
+        found in the backward pass from the input and the output (nothing is kept for inference)."""
+        tiles = _tiles(x4, geometry)
+        (ph, pw) = geometry.window
+        # rows first: each pass reads whole contiguous image rows
+        rows = tiles[:, :, 0]
+        for i in range(1, ph):
+            rows = np.maximum(rows, tiles[:, :, i], out=None if i == 1 else rows)
+        if pw == 1:
+            out = np.ascontiguousarray(rows[..., 0, :]) if ph > 1 else rows[..., 0, :].copy()
+        else:
+            out = np.maximum(rows[..., 0, :], rows[..., 1, :])
+        for j in range(2, pw):
+            np.maximum(out, rows[..., j, :], out=out)
+        return out, partial(self._unpool_tiles, geometry, x4, out)
+
+    def _unpool_tiles(self, geometry, x4, out, g4):
+        """Each window's gradient goes to its first maximum in row-major order (TensorFlow's rule on ties):
+        the offsets are visited in order, and an offset takes the windows it equals that no earlier one took."""
+        grad = np.empty(x4.shape, dtype=g4.dtype)
+        (ph, pw), (oh, ow) = geometry.window, geometry.out
+        if grad.shape[1] != oh * ph:   # rows and columns no window covers get no gradient
+            grad[:, oh * ph:] = 0
+        if grad.shape[2] != ow * pw:
+            grad[:, :, ow * pw:] = 0
+        tiles, grad_tiles = _tiles(x4, geometry), _tiles(grad, geometry)
+        offsets = list(self._offsets(geometry))
+        taken = np.empty(out.shape, dtype=bool)
+        hit = np.empty(out.shape, dtype=bool)
+        for k, (i, j) in enumerate(offsets):
+            if k and k == len(offsets) - 1:
+                np.logical_not(taken, out=hit)  # the maximum is somewhere: the last offset has what is left
+            else:
+                np.equal(tiles[:, :, i, :, j], out, out=hit if k else taken)
+                if k:
+                    np.greater(hit, taken, out=hit)   # equal here, and not taken by an earlier offset
+                    taken |= hit
+            np.multiply(g4, taken if k == 0 else hit, out=grad_tiles[:, :, i, :, j])
+        return grad
+
     def _unpool(self, geometry, winner, padded_shape, size, g4):
         """Each window's gradient goes to its winner, then the padding is cut off again."""
         grad_padded = np.zeros(padded_shape, dtype=g4.dtype)
@@ -154,6 +199,15 @@ class MaxPooling2D(_Pooling):
             else:
                 view += g4 * chosen
         return unpad_spatial(grad_padded, geometry, *size)
+
+
+def _tiles(x4, geometry) -> np.ndarray:
+    """A view ``(batch, out_h, pool_h, out_w, pool_w, channels)`` of the pixels that tiling windows cover."""
+    (oh, ow), (ph, pw) = geometry.out, geometry.window
+    s0, s1, s2, s3 = x4.strides
+    # strides written out: a reshape of the cropped view could silently copy, and writes must reach x4
+    return as_strided(x4, shape=(x4.shape[0], oh, ph, ow, pw, x4.shape[-1]),
+                      strides=(s0, s1 * ph, s1, s2 * pw, s2, s3), writeable=x4.flags.writeable)
 
 
 class AveragePooling2D(_Pooling):
