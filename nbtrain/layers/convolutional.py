@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
-from nbtrain.layers.core import ActivatedLayer
+from nbtrain.layers.core import ActivatedLayer, ActivationBackprop
 from nbtrain.layers.layer import LAYERS, Layer, column_sums
 from nbtrain.utils.checks import is_int, one_of, positive_int
 from nbtrain.utils.errors import did_you_mean
@@ -389,6 +389,11 @@ class _Conv(SlidingWindowLayer):
         return self.output_shape_for(input_shape, self.filters)
 
     def _apply(self, x, training, need_input_grad):
+        z, from_preactivation = self._preactivation(x, need_input_grad)
+        return self.activate(z, from_preactivation, owns_z=True)
+
+    def _preactivation(self, x, need_input_grad):
+        """``z = conv(x, kernel) + bias`` (a fresh array) and ``from_preactivation``, mapping dL/dz to dL/dx."""
         xp, padding = self.padded_input(x)
         cols, reused = self._im2col(xp, padding.geometry)
         n = x.shape[0]
@@ -406,8 +411,34 @@ class _Conv(SlidingWindowLayer):
 
         if reused:
             self._scratch.return_when_gone(from_preactivation, cols)
-        return self.activate(z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)),
-                             from_preactivation, owns_z=True)
+        return z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)), from_preactivation
+
+    def pools_before_activation(self, pool) -> bool:
+        """Whether :meth:`apply_pooled` may run this layer followed by ``pool``: a max pool whose windows tile
+        the image, after a linear or default relu activation.
+
+        Both activations are non-decreasing, so the pool's maximum commutes with them, and where relu ties
+        windows at 0 its derivative is 0 anyway: pooling z gives the same output and the same gradients,
+        on a pool_size-times smaller array for the activation.
+        """
+        from nbtrain.layers.pooling import MaxPooling2D
+
+        return (any(self.activation is f for f in (activations_module.relu, activations_module.linear))
+                and type(self)._apply is _Conv._apply and type(self)._preactivation is _Conv._preactivation
+                and isinstance(pool, MaxPooling2D) and pool.tiles_windows and pool.rank == self.rank
+                and getattr(self, "data_format", "channels_last") == "channels_last"
+                and getattr(pool, "data_format", "channels_last") == "channels_last")
+
+    def apply_pooled(self, pool, x, training, need_input_grad):
+        """``pool(self(x))`` computed as ``activation(pool(z))`` (see :meth:`pools_before_activation`).
+
+        Returns ``(output, backprop, pool_backprop)``: ``pool_backprop`` maps dL/doutput to dL/dz and
+        ``backprop`` dL/dz to dL/dx, so a model keeps them where this layer's and the pool's would be.
+        """
+        z, from_preactivation = self._preactivation(x, need_input_grad)
+        pooled_z, pool_backprop_z = pool._apply(z, training, True)
+        y = self.activation(pooled_z)
+        return y, from_preactivation, ActivationBackprop(self.activation, None, y, pool_backprop_z)
 
     def _kernel_shape(self, channels) -> tuple:
         return self.kernel_size + (channels, self.filters)

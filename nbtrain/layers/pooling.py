@@ -90,6 +90,11 @@ class _Pooling(Layer):
         """Pool 2-D images ``x4``: returns the output and ``unpool(g4)``, the gradient for ``x4``."""
         raise NotImplementedError
 
+    @property
+    def tiles_windows(self) -> bool:
+        """Whether the windows tile the input: stride equals pool size, no padding."""
+        return self.padding == "valid" and tuple(self.strides) == tuple(self.pool_size)
+
     def _offsets(self, geometry):
         return ((i, j) for i in range(geometry.window[0]) for j in range(geometry.window[1]))
 

@@ -288,6 +288,24 @@ def test_gradients(name, make_layer, shape, rng):
     check_layer(make_layer(), rng.standard_normal(shape), rng)
 
 
+def test_a_conv_called_twice_before_its_backward_keeps_each_calls_windows(rng):
+    """The im2col work array is reused between batches; a shared layer's two pending calls must not share it."""
+    layer = Conv2D(3, 3, activation="relu")
+    x1, x2 = (rng.standard_normal((2, 6, 6, 2)).astype(np.float32) for _ in range(2))
+    layer.build(x1.shape)
+    expected = {}
+    for name, x in (("first", x1), ("second", x2)):   # one call at a time, each backward right after
+        y, backprop = layer._apply(x, True, True)
+        expected[name] = (backprop(np.ones_like(y)), layer.grads["kernel"].copy())
+    y1, backprop1 = layer._apply(x1, True, True)
+    y2, backprop2 = layer._apply(x2, True, True)
+    for _ in range(3):   # later batches may reuse arrays released by calls that are gone
+        layer._apply(x2, True, True)
+    for (name, backprop, y) in (("second", backprop2, y2), ("first", backprop1, y1)):
+        np.testing.assert_array_equal(backprop(np.ones_like(y)), expected[name][0])
+        np.testing.assert_array_equal(layer.grads["kernel"], expected[name][1])
+
+
 def test_frozen_conv_fills_no_gradients_but_passes_input_gradient(rng):
     layer = Conv2D(2, 2)
     layer.trainable = False
