@@ -149,27 +149,35 @@ class MaxPooling2D(_Pooling):
         return out, partial(self._unpool, geometry, winner, xp.shape, x4.shape[1:3])
 
     def _pool_tiles(self, x4, geometry):
-        """The common case (windows tile the image: strides == pool_size, 'valid'): a reshape puts each window's
-        rows and columns on axes of their own, so the maximum is a few contiguous passes, and the winner is
-        found in the backward pass from the input and the output (nothing is kept for inference)."""
+        """The common case (windows tile the image: strides == pool_size, 'valid'): a strided view puts each
+        window's rows and columns on axes of their own, so the maximum is a few passes over whole image rows,
+        and the winner is found in the backward pass from the input and the output (nothing is kept)."""
         tiles = _tiles(x4, geometry)
-        (ph, pw) = geometry.window
-        # rows first: each pass reads whole contiguous image rows
-        rows = tiles[:, :, 0]
-        for i in range(1, ph):
-            rows = np.maximum(rows, tiles[:, :, i], out=None if i == 1 else rows)
-        if pw == 1:
-            out = np.ascontiguousarray(rows[..., 0, :]) if ph > 1 else rows[..., 0, :].copy()
-        else:
-            out = np.maximum(rows[..., 0, :], rows[..., 1, :])
-        for j in range(2, pw):
-            np.maximum(out, rows[..., j, :], out=out)
+        out = np.empty((x4.shape[0],) + geometry.out + (x4.shape[-1],), dtype=x4.dtype)
+        for block in _batch_blocks(x4):
+            self._tile_maxima(tiles[block], out[block])
         return out, partial(self._unpool_tiles, geometry, x4, out)
 
-    def _unpool_tiles(self, geometry, x4, out, g4):
-        """Each window's gradient goes to its first maximum in row-major order (TensorFlow's rule on ties):
-        the offsets are visited in order, and an offset takes the windows it equals that no earlier one took."""
-        grad = np.empty(x4.shape, dtype=g4.dtype)
+    @staticmethod
+    def _tile_maxima(tiles, out) -> None:
+        (ph, pw) = tiles.shape[2], tiles.shape[4]
+        rows = tiles[:, :, 0]   # rows first: each pass reads whole image rows
+        if ph > 1:
+            rows = np.maximum(rows, tiles[:, :, 1])
+            for i in range(2, ph):
+                np.maximum(rows, tiles[:, :, i], out=rows)
+        if pw == 1:
+            np.copyto(out, rows[..., 0, :])
+        else:
+            np.maximum(rows[..., 0, :], rows[..., 1, :], out=out)
+        for j in range(2, pw):
+            np.maximum(out, rows[..., j, :], out=out)
+
+    def _unpool_tiles(self, geometry, x4, out, g4, grad=None):
+        """Each window's gradient goes to its first maximum in row-major order (TensorFlow's rule on ties).
+        ``grad``: an array shaped like ``x4`` to write the result to (a new one by default)."""
+        if grad is None:
+            grad = np.empty(x4.shape, dtype=g4.dtype)
         (ph, pw), (oh, ow) = geometry.window, geometry.out
         if grad.shape[1] != oh * ph:   # rows and columns no window covers get no gradient
             grad[:, oh * ph:] = 0
@@ -177,17 +185,8 @@ class MaxPooling2D(_Pooling):
             grad[:, :, ow * pw:] = 0
         tiles, grad_tiles = _tiles(x4, geometry), _tiles(grad, geometry)
         offsets = list(self._offsets(geometry))
-        taken = np.empty(out.shape, dtype=bool)
-        hit = np.empty(out.shape, dtype=bool)
-        for k, (i, j) in enumerate(offsets):
-            if k and k == len(offsets) - 1:
-                np.logical_not(taken, out=hit)  # the maximum is somewhere: the last offset has what is left
-            else:
-                np.equal(tiles[:, :, i, :, j], out, out=hit if k else taken)
-                if k:
-                    np.greater(hit, taken, out=hit)   # equal here, and not taken by an earlier offset
-                    taken |= hit
-            np.multiply(g4, taken if k == 0 else hit, out=grad_tiles[:, :, i, :, j])
+        for block in _batch_blocks(x4):
+            _route_to_first_maxima(tiles[block], out[block], g4[block], grad_tiles[block], offsets)
         return grad
 
     def _unpool(self, geometry, winner, padded_shape, size, g4):
@@ -204,6 +203,30 @@ class MaxPooling2D(_Pooling):
             else:
                 view += g4 * chosen
         return unpad_spatial(grad_padded, geometry, *size)
+
+
+def _batch_blocks(x4, block_bytes: int = 1 << 19):
+    """Slices of the batch axis of about ``block_bytes`` each: every pass over a block reads it from the CPU's
+    cache, so the image memory is read once per pool, however many passes the pool makes."""
+    per_sample = max(x4[:1].nbytes, 1)
+    step = max(1, block_bytes // per_sample)
+    return [slice(start, start + step) for start in range(0, x4.shape[0], step)]
+
+
+def _route_to_first_maxima(tiles, out, g4, grad_tiles, offsets) -> None:
+    """Write each window's gradient to its first maximum: the offsets are visited in order, and an offset
+    takes the windows it equals that no earlier offset took (TensorFlow's rule on ties)."""
+    taken = np.empty(out.shape, dtype=bool)
+    hit = np.empty(out.shape, dtype=bool)
+    for k, (i, j) in enumerate(offsets):
+        if k and k == len(offsets) - 1:
+            np.logical_not(taken, out=hit)  # the maximum is somewhere: the last offset has what is left
+        else:
+            np.equal(tiles[:, :, i, :, j], out, out=hit if k else taken)
+            if k:
+                np.greater(hit, taken, out=hit)   # equal here, and not taken by an earlier offset
+                taken |= hit
+        np.multiply(g4, taken if k == 0 else hit, out=grad_tiles[:, :, i, :, j])
 
 
 def _tiles(x4, geometry) -> np.ndarray:
