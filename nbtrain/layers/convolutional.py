@@ -360,6 +360,10 @@ class SlidingWindowLayer(ActivatedLayer):
         }
 
 
+# Convolutions with fewer inputs per window than this add their bias inside the im2col product.
+_BIAS_IN_PRODUCT_BELOW = 32
+
+
 class _Conv(SlidingWindowLayer):
     """Shared code of Conv1D and Conv2D: a 2-D im2col convolution (1-D runs on a height-1 view)."""
 
@@ -395,18 +399,32 @@ class _Conv(SlidingWindowLayer):
     def _preactivation(self, x, need_input_grad):
         """``z = conv(x, kernel) + bias`` (a fresh array) and ``from_preactivation``, mapping dL/dz to dL/dx."""
         xp, padding = self.padded_input(x)
-        cols, reused = self._im2col(xp, padding.geometry)
         n = x.shape[0]
-        z = cols @ self._kernel_matrix()
-        if self.use_bias:
-            z += self._weights["bias"]
+        window_size = self._kernel_matrix().shape[0]
+        # With few inputs per window (a first layer on 1 or 3 channels) the product is cheap and the separate
+        # bias passes over z are not: a column of ones in the im2col matrix adds the bias inside the product
+        # and gives its gradient as the kernel gradient's extra row.
+        bias_column = self.use_bias and window_size < _BIAS_IN_PRODUCT_BELOW
+        cols, reused = self._im2col(xp, padding.geometry, ones_column=bias_column)
+        if bias_column:
+            z = cols @ np.concatenate([self._kernel_matrix(), self._weights["bias"][np.newaxis]])
+        else:
+            z = cols @ self._kernel_matrix()
+            if self.use_bias:
+                z += self._weights["bias"]
 
         def from_preactivation(grad_z):
             g2d = grad_z.reshape(-1, self.filters)
             if self.trainable:
-                np.matmul(cols.T, g2d, out=self.grad_buffer("kernel").reshape(-1, self.filters))
-                if self.use_bias:
-                    column_sums(g2d, out=self.grad_buffer("bias"))
+                kernel_grad = self.grad_buffer("kernel").reshape(-1, self.filters)
+                if bias_column:
+                    both = cols.T @ g2d
+                    kernel_grad[...] = both[:-1]
+                    self.grad_buffer("bias")[...] = both[-1]
+                else:
+                    np.matmul(cols.T, g2d, out=kernel_grad)
+                    if self.use_bias:
+                        column_sums(g2d, out=self.grad_buffer("bias"))
             return self._input_gradient(g2d, padding) if need_input_grad else None
 
         if reused:
@@ -462,17 +480,22 @@ class _Conv(SlidingWindowLayer):
             scratch = self.__dict__["_scratch_arrays"] = ScratchArrays()
         return scratch
 
-    def _im2col(self, xp: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, bool]:
-        """One row per output position, one column per (kernel offset, input channel), and whether it is a
-        work array of ``self._scratch``: a 1x1 kernel with stride 1 reads ``xp`` itself, any other copies the
-        windows into a reused work array."""
+    def _im2col(self, xp: np.ndarray, geometry: Geometry, ones_column: bool = False) -> tuple[np.ndarray, bool]:
+        """One row per output position, one column per (kernel offset, input channel) (and a last column of
+        ones if asked), and whether it is a work array of ``self._scratch``: a 1x1 kernel with stride 1 and no
+        ones reads ``xp`` itself, any other copies the windows into a reused work array."""
         n, _, _, channels = xp.shape
         (oh, ow), (kh, kw) = geometry.out, geometry.window
         windows = window_view(xp, geometry)
-        if (kh, kw) == (1, 1) and geometry.strides == (1, 1) and xp.flags.c_contiguous:
+        if (kh, kw) == (1, 1) and geometry.strides == (1, 1) and xp.flags.c_contiguous and not ones_column:
             return xp.reshape(n * oh * ow, channels), False
-        cols = self._scratch.take((n * oh * ow, kh * kw * channels), xp.dtype)
-        np.copyto(cols.reshape(windows.shape), windows)
+        width = kh * kw * channels
+        cols = self._scratch.take((n * oh * ow, width + ones_column), xp.dtype)
+        target = cols[:, :width].reshape(windows.shape)   # splits both axes: a view of cols, never a copy
+        assert target.base is cols.base or target.base is cols, "im2col target must be a view"
+        np.copyto(target, windows)
+        if ones_column:
+            cols[:, width] = 1
         return cols, True
 
     def _kernel_matrix(self) -> np.ndarray:
@@ -485,14 +508,22 @@ class _Conv(SlidingWindowLayer):
         n, channels = padding.padded_shape[0], padding.padded_shape[-1]
         kernel = self._weights["kernel"].reshape(kh, kw, channels, self.filters)
         # col2im one kernel offset at a time: nine small products that stay in cache beat one product into a
-        # (positions, kh*kw*channels) matrix followed by nine strided reads of it
+        # (positions, kh*kw*channels) matrix followed by nine strided reads of it. A block of images at a time,
+        # so that the nine additions into its gradient read and write the CPU's cache, not memory.
         dtype = np.result_type(g2d, kernel)
         grad_padded = np.zeros(padding.padded_shape, dtype=dtype)
-        product = np.empty((g2d.shape[0], channels), dtype=dtype)   # one work array for the nine products
-        for i in range(kh):
-            for j in range(kw):
-                view = offset_view(grad_padded, i, j, geometry)
-                view += np.matmul(g2d, kernel[i, j].T, out=product).reshape(n, oh, ow, channels)
+        g4 = g2d.reshape(n, oh, ow, self.filters)
+        per_image = grad_padded[:1].nbytes + g4[:1].nbytes + oh * ow * channels * grad_padded.itemsize
+        step = max(1, (1 << 20) // per_image)
+        product = np.empty((min(step, n) * oh * ow, channels), dtype=dtype)   # one work array for the products
+        for start in range(0, n, step):
+            block_g = g4[start:start + step].reshape(-1, self.filters)
+            block_grad = grad_padded[start:start + step]
+            block_product = product[:block_g.shape[0]]
+            for i in range(kh):
+                for j in range(kw):
+                    view = offset_view(block_grad, i, j, geometry)
+                    view += np.matmul(block_g, kernel[i, j].T, out=block_product).reshape(view.shape)
         return self.unpadded_gradient(grad_padded, padding)
 
     def get_config(self):

@@ -263,6 +263,9 @@ GRADIENT_CASES = [
     ("conv2d dilation valid", lambda: Conv2D(2, 2, dilation_rate=(2, 1)), (1, 5, 4, 2)),
     ("conv2d stride and dilation", lambda: Conv2D(2, 2, strides=2, dilation_rate=2, padding="same"), (1, 5, 5, 1)),
     ("conv2d tanh no bias", lambda: Conv2D(2, 2, activation="tanh", use_bias=False), (2, 3, 3, 2)),
+    # 3x3x4 = 36 inputs per window: the bias is added after the product, not by a column of ones in it
+    ("conv2d wide windows", lambda: Conv2D(2, 3, bias_initializer="random_normal"), (2, 4, 4, 4)),
+    ("conv2d 1x1", lambda: Conv2D(3, 1, bias_initializer="random_normal"), (2, 3, 3, 2)),
     ("conv2d relu", lambda: Conv2D(3, 2, activation="relu"), (2, 3, 3, 2)),
     ("conv2d softmax", lambda: Conv2D(3, 1, activation="softmax"), (2, 2, 2, 2)),
     ("conv1d valid", lambda: Conv1D(3, 3, bias_initializer="random_normal"), (2, 6, 2)),
