@@ -457,14 +457,14 @@ class _Conv(SlidingWindowLayer):
         pool._check_fits(z.shape[1:-1])
         geometry = pool._spatial_geometry(z.shape[1:-1])
         z4 = z if self.rank == 2 else z[:, np.newaxis]
-        pooled_z4, _ = pool._pool_tiles(z4, geometry)
+        pooled_z4, unpool = pool._pool_tiles(z4, geometry)
         y4 = self.activation(pooled_z4)
         # dL/dz lives from the pool's backprop to this layer's, which is its only reader: a reused work array
         grad_z4 = self._scratch.take(z4.shape, z4.dtype)
 
         def pool_backprop_z(grad_pooled_z):
             g4 = grad_pooled_z if self.rank == 2 else grad_pooled_z[:, np.newaxis]
-            return pool._unpool_tiles(geometry, z4, pooled_z4, g4, grad=grad_z4).reshape(z.shape)
+            return unpool(g4, grad=grad_z4).reshape(z.shape)
 
         self._scratch.return_when_gone(pool_backprop_z, grad_z4)
         y = y4 if self.rank == 2 else y4[:, 0]

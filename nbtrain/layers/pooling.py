@@ -150,13 +150,16 @@ class MaxPooling2D(_Pooling):
 
     def _pool_tiles(self, x4, geometry):
         """The common case (windows tile the image: strides == pool_size, 'valid'): a strided view puts each
-        window's rows and columns on axes of their own, so the maximum is a few passes over whole image rows,
-        and the winner is found in the backward pass from the input and the output (nothing is kept)."""
+        window's rows and columns on axes of their own, so the maximum is a few passes over whole image rows.
+        A block of images at a time: its window maxima and winners are found while it is in the CPU's cache."""
         tiles = _tiles(x4, geometry)
         out = np.empty((x4.shape[0],) + geometry.out + (x4.shape[-1],), dtype=x4.dtype)
+        offsets = list(self._offsets(geometry))
+        winners = np.empty((len(offsets),) + out.shape, dtype=bool)   # winners[k]: offset k has the gradient
         for block in _batch_blocks(x4):
             self._tile_maxima(tiles[block], out[block])
-        return out, partial(self._unpool_tiles, geometry, x4, out)
+            _first_maxima(tiles[block], out[block], winners[:, block], offsets)
+        return out, partial(self._unpool_tiles, geometry, winners, x4.shape)
 
     @staticmethod
     def _tile_maxima(tiles, out) -> None:
@@ -173,20 +176,21 @@ class MaxPooling2D(_Pooling):
         for j in range(2, pw):
             np.maximum(out, rows[..., j, :], out=out)
 
-    def _unpool_tiles(self, geometry, x4, out, g4, grad=None):
-        """Each window's gradient goes to its first maximum in row-major order (TensorFlow's rule on ties).
-        ``grad``: an array shaped like ``x4`` to write the result to (a new one by default)."""
+    def _unpool_tiles(self, geometry, winners, shape, g4, grad=None):
+        """Each window's gradient goes to its winner (see _first_maxima); ``grad``: an array of the input's
+        ``shape`` to write the result to (a new one by default)."""
         if grad is None:
-            grad = np.empty(x4.shape, dtype=g4.dtype)
+            grad = np.empty(shape, dtype=g4.dtype)
         (ph, pw), (oh, ow) = geometry.window, geometry.out
         if grad.shape[1] != oh * ph:   # rows and columns no window covers get no gradient
             grad[:, oh * ph:] = 0
         if grad.shape[2] != ow * pw:
             grad[:, :, ow * pw:] = 0
-        tiles, grad_tiles = _tiles(x4, geometry), _tiles(grad, geometry)
+        grad_tiles = _tiles(grad, geometry)
         offsets = list(self._offsets(geometry))
-        for block in _batch_blocks(x4):
-            _route_to_first_maxima(tiles[block], out[block], g4[block], grad_tiles[block], offsets)
+        for block in _batch_blocks(grad):
+            for k, (i, j) in enumerate(offsets):
+                np.multiply(g4[block], winners[k, block], out=grad_tiles[block][:, :, i, :, j])
         return grad
 
     def _unpool(self, geometry, winner, padded_shape, size, g4):
@@ -213,20 +217,20 @@ def _batch_blocks(x4, block_bytes: int = 1 << 19):
     return [slice(start, start + step) for start in range(0, x4.shape[0], step)]
 
 
-def _route_to_first_maxima(tiles, out, g4, grad_tiles, offsets) -> None:
-    """Write each window's gradient to its first maximum: the offsets are visited in order, and an offset
-    takes the windows it equals that no earlier offset took (TensorFlow's rule on ties)."""
-    taken = np.empty(out.shape, dtype=bool)
-    hit = np.empty(out.shape, dtype=bool)
-    for k, (i, j) in enumerate(offsets):
-        if k and k == len(offsets) - 1:
+def _first_maxima(tiles, out, winners, offsets) -> None:
+    """``winners[k]``: the windows whose first maximum (row-major, TensorFlow's rule on ties) is at offset k.
+    The offsets are visited in order, and an offset takes the windows it equals that no earlier one took."""
+    taken = winners[0]
+    np.equal(tiles[:, :, offsets[0][0], :, offsets[0][1]], out, out=taken)
+    taken = taken.copy() if len(offsets) > 2 else taken
+    for k, (i, j) in enumerate(offsets[1:], start=1):
+        hit = winners[k]
+        if k == len(offsets) - 1:
             np.logical_not(taken, out=hit)  # the maximum is somewhere: the last offset has what is left
-        else:
-            np.equal(tiles[:, :, i, :, j], out, out=hit if k else taken)
-            if k:
-                np.greater(hit, taken, out=hit)   # equal here, and not taken by an earlier offset
-                taken |= hit
-        np.multiply(g4, taken if k == 0 else hit, out=grad_tiles[:, :, i, :, j])
+            break
+        np.equal(tiles[:, :, i, :, j], out, out=hit)
+        np.greater(hit, taken, out=hit)   # equal here, and not taken by an earlier offset
+        taken |= hit
 
 
 def _tiles(x4, geometry) -> np.ndarray:
