@@ -439,11 +439,9 @@ class _Conv(SlidingWindowLayer):
         windows at 0 its derivative is 0 anyway: pooling z gives the same output and the same gradients,
         on a pool_size-times smaller array for the activation.
         """
-        from nbtrain.layers.pooling import MaxPooling2D
-
         return (any(self.activation is f for f in (activations_module.relu, activations_module.linear))
                 and type(self)._apply is _Conv._apply and type(self)._preactivation is _Conv._preactivation
-                and isinstance(pool, MaxPooling2D) and pool.tiles_windows and pool.rank == self.rank
+                and getattr(pool, "tiles_by_maximum", False) is True and pool.rank == self.rank
                 and getattr(self, "data_format", "channels_last") == "channels_last"
                 and getattr(pool, "data_format", "channels_last") == "channels_last")
 

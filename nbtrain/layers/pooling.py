@@ -127,6 +127,13 @@ class MaxPooling2D(_Pooling):
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
+    @property
+    def tiles_by_maximum(self) -> bool:
+        """Whether this is a plain max pool over tiling windows (a Conv before it may pool its pre-activation,
+        see Conv2D.pools_before_activation); a subclass that changes how it pools is not."""
+        return (self.tiles_windows and type(self)._pool is MaxPooling2D._pool
+                and type(self)._apply is _Pooling._apply)
+
     def _pool(self, x4, geometry):
         if geometry.strides == geometry.window and not geometry.padded:
             return self._pool_tiles(x4, geometry)

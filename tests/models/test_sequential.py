@@ -92,3 +92,14 @@ def test_a_pool_activity_penalty_still_counts_when_fused(rng):
     assert losses[0] == losses[1]
     for a, b in zip(fused.get_weights(), unfused.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_pool_subclass_that_pools_its_own_way_is_not_fused():
+    class NoisyMaxPooling2D(MaxPooling2D):
+        def _pool(self, x4, geometry):
+            out, unpool = super()._pool(x4, geometry)
+            return out + 1, unpool
+
+    model = Sequential([Input((8, 8, 1)), Conv2D(2, 3, activation="relu"), NoisyMaxPooling2D()])
+    assert not model._pools_next(0)
+    assert Sequential([Input((8, 8, 1)), Conv2D(2, 3, activation="relu"), MaxPooling2D()])._pools_next(0)
