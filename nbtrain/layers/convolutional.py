@@ -14,14 +14,15 @@ for channels_last data; ``data_format="channels_first"`` is handled at each publ
 
 from __future__ import annotations
 
+import weakref
 from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nbtrain import activations as activations_module
-from nbtrain.layers.core import ActivatedLayer
-from nbtrain.layers.data_format import ChannelsFirstBoundary, standardize_data_format
+from nbtrain.layers.core import ActivatedLayer, ActivationBackprop
+from nbtrain.layers.data_format import ChannelsFirstBoundary, computes_as, standardize_data_format
 from nbtrain.layers.layer import LAYERS, Layer, column_sums
 from nbtrain.utils.checks import is_int, one_of, positive_int
 from nbtrain.utils.errors import did_you_mean
@@ -189,6 +190,33 @@ def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
                       writeable=False)
 
 
+class ScratchArrays:
+    """Work arrays a layer reuses from one batch to the next (an im2col matrix is megabytes per batch).
+
+    A fresh array of that size costs more than filling it: the operating system maps and zeroes its pages
+    on first touch, every batch. An array taken here goes back only when the function that still reads it
+    (the call's backprop) is gone, so a layer called twice before its backward passes (a shared layer) gets
+    two arrays and nothing is overwritten while in use.
+    """
+
+    def __init__(self, keep: int = 2):
+        self._free: dict = {}
+        self._keep = keep
+
+    def take(self, shape: tuple, dtype) -> np.ndarray:
+        free = self._free.get((shape, np.dtype(dtype)))
+        return free.pop() if free else np.empty(shape, dtype=dtype)
+
+    def return_when_gone(self, user, array: np.ndarray) -> None:
+        """Make ``array`` available again once ``user`` (the closure reading it) is garbage."""
+        weakref.finalize(user, self._give_back, array)
+
+    def _give_back(self, array: np.ndarray) -> None:
+        free = self._free.setdefault((array.shape, array.dtype), [])
+        if len(free) < self._keep:
+            free.append(array)
+
+
 def rank_hint(input_shape, rank: int) -> str:
     """Advice for inputs with the wrong number of axes (the usual mistake: a missing channel axis)."""
     shape = tuple(input_shape)
@@ -343,6 +371,10 @@ class SlidingWindowLayer(ActivatedLayer):
         }
 
 
+# Convolutions with fewer inputs per window than this add their bias inside the im2col product.
+_BIAS_IN_PRODUCT_BELOW = 32
+
+
 class _Conv(SlidingWindowLayer):
     """Shared code of Conv1D and Conv2D: a 2-D im2col convolution (1-D runs on a height-1 view)."""
 
@@ -382,27 +414,109 @@ class _Conv(SlidingWindowLayer):
     def _apply(self, x, training, need_input_grad):
         if self.groups > 1:
             return grouped_convolution(self, x, need_input_grad)
+        z, from_preactivation = self._preactivation(x, need_input_grad)
+        return self.activate(z, from_preactivation, owns_z=True)
+
+    def _preactivation(self, x, need_input_grad):
+        """``z = conv(x, kernel) + bias`` (a fresh array) and ``from_preactivation``, mapping dL/dz to dL/dx."""
         xp, padding = self.padded_input(x)
-        n, (oh, ow) = x.shape[0], padding.geometry.out
-        # im2col: one row per output position, one column per (kernel offset, input channel)
-        cols = window_view(xp, padding.geometry).reshape(n * oh * ow, -1)
-        z = cols @ self._kernel_matrix()
-        if self.use_bias:
-            z += self._weights["bias"]
+        n = x.shape[0]
+        window_size = self._kernel_matrix().shape[0]
+        # With few inputs per window (a first layer on 1 or 3 channels) the product is cheap and the separate
+        # bias passes over z are not: a column of ones in the im2col matrix adds the bias inside the product
+        # and gives its gradient as the kernel gradient's extra row.
+        bias_column = self.use_bias and window_size < _BIAS_IN_PRODUCT_BELOW
+        cols, reused = self._im2col(xp, padding.geometry, ones_column=bias_column)
+        if bias_column:
+            z = cols @ np.concatenate([self._kernel_matrix(), self._weights["bias"][np.newaxis]])
+        else:
+            z = cols @ self._kernel_matrix()
+            if self.use_bias:
+                z += self._weights["bias"]
 
         def from_preactivation(grad_z):
             g2d = grad_z.reshape(-1, self.filters)
             if self.trainable:
-                np.matmul(cols.T, g2d, out=self.grad_buffer("kernel").reshape(-1, self.filters))
-                if self.use_bias:
-                    column_sums(g2d, out=self.grad_buffer("bias"))
+                kernel_grad = self.grad_buffer("kernel").reshape(-1, self.filters)
+                if bias_column:
+                    both = cols.T @ g2d
+                    kernel_grad[...] = both[:-1]
+                    self.grad_buffer("bias")[...] = both[-1]
+                else:
+                    np.matmul(cols.T, g2d, out=kernel_grad)
+                    if self.use_bias:
+                        column_sums(g2d, out=self.grad_buffer("bias"))
             return self._input_gradient(g2d, padding) if need_input_grad else None
 
-        return self.activate(z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)),
-                             from_preactivation, owns_z=True)
+        if reused:
+            self._scratch.return_when_gone(from_preactivation, cols)
+        return z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)), from_preactivation
+
+    def pools_before_activation(self, pool) -> bool:
+        """Whether :meth:`apply_pooled` may run this layer followed by ``pool``: a max pool whose windows tile
+        the image, after a linear or default relu activation.
+
+        Both activations are non-decreasing, so the pool's maximum commutes with them, and where relu ties
+        windows at 0 its derivative is 0 anyway: pooling z gives the same output and the same gradients,
+        on a pool_size-times smaller array for the activation.
+        """
+        return (self.groups == 1
+                and any(self.activation is f for f in (activations_module.relu, activations_module.linear))
+                and computes_as(type(self), "_apply", _Conv) and computes_as(type(self), "_preactivation", _Conv)
+                and getattr(pool, "tiles_by_maximum", False) is True and pool.rank == self.rank
+                and getattr(self, "data_format", "channels_last") == "channels_last"
+                and getattr(pool, "data_format", "channels_last") == "channels_last")
+
+    def apply_pooled(self, pool, x, training, need_input_grad):
+        """``pool(self(x))`` computed as ``activation(pool(z))`` (see :meth:`pools_before_activation`).
+
+        Returns ``(output, backprop, pool_backprop)``: ``pool_backprop`` maps dL/doutput to dL/dz and
+        ``backprop`` dL/dz to dL/dx, so a model keeps them where this layer's and the pool's would be.
+        """
+        z, from_preactivation = self._preactivation(x, need_input_grad)
+        pool._check_fits(z.shape[1:-1])
+        geometry = pool._spatial_geometry(z.shape[1:-1])
+        z4 = z if self.rank == 2 else z[:, np.newaxis]
+        pooled_z4, unpool = pool._pool_tiles(z4, geometry)
+        y4 = self.activation(pooled_z4)
+        # dL/dz lives from the pool's backprop to this layer's, which is its only reader: a reused work array
+        grad_z4 = self._scratch.take(z4.shape, z4.dtype)
+
+        def pool_backprop_z(grad_pooled_z):
+            g4 = grad_pooled_z if self.rank == 2 else grad_pooled_z[:, np.newaxis]
+            return unpool(g4, grad=grad_z4).reshape(z.shape)
+
+        self._scratch.return_when_gone(pool_backprop_z, grad_z4)
+        y = y4 if self.rank == 2 else y4[:, 0]
+        return y, from_preactivation, ActivationBackprop(self.activation, None, y, pool_backprop_z)
 
     def _kernel_shape(self, channels) -> tuple:
         return self.kernel_size + (channels // self.groups, self.filters)
+
+    @property
+    def _scratch(self) -> ScratchArrays:
+        scratch = self.__dict__.get("_scratch_arrays")
+        if scratch is None:
+            scratch = self.__dict__["_scratch_arrays"] = ScratchArrays()
+        return scratch
+
+    def _im2col(self, xp: np.ndarray, geometry: Geometry, ones_column: bool = False) -> tuple[np.ndarray, bool]:
+        """One row per output position, one column per (kernel offset, input channel) (and a last column of
+        ones if asked), and whether it is a work array of ``self._scratch``: a 1x1 kernel with stride 1 and no
+        ones reads ``xp`` itself, any other copies the windows into a reused work array."""
+        n, _, _, channels = xp.shape
+        (oh, ow), (kh, kw) = geometry.out, geometry.window
+        windows = window_view(xp, geometry)
+        if (kh, kw) == (1, 1) and geometry.strides == (1, 1) and xp.flags.c_contiguous and not ones_column:
+            return xp.reshape(n * oh * ow, channels), False
+        width = kh * kw * channels
+        cols = self._scratch.take((n * oh * ow, width + ones_column), xp.dtype)
+        target = cols[:, :width].reshape(windows.shape)   # splits both axes: a view of cols, never a copy
+        assert target.base is cols.base or target.base is cols, "im2col target must be a view"
+        np.copyto(target, windows)
+        if ones_column:
+            cols[:, width] = 1
+        return cols, True
 
     def _kernel_matrix(self) -> np.ndarray:
         return self._weights["kernel"].reshape(-1, self.filters)
@@ -414,12 +528,22 @@ class _Conv(SlidingWindowLayer):
         n, channels = padding.padded_shape[0], padding.padded_shape[-1]
         kernel = self._weights["kernel"].reshape(kh, kw, channels, self.filters)
         # col2im one kernel offset at a time: nine small products that stay in cache beat one product into a
-        # (positions, kh*kw*channels) matrix followed by nine strided reads of it
-        grad_padded = np.zeros(padding.padded_shape, dtype=np.result_type(g2d, kernel))
-        for i in range(kh):
-            for j in range(kw):
-                view = offset_view(grad_padded, i, j, geometry)
-                view += (g2d @ kernel[i, j].T).reshape(n, oh, ow, channels)
+        # (positions, kh*kw*channels) matrix followed by nine strided reads of it. A block of images at a time,
+        # so that the nine additions into its gradient read and write the CPU's cache, not memory.
+        dtype = np.result_type(g2d, kernel)
+        grad_padded = np.zeros(padding.padded_shape, dtype=dtype)
+        g4 = g2d.reshape(n, oh, ow, self.filters)
+        per_image = grad_padded[:1].nbytes + g4[:1].nbytes + oh * ow * channels * grad_padded.itemsize
+        step = max(1, (1 << 20) // per_image)
+        product = np.empty((min(step, n) * oh * ow, channels), dtype=dtype)   # one work array for the products
+        for start in range(0, n, step):
+            block_g = g4[start:start + step].reshape(-1, self.filters)
+            block_grad = grad_padded[start:start + step]
+            block_product = product[:block_g.shape[0]]
+            for i in range(kh):
+                for j in range(kw):
+                    view = offset_view(block_grad, i, j, geometry)
+                    view += np.matmul(block_g, kernel[i, j].T, out=block_product).reshape(view.shape)
         return self.unpadded_gradient(grad_padded, padding)
 
     def get_config(self):

@@ -112,6 +112,15 @@ def _inner_apply_takes_mask(layer_class) -> bool:
     return "mask" in inspect.signature(inner).parameters
 
 
+def computes_as(layer_class, method: str, base) -> bool:
+    """Whether ``layer_class`` gets ``method`` from ``base``, the channels_first mixin aside (it only wraps the
+    method): a subclass that computes its own way is not ``base``'s computation, so no fast path applies to it."""
+    for klass in layer_class.__mro__:
+        if klass is not ChannelsFirstBoundary and method in klass.__dict__:
+            return klass is base
+    return False
+
+
 class ChannelsFirstBoundary:
     """Mixin for layers written for channels_last data: with ``self.data_format == "channels_first"`` it moves
     the channel axis at the layer's boundary. List it first among the bases of the public layer class, so its

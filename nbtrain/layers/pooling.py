@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from nbtrain.layers.convolutional import (
     make_geometry,
@@ -21,7 +22,7 @@ from nbtrain.layers.convolutional import (
     spatial_rank_error,
     unpad_spatial,
 )
-from nbtrain.layers.data_format import ChannelsFirstBoundary, standardize_data_format
+from nbtrain.layers.data_format import ChannelsFirstBoundary, computes_as, standardize_data_format
 from nbtrain.layers.layer import LAYERS, Layer
 
 
@@ -90,6 +91,11 @@ class _Pooling(Layer):
         """Pool 2-D images ``x4``: returns the output and ``unpool(g4)``, the gradient for ``x4``."""
         raise NotImplementedError
 
+    @property
+    def tiles_windows(self) -> bool:
+        """Whether the windows tile the input: stride equals pool size, no padding."""
+        return self.padding == "valid" and tuple(self.strides) == tuple(self.pool_size)
+
     def _offsets(self, geometry):
         return ((i, j) for i in range(geometry.window[0]) for j in range(geometry.window[1]))
 
@@ -121,7 +127,16 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
+    @property
+    def tiles_by_maximum(self) -> bool:
+        """Whether this is a plain max pool over tiling windows (a Conv before it may pool its pre-activation,
+        see Conv2D.pools_before_activation); a subclass that changes how it pools is not."""
+        return (self.tiles_windows and type(self)._pool is MaxPooling2D._pool
+                and computes_as(type(self), "_apply", _Pooling))
+
     def _pool(self, x4, geometry):
+        if geometry.strides == geometry.window and not geometry.padded:
+            return self._pool_tiles(x4, geometry)
         # padding with -inf lets a 'same' border window pick among its real pixels only
         xp = pad_spatial(x4, geometry, value=-np.inf)
         offsets = list(self._offsets(geometry))
@@ -140,6 +155,51 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
             np.maximum(winner, candidate, out=winner)
         return out, partial(self._unpool, geometry, winner, xp.shape, x4.shape[1:3])
 
+    def _pool_tiles(self, x4, geometry):
+        """The common case (windows tile the image: strides == pool_size, 'valid'): a strided view puts each
+        window's rows and columns on axes of their own, so the maximum is a few passes over whole image rows.
+        A block of images at a time: its window maxima and winners are found while it is in the CPU's cache."""
+        tiles = _tiles(x4, geometry)
+        out = np.empty((x4.shape[0],) + geometry.out + (x4.shape[-1],), dtype=x4.dtype)
+        offsets = list(self._offsets(geometry))
+        winners = np.empty((len(offsets),) + out.shape, dtype=bool)   # winners[k]: offset k has the gradient
+        for block in _batch_blocks(x4):
+            self._tile_maxima(tiles[block], out[block])
+            _first_maxima(tiles[block], out[block], winners[:, block], offsets)
+        return out, partial(self._unpool_tiles, geometry, winners, x4.shape)
+
+    @staticmethod
+    def _tile_maxima(tiles, out) -> None:
+        (ph, pw) = tiles.shape[2], tiles.shape[4]
+        rows = tiles[:, :, 0]   # rows first: each pass reads whole image rows
+        if ph > 1:
+            rows = np.maximum(rows, tiles[:, :, 1])
+            for i in range(2, ph):
+                np.maximum(rows, tiles[:, :, i], out=rows)
+        if pw == 1:
+            np.copyto(out, rows[..., 0, :])
+        else:
+            np.maximum(rows[..., 0, :], rows[..., 1, :], out=out)
+        for j in range(2, pw):
+            np.maximum(out, rows[..., j, :], out=out)
+
+    def _unpool_tiles(self, geometry, winners, shape, g4, grad=None):
+        """Each window's gradient goes to its winner (see _first_maxima); ``grad``: an array of the input's
+        ``shape`` to write the result to (a new one by default)."""
+        if grad is None:
+            grad = np.empty(shape, dtype=g4.dtype)
+        (ph, pw), (oh, ow) = geometry.window, geometry.out
+        if grad.shape[1] != oh * ph:   # rows and columns no window covers get no gradient
+            grad[:, oh * ph:] = 0
+        if grad.shape[2] != ow * pw:
+            grad[:, :, ow * pw:] = 0
+        grad_tiles = _tiles(grad, geometry)
+        offsets = list(self._offsets(geometry))
+        for block in _batch_blocks(grad):
+            for k, (i, j) in enumerate(offsets):
+                np.multiply(g4[block], winners[k, block], out=grad_tiles[block][:, :, i, :, j])
+        return grad
+
     def _unpool(self, geometry, winner, padded_shape, size, g4):
         """Each window's gradient goes to its winner, then the padding is cut off again."""
         grad_padded = np.zeros(padded_shape, dtype=g4.dtype)
@@ -154,6 +214,39 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
             else:
                 view += g4 * chosen
         return unpad_spatial(grad_padded, geometry, *size)
+
+
+def _batch_blocks(x4, block_bytes: int = 1 << 19):
+    """Slices of the batch axis of about ``block_bytes`` each: every pass over a block reads it from the CPU's
+    cache, so the image memory is read once per pool, however many passes the pool makes."""
+    per_sample = max(x4[:1].nbytes, 1)
+    step = max(1, block_bytes // per_sample)
+    return [slice(start, start + step) for start in range(0, x4.shape[0], step)]
+
+
+def _first_maxima(tiles, out, winners, offsets) -> None:
+    """``winners[k]``: the windows whose first maximum (row-major, TensorFlow's rule on ties) is at offset k.
+    The offsets are visited in order, and an offset takes the windows it equals that no earlier one took."""
+    taken = winners[0]
+    np.equal(tiles[:, :, offsets[0][0], :, offsets[0][1]], out, out=taken)
+    taken = taken.copy() if len(offsets) > 2 else taken
+    for k, (i, j) in enumerate(offsets[1:], start=1):
+        hit = winners[k]
+        if k == len(offsets) - 1:
+            np.logical_not(taken, out=hit)  # the maximum is somewhere: the last offset has what is left
+            break
+        np.equal(tiles[:, :, i, :, j], out, out=hit)
+        np.greater(hit, taken, out=hit)   # equal here, and not taken by an earlier offset
+        taken |= hit
+
+
+def _tiles(x4, geometry) -> np.ndarray:
+    """A view ``(batch, out_h, pool_h, out_w, pool_w, channels)`` of the pixels that tiling windows cover."""
+    (oh, ow), (ph, pw) = geometry.out, geometry.window
+    s0, s1, s2, s3 = x4.strides
+    # strides written out: a reshape of the cropped view could silently copy, and writes must reach x4
+    return as_strided(x4, shape=(x4.shape[0], oh, ph, ow, pw, x4.shape[-1]),
+                      strides=(s0, s1 * ph, s1, s2 * pw, s2, s3), writeable=x4.flags.writeable)
 
 
 class AveragePooling2D(ChannelsFirstBoundary, _Pooling):

@@ -180,8 +180,20 @@ class Sequential(Model):
         if self._input_gradient_needs is None:
             self._on_trainable_changed()
         self._backprops = backprops = []
-        for layer, need_input_grad in zip(self.layers, self._input_gradient_needs):
+        layers, pooled_by_previous = self.layers, False
+        for index, (layer, need_input_grad) in enumerate(zip(layers, self._input_gradient_needs)):
+            if pooled_by_previous:   # the layer before ran this pool (see _pools_next)
+                pooled_by_previous = False
+                continue
             inputs = x
+            if mask is None and self._pools_next(index):
+                x, backprop, pool_backprop = layer.apply_pooled(layers[index + 1], inputs, training, need_input_grad)
+                backprops += [backprop, pool_backprop]
+                pooled_by_previous = True
+                pool = layers[index + 1]
+                if pool.activity_regularizer is not None:
+                    self._activity_outputs[id(pool)] = (pool.activity_regularizer, x)
+                continue
             if mask is not None and layer.accepts_mask:
                 x, backprop = layer._apply(inputs, training, need_input_grad, mask=mask)
             else:
@@ -193,6 +205,16 @@ class Sequential(Model):
                 self._activity_outputs[id(layer)] = (layer.activity_regularizer, x)
         self._last_output_mask = mask
         return [x]
+
+    def _pools_next(self, index: int) -> bool:
+        """Whether layer ``index`` runs the max pool after it on its pre-activation (a Conv with relu or no
+        activation: exact, and the activation then works on the pooled array; see Conv2D.apply_pooled)."""
+        layers = self.layers
+        if index + 1 >= len(layers) or not hasattr(layers[index], "pools_before_activation"):
+            return False
+        layer = layers[index]
+        # the layer's own output must not be needed: an activity penalty reads it
+        return layer.activity_regularizer is None and layer.pools_before_activation(layers[index + 1])
 
     def _output_masks(self) -> list:
         return [getattr(self, "_last_output_mask", None)]

@@ -263,6 +263,9 @@ GRADIENT_CASES = [
     ("conv2d dilation valid", lambda: Conv2D(2, 2, dilation_rate=(2, 1)), (1, 5, 4, 2)),
     ("conv2d stride and dilation", lambda: Conv2D(2, 2, strides=2, dilation_rate=2, padding="same"), (1, 5, 5, 1)),
     ("conv2d tanh no bias", lambda: Conv2D(2, 2, activation="tanh", use_bias=False), (2, 3, 3, 2)),
+    # 3x3x4 = 36 inputs per window: the bias is added after the product, not by a column of ones in it
+    ("conv2d wide windows", lambda: Conv2D(2, 3, bias_initializer="random_normal"), (2, 4, 4, 4)),
+    ("conv2d 1x1", lambda: Conv2D(3, 1, bias_initializer="random_normal"), (2, 3, 3, 2)),
     ("conv2d relu", lambda: Conv2D(3, 2, activation="relu"), (2, 3, 3, 2)),
     ("conv2d softmax", lambda: Conv2D(3, 1, activation="softmax"), (2, 2, 2, 2)),
     ("conv1d valid", lambda: Conv1D(3, 3, bias_initializer="random_normal"), (2, 6, 2)),
@@ -286,6 +289,24 @@ GRADIENT_CASES = [
 @pytest.mark.parametrize("name, make_layer, shape", GRADIENT_CASES, ids=[c[0] for c in GRADIENT_CASES])
 def test_gradients(name, make_layer, shape, rng):
     check_layer(make_layer(), rng.standard_normal(shape), rng)
+
+
+def test_a_conv_called_twice_before_its_backward_keeps_each_calls_windows(rng):
+    """The im2col work array is reused between batches; a shared layer's two pending calls must not share it."""
+    layer = Conv2D(3, 3, activation="relu")
+    x1, x2 = (rng.standard_normal((2, 6, 6, 2)).astype(np.float32) for _ in range(2))
+    layer.build(x1.shape)
+    expected = {}
+    for name, x in (("first", x1), ("second", x2)):   # one call at a time, each backward right after
+        y, backprop = layer._apply(x, True, True)
+        expected[name] = (backprop(np.ones_like(y)), layer.grads["kernel"].copy())
+    y1, backprop1 = layer._apply(x1, True, True)
+    y2, backprop2 = layer._apply(x2, True, True)
+    for _ in range(3):   # later batches may reuse arrays released by calls that are gone
+        layer._apply(x2, True, True)
+    for (name, backprop, y) in (("second", backprop2, y2), ("first", backprop1, y1)):
+        np.testing.assert_array_equal(backprop(np.ones_like(y)), expected[name][0])
+        np.testing.assert_array_equal(layer.grads["kernel"], expected[name][1])
 
 
 def test_frozen_conv_fills_no_gradients_but_passes_input_gradient(rng):

@@ -82,6 +82,35 @@ def test_max_pooling_gradient_goes_to_the_first_maximum_on_ties():
     np.testing.assert_array_equal(grad, [[1, 0, 2, 0], [0, 0, 0, 0]])
 
 
+def naive_first_max_gradient(x, pool, grad_output):
+    """Each window's gradient goes to its first maximum in row-major order, by explicit loops."""
+    (ph, pw), grad = pool, np.zeros_like(x)
+    for b, i, j, c in np.ndindex(grad_output.shape):
+        window = x[b, i * ph:(i + 1) * ph, j * pw:(j + 1) * pw, c]
+        k = int(np.argmax(window))   # argmax returns the first maximum
+        grad[b, i * ph + k // pw, j * pw + k % pw, c] += grad_output[b, i, j, c]
+    return grad
+
+
+@pytest.mark.parametrize("pool, shape", [
+    ((2, 2), (3, 6, 8, 4)),   # the usual case
+    ((2, 2), (2, 7, 9, 3)),   # an odd last row and column: no window covers them
+    ((3, 2), (2, 6, 6, 3)),
+    ((1, 3), (2, 5, 8, 2)),
+    ((1, 1), (2, 3, 3, 2)),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tiling_max_windows_route_the_gradient_to_the_first_maximum(pool, shape, dtype, rng):
+    x = rng.integers(-1, 2, shape).astype(dtype)   # three values: ties in most windows
+    layer = MaxPooling2D(pool)
+    out = layer(x)
+    np.testing.assert_array_equal(out, naive_pool2d(x, pool, pool, "valid", np.max))
+    grad_output = rng.standard_normal(out.shape).astype(dtype)
+    grad = layer.backward(grad_output)
+    assert grad.dtype == dtype and grad.shape == x.shape
+    np.testing.assert_array_equal(grad, naive_first_max_gradient(x, pool, grad_output))
+
+
 def test_overlapping_max_windows_add_their_gradients():
     x = np.array([0, 9, 0, 0], np.float32).reshape(1, 4, 1)
     layer = MaxPooling1D(2, strides=1)
