@@ -223,11 +223,7 @@ class _Recurrent(Layer):
         input_drop, state_drop = self._dropout_masks(batch, features, training, dtype)
         if input_drop is not None:
             xt *= input_drop
-        # One matrix product projects every time step through the kernel.
-        kernel, bias = self._input_parameters()
-        projection = (xt.reshape(steps * batch, features) @ kernel).reshape(steps, batch, -1)
-        if bias is not None:
-            projection += bias
+        projection = self._project(xt)
         step_mask = None if mask is None else _StepMask(mask, dtype)
         cache = self._scan(projection, step_mask, state_drop)
         cache.update(xt=xt, input_drop=input_drop, state_drop=state_drop, step_mask=step_mask)
@@ -269,6 +265,15 @@ class _Recurrent(Layer):
         if order is not None:
             kernel, bias = kernel[:, order], None if bias is None else bias[order]
         return kernel, bias
+
+    def _project(self, xt):
+        """The input projections ``x_t @ kernel + bias`` of all steps ``(T, B, gates*u)``, as one matrix product."""
+        steps, batch, features = xt.shape
+        kernel, bias = self._input_parameters()
+        projection = (xt.reshape(steps * batch, features) @ kernel).reshape(steps, batch, -1)
+        if bias is not None:
+            projection += bias
+        return projection
 
     def _outputs(self, cache):
         hidden = cache["H"]                                      # (T+1, B, u), hidden[0] is the zero state
@@ -542,153 +547,177 @@ class LSTM(_Recurrent):
                 bias[:3 * self.units] *= 0.5
         return kernel, bias
 
+    # The LSTM loops run "feature-major": every step's gates are a (4*units, batch) block and the states
+    # (units, batch) blocks, so each gate is one contiguous block. Element-wise NumPy calls on the column slices
+    # of a (batch, 4*units) block run row by row and cost about 4x as much; they were most of an epoch.
+
+    def _project(self, xt):
+        """The input projections of all steps in feature-major order ``(T, 4*units, B)``."""
+        kernel, bias = self._input_parameters()
+        projection = np.matmul(kernel.T, xt.transpose(0, 2, 1))   # T products, transposed operands, no copies
+        if bias is not None:
+            projection += bias[:, None]
+        return projection
+
     def _scan(self, projection, step_mask, state_drop):
-        steps, batch, width = projection.shape
+        steps, width, batch = projection.shape
         units = self.units
         dtype = projection.dtype
-        U = self._weights["recurrent_kernel"][:, self._column_order]
+        UT = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order].T)   # (4u, u)
         gate_fn, cell_fn, fused = self._recurrent_activation, self._activation, self._fused
         if fused:
-            U[:, :3 * units] *= 0.5
+            UT[:3 * units] *= 0.5
         keep_pre = gate_fn.needs_input or cell_fn.needs_input
         gates = np.empty_like(projection) if keep_pre else projection   # activated gates o, i, f, c
-        H, C = _new_states(steps, batch, units, dtype), _new_states(steps, batch, units, dtype)
-        cell_out = np.empty((steps, batch, units), dtype)                # activation(c) of each step
-        dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
-        recurrent = np.empty((batch, width), dtype)
-        scratch = np.empty((batch, units), dtype)
+        H, C = _new_states(steps, units, batch, dtype), _new_states(steps, units, batch, dtype)
+        cell_out = np.empty((steps, units, batch), dtype)                # activation(c) of each step
+        drop = None if state_drop is None else np.ascontiguousarray(state_drop.T)
+        dropped = None if drop is None else np.empty((steps, units, batch), dtype)
+        masked = None if step_mask is None else step_mask.masked.transpose(0, 2, 1)   # (T, 1, B)
+        recurrent = np.empty((width, batch), dtype)
+        scratch = np.empty((units, batch), dtype)
         sig, cand = slice(0, 3 * units), slice(3 * units, 4 * units)
         for t in range(steps):
-            h = H[t] if state_drop is None else np.multiply(H[t], state_drop, out=dropped[t])
+            h = H[t] if drop is None else np.multiply(H[t], drop, out=dropped[t])
             z, a = projection[t], gates[t]
-            z += np.matmul(h, U, out=recurrent)                   # all four gates in one product
+            z += np.matmul(UT, h, out=recurrent)                  # all four gates in one product
             if fused:
                 np.tanh(z, out=z)
-                s = z[:, sig]
+                s = z[sig]
                 s *= 0.5
                 s += 0.5
             else:
-                gate_fn.apply(z[:, sig], out=a[:, sig])
-                cell_fn.apply(z[:, cand], out=a[:, cand])
-            o, i, f, g = a[:, :units], a[:, units:2 * units], a[:, 2 * units:3 * units], a[:, cand]
+                gate_fn.apply(z[sig], out=a[sig])
+                cell_fn.apply(z[cand], out=a[cand])
+            o, i, f, g = a[:units], a[units:2 * units], a[2 * units:3 * units], a[cand]
             c = np.multiply(f, C[t], out=C[t + 1])
             c += np.multiply(i, g, out=scratch)
             cell_fn.apply(c, out=cell_out[t])
             np.multiply(o, cell_out[t], out=H[t + 1])
-            if step_mask is not None:
-                step_mask.carry(t, H[t + 1], H[t])
-                step_mask.carry(t, C[t + 1], C[t])
-        return {"H": H, "C": C, "gates": gates, "pre": projection if keep_pre else None, "cell_out": cell_out,
-                "dropped": dropped}
+            if masked is not None and step_mask.step_has_masked[t]:
+                np.copyto(H[t + 1], H[t], where=masked[t])        # masked columns keep the previous state
+                np.copyto(C[t + 1], C[t], where=masked[t])
+        # "H" and "C" are (T+1, B, u) views, the layout the shared output code reads.
+        return {"H": H.transpose(0, 2, 1), "C": C.transpose(0, 2, 1), "HF": H, "CF": C, "gates": gates,
+                "pre": projection if keep_pre else None, "cell_out": cell_out, "dropped": dropped}
 
     def _final_states(self, cache):
         return [cache["H"], cache["C"]]
 
     def _bptt(self, cache, dH, last):
+        step_mask = cache["step_mask"]
+        steps, units, batch = cache["cell_out"].shape
+        # Everything in feature-major order: (u, B) gradients, (T, 1, B) masks, (T, u, B) output gradients.
+        dh, dc = (np.ascontiguousarray(grad.T) for grad in last)
+        dH = None if dH is None else np.ascontiguousarray(dH.transpose(0, 2, 1))
+        masks = None if step_mask is None else (step_mask.step_has_masked, step_mask.keep.transpose(0, 2, 1),
+                                                step_mask.real.transpose(0, 2, 1))
+        drop = None if cache["state_drop"] is None else np.ascontiguousarray(cache["state_drop"].T)
         if self._fused and cache["pre"] is None:
-            dZ = self._bptt_fused(cache, dH, last)
+            dZ = self._bptt_fused(cache, dH, dh, dc, masks, drop)
         else:
-            dZ = self._bptt_general(cache, dH, last)
+            dZ = self._bptt_general(cache, dH, dh, dc, masks, drop)
+        # Gate gradients as (4u, T, B): then (T*B, 4u) is a transposed view, and the kernel, bias and input
+        # gradients are single products over all steps without transposing copies.
+        by_gate = np.ascontiguousarray(dZ.transpose(1, 0, 2)).transpose(1, 2, 0)      # (T, B, 4u) view
         if self.trainable:
-            self._recurrent_kernel_gradient(cache["H"][:-1] if cache["state_drop"] is None else cache["dropped"], dZ)
-        return dZ
+            states = cache["HF"][:-1] if drop is None else cache["dropped"]
+            states = np.ascontiguousarray(states.transpose(1, 0, 2)).transpose(1, 2, 0)   # (T, B, u) view
+            self._recurrent_kernel_gradient(states, by_gate)
+        return by_gate
 
-    def _bptt_fused(self, cache, dH, last):
+    def _bptt_fused(self, cache, dH, dh, dc, masks, drop):
         """Backpropagation through time for sigmoid gates and a tanh cell (the defaults).
 
         Each step's derivatives are computed from that step's activated gates, right where they are used: the
-        step's slices (batch x units) stay in the CPU's cache, where derivatives of the whole sequence computed
-        up front would stream several sequence-sized arrays through memory (about 20% of an epoch).
+        step's (units x batch) blocks stay in the CPU's cache, where derivatives of the whole sequence computed
+        up front would stream several sequence-sized arrays through memory.
         """
-        C, gates, cell_out = cache["C"], cache["gates"], cache["cell_out"]
-        step_mask, state_drop = cache["step_mask"], cache["state_drop"]
-        steps, batch, units = cell_out.shape
+        C, gates, cell_out = cache["CF"], cache["gates"], cache["cell_out"]
+        steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
-        UT = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order].T)
-        dZ = np.empty((steps, batch, 4 * units), dtype)
-        slope = np.empty((batch, 3 * units), dtype)          # sigmoid'(o, i, f) = a (1 - a)
-        scratch = np.empty((batch, units), dtype)
-        dh, dc = last[0].copy(), last[1].copy()               # updated in place below
+        U = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order])    # (u, 4u)
+        dZ = np.empty((steps, 4 * units, batch), dtype)
+        slope = np.empty((3 * units, batch), dtype)          # sigmoid'(o, i, f) = a (1 - a)
+        scratch = np.empty((units, batch), dtype)
         o_, i_, f_, g_ = (slice(k * units, (k + 1) * units) for k in range(4))
+        sig, ifg = slice(0, 3 * units), slice(units, 4 * units)
         for t in range(steps - 1, -1, -1):
             a, z, cell = gates[t], dZ[t], cell_out[t]         # gates o, i, f, g (activated); dZ of this step
             if dH is not None:
                 dh += dH[t]
             carried = None
-            if step_mask is not None and step_mask.step_has_masked[t]:
-                keep, real = step_mask.keep[t], step_mask.real[t]
+            if masks is not None and masks[0][t]:
+                keep, real = masks[1][t], masks[2][t]
                 carried = (dh * keep, dc * keep)
                 dh *= real
                 dc *= real
-            np.subtract(1, a[:, :3 * units], out=slope)
-            slope *= a[:, :3 * units]
+            np.subtract(1, a[sig], out=slope)
+            slope *= a[sig]
             # dc += dh * o * tanh'(c), with tanh'(c) = 1 - tanh(c)^2
             np.multiply(cell, cell, out=scratch)
             np.subtract(1, scratch, out=scratch)
-            scratch *= a[:, o_]
+            scratch *= a[o_]
             scratch *= dh
             dc += scratch
             # dz_o = dh * tanh(c) * o';  dz_i = dc * g * i';  dz_f = dc * c_prev * f';  dz_g = dc * i * (1 - g^2)
-            np.multiply(dh, cell, out=z[:, o_])
-            z[:, o_] *= slope[:, o_]
-            np.multiply(a[:, g_], slope[:, i_], out=z[:, i_])
-            z[:, i_] *= dc
-            np.multiply(C[t], slope[:, f_], out=z[:, f_])
-            z[:, f_] *= dc
-            np.multiply(a[:, g_], a[:, g_], out=z[:, g_])
-            np.subtract(1, z[:, g_], out=z[:, g_])
-            z[:, g_] *= a[:, i_]
-            z[:, g_] *= dc
-            dc *= a[:, f_]
-            np.matmul(z, UT, out=dh)
-            if state_drop is not None:
-                dh *= state_drop
+            np.multiply(dh, cell, out=z[o_])
+            z[o_] *= slope[o_]
+            np.multiply(a[g_], slope[i_], out=z[i_])
+            np.multiply(C[t], slope[f_], out=z[f_])
+            np.multiply(a[g_], a[g_], out=z[g_])
+            np.subtract(1, z[g_], out=z[g_])
+            z[g_] *= a[i_]
+            dz = z[ifg].reshape(3, units, batch)
+            dz *= dc                                          # the three gates that multiply dc, in one call
+            dc *= a[f_]
+            np.matmul(U, z, out=dh)
+            if drop is not None:
+                dh *= drop
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
         return dZ
 
-    def _bptt_general(self, cache, dH, last):
+    def _bptt_general(self, cache, dH, dh, dc, masks, drop):
         """Backpropagation through time for any element-wise activations (derivatives of all steps at once)."""
-        C, gates, cell_out = cache["C"], cache["gates"], cache["cell_out"]
-        step_mask, state_drop, pre = cache["step_mask"], cache["state_drop"], cache["pre"]
-        steps, batch, units = cell_out.shape
+        C, gates, cell_out, pre = cache["CF"], cache["gates"], cache["cell_out"], cache["pre"]
+        steps, units, batch = cell_out.shape
         gate_fn, cell_fn = self._recurrent_activation, self._activation
-        blocks = gates.reshape(steps, batch, 4, units)
-        o, i, f, g = (blocks[:, :, k] for k in range(4))
-        sigmoid_slope = gate_fn.derivative(None if pre is None else pre[..., :3 * units], gates[..., :3 * units])
-        sigmoid_slope = sigmoid_slope.reshape(steps, batch, 3, units)          # o', i', f'
-        cand_slope = cell_fn.derivative(None if pre is None else pre[..., 3 * units:], g)
+        blocks = gates.reshape(steps, 4, units, batch)
+        o, i, f, g = (blocks[:, k] for k in range(4))
+        sigmoid_slope = gate_fn.derivative(None if pre is None else pre[:, :3 * units], gates[:, :3 * units])
+        sigmoid_slope = sigmoid_slope.reshape(steps, 3, units, batch)          # o', i', f'
+        cand_slope = cell_fn.derivative(None if pre is None else pre[:, 3 * units:], g)
         # Everything that does not depend on the recurrence, for all steps at once:
         #   dz_o = dh * act(c) o';  dc += dh * o act'(c);  dz_i = dc * g i',  dz_f = dc * c_prev f',  dz_c = dc * i g'
-        out_factor = cell_out * sigmoid_slope[:, :, 0]
+        out_factor = cell_out * sigmoid_slope[:, 0]
         cell_factor = o * cell_fn.derivative(C[1:], cell_out)
-        factors = np.empty((steps, batch, 3, units), cell_out.dtype)
-        np.multiply(g, sigmoid_slope[:, :, 1], out=factors[:, :, 0])
-        np.multiply(C[:-1], sigmoid_slope[:, :, 2], out=factors[:, :, 1])
-        np.multiply(i, cand_slope, out=factors[:, :, 2])
-        UT = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order].T)
-        dZ = np.empty((steps, batch, 4, units), cell_out.dtype)
-        dh, dc = last
+        factors = np.empty((steps, 3, units, batch), cell_out.dtype)
+        np.multiply(g, sigmoid_slope[:, 1], out=factors[:, 0])
+        np.multiply(C[:-1], sigmoid_slope[:, 2], out=factors[:, 1])
+        np.multiply(i, cand_slope, out=factors[:, 2])
+        U = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order])
+        dZ = np.empty((steps, 4, units, batch), cell_out.dtype)
         for t in range(steps - 1, -1, -1):
             if dH is not None:
                 dh = dh + dH[t]
             carried = None
-            if step_mask is not None and step_mask.step_has_masked[t]:
-                keep, real = step_mask.keep[t], step_mask.real[t]
+            if masks is not None and masks[0][t]:
+                keep, real = masks[1][t], masks[2][t]
                 carried = (dh * keep, dc * keep)
                 dh, dc = dh * real, dc * real
             dc = dc + dh * cell_factor[t]
-            np.multiply(dh, out_factor[t], out=dZ[t, :, 0])
-            np.multiply(dc[:, None, :], factors[t], out=dZ[t, :, 1:])
+            np.multiply(dh, out_factor[t], out=dZ[t, 0])
+            np.multiply(dc[None], factors[t], out=dZ[t, 1:])
             dc = dc * f[t]
-            dh = dZ[t].reshape(batch, 4 * units) @ UT
-            if state_drop is not None:
-                dh *= state_drop
+            dh = U @ dZ[t].reshape(4 * units, batch)
+            if drop is not None:
+                dh *= drop
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
-        return dZ.reshape(steps, batch, 4 * units)
+        return dZ.reshape(steps, 4 * units, batch)
 
     def get_config(self):
         return super().get_config() | {
