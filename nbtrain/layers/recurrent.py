@@ -319,9 +319,7 @@ class _Recurrent(Layer):
         d_projection = self._bptt(cache, dH, last)               # (T, B, gates*u)
         flat = d_projection.reshape(steps * batch, -1)
         if self.trainable:
-            self._store_product_gradient("kernel", xt.reshape(steps * batch, features).T, flat)
-            if self.use_bias:
-                self._bias_gradient(flat, cache)
+            self._input_weight_gradients(xt, flat, cache)
         if not need_input_grad:
             return None
         kernel = self._weights["kernel"]
@@ -345,6 +343,12 @@ class _Recurrent(Layer):
                              f"outputs, so backward() needs a list of {expected} gradients (None allowed), "
                              f"got {len(grads)}.")
         return grads[0], grads[1:]
+
+    def _input_weight_gradients(self, xt, flat, cache):
+        """Store the kernel's and the bias's gradients (``_bptt`` stores the recurrent kernel's)."""
+        self._store_product_gradient("kernel", xt.reshape(-1, xt.shape[-1]).T, flat)
+        if self.use_bias:
+            self._bias_gradient(flat, cache)
 
     def _bias_gradient(self, flat, cache):
         if self._column_order is None:
@@ -552,35 +556,59 @@ class LSTM(_Recurrent):
     # of a (batch, 4*units) block run row by row and cost about 4x as much; they were most of an epoch.
 
     def _project(self, xt):
-        """The input projections of all steps in feature-major order ``(T, 4*units, B)``."""
-        kernel, bias = self._input_parameters()
-        projection = np.matmul(kernel.T, xt.transpose(0, 2, 1))   # T products, transposed operands, no copies
-        if bias is not None:
-            projection += bias[:, None]
-        return projection
+        """The inputs of every step's product, stacked ``(features + units [+ 1], T+1, B)``.
 
-    def _scan(self, projection, step_mask, state_drop):
-        steps, width, batch = projection.shape
+        Step t multiplies ``[x_t; h_t; 1]`` (the 1 only with a bias), the (rows, B) block ``stacked[:, t]``, by
+        ``[kernel; recurrent_kernel; bias]`` in ONE product: the input projection, the recurrent product and
+        the bias together, with no sequence-sized projection to write and read back. ``_scan`` writes each new
+        state into the next step's ``h`` rows (the last step's x rows are unused). With time and batch
+        adjacent, ``stacked[:, :T]`` is also the (rows, T*B) left factor of all weight gradients at once.
+        """
+        steps, batch, features = xt.shape
+        rows = features + self.units + (1 if self.use_bias else 0)
+        stacked = np.empty((rows, steps + 1, batch), xt.dtype)
+        stacked[:features, :steps] = xt.transpose(2, 0, 1)
+        stacked[:features, steps] = 0
+        if self.use_bias:
+            stacked[-1] = 1
+        return stacked
+
+    def _step_weights(self):
+        """``[kernel; recurrent_kernel; bias]`` transposed to (4*units, rows), in loop order (see _project)."""
+        kernel, bias = self._input_parameters()                      # o, i, f, c order, sigmoid gates halved
+        recurrent = self._weights["recurrent_kernel"][:, self._column_order]
+        if self._fused:
+            recurrent[:, :3 * self.units] *= 0.5
+        parts = [kernel, recurrent] if bias is None else [kernel, recurrent, bias[None]]
+        return np.ascontiguousarray(np.concatenate(parts).T)
+
+    def _scan(self, stacked, step_mask, state_drop):
+        steps, batch = stacked.shape[1] - 1, stacked.shape[2]
         units = self.units
-        dtype = projection.dtype
-        UT = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order].T)   # (4u, u)
+        dtype = stacked.dtype
+        features = self._weights["kernel"].shape[0]
+        weights = self._step_weights()
         gate_fn, cell_fn, fused = self._recurrent_activation, self._activation, self._fused
-        if fused:
-            UT[:3 * units] *= 0.5
         keep_pre = gate_fn.needs_input or cell_fn.needs_input
-        gates = np.empty_like(projection) if keep_pre else projection   # activated gates o, i, f, c
-        H, C = _new_states(steps, units, batch, dtype), _new_states(steps, units, batch, dtype)
+        gates = np.empty((steps, 4 * units, batch), dtype)               # activated gates o, i, f, c
+        pre = np.empty_like(gates) if keep_pre else gates
+        step_in = stacked[features:features + units]                     # (u, T+1, B): what meets recurrent_kernel
+        if state_drop is None:
+            H, drop = step_in, None                                      # the states feed the products directly
+        else:
+            H, drop = np.empty((units, steps + 1, batch), dtype), np.ascontiguousarray(state_drop.T)
+        C = np.empty((steps + 1, units, batch), dtype)
+        H[:, 0] = 0                                                      # the start states
+        C[0] = 0
         cell_out = np.empty((steps, units, batch), dtype)                # activation(c) of each step
-        drop = None if state_drop is None else np.ascontiguousarray(state_drop.T)
-        dropped = None if drop is None else np.empty((steps, units, batch), dtype)
         masked = None if step_mask is None else step_mask.masked.transpose(0, 2, 1)   # (T, 1, B)
-        recurrent = np.empty((width, batch), dtype)
         scratch = np.empty((units, batch), dtype)
         sig, cand = slice(0, 3 * units), slice(3 * units, 4 * units)
         for t in range(steps):
-            h = H[t] if drop is None else np.multiply(H[t], drop, out=dropped[t])
-            z, a = projection[t], gates[t]
-            z += np.matmul(UT, h, out=recurrent)                  # all four gates in one product
+            if drop is not None:
+                np.multiply(H[:, t], drop, out=step_in[:, t])
+            z, a = pre[t], gates[t]
+            np.matmul(weights, stacked[:, t], out=z)              # input, recurrent part and bias of all gates
             if fused:
                 np.tanh(z, out=z)
                 s = z[sig]
@@ -593,13 +621,13 @@ class LSTM(_Recurrent):
             c = np.multiply(f, C[t], out=C[t + 1])
             c += np.multiply(i, g, out=scratch)
             cell_fn.apply(c, out=cell_out[t])
-            np.multiply(o, cell_out[t], out=H[t + 1])
+            np.multiply(o, cell_out[t], out=H[:, t + 1])
             if masked is not None and step_mask.step_has_masked[t]:
-                np.copyto(H[t + 1], H[t], where=masked[t])        # masked columns keep the previous state
+                np.copyto(H[:, t + 1], H[:, t], where=masked[t])  # masked columns keep the previous state
                 np.copyto(C[t + 1], C[t], where=masked[t])
         # "H" and "C" are (T+1, B, u) views, the layout the shared output code reads.
-        return {"H": H.transpose(0, 2, 1), "C": C.transpose(0, 2, 1), "HF": H, "CF": C, "gates": gates,
-                "pre": projection if keep_pre else None, "cell_out": cell_out, "dropped": dropped}
+        return {"H": H.transpose(1, 2, 0), "C": C.transpose(0, 2, 1), "CF": C, "stacked": stacked,
+                "gates": gates, "pre": pre if keep_pre else None, "cell_out": cell_out}
 
     def _final_states(self, cache):
         return [cache["H"], cache["C"]]
@@ -613,20 +641,27 @@ class LSTM(_Recurrent):
         masks = None if step_mask is None else (step_mask.step_has_masked, step_mask.keep.transpose(0, 2, 1),
                                                 step_mask.real.transpose(0, 2, 1))
         drop = None if cache["state_drop"] is None else np.ascontiguousarray(cache["state_drop"].T)
+        # The gate gradients go to a (4u, T, B) array: (T*B, 4u) is then a transposed view, so the weight and
+        # input gradients are single products over all steps without transposing copies.
+        by_gate = np.empty((4 * units, steps, batch), cache["cell_out"].dtype)
         if self._fused and cache["pre"] is None:
-            dZ = self._bptt_fused(cache, dH, dh, dc, masks, drop)
+            self._bptt_fused(cache, dH, dh, dc, masks, drop, by_gate)
         else:
-            dZ = self._bptt_general(cache, dH, dh, dc, masks, drop)
-        # Gate gradients as (4u, T, B): then (T*B, 4u) is a transposed view, and the kernel, bias and input
-        # gradients are single products over all steps without transposing copies.
-        by_gate = np.ascontiguousarray(dZ.transpose(1, 0, 2)).transpose(1, 2, 0)      # (T, B, 4u) view
-        if self.trainable:
-            states = cache["HF"][:-1] if drop is None else cache["dropped"]
-            states = np.ascontiguousarray(states.transpose(1, 0, 2)).transpose(1, 2, 0)   # (T, B, u) view
-            self._recurrent_kernel_gradient(states, by_gate)
-        return by_gate
+            self._bptt_general(cache, dH, dh, dc, masks, drop, by_gate)
+        return by_gate.transpose(1, 2, 0)                                         # (T, B, 4u) view
 
-    def _bptt_fused(self, cache, dH, dh, dc, masks, drop):
+    def _input_weight_gradients(self, xt, flat, cache):
+        """All weight gradients in one product: the stacked step inputs ``[x; h; 1]`` times the gate gradients."""
+        features, units = xt.shape[-1], self.units
+        stacked = cache["stacked"]
+        products = stacked[:, :-1].reshape(stacked.shape[0], -1) @ flat          # (rows, 4u), loop column order
+        order = self._column_order
+        self.grad_buffer("kernel")[:, order] = products[:features]
+        self.grad_buffer("recurrent_kernel")[:, order] = products[features:features + units]
+        if self.use_bias:
+            self.grad_buffer("bias")[order] = products[-1]
+
+    def _bptt_fused(self, cache, dH, dh, dc, masks, drop, by_gate):
         """Backpropagation through time for sigmoid gates and a tanh cell (the defaults).
 
         Each step's derivatives are computed from that step's activated gates, right where they are used: the
@@ -637,13 +672,13 @@ class LSTM(_Recurrent):
         steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
         U = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order])    # (u, 4u)
-        dZ = np.empty((steps, 4 * units, batch), dtype)
+        z = np.empty((4 * units, batch), dtype)              # this step's gate gradients
         slope = np.empty((3 * units, batch), dtype)          # sigmoid'(o, i, f) = a (1 - a)
         scratch = np.empty((units, batch), dtype)
         o_, i_, f_, g_ = (slice(k * units, (k + 1) * units) for k in range(4))
         sig, ifg = slice(0, 3 * units), slice(units, 4 * units)
         for t in range(steps - 1, -1, -1):
-            a, z, cell = gates[t], dZ[t], cell_out[t]         # gates o, i, f, g (activated); dZ of this step
+            a, cell = gates[t], cell_out[t]                   # gates o, i, f, g (activated)
             if dH is not None:
                 dh += dH[t]
             carried = None
@@ -672,14 +707,14 @@ class LSTM(_Recurrent):
             dz *= dc                                          # the three gates that multiply dc, in one call
             dc *= a[f_]
             np.matmul(U, z, out=dh)
+            by_gate[:, t] = z
             if drop is not None:
                 dh *= drop
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
-        return dZ
 
-    def _bptt_general(self, cache, dH, dh, dc, masks, drop):
+    def _bptt_general(self, cache, dH, dh, dc, masks, drop, by_gate):
         """Backpropagation through time for any element-wise activations (derivatives of all steps at once)."""
         C, gates, cell_out, pre = cache["CF"], cache["gates"], cache["cell_out"], cache["pre"]
         steps, units, batch = cell_out.shape
@@ -717,7 +752,7 @@ class LSTM(_Recurrent):
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
-        return dZ.reshape(steps, 4 * units, batch)
+        by_gate[...] = dZ.reshape(steps, 4 * units, batch).transpose(1, 0, 2)
 
     def get_config(self):
         return super().get_config() | {
