@@ -24,6 +24,9 @@ directly.
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import numpy as np
 
 from nbtrain import activations as activations_module
@@ -391,6 +394,50 @@ class _Recurrent(Layer):
                 f"return_sequences={self.return_sequences}>")
 
 
+class _Lease:
+    """The big arrays one layer call uses; the call's cache holds it for as long as its backward may run."""
+
+    def __init__(self, arrays: dict):
+        self._arrays = arrays
+
+    def array(self, name, shape, dtype) -> np.ndarray:
+        """An uninitialized array (a kept one when its shape and dtype fit)."""
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(shape, dtype)
+        return array
+
+
+class _Workspace:
+    """Sequence-sized arrays that a layer reuses from one call to the next.
+
+    Fresh arrays of several MB for every batch cost page faults (the C allocator hands big blocks back to the
+    system when they are freed, and each new one is faulted in and zeroed page by page): a fifth of an LSTM
+    epoch's CPU time. A call takes a lease on the kept arrays; they are handed out again only after that
+    lease is gone (the call's cache, and with it its backward pass, was dropped). A call that overlaps one
+    still alive (a layer shared twice in one model, another thread) gets arrays of its own.
+    """
+
+    _by_layer = weakref.WeakKeyDictionary()        # not a layer attribute: pickles and copies stay small
+    _lock = threading.Lock()
+
+    def __init__(self):
+        self._arrays = {}
+        self._lease = lambda: None                 # weak reference to the lease of the last call
+
+    @classmethod
+    def lease(cls, layer) -> _Lease:
+        with cls._lock:
+            workspace = cls._by_layer.get(layer)
+            if workspace is None:
+                workspace = cls._by_layer[layer] = cls()
+            if workspace._lease() is not None:
+                return _Lease({})
+            lease = _Lease(workspace._arrays)
+            workspace._lease = weakref.ref(lease)
+            return lease
+
+
 def _new_states(steps, batch, units, dtype):
     states = np.empty((steps + 1, batch, units), dtype)
     states[0] = 0
@@ -556,6 +603,10 @@ class LSTM(_Recurrent):
     # of a (batch, 4*units) block run row by row and cost about 4x as much; they were most of an epoch.
 
     def _project(self, xt):
+        # The input projection is part of every step's product (see _stack_inputs).
+        return xt
+
+    def _stack_inputs(self, xt, lease):
         """The inputs of every step's product, stacked ``(features + units [+ 1], T+1, B)``.
 
         Step t multiplies ``[x_t; h_t; 1]`` (the 1 only with a bias), the (rows, B) block ``stacked[:, t]``, by
@@ -566,7 +617,7 @@ class LSTM(_Recurrent):
         """
         steps, batch, features = xt.shape
         rows = features + self.units + (1 if self.use_bias else 0)
-        stacked = np.empty((rows, steps + 1, batch), xt.dtype)
+        stacked = lease.array("stacked", (rows, steps + 1, batch), xt.dtype)
         stacked[:features, :steps] = xt.transpose(2, 0, 1)
         stacked[:features, steps] = 0
         if self.use_bias:
@@ -582,7 +633,9 @@ class LSTM(_Recurrent):
         parts = [kernel, recurrent] if bias is None else [kernel, recurrent, bias[None]]
         return np.ascontiguousarray(np.concatenate(parts).T)
 
-    def _scan(self, stacked, step_mask, state_drop):
+    def _scan(self, xt, step_mask, state_drop):
+        lease = _Workspace.lease(self)
+        stacked = self._stack_inputs(xt, lease)
         steps, batch = stacked.shape[1] - 1, stacked.shape[2]
         units = self.units
         dtype = stacked.dtype
@@ -590,17 +643,17 @@ class LSTM(_Recurrent):
         weights = self._step_weights()
         gate_fn, cell_fn, fused = self._recurrent_activation, self._activation, self._fused
         keep_pre = gate_fn.needs_input or cell_fn.needs_input
-        gates = np.empty((steps, 4 * units, batch), dtype)               # activated gates o, i, f, c
-        pre = np.empty_like(gates) if keep_pre else gates
+        gates = lease.array("gates", (steps, 4 * units, batch), dtype)  # activated gates o, i, f, c
+        pre = lease.array("pre", gates.shape, dtype) if keep_pre else gates
         step_in = stacked[features:features + units]                     # (u, T+1, B): what meets recurrent_kernel
         if state_drop is None:
             H, drop = step_in, None                                      # the states feed the products directly
         else:
-            H, drop = np.empty((units, steps + 1, batch), dtype), np.ascontiguousarray(state_drop.T)
-        C = np.empty((steps + 1, units, batch), dtype)
+            H, drop = lease.array("H", (units, steps + 1, batch), dtype), np.ascontiguousarray(state_drop.T)
+        C = lease.array("C", (steps + 1, units, batch), dtype)
         H[:, 0] = 0                                                      # the start states
         C[0] = 0
-        cell_out = np.empty((steps, units, batch), dtype)                # activation(c) of each step
+        cell_out = lease.array("cell_out", (steps, units, batch), dtype)  # activation(c) of each step
         masked = None if step_mask is None else step_mask.masked.transpose(0, 2, 1)   # (T, 1, B)
         scratch = np.empty((units, batch), dtype)
         sig, cand = slice(0, 3 * units), slice(3 * units, 4 * units)
@@ -627,7 +680,7 @@ class LSTM(_Recurrent):
                 np.copyto(C[t + 1], C[t], where=masked[t])
         # "H" and "C" are (T+1, B, u) views, the layout the shared output code reads.
         return {"H": H.transpose(1, 2, 0), "C": C.transpose(0, 2, 1), "CF": C, "stacked": stacked,
-                "gates": gates, "pre": pre if keep_pre else None, "cell_out": cell_out}
+                "gates": gates, "pre": pre if keep_pre else None, "cell_out": cell_out, "lease": lease}
 
     def _final_states(self, cache):
         return [cache["H"], cache["C"]]
@@ -643,7 +696,7 @@ class LSTM(_Recurrent):
         drop = None if cache["state_drop"] is None else np.ascontiguousarray(cache["state_drop"].T)
         # The gate gradients go to a (4u, T, B) array: (T*B, 4u) is then a transposed view, so the weight and
         # input gradients are single products over all steps without transposing copies.
-        by_gate = np.empty((4 * units, steps, batch), cache["cell_out"].dtype)
+        by_gate = cache["lease"].array("by_gate", (4 * units, steps, batch), cache["cell_out"].dtype)
         if self._fused and cache["pre"] is None:
             self._bptt_fused(cache, dH, dh, dc, masks, drop, by_gate)
         else:

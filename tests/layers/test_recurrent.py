@@ -508,6 +508,39 @@ def test_frozen_layer_still_passes_input_gradient(rng):
     assert layer.backward(g) is None
 
 
+def test_overlapping_calls_keep_their_own_arrays(rng):
+    """A call whose backward is still pending keeps its arrays; a later call (shared layer) gets others."""
+    layer = LSTM(3, return_sequences=True)
+    layer.build((None, 5, 4))
+    first_x, second_x = rng.standard_normal((2, 2, 5, 4)).astype(np.float32)
+    grad = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    first_out, first_backprop = layer._apply(first_x, True, True)
+    second_out, second_backprop = layer._apply(second_x, True, True)
+    first_dx = first_backprop(grad)
+    first_grads = {name: value.copy() for name, value in layer.grads.items()}
+    del first_backprop, second_backprop
+    again_out, again_backprop = layer._apply(first_x, True, True)
+    np.testing.assert_array_equal(again_out, first_out)
+    np.testing.assert_array_equal(again_backprop(grad), first_dx)
+    for name, value in layer.grads.items():
+        np.testing.assert_array_equal(value, first_grads[name])
+    np.testing.assert_array_equal(layer._apply(second_x, True, True)[0], second_out)
+
+
+def test_a_finished_call_lends_its_arrays_to_the_next(rng):
+    from nbtrain.layers.recurrent import _Workspace
+
+    layer = LSTM(3)
+    layer.build((None, 5, 4))
+    x = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    _, backprop = layer._apply(x, True, False)
+    backprop(np.ones((2, 3), np.float32))
+    kept = dict(_Workspace._by_layer[layer]._arrays)
+    del backprop
+    layer._apply(x, True, False)[1](np.ones((2, 3), np.float32))
+    assert kept and all(_Workspace._by_layer[layer]._arrays[name] is array for name, array in kept.items())
+
+
 # ----------------------------------------------------------------------------------------------------------
 # In a model
 # ----------------------------------------------------------------------------------------------------------
