@@ -606,23 +606,27 @@ class LSTM(_Recurrent):
         # The input projection is part of every step's product (see _stack_inputs).
         return xt
 
-    def _stack_inputs(self, xt, lease):
-        """The inputs of every step's product, stacked ``(features + units [+ 1], T+1, B)``.
+    def _stack_inputs(self, xt, lease, with_inputs):
+        """The inputs of every step's product, stacked ``([features +] units [+ 1], T+1, B)``.
 
-        Step t multiplies ``[x_t; h_t; 1]`` (the 1 only with a bias), the (rows, B) block ``stacked[:, t]``, by
-        ``[kernel; recurrent_kernel; bias]`` in ONE product: the input projection, the recurrent product and
-        the bias together, with no sequence-sized projection to write and read back. ``_scan`` writes each new
-        state into the next step's ``h`` rows (the last step's x rows are unused). With time and batch
-        adjacent, ``stacked[:, :T]`` is also the (rows, T*B) left factor of all weight gradients at once.
+        With ``with_inputs``, step t multiplies ``[x_t; h_t; 1]`` (the 1 only with a bias), the (rows, B) block
+        ``stacked[:, t]``, by ``[kernel; recurrent_kernel; bias]`` in ONE product: the input projection, the
+        recurrent product and the bias together, with no sequence-sized projection to write and read back. That
+        pays while there are no more features than units; with more, a separate projection of all steps at once
+        is the faster product and the x rows are left out. ``_scan`` writes each new state into the next step's
+        ``h`` rows (the last slot's x rows are unused). With time and batch adjacent, ``stacked[:, :T]`` is also
+        the (rows, T*B) left factor of the weight gradients, all in one product.
         """
         steps, batch, features = xt.shape
-        rows = features + self.units + (1 if self.use_bias else 0)
+        x_rows = features if with_inputs else 0
+        rows = x_rows + self.units + (1 if self.use_bias else 0)
         stacked = lease.array("stacked", (rows, steps + 1, batch), xt.dtype)
-        stacked[:features, :steps] = xt.transpose(2, 0, 1)
-        stacked[:features, steps] = 0
+        if with_inputs:
+            stacked[:features, :steps] = xt.transpose(2, 0, 1)
+            stacked[:features, steps] = 0
         if self.use_bias:
             stacked[-1] = 1
-        return stacked
+        return stacked, x_rows
 
     def _step_weights(self):
         """``[kernel; recurrent_kernel; bias]`` transposed to (4*units, rows), in loop order (see _project)."""
@@ -635,17 +639,27 @@ class LSTM(_Recurrent):
 
     def _scan(self, xt, step_mask, state_drop):
         lease = _Workspace.lease(self)
-        stacked = self._stack_inputs(xt, lease)
-        steps, batch = stacked.shape[1] - 1, stacked.shape[2]
+        steps, batch, features = xt.shape
         units = self.units
-        dtype = stacked.dtype
-        features = self._weights["kernel"].shape[0]
+        dtype = xt.dtype
+        stacked, x_rows = self._stack_inputs(xt, lease, with_inputs=features <= units)
         weights = self._step_weights()
+        projection = None
+        if not x_rows:
+            # All steps' input projections (and the bias) in one product, batch-major (T, B, 4u); each step
+            # adds its transposed block to the recurrent product.
+            projection = lease.array("projection", (steps, batch, 4 * units), dtype)
+            np.matmul(xt.reshape(steps * batch, features), weights[:, :features].T,
+                      out=projection.reshape(steps * batch, 4 * units))
+            if self.use_bias:
+                projection += weights[:, -1]
+            weights = weights[:, features:features + units]
         gate_fn, cell_fn, fused = self._recurrent_activation, self._activation, self._fused
         keep_pre = gate_fn.needs_input or cell_fn.needs_input
         gates = lease.array("gates", (steps, 4 * units, batch), dtype)  # activated gates o, i, f, c
         pre = lease.array("pre", gates.shape, dtype) if keep_pre else gates
-        step_in = stacked[features:features + units]                     # (u, T+1, B): what meets recurrent_kernel
+        step_in = stacked[x_rows:x_rows + units]                         # (u, T+1, B): what meets recurrent_kernel
+        step_rows = slice(None) if x_rows else slice(x_rows, x_rows + units)
         if state_drop is None:
             H, drop = step_in, None                                      # the states feed the products directly
         else:
@@ -661,7 +675,9 @@ class LSTM(_Recurrent):
             if drop is not None:
                 np.multiply(H[:, t], drop, out=step_in[:, t])
             z, a = pre[t], gates[t]
-            np.matmul(weights, stacked[:, t], out=z)              # input, recurrent part and bias of all gates
+            np.matmul(weights, stacked[step_rows, t], out=z)      # all four gates in one product
+            if projection is not None:
+                np.add(z, projection[t].T, out=z)
             if fused:
                 np.tanh(z, out=z)
                 s = z[sig]
@@ -679,7 +695,7 @@ class LSTM(_Recurrent):
                 np.copyto(H[:, t + 1], H[:, t], where=masked[t])  # masked columns keep the previous state
                 np.copyto(C[t + 1], C[t], where=masked[t])
         # "H" and "C" are (T+1, B, u) views, the layout the shared output code reads.
-        return {"H": H.transpose(1, 2, 0), "C": C.transpose(0, 2, 1), "CF": C, "stacked": stacked,
+        return {"H": H.transpose(1, 2, 0), "C": C.transpose(0, 2, 1), "CF": C, "stacked": stacked, "x_rows": x_rows,
                 "gates": gates, "pre": pre if keep_pre else None, "cell_out": cell_out, "lease": lease}
 
     def _final_states(self, cache):
@@ -705,12 +721,14 @@ class LSTM(_Recurrent):
 
     def _input_weight_gradients(self, xt, flat, cache):
         """All weight gradients in one product: the stacked step inputs ``[x; h; 1]`` times the gate gradients."""
-        features, units = xt.shape[-1], self.units
-        stacked = cache["stacked"]
+        units, stacked, x_rows = self.units, cache["stacked"], cache["x_rows"]
         products = stacked[:, :-1].reshape(stacked.shape[0], -1) @ flat          # (rows, 4u), loop column order
         order = self._column_order
-        self.grad_buffer("kernel")[:, order] = products[:features]
-        self.grad_buffer("recurrent_kernel")[:, order] = products[features:features + units]
+        if x_rows:
+            self.grad_buffer("kernel")[:, order] = products[:x_rows]
+        else:
+            self.grad_buffer("kernel")[:, order] = xt.reshape(-1, xt.shape[-1]).T @ flat
+        self.grad_buffer("recurrent_kernel")[:, order] = products[x_rows:x_rows + units]
         if self.use_bias:
             self.grad_buffer("bias")[order] = products[-1]
 

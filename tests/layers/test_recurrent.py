@@ -406,6 +406,11 @@ GRADIENT_CASES = {
     "lstm_other_activations": (lambda: LSTM(2, activation="softsign", recurrent_activation="hard_sigmoid",
                                             return_sequences=True), None),
     "lstm_state": (lambda: LSTM(2, return_state=True, return_sequences=True), PADDED),
+    # More features (2) than units: the input projection is one product before the loop, not part of each step's.
+    "lstm_wide_input_masked": (lambda: LSTM(1, return_sequences=True), RAGGED),
+    "lstm_wide_input_no_bias": (lambda: LSTM(1, use_bias=False, go_backwards=True), PADDED),
+    "lstm_wide_input_other_activations": (lambda: LSTM(1, activation="softsign", recurrent_activation="hard_sigmoid",
+                                                       return_sequences=True), RAGGED),
     "gru": (lambda: GRU(2), None),
     "gru_sequences_masked": (lambda: GRU(2, return_sequences=True), RAGGED),
     "gru_backwards": (lambda: GRU(2, go_backwards=True, return_sequences=True), PADDED),
@@ -478,10 +483,11 @@ def test_gradients_with_a_none_state_gradient(rng):
 
 @pytest.mark.parametrize("factory", [
     lambda: LSTM(2, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
+    lambda: LSTM(1, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
     lambda: GRU(2, dropout=0.4, recurrent_dropout=0.4, seed=5),
     lambda: GRU(2, reset_after=False, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
     lambda: SimpleRNN(3, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
-], ids=["lstm", "gru", "gru_reset_before", "simple_rnn"])
+], ids=["lstm", "lstm_wide_input", "gru", "gru_reset_before", "simple_rnn"])
 @pytest.mark.parametrize("training", [False, True])
 def test_gradients_with_dropout(factory, training, rng):
     layer = factory()
