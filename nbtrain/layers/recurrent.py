@@ -7,10 +7,14 @@ How the recurrent layers are computed, so that pure NumPy stays fast:
 - The input projection of ALL time steps is one matrix product, ``(T*B, in) @ kernel``, before the loop.
   The loop itself does one fused product per step for the recurrent part (``h @ recurrent_kernel``, all gates
   at once) plus a few in-place element-wise operations.
-- Backpropagation through time precomputes every factor that does not depend on the recurrence (gate
-  derivatives, ``o * tanh'(c)``, ...) for all steps at once, so the backward loop is a handful of
-  multiplications and one matrix product per step. The kernel and recurrent-kernel gradients are one matrix
-  product each after the loop, over the stacked inputs and hidden states.
+- Backpropagation through time is a handful of element-wise operations and one matrix product per step. The
+  kernel and recurrent-kernel gradients are one matrix product each after the loop, over the stacked inputs
+  and hidden states.
+- LSTM goes further (its loops are most of a recurrent model's time): it works feature-major, every gate and
+  state of a step a contiguous (units, batch) block; while there are no more features than units, each
+  step's single product takes ``[x_t; h_t; 1]`` (projection, recurrent part and bias at once) and the three
+  weight gradients are one product; and its sequence-sized arrays are reused from one call to the next
+  (:class:`_Workspace`), which saves the page faults of fresh multi-MB arrays for every batch.
 
 Masks (from ``Embedding(mask_zero=True)`` or ``Masking``) are boolean ``(batch, time)``, True for real data.
 A masked step keeps the previous state; with ``return_sequences=True`` it also repeats the previous output
