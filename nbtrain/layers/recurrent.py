@@ -592,16 +592,6 @@ class LSTM(_Recurrent):
         """Sigmoid gates and tanh cell: then one tanh call activates all four gates (see _scan)."""
         return self._recurrent_activation.kind == "sigmoid" and self._activation.kind == "tanh"
 
-    def _input_parameters(self):
-        kernel, bias = super()._input_parameters()                   # copies, in o, i, f, c order
-        if self._fused:
-            # sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: halving the sigmoid gates' weights here lets a single
-            # tanh over all four gates serve both activations.
-            kernel[:, :3 * self.units] *= 0.5
-            if bias is not None:
-                bias[:3 * self.units] *= 0.5
-        return kernel, bias
-
     # The LSTM loops run "feature-major": every step's gates are a (4*units, batch) block and the states
     # (units, batch) blocks, so each gate is one contiguous block. Element-wise NumPy calls on the column slices
     # of a (batch, 4*units) block run row by row and cost about 4x as much; they were most of an epoch.
@@ -633,13 +623,27 @@ class LSTM(_Recurrent):
         return stacked, x_rows
 
     def _step_weights(self):
-        """``[kernel; recurrent_kernel; bias]`` transposed to (4*units, rows), in loop order (see _project)."""
-        kernel, bias = self._input_parameters()                      # o, i, f, c order, sigmoid gates halved
-        recurrent = self._weights["recurrent_kernel"][:, self._column_order]
+        """``[kernel; recurrent_kernel; bias]`` as (rows, 4*units) in loop order (see _stack_inputs).
+
+        The loop multiplies by its transposed view (BLAS reads it as is). Built from gate blocks (slices): a
+        fancy index of the columns, or a transposing copy, costs 5-8x as much.
+        """
+        units = self.units
+        parts = [self._weights["kernel"], self._weights["recurrent_kernel"]]
+        if self.use_bias:
+            parts.append(self._weights["bias"][None])
+        stacked = np.concatenate(parts)
+        weights = np.concatenate([stacked[:, k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=1)
         if self._fused:
-            recurrent[:, :3 * self.units] *= 0.5
-        parts = [kernel, recurrent] if bias is None else [kernel, recurrent, bias[None]]
-        return np.ascontiguousarray(np.concatenate(parts).T)
+            # sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: with the sigmoid gates' weights halved, one tanh over all
+            # four gates serves both activations.
+            weights[:, :3 * units] *= 0.5
+        return weights
+
+    def _recurrent_in_loop_order(self):
+        """``recurrent_kernel`` (units, 4*units) with its gate blocks in loop order."""
+        recurrent, units = self._weights["recurrent_kernel"], self.units
+        return np.concatenate([recurrent[:, k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=1)
 
     def _scan(self, xt, step_mask, state_drop):
         lease = _Workspace.lease(self)
@@ -647,17 +651,18 @@ class LSTM(_Recurrent):
         units = self.units
         dtype = xt.dtype
         stacked, x_rows = self._stack_inputs(xt, lease, with_inputs=features <= units)
-        weights = self._step_weights()
+        weights = self._step_weights()                                  # (rows, 4u)
         projection = None
         if not x_rows:
             # All steps' input projections (and the bias) in one product, batch-major (T, B, 4u); each step
             # adds its transposed block to the recurrent product.
             projection = lease.array("projection", (steps, batch, 4 * units), dtype)
-            np.matmul(xt.reshape(steps * batch, features), weights[:, :features].T,
+            np.matmul(xt.reshape(steps * batch, features), weights[:features],
                       out=projection.reshape(steps * batch, 4 * units))
             if self.use_bias:
-                projection += weights[:, -1]
-            weights = weights[:, features:features + units]
+                projection += weights[-1]
+            weights = weights[features:features + units]
+        weights = weights.T                                             # (4u, rows) view
         gate_fn, cell_fn, fused = self._recurrent_activation, self._activation, self._fused
         keep_pre = gate_fn.needs_input or cell_fn.needs_input
         gates = lease.array("gates", (steps, 4 * units, batch), dtype)  # activated gates o, i, f, c
@@ -746,7 +751,7 @@ class LSTM(_Recurrent):
         C, gates, cell_out = cache["CF"], cache["gates"], cache["cell_out"]
         steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
-        U = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order])    # (u, 4u)
+        U = self._recurrent_in_loop_order()                  # (u, 4u)
         z = np.empty((4 * units, batch), dtype)              # this step's gate gradients
         slope = np.empty((3 * units, batch), dtype)          # sigmoid'(o, i, f) = a (1 - a)
         scratch = np.empty((units, batch), dtype)
@@ -807,7 +812,7 @@ class LSTM(_Recurrent):
         np.multiply(g, sigmoid_slope[:, 1], out=factors[:, 0])
         np.multiply(C[:-1], sigmoid_slope[:, 2], out=factors[:, 1])
         np.multiply(i, cand_slope, out=factors[:, 2])
-        U = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order])
+        U = self._recurrent_in_loop_order()
         dZ = np.empty((steps, 4, units, batch), cell_out.dtype)
         for t in range(steps - 1, -1, -1):
             if dH is not None:
