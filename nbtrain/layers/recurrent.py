@@ -288,7 +288,7 @@ class _Recurrent(Layer):
             sequence = hidden[1:]
             if self.zero_output_for_mask and cache["step_mask"] is not None:
                 sequence = sequence * cache["step_mask"].real
-            output = np.ascontiguousarray(sequence.transpose(1, 0, 2))
+            output = np.array(sequence.transpose(1, 0, 2), order="C")   # a copy: the states array is reused
         else:
             output = hidden[-1].copy()
         if self.return_state:
@@ -442,8 +442,9 @@ class _Workspace:
             return lease
 
 
-def _new_states(steps, batch, units, dtype):
-    states = np.empty((steps + 1, batch, units), dtype)
+def _new_states(steps, batch, units, dtype, lease=None):
+    shape = (steps + 1, batch, units)
+    states = np.empty(shape, dtype) if lease is None else lease.array("H", shape, dtype)
     states[0] = 0
     return states
 
@@ -480,9 +481,10 @@ class SimpleRNN(_Recurrent):
 
     def _scan(self, projection, step_mask, state_drop):
         steps, batch, units = projection.shape
+        lease = _Workspace.lease(self)
         U = self._weights["recurrent_kernel"]
-        H = _new_states(steps, batch, units, projection.dtype)
-        dropped = np.empty((steps, batch, units), projection.dtype) if state_drop is not None else None
+        H = _new_states(steps, batch, units, projection.dtype, lease)
+        dropped = None if state_drop is None else lease.array("dropped", (steps, batch, units), projection.dtype)
         recurrent = np.empty((batch, units), projection.dtype)
         activation = self._activation
         # With a derivative that needs its input, keep the pre-activations; else activate in place.
@@ -494,15 +496,20 @@ class SimpleRNN(_Recurrent):
             activation.apply(z, out=H[t + 1])
             if step_mask is not None:
                 step_mask.carry(t, H[t + 1], H[t])
-        return {"H": H, "pre": pre, "dropped": dropped}
+        return {"H": H, "pre": pre, "dropped": dropped, "lease": lease}
 
     def _bptt(self, cache, dH, last):
         H, step_mask, state_drop = cache["H"], cache["step_mask"], cache["state_drop"]
         steps, batch, units = H.shape[0] - 1, H.shape[1], H.shape[2]
+        lease = cache["lease"]
         # The derivative of the activation at every step, computed at once.
-        slope = self._activation.derivative(cache["pre"], H[1:])
+        if self._activation.kind == "tanh":
+            slope = np.multiply(H[1:], H[1:], out=lease.array("slope", (steps, batch, units), H.dtype))
+            np.subtract(1, slope, out=slope)
+        else:
+            slope = self._activation.derivative(cache["pre"], H[1:])
         UT = np.ascontiguousarray(self._weights["recurrent_kernel"].T)
-        dZ = np.empty((steps, batch, units), H.dtype)
+        dZ = lease.array("dZ", (steps, batch, units), H.dtype)
         dh = last[0]
         for t in range(steps - 1, -1, -1):
             if dH is not None:
@@ -897,11 +904,12 @@ class GRU(_Recurrent):
         U = self._weights["recurrent_kernel"]
         gate_fn, cand_fn = self._recurrent_activation, self._activation
         keep_pre = gate_fn.needs_input or cand_fn.needs_input
-        gates = np.empty_like(projection) if keep_pre else projection   # activated z, r and candidate hh
-        H = _new_states(steps, batch, units, dtype)
-        dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
+        lease = _Workspace.lease(self)
+        gates = lease.array("gates", projection.shape, dtype) if keep_pre else projection   # activated z, r, hh
+        H = _new_states(steps, batch, units, dtype, lease)
+        dropped = None if state_drop is None else lease.array("dropped", (steps, batch, units), dtype)
         # reset_after: the recurrent part of the candidate, h U_h + rb_h; else r * h (the input of U_h).
-        reset_input = np.empty((steps, batch, units), dtype)
+        reset_input = lease.array("reset_input", (steps, batch, units), dtype)
         zr, hh_ = slice(0, 2 * units), slice(2 * units, 3 * units)
         if self.reset_after:
             recurrent = np.empty((batch, width), dtype)
@@ -934,7 +942,7 @@ class GRU(_Recurrent):
             if step_mask is not None:
                 step_mask.carry(t, H[t + 1], H[t])
         return {"H": H, "gates": gates, "pre": projection if keep_pre else None, "reset_input": reset_input,
-                "dropped": dropped}
+                "dropped": dropped, "lease": lease}
 
     def _bptt(self, cache, dH, last):
         H, gates, pre, reset_input = cache["H"], cache["gates"], cache["pre"], cache["reset_input"]
@@ -954,10 +962,11 @@ class GRU(_Recurrent):
         update_factor = (H[:-1] - hh) * gate_fn.derivative(block(pre, 0), z)
         cand_factor = (1 - z) * cand_fn.derivative(block(pre, 2), hh)
         reset_factor = (reset_input if self.reset_after else h_in) * gate_fn.derivative(block(pre, 1), r)
-        d_input = np.empty((steps, batch, width), dtype)       # gradient of the input projection
+        lease = cache["lease"]
+        d_input = lease.array("d_input", (steps, batch, width), dtype)       # gradient of the input projection
         zr, hh_ = slice(0, 2 * units), slice(2 * units, 3 * units)
         if self.reset_after:
-            d_recurrent = np.empty((steps, batch, width), dtype)
+            d_recurrent = lease.array("d_recurrent", (steps, batch, width), dtype)
             UT = np.ascontiguousarray(self._weights["recurrent_kernel"].T)
         else:
             U = self._weights["recurrent_kernel"]

@@ -533,6 +533,19 @@ def test_overlapping_calls_keep_their_own_arrays(rng):
     np.testing.assert_array_equal(layer._apply(second_x, True, True)[0], second_out)
 
 
+@pytest.mark.parametrize("factory", [lambda: LSTM(1, return_sequences=True), lambda: GRU(1, return_sequences=True),
+                                     lambda: SimpleRNN(1, return_sequences=True, return_state=True)])
+def test_outputs_are_not_views_of_reused_arrays(factory, rng):
+    """A one-sample batch of one unit once returned a view of the states, which the next call overwrote."""
+    layer = factory()
+    first = layer(rng.standard_normal((1, 5, 2)).astype(np.float32))
+    kept = [np.array(output) for output in first] if isinstance(first, list) else np.array(first)
+    for _ in range(3):                                       # the first call's arrays are lent out again
+        layer(rng.standard_normal((1, 5, 2)).astype(np.float32))
+    for output, copy in zip(first, kept) if isinstance(first, list) else [(first, kept)]:
+        np.testing.assert_array_equal(output, copy)
+
+
 def test_a_finished_call_lends_its_arrays_to_the_next(rng):
     from nbtrain.layers.recurrent import _Workspace
 
