@@ -7,10 +7,14 @@ How the recurrent layers are computed, so that pure NumPy stays fast:
 - The input projection of ALL time steps is one matrix product, ``(T*B, in) @ kernel``, before the loop.
   The loop itself does one fused product per step for the recurrent part (``h @ recurrent_kernel``, all gates
   at once) plus a few in-place element-wise operations.
-- Backpropagation through time precomputes every factor that does not depend on the recurrence (gate
-  derivatives, ``o * tanh'(c)``, ...) for all steps at once, so the backward loop is a handful of
-  multiplications and one matrix product per step. The kernel and recurrent-kernel gradients are one matrix
-  product each after the loop, over the stacked inputs and hidden states.
+- Backpropagation through time is a handful of element-wise operations and one matrix product per step. The
+  kernel and recurrent-kernel gradients are one matrix product each after the loop, over the stacked inputs
+  and hidden states.
+- LSTM goes further (its loops are most of a recurrent model's time): it works feature-major, every gate and
+  state of a step a contiguous (units, batch) block; while there are no more features than units, each
+  step's single product takes ``[x_t; h_t; 1]`` (projection, recurrent part and bias at once) and the three
+  weight gradients are one product; and its sequence-sized arrays are reused from one call to the next
+  (:class:`_Workspace`), which saves the page faults of fresh multi-MB arrays for every batch.
 
 Masks (from ``Embedding(mask_zero=True)`` or ``Masking``) are boolean ``(batch, time)``, True for real data.
 A masked step keeps the previous state; with ``return_sequences=True`` it also repeats the previous output
@@ -28,6 +32,9 @@ directly.
 """
 
 from __future__ import annotations
+
+import threading
+import weakref
 
 import numpy as np
 
@@ -309,11 +316,7 @@ class _Recurrent(Layer):
         input_drop, state_drop = self._dropout_masks(batch, features, training, dtype)
         if input_drop is not None:
             xt *= input_drop
-        # One matrix product projects every time step through the kernel.
-        kernel, bias = self._input_parameters()
-        projection = (xt.reshape(steps * batch, features) @ kernel).reshape(steps, batch, -1)
-        if bias is not None:
-            projection += bias
+        projection = self._project(xt)
         step_mask = None if mask is None else _StepMask(mask, dtype)
         cache = self._scan(projection, step_mask, state_drop, start)
         cache.update(xt=xt, input_drop=input_drop, state_drop=state_drop, step_mask=step_mask)
@@ -362,13 +365,22 @@ class _Recurrent(Layer):
             kernel, bias = kernel[:, order], None if bias is None else bias[order]
         return kernel, bias
 
+    def _project(self, xt):
+        """The input projections ``x_t @ kernel + bias`` of all steps ``(T, B, gates*u)``, as one matrix product."""
+        steps, batch, features = xt.shape
+        kernel, bias = self._input_parameters()
+        projection = (xt.reshape(steps * batch, features) @ kernel).reshape(steps, batch, -1)
+        if bias is not None:
+            projection += bias
+        return projection
+
     def _outputs(self, cache):
         hidden = cache["H"]                                      # (T+1, B, u), hidden[0] is the zero state
         if self.return_sequences:
             sequence = hidden[1:]
             if self.zero_output_for_mask and cache["step_mask"] is not None:
                 sequence = sequence * cache["step_mask"].real
-            output = np.ascontiguousarray(sequence.transpose(1, 0, 2))
+            output = np.array(sequence.transpose(1, 0, 2), order="C")   # a copy: the states array is reused
         else:
             output = hidden[-1].copy()
         if self.return_state:
@@ -406,9 +418,7 @@ class _Recurrent(Layer):
         d_projection = self._bptt(cache, dH, last)               # (T, B, gates*u)
         flat = d_projection.reshape(steps * batch, -1)
         if self.trainable:
-            self._store_product_gradient("kernel", xt.reshape(steps * batch, features).T, flat)
-            if self.use_bias:
-                self._bias_gradient(flat, cache)
+            self._input_weight_gradients(xt, flat, cache)
         if not need_input_grad:
             return None
         kernel = self._weights["kernel"]
@@ -432,6 +442,12 @@ class _Recurrent(Layer):
                              f"outputs, so backward() needs a list of {expected} gradients (None allowed), "
                              f"got {len(grads)}.")
         return grads[0], grads[1:]
+
+    def _input_weight_gradients(self, xt, flat, cache):
+        """Store the kernel's and the bias's gradients (``_bptt`` stores the recurrent kernel's)."""
+        self._store_product_gradient("kernel", xt.reshape(-1, xt.shape[-1]).T, flat)
+        if self.use_bias:
+            self._bias_gradient(flat, cache)
 
     def _bias_gradient(self, flat, cache):
         if self._column_order is None:
@@ -474,9 +490,54 @@ class _Recurrent(Layer):
                 f"return_sequences={self.return_sequences}>")
 
 
-def _new_states(steps, batch, units, dtype, start=None):
+class _Lease:
+    """The big arrays one layer call uses; the call's cache holds it for as long as its backward may run."""
+
+    def __init__(self, arrays: dict):
+        self._arrays = arrays
+
+    def array(self, name, shape, dtype) -> np.ndarray:
+        """An uninitialized array (a kept one when its shape and dtype fit)."""
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(shape, dtype)
+        return array
+
+
+class _Workspace:
+    """Sequence-sized arrays that a layer reuses from one call to the next.
+
+    Fresh arrays of several MB for every batch cost page faults (the C allocator hands big blocks back to the
+    system when they are freed, and each new one is faulted in and zeroed page by page): a fifth of an LSTM
+    epoch's CPU time. A call takes a lease on the kept arrays; they are handed out again only after that
+    lease is gone (the call's cache, and with it its backward pass, was dropped). A call that overlaps one
+    still alive (a layer shared twice in one model, another thread) gets arrays of its own.
+    """
+
+    _by_layer = weakref.WeakKeyDictionary()        # not a layer attribute: pickles and copies stay small
+    _lock = threading.Lock()
+
+    def __init__(self):
+        self._arrays = {}
+        self._lease = lambda: None                 # weak reference to the lease of the last call
+
+    @classmethod
+    def lease(cls, layer) -> _Lease:
+        with cls._lock:
+            workspace = cls._by_layer.get(layer)
+            if workspace is None:
+                workspace = cls._by_layer[layer] = cls()
+            if workspace._lease() is not None:
+                return _Lease({})
+            lease = _Lease(workspace._arrays)
+            workspace._lease = weakref.ref(lease)
+            return lease
+
+
+def _new_states(steps, batch, units, dtype, lease=None, start=None):
     """The states of every step, ``[0]`` the start state (zeros, or ``start`` from initial_state)."""
-    states = np.empty((steps + 1, batch, units), dtype)
+    shape = (steps + 1, batch, units)
+    states = np.empty(shape, dtype) if lease is None else lease.array("H", shape, dtype)
     states[0] = 0 if start is None else start
     return states
 
@@ -518,9 +579,10 @@ class SimpleRNN(_Recurrent):
 
     def _scan(self, projection, step_mask, state_drop, start=None):
         steps, batch, units = projection.shape
+        lease = _Workspace.lease(self)
         U = self._weights["recurrent_kernel"]
-        H = _new_states(steps, batch, units, projection.dtype, _start(start, 0))
-        dropped = np.empty((steps, batch, units), projection.dtype) if state_drop is not None else None
+        H = _new_states(steps, batch, units, projection.dtype, lease, _start(start, 0))
+        dropped = None if state_drop is None else lease.array("dropped", (steps, batch, units), projection.dtype)
         recurrent = np.empty((batch, units), projection.dtype)
         activation = self._activation
         # With a derivative that needs its input, keep the pre-activations; else activate in place.
@@ -532,15 +594,20 @@ class SimpleRNN(_Recurrent):
             activation.apply(z, out=H[t + 1])
             if step_mask is not None:
                 step_mask.carry(t, H[t + 1], H[t])
-        return {"H": H, "pre": pre, "dropped": dropped}
+        return {"H": H, "pre": pre, "dropped": dropped, "lease": lease}
 
     def _bptt(self, cache, dH, last):
         H, step_mask, state_drop = cache["H"], cache["step_mask"], cache["state_drop"]
         steps, batch, units = H.shape[0] - 1, H.shape[1], H.shape[2]
+        lease = cache["lease"]
         # The derivative of the activation at every step, computed at once.
-        slope = self._activation.derivative(cache["pre"], H[1:])
+        if self._activation.kind == "tanh":
+            slope = np.multiply(H[1:], H[1:], out=lease.array("slope", (steps, batch, units), H.dtype))
+            np.subtract(1, slope, out=slope)
+        else:
+            slope = self._activation.derivative(cache["pre"], H[1:])
         UT = np.ascontiguousarray(self._weights["recurrent_kernel"].T)
-        dZ = np.empty((steps, batch, units), H.dtype)
+        dZ = lease.array("dZ", (steps, batch, units), H.dtype)
         dh = last[0]
         for t in range(steps - 1, -1, -1):
             if dH is not None:
@@ -632,166 +699,250 @@ class LSTM(_Recurrent):
         """Sigmoid gates and tanh cell: then one tanh call activates all four gates (see _scan)."""
         return self._recurrent_activation.kind == "sigmoid" and self._activation.kind == "tanh"
 
-    def _input_parameters(self):
-        kernel, bias = super()._input_parameters()                   # copies, in o, i, f, c order
-        if self._fused:
-            # sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: halving the sigmoid gates' weights here lets a single
-            # tanh over all four gates serve both activations.
-            kernel[:, :3 * self.units] *= 0.5
-            if bias is not None:
-                bias[:3 * self.units] *= 0.5
-        return kernel, bias
+    # The LSTM loops run "feature-major": every step's gates are a (4*units, batch) block and the states
+    # (units, batch) blocks, so each gate is one contiguous block. Element-wise NumPy calls on the column slices
+    # of a (batch, 4*units) block run row by row and cost about 4x as much; they were most of an epoch.
 
-    def _scan(self, projection, step_mask, state_drop, start=None):
-        steps, batch, width = projection.shape
+    def _project(self, xt):
+        # The input projection is part of every step's product (see _stack_inputs).
+        return xt
+
+    def _stack_inputs(self, xt, lease, with_inputs):
+        """The inputs of every step's product, stacked ``([features +] units [+ 1], T+1, B)``.
+
+        With ``with_inputs``, step t multiplies ``[x_t; h_t; 1]`` (the 1 only with a bias), the (rows, B) block
+        ``stacked[:, t]``, by ``[kernel; recurrent_kernel; bias]`` in ONE product: the input projection, the
+        recurrent product and the bias together, with no sequence-sized projection to write and read back. That
+        pays while there are no more features than units; with more, a separate projection of all steps at once
+        is the faster product and the x rows are left out. ``_scan`` writes each new state into the next step's
+        ``h`` rows (the last slot's x rows are unused). With time and batch adjacent, ``stacked[:, :T]`` is also
+        the (rows, T*B) left factor of the weight gradients, all in one product.
+        """
+        steps, batch, features = xt.shape
+        x_rows = features if with_inputs else 0
+        rows = x_rows + self.units + (1 if self.use_bias else 0)
+        stacked = lease.array("stacked", (rows, steps + 1, batch), xt.dtype)
+        if with_inputs:
+            stacked[:features, :steps] = xt.transpose(2, 0, 1)
+            stacked[:features, steps] = 0
+        if self.use_bias:
+            stacked[-1] = 1
+        return stacked, x_rows
+
+    def _step_weights(self):
+        """``[kernel; recurrent_kernel; bias]`` as (rows, 4*units) in loop order (see _stack_inputs).
+
+        The loop multiplies by its transposed view (BLAS reads it as is). Built from gate blocks (slices): a
+        fancy index of the columns, or a transposing copy, costs 5-8x as much.
+        """
         units = self.units
-        dtype = projection.dtype
-        U = self._weights["recurrent_kernel"][:, self._column_order]
+        parts = [self._weights["kernel"], self._weights["recurrent_kernel"]]
+        if self.use_bias:
+            parts.append(self._weights["bias"][None])
+        stacked = np.concatenate(parts)
+        weights = np.concatenate([stacked[:, k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=1)
+        if self._fused:
+            # sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: with the sigmoid gates' weights halved, one tanh over all
+            # four gates serves both activations.
+            weights[:, :3 * units] *= 0.5
+        return weights
+
+    def _recurrent_in_loop_order(self):
+        """``recurrent_kernel`` (units, 4*units) with its gate blocks in loop order."""
+        recurrent, units = self._weights["recurrent_kernel"], self.units
+        return np.concatenate([recurrent[:, k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=1)
+
+    def _scan(self, xt, step_mask, state_drop, start=None):
+        lease = _Workspace.lease(self)
+        steps, batch, features = xt.shape
+        units = self.units
+        dtype = xt.dtype
+        stacked, x_rows = self._stack_inputs(xt, lease, with_inputs=features <= units)
+        weights = self._step_weights()                                  # (rows, 4u)
+        projection = None
+        if not x_rows:
+            # All steps' input projections (and the bias) in one product, batch-major (T, B, 4u); each step
+            # adds its transposed block to the recurrent product.
+            projection = lease.array("projection", (steps, batch, 4 * units), dtype)
+            np.matmul(xt.reshape(steps * batch, features), weights[:features],
+                      out=projection.reshape(steps * batch, 4 * units))
+            if self.use_bias:
+                projection += weights[-1]
+            weights = weights[features:features + units]
+        weights = weights.T                                             # (4u, rows) view
         gate_fn, cell_fn, fused = self._recurrent_activation, self._activation, self._fused
-        if fused:
-            U[:, :3 * units] *= 0.5
         keep_pre = gate_fn.needs_input or cell_fn.needs_input
-        gates = np.empty_like(projection) if keep_pre else projection   # activated gates o, i, f, c
-        H, C = _new_states(steps, batch, units, dtype, _start(start, 0)), \
-            _new_states(steps, batch, units, dtype, _start(start, 1))
-        cell_out = np.empty((steps, batch, units), dtype)                # activation(c) of each step
-        dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
-        recurrent = np.empty((batch, width), dtype)
-        scratch = np.empty((batch, units), dtype)
+        gates = lease.array("gates", (steps, 4 * units, batch), dtype)  # activated gates o, i, f, c
+        pre = lease.array("pre", gates.shape, dtype) if keep_pre else gates
+        step_in = stacked[x_rows:x_rows + units]                         # (u, T+1, B): what meets recurrent_kernel
+        step_rows = slice(None) if x_rows else slice(x_rows, x_rows + units)
+        if state_drop is None:
+            H, drop = step_in, None                                      # the states feed the products directly
+        else:
+            H, drop = lease.array("H", (units, steps + 1, batch), dtype), np.ascontiguousarray(state_drop.T)
+        C = lease.array("C", (steps + 1, units, batch), dtype)
+        H[:, 0] = 0 if start is None else start[0].T                   # the start states
+        C[0] = 0 if start is None else start[1].T
+        cell_out = lease.array("cell_out", (steps, units, batch), dtype)  # activation(c) of each step
+        masked = None if step_mask is None else step_mask.masked.transpose(0, 2, 1)   # (T, 1, B)
+        scratch = np.empty((units, batch), dtype)
         sig, cand = slice(0, 3 * units), slice(3 * units, 4 * units)
         for t in range(steps):
-            h = H[t] if state_drop is None else np.multiply(H[t], state_drop, out=dropped[t])
-            z, a = projection[t], gates[t]
-            z += np.matmul(h, U, out=recurrent)                   # all four gates in one product
+            if drop is not None:
+                np.multiply(H[:, t], drop, out=step_in[:, t])
+            z, a = pre[t], gates[t]
+            np.matmul(weights, stacked[step_rows, t], out=z)      # all four gates in one product
+            if projection is not None:
+                np.add(z, projection[t].T, out=z)
             if fused:
                 np.tanh(z, out=z)
-                s = z[:, sig]
+                s = z[sig]
                 s *= 0.5
                 s += 0.5
             else:
-                gate_fn.apply(z[:, sig], out=a[:, sig])
-                cell_fn.apply(z[:, cand], out=a[:, cand])
-            o, i, f, g = a[:, :units], a[:, units:2 * units], a[:, 2 * units:3 * units], a[:, cand]
+                gate_fn.apply(z[sig], out=a[sig])
+                cell_fn.apply(z[cand], out=a[cand])
+            o, i, f, g = a[:units], a[units:2 * units], a[2 * units:3 * units], a[cand]
             c = np.multiply(f, C[t], out=C[t + 1])
             c += np.multiply(i, g, out=scratch)
             cell_fn.apply(c, out=cell_out[t])
-            np.multiply(o, cell_out[t], out=H[t + 1])
-            if step_mask is not None:
-                step_mask.carry(t, H[t + 1], H[t])
-                step_mask.carry(t, C[t + 1], C[t])
-        return {"H": H, "C": C, "gates": gates, "pre": projection if keep_pre else None, "cell_out": cell_out,
-                "dropped": dropped}
+            np.multiply(o, cell_out[t], out=H[:, t + 1])
+            if masked is not None and step_mask.step_has_masked[t]:
+                np.copyto(H[:, t + 1], H[:, t], where=masked[t])  # masked columns keep the previous state
+                np.copyto(C[t + 1], C[t], where=masked[t])
+        # "H" and "C" are (T+1, B, u) views, the layout the shared output code reads.
+        return {"H": H.transpose(1, 2, 0), "C": C.transpose(0, 2, 1), "CF": C, "stacked": stacked, "x_rows": x_rows,
+                "gates": gates, "pre": pre if keep_pre else None, "cell_out": cell_out, "lease": lease}
 
     def _final_states(self, cache):
         return [cache["H"], cache["C"]]
 
     def _bptt(self, cache, dH, last):
+        step_mask = cache["step_mask"]
+        steps, units, batch = cache["cell_out"].shape
+        # Everything in feature-major order: (u, B) gradients, (T, 1, B) masks, (T, u, B) output gradients.
+        dh, dc = (np.ascontiguousarray(grad.T) for grad in last)
+        dH = None if dH is None else np.ascontiguousarray(dH.transpose(0, 2, 1))
+        masks = None if step_mask is None else (step_mask.step_has_masked, step_mask.keep.transpose(0, 2, 1),
+                                                step_mask.real.transpose(0, 2, 1))
+        drop = None if cache["state_drop"] is None else np.ascontiguousarray(cache["state_drop"].T)
+        # The gate gradients go to a (4u, T, B) array: (T*B, 4u) is then a transposed view, so the weight and
+        # input gradients are single products over all steps without transposing copies.
+        by_gate = cache["lease"].array("by_gate", (4 * units, steps, batch), cache["cell_out"].dtype)
         if self._fused and cache["pre"] is None:
-            dZ = self._bptt_fused(cache, dH, last)
+            self._bptt_fused(cache, dH, dh, dc, masks, drop, by_gate)
         else:
-            dZ = self._bptt_general(cache, dH, last)
-        if self.trainable:
-            self._recurrent_kernel_gradient(cache["H"][:-1] if cache["state_drop"] is None else cache["dropped"], dZ)
-        return dZ
+            self._bptt_general(cache, dH, dh, dc, masks, drop, by_gate)
+        return by_gate.transpose(1, 2, 0)                                         # (T, B, 4u) view
 
-    def _bptt_fused(self, cache, dH, last):
+    def _input_weight_gradients(self, xt, flat, cache):
+        """All weight gradients in one product: the stacked step inputs ``[x; h; 1]`` times the gate gradients."""
+        units, stacked, x_rows = self.units, cache["stacked"], cache["x_rows"]
+        # (rows, 4u) in loop column order, as the transpose of (4u, T*B) @ (T*B, rows): the faster product here.
+        products = (flat.T @ stacked[:, :-1].reshape(stacked.shape[0], -1).T).T
+        order = self._column_order
+        if x_rows:
+            self.grad_buffer("kernel")[:, order] = products[:x_rows]
+        else:
+            self.grad_buffer("kernel")[:, order] = xt.reshape(-1, xt.shape[-1]).T @ flat
+        self.grad_buffer("recurrent_kernel")[:, order] = products[x_rows:x_rows + units]
+        if self.use_bias:
+            self.grad_buffer("bias")[order] = products[-1]
+
+    def _bptt_fused(self, cache, dH, dh, dc, masks, drop, by_gate):
         """Backpropagation through time for sigmoid gates and a tanh cell (the defaults).
 
         Each step's derivatives are computed from that step's activated gates, right where they are used: the
-        step's slices (batch x units) stay in the CPU's cache, where derivatives of the whole sequence computed
-        up front would stream several sequence-sized arrays through memory (about 20% of an epoch).
+        step's (units x batch) blocks stay in the CPU's cache, where derivatives of the whole sequence computed
+        up front would stream several sequence-sized arrays through memory.
         """
-        C, gates, cell_out = cache["C"], cache["gates"], cache["cell_out"]
-        step_mask, state_drop = cache["step_mask"], cache["state_drop"]
-        steps, batch, units = cell_out.shape
+        C, gates, cell_out = cache["CF"], cache["gates"], cache["cell_out"]
+        steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
-        UT = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order].T)
-        dZ = np.empty((steps, batch, 4 * units), dtype)
-        slope = np.empty((batch, 3 * units), dtype)          # sigmoid'(o, i, f) = a (1 - a)
-        scratch = np.empty((batch, units), dtype)
-        dh, dc = last[0].copy(), last[1].copy()               # updated in place below
+        U = self._recurrent_in_loop_order()                  # (u, 4u)
+        z = np.empty((4 * units, batch), dtype)              # this step's gate gradients
+        slope = np.empty((3 * units, batch), dtype)          # sigmoid'(o, i, f) = a (1 - a)
+        scratch = np.empty((units, batch), dtype)
         o_, i_, f_, g_ = (slice(k * units, (k + 1) * units) for k in range(4))
+        sig, ifg = slice(0, 3 * units), slice(units, 4 * units)
         for t in range(steps - 1, -1, -1):
-            a, z, cell = gates[t], dZ[t], cell_out[t]         # gates o, i, f, g (activated); dZ of this step
+            a, cell = gates[t], cell_out[t]                   # gates o, i, f, g (activated)
             if dH is not None:
                 dh += dH[t]
             carried = None
-            if step_mask is not None and step_mask.step_has_masked[t]:
-                keep, real = step_mask.keep[t], step_mask.real[t]
+            if masks is not None and masks[0][t]:
+                keep, real = masks[1][t], masks[2][t]
                 carried = (dh * keep, dc * keep)
                 dh *= real
                 dc *= real
-            np.subtract(1, a[:, :3 * units], out=slope)
-            slope *= a[:, :3 * units]
+            np.subtract(1, a[sig], out=slope)
+            slope *= a[sig]
             # dc += dh * o * tanh'(c), with tanh'(c) = 1 - tanh(c)^2
             np.multiply(cell, cell, out=scratch)
             np.subtract(1, scratch, out=scratch)
-            scratch *= a[:, o_]
+            scratch *= a[o_]
             scratch *= dh
             dc += scratch
             # dz_o = dh * tanh(c) * o';  dz_i = dc * g * i';  dz_f = dc * c_prev * f';  dz_g = dc * i * (1 - g^2)
-            np.multiply(dh, cell, out=z[:, o_])
-            z[:, o_] *= slope[:, o_]
-            np.multiply(a[:, g_], slope[:, i_], out=z[:, i_])
-            z[:, i_] *= dc
-            np.multiply(C[t], slope[:, f_], out=z[:, f_])
-            z[:, f_] *= dc
-            np.multiply(a[:, g_], a[:, g_], out=z[:, g_])
-            np.subtract(1, z[:, g_], out=z[:, g_])
-            z[:, g_] *= a[:, i_]
-            z[:, g_] *= dc
-            dc *= a[:, f_]
-            np.matmul(z, UT, out=dh)
-            if state_drop is not None:
-                dh *= state_drop
+            np.multiply(dh, cell, out=z[o_])
+            z[o_] *= slope[o_]
+            np.multiply(a[g_], slope[i_], out=z[i_])
+            np.multiply(C[t], slope[f_], out=z[f_])
+            np.multiply(a[g_], a[g_], out=z[g_])
+            np.subtract(1, z[g_], out=z[g_])
+            z[g_] *= a[i_]
+            dz = z[ifg].reshape(3, units, batch)
+            dz *= dc                                          # the three gates that multiply dc, in one call
+            dc *= a[f_]
+            np.matmul(U, z, out=dh)
+            by_gate[:, t] = z
+            if drop is not None:
+                dh *= drop
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
-        cache["start_grads"] = [dh, dc]
-        return dZ
+        cache["start_grads"] = [np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)]
 
-    def _bptt_general(self, cache, dH, last):
+    def _bptt_general(self, cache, dH, dh, dc, masks, drop, by_gate):
         """Backpropagation through time for any element-wise activations (derivatives of all steps at once)."""
-        C, gates, cell_out = cache["C"], cache["gates"], cache["cell_out"]
-        step_mask, state_drop, pre = cache["step_mask"], cache["state_drop"], cache["pre"]
-        steps, batch, units = cell_out.shape
+        C, gates, cell_out, pre = cache["CF"], cache["gates"], cache["cell_out"], cache["pre"]
+        steps, units, batch = cell_out.shape
         gate_fn, cell_fn = self._recurrent_activation, self._activation
-        blocks = gates.reshape(steps, batch, 4, units)
-        o, i, f, g = (blocks[:, :, k] for k in range(4))
-        sigmoid_slope = gate_fn.derivative(None if pre is None else pre[..., :3 * units], gates[..., :3 * units])
-        sigmoid_slope = sigmoid_slope.reshape(steps, batch, 3, units)          # o', i', f'
-        cand_slope = cell_fn.derivative(None if pre is None else pre[..., 3 * units:], g)
+        blocks = gates.reshape(steps, 4, units, batch)
+        o, i, f, g = (blocks[:, k] for k in range(4))
+        sigmoid_slope = gate_fn.derivative(None if pre is None else pre[:, :3 * units], gates[:, :3 * units])
+        sigmoid_slope = sigmoid_slope.reshape(steps, 3, units, batch)          # o', i', f'
+        cand_slope = cell_fn.derivative(None if pre is None else pre[:, 3 * units:], g)
         # Everything that does not depend on the recurrence, for all steps at once:
         #   dz_o = dh * act(c) o';  dc += dh * o act'(c);  dz_i = dc * g i',  dz_f = dc * c_prev f',  dz_c = dc * i g'
-        out_factor = cell_out * sigmoid_slope[:, :, 0]
+        out_factor = cell_out * sigmoid_slope[:, 0]
         cell_factor = o * cell_fn.derivative(C[1:], cell_out)
-        factors = np.empty((steps, batch, 3, units), cell_out.dtype)
-        np.multiply(g, sigmoid_slope[:, :, 1], out=factors[:, :, 0])
-        np.multiply(C[:-1], sigmoid_slope[:, :, 2], out=factors[:, :, 1])
-        np.multiply(i, cand_slope, out=factors[:, :, 2])
-        UT = np.ascontiguousarray(self._weights["recurrent_kernel"][:, self._column_order].T)
-        dZ = np.empty((steps, batch, 4, units), cell_out.dtype)
-        dh, dc = last
+        factors = np.empty((steps, 3, units, batch), cell_out.dtype)
+        np.multiply(g, sigmoid_slope[:, 1], out=factors[:, 0])
+        np.multiply(C[:-1], sigmoid_slope[:, 2], out=factors[:, 1])
+        np.multiply(i, cand_slope, out=factors[:, 2])
+        U = self._recurrent_in_loop_order()
+        dZ = np.empty((steps, 4, units, batch), cell_out.dtype)
         for t in range(steps - 1, -1, -1):
             if dH is not None:
                 dh = dh + dH[t]
             carried = None
-            if step_mask is not None and step_mask.step_has_masked[t]:
-                keep, real = step_mask.keep[t], step_mask.real[t]
+            if masks is not None and masks[0][t]:
+                keep, real = masks[1][t], masks[2][t]
                 carried = (dh * keep, dc * keep)
                 dh, dc = dh * real, dc * real
             dc = dc + dh * cell_factor[t]
-            np.multiply(dh, out_factor[t], out=dZ[t, :, 0])
-            np.multiply(dc[:, None, :], factors[t], out=dZ[t, :, 1:])
+            np.multiply(dh, out_factor[t], out=dZ[t, 0])
+            np.multiply(dc[None], factors[t], out=dZ[t, 1:])
             dc = dc * f[t]
-            dh = dZ[t].reshape(batch, 4 * units) @ UT
-            if state_drop is not None:
-                dh *= state_drop
+            dh = U @ dZ[t].reshape(4 * units, batch)
+            if drop is not None:
+                dh *= drop
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
-        cache["start_grads"] = [dh, dc]
-        return dZ.reshape(steps, batch, 4 * units)
+        by_gate[...] = dZ.reshape(steps, 4 * units, batch).transpose(1, 0, 2)
+        cache["start_grads"] = [np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)]
 
     def get_config(self):
         return super().get_config() | {
@@ -856,11 +1007,12 @@ class GRU(_Recurrent):
         U = self._weights["recurrent_kernel"]
         gate_fn, cand_fn = self._recurrent_activation, self._activation
         keep_pre = gate_fn.needs_input or cand_fn.needs_input
-        gates = np.empty_like(projection) if keep_pre else projection   # activated z, r and candidate hh
-        H = _new_states(steps, batch, units, dtype, _start(start, 0))
-        dropped = np.empty((steps, batch, units), dtype) if state_drop is not None else None
+        lease = _Workspace.lease(self)
+        gates = lease.array("gates", projection.shape, dtype) if keep_pre else projection   # activated z, r, hh
+        H = _new_states(steps, batch, units, dtype, lease, _start(start, 0))
+        dropped = None if state_drop is None else lease.array("dropped", (steps, batch, units), dtype)
         # reset_after: the recurrent part of the candidate, h U_h + rb_h; else r * h (the input of U_h).
-        reset_input = np.empty((steps, batch, units), dtype)
+        reset_input = lease.array("reset_input", (steps, batch, units), dtype)
         zr, hh_ = slice(0, 2 * units), slice(2 * units, 3 * units)
         if self.reset_after:
             recurrent = np.empty((batch, width), dtype)
@@ -893,7 +1045,7 @@ class GRU(_Recurrent):
             if step_mask is not None:
                 step_mask.carry(t, H[t + 1], H[t])
         return {"H": H, "gates": gates, "pre": projection if keep_pre else None, "reset_input": reset_input,
-                "dropped": dropped}
+                "dropped": dropped, "lease": lease}
 
     def _bptt(self, cache, dH, last):
         H, gates, pre, reset_input = cache["H"], cache["gates"], cache["pre"], cache["reset_input"]
@@ -913,10 +1065,11 @@ class GRU(_Recurrent):
         update_factor = (H[:-1] - hh) * gate_fn.derivative(block(pre, 0), z)
         cand_factor = (1 - z) * cand_fn.derivative(block(pre, 2), hh)
         reset_factor = (reset_input if self.reset_after else h_in) * gate_fn.derivative(block(pre, 1), r)
-        d_input = np.empty((steps, batch, width), dtype)       # gradient of the input projection
+        lease = cache["lease"]
+        d_input = lease.array("d_input", (steps, batch, width), dtype)       # gradient of the input projection
         zr, hh_ = slice(0, 2 * units), slice(2 * units, 3 * units)
         if self.reset_after:
-            d_recurrent = np.empty((steps, batch, width), dtype)
+            d_recurrent = lease.array("d_recurrent", (steps, batch, width), dtype)
             UT = np.ascontiguousarray(self._weights["recurrent_kernel"].T)
         else:
             U = self._weights["recurrent_kernel"]

@@ -406,6 +406,11 @@ GRADIENT_CASES = {
     "lstm_other_activations": (lambda: LSTM(2, activation="softsign", recurrent_activation="hard_sigmoid",
                                             return_sequences=True), None),
     "lstm_state": (lambda: LSTM(2, return_state=True, return_sequences=True), PADDED),
+    # More features (2) than units: the input projection is one product before the loop, not part of each step's.
+    "lstm_wide_input_masked": (lambda: LSTM(1, return_sequences=True), RAGGED),
+    "lstm_wide_input_no_bias": (lambda: LSTM(1, use_bias=False, go_backwards=True), PADDED),
+    "lstm_wide_input_other_activations": (lambda: LSTM(1, activation="softsign", recurrent_activation="hard_sigmoid",
+                                                       return_sequences=True), RAGGED),
     "gru": (lambda: GRU(2), None),
     "gru_sequences_masked": (lambda: GRU(2, return_sequences=True), RAGGED),
     "gru_backwards": (lambda: GRU(2, go_backwards=True, return_sequences=True), PADDED),
@@ -478,10 +483,11 @@ def test_gradients_with_a_none_state_gradient(rng):
 
 @pytest.mark.parametrize("factory", [
     lambda: LSTM(2, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
+    lambda: LSTM(1, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
     lambda: GRU(2, dropout=0.4, recurrent_dropout=0.4, seed=5),
     lambda: GRU(2, reset_after=False, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
     lambda: SimpleRNN(3, dropout=0.4, recurrent_dropout=0.4, seed=5, return_sequences=True),
-], ids=["lstm", "gru", "gru_reset_before", "simple_rnn"])
+], ids=["lstm", "lstm_wide_input", "gru", "gru_reset_before", "simple_rnn"])
 @pytest.mark.parametrize("training", [False, True])
 def test_gradients_with_dropout(factory, training, rng):
     layer = factory()
@@ -506,6 +512,52 @@ def test_frozen_layer_still_passes_input_gradient(rng):
     assert_gradients_close(grad_x, numerical_gradient(lambda: float(np.sum(layer.forward(x) * g)), x), "frozen")
     layer.input_gradient_needed = False
     assert layer.backward(g) is None
+
+
+def test_overlapping_calls_keep_their_own_arrays(rng):
+    """A call whose backward is still pending keeps its arrays; a later call (shared layer) gets others."""
+    layer = LSTM(3, return_sequences=True)
+    layer.build((None, 5, 4))
+    first_x, second_x = rng.standard_normal((2, 2, 5, 4)).astype(np.float32)
+    grad = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    first_out, first_backprop = layer._apply(first_x, True, True)
+    second_out, second_backprop = layer._apply(second_x, True, True)
+    first_dx = first_backprop(grad)
+    first_grads = {name: value.copy() for name, value in layer.grads.items()}
+    del first_backprop, second_backprop
+    again_out, again_backprop = layer._apply(first_x, True, True)
+    np.testing.assert_array_equal(again_out, first_out)
+    np.testing.assert_array_equal(again_backprop(grad), first_dx)
+    for name, value in layer.grads.items():
+        np.testing.assert_array_equal(value, first_grads[name])
+    np.testing.assert_array_equal(layer._apply(second_x, True, True)[0], second_out)
+
+
+@pytest.mark.parametrize("factory", [lambda: LSTM(1, return_sequences=True), lambda: GRU(1, return_sequences=True),
+                                     lambda: SimpleRNN(1, return_sequences=True, return_state=True)])
+def test_outputs_are_not_views_of_reused_arrays(factory, rng):
+    """A one-sample batch of one unit once returned a view of the states, which the next call overwrote."""
+    layer = factory()
+    first = layer(rng.standard_normal((1, 5, 2)).astype(np.float32))
+    kept = [np.array(output) for output in first] if isinstance(first, list) else np.array(first)
+    for _ in range(3):                                       # the first call's arrays are lent out again
+        layer(rng.standard_normal((1, 5, 2)).astype(np.float32))
+    for output, copy in zip(first, kept) if isinstance(first, list) else [(first, kept)]:
+        np.testing.assert_array_equal(output, copy)
+
+
+def test_a_finished_call_lends_its_arrays_to_the_next(rng):
+    from nbtrain.layers.recurrent import _Workspace
+
+    layer = LSTM(3)
+    layer.build((None, 5, 4))
+    x = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    _, backprop = layer._apply(x, True, False)
+    backprop(np.ones((2, 3), np.float32))
+    kept = dict(_Workspace._by_layer[layer]._arrays)
+    del backprop
+    layer._apply(x, True, False)[1](np.ones((2, 3), np.float32))
+    assert kept and all(_Workspace._by_layer[layer]._arrays[name] is array for name, array in kept.items())
 
 
 # ----------------------------------------------------------------------------------------------------------
