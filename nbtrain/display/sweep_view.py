@@ -24,6 +24,7 @@ import time
 from nbtrain.display.format import escape, format_metric
 from nbtrain.display.static import _CELL, _HEAD, _NAME, _NOTE, _TABLE, BAR_FILL, BAR_TRACK
 from nbtrain.display.throttle import Throttle
+from nbtrain.experiments.record import where_runs_train
 
 SWEEP_INTERRUPT_HINT = ("To stop: interrupt the kernel (\u25a0 in the toolbar, or Kernel \u2192 Interrupt). "
                         "Queued runs are cancelled, running ones stop after their current batch, and the sweep "
@@ -61,7 +62,7 @@ class TextSweepView:
         print(text, file=out, flush=True)
 
     def begin(self, progress, result, stop) -> None:
-        self._print(f"Sweep: {len(result.runs)} runs on {result.executor}, ranked by {result.monitor} "
+        self._print(f"Sweep: {len(result.runs)} runs {where_runs_train(result.executor)}, ranked by {result.monitor} "
                     f"({result.mode})")
 
     def changed(self, progress, run, epoch: bool, finished: bool = False) -> None:
@@ -270,7 +271,7 @@ def live_html(progress, result, png: bytes | None, hint: str = SWEEP_INTERRUPT_H
     """The live view: title and how to stop, one row per run, the leaderboard, and the plot."""
     from nbtrain.display.plots import png_base64
 
-    title = (f"Sweep: {len(result.runs)} runs on {result.executor}, ranked by {result.monitor} "
+    title = (f"Sweep: {len(result.runs)} runs {where_runs_train(result.executor)}, ranked by {result.monitor} "
              f"({result.mode})")
     # line-height of its own: an HTML widget (the background view) would otherwise space every line 28 px apart
     parts = ['<div class="nbtrain-sweep" style="font-family:var(--jp-ui-font-family, sans-serif);line-height:1.4;">',

@@ -12,6 +12,11 @@ STATUS_GLYPHS = {"queued": "\u2026", "running": "\u25b6", "done": "\u2713", "sto
                  "failed": "\u2717", "cancelled": "\u2013"}
 
 
+def where_runs_train(executor: str) -> str:
+    """``"in process"``, ``"on dask"``: the title's words for where the runs train."""
+    return "in process" if executor == "in-process" else f"on {executor}"
+
+
 def _fmt(value) -> str:
     from nbtrain.display.format import format_metric
 
@@ -37,7 +42,7 @@ def run_line(run, total: int) -> str:
 def summary_text(result) -> str:
     """The ``text/plain`` record: what ran, the leaderboard by the monitor, the best run (no timings)."""
     counts = ", ".join(f"{n} {status}" for status, n in result.counts().items())
-    lines = [f"Sweep: {len(result.runs)} runs on {result.executor}, ranked by {result.monitor} ({result.mode}); "
+    lines = [f"Sweep: {len(result.runs)} runs {where_runs_train(result.executor)}, ranked by {result.monitor} ({result.mode}); "
              f"{counts}" + (" (interrupted)" if result.interrupted else "")]
     for place, run in enumerate(result.ranked(), 1):
         value = run.best_value

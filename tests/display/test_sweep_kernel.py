@@ -89,7 +89,7 @@ def test_the_comparison_is_live_and_leaves_its_record(kernel):
     assert any("data:image/png;base64," in html for html in live)          # the plot appears while runs train
     record = updates[-1]["content"]["data"]
     assert set(record) == {"text/plain", "text/html", "image/png"}
-    assert record["text/plain"].startswith("Sweep: 4 runs on in-process, ranked by val_loss (min); 4 done")
+    assert record["text/plain"].startswith("Sweep: 4 runs in process, ranked by val_loss (min); 4 done")
     assert "<SweepResult 4 runs (4 done); best val_loss=" in printed(messages)
 
 

@@ -83,7 +83,7 @@ def test_the_record_replaces_the_live_view_and_is_the_same_for_the_same_runs():
     assert set(first) == {"text/plain", "text/html", "image/png"}
     assert base64.b64decode(first["image/png"]).startswith(b"\x89PNG")
     assert first["text/plain"].splitlines() == [
-        "Sweep: 3 runs on in-process, ranked by val_loss (min); 2 done, 1 failed",
+        "Sweep: 3 runs in process, ranked by val_loss (min); 2 done, 1 failed",
         "  1. run 1 [optimizer=adam, units=16]: val_loss 0.5000 (epoch 2)",
         "  2. run 0 [optimizer=sgd, units=8]: val_loss 0.7000 (epoch 2)",
         "  3. run 2 [optimizer=rmsprop, units=24]: failed - RuntimeError: broken",
@@ -123,7 +123,7 @@ def test_text_view_lines(capsys):
     train(progress, view.clock, 0, [0.5, 0.4])
     view.end(progress, result)
     assert out.getvalue().splitlines() == [
-        "Sweep: 2 runs on in-process, ranked by val_loss (min)",
+        "Sweep: 2 runs in process, ranked by val_loss (min)",
         "[1/2] optimizer=sgd, units=8: done, 2 epochs, val_loss 0.4000 (best 0.4000, epoch 2) in 0.5 s",
         "Best: run 0 [optimizer=sgd, units=8] val_loss 0.4000 (epoch 2)"]
 
@@ -140,7 +140,7 @@ def test_summary_text_of_a_real_sweep_has_no_timings():
     x, y = sweep_models.data()
     result = sweep(sweep_models.build, {"units": [4, 8]}, x, y, epochs=2, validation_split=0.25, verbose=0)
     text = summary_text(result)
-    assert text.startswith("Sweep: 2 runs on in-process, ranked by val_loss (min); 2 done")
+    assert text.startswith("Sweep: 2 runs in process, ranked by val_loss (min); 2 done")
     assert re.search(r"\d s\b", text) is None        # no timings: a saved notebook's record stays the same
 
 

@@ -112,7 +112,7 @@ def test_an_interrupt_cancels_the_rest_and_returns_the_runs_so_far():
 def test_the_terminal_shows_one_line_per_finished_run(capsys):
     run_sweep(verbose=1)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "Sweep: 4 runs on in-process, ranked by val_loss (min)"
+    assert lines[0] == "Sweep: 4 runs in process, ranked by val_loss (min)"
     assert [line.split("]")[0] for line in lines[1:5]] == ["[1/4", "[2/4", "[3/4", "[4/4"]
     assert all(": done, 3 epochs, val_loss " in line for line in lines[1:5])
     assert lines[-1].startswith("Best: run ")
