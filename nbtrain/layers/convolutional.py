@@ -417,8 +417,9 @@ class _Conv(SlidingWindowLayer):
         z, from_preactivation = self._preactivation(x, need_input_grad)
         return self.activate(z, from_preactivation, owns_z=True)
 
-    def _preactivation(self, x, need_input_grad):
-        """``z = conv(x, kernel) + bias`` (a fresh array) and ``from_preactivation``, mapping dL/dz to dL/dx."""
+    def _preactivation(self, x, need_input_grad, z_scratch: bool = False):
+        """``z = conv(x, kernel) + bias`` and ``from_preactivation``, mapping dL/dz to dL/dx. z is a fresh array,
+        or with ``z_scratch`` a work array of ``self._scratch`` that the caller gives back (``_give_back``)."""
         xp, padding = self.padded_input(x)
         n = x.shape[0]
         window_size = self._kernel_matrix().shape[0]
@@ -427,10 +428,12 @@ class _Conv(SlidingWindowLayer):
         # and gives its gradient as the kernel gradient's extra row.
         bias_column = self.use_bias and window_size < _BIAS_IN_PRODUCT_BELOW
         cols, reused = self._im2col(xp, padding.geometry, ones_column=bias_column)
+        z = self._scratch.take((cols.shape[0], self.filters), np.result_type(cols, self._weights["kernel"])) \
+            if z_scratch else None
         if bias_column:
-            z = cols @ np.concatenate([self._kernel_matrix(), self._weights["bias"][np.newaxis]])
+            z = np.matmul(cols, np.concatenate([self._kernel_matrix(), self._weights["bias"][np.newaxis]]), out=z)
         else:
-            z = cols @ self._kernel_matrix()
+            z = np.matmul(cols, self._kernel_matrix(), out=z)
             if self.use_bias:
                 z += self._weights["bias"]
 
@@ -473,12 +476,17 @@ class _Conv(SlidingWindowLayer):
         Returns ``(output, backprop, pool_backprop)``: ``pool_backprop`` maps dL/doutput to dL/dz and
         ``backprop`` dL/dz to dL/dx, so a model keeps them where this layer's and the pool's would be.
         """
-        z, from_preactivation = self._preactivation(x, need_input_grad)
+        # z is read by the pool only (its backward needs the winners, not z): a work array, given back at once
+        z, from_preactivation = self._preactivation(x, need_input_grad, z_scratch=True)
         pool._check_fits(z.shape[1:-1])
         geometry = pool._spatial_geometry(z.shape[1:-1])
         z4 = z if self.rank == 2 else z[:, np.newaxis]
-        pooled_z4, unpool = pool._pool_tiles(z4, geometry)
-        y4 = self.activation(pooled_z4)
+        pooled_z4, unpool = pool._pool_tiles(z4, geometry, scratch=self._scratch)
+        self._scratch._give_back(z.base if z.base is not None else z)
+        # the pooled array is this call's own: relu may overwrite it (its derivative reads the output only)
+        in_place = activations_module.in_place_form(self.activation)
+        overwrite = in_place is not None and pooled_z4.dtype.kind == "f"
+        y4 = in_place(pooled_z4) if overwrite else self.activation(pooled_z4)
         # dL/dz lives from the pool's backprop to this layer's, which is its only reader: a reused work array
         grad_z4 = self._scratch.take(z4.shape, z4.dtype)
 

@@ -155,18 +155,23 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
             np.maximum(winner, candidate, out=winner)
         return out, partial(self._unpool, geometry, winner, xp.shape, x4.shape[1:3])
 
-    def _pool_tiles(self, x4, geometry):
+    def _pool_tiles(self, x4, geometry, scratch=None):
         """The common case (windows tile the image: strides == pool_size, 'valid'): a strided view puts each
         window's rows and columns on axes of their own, so the maximum is a few passes over whole image rows.
-        A block of images at a time: its window maxima and winners are found while it is in the CPU's cache."""
+        A block of images at a time: its window maxima and winners are found while it is in the CPU's cache.
+        ``scratch``: a ScratchArrays to take the winners' array from (it goes back when the unpool is gone)."""
         tiles = _tiles(x4, geometry)
         out = np.empty((x4.shape[0],) + geometry.out + (x4.shape[-1],), dtype=x4.dtype)
         offsets = list(self._offsets(geometry))
-        winners = np.empty((len(offsets),) + out.shape, dtype=bool)   # winners[k]: offset k has the gradient
+        winners_shape = (len(offsets),) + out.shape                   # winners[k]: offset k has the gradient
+        winners = np.empty(winners_shape, dtype=bool) if scratch is None else scratch.take(winners_shape, bool)
         for block in _batch_blocks(x4):
             self._tile_maxima(tiles[block], out[block])
             _first_maxima(tiles[block], out[block], winners[:, block], offsets)
-        return out, partial(self._unpool_tiles, geometry, winners, x4.shape)
+        unpool = partial(self._unpool_tiles, geometry, winners, x4.shape)
+        if scratch is not None:
+            scratch.return_when_gone(unpool, winners)
+        return out, unpool
 
     @staticmethod
     def _tile_maxima(tiles, out) -> None:
