@@ -481,7 +481,9 @@ class _Conv(SlidingWindowLayer):
         pool._check_fits(z.shape[1:-1])
         geometry = pool._spatial_geometry(z.shape[1:-1])
         z4 = z if self.rank == 2 else z[:, np.newaxis]
-        pooled_z4, unpool = pool._pool_tiles(z4, geometry, scratch=self._scratch)
+        # relu's derivative is (pooled z > 0): folded into the pool's winners, its backward pass costs nothing
+        relu = self.activation is activations_module.relu
+        pooled_z4, unpool = pool._pool_tiles(z4, geometry, scratch=self._scratch, positive_only=relu)
         self._scratch._give_back(z.base if z.base is not None else z)
         # the pooled array is this call's own: relu may overwrite it (its derivative reads the output only)
         in_place = activations_module.in_place_form(self.activation)
@@ -496,6 +498,8 @@ class _Conv(SlidingWindowLayer):
 
         self._scratch.return_when_gone(pool_backprop_z, grad_z4)
         y = y4 if self.rank == 2 else y4[:, 0]
+        if relu:   # the unpool does the relu's backward pass (positive_only above)
+            return y, from_preactivation, pool_backprop_z
         return y, from_preactivation, ActivationBackprop(self.activation, None, y, pool_backprop_z)
 
     def _kernel_shape(self, channels) -> tuple:

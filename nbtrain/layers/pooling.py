@@ -155,11 +155,13 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
             np.maximum(winner, candidate, out=winner)
         return out, partial(self._unpool, geometry, winner, xp.shape, x4.shape[1:3])
 
-    def _pool_tiles(self, x4, geometry, scratch=None):
+    def _pool_tiles(self, x4, geometry, scratch=None, positive_only: bool = False):
         """The common case (windows tile the image: strides == pool_size, 'valid'): a strided view puts each
         window's rows and columns on axes of their own, so the maximum is a few passes over whole image rows.
         A block of images at a time: its window maxima and winners are found while it is in the CPU's cache.
-        ``scratch``: a ScratchArrays to take the winners' array from (it goes back when the unpool is gone)."""
+        ``scratch``: a ScratchArrays to take the winners' array from (it goes back when the unpool is gone).
+        ``positive_only``: windows whose maximum is not above 0 have no winner (their gradient is 0, as a
+        relu after the pool would make it), so the unpool also does the relu's backward pass."""
         tiles = _tiles(x4, geometry)
         out = np.empty((x4.shape[0],) + geometry.out + (x4.shape[-1],), dtype=x4.dtype)
         offsets = list(self._offsets(geometry))
@@ -168,6 +170,8 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
         for block in _batch_blocks(x4):
             self._tile_maxima(tiles[block], out[block])
             _first_maxima(tiles[block], out[block], winners[:, block], offsets)
+            if positive_only:
+                np.logical_and(winners[:, block], out[block] > 0, out=winners[:, block])
         unpool = partial(self._unpool_tiles, geometry, winners, x4.shape)
         if scratch is not None:
             scratch.return_when_gone(unpool, winners)
