@@ -190,6 +190,27 @@ def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
                       writeable=False)
 
 
+def batch_blocks(x4, block_bytes: int = 1 << 19) -> list[slice]:
+    """Slices of the batch axis of about ``block_bytes`` each: every pass over a block reads it from the CPU's
+    cache, so the image memory is read once per pool, however many passes the pool makes."""
+    return image_blocks(x4.shape[0], x4[:1].nbytes, block_bytes)
+
+
+def image_blocks(count: int, image_bytes: int, block_bytes: int = 1 << 19) -> list[slice]:
+    """Slices of ``count`` images of ``image_bytes`` each, about ``block_bytes`` a slice (at least one image)."""
+    step = max(1, block_bytes // max(image_bytes, 1))
+    return [slice(start, start + step) for start in range(0, count, step)]
+
+
+def tiles_view(x4, geometry) -> np.ndarray:
+    """A view ``(batch, out_h, pool_h, out_w, pool_w, channels)`` of the pixels that tiling windows cover."""
+    (oh, ow), (ph, pw) = geometry.out, geometry.window
+    s0, s1, s2, s3 = x4.strides
+    # strides written out: a reshape of the cropped view could silently copy, and writes must reach x4
+    return as_strided(x4, shape=(x4.shape[0], oh, ph, ow, pw, x4.shape[-1]),
+                      strides=(s0, s1 * ph, s1, s2 * pw, s2, s3), writeable=x4.flags.writeable)
+
+
 class ScratchArrays:
     """Work arrays a layer reuses from one batch to the next (an im2col matrix is megabytes per batch).
 
@@ -417,8 +438,12 @@ class _Conv(SlidingWindowLayer):
         z, from_preactivation = self._preactivation(x, need_input_grad)
         return self.activate(z, from_preactivation, owns_z=True)
 
-    def _preactivation(self, x, need_input_grad):
-        """``z = conv(x, kernel) + bias`` (a fresh array) and ``from_preactivation``, mapping dL/dz to dL/dx."""
+    def _preactivation(self, x, need_input_grad, per_block=None):
+        """``z = conv(x, kernel) + bias`` (a fresh array) and ``from_preactivation``, mapping dL/dz to dL/dx.
+
+        With ``per_block``, z is made a block of images at a time, each block handed to ``per_block(images, z)``
+        (a slice of the batch, and z of those images in a work array the next block overwrites) while it is in
+        the CPU's cache; z is then None."""
         xp, padding = self.padded_input(x)
         n = x.shape[0]
         window_size = self._kernel_matrix().shape[0]
@@ -427,12 +452,19 @@ class _Conv(SlidingWindowLayer):
         # and gives its gradient as the kernel gradient's extra row.
         bias_column = self.use_bias and window_size < _BIAS_IN_PRODUCT_BELOW
         cols, reused = self._im2col(xp, padding.geometry, ones_column=bias_column)
+        kernel = self._kernel_matrix()
         if bias_column:
-            z = cols @ np.concatenate([self._kernel_matrix(), self._weights["bias"][np.newaxis]])
+            kernel = np.concatenate([kernel, self._weights["bias"][np.newaxis]])
+        bias = self._weights["bias"] if self.use_bias and not bias_column else None
+        z_shape = (n,) + self.output_spatial(padding.geometry) + (self.filters,)
+        if per_block is None:
+            z = cols @ kernel
+            if bias is not None:
+                z += bias
+            z = z.reshape(z_shape)
         else:
-            z = cols @ self._kernel_matrix()
-            if self.use_bias:
-                z += self._weights["bias"]
+            z = None
+            self._preactivation_blocks(cols, kernel, bias, z_shape, per_block)
 
         def from_preactivation(grad_z):
             g2d = grad_z.reshape(-1, self.filters)
@@ -450,7 +482,22 @@ class _Conv(SlidingWindowLayer):
 
         if reused:
             self._scratch.return_when_gone(from_preactivation, cols)
-        return z.reshape((n,) + self.output_spatial(padding.geometry) + (self.filters,)), from_preactivation
+        return z, from_preactivation
+
+    def _preactivation_blocks(self, cols, kernel, bias, z_shape, per_block) -> None:
+        """z of a block of images at a time into one work array, handed to ``per_block`` (see _preactivation)."""
+        rows_per_image = cols.shape[0] // z_shape[0]
+        dtype = np.result_type(cols, kernel)
+        blocks = image_blocks(z_shape[0], rows_per_image * self.filters * dtype.itemsize)
+        step = blocks[0].stop - blocks[0].start
+        z_block = self._scratch.take((min(step, z_shape[0]) * rows_per_image, self.filters), dtype)
+        for images in blocks:
+            rows = slice(images.start * rows_per_image, min(images.stop, z_shape[0]) * rows_per_image)
+            z = np.matmul(cols[rows], kernel, out=z_block[:rows.stop - rows.start])
+            if bias is not None:
+                z += bias
+            per_block(images, z.reshape((-1,) + z_shape[1:]))
+        self._scratch._give_back(z_block)
 
     def pools_before_activation(self, pool) -> bool:
         """Whether :meth:`apply_pooled` may run this layer followed by ``pool``: a max pool whose windows tile
@@ -473,21 +520,36 @@ class _Conv(SlidingWindowLayer):
         Returns ``(output, backprop, pool_backprop)``: ``pool_backprop`` maps dL/doutput to dL/dz and
         ``backprop`` dL/dz to dL/dx, so a model keeps them where this layer's and the pool's would be.
         """
-        z, from_preactivation = self._preactivation(x, need_input_grad)
-        pool._check_fits(z.shape[1:-1])
-        geometry = pool._spatial_geometry(z.shape[1:-1])
-        z4 = z if self.rank == 2 else z[:, np.newaxis]
-        pooled_z4, unpool = pool._pool_tiles(z4, geometry)
-        y4 = self.activation(pooled_z4)
+        z_shape = self.compute_output_shape(x.shape)
+        pool._check_fits(z_shape[1:-1])
+        geometry = pool._spatial_geometry(z_shape[1:-1])
+        z4_shape = z_shape if self.rank == 2 else z_shape[:1] + (1,) + z_shape[1:]
+        pooled_z4, winners, unpool = pool._tile_pooling_arrays(
+            z4_shape, np.result_type(x.dtype, self._weights["kernel"].dtype), geometry, scratch=self._scratch)
+        # relu's derivative is (pooled z > 0): folded into the pool's winners, its backward pass costs nothing
+        relu = self.activation is activations_module.relu
+
+        def pool_block(images, z):
+            # z is read by the pool only (its backward needs the winners), so it is pooled while in cache
+            z4 = z if self.rank == 2 else z[:, np.newaxis]
+            pool._pool_tile_block(tiles_view(z4, geometry), pooled_z4[images], winners[:, images], relu)
+
+        _, from_preactivation = self._preactivation(x, need_input_grad, per_block=pool_block)
+        # the pooled array is this call's own: relu may overwrite it (its derivative reads the output only)
+        in_place = activations_module.in_place_form(self.activation)
+        overwrite = in_place is not None and pooled_z4.dtype.kind == "f"
+        y4 = in_place(pooled_z4) if overwrite else self.activation(pooled_z4)
         # dL/dz lives from the pool's backprop to this layer's, which is its only reader: a reused work array
-        grad_z4 = self._scratch.take(z4.shape, z4.dtype)
+        grad_z4 = self._scratch.take(z4_shape, pooled_z4.dtype)
 
         def pool_backprop_z(grad_pooled_z):
             g4 = grad_pooled_z if self.rank == 2 else grad_pooled_z[:, np.newaxis]
-            return unpool(g4, grad=grad_z4).reshape(z.shape)
+            return unpool(g4, grad=grad_z4).reshape(z_shape)
 
         self._scratch.return_when_gone(pool_backprop_z, grad_z4)
         y = y4 if self.rank == 2 else y4[:, 0]
+        if relu:   # the unpool does the relu's backward pass (positive_only above)
+            return y, from_preactivation, pool_backprop_z
         return y, from_preactivation, ActivationBackprop(self.activation, None, y, pool_backprop_z)
 
     def _kernel_shape(self, channels) -> tuple:

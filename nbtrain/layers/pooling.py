@@ -11,15 +11,16 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from nbtrain.layers.convolutional import (
+    batch_blocks,
     make_geometry,
     normalize_padding,
     normalize_tuple,
     offset_view,
     pad_spatial,
     spatial_rank_error,
+    tiles_view,
     unpad_spatial,
 )
 from nbtrain.layers.data_format import ChannelsFirstBoundary, computes_as, standardize_data_format
@@ -155,18 +156,37 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
             np.maximum(winner, candidate, out=winner)
         return out, partial(self._unpool, geometry, winner, xp.shape, x4.shape[1:3])
 
-    def _pool_tiles(self, x4, geometry):
+    def _pool_tiles(self, x4, geometry, scratch=None, positive_only: bool = False):
         """The common case (windows tile the image: strides == pool_size, 'valid'): a strided view puts each
         window's rows and columns on axes of their own, so the maximum is a few passes over whole image rows.
-        A block of images at a time: its window maxima and winners are found while it is in the CPU's cache."""
-        tiles = _tiles(x4, geometry)
-        out = np.empty((x4.shape[0],) + geometry.out + (x4.shape[-1],), dtype=x4.dtype)
-        offsets = list(self._offsets(geometry))
-        winners = np.empty((len(offsets),) + out.shape, dtype=bool)   # winners[k]: offset k has the gradient
-        for block in _batch_blocks(x4):
-            self._tile_maxima(tiles[block], out[block])
-            _first_maxima(tiles[block], out[block], winners[:, block], offsets)
-        return out, partial(self._unpool_tiles, geometry, winners, x4.shape)
+        A block of images at a time: its window maxima and winners are found while it is in the CPU's cache.
+        ``scratch``: a ScratchArrays to take the winners' array from (it goes back when the unpool is gone).
+        ``positive_only``: windows whose maximum is not above 0 have no winner (their gradient is 0, as a
+        relu after the pool would make it), so the unpool also does the relu's backward pass."""
+        out, winners, unpool = self._tile_pooling_arrays(x4.shape, x4.dtype, geometry, scratch)
+        tiles = tiles_view(x4, geometry)
+        for block in batch_blocks(x4):
+            self._pool_tile_block(tiles[block], out[block], winners[:, block], positive_only)
+        return out, unpool
+
+    def _tile_pooling_arrays(self, shape, dtype, geometry, scratch=None):
+        """For tiling windows over images of ``shape``: the output, the winners (``winners[k]``: offset k has
+        the window's gradient) and the unpool function reading them (see :meth:`_pool_tiles`)."""
+        out = np.empty((shape[0],) + geometry.out + (shape[-1],), dtype=dtype)
+        winners_shape = (geometry.window[0] * geometry.window[1],) + out.shape
+        winners = np.empty(winners_shape, dtype=bool) if scratch is None else scratch.take(winners_shape, bool)
+        unpool = partial(self._unpool_tiles, geometry, winners, tuple(shape))
+        if scratch is not None:
+            scratch.return_when_gone(unpool, winners)
+        return out, winners, unpool
+
+    def _pool_tile_block(self, tiles, out, winners, positive_only: bool = False) -> None:
+        """Window maxima and winners of a block of images (``tiles``: their :func:`tiles_view`)."""
+        self._tile_maxima(tiles, out)
+        offsets = [(i, j) for i in range(tiles.shape[2]) for j in range(tiles.shape[4])]
+        _first_maxima(tiles, out, winners, offsets)
+        if positive_only:
+            np.logical_and(winners, out > 0, out=winners)
 
     @staticmethod
     def _tile_maxima(tiles, out) -> None:
@@ -193,9 +213,9 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
             grad[:, oh * ph:] = 0
         if grad.shape[2] != ow * pw:
             grad[:, :, ow * pw:] = 0
-        grad_tiles = _tiles(grad, geometry)
+        grad_tiles = tiles_view(grad, geometry)
         offsets = list(self._offsets(geometry))
-        for block in _batch_blocks(grad):
+        for block in batch_blocks(grad):
             for k, (i, j) in enumerate(offsets):
                 np.multiply(g4[block], winners[k, block], out=grad_tiles[block][:, :, i, :, j])
         return grad
@@ -216,14 +236,6 @@ class MaxPooling2D(ChannelsFirstBoundary, _Pooling):
         return unpad_spatial(grad_padded, geometry, *size)
 
 
-def _batch_blocks(x4, block_bytes: int = 1 << 19):
-    """Slices of the batch axis of about ``block_bytes`` each: every pass over a block reads it from the CPU's
-    cache, so the image memory is read once per pool, however many passes the pool makes."""
-    per_sample = max(x4[:1].nbytes, 1)
-    step = max(1, block_bytes // per_sample)
-    return [slice(start, start + step) for start in range(0, x4.shape[0], step)]
-
-
 def _first_maxima(tiles, out, winners, offsets) -> None:
     """``winners[k]``: the windows whose first maximum (row-major, TensorFlow's rule on ties) is at offset k.
     The offsets are visited in order, and an offset takes the windows it equals that no earlier one took."""
@@ -238,15 +250,6 @@ def _first_maxima(tiles, out, winners, offsets) -> None:
         np.equal(tiles[:, :, i, :, j], out, out=hit)
         np.greater(hit, taken, out=hit)   # equal here, and not taken by an earlier offset
         taken |= hit
-
-
-def _tiles(x4, geometry) -> np.ndarray:
-    """A view ``(batch, out_h, pool_h, out_w, pool_w, channels)`` of the pixels that tiling windows cover."""
-    (oh, ow), (ph, pw) = geometry.out, geometry.window
-    s0, s1, s2, s3 = x4.strides
-    # strides written out: a reshape of the cropped view could silently copy, and writes must reach x4
-    return as_strided(x4, shape=(x4.shape[0], oh, ph, ow, pw, x4.shape[-1]),
-                      strides=(s0, s1 * ph, s1, s2 * pw, s2, s3), writeable=x4.flags.writeable)
 
 
 class AveragePooling2D(ChannelsFirstBoundary, _Pooling):

@@ -50,6 +50,20 @@ def test_fused_conv_and_pool_give_the_same_outputs_and_gradients(name, rng):
         np.testing.assert_array_equal(grads_fused[key], grads_unfused[key], err_msg=str(key))
 
 
+def test_a_batch_pooled_a_block_of_images_at_a_time_is_bit_identical_to_the_unfused_layers(rng):
+    # 32 filters on 28x28 images: z is made and pooled a few images at a time (a batch of 23 is several blocks
+    # and a shorter last one); the blocked products must give exactly the rows the whole-batch product gives
+    fused, unfused = pair_of_models(lambda: [Conv2D(32, 3, activation="relu"), MaxPooling2D(),
+                                             Conv2D(8, 3), MaxPooling2D(), Flatten(), Dense(3)], (28, 28, 1))
+    x = rng.standard_normal((23, 28, 28, 1)).astype(np.float32)
+    grad_output = rng.standard_normal((23, 3)).astype(np.float32)
+    out_fused, grads_fused = forward_backward(fused, x, grad_output)
+    out_unfused, grads_unfused = forward_backward(unfused, x, grad_output)
+    np.testing.assert_array_equal(out_fused, out_unfused)
+    for key in grads_fused:
+        np.testing.assert_array_equal(grads_fused[key], grads_unfused[key], err_msg=str(key))
+
+
 def test_a_fused_fit_trains_exactly_like_the_unfused_layers(rng):
     fused, unfused = pair_of_models(NETWORKS["conv2d relu, two blocks"][0], (13, 13, 1))
     x = rng.random((64, 13, 13, 1), dtype=np.float32)
