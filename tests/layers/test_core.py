@@ -101,6 +101,23 @@ def test_dropout_seed_repeats_and_noise_shape_broadcasts():
     assert all(len(set(row.tolist())) == 1 for row in rows)
 
 
+
+@pytest.mark.parametrize("rate", [0.2, 0.5, 0.9999999, float(np.nextafter(np.float32(0.3), np.float32(1)))])
+@pytest.mark.parametrize("shape", [(128, 512), (3, 5), (2, 3, 4)])
+@pytest.mark.parametrize("half_word_buffered", [False, True])
+def test_dropout_mask_is_the_float32_uniform_test_and_leaves_the_same_stream(rate, shape, half_word_buffered):
+    # The fast mask reads the generator's raw words; it must keep exactly where rng.random(float32) >= rate
+    # would, and leave the generator where those float draws would (odd sizes and a buffered half-word included).
+    layer, reference = Dropout(rate, seed=11), np.random.default_rng(11)
+    if half_word_buffered:
+        layer._rng.random(1, dtype=np.float32), reference.random(1, dtype=np.float32)
+    out = layer(np.ones(shape, np.float32), training=True)
+    kept = reference.random(shape, dtype=np.float32) >= rate
+    np.testing.assert_array_equal(out, np.where(kept, np.float32(1 / (1 - rate)), np.float32(0)))
+    assert layer._rng.random(3, dtype=np.float32).tolist() == reference.random(3, dtype=np.float32).tolist()
+    double = Dropout(rate, seed=11)(np.ones(shape), training=True)  # float64 inputs: the float32 scale, widened
+    assert double.dtype == np.float64 and set(np.unique(double)) <= {0.0, float(np.float32(1 / (1 - rate)))}
+
 def test_dropout_rate_is_validated():
     with pytest.raises(ValueError, match=r"rate to be a number in \[0, 1\], got 1.5"):
         Dropout(1.5)

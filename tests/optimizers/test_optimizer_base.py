@@ -654,6 +654,36 @@ def test_a_large_variable_updated_in_pieces_matches_the_whole_update(make, monke
     np.testing.assert_array_equal(results[0], results[1])
 
 
+
+def test_pieces_follow_the_arrays_after_a_restore_a_rebind_and_a_noncontiguous_gradient(monkeypatch):
+    # The chunk views are cached between steps; they must never keep writing into arrays that were replaced.
+    import nbtrain.optimizers.optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", 64)
+    rng = np.random.default_rng(1)
+    gradients = [rng.standard_normal((30, 7)).astype(np.float32) for _ in range(4)]
+    whole = []  # the same steps on whole arrays
+    monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", 10**9)
+    reference, weights = RMSprop(), np.ones((30, 7), np.float32)
+    for gradient in gradients:
+        reference.apply([gradient], [weights])
+        whole.append(weights.copy())
+    monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", 64)
+
+    optimizer, weights = RMSprop(), np.ones((30, 7), np.float32)
+    optimizer.apply([gradients[0]], [weights])
+    saved = optimizer.get_state()
+    optimizer.apply([gradients[1]], [weights])
+    optimizer.set_state(saved)  # back one step: new slot arrays
+    weights = whole[0].copy()  # and a new variable array of the same shape
+    optimizer.apply([gradients[1]], [weights])
+    np.testing.assert_array_equal(weights, whole[1])
+    optimizer._slots[0]["velocity"] = optimizer._slots[0]["velocity"].copy()  # a slot replaced by hand
+    transposed = np.asfortranarray(gradients[2])  # not C-contiguous: the update runs on the whole arrays
+    optimizer.apply([transposed], [weights])
+    optimizer.apply([gradients[3]], [weights])
+    np.testing.assert_array_equal(weights, whole[3])
+
 def test_an_update_step_overridden_without_the_elementwise_flag_runs_on_the_whole_variable(monkeypatch):
     import nbtrain.optimizers.optimizer as optimizer_module
 
