@@ -232,10 +232,16 @@ def aligned(data):
     return data
 
 
-def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name, fit_keys=()):
-    """A run on a Dask worker: its epochs go out as events on ``topic`` while it trains."""
+def _dask_task(build, config, seed, x, y, fit_kwargs, index, topic, stop_name, fit_keys=(), started_name=None):
+    """A run on a Dask worker: its epochs go out as events on ``topic`` while it trains.
+
+    ``started_name``: a Variable set before training, and acknowledged by the scheduler, so the sweep knows
+    that this run started even when the worker dies before its buffered events leave it.
+    """
     from distributed import Variable, get_client, get_worker
 
+    if started_name is not None:
+        Variable(started_name, client=get_client()).set(True)
     _limit_blas_threads()
     x, y = aligned(x), aligned(y)
     emit = _EventBatcher(get_worker(), topic)
@@ -319,6 +325,33 @@ class _StopWatcher:
         self._closed.set()
 
 
+class _StartedMarks:
+    """One Dask Variable per run, set by the run's task before it trains (see :func:`_dask_task`)."""
+
+    def __init__(self, client, sweep_id: str):
+        self.client, self.prefix = client, f"nbtrain-started-{sweep_id}"
+
+    def name(self, index: int) -> str:
+        return f"{self.prefix}-{index}"
+
+    def was_set(self, index: int) -> bool:
+        from distributed import Variable
+
+        try:
+            return bool(Variable(self.name(index), client=self.client).get(timeout=0))
+        except Exception:       # never set: the Variable's get times out at once
+            return False
+
+    def delete(self, indices) -> None:
+        from distributed import Variable
+
+        for index in indices:
+            try:
+                Variable(self.name(index), client=self.client).delete()
+            except Exception:
+                pass
+
+
 class DaskExecutor:
     """Runs each config as a Dask task on the cluster of ``client``.
 
@@ -330,7 +363,7 @@ class DaskExecutor:
     * a run that had started on it fails with the error (``KilledWorker ... (the worker running it died)``);
       by default Dask first retries it on another worker (``distributed.scheduler.allowed-failures``), and the
       dashboard shows it starting again;
-    * a run that was only waiting in that worker's queue (it never sent its start event), or that the
+    * a run that was only waiting in that worker's queue (it never set its start mark), or that the
       scheduler cancelled though nobody asked it to (its data was lost with the worker), runs again
       elsewhere, with the data scattered again when it was lost; at most ``resubmits`` times.
 
@@ -362,6 +395,7 @@ class DaskExecutor:
         stop_variable.set([])
         data = _ScatteredData(client, job.x, job.y)
         futures, started, attempts = {}, set(), {}
+        started_marks = _StartedMarks(client, sweep_id)
         sent_stops = []
         interrupted = False
 
@@ -370,8 +404,8 @@ class DaskExecutor:
             generation, (x, y) = data.futures(lost_generation)
             attempt = attempts.get(index, 0)
             future = client.submit(_dask_task, job.build, config, seed, x, y, job.fit_kwargs, index, topic,
-                                   stop_name, job.fit_keys, key=f"nbtrain-run-{index}-{attempt}-{sweep_id}",
-                                   pure=False)
+                                   stop_name, job.fit_keys, started_marks.name(index),
+                                   key=f"nbtrain-run-{index}-{attempt}-{sweep_id}", pure=False)
             futures[future] = (index, generation)
             return future
 
@@ -394,6 +428,8 @@ class DaskExecutor:
                         continue
                     index, generation = futures.pop(future)
                     outcome = self._outcome(future, index)
+                    if outcome.index not in started and started_marks.was_set(outcome.index):
+                        started.add(outcome.index)     # its start event died with the worker
                     if self._should_rerun(outcome, started, attempts, stop):
                         attempts[index] = attempts.get(index, 0) + 1
                         started.discard(index)
@@ -412,6 +448,7 @@ class DaskExecutor:
             # already holds all of its history
             self._drain_events(events, sink, started, settle=0.2 if interrupted else 0.0)
             client.unsubscribe_topic(topic)
+            started_marks.delete(specs if "specs" in locals() else ())
             try:
                 stop_variable.delete()
             except Exception:
