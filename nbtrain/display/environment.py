@@ -130,6 +130,12 @@ def background_widgets_problem() -> str | None:
     return None
 
 
+def live_widgets_wanted() -> bool:
+    """Whether live widgets fit here: a notebook kernel with the widget front end, and a person watching (not
+    nbval or nbconvert, which keep only a static record)."""
+    return in_notebook_kernel() and widgets_available() and not executed_without_a_person()
+
+
 def choose_display(verbose, mode: str = "fit") -> str:
     """The name of the display that fits here: ``dashboard``, ``html``, ``record``, ``text``, ``epochs`` or ``off``.
 

@@ -140,10 +140,9 @@ class LiveDisplay(Callback):
 
     # ----- plumbing -------------------------------------------------------------------------------------------------
     def _get_output(self):
-        if self.output is None:
-            from nbtrain.display.outputs import IPythonOutput
+        from nbtrain.display.outputs import output_or_ipython
 
-            self.output = IPythonOutput()
+        self.output = output_or_ipython(self.output)
         return self.output
 
     def _guard(self, method, *args):

@@ -9,6 +9,11 @@ from __future__ import annotations
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+def output_or_ipython(output):
+    """``output``, or a new :class:`IPythonOutput` when it is None (what a display uses unless a test gave one)."""
+    return IPythonOutput() if output is None else output
+
+
 class IPythonOutput:
     """Shows and updates MIME bundles through IPython display handles (``display(..., display_id=True)``)."""
 

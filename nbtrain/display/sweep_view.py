@@ -115,10 +115,9 @@ class LiveSweepView:
         self._progress = self._result = None
 
     def _get_output(self):
-        if self.output is None:
-            from nbtrain.display.outputs import IPythonOutput
+        from nbtrain.display.outputs import output_or_ipython
 
-            self.output = IPythonOutput()
+        self.output = output_or_ipython(self.output)
         return self.output
 
     # ----- the sweep's events ----------------------------------------------------------------------------------

@@ -420,18 +420,17 @@ class DecisionBoundary(Callback):
         super().set_model(model)
 
     def _get_output(self):
-        if self.output is None:
-            from nbtrain.display.outputs import IPythonOutput
+        from nbtrain.display.outputs import output_or_ipython
 
-            self.output = IPythonOutput()
+        self.output = output_or_ipython(self.output)
         return self.output
 
     def _wants_live(self) -> bool:
         if self.live is not None:
             return bool(self.live)
-        from nbtrain.display.environment import executed_without_a_person, in_notebook_kernel, widgets_available
+        from nbtrain.display.environment import live_widgets_wanted
 
-        return in_notebook_kernel() and widgets_available() and not executed_without_a_person()
+        return live_widgets_wanted()
 
     def _wants_record(self) -> bool:
         if self.live is not None or self.output is not None:

@@ -229,18 +229,17 @@ class Playground:
 
     # ----- display --------------------------------------------------------------------------------------------------
     def _get_output(self):
-        if self.output is None:
-            from nbtrain.display.outputs import IPythonOutput
+        from nbtrain.display.outputs import output_or_ipython
 
-            self.output = IPythonOutput()
+        self.output = output_or_ipython(self.output)
         return self.output
 
     def _wants_live(self) -> bool:
         if self.live is not None:
             return bool(self.live)
-        from nbtrain.display.environment import executed_without_a_person, in_notebook_kernel, widgets_available
+        from nbtrain.display.environment import live_widgets_wanted
 
-        return in_notebook_kernel() and widgets_available() and not executed_without_a_person()
+        return live_widgets_wanted()
 
     def _ipython_display_(self):
         self.show()
