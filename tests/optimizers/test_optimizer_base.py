@@ -713,3 +713,22 @@ def test_flushing_handles_slots_smaller_than_their_variable():
     optimizer.apply([np.ones((3, 4), np.float32)], [weights])
     optimizer._flush_subnormal_slots()
     np.testing.assert_array_equal(optimizer._slots[0]["row_average"], np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_flush_subnormal_zeroes_exactly_the_subnormals_and_keeps_every_other_bit(dtype, contiguous):
+    from nbtrain.optimizers.optimizer import _flush_subnormal
+
+    info = np.finfo(dtype)
+    smallest_subnormal = np.nextafter(dtype(0), dtype(1))
+    kept = np.array([info.tiny, -info.tiny, 1.0, -2.5, info.max, -info.max, np.inf, -np.inf, 0.0, -0.0], dtype)
+    flushed = np.array([smallest_subnormal, -smallest_subnormal, info.tiny / 2, -info.tiny / 3,
+                        np.nextafter(info.tiny, dtype(0))], dtype)
+    values = np.concatenate([kept, flushed, [np.nan]]).astype(dtype)
+    if not contiguous:
+        values = np.repeat(values, 2)[::2]
+    _flush_subnormal(values, np.empty_like(values))
+    np.testing.assert_array_equal(values[:len(kept)], kept)      # normal numbers, infinities and zeros, unchanged
+    np.testing.assert_array_equal(values[len(kept):-1], 0)
+    assert np.isnan(values[-1])
