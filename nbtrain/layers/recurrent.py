@@ -628,6 +628,9 @@ class SimpleRNN(_Recurrent):
         return dZ
 
 
+_GATE_CHUNK = 8   # steps whose gate gradients LSTM's backward pass gathers before storing them
+
+
 class LSTM(_Recurrent):
     """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997), with Keras's weights and gate order.
 
@@ -860,13 +863,18 @@ class LSTM(_Recurrent):
         steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
         U = self._recurrent_in_loop_order()                  # (u, 4u)
-        z = np.empty((4 * units, batch), dtype)              # this step's gate gradients
+        # The gate gradients of _GATE_CHUNK steps, each a contiguous (4u, B) block, go to by_gate's strided
+        # (4u, T, B) layout in one copy per chunk: a copy per step, 4u rows of B values each far apart, cost
+        # a twentieth of the epoch.
+        chunk = cache["lease"].array("gate_chunk", (min(_GATE_CHUNK, steps), 4 * units, batch), dtype)
         slope = np.empty((3 * units, batch), dtype)          # sigmoid'(o, i, f) = a (1 - a)
         scratch = np.empty((units, batch), dtype)
         o_, i_, f_, g_ = (slice(k * units, (k + 1) * units) for k in range(4))
         sig, ifg = slice(0, 3 * units), slice(units, 4 * units)
         for t in range(steps - 1, -1, -1):
             a, cell = gates[t], cell_out[t]                   # gates o, i, f, g (activated)
+            slot = t % len(chunk)
+            z = chunk[slot]                                   # this step's gate gradients
             if dH is not None:
                 dh += dH[t]
             carried = None
@@ -895,7 +903,9 @@ class LSTM(_Recurrent):
             dz *= dc                                          # the three gates that multiply dc, in one call
             dc *= a[f_]
             np.matmul(U, z, out=dh)
-            by_gate[:, t] = z
+            if slot == 0:                                     # steps t .. t+filled-1 are done
+                filled = min(len(chunk), steps - t)
+                by_gate[:, t:t + filled] = chunk[:filled].transpose(1, 0, 2)
             if drop is not None:
                 dh *= drop
             if carried is not None:

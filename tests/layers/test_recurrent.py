@@ -469,6 +469,21 @@ def test_gradients(case, rng):
     check_gradients(factory(), rng.standard_normal((3, 4, 2)), rng, mask=mask)
 
 
+@pytest.mark.parametrize("steps", [1, 7, 8, 9, 17])
+@pytest.mark.parametrize("masked", [False, True])
+def test_lstm_gradients_across_the_backward_pass_chunks(steps, masked, rng):
+    # LSTM's backward pass stores its gate gradients in chunks of _GATE_CHUNK (8) steps: sequences shorter, equal,
+    # one longer and two chunks and one step long, with and without masked steps.
+    from nbtrain.layers.recurrent import _GATE_CHUNK
+
+    assert _GATE_CHUNK == 8
+    mask = None
+    if masked:
+        mask = np.ones((2, steps), bool)
+        mask[0, steps // 2:] = False                 # one sequence ends early
+    check_gradients(LSTM(2, return_sequences=True), rng.standard_normal((2, steps, 3)), rng, mask=mask)
+
+
 def test_gradients_with_a_none_state_gradient(rng):
     layer = LSTM(2, return_state=True)
     x = rng.standard_normal((2, 3, 2))
