@@ -139,10 +139,11 @@ def cpu_jiffies(cpus, stat_path: Path | str = "/proc/stat") -> tuple[int, int] |
 
 def idle_cores(before, after, cores: int) -> float | None:
     """How many of ``cores`` cores were idle on average between two :func:`cpu_jiffies` readings (None if
-    they are missing or too close together to tell: ticks are 10 ms)."""
+    they are missing or too close together to tell: ticks are 10 ms, and five per core tell an idle core, about
+    five idle ticks, from a busy one, about none)."""
     if before is None or after is None:
         return None
     idle, total = after[0] - before[0], after[1] - before[1]
-    if total < 10 * cores:
+    if total < 5 * cores:
         return None
     return cores * idle / total

@@ -157,10 +157,12 @@ class ThreadChooser:
     - Before any batch runs with the budget, ``threads_may_help()`` must say that threads can pay off now at
       all (the other cores were idle meanwhile, and a matrix product of a millisecond runs faster with them):
       on a busy machine they collapse, and one batch would cost several batches' time.
-    - Then ``trial_batches`` batches run with ``budget``, and both blocks again (a change of load mid-trial
-      hits both), unless the first round shows one faster by ``clear_factor``. The faster by the median wins;
-      the budget only if faster by more than ``margin``, since one thread disturbs the machine less. A batch
-      that takes ``abort_factor`` times the other count's median ends the trial at once.
+    - Then ``trial_batches`` batches run with ``budget``. The faster by the median wins; the budget only if
+      faster by more than ``margin``, since one thread disturbs the machine less. When the budget wins the
+      first round, that decides: the idle cores and the matrix product said the same, and on a short fit a
+      second round of one-thread batches would cost more than it could find. Otherwise both blocks run again
+      (a change of load mid-trial hits both), unless one count is faster by ``clear_factor``. A batch that
+      takes ``abort_factor`` times the other count's median ends the trial at once.
     - After a decision, when ``recheck_seconds`` have passed, ``trial_batches`` batches probe the other count;
       if it looks faster, a full trial follows; if not, the interval doubles, up to ``max_recheck_seconds``.
       Threaded batches that become ``slowdown_factor`` times slower than just after the decision bring the
@@ -250,7 +252,7 @@ class ThreadChooser:
         if self._times[other] and seconds > self._abort_factor * _median(self._times[other]):
             return self._decide(other)   # a clear loser: stop trying it
         first_round_done = len(self._times[1]) == len(self._times[self.budget]) == self._trial_batches
-        if not self._plan or first_round_done and self._clear_winner():
+        if not self._plan or first_round_done and (self._clear_winner() or self._faster() == self.budget):
             return self._decide(self._faster())
         self.threads = self._plan.pop(0)
 
@@ -346,7 +348,7 @@ _OWNER_LOCK = threading.Lock()
 _OWNER = {"run": None}
 _LAST_GEMM_CHECK = {}   # budget -> (clock time, did threads help), shared by the runs of this process
 GEMM_CHECK_SECONDS = 10.0
-IDLE_WINDOW_SECONDS = 0.1   # /proc/stat counts 10 ms ticks: a tenth of a second tells idle cores well enough
+IDLE_WINDOW_SECONDS = 0.05  # /proc/stat counts 10 ms ticks: five per core tell idle cores well enough
 
 
 class BlasThreads:

@@ -87,6 +87,8 @@ def test_cpu_jiffies_and_idle_cores(tmp_path):
     after = cpu_jiffies({0, 1}, stat)
     assert idle_cores(before, after, 2) == pytest.approx(0.5)
     assert idle_cores(before, before, 2) is None        # no time passed
+    assert idle_cores((0, 0), (4, 9), 2) is None         # under 5 ticks (50 ms) per core: too short to tell
+    assert idle_cores((0, 0), (5, 10), 2) == pytest.approx(1.0)
     assert idle_cores(None, after, 2) is None
     assert cpu_jiffies({0}, tmp_path / "missing") is None
     assert cpu_jiffies({7}, stat) is None                 # no such CPU

@@ -58,8 +58,16 @@ def run(chooser, seconds_for, batches, clock=None, batch_seconds=None):
 def test_chooser_keeps_two_threads_when_they_are_faster():
     chooser = ThreadChooser(2, clock=FakeClock())
     used = run(chooser, {1: 0.010, 2: 0.0085}, 20)
+    assert used[:7] == [1] + [1, 1, 1, 2, 2, 2]   # warm-up, then 1 and 2: two threads win the first round
+    assert chooser.phase == "decided" and chooser.threads == 2 and set(used[7:]) == {2}
+
+
+def test_one_thread_ahead_after_the_first_round_gets_a_second_round():
+    # One thread looks faster but not clearly so: both blocks run again before one thread is chosen.
+    chooser = ThreadChooser(2, clock=FakeClock(), clear_factor=1.25)
+    used = run(chooser, {1: 0.010, 2: 0.0110}, 20)
     assert used[:13] == [1] + [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2]   # warm-up, then 1 and 2 in turn, twice
-    assert chooser.phase == "decided" and chooser.threads == 2 and set(used[13:]) == {2}
+    assert chooser.phase == "decided" and chooser.threads == 1 and set(used[13:]) == {1}
 
 
 def test_a_clear_winner_after_one_round_ends_the_trial():
@@ -333,9 +341,9 @@ def test_busy_cores_decide_one_thread_without_a_threaded_product():
     run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=0.1),
                 gemm_probe=lambda budget: probes.append(budget) or True)
     run_.begin()
-    feed(run_, clock, 5)          # 0.05 s: too early to tell, one thread goes on
+    feed(run_, clock, 3)          # 0.03 s: too early to tell, one thread goes on
     assert run_._chooser.phase == "trial" and run_.threads == 1
-    feed(run_, clock, 10)         # past 0.1 s: the other core was busy
+    feed(run_, clock, 10)         # past 0.05 s: the other core was busy
     assert run_._chooser.phase == "decided" and run_.threads == 1 and probes == []
     run_.end()
 
