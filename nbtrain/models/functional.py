@@ -113,6 +113,7 @@ class Functional(Model):
         self._backprops = []            # per node, from the last forward pass
         self._earlier_gradients = {}    # per shared layer: reused buffers for summing its calls' gradients
         self._activity_outputs = {}
+        self._pool_candidates = self._find_pool_candidates()
         self._decide_input_gradients()
         self.built = True
 
@@ -168,6 +169,34 @@ class Functional(Model):
             for tensor in node.inputs:
                 counts[id(tensor)] = counts.get(id(tensor), 0) + 1
         return counts
+
+    def _find_pool_candidates(self) -> frozenset:
+        """The indices of the convolution calls that may run the next call, a max pool, on their pre-activation,
+        as Sequential does (see ``Sequential._pools_next``): the pool takes the convolution's one output, which
+        nothing else reads and the model does not return, and neither layer is called anywhere else in the
+        graph (the fused path keeps work arrays on the layer for its backward pass). Whether a pair fuses is
+        then checked on every pass, since the layers' settings may change: see :meth:`_pools_next`."""
+        calls = {}
+        for node in self._nodes:
+            calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
+        returned = {id(tensor) for tensor in self.outputs}
+        candidates = set()
+        for index, (node, following) in enumerate(zip(self._nodes, self._nodes[1:])):
+            plain = not (node.list_input or node.state_count or following.list_input or following.state_count)
+            if (plain and hasattr(node.layer, "pools_before_activation") and len(node.outputs) == 1
+                    and following.inputs == node.outputs and self._consumers.get(id(node.outputs[0])) == 1
+                    and id(node.outputs[0]) not in returned
+                    and calls[id(node.layer)] == calls[id(following.layer)] == 1):
+                candidates.add(index)
+        return frozenset(candidates)
+
+    def _pools_next(self, index: int) -> bool:
+        """Whether call ``index`` runs the max pool of call ``index + 1`` on its pre-activation (a Conv with relu or
+        no activation and no activity penalty, before a max pool whose windows tile: exact, see Conv2D.apply_pooled)."""
+        if index not in self._pool_candidates:
+            return False
+        layer = self._nodes[index].layer
+        return layer.activity_regularizer is None and layer.pools_before_activation(self._nodes[index + 1].layer)
 
     def _decide_input_gradients(self) -> None:
         """For each node, whether its call must compute dL/dx: only if something trainable lies between its
@@ -249,11 +278,19 @@ class Functional(Model):
         self._activity_outputs = {}
         self._added_loss = 0.0     # what layers' call() added with add_loss, this pass
         self._backprops = backprops = []
-        for node, need_input_grad in zip(self._nodes, self._input_gradient_needs):
+        pooled_by_previous = False
+        for index, (node, need_input_grad) in enumerate(zip(self._nodes, self._input_gradient_needs)):
+            if pooled_by_previous:   # the call before ran this pool (see _pools_next)
+                pooled_by_previous = False
+                continue
             layer = node.layer
             inputs = [values[id(t)] for t in node.inputs]
             argument = inputs if node.list_input else inputs[0]
             mask = masks.get(id(node.inputs[0]))
+            if mask is None and self._pools_next(index):
+                self._run_pooled(index, argument, training, need_input_grad, values)
+                pooled_by_previous = True
+                continue
             arguments = {"mask": mask} if mask is not None and layer.accepts_mask else {}
             if node.state_count:
                 arguments["initial_state"] = inputs[1:]
@@ -276,6 +313,17 @@ class Functional(Model):
         self._values = values
         self._masks = masks
         return [values[id(t)] for t in self.outputs]
+
+    def _run_pooled(self, index, x, training, need_input_grad, values) -> None:
+        """Run convolution call ``index`` and the max pool after it as one (see _pools_next); the convolution's
+        own output is never made, so only the pool's output gets a value."""
+        conv_node, pool_node = self._nodes[index], self._nodes[index + 1]
+        pooled, backprop, pool_backprop = conv_node.layer.apply_pooled(pool_node.layer, x, training, need_input_grad)
+        self._backprops += [backprop, pool_backprop]
+        pool = pool_node.layer
+        if pool.activity_regularizer is not None:
+            self._activity_outputs[id(pool_node)] = (pool.activity_regularizer, [pooled])
+        values[id(pool_node.outputs[0])] = pooled
 
     def _output_masks(self) -> list:
         masks = getattr(self, "_masks", {})

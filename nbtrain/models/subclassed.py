@@ -114,7 +114,7 @@ class TracedModel(Functional):
 
     # ----- one graph per mode, when call() connects the layers differently --------------------------------
 
-    _GRAPH_ATTRIBUTES = ("outputs", "_output_keys", "_nodes", "_consumers", "_node_index")
+    _GRAPH_ATTRIBUTES = ("outputs", "_output_keys", "_nodes", "_consumers", "_node_index", "_pool_candidates")
 
     def _trace_inference(self, outputs) -> None:
         """Keep the graph ``call(training=False)`` traced when it differs from the training one."""
@@ -126,6 +126,7 @@ class TracedModel(Functional):
         self.outputs, self._output_keys, self._nodes = tensors, keys, nodes
         self._consumers = self._count_consumers()
         self._node_index = {id(node): index for index, node in enumerate(nodes)}
+        self._pool_candidates = self._find_pool_candidates()
         inference_graph = {name: getattr(self, name) for name in self._GRAPH_ATTRIBUTES}
         known = {id(layer) for layer in self.layers}
         for node in nodes:      # the model's layers: those of both graphs

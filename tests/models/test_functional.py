@@ -215,3 +215,89 @@ def test_a_model_with_a_nested_functional_model_saves_and_loads(tmp_path):
     outer.save(tmp_path / "nested.keras")
     np.testing.assert_allclose(load_model(tmp_path / "nested.keras").predict(x, verbose=0), outer.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+# ----- Conv + MaxPooling run as one, as in Sequential (see tests/models/test_sequential.py) ---------------------
+
+
+def _conv_pool_pair(build, input_shape):
+    """The same functional network twice with the same weights: fused as Model runs it, and with fusion off."""
+    def make():
+        inputs = Input(input_shape)
+        return Model(inputs, build(inputs))
+
+    fused, unfused = make(), make()
+    unfused.set_weights(fused.get_weights())
+    unfused._pools_next = lambda index: False
+    return fused, unfused
+
+
+def _outputs_and_gradients(model, x, grad_outputs):
+    outputs = model._forward([x], training=True)
+    model._backward([(grad, False) for grad in grad_outputs])
+    return outputs, {(i, name): g.copy() for i, layer in enumerate(model.layers) for name, g in layer.grads.items()}
+
+
+def _two_branches(inputs):
+    from nbtrain.layers import Concatenate, Conv2D, Dense, Flatten, MaxPooling2D
+
+    left = MaxPooling2D()(Conv2D(4, 3, activation="relu")(inputs))
+    right = MaxPooling2D((2, 3))(Conv2D(3, 3)(inputs))
+    return Dense(3)(Concatenate()([Flatten()(left), Flatten()(right)]))
+
+
+def _chain(inputs):
+    from nbtrain.layers import Conv2D, Dense, Flatten, MaxPooling2D
+
+    x = MaxPooling2D()(Conv2D(4, 3, activation="relu")(inputs))
+    x = MaxPooling2D()(Conv2D(3, 2, activation="relu")(x))
+    return Dense(2)(Flatten()(x))
+
+
+@pytest.mark.parametrize("build", [_chain, _two_branches], ids=["chain", "two branches"])
+def test_functional_conv_and_pool_run_fused_and_give_the_same_outputs_and_gradients(build):
+    rng = np.random.default_rng(0)
+    fused, unfused = _conv_pool_pair(build, (13, 13, 1))
+    assert fused._pool_candidates and any(fused._pools_next(i) for i in range(len(fused._nodes)))
+    # small integers: many windows tie, and many pre-activations tie at relu's 0
+    x = rng.integers(-2, 3, (5, 13, 13, 1)).astype(np.float32)
+    grads = [rng.standard_normal((5,) + fused.output_shape[1:]).astype(np.float32)]
+    out_fused, grads_fused = _outputs_and_gradients(fused, x, grads)
+    out_unfused, grads_unfused = _outputs_and_gradients(unfused, x, grads)
+    np.testing.assert_array_equal(out_fused[0], out_unfused[0])
+    assert grads_fused.keys() == grads_unfused.keys() and grads_fused
+    for key in grads_fused:
+        np.testing.assert_array_equal(grads_fused[key], grads_unfused[key], err_msg=str(key))
+
+
+def test_a_fused_functional_fit_trains_exactly_like_the_unfused_layers():
+    rng = np.random.default_rng(1)
+    fused, unfused = _conv_pool_pair(_chain, (13, 13, 1))
+    x = rng.random((48, 13, 13, 1), dtype=np.float32)
+    y = rng.integers(0, 2, 48)
+    histories = []
+    for model in (fused, unfused):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        histories.append(model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False).history["loss"])
+    assert histories[0] == histories[1]
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_functional_conv_and_pool_are_not_fused_where_the_conv_output_is_needed():
+    from nbtrain.layers import Conv2D, Flatten, MaxPooling2D
+
+    inputs = Input((8, 8, 1))
+    conv = Conv2D(2, 3, activation="relu")(inputs)
+    pooled = MaxPooling2D()(conv)
+    read_twice = Model(inputs, [pooled, Flatten()(conv)])          # the conv output has a second reader
+    returned = Model(inputs, [conv, pooled])                         # ... or is an output of the model
+    shared_conv = Conv2D(2, 3, activation="relu")                    # ... or the conv is called twice
+    twice = Model(inputs, Add()([MaxPooling2D()(shared_conv(inputs)), MaxPooling2D()(shared_conv(inputs))]))
+    for model in (read_twice, returned, twice):
+        assert not model._pool_candidates
+    penalized = Model(inputs, MaxPooling2D()(Conv2D(2, 3, activation="relu", activity_regularizer="l2")(inputs)))
+    (index,) = penalized._pool_candidates
+    assert not penalized._pools_next(index)                          # the penalty reads the conv's output
+    penalized.layers[1].activity_regularizer = None
+    assert penalized._pools_next(index)
