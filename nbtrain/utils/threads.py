@@ -251,7 +251,8 @@ class ThreadChooser:
                 return self._decide(1)   # a busy machine: not even one batch with the budget
         if self._times[other] and seconds > self._abort_factor * _median(self._times[other]):
             return self._decide(other)   # a clear loser: stop trying it
-        first_round_done = len(self._times[1]) == len(self._times[self.budget]) == self._trial_batches
+        # (the one-thread block may be longer: batches wait there until the idle cores can be told)
+        first_round_done = threads == self.budget and len(self._times[self.budget]) == self._trial_batches
         if not self._plan or first_round_done and (self._clear_winner() or self._faster() == self.budget):
             return self._decide(self._faster())
         self.threads = self._plan.pop(0)

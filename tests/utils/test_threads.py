@@ -62,6 +62,14 @@ def test_chooser_keeps_two_threads_when_they_are_faster():
     assert chooser.phase == "decided" and chooser.threads == 2 and set(used[7:]) == {2}
 
 
+def test_one_thread_batches_that_waited_for_the_idle_check_still_end_the_first_round():
+    # The check cannot tell for 3 more batches; the first round is then 6 one-thread batches and 3 with two.
+    answers = iter([None, None, None, True])
+    chooser = ThreadChooser(2, clock=FakeClock(), threads_may_help=lambda: next(answers))
+    used = run(chooser, {1: 0.010, 2: 0.0085}, 20)
+    assert used[:10] == [1] + [1] * 6 + [2, 2, 2] and chooser.phase == "decided" and set(used[10:]) == {2}
+
+
 def test_one_thread_ahead_after_the_first_round_gets_a_second_round():
     # One thread looks faster but not clearly so: both blocks run again before one thread is chosen.
     chooser = ThreadChooser(2, clock=FakeClock(), clear_factor=1.25)
