@@ -831,9 +831,11 @@ _EXPONENT_BITS = {np.dtype(np.float32): (np.int32, 0x7F800000), np.dtype(np.floa
 def _flush_subnormal(values: np.ndarray, scratch: np.ndarray) -> None:
     """Set the subnormal numbers of ``values`` to zero, in place (``scratch``: a free array of its shape and dtype).
 
-    On the bits, as integers: any float arithmetic or comparison that reads a subnormal takes the CPU's slow
-    path, which made the flush itself cost as much as a third of an RMSprop update. Here a float is kept (times
-    1) when its exponent bits are not all zero, and zeroed (times 0) otherwise, with no branch and no float op.
+    On the bits, as integers: a float is kept (times 1) when its exponent bits are not all zero and zeroed
+    (times 0) otherwise, with no float operation (float arithmetic on a subnormal takes the CPU's slow path)
+    and no branch per element. On 401k float32 values of which 40% were subnormal, ``abs`` and a masked
+    ``copyto`` took 2.0 ms, this 0.4 ms (0.3 and 0.36 ms with none subnormal); in a seed MLP epoch the
+    optimizer's share went from 0.69 to 0.62 s.
     """
     layout = _EXPONENT_BITS.get(values.dtype)
     if layout is None or not values.flags.c_contiguous:

@@ -301,3 +301,24 @@ def test_functional_conv_and_pool_are_not_fused_where_the_conv_output_is_needed(
     assert not penalized._pools_next(index)                          # the penalty reads the conv's output
     penalized.layers[1].activity_regularizer = None
     assert penalized._pools_next(index)
+
+
+def test_a_pool_activity_penalty_still_counts_in_a_fused_functional_fit():
+    from nbtrain import regularizers
+    from nbtrain.layers import Conv2D, Dense, Flatten, MaxPooling2D
+
+    def build(inputs):
+        pooled = MaxPooling2D(activity_regularizer=regularizers.L2(0.5))(Conv2D(3, 3, activation="relu")(inputs))
+        return Dense(2)(Flatten()(pooled))
+
+    rng = np.random.default_rng(2)
+    fused, unfused = _conv_pool_pair(build, (10, 10, 1))
+    x = rng.random((8, 10, 10, 1), dtype=np.float32)
+    y = rng.integers(0, 2, 8)
+    losses = []
+    for model in (fused, unfused):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        losses.append(model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False).history["loss"])
+    assert fused._pool_candidates and losses[0] == losses[1]
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_array_equal(a, b)
