@@ -238,6 +238,18 @@ def _outputs_and_gradients(model, x, grad_outputs):
     return outputs, {(i, name): g.copy() for i, layer in enumerate(model.layers) for name, g in layer.grads.items()}
 
 
+def _assert_they_train_alike(fused, unfused, x, y, batch_size, epochs):
+    """Both models, compiled alike and fitted on the same batches, log the same losses and end with the same
+    weights, bit for bit."""
+    losses = []
+    for model in (fused, unfused):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        losses.append(model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=False).history["loss"])
+    assert losses[0] == losses[1]
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def _two_branches(inputs):
     from nbtrain.layers import Concatenate, Conv2D, Dense, Flatten, MaxPooling2D
 
@@ -275,13 +287,7 @@ def test_a_fused_functional_fit_trains_exactly_like_the_unfused_layers():
     fused, unfused = _conv_pool_pair(_chain, (13, 13, 1))
     x = rng.random((48, 13, 13, 1), dtype=np.float32)
     y = rng.integers(0, 2, 48)
-    histories = []
-    for model in (fused, unfused):
-        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-        histories.append(model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False).history["loss"])
-    assert histories[0] == histories[1]
-    for a, b in zip(fused.get_weights(), unfused.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    _assert_they_train_alike(fused, unfused, x, y, batch_size=16, epochs=2)
 
 
 def test_functional_conv_and_pool_are_not_fused_where_the_conv_output_is_needed():
@@ -315,10 +321,5 @@ def test_a_pool_activity_penalty_still_counts_in_a_fused_functional_fit():
     fused, unfused = _conv_pool_pair(build, (10, 10, 1))
     x = rng.random((8, 10, 10, 1), dtype=np.float32)
     y = rng.integers(0, 2, 8)
-    losses = []
-    for model in (fused, unfused):
-        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-        losses.append(model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False).history["loss"])
-    assert fused._pool_candidates and losses[0] == losses[1]
-    for a, b in zip(fused.get_weights(), unfused.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert fused._pool_candidates
+    _assert_they_train_alike(fused, unfused, x, y, batch_size=4, epochs=1)
