@@ -319,7 +319,9 @@ class _Recurrent(Layer):
         projection = self._project(xt)
         step_mask = None if mask is None else _StepMask(mask, dtype)
         cache = self._scan(projection, step_mask, state_drop, start)
-        cache.update(xt=xt, input_drop=input_drop, state_drop=state_drop, step_mask=step_mask)
+        # The start states' gradients are returned only for a given initial_state, and only when asked for.
+        cache.update(xt=xt, input_drop=input_drop, state_drop=state_drop, step_mask=step_mask,
+                     start_grads_wanted=given_states and need_input_grad)
         if self.stateful:
             self._keep_final_states(cache)
 
@@ -862,6 +864,7 @@ class LSTM(_Recurrent):
         C, gates, cell_out = cache["CF"], cache["gates"], cache["cell_out"]
         steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
+        wanted = cache["start_grads_wanted"]
         U = self._recurrent_in_loop_order()                  # (u, 4u)
         # The gate gradients of _GATE_CHUNK steps, each a contiguous (4u, B) block, go to by_gate's strided
         # (4u, T, B) layout in one copy per chunk: a copy per step, 4u rows of B values each far apart, cost
@@ -901,8 +904,9 @@ class LSTM(_Recurrent):
             z[g_] *= a[i_]
             dz = z[ifg].reshape(3, units, batch)
             dz *= dc                                          # the three gates that multiply dc, in one call
-            dc *= a[f_]
-            np.matmul(U, z, out=dh)
+            if t or wanted:                                   # step 0's product only feeds the start grads
+                dc *= a[f_]
+                np.matmul(U, z, out=dh)
             if slot == 0:                                     # steps t .. t+filled-1 are done
                 filled = min(len(chunk), steps - t)
                 by_gate[:, t:t + filled] = chunk[:filled].transpose(1, 0, 2)
@@ -911,12 +915,14 @@ class LSTM(_Recurrent):
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
-        cache["start_grads"] = [np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)]
+        if wanted:
+            cache["start_grads"] = [np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)]
 
     def _bptt_general(self, cache, dH, dh, dc, masks, drop, by_gate):
         """Backpropagation through time for any element-wise activations (derivatives of all steps at once)."""
         C, gates, cell_out, pre = cache["CF"], cache["gates"], cache["cell_out"], cache["pre"]
         steps, units, batch = cell_out.shape
+        wanted = cache["start_grads_wanted"]
         gate_fn, cell_fn = self._recurrent_activation, self._activation
         blocks = gates.reshape(steps, 4, units, batch)
         o, i, f, g = (blocks[:, k] for k in range(4))
@@ -944,15 +950,17 @@ class LSTM(_Recurrent):
             dc = dc + dh * cell_factor[t]
             np.multiply(dh, out_factor[t], out=dZ[t, 0])
             np.multiply(dc[None], factors[t], out=dZ[t, 1:])
-            dc = dc * f[t]
-            dh = U @ dZ[t].reshape(4 * units, batch)
+            if t or wanted:                               # step 0's product only feeds the start grads
+                dc = dc * f[t]
+                dh = U @ dZ[t].reshape(4 * units, batch)
             if drop is not None:
                 dh *= drop
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
         by_gate[...] = dZ.reshape(steps, 4 * units, batch).transpose(1, 0, 2)
-        cache["start_grads"] = [np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)]
+        if wanted:
+            cache["start_grads"] = [np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)]
 
     def get_config(self):
         return super().get_config() | {
