@@ -96,10 +96,26 @@ def _should_validate(epoch: int, validation_freq) -> bool:
 
 
 
-def _all_finite(array) -> bool:
-    """Whether ``array`` holds no NaN or inf, without a temporary array: NaN propagates through max and min,
-    and +inf or -inf is the max or the min. Two vectorised passes cost about half of one ``sum`` (whose
-    pairwise additions are slower), and a sum of large finite values can overflow where these cannot."""
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _all_finite(arrays) -> bool:
+    """Whether no array in ``arrays`` holds a NaN or an inf (checked on every gradient of every batch).
+
+    The dot product of an array with itself is one BLAS pass, about 40% cheaper than max and min: it is NaN or
+    inf whenever an element is (NaN propagates, an infinite square stays infinite, and the squares are never
+    negative, so no inf - inf). It also overflows for large finite elements (above ~1e19 in float32), and only
+    then do max and min decide: NaN propagates through both, and +inf or -inf is one of them.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):     # the overflow of large finite squares is expected
+        return all(map(_finite, arrays))
+
+
+def _finite(array) -> bool:
+    if array.dtype in _BLAS_FLOATS and array.flags.c_contiguous:
+        flat = array.reshape(-1)
+        if math.isfinite(np.dot(flat, flat)):
+            return True
     return array.size == 0 or (math.isfinite(array.max()) and math.isfinite(array.min()))
 
 
@@ -455,7 +471,7 @@ class Trainer:
         for layer in self._penalized_layers:
             layer.add_penalty_gradients()
         gradients = self._gradients()
-        if where is not None and not all(map(_all_finite, gradients)):
+        if where is not None and not _all_finite(gradients):
             raise FloatingPointError(non_finite_loss_message("gradient", total, where))
         self.optimizer.apply(gradients, self._variables(), variable_names=self._variable_names)
         for layer in self._constrained_layers:

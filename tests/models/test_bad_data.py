@@ -4,6 +4,7 @@ names the argument and the fix, and the model's weights are left as they were.""
 
 import io
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from nbtrain.data.arrays import FINITE_CHECK_BLOCK_BYTES, check_finite
 from nbtrain.layers import Dense, Input, SimpleRNN
 from nbtrain.losses import Loss
 from nbtrain.models import Sequential
+from nbtrain.models.training import _all_finite
 from nbtrain.optimizers import SGD
 from nbtrain.utils import PyDataset
 
@@ -199,6 +201,28 @@ def test_the_third_batch_with_a_nan_loss_or_gradient_is_named_and_not_applied(in
                        match=rf"^Training stopped at epoch 1, batch 3 \(counting from 1\): {found}\."):
         m.fit(x, y, batch_size=2, epochs=3, verbose=0, shuffle=False, callbacks=[recorder])
     assert_unchanged(m, recorder.last)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_gradient_check_finds_one_nan_or_inf_anywhere(dtype, bad):
+    rng = np.random.default_rng(0)
+    for size in (1, 7, 1000, 100_003):
+        for position in (0, size // 2, size - 1):
+            gradient = rng.standard_normal(size).astype(dtype)
+            gradient[position] = bad
+            assert not _all_finite([np.ones(3, dtype), gradient]), (size, position)
+            assert not _all_finite([np.ones(3, dtype), np.stack([gradient, gradient], axis=1)[:, 1]])  # strided
+
+
+def test_the_gradient_check_passes_large_finite_values_quietly():
+    # Their squares overflow the one-pass dot product: max and min decide then, without a warning.
+    gradient = np.full((30, 40), 3e30, np.float32)
+    gradient[5, 5] = -3.4e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _all_finite([gradient, gradient.T, gradient[:, ::2], np.zeros(0, np.float32), np.float64(2.0)])
+        assert _all_finite([np.full(5, 60000, np.float16)])
 
 
 def test_the_second_epoch_is_named_too():
