@@ -6,7 +6,8 @@ training epoch can take 4-8 times longer than with one thread. So during ``fit``
 ``predict`` nbtrain times a few batches with one thread and with the CPU budget (the cores this process may
 use: its affinity and its container's CPU quota), keeps the faster, and checks again now and then, because
 the load of a shared machine changes. Threads are not even tried while the other cores are busy (idle cores
-from ``/proc/stat``, then a timed matrix product). Afterwards it puts back the count it found.
+from ``/proc/stat``, then a timed matrix product; the runs of a few seconds share both looks). Afterwards it puts
+back the count it found.
 
 nbtrain leaves the count alone when the user chose it: ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``,
 ``MKL_NUM_THREADS`` or ``BLIS_NUM_THREADS`` in the environment, a threadpoolctl limit in force (a count below
@@ -350,6 +351,8 @@ _OWNER = {"run": None}
 _LAST_GEMM_CHECK = {}   # budget -> (clock time, did threads help), shared by the runs of this process
 GEMM_CHECK_SECONDS = 10.0
 IDLE_WINDOW_SECONDS = 0.05  # /proc/stat counts 10 ms ticks: five per core tell idle cores well enough
+_LAST_IDLE_LOOK = {}   # usable CPUs -> (clock time, /proc/stat jiffies, process CPU seconds) of the last look
+IDLE_LOOK_SHARED_SECONDS = 2.0
 
 
 class BlasThreads:
@@ -425,8 +428,7 @@ class BlasThreads:
             self._chooser = ThreadChooser(budget, clock=self._clock, memory=self._memory.get(self._key),
                                           threads_may_help=lambda: self._threads_may_help(budget))
             self._cpus = usable_cpus()
-            self._jiffies = (self._clock(), self._read_jiffies())
-            self._own_cpu = time.process_time()
+            self._start_idle_window()
             self.reason = f"auto: 1 or {budget} thread(s)"
         self._apply(self._chooser.threads if self._chooser else self._setting)
 
@@ -471,16 +473,35 @@ class BlasThreads:
             if elapsed < IDLE_WINDOW_SECONDS or idle is None and elapsed < 10 * IDLE_WINDOW_SECONDS:
                 return None   # too early to tell
         self._jiffies = (self._clock(), now)
+        own_cpu, self._own_cpu = self._own_cpu, time.process_time()
+        self._share_look()
         if idle is not None:
             # This process's own use beyond the training core does not count against threads: OpenBLAS's
             # threads spin for a while after a threaded product, and /proc/stat would show them as a busy core.
-            own_cpu, self._own_cpu = self._own_cpu, time.process_time()
             if own_cpu is not None and before is not None:
                 elapsed = max(self._clock() - since, 1e-9)
                 idle += max(0.0, (self._own_cpu - own_cpu) / elapsed - 1.0)
         if idle is not None and idle < 0.5 * (budget - 1):
             return False
         return self._gemm_check(budget)
+
+    def _start_idle_window(self) -> None:
+        """Start the look at the other cores: from the last look of a run of this process in the past
+        ``IDLE_LOOK_SHARED_SECONDS`` (a fit right after another then need not wait out a window of its own, a few
+        one-thread batches when they are short), else now."""
+        now = self._clock()
+        with _OWNER_LOCK:
+            shared = _LAST_IDLE_LOOK.get(tuple(self._cpus))
+        if shared is not None and 0 <= now - shared[0] < IDLE_LOOK_SHARED_SECONDS:
+            since, jiffies, self._own_cpu = shared
+            self._jiffies = (since, jiffies)
+        else:
+            self._jiffies, self._own_cpu = (now, self._read_jiffies()), time.process_time()
+            self._share_look()
+
+    def _share_look(self) -> None:
+        with _OWNER_LOCK:
+            _LAST_IDLE_LOOK[tuple(self._cpus)] = (*self._jiffies, self._own_cpu)
 
     def _read_jiffies(self):
         return self._cpu_stat(self._cpus) if self._cpu_stat is not None else cpu_jiffies(self._cpus)

@@ -192,6 +192,7 @@ class FakeControl:
 @pytest.fixture(autouse=True)
 def _no_shared_gemm_check(monkeypatch):
     monkeypatch.setattr(threads_module, "_LAST_GEMM_CHECK", {})
+    monkeypatch.setattr(threads_module, "_LAST_IDLE_LOOK", {})
 
 
 def blas(control, setting="auto", environ=None, budget=2, memory=None, key=("fit", 32), clock=None,
@@ -365,6 +366,38 @@ def test_idle_cores_let_the_product_and_the_trial_decide():
     feed(run_, clock, 15)
     assert probes == [2] and 2 in run_._control.calls
     run_.end()
+
+
+def one_thread_batches_before_two(clock, stat, batches=10):
+    """A new run's batches (warm-up included) that run with one thread before the first with two."""
+    run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=stat, memory={})
+    run_.begin()
+    used = []
+    for _ in range(batches):
+        used.append(run_.threads)
+        feed(run_, clock, 1)
+    run_.end()
+    return used.index(2) if 2 in used else None
+
+
+def test_a_run_right_after_another_starts_from_its_look_at_the_idle_cores():
+    clock = FakeClock()
+    stat = FakeStat(clock, idle=0.9)
+    # Alone, a run waits out the 0.05 s window: warm-up, three trial batches and one more, at 0.01 s a batch.
+    assert one_thread_batches_before_two(clock, stat) == 5
+    clock.now += 1.0
+    # One second later the window runs from the first run's last look: the trial's three batches are enough.
+    assert one_thread_batches_before_two(clock, stat) == 4
+    clock.now += threads_module.IDLE_LOOK_SHARED_SECONDS
+    # A look older than that says little about the machine now: the run waits out a window of its own again.
+    assert one_thread_batches_before_two(clock, stat) >= 5
+
+
+def test_a_shared_look_still_sees_busy_cores():
+    clock = FakeClock()
+    one_thread_batches_before_two(clock, FakeStat(clock, idle=0.9))
+    clock.now += 1.0
+    assert one_thread_batches_before_two(clock, FakeStat(clock, idle=0.1), batches=20) is None
 
 
 def test_blas_control_on_this_process():
