@@ -391,6 +391,7 @@ class BlasThreads:
         self._cpus = ()
         self._jiffies = (None, None)
         self._own_cpu = None          # this process's CPU seconds at the last look (see _threads_may_help)
+        self._window_shared = False   # the look at the idle cores began with an earlier run's look
         self._active = False
         self._chooser = None
         self._original = None
@@ -474,13 +475,15 @@ class BlasThreads:
                 return None   # too early to tell
         self._jiffies = (self._clock(), now)
         own_cpu, self._own_cpu = self._own_cpu, time.process_time()
+        from_shared, self._window_shared = self._window_shared, False
         self._share_look()
-        if idle is not None:
+        if idle is not None and own_cpu is not None and before is not None:
             # This process's own use beyond the training core does not count against threads: OpenBLAS's
             # threads spin for a while after a threaded product, and /proc/stat would show them as a busy core.
-            if own_cpu is not None and before is not None:
-                elapsed = max(self._clock() - since, 1e-9)
-                idle += max(0.0, (self._own_cpu - own_cpu) / elapsed - 1.0)
+            # A window begun by an earlier run may also span time this process sat idle between the runs, when
+            # its own core showed idle too: there its use below one core counts against the idle cores.
+            excess = (self._own_cpu - own_cpu) / max(self._clock() - since, 1e-9) - 1.0
+            idle += excess if from_shared else max(0.0, excess)
         if idle is not None and idle < 0.5 * (budget - 1):
             return False
         return self._gemm_check(budget)
@@ -492,7 +495,8 @@ class BlasThreads:
         now = self._clock()
         with _OWNER_LOCK:
             shared = _LAST_IDLE_LOOK.get(tuple(self._cpus))
-        if shared is not None and 0 <= now - shared[0] < IDLE_LOOK_SHARED_SECONDS:
+        self._window_shared = shared is not None and 0 <= now - shared[0] < IDLE_LOOK_SHARED_SECONDS
+        if self._window_shared:
             since, jiffies, self._own_cpu = shared
             self._jiffies = (since, jiffies)
         else:

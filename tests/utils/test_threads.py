@@ -380,8 +380,9 @@ def one_thread_batches_before_two(clock, stat, batches=10):
     return used.index(2) if 2 in used else None
 
 
-def test_a_run_right_after_another_starts_from_its_look_at_the_idle_cores():
+def test_a_run_right_after_another_starts_from_its_look_at_the_idle_cores(monkeypatch):
     clock = FakeClock()
+    monkeypatch.setattr(threads_module.time, "process_time", lambda: clock.now)   # this process: one busy core
     stat = FakeStat(clock, idle=0.9)
     # Alone, a run waits out the 0.05 s window: warm-up, three trial batches and one more, at 0.01 s a batch.
     assert one_thread_batches_before_two(clock, stat) == 5
@@ -393,11 +394,35 @@ def test_a_run_right_after_another_starts_from_its_look_at_the_idle_cores():
     assert one_thread_batches_before_two(clock, stat) >= 5
 
 
-def test_a_shared_look_still_sees_busy_cores():
+def test_a_shared_look_still_sees_busy_cores(monkeypatch):
     clock = FakeClock()
+    monkeypatch.setattr(threads_module.time, "process_time", lambda: clock.now)
     one_thread_batches_before_two(clock, FakeStat(clock, idle=0.9))
     clock.now += 1.0
     assert one_thread_batches_before_two(clock, FakeStat(clock, idle=0.1), batches=20) is None
+
+
+def test_a_shared_look_counts_this_process_idle_between_runs_against_the_idle_cores(monkeypatch):
+    # Between the runs this process sat idle while another program kept one core busy: /proc/stat shows one
+    # core idle, but it is the core this process trains on, so no second core is free for a thread.
+    clock = FakeClock()
+    own = {"cpu": 0.0}
+    monkeypatch.setattr(threads_module.time, "process_time", lambda: own["cpu"])
+    run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=1.0), memory={})
+    run_.begin()
+    run_.end()
+    clock.now += 1.0                                   # the gap: no CPU used by this process
+    probes = []
+    run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=1.0), memory={},
+                gemm_probe=lambda budget: probes.append(budget) or True)
+    run_.begin()
+    for _ in range(10):
+        run_.before_batch()
+        clock.now += 0.01
+        own["cpu"] += 0.01
+        run_.after_batch()
+    assert run_._chooser.phase == "decided" and run_.threads == 1 and probes == []
+    run_.end()
 
 
 def test_blas_control_on_this_process():
