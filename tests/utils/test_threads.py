@@ -337,10 +337,13 @@ class FakeStat:
         return int(ticks * self.idle), ticks * 2
 
 
-def feed(run_, clock, batches, seconds=0.01):
+def feed(run_, clock, batches, seconds=0.01, own=None, own_cpu=0.0):
+    """``batches`` batches of ``seconds`` each; with ``own``, this process's CPU seconds grow by ``own_cpu`` a batch."""
     for _ in range(batches):
         run_.before_batch()
         clock.now += seconds
+        if own is not None:
+            own["cpu"] += own_cpu
         run_.after_batch()
 
 
@@ -416,11 +419,7 @@ def test_a_shared_look_counts_this_process_idle_between_runs_against_the_idle_co
     run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=1.0), memory={},
                 gemm_probe=lambda budget: probes.append(budget) or True)
     run_.begin()
-    for _ in range(10):
-        run_.before_batch()
-        clock.now += 0.01
-        own["cpu"] += 0.01
-        run_.after_batch()
+    feed(run_, clock, 10, own=own, own_cpu=0.01)
     assert run_._chooser.phase == "decided" and run_.threads == 1 and probes == []
     run_.end()
 
@@ -469,11 +468,7 @@ def test_this_processs_own_spinning_threads_do_not_count_as_a_busy_machine(monke
     run_ = blas(FakeControl(threads=2), clock=clock, cpu_stat=FakeStat(clock, idle=0.1),
                 gemm_probe=lambda budget: probes.append(budget) or True)
     run_.begin()
-    for _ in range(15):
-        run_.before_batch()
-        clock.now += 0.01
-        own["cpu"] += 0.019
-        run_.after_batch()
+    feed(run_, clock, 15, own=own, own_cpu=0.019)
     assert probes == [2]
     run_.end()
 
