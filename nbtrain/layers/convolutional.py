@@ -501,13 +501,14 @@ class _Conv(SlidingWindowLayer):
 
     def pools_before_activation(self, pool) -> bool:
         """Whether :meth:`apply_pooled` may run this layer followed by ``pool``: a max pool whose windows tile
-        the image, after a linear or default relu activation.
+        the image, after a linear or default relu activation, with no activity penalty (it reads this layer's
+        own output, which the fused path never makes).
 
         Both activations are non-decreasing, so the pool's maximum commutes with them, and where relu ties
         windows at 0 its derivative is 0 anyway: pooling z gives the same output and the same gradients,
         on a pool_size-times smaller array for the activation.
         """
-        return (self.groups == 1
+        return (self.groups == 1 and self.activity_regularizer is None
                 and any(self.activation is f for f in (activations_module.relu, activations_module.linear))
                 and computes_as(type(self), "_apply", _Conv) and computes_as(type(self), "_preactivation", _Conv)
                 and getattr(pool, "tiles_by_maximum", False) is True and pool.rank == self.rank

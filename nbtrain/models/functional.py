@@ -193,10 +193,8 @@ class Functional(Model):
     def _pools_next(self, index: int) -> bool:
         """Whether call ``index`` runs the max pool of call ``index + 1`` on its pre-activation (a Conv with relu or
         no activation and no activity penalty, before a max pool whose windows tile: exact, see Conv2D.apply_pooled)."""
-        if index not in self._pool_candidates:
-            return False
-        layer = self._nodes[index].layer
-        return layer.activity_regularizer is None and layer.pools_before_activation(self._nodes[index + 1].layer)
+        return index in self._pool_candidates and self._nodes[index].layer.pools_before_activation(
+            self._nodes[index + 1].layer)
 
     def _decide_input_gradients(self) -> None:
         """For each node, whether its call must compute dL/dx: only if something trainable lies between its

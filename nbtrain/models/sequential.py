@@ -212,9 +212,7 @@ class Sequential(Model):
         layers = self.layers
         if index + 1 >= len(layers) or not hasattr(layers[index], "pools_before_activation"):
             return False
-        layer = layers[index]
-        # the layer's own output must not be needed: an activity penalty reads it
-        return layer.activity_regularizer is None and layer.pools_before_activation(layers[index + 1])
+        return layers[index].pools_before_activation(layers[index + 1])
 
     def _output_masks(self) -> list:
         return [getattr(self, "_last_output_mask", None)]
