@@ -355,17 +355,9 @@ class _Recurrent(Layer):
             state_drop = keep.astype(dtype) / dtype.type(1 - self.recurrent_dropout)
         return input_drop, state_drop
 
-    # Gate columns may be kept in another order inside the loops (LSTM does, so that gates sharing an
-    # activation are adjacent): internal column j is Keras column _column_order[j]; None means Keras order.
-    _column_order = None
-
     def _input_parameters(self):
-        """The kernel and input bias (None without bias) of the input projection, in internal column order."""
-        kernel, bias = self._weights["kernel"], self._weights["bias"] if self.use_bias else None
-        order = self._column_order
-        if order is not None:
-            kernel, bias = kernel[:, order], None if bias is None else bias[order]
-        return kernel, bias
+        """The kernel and input bias (None without bias) of the input projection."""
+        return self._weights["kernel"], self._weights["bias"] if self.use_bias else None
 
     def _project(self, xt):
         """The input projections ``x_t @ kernel + bias`` of all steps ``(T, B, gates*u)``, as one matrix product."""
@@ -423,16 +415,17 @@ class _Recurrent(Layer):
             self._input_weight_gradients(xt, flat, cache)
         if not need_input_grad:
             return None
-        kernel = self._weights["kernel"]
-        if self._column_order is not None:
-            kernel = kernel[:, self._column_order]
-        dxt = (flat @ kernel.T).reshape(steps, batch, features)
+        dxt = (flat @ self._kernel_for_input_gradient().T).reshape(steps, batch, features)
         if cache["input_drop"] is not None:
             dxt *= cache["input_drop"]
         dx = dxt.transpose(1, 0, 2)
         if self.go_backwards:
             dx = dx[:, ::-1]
         return np.ascontiguousarray(dx)
+
+    def _kernel_for_input_gradient(self):
+        """The kernel with its columns in the order of the gate gradients ``_bptt`` returns."""
+        return self._weights["kernel"]
 
     def _split_gradients(self, grad_output):
         if not self.return_state:
@@ -452,17 +445,11 @@ class _Recurrent(Layer):
             self._bias_gradient(flat, cache)
 
     def _bias_gradient(self, flat, cache):
-        if self._column_order is None:
-            column_sums(flat, out=self.grad_buffer("bias"))
-        else:
-            self.grad_buffer("bias")[self._column_order] = column_sums(flat)
+        column_sums(flat, out=self.grad_buffer("bias"))
 
     def _store_product_gradient(self, name, a, b):
-        """Store the gradient ``a @ b`` (columns in internal order) in Keras column order."""
-        if self._column_order is None:
-            np.matmul(a, b, out=self.grad_buffer(name))
-        else:
-            self.grad_buffer(name)[:, self._column_order] = a @ b
+        """Store the gradient ``a @ b`` in its gradient buffer."""
+        np.matmul(a, b, out=self.grad_buffer(name))
 
     def _recurrent_kernel_gradient(self, state_inputs, d_recurrent):
         """dL/dU as ONE product over all steps: stacked (dropped-out) previous states times gate gradients."""
@@ -610,7 +597,7 @@ class SimpleRNN(_Recurrent):
             slope = self._activation.derivative(cache["pre"], H[1:])
         UT = np.ascontiguousarray(self._weights["recurrent_kernel"].T)
         dZ = lease.array("dZ", (steps, batch, units), H.dtype)
-        dh = last[0]
+        dh, wanted = last[0], cache["start_grads_wanted"]
         for t in range(steps - 1, -1, -1):
             if dH is not None:
                 dh = dh + dH[t]
@@ -619,12 +606,15 @@ class SimpleRNN(_Recurrent):
                 carried = dh * step_mask.keep[t]
                 dh = dh * step_mask.real[t]
             np.multiply(dh, slope[t], out=dZ[t])
+            if t == 0 and not wanted:
+                break                                    # the start state's gradient is not returned
             dh = dZ[t] @ UT
             if state_drop is not None:
                 dh *= state_drop
             if carried is not None:
                 dh += carried
-        cache["start_grads"] = [dh]
+        if wanted:
+            cache["start_grads"] = [dh]
         if self.trainable:
             self._recurrent_kernel_gradient(H[:-1] if state_drop is None else cache["dropped"], dZ)
         return dZ
@@ -690,7 +680,6 @@ class LSTM(_Recurrent):
     def _create_weights(self, features):
         units = self.units
         self._add_weights((features, 4 * units), (units, 4 * units), (4 * units,), self._bias_values)
-        self._column_order = np.concatenate([np.arange(k * units, (k + 1) * units) for k in self._KERAS_BLOCKS])
 
     def _bias_values(self, shape, dtype=FLOATX):
         if not self.unit_forget_bias:
@@ -752,10 +741,23 @@ class LSTM(_Recurrent):
             weights[:, :3 * units] *= 0.5
         return weights
 
-    def _recurrent_in_loop_order(self):
-        """``recurrent_kernel`` (units, 4*units) with its gate blocks in loop order."""
-        recurrent, units = self._weights["recurrent_kernel"], self.units
-        return np.concatenate([recurrent[:, k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=1)
+    def _in_loop_order(self, name):
+        """Weight ``name`` with its gate blocks (last axis) in loop order."""
+        weight, units = self._weights[name], self.units
+        return np.concatenate([weight[..., k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=-1)
+
+    def _store_in_keras_order(self, name, loop_ordered):
+        """Store the gradient ``loop_ordered`` (gate blocks in loop order) in Keras order, block by block.
+
+        Four slice copies cost a seventh of one assignment through a fancy index of the columns.
+        """
+        target, units = self.grad_buffer(name), self.units
+        for loop_block, keras_block in enumerate(self._KERAS_BLOCKS):
+            target[..., keras_block * units:(keras_block + 1) * units] = \
+                loop_ordered[..., loop_block * units:(loop_block + 1) * units]
+
+    def _kernel_for_input_gradient(self):
+        return self._in_loop_order("kernel")
 
     def _scan(self, xt, step_mask, state_drop, start=None):
         lease = _Workspace.lease(self)
@@ -845,14 +847,13 @@ class LSTM(_Recurrent):
         units, stacked, x_rows = self.units, cache["stacked"], cache["x_rows"]
         # (rows, 4u) in loop column order, as the transpose of (4u, T*B) @ (T*B, rows): the faster product here.
         products = (flat.T @ stacked[:, :-1].reshape(stacked.shape[0], -1).T).T
-        order = self._column_order
         if x_rows:
-            self.grad_buffer("kernel")[:, order] = products[:x_rows]
+            self._store_in_keras_order("kernel", products[:x_rows])
         else:
-            self.grad_buffer("kernel")[:, order] = xt.reshape(-1, xt.shape[-1]).T @ flat
-        self.grad_buffer("recurrent_kernel")[:, order] = products[x_rows:x_rows + units]
+            self._store_in_keras_order("kernel", xt.reshape(-1, xt.shape[-1]).T @ flat)
+        self._store_in_keras_order("recurrent_kernel", products[x_rows:x_rows + units])
         if self.use_bias:
-            self.grad_buffer("bias")[order] = products[-1]
+            self._store_in_keras_order("bias", products[-1])
 
     def _bptt_fused(self, cache, dH, dh, dc, masks, drop, by_gate):
         """Backpropagation through time for sigmoid gates and a tanh cell (the defaults).
@@ -865,7 +866,7 @@ class LSTM(_Recurrent):
         steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
         wanted = cache["start_grads_wanted"]
-        U = self._recurrent_in_loop_order()                  # (u, 4u)
+        U = self._in_loop_order("recurrent_kernel")                  # (u, 4u)
         # The gate gradients of _GATE_CHUNK steps, each a contiguous (4u, B) block, go to by_gate's strided
         # (4u, T, B) layout in one copy per chunk: a copy per step, 4u rows of B values each far apart, cost
         # a twentieth of the epoch.
@@ -937,7 +938,7 @@ class LSTM(_Recurrent):
         np.multiply(g, sigmoid_slope[:, 1], out=factors[:, 0])
         np.multiply(C[:-1], sigmoid_slope[:, 2], out=factors[:, 1])
         np.multiply(i, cand_slope, out=factors[:, 2])
-        U = self._recurrent_in_loop_order()
+        U = self._in_loop_order("recurrent_kernel")
         dZ = np.empty((steps, 4, units, batch), cell_out.dtype)
         for t in range(steps - 1, -1, -1):
             if dH is not None:
@@ -1092,7 +1093,7 @@ class GRU(_Recurrent):
         else:
             U = self._weights["recurrent_kernel"]
             U_zrT, U_hT = np.ascontiguousarray(U[:, zr].T), np.ascontiguousarray(U[:, hh_].T)
-        dh = last[0]
+        dh, wanted = last[0], cache["start_grads_wanted"]
         for t in range(steps - 1, -1, -1):
             if dH is not None:
                 dh = dh + dH[t]
@@ -1106,12 +1107,16 @@ class GRU(_Recurrent):
                 np.multiply(dh, update_factor[t], out=dr[:, :units])
                 np.multiply(d_cand, reset_factor[t], out=dr[:, units:2 * units])
                 np.multiply(d_cand, r[t], out=dr[:, hh_])
+                if t == 0 and not wanted:
+                    break                                # the start state's gradient is not returned
                 d_state = dr @ UT
             else:
                 d_in = d_input[t]
                 np.multiply(dh, update_factor[t], out=d_in[:, :units])
                 d_reset_input = d_cand @ U_hT
                 np.multiply(d_reset_input, reset_factor[t], out=d_in[:, units:2 * units])
+                if t == 0 and not wanted:
+                    break
                 d_state = d_in[:, zr] @ U_zrT
                 d_state += d_reset_input * r[t]
             if state_drop is not None:
@@ -1120,7 +1125,8 @@ class GRU(_Recurrent):
             if carried is not None:
                 d_state += carried
             dh = d_state
-        cache["start_grads"] = [dh]
+        if wanted:
+            cache["start_grads"] = [dh]
         if self.reset_after:
             d_input[:, :, zr] = d_recurrent[:, :, zr]
             if self.trainable:
