@@ -27,6 +27,7 @@ import math
 import os
 import threading
 import time
+from typing import NamedTuple
 
 from nbtrain.utils.cpus import cpu_budget, cpu_jiffies, idle_cores, usable_cpus
 
@@ -351,8 +352,17 @@ _OWNER = {"run": None}
 _LAST_GEMM_CHECK = {}   # budget -> (clock time, did threads help), shared by the runs of this process
 GEMM_CHECK_SECONDS = 10.0
 IDLE_WINDOW_SECONDS = 0.05  # /proc/stat counts 10 ms ticks: five per core tell idle cores well enough
-_LAST_IDLE_LOOK = {}   # usable CPUs -> (clock time, /proc/stat jiffies, process CPU seconds) of the last look
+_LAST_IDLE_LOOK = {}   # usable CPUs -> the _IdleLook of the last run that looked at them
 IDLE_LOOK_SHARED_SECONDS = 2.0
+
+
+class _IdleLook(NamedTuple):
+    """One look at the usable cores: when (the run's clock), their ``/proc/stat`` jiffies (None where there is no
+    such file), and this process's CPU seconds then."""
+
+    at: float
+    jiffies: tuple | None
+    own_cpu: float
 
 
 class BlasThreads:
@@ -389,9 +399,8 @@ class BlasThreads:
         self._gemm_probe = gemm_probe
         self._cpu_stat = cpu_stat
         self._cpus = ()
-        self._jiffies = (None, None)
-        self._own_cpu = None          # this process's CPU seconds at the last look (see _threads_may_help)
-        self._window_shared = False   # the look at the idle cores began with an earlier run's look
+        self._look = None             # the last _IdleLook at the other cores (see _threads_may_help)
+        self._look_shared = False     # that look is an earlier run's
         self._active = False
         self._chooser = None
         self._original = None
@@ -466,23 +475,21 @@ class BlasThreads:
     def _threads_may_help(self, budget: int) -> bool | None:
         """False when the other cores were busy since the last look (``/proc/stat``; threads would wait for
         them), None when that was too short ago to tell, else what a timed matrix product says."""
-        since, before = self._jiffies
-        now = self._read_jiffies()
-        idle = idle_cores(before, now, len(self._cpus))
-        if before is not None and now is not None:
-            elapsed = self._clock() - since
+        last, now = self._look, self._read_jiffies()
+        idle = idle_cores(last.jiffies, now, len(self._cpus))
+        if last.jiffies is not None and now is not None:
+            elapsed = self._clock() - last.at
             if elapsed < IDLE_WINDOW_SECONDS or idle is None and elapsed < 10 * IDLE_WINDOW_SECONDS:
                 return None   # too early to tell
-        self._jiffies = (self._clock(), now)
-        own_cpu, self._own_cpu = self._own_cpu, time.process_time()
-        from_shared, self._window_shared = self._window_shared, False
+        self._look = _IdleLook(self._clock(), now, time.process_time())
+        from_shared, self._look_shared = self._look_shared, False
         self._share_look()
-        if idle is not None and own_cpu is not None and before is not None:
+        if idle is not None:
             # This process's own use beyond the training core does not count against threads: OpenBLAS's
             # threads spin for a while after a threaded product, and /proc/stat would show them as a busy core.
             # A window begun by an earlier run may also span time this process sat idle between the runs, when
             # its own core showed idle too: there its use below one core counts against the idle cores.
-            excess = (self._own_cpu - own_cpu) / max(self._clock() - since, 1e-9) - 1.0
+            excess = (self._look.own_cpu - last.own_cpu) / max(self._look.at - last.at, 1e-9) - 1.0
             idle += excess if from_shared else max(0.0, excess)
         if idle is not None and idle < 0.5 * (budget - 1):
             return False
@@ -495,17 +502,16 @@ class BlasThreads:
         now = self._clock()
         with _OWNER_LOCK:
             shared = _LAST_IDLE_LOOK.get(tuple(self._cpus))
-        self._window_shared = shared is not None and 0 <= now - shared[0] < IDLE_LOOK_SHARED_SECONDS
-        if self._window_shared:
-            since, jiffies, self._own_cpu = shared
-            self._jiffies = (since, jiffies)
+        self._look_shared = shared is not None and 0 <= now - shared.at < IDLE_LOOK_SHARED_SECONDS
+        if self._look_shared:
+            self._look = shared
         else:
-            self._jiffies, self._own_cpu = (now, self._read_jiffies()), time.process_time()
+            self._look = _IdleLook(now, self._read_jiffies(), time.process_time())
             self._share_look()
 
     def _share_look(self) -> None:
         with _OWNER_LOCK:
-            _LAST_IDLE_LOOK[tuple(self._cpus)] = (*self._jiffies, self._own_cpu)
+            _LAST_IDLE_LOOK[tuple(self._cpus)] = self._look
 
     def _read_jiffies(self):
         return self._cpu_stat(self._cpus) if self._cpu_stat is not None else cpu_jiffies(self._cpus)
