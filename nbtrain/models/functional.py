@@ -276,18 +276,15 @@ class Functional(Model):
         self._activity_outputs = {}
         self._added_loss = 0.0     # what layers' call() added with add_loss, this pass
         self._backprops = backprops = []
-        pooled_by_previous = False
-        for index, (node, need_input_grad) in enumerate(zip(self._nodes, self._input_gradient_needs)):
-            if pooled_by_previous:   # the call before ran this pool (see _pools_next)
-                pooled_by_previous = False
-                continue
+        steps = enumerate(zip(self._nodes, self._input_gradient_needs))
+        for index, (node, need_input_grad) in steps:
             layer = node.layer
             inputs = [values[id(t)] for t in node.inputs]
             argument = inputs if node.list_input else inputs[0]
             mask = masks.get(id(node.inputs[0]))
             if mask is None and self._pools_next(index):
                 self._run_pooled(index, argument, training, need_input_grad, values)
-                pooled_by_previous = True
+                next(steps)          # the pool ran with this call (see _pools_next)
                 continue
             arguments = {"mask": mask} if mask is not None and layer.accepts_mask else {}
             if node.state_count:

@@ -180,16 +180,14 @@ class Sequential(Model):
         if self._input_gradient_needs is None:
             self._on_trainable_changed()
         self._backprops = backprops = []
-        layers, pooled_by_previous = self.layers, False
-        for index, (layer, need_input_grad) in enumerate(zip(layers, self._input_gradient_needs)):
-            if pooled_by_previous:   # the layer before ran this pool (see _pools_next)
-                pooled_by_previous = False
-                continue
+        layers = self.layers
+        steps = enumerate(zip(layers, self._input_gradient_needs))
+        for index, (layer, need_input_grad) in steps:
             inputs = x
             if mask is None and self._pools_next(index):
                 x, backprop, pool_backprop = layer.apply_pooled(layers[index + 1], inputs, training, need_input_grad)
                 backprops += [backprop, pool_backprop]
-                pooled_by_previous = True
+                next(steps)          # the pool ran with this layer (see _pools_next)
                 pool = layers[index + 1]
                 if pool.activity_regularizer is not None:
                     self._activity_outputs[id(pool)] = (pool.activity_regularizer, x)
