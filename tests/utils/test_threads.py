@@ -485,3 +485,30 @@ def test_the_threaded_product_is_warmed_up_before_it_is_timed(monkeypatch):
     run_._current = 2
     run_._run_gemm_check(2)
     assert calls == [True, True]    # the first product after switching wakes the threads: not timed
+
+
+def fake_product_times(one_thread, with_budget):
+    """A _product_seconds that returns ``one_thread``, then ``with_budget``, cut where stop_above says."""
+    answers = [list(one_thread), list(with_budget)]
+
+    def products(repeats, warm_up=False, stop_above=float("inf")):
+        times = []
+        for seconds in answers.pop(0)[:repeats]:
+            times.append(seconds)
+            if seconds > stop_above:
+                break
+        return times
+    return products
+
+
+@pytest.mark.parametrize("one_thread, with_budget, helps", [
+    ([220e-6, 215e-6, 222e-6], [150e-6, 260e-6, 240e-6], True),    # idle, two threads' products interrupted
+    ([220e-6, 215e-6, 222e-6], [140e-6, 145e-6, 150e-6], True),    # idle and quiet
+    ([220e-6, 215e-6, 222e-6], [190e-6, 200e-6, 185e-6], False),   # threads barely help: not worth a trial
+    ([220e-6, 215e-6, 222e-6], [150e-6, 900e-6, 140e-6], False),   # one product collapsed: a busy core
+])
+def test_the_product_check_compares_the_fastest_times(monkeypatch, one_thread, with_budget, helps):
+    monkeypatch.setattr(threads_module, "_product_seconds", fake_product_times(one_thread, with_budget))
+    run_ = blas(FakeControl(threads=2), gemm_probe=None)
+    run_._current = 2
+    assert run_._run_gemm_check(2) is helps
