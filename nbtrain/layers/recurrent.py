@@ -866,7 +866,7 @@ class LSTM(_Recurrent):
         steps, units, batch = cell_out.shape
         dtype = cell_out.dtype
         wanted = cache["start_grads_wanted"]
-        U = self._in_loop_order("recurrent_kernel")                  # (u, 4u)
+        U = self._in_loop_order("recurrent_kernel")    # (u, 4u)
         # The gate gradients of _GATE_CHUNK steps, each a contiguous (4u, B) block, go to by_gate's strided
         # (4u, T, B) layout in one copy per chunk: a copy per step, 4u rows of B values each far apart, cost
         # a twentieth of the epoch.
