@@ -729,32 +729,36 @@ class LSTM(_Recurrent):
         The loop multiplies by its transposed view (BLAS reads it as is). Built from gate blocks (slices): a
         fancy index of the columns, or a transposing copy, costs 5-8x as much.
         """
-        units = self.units
         parts = [self._weights["kernel"], self._weights["recurrent_kernel"]]
         if self.use_bias:
             parts.append(self._weights["bias"][None])
-        stacked = np.concatenate(parts)
-        weights = np.concatenate([stacked[:, k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=1)
+        weights = self._to_loop_order(np.concatenate(parts))
         if self._fused:
             # sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: with the sigmoid gates' weights halved, one tanh over all
             # four gates serves both activations.
-            weights[:, :3 * units] *= 0.5
+            weights[:, :3 * self.units] *= 0.5
         return weights
 
+    def _gate_columns(self, block):
+        """The columns of gate block ``block`` (0 to 3) in a (..., 4*units) array."""
+        return slice(block * self.units, (block + 1) * self.units)
+
+    def _to_loop_order(self, array):
+        """A copy of ``array`` with its gate blocks (last axis) in loop order."""
+        return np.concatenate([array[..., self._gate_columns(k)] for k in self._KERAS_BLOCKS], axis=-1)
+
     def _in_loop_order(self, name):
-        """Weight ``name`` with its gate blocks (last axis) in loop order."""
-        weight, units = self._weights[name], self.units
-        return np.concatenate([weight[..., k * units:(k + 1) * units] for k in self._KERAS_BLOCKS], axis=-1)
+        """Weight ``name`` with its gate blocks in loop order."""
+        return self._to_loop_order(self._weights[name])
 
     def _store_in_keras_order(self, name, loop_ordered):
         """Store the gradient ``loop_ordered`` (gate blocks in loop order) in Keras order, block by block.
 
         Four slice copies cost a seventh of one assignment through a fancy index of the columns.
         """
-        target, units = self.grad_buffer(name), self.units
+        target = self.grad_buffer(name)
         for loop_block, keras_block in enumerate(self._KERAS_BLOCKS):
-            target[..., keras_block * units:(keras_block + 1) * units] = \
-                loop_ordered[..., loop_block * units:(loop_block + 1) * units]
+            target[..., self._gate_columns(keras_block)] = loop_ordered[..., self._gate_columns(loop_block)]
 
     def _kernel_for_input_gradient(self):
         return self._in_loop_order("kernel")
