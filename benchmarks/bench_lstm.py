@@ -14,7 +14,9 @@ for old OpenBLAS builds and slow a current NumPy down)::
 timed ``--repeats`` times, alternating, and the fastest epoch counts; the script prints wall-clock and CPU
 seconds and both ratios (nbtrain / PyTorch, lower is better). On a machine that other work keeps busy, both
 libraries' spinning thread pools slow down many times over; ``--threads 1`` then gives the steadier (CPU
-time) comparison. PyTorch is skipped with a message when it is not installed.
+time) comparison. The last line gives each repeat's ratio of CPU times (its two epochs ran back to back) and
+their median, the spread of the comparison from one moment to the next. PyTorch is skipped with a message when
+it is not installed.
 """
 
 from __future__ import annotations
@@ -141,6 +143,18 @@ def main(argv=None) -> None:
     print(f"PyTorch: {describe(reference, batches)}  (torch {torch.__version__}, {torch_threads} threads)")
     print(f"ratio nbtrain / PyTorch: {best[0].wall / reference[0].wall:.2f}x wall clock, "
           f"{best[0].cpu / reference[0].cpu:.2f}x CPU time (target <= 1.2, issue 14)")
+    print(paired_ratios(ours, theirs))
+
+
+def paired_ratios(ours, theirs) -> str:
+    """Each repeat's ratio of CPU times and their median.
+
+    A repeat's two epochs run back to back, so its ratio sees the same moment of a shared machine; the best-of
+    ratio above pairs epochs from different moments. The spread says how far one run's ratio can be trusted.
+    """
+    ratios = sorted(our[0].cpu / their[0].cpu for our, their in zip(ours, theirs))
+    return (f"per repeat (CPU, adjacent epochs, sorted): {' '.join(f'{r:.2f}' for r in ratios)}; "
+            f"median {float(np.median(ratios)):.2f}x")
 
 
 def describe(run, batches) -> str:
