@@ -473,25 +473,14 @@ def test_this_processs_own_spinning_threads_do_not_count_as_a_busy_machine(monke
     run_.end()
 
 
-def test_the_threaded_product_is_warmed_up_before_it_is_timed(monkeypatch):
-    calls = []
-
-    def fake_products(repeats, warm_up=False, stop_above=float("inf")):
-        calls.append(warm_up)
-        return [0.001] * repeats
-
-    monkeypatch.setattr(threads_module, "_product_seconds", fake_products)
-    run_ = blas(FakeControl(threads=2), gemm_probe=None)
-    run_._current = 2
-    run_._run_gemm_check(2)
-    assert calls == [True, True]    # the first product after switching wakes the threads: not timed
-
-
-def fake_product_times(one_thread, with_budget):
-    """A _product_seconds that returns ``one_thread``, then ``with_budget``, cut where stop_above says."""
+def fake_product_times(one_thread, with_budget, warm_ups=None):
+    """A _product_seconds that returns ``one_thread``, then ``with_budget``, cut where stop_above says; each
+    call's ``warm_up`` goes to the list ``warm_ups`` if one is given."""
     answers = [list(one_thread), list(with_budget)]
 
     def products(repeats, warm_up=False, stop_above=float("inf")):
+        if warm_ups is not None:
+            warm_ups.append(warm_up)
         times = []
         for seconds in answers.pop(0)[:repeats]:
             times.append(seconds)
@@ -499,6 +488,15 @@ def fake_product_times(one_thread, with_budget):
                 break
         return times
     return products
+
+
+def test_the_threaded_product_is_warmed_up_before_it_is_timed(monkeypatch):
+    calls = []
+    monkeypatch.setattr(threads_module, "_product_seconds", fake_product_times([0.001] * 3, [0.001] * 3, calls))
+    run_ = blas(FakeControl(threads=2), gemm_probe=None)
+    run_._current = 2
+    run_._run_gemm_check(2)
+    assert calls == [True, True]    # the first product after switching wakes the threads: not timed
 
 
 @pytest.mark.parametrize("one_thread, with_budget, helps", [
