@@ -1,8 +1,9 @@
-"""Shared benchmark helpers: which BLAS ran, a best-of timer, and peak traced memory."""
+"""Shared benchmark helpers: which BLAS ran, best-of and per-round timers, and peak traced memory."""
 
 from __future__ import annotations
 
 import os
+import statistics
 import time
 import tracemalloc
 
@@ -46,17 +47,35 @@ def traced_peak(function) -> int:
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def best_times(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
-    """Best time of each runnable (by ``clock``); a string in ``runs`` is a reason it cannot run, kept as is.
+def timed_repeats(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
+    """Every runnable's times over ``repeats`` rounds (by ``clock``); a string in ``runs`` is a reason it cannot
+    run, kept as is.
 
-    The runs alternate, so that a machine other work keeps busy slows them alike.
+    Within a round the runs follow one another, so that a machine other work keeps busy slows them alike.
     """
-    best = {name: run if isinstance(run, str) else float("inf") for name, run in runs.items()}
+    times = {name: run if isinstance(run, str) else [] for name, run in runs.items()}
     for _ in range(repeats):
         for name, run in runs.items():
             if isinstance(run, str):
                 continue
             start = clock()
             run()
-            best[name] = min(best[name], clock() - start)
-    return best
+            times[name].append(clock() - start)
+    return times
+
+
+def best_times(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
+    """The best of :func:`timed_repeats` for each runnable (a reason it cannot run is kept as is)."""
+    return {name: times if isinstance(times, str) else min(times)
+            for name, times in timed_repeats(runs, repeats, clock).items()}
+
+
+def repeat_ratios(ours, reference, clock_name: str) -> str:
+    """A line with each round's ratio ``ours[k] / reference[k]``, sorted, and their median.
+
+    The two times of a round were taken back to back, so the round's ratio sees one moment of a shared machine;
+    a ratio of two bests may pair different moments. The spread says how far one run's ratio can be trusted.
+    """
+    ratios = sorted(mine / theirs for mine, theirs in zip(ours, reference))
+    return (f"per repeat ({clock_name}, back to back, sorted): {' '.join(f'{r:.2f}' for r in ratios)}; "
+            f"median {statistics.median(ratios):.2f}x")

@@ -19,7 +19,9 @@ not be representative. The script prints which BLAS libraries, kernels and threa
 The timed epochs of the three runs alternate and the best of ``--repeats`` is reported, so a machine that
 other work keeps busy slows them alike; still, when other processes use the CPUs, multi-threaded BLAS loses
 far more than the rest (its threads wait for each other), so the script warns when the load average is high,
-and ``--threads 1`` gives a steadier single-core comparison. Options: ``--samples``, ``--batch-size``,
+and ``--threads 1`` gives a steadier single-core comparison. A last line gives each repeat's ratio of
+``model.fit`` to PyTorch (the two epochs ran back to back) and their median: how far one run's ratio can be
+trusted. Options: ``--samples``, ``--batch-size``,
 ``--repeats``, ``--threads``, ``--no-torch``, ``--clock cpu`` (CPU seconds instead of wall time).
 """
 
@@ -35,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import CLOCKS, best_times  # noqa: E402
+from _common import CLOCKS, repeat_ratios, timed_repeats  # noqa: E402
 
 from nbtrain.layers import Dense, Flatten  # noqa: E402
 from nbtrain.layers.convolutional import Conv2D  # noqa: E402
@@ -212,7 +214,8 @@ def run_benchmark(args) -> None:
         import torch
 
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    results = best_times(runs, args.repeats, CLOCKS[args.clock])
+    times = timed_repeats(runs, args.repeats, CLOCKS[args.clock])
+    results = {name: each if isinstance(each, str) else min(each) for name, each in times.items()}
     reference = results["PyTorch CPU"]
     for name, seconds in results.items():
         if isinstance(seconds, str):
@@ -220,6 +223,8 @@ def run_benchmark(args) -> None:
             continue
         ratio = "" if isinstance(reference, str) else f"  ({seconds / reference:.2f}x PyTorch; target <= 1.2)"
         print(f"  {name:<45} {seconds:7.3f} s/epoch{ratio}")
+    if not isinstance(reference, str) and not isinstance(times["nbtrain model.fit"], str):
+        print("  model.fit / PyTorch " + repeat_ratios(times["nbtrain model.fit"], times["PyTorch CPU"], args.clock))
     print("BLAS / thread pools (threadpoolctl):")
     for line in blas_report():
         print(f"  {line}")

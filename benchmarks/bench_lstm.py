@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import blas_report  # noqa: E402
+from _common import blas_report, repeat_ratios  # noqa: E402
 
 from nbtrain.layers.core import Dense  # noqa: E402
 from nbtrain.layers.recurrent import LSTM  # noqa: E402
@@ -143,18 +143,7 @@ def main(argv=None) -> None:
     print(f"PyTorch: {describe(reference, batches)}  (torch {torch.__version__}, {torch_threads} threads)")
     print(f"ratio nbtrain / PyTorch: {best[0].wall / reference[0].wall:.2f}x wall clock, "
           f"{best[0].cpu / reference[0].cpu:.2f}x CPU time (target <= 1.2, issue 14)")
-    print(paired_ratios(ours, theirs))
-
-
-def paired_ratios(ours, theirs) -> str:
-    """Each repeat's ratio of CPU times and their median.
-
-    A repeat's two epochs run back to back, so its ratio sees the same moment of a shared machine; the best-of
-    ratio above pairs epochs from different moments. The spread says how far one run's ratio can be trusted.
-    """
-    ratios = sorted(our[0].cpu / their[0].cpu for our, their in zip(ours, theirs))
-    return (f"per repeat (CPU, adjacent epochs, sorted): {' '.join(f'{r:.2f}' for r in ratios)}; "
-            f"median {float(np.median(ratios)):.2f}x")
+    print(repeat_ratios([run[0].cpu for run in ours], [run[0].cpu for run in theirs], "CPU"))
 
 
 def describe(run, batches) -> str:
