@@ -1,9 +1,13 @@
-"""Shared benchmark helpers: which BLAS ran, best-of and per-round timers, and peak traced memory."""
+"""Shared benchmark helpers: which BLAS ran, thread limits, busy neighbour processes, best-of and per-round timers,
+and peak traced memory."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -21,6 +25,73 @@ def blas_report() -> str:
              for e in entries]
     overrides = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
     return "BLAS: " + "; ".join(parts) + (f" (env overrides: {overrides})" if overrides else " (no env overrides)")
+
+
+def limit_threads(threads):
+    """A context that gives every library in this process ``threads`` cores: the process is pinned to that many
+    of the cores it may use, NumPy's BLAS (threadpoolctl) and PyTorch get that many threads; ``None`` changes
+    nothing.
+
+    Thread flags alone do not do it: XLA (JAX 0.10) ignores ``--xla_cpu_multi_thread_eigen=false
+    intra_op_parallelism_threads=1`` and keeps one thread per core, so a "one thread" comparison by CPU time
+    charged Keras for two threads' synchronisation (its epoch took 1.10 CPU seconds so, 0.91 pinned to one core).
+    XLA sizes its pool from the cores the process may use when JAX is first imported: call this before anything
+    imports JAX or Keras.
+    """
+    if threads is None:
+        return contextlib.nullcontext()
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, cores[:threads])
+    with contextlib.suppress(ImportError):
+        import torch
+
+        torch.set_num_threads(threads)
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(threads)
+
+
+def pinning_report() -> str:
+    """Which cores this process may run on (after :func:`limit_threads`), for a benchmark's header."""
+    if not hasattr(os, "sched_getaffinity"):
+        return "cores: not reported on this system"
+    cores = sorted(os.sched_getaffinity(0))
+    return f"cores this process may use: {len(cores)} of {os.cpu_count()} ({','.join(map(str, cores))})"
+
+
+# The cores this process may use before limit_threads pins it: busy neighbours run on all of them.
+_START_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+_SPIN = """
+import os
+if {cores} is not None:
+    os.sched_setaffinity(0, {cores})
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(100000):
+        pass
+"""
+
+
+class BusyProcesses:
+    """``count`` processes spinning in pure Python (each keeps one core busy), stopped on exit: the busy
+    neighbours of a shared machine, started and stopped by the benchmark itself."""
+
+    def __init__(self, count: int):
+        self.count, self.processes = count, []
+
+    def __enter__(self):
+        spin = _SPIN.format(cores=_START_CORES)
+        self.processes = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(self.count)]
+        time.sleep(0.5 if self.count else 0)   # let the scheduler see them
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.kill()
+        for process in self.processes:
+            process.wait()
 
 
 def best_time(function, repeats: int) -> float:

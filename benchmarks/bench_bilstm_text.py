@@ -17,7 +17,8 @@ Run it from the project root::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_bilstm_text.py --threads 1
 
-``--threads N`` limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. The timed epochs alternate between
+``--threads N`` pins the process to N cores (XLA sizes its pool from them) and limits NumPy's BLAS
+(threadpoolctl) and PyTorch to N threads. The timed epochs alternate between
 the two and the best of ``--repeats`` counts. PyTorch is skipped with a message when it is not installed.
 A Keras-3-on-JAX row (the same Keras code; XLA compiles in an untimed first epoch) runs when ``keras`` and ``jax``
 import. Options: ``--samples`` (default 2000), ``--repeats``, ``--threads``, ``--no-torch``, ``--no-keras``,
@@ -27,7 +28,6 @@ import. Options: ``--samples`` (default 2000), ``--repeats``, ``--threads``, ``-
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import CLOCKS, best_times, blas_report  # noqa: E402
+from _common import CLOCKS, best_times, blas_report, limit_threads, pinning_report  # noqa: E402
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import Bidirectional, Dense, Embedding, LSTM  # noqa: E402
@@ -152,25 +152,14 @@ def main(argv=None) -> None:
                              "processes keep the machine busy)")
     args = parser.parse_args(argv)
 
-    limit = contextlib.nullcontext()
-    if args.threads == 1:  # read by XLA when JAX is first imported
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
-                                   "intra_op_parallelism_threads=1").strip()
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(args.threads)
-        with contextlib.suppress(ImportError):
-            import torch
-
-            torch.set_num_threads(args.threads)
+    limit = limit_threads(args.threads)   # before anything imports JAX
     tokens, lengths, labels = make_data(args.samples)
     print(f"Embedding(mask_zero) - BiLSTM({UNITS}, sequences) - BiLSTM({UNITS}) - Dense(1): {args.samples} "
           f"sequences of {STEPS} ids (mean real length {lengths.mean():.0f}), batch {BATCH}, best of {args.repeats} "
           f"({args.clock} time); "
           f"numpy {np.__version__}, {os.cpu_count()} CPUs")
     with limit:
-        print(blas_report())
+        print(f"{blas_report()}; {pinning_report()}")
         runs = {
             "nbtrain model.fit": prepare_nbtrain(tokens, labels),
             "PyTorch (packed sequences)": "skipped: --no-torch" if args.no_torch

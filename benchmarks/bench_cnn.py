@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import CLOCKS, repeat_ratios, timed_repeats  # noqa: E402
+from _common import CLOCKS, limit_threads, pinning_report, repeat_ratios, timed_repeats  # noqa: E402
 
 from nbtrain.layers import Dense, Flatten  # noqa: E402
 from nbtrain.layers.convolutional import Conv2D  # noqa: E402
@@ -185,14 +185,10 @@ def main(argv=None) -> None:
                         help="wall clock (default) or this process's CPU time (steadier with --threads 1 when other "
                              "processes keep the machine busy)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="limit NumPy's BLAS and PyTorch to this many threads (default: their own choice)")
+                        help="give NumPy's BLAS and PyTorch this many cores and threads (default: their own choice)")
     args = parser.parse_args(argv)
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(args.threads):
-            return run_benchmark(args)
-    return run_benchmark(args)
+    with limit_threads(args.threads):
+        return run_benchmark(args)
 
 
 def run_benchmark(args) -> None:
@@ -226,6 +222,7 @@ def run_benchmark(args) -> None:
     if not isinstance(reference, str) and not isinstance(times["nbtrain model.fit"], str):
         print("  model.fit / PyTorch " + repeat_ratios(times["nbtrain model.fit"], times["PyTorch CPU"], args.clock))
     print("BLAS / thread pools (threadpoolctl):")
+    print(pinning_report())
     for line in blas_report():
         print(f"  {line}")
     if warning_before:  # measured before the run: the run's own threads raise the load average

@@ -10,7 +10,7 @@ for old OpenBLAS builds and slow a current NumPy down)::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/venv/bin/python benchmarks/bench_lstm.py
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/venv/bin/python benchmarks/bench_lstm.py --threads 1
 
-``--threads N`` limits both NumPy's BLAS (through threadpoolctl) and PyTorch to N threads. Each framework is
+``--threads N`` pins the process to N cores and limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. Each framework is
 timed ``--repeats`` times, alternating, and the fastest epoch counts; the script prints wall-clock and CPU
 seconds and both ratios (nbtrain / PyTorch, lower is better). On a machine that other work keeps busy, both
 libraries' spinning thread pools slow down many times over; ``--threads 1`` then gives the steadier (CPU
@@ -22,7 +22,6 @@ it is not installed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import blas_report, repeat_ratios  # noqa: E402
+from _common import blas_report, limit_threads, pinning_report, repeat_ratios  # noqa: E402
 
 from nbtrain.layers.core import Dense  # noqa: E402
 from nbtrain.layers.recurrent import LSTM  # noqa: E402
@@ -107,27 +106,21 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="limit BLAS and torch threads (default: all)")
+    parser.add_argument("--threads", type=int, default=None, help="give both libraries this many cores and threads (default: all)")
     args = parser.parse_args(argv)
 
     try:
         import torch
     except ImportError:
         torch = None
-    limit = contextlib.nullcontext()
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(args.threads)
-        if torch is not None:
-            torch.set_num_threads(args.threads)
+    limit = limit_threads(args.threads)
 
     x, y = make_data(args.samples)
     batches = -(-args.samples // BATCH)
     print(f"LSTM({UNITS}) -> Dense(1), mse, Adam: {args.samples} sequences of {STEPS}x{FEATURES}, "
           f"batch {BATCH} ({batches} batches), best of {args.repeats}")
     with limit:
-        print(f"NumPy {np.__version__}, {blas_report()}")
+        print(f"NumPy {np.__version__}, {blas_report()}; {pinning_report()}")
         torch_threads = None if torch is None else torch.get_num_threads()
         ours, theirs = [], []
         for _ in range(args.repeats):

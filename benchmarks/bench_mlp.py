@@ -11,8 +11,8 @@ Run (the machine's OpenBLAS overrides slow a current NumPy, so unset them for th
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_mlp.py [--samples N] [--repeats N]
         [--threads N] [--clock wall|cpu] [--breakdown] [--no-keras] [--no-torch]
 
-``--threads N`` limits NumPy's BLAS (threadpoolctl), PyTorch and XLA (``XLA_FLAGS``, set before JAX is imported)
-to N threads. ``--clock cpu`` times by this process's CPU seconds instead of the wall clock: with ``--threads 1``
+``--threads N`` pins this process to N cores (before JAX is imported: XLA sizes its thread pool from them, and
+ignores thread flags) and limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. ``--clock cpu`` times by this process's CPU seconds instead of the wall clock: with ``--threads 1``
 on a machine that other work keeps busy, the steadier measure. ``--breakdown`` profiles nbtrain epochs into GEMMs, activations, dropout, loss, optimizer, metrics
 and the rest of the loop, and compares the GEMM part with bare ``np.matmul`` calls of the same shapes (the
 machine's GEMM speed for this network).
@@ -28,13 +28,12 @@ import os
 import sys
 import time
 from collections import defaultdict
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import CLOCKS, blas_report, traced_peak  # noqa: E402
+from _common import CLOCKS, blas_report, limit_threads, pinning_report, traced_peak  # noqa: E402
 from _common import best_times as common_best_times  # noqa: E402
 
 import nbtrain  # noqa: E402
@@ -320,24 +319,6 @@ def breakdown(x, y, repeats: int, warmup: int = 1) -> None:
 # ----- main ---------------------------------------------------------------------------------------------------
 
 
-def limit_threads(threads):
-    """Limit BLAS, PyTorch and XLA to ``threads`` (XLA reads its flags when JAX is first imported)."""
-    if threads is None:
-        return nullcontext()
-    flags = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}"
-    if threads == 1:
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:
-        pass
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(threads)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description="MLP epoch time: nbtrain vs a hand-written NumPy loop, Keras, torch")
     parser.add_argument("--samples", type=int, default=60000)
@@ -357,7 +338,7 @@ def main(argv=None):
 
     x, y = make_data(args.samples)
     with limit_threads(args.threads):
-        print(blas_report())
+        print(f"{blas_report()}; {pinning_report()}")
         print(f"data: x {x.shape} float32 ({x.nbytes / 2**20:.1f} MiB), y {y.shape}; batch {BATCH}; "
               f"best of {args.repeats}; {args.clock} time")
         if args.breakdown:
@@ -388,7 +369,7 @@ def compare(x, y, args):
         print(f"{'Keras on JAX':<24}: {keras_seconds}")
     else:
         print(f"{'Keras on JAX':<24}: {keras_seconds:7.3f} s/epoch  nbtrain/Keras {nb_seconds / keras_seconds:.3f} "
-              f"(target <= 1.0; {keras_description()}, XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r})")
+              f"(target <= 1.0; {keras_description()})")
     torch_seconds = results["PyTorch"]
     if isinstance(torch_seconds, str):
         print(f"{'PyTorch':<24}: {torch_seconds}")

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,7 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import blas_report  # noqa: E402
+from _common import BusyProcesses, blas_report  # noqa: E402
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import LSTM, Dense, Dropout  # noqa: E402
@@ -137,33 +136,6 @@ WORKLOADS = {"mlp": mlp, "workshop": workshop, "cnn": cnn, "lstm": lstm}
 
 
 # Spins until its parent ends (so a killed benchmark leaves no spinner behind).
-_SPIN = """
-import os
-parent = os.getppid()
-while os.getppid() == parent:
-    for _ in range(100000):
-        pass
-"""
-
-
-class BusyProcesses:
-    """``count`` processes spinning in pure Python (each keeps one core busy), stopped on exit."""
-
-    def __init__(self, count: int):
-        self.count, self.processes = count, []
-
-    def __enter__(self):
-        self.processes = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(self.count)]
-        time.sleep(0.5 if self.count else 0)   # let the scheduler see them
-        return self
-
-    def __exit__(self, *exc):
-        for process in self.processes:
-            process.kill()
-        for process in self.processes:
-            process.wait()
-
-
 def measure_row(workload, settings, repeats):
     """Best-of-``repeats`` seconds per setting (order rotated each repeat), and what auto chose each time."""
     best = {name: float("inf") for name, _ in settings}
