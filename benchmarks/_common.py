@@ -28,9 +28,9 @@ def blas_report() -> str:
 
 
 def limit_threads(threads):
-    """A context that gives every library in this process ``threads`` cores: the process is pinned to that many
-    of the cores it may use, NumPy's BLAS (threadpoolctl) and PyTorch get that many threads; ``None`` changes
-    nothing.
+    """Give every library in this process ``threads`` cores: the process is pinned at once to that many of the
+    cores it may use (for the rest of its life), PyTorch gets that many threads, and the returned context limits
+    NumPy's BLAS (threadpoolctl) to them. ``None`` changes nothing.
 
     Thread flags alone do not do it: XLA (JAX 0.10) ignores ``--xla_cpu_multi_thread_eigen=false
     intra_op_parallelism_threads=1`` and keeps one thread per core, so a "one thread" comparison by CPU time
@@ -65,8 +65,6 @@ _START_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity
 
 _SPIN = """
 import os
-if {cores} is not None:
-    os.sched_setaffinity(0, {cores})
 parent = os.getppid()
 while os.getppid() == parent:
     for _ in range(100000):
@@ -82,7 +80,7 @@ class BusyProcesses:
         self.count, self.processes = count, []
 
     def __enter__(self):
-        spin = _SPIN.format(cores=_START_CORES)
+        spin = _SPIN if _START_CORES is None else f"import os\nos.sched_setaffinity(0, {_START_CORES})\n{_SPIN}"
         self.processes = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(self.count)]
         time.sleep(0.5 if self.count else 0)   # let the scheduler see them
         return self

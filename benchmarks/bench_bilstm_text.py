@@ -18,8 +18,8 @@ Run it from the project root::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_bilstm_text.py --threads 1
 
 ``--threads N`` pins the process to N cores (XLA sizes its pool from them) and limits NumPy's BLAS
-(threadpoolctl) and PyTorch to N threads. The timed epochs alternate between
-the two and the best of ``--repeats`` counts. PyTorch is skipped with a message when it is not installed.
+(threadpoolctl) and PyTorch to N threads. The timed epochs alternate between the two and the best of ``--repeats``
+counts. PyTorch is skipped with a message when it is not installed.
 A Keras-3-on-JAX row (the same Keras code; XLA compiles in an untimed first epoch) runs when ``keras`` and ``jax``
 import. Options: ``--samples`` (default 2000), ``--repeats``, ``--threads``, ``--no-torch``, ``--no-keras``,
 ``--clock cpu`` (CPU seconds instead of wall time).

@@ -10,13 +10,13 @@ for old OpenBLAS builds and slow a current NumPy down)::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/venv/bin/python benchmarks/bench_lstm.py
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/venv/bin/python benchmarks/bench_lstm.py --threads 1
 
-``--threads N`` pins the process to N cores and limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. Each framework is
-timed ``--repeats`` times, alternating, and the fastest epoch counts; the script prints wall-clock and CPU
-seconds and both ratios (nbtrain / PyTorch, lower is better). On a machine that other work keeps busy, both
-libraries' spinning thread pools slow down many times over; ``--threads 1`` then gives the steadier (CPU
-time) comparison. The last line gives each repeat's ratio of CPU times (its two epochs ran back to back) and
-their median, the spread of the comparison from one moment to the next. PyTorch is skipped with a message when
-it is not installed.
+``--threads N`` pins the process to N cores and limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. Each
+framework is timed ``--repeats`` times, alternating, and the fastest epoch counts; the script prints wall-clock
+and CPU seconds and both ratios (nbtrain / PyTorch, lower is better). On a machine that other work keeps busy,
+both libraries' spinning thread pools slow down many times over; ``--threads 1`` then gives the steadier (CPU
+time) comparison. The last line gives each repeat's ratio of CPU times (its two epochs ran back to back) and their
+median, the spread of the comparison from one moment to the next. PyTorch is skipped with a message when it is not
+installed.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="give both libraries this many cores and threads (default: all)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="give both libraries this many cores and threads (default: all)")
     args = parser.parse_args(argv)
 
     try:

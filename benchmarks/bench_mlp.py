@@ -12,9 +12,10 @@ Run (the machine's OpenBLAS overrides slow a current NumPy, so unset them for th
         [--threads N] [--clock wall|cpu] [--breakdown] [--no-keras] [--no-torch]
 
 ``--threads N`` pins this process to N cores (before JAX is imported: XLA sizes its thread pool from them, and
-ignores thread flags) and limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. ``--clock cpu`` times by this process's CPU seconds instead of the wall clock: with ``--threads 1``
-on a machine that other work keeps busy, the steadier measure. ``--breakdown`` profiles nbtrain epochs into GEMMs, activations, dropout, loss, optimizer, metrics
-and the rest of the loop, and compares the GEMM part with bare ``np.matmul`` calls of the same shapes (the
+ignores thread flags) and limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. ``--clock cpu`` times by
+this process's CPU seconds instead of the wall clock: with ``--threads 1`` on a machine that other work keeps busy,
+the steadier measure. ``--breakdown`` profiles nbtrain epochs into GEMMs, activations, dropout, loss, optimizer,
+metrics and the rest of the loop, and compares the GEMM part with bare ``np.matmul`` calls of the same shapes (the
 machine's GEMM speed for this network).
 
 Targets: nbtrain <= 1.15 x the hand-written loop and <= 1.0 x Keras on JAX per epoch; peak memory during fit
