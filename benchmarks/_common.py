@@ -92,6 +92,18 @@ class BusyProcesses:
             process.wait()
 
 
+def import_keras_on_jax():
+    """Keras 3 on JAX, or a string saying why it cannot run (the benchmark prints it in the library's row)."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    try:
+        import keras
+    except Exception as error:  # ImportError, or a backend that fails to load
+        return f"skipped: Keras on JAX is not available ({type(error).__name__}); pip install keras jax to compare"
+    if keras.backend.backend() != "jax":
+        return f"skipped: KERAS_BACKEND is {keras.backend.backend()!r}, this row measures Keras on JAX"
+    return keras
+
+
 def best_time(function, repeats: int) -> float:
     """The fastest of ``repeats`` runs, in seconds (the least disturbed by other work on the machine)."""
     times = []

@@ -37,7 +37,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import CLOCKS, best_times, blas_report, limit_threads, pinning_report  # noqa: E402
+from _common import (CLOCKS, best_times, blas_report, import_keras_on_jax, limit_threads,  # noqa: E402
+                     pinning_report)
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import Bidirectional, Dense, Embedding, LSTM  # noqa: E402
@@ -118,13 +119,9 @@ def prepare_torch(tokens, lengths, labels, packed=True):
 
 def prepare_keras(tokens, labels):
     """One Keras-3-on-JAX epoch of the same model (XLA compiles in an untimed first epoch), or why it cannot run."""
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    try:
-        import keras
-    except Exception as error:  # ImportError, or a backend that fails to load
-        return f"skipped: Keras on JAX is not available ({type(error).__name__}); pip install keras jax to compare"
-    if keras.backend.backend() != "jax":
-        return f"skipped: KERAS_BACKEND is {keras.backend.backend()!r}, this row measures Keras on JAX"
+    keras = import_keras_on_jax()
+    if isinstance(keras, str):
+        return keras
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input((STEPS,), dtype="int64"),

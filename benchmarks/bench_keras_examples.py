@@ -34,7 +34,6 @@ selects (comma-separated), ``--scale`` multiplies the data of every program.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -43,8 +42,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (CLOCKS, BusyProcesses, blas_report, limit_threads, pinning_report, repeat_ratios,  # noqa: E402
-                     timed_repeats)
+from _common import (CLOCKS, BusyProcesses, blas_report, import_keras_on_jax, limit_threads,  # noqa: E402
+                     pinning_report, repeat_ratios, timed_repeats)
 
 import nbtrain  # noqa: E402
 
@@ -166,18 +165,6 @@ PROGRAMS = {
 # ----- timing ---------------------------------------------------------------------------------------------------
 
 
-def import_keras():
-    """Keras on JAX, or a string saying why it cannot run."""
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    try:
-        import keras
-    except Exception as error:  # ImportError, or a backend that fails to load
-        return f"skipped: Keras is not available ({type(error).__name__}); pip install keras jax to compare"
-    if keras.backend.backend() != "jax":
-        return f"skipped: KERAS_BACKEND is {keras.backend.backend()!r}, this column measures Keras on JAX"
-    return keras
-
-
 def first_fit(library, program, x, y, batch_size, clock):
     """Seconds to build, compile and fit a fresh model for one epoch, and the model."""
     start = clock()
@@ -226,7 +213,7 @@ def main(argv=None) -> None:
         parser.error(f"unknown program(s) {', '.join(unknown)}; choose from {', '.join(PROGRAMS)}")
 
     with limit_threads(args.threads):   # before Keras imports JAX, which reads its thread flags then
-        keras = import_keras()
+        keras = import_keras_on_jax()
         libraries = {"nbtrain": nbtrain, "Keras on JAX": keras}
         print(f"{blas_report()}; {pinning_report()}")
         versions = "" if isinstance(keras, str) else f"; Keras {keras.__version__} on JAX {_jax_version()}"

@@ -25,7 +25,6 @@ Targets: nbtrain <= 1.15 x the hand-written loop and <= 1.0 x Keras on JAX per e
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import defaultdict
@@ -34,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import CLOCKS, blas_report, limit_threads, pinning_report, traced_peak  # noqa: E402
+from _common import (CLOCKS, blas_report, import_keras_on_jax, limit_threads, pinning_report,  # noqa: E402
+                     traced_peak)
 from _common import best_times as common_best_times  # noqa: E402
 
 import nbtrain  # noqa: E402
@@ -171,13 +171,9 @@ def prepare_torch(x, y):
 
 def prepare_keras(x, y):
     """One Keras-3-on-JAX epoch of the same network (compiled by a first, untimed epoch), or why it cannot run."""
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    try:
-        import keras
-    except Exception as error:  # ImportError, or a backend that fails to load
-        return f"not available ({type(error).__name__}: {error}); pip install keras jax to compare"
-    if keras.backend.backend() != "jax":
-        return f"skipped: KERAS_BACKEND is {keras.backend.backend()!r}, this row measures Keras on JAX"
+    keras = import_keras_on_jax()
+    if isinstance(keras, str):
+        return keras
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input((784,)), keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dropout(RATE),
