@@ -145,10 +145,14 @@ def timed_repeats(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
     return times
 
 
+def best_of(times: dict) -> dict:
+    """The fastest of each runnable's :func:`timed_repeats` times (a reason it cannot run is kept as is)."""
+    return {name: each if isinstance(each, str) else min(each) for name, each in times.items()}
+
+
 def best_times(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
     """The best of :func:`timed_repeats` for each runnable (a reason it cannot run is kept as is)."""
-    return {name: times if isinstance(times, str) else min(times)
-            for name, times in timed_repeats(runs, repeats, clock).items()}
+    return best_of(timed_repeats(runs, repeats, clock))
 
 
 def repeat_ratios(ours, reference, clock_name: str) -> str:

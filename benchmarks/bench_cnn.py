@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import CLOCKS, limit_threads, pinning_report, repeat_ratios, timed_repeats  # noqa: E402
+from _common import CLOCKS, best_of, limit_threads, pinning_report, repeat_ratios, timed_repeats  # noqa: E402
 
 from nbtrain.layers import Dense, Flatten  # noqa: E402
 from nbtrain.layers.convolutional import Conv2D  # noqa: E402
@@ -211,7 +211,7 @@ def run_benchmark(args) -> None:
 
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
     times = timed_repeats(runs, args.repeats, CLOCKS[args.clock])
-    results = {name: each if isinstance(each, str) else min(each) for name, each in times.items()}
+    results = best_of(times)
     reference = results["PyTorch CPU"]
     for name, seconds in results.items():
         if isinstance(seconds, str):
