@@ -655,6 +655,22 @@ def test_a_large_variable_updated_in_pieces_matches_the_whole_update(make, monke
 
 
 
+def test_every_piece_works_in_the_same_cache_sized_scratch(monkeypatch):
+    # Scratch carries nothing between pieces, so all of them reuse one piece's worth, which stays in the cache.
+    import nbtrain.optimizers.optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "_UPDATE_CHUNK", 64)
+    optimizer, weights = Adam(), np.ones((30, 7), np.float32)  # 210 elements: pieces of 64, 64, 64 and 18
+    optimizer.apply([np.full((30, 7), 0.5, np.float32)], [weights])
+    pieces = optimizer._update_pieces(weights, optimizer._slots[0], optimizer._scratch[0])
+    assert [len(variable_piece) for _, variable_piece, _, _ in pieces] == [64, 64, 64, 18]
+    first_scratch = pieces[0][3]
+    for _, variable_piece, _, scratch in pieces:
+        assert [buffer.shape for buffer in scratch] == [variable_piece.shape] * len(first_scratch)
+        for buffer, first in zip(scratch, first_scratch):
+            assert buffer.__array_interface__["data"][0] == first.__array_interface__["data"][0]
+
+
 def test_pieces_follow_the_arrays_after_a_restore_a_rebind_and_a_noncontiguous_gradient(monkeypatch):
     # The chunk views are cached between steps; they must never keep writing into arrays that were replaced.
     import nbtrain.optimizers.optimizer as optimizer_module
