@@ -575,6 +575,21 @@ def test_a_finished_call_lends_its_arrays_to_the_next(rng):
     assert kept and all(_Workspace._by_layer[layer]._arrays[name] is array for name, array in kept.items())
 
 
+def test_kept_step_views_follow_the_arrays_when_the_shapes_change(rng):
+    """The backward pass keeps its per-step views with the lent arrays; new shapes bring new arrays and views."""
+    layer = LSTM(3, return_sequences=True)
+    layer.build((None, None, 4))
+    for batch, steps in [(2, 9), (3, 5), (2, 9), (2, 17)]:  # 9, 9 again, 17: the chunk of 8 steps wraps
+        fresh = LSTM.from_config(layer.get_config())         # a layer with no kept arrays
+        fresh.build((None, None, 4))
+        fresh.set_weights(layer.get_weights())
+        x = rng.standard_normal((batch, steps, 4)).astype(np.float32)
+        grad = rng.standard_normal((batch, steps, 3)).astype(np.float32)
+        np.testing.assert_array_equal(layer._apply(x, True, True)[1](grad), fresh._apply(x, True, True)[1](grad))
+        for name, value in layer.grads.items():
+            np.testing.assert_array_equal(value, fresh.grads[name])
+
+
 # ----------------------------------------------------------------------------------------------------------
 # In a model
 # ----------------------------------------------------------------------------------------------------------
