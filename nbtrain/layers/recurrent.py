@@ -495,6 +495,9 @@ class _Lease:
         """An uninitialized array (a kept one when its shape and dtype fit)."""
         array = self._arrays.get(name)
         if array is None or array.shape != shape or array.dtype != dtype:
+            if array is not None:  # kept views of the old array would keep it alive: they are made again
+                for key in [key for key in self._arrays if isinstance(key, tuple)]:
+                    del self._arrays[key]
             array = self._arrays[name] = np.empty(shape, dtype)
         return array
 

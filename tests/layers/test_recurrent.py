@@ -590,6 +590,20 @@ def test_kept_step_views_follow_the_arrays_when_the_shapes_change(rng):
             np.testing.assert_array_equal(value, fresh.grads[name])
 
 
+def test_kept_views_do_not_keep_replaced_arrays_alive(rng):
+    """A call with other shapes (a prediction after training) replaces the lent arrays; no view holds the old."""
+    import weakref
+
+    from nbtrain.layers.recurrent import _Workspace
+
+    layer = LSTM(3)
+    layer.build((None, None, 4))
+    layer._apply(rng.standard_normal((2, 9, 4)).astype(np.float32), True, False)[1](np.ones((2, 3), np.float32))
+    old_gates = weakref.ref(_Workspace._by_layer[layer]._arrays["gates"])
+    layer._apply(rng.standard_normal((5, 6, 4)).astype(np.float32), False, False)  # forward only, new shapes
+    assert old_gates() is None
+
+
 # ----------------------------------------------------------------------------------------------------------
 # In a model
 # ----------------------------------------------------------------------------------------------------------
