@@ -486,7 +486,8 @@ class _Recurrent(Layer):
 
 
 class _Lease:
-    """The big arrays one layer call uses; the call's cache holds it for as long as its backward may run."""
+    """The big arrays one layer call uses, and the views its loops keep of them (under tuple keys); the call's
+    cache holds the lease for as long as its backward may run."""
 
     def __init__(self, arrays: dict):
         self._arrays = arrays
