@@ -63,6 +63,7 @@ def pinning_report() -> str:
 # The cores this process may use before limit_threads pins it: busy neighbours run on all of them.
 _START_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 
+# Spins until its parent ends (so a killed benchmark leaves no spinner behind).
 _SPIN = """
 import os
 parent = os.getppid()

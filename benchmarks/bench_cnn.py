@@ -222,7 +222,7 @@ def run_benchmark(args) -> None:
     if not isinstance(reference, str) and not isinstance(times["nbtrain model.fit"], str):
         print("  model.fit / PyTorch " + repeat_ratios(times["nbtrain model.fit"], times["PyTorch CPU"], args.clock))
     print("BLAS / thread pools (threadpoolctl):")
-    print(pinning_report())
+    print(f"  {pinning_report()}")
     for line in blas_report():
         print(f"  {line}")
     if warning_before:  # measured before the run: the run's own threads raise the load average

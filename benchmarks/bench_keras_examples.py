@@ -203,7 +203,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", default=",".join(PROGRAMS), help="comma-separated, from: " + ", ".join(PROGRAMS))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="limit both libraries to this many threads")
+    parser.add_argument("--threads", type=int, default=None, help="pin the process to this many cores (both libraries then use that many threads)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--busy", type=int, default=0, help="busy processes kept running beside the benchmark")
     parser.add_argument("--scale", type=float, default=1.0, help="data per program, relative to the default")
@@ -213,7 +213,7 @@ def main(argv=None) -> None:
     if unknown:
         parser.error(f"unknown program(s) {', '.join(unknown)}; choose from {', '.join(PROGRAMS)}")
 
-    with limit_threads(args.threads):   # before Keras imports JAX, which reads its thread flags then
+    with limit_threads(args.threads):   # before Keras imports JAX: XLA sizes its thread pool from the pinned cores
         keras = import_keras_on_jax()
         libraries = {"nbtrain": nbtrain, "Keras on JAX": keras}
         print(f"{blas_report()}; {pinning_report()}")

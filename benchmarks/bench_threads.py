@@ -135,7 +135,6 @@ def lstm(scale, rng):
 WORKLOADS = {"mlp": mlp, "workshop": workshop, "cnn": cnn, "lstm": lstm}
 
 
-# Spins until its parent ends (so a killed benchmark leaves no spinner behind).
 def measure_row(workload, settings, repeats):
     """Best-of-``repeats`` seconds per setting (order rotated each repeat), and what auto chose each time."""
     best = {name: float("inf") for name, _ in settings}
