@@ -143,6 +143,36 @@ def nbtrain_model():
     return model
 
 
+NUMPY_UPDATES = "nbtrain fit(), NumPy updates"
+
+
+def fused_report() -> str:
+    """Which optimizer updates nbtrain's fit runs: compiled by Numba (the nbtrain[fast] extra) or NumPy's."""
+    if not nbtrain.optimizers.fused.available():
+        return 'optimizer updates: NumPy (Numba is not installed; pip install "nbtrain[fast]" fuses them)'
+    import numba
+
+    return f"optimizer updates: fused, compiled by Numba {numba.__version__} (the nbtrain[fast] extra)"
+
+
+def prepare_numpy_updates(x, y):
+    """An nbtrain epoch with the optimizer's NumPy updates, when Numba would otherwise fuse them; else why not."""
+    if not nbtrain.optimizers.fused.available():
+        return "the same as nbtrain fit(): Numba is not installed"
+    nbtrain.utils.set_random_seed(0)
+    model = nbtrain_model()
+
+    def epoch():
+        nbtrain.config.set_fused_updates(False)
+        try:
+            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        finally:
+            nbtrain.config.set_fused_updates("auto")
+
+    epoch()
+    return epoch
+
+
 def prepare_torch(x, y):
     """One PyTorch epoch of the same network, or a string saying why it cannot run."""
     try:
@@ -336,6 +366,7 @@ def main(argv=None):
     x, y = make_data(args.samples)
     with limit_threads(args.threads):
         print(f"{blas_report()}; {pinning_report()}")
+        print(fused_report())
         print(f"data: x {x.shape} float32 ({x.nbytes / 2**20:.1f} MiB), y {y.shape}; batch {BATCH}; "
               f"best of {args.repeats}; {args.clock} time")
         if args.breakdown:
@@ -353,6 +384,7 @@ def compare(x, y, args):
     runs = {
         "hand-written NumPy loop": lambda: hand.epoch(x, y),
         "nbtrain fit()": lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0),
+        NUMPY_UPDATES: prepare_numpy_updates(x, y),
         "Keras on JAX fit()": "skipped: --no-keras" if args.no_keras else prepare_keras(x, y),
         "PyTorch": "skipped: --no-torch" if args.no_torch else prepare_torch(x, y),
     }
@@ -361,12 +393,19 @@ def compare(x, y, args):
     print(f"{'hand-written NumPy loop':<24}: {hand_seconds:7.3f} s/epoch")
     print(f"{'nbtrain fit()':<24}: {nb_seconds:7.3f} s/epoch  nbtrain/hand-written {nb_seconds / hand_seconds:.3f} "
           "(target <= 1.15)")
+    numpy_seconds = results[NUMPY_UPDATES]
+    if isinstance(numpy_seconds, str):
+        print(f"{'  with NumPy updates':<24}: {numpy_seconds}")
+    else:
+        print(f"{'  with NumPy updates':<24}: {numpy_seconds:7.3f} s/epoch  (the same fit without Numba: pure NumPy)")
     keras_seconds = results["Keras on JAX fit()"]
     if isinstance(keras_seconds, str):
         print(f"{'Keras on JAX':<24}: {keras_seconds}")
     else:
         print(f"{'Keras on JAX':<24}: {keras_seconds:7.3f} s/epoch  nbtrain/Keras {nb_seconds / keras_seconds:.3f} "
               f"(target <= 1.0; {keras_description()})")
+        if not isinstance(numpy_seconds, str):
+            print(f"{'':<24}  nbtrain with NumPy updates/Keras {numpy_seconds / keras_seconds:.3f}")
     torch_seconds = results["PyTorch"]
     if isinstance(torch_seconds, str):
         print(f"{'PyTorch':<24}: {torch_seconds}")

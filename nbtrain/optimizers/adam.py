@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from nbtrain.optimizers.fused import f32
 from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
 from nbtrain.utils.checks import KERAS, number
 
@@ -84,6 +85,19 @@ class Adam(Optimizer):
         np.divide(m, step, out=step)
         step *= self._alpha
         variable -= step
+
+    def fused_update_step(self, loops):
+        one_minus_beta_1, one_minus_beta_2, epsilon = f32(1.0 - self.beta_1), f32(1.0 - self.beta_2), f32(self.epsilon)
+        if self.amsgrad:
+            def run_amsgrad(gradient, variable, learning_rate, slots):
+                loops.adam_amsgrad(gradient, variable, slots["momentum"], slots["velocity"], slots["velocity_hat"],
+                                   one_minus_beta_1, one_minus_beta_2, epsilon, f32(self._alpha))
+            return run_amsgrad
+
+        def run(gradient, variable, learning_rate, slots):
+            loops.adam(gradient, variable, slots["momentum"], slots["velocity"], one_minus_beta_1, one_minus_beta_2,
+                       epsilon, f32(self._alpha))
+        return run
 
     def get_config(self):
         config = super().get_config()

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from nbtrain.optimizers import schedules
+from nbtrain.optimizers import fused, schedules
 from nbtrain.utils.checks import KERAS, number
 from nbtrain.utils.errors import check_keyword_arguments
 from nbtrain.utils.naming import to_snake_case, unique_name
@@ -289,6 +289,20 @@ class Optimizer:
         """
         raise NotImplementedError(f"{type(self).__name__} must implement update_step().")
 
+    def fused_update_step(self, loops):
+        """``update_step`` as one compiled loop (see :mod:`nbtrain.optimizers.fused`), or None: there is none.
+
+        Args:
+            loops: the module of compiled loops, ``nbtrain.optimizers._compiled``.
+
+        Returns:
+            None, or ``run(gradient, variable, learning_rate, slots)`` taking flat float32 arrays (``slots`` a
+            dict of them) that must change ``variable`` and the slots exactly as ``update_step`` does, bit for
+            bit. It is used only where the class that defines ``update_step`` defines this too, so a subclass
+            that rewrites ``update_step`` never runs its parent's loop.
+        """
+        return None
+
     # ----------------------------------------------------------------------------------------- building
 
     def _reset_state(self) -> None:
@@ -518,6 +532,9 @@ class Optimizer:
         of ``_UPDATE_CHUNK`` elements the passes after the first hit the cache (RMSprop on the seed MLP's
         weights: 1.12x faster within a training epoch, about 1.35x on its own).
         """
+        if fused.wanted(variable) and fused.fits(gradient, variable, slots) and self._run_fused(
+                gradient, variable, learning_rate, slots):
+            return
         pieces = None
         if variable.size > _UPDATE_CHUNK and _elementwise(type(self)):
             pieces = self._update_pieces(variable, slots, scratch)
@@ -527,6 +544,17 @@ class Optimizer:
         flat_gradient = gradient.reshape(-1)
         for piece, variable_piece, slot_pieces, scratch_pieces in pieces:
             self.update_step(flat_gradient[piece], variable_piece, learning_rate, slot_pieces, scratch_pieces)
+
+    def _run_fused(self, gradient, variable, learning_rate, slots) -> bool:
+        """Run the compiled form of ``update_step`` on flat views of the arrays; False if there is none."""
+        if not _defines_with_update_step(type(self), "fused_update_step"):
+            return False
+        run = self.fused_update_step(fused.compiled())
+        if run is None:
+            return False
+        run(gradient.reshape(-1), variable.reshape(-1), learning_rate,
+            {name: slot.reshape(-1) for name, slot in slots.items()})
+        return True
 
     def _update_pieces(self, variable, slots, scratch) -> list | None:
         """The ``_UPDATE_CHUNK``-sized views of a variable, its slots and scratch, made once and reused.
@@ -859,9 +887,14 @@ _UPDATE_CHUNK = 1 << 15
 
 def _elementwise(cls) -> bool:
     """Whether the class that defines ``cls.update_step`` declared it element-wise."""
+    return _defines_with_update_step(cls, "elementwise_update")
+
+
+def _defines_with_update_step(cls, name: str) -> bool:
+    """Whether the class that defines ``cls.update_step`` also defines (a true) ``name`` itself."""
     for klass in cls.__mro__:
         if "update_step" in vars(klass):
-            return bool(vars(klass).get("elementwise_update", False))
+            return bool(vars(klass).get(name, False))
     return False
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbtrain.optimizers.fused import f32
 from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
 from nbtrain.utils.checks import KERAS, number
 
@@ -84,6 +85,22 @@ class RMSprop(Optimizer):
             variable -= momentum
         else:
             variable -= step
+
+    def fused_update_step(self, loops):
+        if self.centered:
+            return None
+        rho, one_minus_rho, epsilon = f32(self.rho), f32(1.0 - self.rho), f32(self.epsilon)
+        if self.momentum > 0:
+            momentum_rate = f32(self.momentum)
+
+            def run_with_momentum(gradient, variable, learning_rate, slots):
+                loops.rmsprop_momentum(gradient, variable, slots["velocity"], slots["momentum"], rho, one_minus_rho,
+                                       epsilon, f32(learning_rate), momentum_rate)
+            return run_with_momentum
+
+        def run(gradient, variable, learning_rate, slots):
+            loops.rmsprop(gradient, variable, slots["velocity"], rho, one_minus_rho, epsilon, f32(learning_rate))
+        return run
 
     def get_config(self):
         config = super().get_config()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbtrain.optimizers.fused import f32
 from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
 from nbtrain.utils.checks import KERAS, number
 
@@ -55,6 +56,17 @@ class SGD(Optimizer):
             variable += step
         else:
             variable += velocity
+
+    def fused_update_step(self, loops):
+        if self.momentum == 0:
+            def run_plain(gradient, variable, learning_rate, slots):
+                loops.sgd(gradient, variable, f32(learning_rate))
+            return run_plain
+        momentum, loop = f32(self.momentum), loops.sgd_nesterov if self.nesterov else loops.sgd_momentum
+
+        def run(gradient, variable, learning_rate, slots):
+            loop(gradient, variable, slots["momentum"], momentum, f32(learning_rate))
+        return run
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

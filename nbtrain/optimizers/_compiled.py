@@ -1,0 +1,95 @@
+"""The compiled update loops behind :mod:`nbtrain.optimizers.fused`. Importing this module imports Numba.
+
+Each loop reads every array once and writes each updated one once, where the NumPy ``update_step`` makes a pass
+over memory per operation. Every loop does the NumPy update's float32 operations on each element in the same
+order, with float32 scalars, so the two give bit-identical results: no ``fastmath`` (it would let the compiler
+reorder and fuse operations) and NumPy's error model (a division by zero gives inf, as in NumPy, instead of
+raising; it is also what lets the compiler vectorise the division).
+
+The arrays are flat, C-contiguous float32 arrays of one size; the scalars are ``np.float32``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_OPTIONS = {"nogil": True, "error_model": "numpy"}
+
+
+def _compile(loop):
+    """The loop compiled on its first call; the machine code is cached for later processes where Numba can write
+    (beside this file, else in the user's cache directory)."""
+    try:
+        return njit(cache=True, **_OPTIONS)(loop)
+    except RuntimeError:  # no writable cache directory (a read-only install without a home directory)
+        return njit(**_OPTIONS)(loop)
+
+
+@_compile
+def rmsprop(gradient, variable, velocity, rho, one_minus_rho, epsilon, learning_rate):
+    for i in range(variable.size):
+        g = gradient[i]
+        v = velocity[i] * rho + (g * g) * one_minus_rho
+        velocity[i] = v
+        variable[i] -= (g / np.sqrt(v + epsilon)) * learning_rate
+
+
+@_compile
+def rmsprop_momentum(gradient, variable, velocity, momentum, rho, one_minus_rho, epsilon, learning_rate,
+                     momentum_rate):
+    for i in range(variable.size):
+        g = gradient[i]
+        v = velocity[i] * rho + (g * g) * one_minus_rho
+        velocity[i] = v
+        m = momentum[i] * momentum_rate + (g / np.sqrt(v + epsilon)) * learning_rate
+        momentum[i] = m
+        variable[i] -= m
+
+
+@_compile
+def adam(gradient, variable, first, second, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
+    for i in range(variable.size):
+        g = gradient[i]
+        m = first[i] + (g - first[i]) * one_minus_beta_1
+        v = second[i] + (g * g - second[i]) * one_minus_beta_2
+        first[i] = m
+        second[i] = v
+        variable[i] -= (m / (np.sqrt(v) + epsilon)) * alpha
+
+
+@_compile
+def adam_amsgrad(gradient, variable, first, second, second_max, one_minus_beta_1, one_minus_beta_2, epsilon,
+                 alpha):
+    for i in range(variable.size):
+        g = gradient[i]
+        m = first[i] + (g - first[i]) * one_minus_beta_1
+        v = second[i] + (g * g - second[i]) * one_minus_beta_2
+        first[i] = m
+        second[i] = v
+        v = np.maximum(second_max[i], v)
+        second_max[i] = v
+        variable[i] -= (m / (np.sqrt(v) + epsilon)) * alpha
+
+
+@_compile
+def sgd(gradient, variable, learning_rate):
+    for i in range(variable.size):
+        variable[i] -= gradient[i] * learning_rate
+
+
+@_compile
+def sgd_momentum(gradient, variable, velocity, momentum, learning_rate):
+    for i in range(variable.size):
+        u = velocity[i] * momentum - gradient[i] * learning_rate
+        velocity[i] = u
+        variable[i] += u
+
+
+@_compile
+def sgd_nesterov(gradient, variable, velocity, momentum, learning_rate):
+    for i in range(variable.size):
+        step = gradient[i] * learning_rate
+        u = velocity[i] * momentum - step
+        velocity[i] = u
+        variable[i] = (variable[i] - step) + u * momentum
