@@ -93,6 +93,19 @@ class BusyProcesses:
             process.wait()
 
 
+def compiled_report() -> str:
+    """Whether nbtrain runs its compiled loops here (Numba, the nbtrain[fast] extra) or NumPy alone."""
+    from nbtrain.utils import compiled
+
+    if not compiled.available():
+        return 'nbtrain\'s loops: NumPy only (Numba is not installed; pip install "nbtrain[fast]" compiles some)'
+    if compiled.compiled_loops() is False:
+        return "nbtrain's loops: NumPy only (set_compiled_loops(False))"
+    import numba
+
+    return f"nbtrain's loops: some compiled by Numba {numba.__version__} (the nbtrain[fast] extra)"
+
+
 def import_keras_on_jax():
     """Keras 3 on JAX, or a string saying why it cannot run (the benchmark prints it in the library's row)."""
     os.environ.setdefault("KERAS_BACKEND", "jax")

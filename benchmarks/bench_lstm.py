@@ -30,12 +30,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import blas_report, limit_threads, pinning_report, repeat_ratios  # noqa: E402
+from _common import blas_report, compiled_report, limit_threads, pinning_report, repeat_ratios  # noqa: E402
 
 from nbtrain.layers.core import Dense  # noqa: E402
 from nbtrain.layers.recurrent import LSTM  # noqa: E402
 from nbtrain.models import Sequential  # noqa: E402
 from nbtrain.optimizers import Adam  # noqa: E402
+from nbtrain.utils.compiled import set_compiled_loops  # noqa: E402
 
 BATCH, STEPS, FEATURES, UNITS = 64, 50, 32, 128
 
@@ -108,7 +109,11 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None,
                         help="give both libraries this many cores and threads (default: all)")
+    parser.add_argument("--numpy-only", action="store_true",
+                        help="time nbtrain without its compiled loops, as without the nbtrain[fast] extra")
     args = parser.parse_args(argv)
+    if args.numpy_only:
+        set_compiled_loops(False)
 
     try:
         import torch
@@ -122,6 +127,7 @@ def main(argv=None) -> None:
           f"batch {BATCH} ({batches} batches), best of {args.repeats}")
     with limit:
         print(f"NumPy {np.__version__}, {blas_report()}; {pinning_report()}")
+        print(compiled_report())
         torch_threads = None if torch is None else torch.get_num_threads()
         ours, theirs = [], []
         for _ in range(args.repeats):

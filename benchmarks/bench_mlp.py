@@ -33,14 +33,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import (CLOCKS, blas_report, import_keras_on_jax, limit_threads, pinning_report,  # noqa: E402
-                     traced_peak)
+from _common import (CLOCKS, blas_report, compiled_report, import_keras_on_jax, limit_threads,  # noqa: E402
+                     pinning_report, traced_peak)
 from _common import best_times as common_best_times  # noqa: E402
 
 import nbtrain  # noqa: E402
 from nbtrain.layers import Dense, Dropout  # noqa: E402
 from nbtrain.models import Sequential  # noqa: E402
 from nbtrain.optimizers import RMSprop  # noqa: E402
+from nbtrain.utils import compiled  # noqa: E402
 
 BATCH, HIDDEN, CLASSES, RATE = 128, 512, 10, 0.2
 LR, RHO, EPS = 0.001, 0.9, 1e-7
@@ -146,28 +147,19 @@ def nbtrain_model():
 NUMPY_UPDATES = "nbtrain fit(), NumPy updates"
 
 
-def fused_report() -> str:
-    """Which optimizer updates nbtrain's fit runs: compiled by Numba (the nbtrain[fast] extra) or NumPy's."""
-    if not nbtrain.optimizers.fused.available():
-        return 'optimizer updates: NumPy (Numba is not installed; pip install "nbtrain[fast]" fuses them)'
-    import numba
-
-    return f"optimizer updates: fused, compiled by Numba {numba.__version__} (the nbtrain[fast] extra)"
-
-
 def prepare_numpy_updates(x, y):
-    """An nbtrain epoch with the optimizer's NumPy updates, when Numba would otherwise fuse them; else why not."""
-    if not nbtrain.optimizers.fused.available():
+    """An nbtrain epoch with NumPy's optimizer updates, where Numba would otherwise compile them; else why not."""
+    if not compiled.available():
         return "the same as nbtrain fit(): Numba is not installed"
     nbtrain.utils.set_random_seed(0)
     model = nbtrain_model()
 
     def epoch():
-        nbtrain.config.set_fused_updates(False)
+        nbtrain.config.set_compiled_loops(False)
         try:
             model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
         finally:
-            nbtrain.config.set_fused_updates("auto")
+            nbtrain.config.set_compiled_loops("auto")
 
     epoch()
     return epoch
@@ -366,7 +358,7 @@ def main(argv=None):
     x, y = make_data(args.samples)
     with limit_threads(args.threads):
         print(f"{blas_report()}; {pinning_report()}")
-        print(fused_report())
+        print(compiled_report())
         print(f"data: x {x.shape} float32 ({x.nbytes / 2**20:.1f} MiB), y {y.shape}; batch {BATCH}; "
               f"best of {args.repeats}; {args.clock} time")
         if args.breakdown:
@@ -397,7 +389,8 @@ def compare(x, y, args):
     if isinstance(numpy_seconds, str):
         print(f"{'  with NumPy updates':<24}: {numpy_seconds}")
     else:
-        print(f"{'  with NumPy updates':<24}: {numpy_seconds:7.3f} s/epoch  (the same fit without Numba: pure NumPy)")
+        print(f"{'  with NumPy updates':<24}: {numpy_seconds:7.3f} s/epoch  (the same fit, Numba's loops off: pure "
+              "NumPy)")
     keras_seconds = results["Keras on JAX fit()"]
     if isinstance(keras_seconds, str):
         print(f"{'Keras on JAX':<24}: {keras_seconds}")

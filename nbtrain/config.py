@@ -1,5 +1,5 @@
-"""Process-wide settings, as ``keras.config``: how many BLAS threads nbtrain's work uses, whether optimizers run
-compiled, fused updates (with Numba installed), and where image layers expect the channel axis by default.
+"""Process-wide settings, as ``keras.config``: how many BLAS threads nbtrain's work uses, whether hot loops run
+compiled (with Numba installed), and where image layers expect the channel axis by default.
 
 Example:
     >>> import nbtrain
@@ -7,11 +7,11 @@ Example:
     'auto'
 """
 
-from nbtrain.optimizers.fused import fused_updates, set_fused_updates
+from nbtrain.utils.compiled import compiled_loops, set_compiled_loops
 from nbtrain.utils.threads import blas_threads, set_blas_threads
 
-__all__ = ["blas_threads", "floatx", "fused_updates", "image_data_format", "set_blas_threads",
-           "set_fused_updates", "set_image_data_format"]
+__all__ = ["blas_threads", "compiled_loops", "floatx", "image_data_format", "set_blas_threads",
+           "set_compiled_loops", "set_image_data_format"]
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 _image_data_format = "channels_last"

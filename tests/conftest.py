@@ -29,3 +29,35 @@ def _fresh_session():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+class _RecordingLoops:
+    """Stands in for a module of compiled loops and records the name of each loop called."""
+
+    def __init__(self, loops, ran):
+        self._loops, self._ran = loops, ran
+
+    def __getattr__(self, name):
+        loop = getattr(self._loops, name)
+
+        def recorded(*args):
+            self._ran.append(name)
+            return loop(*args)
+        return recorded
+
+
+@pytest.fixture
+def compiled_loops_run(monkeypatch):
+    """The names of the compiled loops (nbtrain.utils.compiled) called during the test, in order; the setting is
+    back to "auto" afterwards."""
+    from nbtrain.utils import compiled
+
+    real, ran = compiled.loops, []
+
+    def recording(module):
+        found = real(module)
+        return None if found is None else _RecordingLoops(found, ran)
+
+    monkeypatch.setattr(compiled, "loops", recording)
+    yield ran
+    compiled.set_compiled_loops("auto")

@@ -41,6 +41,7 @@ import numpy as np
 from nbtrain import activations as activations_module
 from nbtrain.layers.core import ActivatedLayer
 from nbtrain.layers.layer import FLOATX, LAYERS, Layer, column_sums
+from nbtrain.utils import compiled
 from nbtrain.utils.checks import number, positive_int
 from nbtrain.utils.random import make_generator
 
@@ -644,6 +645,17 @@ class SimpleRNN(_Recurrent):
 
 
 _GATE_CHUNK = 8   # steps whose gate gradients LSTM's backward pass gathers before storing them
+# Cell values per batch (steps x units x batch) from which the LSTM's steps run compiled: below it, the first
+# fit's wait for Numba (about a second, once per session) outweighs what the loops save.
+_COMPILED_MIN_SIZE = 1 << 17
+
+
+def _compiled_loop(name, cell_out):
+    """The LSTM's compiled step loop ``name`` (:mod:`nbtrain.layers._compiled`) if it applies here, else None."""
+    if cell_out.dtype != np.float32 or cell_out.size < _COMPILED_MIN_SIZE:
+        return None
+    loops = compiled.loops("nbtrain.layers._compiled")
+    return None if loops is None else getattr(loops, name)
 
 
 class LSTM(_Recurrent):
@@ -821,6 +833,7 @@ class LSTM(_Recurrent):
         masked = None if step_mask is None else step_mask.masked.transpose(0, 2, 1)   # (T, 1, B)
         scratch = np.empty((units, batch), dtype)
         sig, cand = slice(0, 3 * units), slice(3 * units, 4 * units)
+        compiled_gates = _compiled_loop("lstm_forward_gates", cell_out) if fused else None
         for t in range(steps):
             if drop is not None:
                 np.multiply(H[:, t], drop, out=step_in[:, t])
@@ -828,17 +841,23 @@ class LSTM(_Recurrent):
             np.matmul(weights, stacked[step_rows, t], out=z)      # all four gates in one product
             if projection is not None:
                 np.add(z, projection[t].T, out=z)
-            if fused:
+            if compiled_gates is not None:                     # the same operations in one pass (and the same bits)
                 np.tanh(z, out=z)
-                s = z[sig]
-                s *= 0.5
-                s += 0.5
+                c = C[t + 1]
+                compiled_gates(z, C[t], c)
             else:
-                gate_fn.apply(z[sig], out=a[sig])
-                cell_fn.apply(z[cand], out=a[cand])
-            o, i, f, g = a[:units], a[units:2 * units], a[2 * units:3 * units], a[cand]
-            c = np.multiply(f, C[t], out=C[t + 1])
-            c += np.multiply(i, g, out=scratch)
+                if fused:
+                    np.tanh(z, out=z)
+                    s = z[sig]
+                    s *= 0.5
+                    s += 0.5
+                else:
+                    gate_fn.apply(z[sig], out=a[sig])
+                    cell_fn.apply(z[cand], out=a[cand])
+                f, i, g = a[2 * units:3 * units], a[units:2 * units], a[cand]
+                c = np.multiply(f, C[t], out=C[t + 1])
+                c += np.multiply(i, g, out=scratch)
+            o = a[:units]
             cell_fn.apply(c, out=cell_out[t])
             np.multiply(o, cell_out[t], out=H[:, t + 1])
             if masked is not None and step_mask.step_has_masked[t]:
@@ -904,13 +923,15 @@ class LSTM(_Recurrent):
         o_, i_, f_, g_ = (slice(k * units, (k + 1) * units) for k in range(4))
         sig, ifg = slice(0, 3 * units), slice(units, 4 * units)
         step_views = lease.views("backward steps", (gates, cell_out, C), lambda gates, cell_out, C: [
-            (gates[t][sig], gates[t][o_], gates[t][i_], gates[t][f_], gates[t][g_], cell_out[t], C[t])
+            (gates[t], gates[t][sig], gates[t][o_], gates[t][i_], gates[t][f_], gates[t][g_], cell_out[t], C[t])
             for t in range(steps)])
         slot_views = lease.views("backward slots", (chunk,), lambda chunk: [
             (z, z[o_], z[i_], z[f_], z[g_], z[ifg].reshape(3, units, batch)) for z in chunk])
         slope_o, slope_i, slope_f = slope[o_], slope[i_], slope[f_]
+        compiled_step = _compiled_loop("lstm_backward_step", cell_out)
         for t in range(steps - 1, -1, -1):
-            a_sig, o, i, f, g, cell, c_prev = step_views[t]   # gates o, i, f, g (activated), tanh(c), c_{t-1}
+            # the step's gates (all four, o, i and f, and each), tanh(c_t) and c_{t-1}
+            step_gates, a_sig, o, i, f, g, cell, c_prev = step_views[t]
             slot = t % len(chunk)
             z, z_o, z_i, z_f, z_g, dz = slot_views[slot]      # this step's gate gradients
             if dH is not None:
@@ -921,26 +942,31 @@ class LSTM(_Recurrent):
                 carried = (dh * keep, dc * keep)
                 dh *= real
                 dc *= real
-            np.subtract(1, a_sig, out=slope)
-            slope *= a_sig
-            # dc += dh * o * tanh'(c), with tanh'(c) = 1 - tanh(c)^2 (np.square: one read of cell, where
-            # np.multiply(cell, cell) reads it twice)
-            np.square(cell, out=scratch)
-            np.subtract(1, scratch, out=scratch)
-            scratch *= o
-            scratch *= dh
-            dc += scratch
-            # dz_o = dh * tanh(c) * o';  dz_i = dc * g * i';  dz_f = dc * c_prev * f';  dz_g = dc * i * (1 - g^2)
-            np.multiply(dh, cell, out=z_o)
-            z_o *= slope_o
-            np.multiply(g, slope_i, out=z_i)
-            np.multiply(c_prev, slope_f, out=z_f)
-            np.square(g, out=z_g)
-            np.subtract(1, z_g, out=z_g)
-            z_g *= i
-            dz *= dc                                          # the three gates that multiply dc, in one call
-            if t or wanted:                                   # step 0's product only feeds the start grads
-                dc *= f
+            to_previous = bool(t or wanted)                   # step 0's gradients only feed the start grads
+            if compiled_step is not None:                     # the same operations in one pass (and the same bits)
+                compiled_step(step_gates, cell, c_prev, dh, dc, z, to_previous)
+            else:
+                np.subtract(1, a_sig, out=slope)
+                slope *= a_sig
+                # dc += dh * o * tanh'(c), with tanh'(c) = 1 - tanh(c)^2 (np.square: one read of cell, where
+                # np.multiply(cell, cell) reads it twice)
+                np.square(cell, out=scratch)
+                np.subtract(1, scratch, out=scratch)
+                scratch *= o
+                scratch *= dh
+                dc += scratch
+                # dz_o = dh tanh(c) o';  dz_i = dc g i';  dz_f = dc c_prev f';  dz_g = dc i (1 - g^2)
+                np.multiply(dh, cell, out=z_o)
+                z_o *= slope_o
+                np.multiply(g, slope_i, out=z_i)
+                np.multiply(c_prev, slope_f, out=z_f)
+                np.square(g, out=z_g)
+                np.subtract(1, z_g, out=z_g)
+                z_g *= i
+                dz *= dc                                      # the three gates that multiply dc, in one call
+                if to_previous:
+                    dc *= f
+            if to_previous:
                 np.matmul(U, z, out=dh)
             if slot == 0:                                     # steps t .. t+filled-1 are done
                 filled = min(len(chunk), steps - t)
