@@ -93,3 +93,17 @@ def sgd_nesterov(gradient, variable, velocity, momentum, learning_rate):
         u = velocity[i] * momentum - step
         velocity[i] = u
         variable[i] = (variable[i] - step) + u * momentum
+
+
+_EXPONENT = np.uint32(0x7F800000)
+_ZERO = np.uint32(0)
+
+
+@_compile
+def flush_subnormal(values):
+    """Zero the subnormal numbers (and negative zeros) of a float32 array, as ``optimizer._flush_subnormal``: a
+    value whose exponent bits are all zero becomes +0.0. One pass, on the bits (no float operation)."""
+    bits = values.view(np.uint32)
+    for k in range(bits.size):
+        word = bits[k]
+        bits[k] = word if word & _EXPONENT else _ZERO

@@ -30,14 +30,15 @@ def restore_setting():
     compiled.set_compiled_loops("auto")
 
 
-def train(make_optimizer, setting, steps=6, shapes=((240, 200), (200,)), dtype=np.float32, seed=3):
-    """Weights and slots after ``steps`` updates from gradients that span magnitudes 1e-6 to 1e3, zeros included."""
+def train(make_optimizer, setting, steps=10, shapes=((240, 200), (200,)), dtype=np.float32, seed=3):
+    """Weights and slots after ``steps`` updates from gradients of magnitudes 1e-21 (their squares are subnormal)
+    to 1e3, zeros included."""
     compiled.set_compiled_loops(setting)
     rng = np.random.default_rng(seed)
     variables = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
     optimizer = make_optimizer()
     for _ in range(steps):
-        grads = [(rng.standard_normal(v.shape) * 10.0 ** rng.integers(-6, 4)).astype(dtype) for v in variables]
+        grads = [(rng.standard_normal(v.shape) * 10.0 ** rng.integers(-21, 4)).astype(dtype) for v in variables]
         grads[0].reshape(-1)[::7] = 0
         optimizer.apply(grads, variables)
     return variables, [{name: slot.copy() for name, slot in slots.items()} for slots in optimizer._slots]
@@ -58,8 +59,11 @@ def assert_same_bits(first, second):
 def test_fused_updates_equal_numpy_updates_bit_for_bit(name, compiled_loops_run):
     numpy_result = train(FUSED[name], False)
     assert compiled_loops_run == []
-    assert_same_bits(train(FUSED[name], "auto"), numpy_result)
-    assert len(compiled_loops_run) == 6  # the (240, 200) weights, every step; the bias is too small to be worth it
+    fused_result = train(FUSED[name], "auto")
+    assert_same_bits(fused_result, numpy_result)
+    updates = [loop for loop in compiled_loops_run if loop != "flush_subnormal"]
+    assert len(updates) == 10  # the (240, 200) weights, every step; the bias is too small to be worth it
+    assert compiled_loops_run.count("flush_subnormal") == len(fused_result[1][0])   # its slots, after step 8
 
 
 @needs_numba
@@ -76,7 +80,8 @@ def test_fit_with_fused_updates_trains_the_same_model(compiled_loops_run):
 
     numpy_weights, numpy_history = fit(False)
     fused_weights, fused_history = fit("auto")
-    assert compiled_loops_run == ["rmsprop"] * 12  # 4 batches x 3 epochs, the 300 x 128 kernel only
+    # 4 batches x 3 epochs, the 300 x 128 kernel only, its velocity flushed after the 8th update
+    assert compiled_loops_run == ["rmsprop"] * 8 + ["flush_subnormal"] + ["rmsprop"] * 4
     assert fused_history == numpy_history
     for a, b in zip(fused_weights, numpy_weights):
         np.testing.assert_array_equal(a, b)
@@ -119,3 +124,29 @@ def test_without_numba_updates_are_numpy(monkeypatch):
     variable = np.ones((300, 200), np.float32)
     RMSprop(learning_rate=0.1).apply([np.ones_like(variable)], [variable])
     np.testing.assert_allclose(variable, 1 - 0.1 / np.sqrt(0.1 + 1e-7), rtol=1e-6)
+
+
+@needs_numba
+def test_the_compiled_flush_zeroes_what_numpys_flush_zeroes(compiled_loops_run):
+    from nbtrain.optimizers.optimizer import _flush_subnormal
+
+    tiny = np.finfo(np.float32).tiny
+    special = np.array([0.0, -0.0, tiny, -tiny, tiny / 2, -tiny / 3, 1e-45, np.inf, -np.inf, np.nan, 1.0, -2.5],
+                       np.float32)
+    values = np.random.default_rng(0).standard_normal(40_000).astype(np.float32) * np.float32(1e-37)
+    values[:special.size] = special
+    expected = values.copy()
+    _flush_subnormal(expected, np.empty_like(expected))
+    compiled.loops("nbtrain.optimizers._compiled").flush_subnormal(values)
+    assert compiled_loops_run == ["flush_subnormal"]
+    np.testing.assert_array_equal(values.view(np.uint32), expected.view(np.uint32))
+    assert 0 < np.count_nonzero(values) < values.size - 1000   # normal values stay, subnormal ones went
+
+
+@needs_numba
+def test_every_eighth_update_flushes_large_slots_with_the_compiled_loop(compiled_loops_run):
+    variable = np.ones((300, 200), np.float32)
+    optimizer = RMSprop()
+    for _ in range(8):
+        optimizer.apply([np.zeros_like(variable)], [variable])
+    assert compiled_loops_run == ["rmsprop"] * 8 + ["flush_subnormal"]
