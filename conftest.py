@@ -2,6 +2,7 @@
 
 import importlib.util
 
-# The compiled optimizer loops import Numba, an optional extra (nbtrain[fast]); without it there is nothing to
-# collect there, and nbtrain falls back to NumPy's updates.
-collect_ignore = [] if importlib.util.find_spec("numba") else ["nbtrain/optimizers/_compiled.py"]
+# The modules of compiled loops import Numba, an optional extra (nbtrain[fast]); without it there is nothing to
+# collect there, and nbtrain runs NumPy's code instead.
+_COMPILED = ["nbtrain/optimizers/_compiled.py", "nbtrain/layers/_compiled.py"]
+collect_ignore = [] if importlib.util.find_spec("numba") else _COMPILED

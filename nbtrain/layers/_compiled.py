@@ -1,30 +1,20 @@
 """The compiled loops of the recurrent layers (see :mod:`nbtrain.utils.compiled`). Importing this imports Numba.
 
 Each loop does, element by element, the float32 operations of the NumPy code it stands for, in the same order and
-with float32 constants, so the two give the same bits: no ``fastmath`` (it would let the compiler reorder and fuse
-operations), and NumPy's error model (no checks for division by zero, which would stop the compiler from
-vectorising the loop).
+with float32 constants, so the two give the same bits (:func:`nbtrain.utils.compiled.jit` says how they are
+compiled to keep it so).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from nbtrain.utils.compiled import jit
 
 _ONE = np.float32(1.0)
-_OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
-def _compile(loop):
-    """The loop compiled on its first call; its machine code is cached for later processes where Numba can write
-    (beside this file, else in the user's cache directory)."""
-    try:
-        return njit(cache=True, **_OPTIONS)(loop)
-    except RuntimeError:  # no writable cache directory (a read-only install without a home directory)
-        return njit(**_OPTIONS)(loop)
-
-
-@_compile
+@jit
 def lstm_backward_step(gates, cell, c_prev, dh, dc, gate_grads, decay):
     """One step of the LSTM's backward pass for sigmoid gates and a tanh cell, as ``LSTM._bptt_fused`` in NumPy.
 
@@ -50,7 +40,7 @@ def lstm_backward_step(gates, cell, c_prev, dh, dc, gate_grads, decay):
 _HALF = np.float32(0.5)
 
 
-@_compile
+@jit
 def lstm_forward_gates(gates, c_prev, c):
     """One step of the LSTM's forward pass after ``np.tanh`` of all four gates' pre-activations, as ``LSTM._scan``
     in NumPy: o, i and f become sigmoids (``0.5 tanh(z / 2) + 0.5``: their weights were halved) in place, and

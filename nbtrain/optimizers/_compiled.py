@@ -2,9 +2,8 @@
 
 Each loop reads every array once and writes each updated one once, where the NumPy ``update_step`` makes a pass
 over memory per operation. Every loop does the NumPy update's float32 operations on each element in the same
-order, with float32 scalars, so the two give bit-identical results: no ``fastmath`` (it would let the compiler
-reorder and fuse operations) and NumPy's error model (a division by zero gives inf, as in NumPy, instead of
-raising; it is also what lets the compiler vectorise the division).
+order, with float32 scalars, so the two give the same bits (:func:`nbtrain.utils.compiled.jit` says how they are
+compiled to keep it so).
 
 The arrays are flat, C-contiguous float32 arrays of one size; the scalars are ``np.float32``.
 """
@@ -12,21 +11,11 @@ The arrays are flat, C-contiguous float32 arrays of one size; the scalars are ``
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-_OPTIONS = {"nogil": True, "error_model": "numpy"}
-
-
-def _compile(loop):
-    """The loop compiled on its first call; the machine code is cached for later processes where Numba can write
-    (beside this file, else in the user's cache directory)."""
-    try:
-        return njit(cache=True, **_OPTIONS)(loop)
-    except RuntimeError:  # no writable cache directory (a read-only install without a home directory)
-        return njit(**_OPTIONS)(loop)
+from nbtrain.utils.compiled import jit
 
 
-@_compile
+@jit
 def rmsprop(gradient, variable, velocity, rho, one_minus_rho, epsilon, learning_rate):
     for i in range(variable.size):
         g = gradient[i]
@@ -35,7 +24,7 @@ def rmsprop(gradient, variable, velocity, rho, one_minus_rho, epsilon, learning_
         variable[i] -= (g / np.sqrt(v + epsilon)) * learning_rate
 
 
-@_compile
+@jit
 def rmsprop_momentum(gradient, variable, velocity, momentum, rho, one_minus_rho, epsilon, learning_rate,
                      momentum_rate):
     for i in range(variable.size):
@@ -47,7 +36,7 @@ def rmsprop_momentum(gradient, variable, velocity, momentum, rho, one_minus_rho,
         variable[i] -= m
 
 
-@_compile
+@jit
 def adam(gradient, variable, first, second, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
     for i in range(variable.size):
         g = gradient[i]
@@ -58,7 +47,7 @@ def adam(gradient, variable, first, second, one_minus_beta_1, one_minus_beta_2, 
         variable[i] -= (m / (np.sqrt(v) + epsilon)) * alpha
 
 
-@_compile
+@jit
 def adam_amsgrad(gradient, variable, first, second, second_max, one_minus_beta_1, one_minus_beta_2, epsilon,
                  alpha):
     for i in range(variable.size):
@@ -72,13 +61,13 @@ def adam_amsgrad(gradient, variable, first, second, second_max, one_minus_beta_1
         variable[i] -= (m / (np.sqrt(v) + epsilon)) * alpha
 
 
-@_compile
+@jit
 def sgd(gradient, variable, learning_rate):
     for i in range(variable.size):
         variable[i] -= gradient[i] * learning_rate
 
 
-@_compile
+@jit
 def sgd_momentum(gradient, variable, velocity, momentum, learning_rate):
     for i in range(variable.size):
         u = velocity[i] * momentum - gradient[i] * learning_rate
@@ -86,7 +75,7 @@ def sgd_momentum(gradient, variable, velocity, momentum, learning_rate):
         variable[i] += u
 
 
-@_compile
+@jit
 def sgd_nesterov(gradient, variable, velocity, momentum, learning_rate):
     for i in range(variable.size):
         step = gradient[i] * learning_rate
@@ -99,7 +88,7 @@ _EXPONENT = np.uint32(0x7F800000)
 _ZERO = np.uint32(0)
 
 
-@_compile
+@jit
 def flush_subnormal(values):
     """Zero the subnormal numbers (and negative zeros) of a float32 array, as ``optimizer._flush_subnormal``: a
     value whose exponent bits are all zero becomes +0.0. One pass, on the bits (no float operation)."""

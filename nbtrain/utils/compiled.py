@@ -19,10 +19,27 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-__all__ = ["available", "compiled_loops", "loops", "set_compiled_loops"]
+__all__ = ["available", "compiled_loops", "jit", "loops", "set_compiled_loops"]
 
 _SETTING = {"compiled_loops": "auto"}
 _MODULES = {}  # module name -> the imported module of loops, or None when it cannot be imported
+
+
+def jit(loop):
+    """``loop`` compiled by Numba on its first call (for the ``_compiled`` modules; this imports Numba).
+
+    Compiled to give the bits its NumPy counterpart gives: no ``fastmath`` (it would let the compiler reorder and
+    fuse operations), and NumPy's error model (a division by zero gives inf instead of raising; without the check
+    the compiler can vectorise the loop). The machine code is cached for later processes where Numba can write
+    (beside the module, else in the user's cache directory).
+    """
+    from numba import njit
+
+    options = {"nogil": True, "error_model": "numpy"}
+    try:
+        return njit(cache=True, **options)(loop)
+    except RuntimeError:  # no writable cache directory (a read-only install without a home directory)
+        return njit(**options)(loop)
 
 
 def set_compiled_loops(value) -> None:
