@@ -9,14 +9,15 @@ timed epochs alternate between them and the best of ``--repeats`` counts, so a b
 Run (the machine's OpenBLAS overrides slow a current NumPy, so unset them for this command only):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_mlp.py [--samples N] [--repeats N]
-        [--threads N] [--clock wall|cpu] [--breakdown] [--no-keras] [--no-torch]
+        [--threads N] [--clock wall|cpu] [--breakdown] [--no-keras] [--no-torch] [--numpy-only]
 
 ``--threads N`` pins this process to N cores (before JAX is imported: XLA sizes its thread pool from them, and
 ignores thread flags) and limits NumPy's BLAS (threadpoolctl) and PyTorch to N threads. ``--clock cpu`` times by
 this process's CPU seconds instead of the wall clock: with ``--threads 1`` on a machine that other work keeps busy,
 the steadier measure. ``--breakdown`` profiles nbtrain epochs into GEMMs, activations, dropout, loss, optimizer,
 metrics and the rest of the loop, and compares the GEMM part with bare ``np.matmul`` calls of the same shapes (the
-machine's GEMM speed for this network).
+machine's GEMM speed for this network). With Numba installed (the ``nbtrain[fast]`` extra) nbtrain runs some loops
+compiled; the comparison then also times nbtrain with NumPy alone, and ``--numpy-only`` runs everything so.
 
 Targets: nbtrain <= 1.15 x the hand-written loop and <= 1.0 x Keras on JAX per epoch; peak memory during fit
 <= data + 25%.
@@ -149,8 +150,8 @@ NUMPY_UPDATES = "nbtrain fit(), NumPy updates"
 
 def prepare_numpy_updates(x, y):
     """An nbtrain epoch with NumPy's optimizer updates, where Numba would otherwise compile them; else why not."""
-    if not compiled.available():
-        return "the same as nbtrain fit(): Numba is not installed"
+    if not compiled.available() or compiled.compiled_loops() is False:
+        return "the same as nbtrain fit(): NumPy only already"
     nbtrain.utils.set_random_seed(0)
     model = nbtrain_model()
 
@@ -351,7 +352,11 @@ def main(argv=None):
                              "on a busy machine; with more threads it adds up every thread's time)")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--numpy-only", action="store_true",
+                        help="run nbtrain without its compiled loops, as without the nbtrain[fast] extra")
     args = parser.parse_args(argv)
+    if args.numpy_only:
+        nbtrain.config.set_compiled_loops(False)
     global clock
     clock = CLOCKS[args.clock]
 
