@@ -37,13 +37,20 @@ def rmsprop_momentum(gradient, variable, velocity, momentum, rho, one_minus_rho,
 
 
 @jit
+def _adam_moments(i, gradient, first, second, one_minus_beta_1, one_minus_beta_2):
+    """Element ``i``'s new moving averages (stored, and returned), as ``adam.update_moments``."""
+    g = gradient[i]
+    m = first[i] + (g - first[i]) * one_minus_beta_1
+    v = second[i] + (g * g - second[i]) * one_minus_beta_2
+    first[i] = m
+    second[i] = v
+    return m, v
+
+
+@jit
 def adam(gradient, variable, first, second, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
     for i in range(variable.size):
-        g = gradient[i]
-        m = first[i] + (g - first[i]) * one_minus_beta_1
-        v = second[i] + (g * g - second[i]) * one_minus_beta_2
-        first[i] = m
-        second[i] = v
+        m, v = _adam_moments(i, gradient, first, second, one_minus_beta_1, one_minus_beta_2)
         variable[i] -= (m / (np.sqrt(v) + epsilon)) * alpha
 
 
@@ -51,11 +58,7 @@ def adam(gradient, variable, first, second, one_minus_beta_1, one_minus_beta_2, 
 def adam_amsgrad(gradient, variable, first, second, second_max, one_minus_beta_1, one_minus_beta_2, epsilon,
                  alpha):
     for i in range(variable.size):
-        g = gradient[i]
-        m = first[i] + (g - first[i]) * one_minus_beta_1
-        v = second[i] + (g * g - second[i]) * one_minus_beta_2
-        first[i] = m
-        second[i] = v
+        m, v = _adam_moments(i, gradient, first, second, one_minus_beta_1, one_minus_beta_2)
         v = np.maximum(second_max[i], v)
         second_max[i] = v
         variable[i] -= (m / (np.sqrt(v) + epsilon)) * alpha

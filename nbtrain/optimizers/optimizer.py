@@ -513,7 +513,7 @@ class Optimizer:
         subnormal by the fifth epoch and each epoch took 1.5x as long as the first. Such values change no update
         (epsilon dominates them), so they become zero, as on a CPU running in flush-to-zero mode. A value takes
         far more than ``_FLUSH_EVERY`` steps to cross the subnormal range, so a flush every that many steps
-        keeps them rare.
+        keeps them rare. With Numba, large slots are flushed by a compiled loop (one pass instead of three).
         """
         for slots, scratch in zip(self._slots, self._scratch):
             for slot in slots.values():
@@ -529,7 +529,9 @@ class Optimizer:
                 _flush_subnormal(slot, scratch[0] if fits else np.empty_like(slot))
 
     def _run_update_step(self, gradient, variable, learning_rate, slots, scratch) -> None:
-        """``update_step`` on the whole variable, or piece by piece when it is element-wise and large.
+        """``update_step`` as one compiled loop where there is one (Numba installed, a large float32 variable: see
+        :mod:`nbtrain.optimizers.fused`), else on the whole variable, or piece by piece when it is element-wise and
+        large.
 
         An update reads and writes each array several times (square, scale, add, sqrt, divide, ...). On a
         variable larger than the CPU's cache every one of those passes streams it from memory again; on pieces

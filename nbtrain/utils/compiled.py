@@ -2,8 +2,8 @@
 
 Optional: Numba is the ``fast`` extra (``pip install "nbtrain[fast]"``). Without it nbtrain is pure NumPy. With it,
 some hot loops run compiled: the optimizers' updates of large weights (:mod:`nbtrain.optimizers.fused`) and the
-LSTM's backward step. Every compiled loop does its NumPy counterpart's float32 operations in the same order, so
-the numbers are the same to the last bit whichever runs.
+element-wise part of the LSTM's forward and backward steps. Every compiled loop does its NumPy counterpart's
+float32 operations in the same order, so the numbers are the same to the last bit whichever runs.
 
 The loops live beside their users, in modules named ``_compiled`` that import Numba; :func:`loops` imports one
 the first time it is asked for (Numba's own import takes about 0.3 s), so ``import nbtrain`` never loads Numba.

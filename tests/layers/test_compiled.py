@@ -9,7 +9,8 @@ from nbtrain.layers import LSTM, Bidirectional, Dense, Masking
 from nbtrain.models import Sequential
 from nbtrain.utils import compiled
 
-needs_numba = pytest.mark.skipif(not compiled.available(), reason='Numba is not installed (pip install "nbtrain[fast]")')
+needs_numba = pytest.mark.skipif(not compiled.available(),
+                                 reason='Numba is not installed (pip install "nbtrain[fast]")')
 STEPS, FEATURES, BATCH = 16, 8, 128   # with 64 units: 131,072 gate values per batch, the size from which it compiles
 
 

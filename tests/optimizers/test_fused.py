@@ -10,7 +10,8 @@ from nbtrain.models import Sequential
 from nbtrain.optimizers import SGD, Adam, AdamW, Lion, RMSprop, schedules
 from nbtrain.utils import compiled
 
-needs_numba = pytest.mark.skipif(not compiled.available(), reason='Numba is not installed (pip install "nbtrain[fast]")')
+needs_numba = pytest.mark.skipif(not compiled.available(),
+                                 reason='Numba is not installed (pip install "nbtrain[fast]")')
 
 FUSED = {
     "rmsprop": lambda: RMSprop(),
