@@ -652,9 +652,7 @@ _COMPILED_MIN_SIZE = 1 << 17
 
 def _compiled_loop(name, cell_out):
     """The LSTM's compiled step loop ``name`` (:mod:`nbtrain.layers._compiled`) if it applies here, else None."""
-    if cell_out.dtype != np.float32 or cell_out.size < _COMPILED_MIN_SIZE:
-        return None
-    loops = compiled.loops("nbtrain.layers._compiled")
+    loops = compiled.loops_for("nbtrain.layers._compiled", cell_out, _COMPILED_MIN_SIZE)
     return None if loops is None else getattr(loops, name)
 
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 
-from nbtrain.optimizers.fused import f32
 from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
 from nbtrain.utils.checks import KERAS, number
 
@@ -87,16 +86,18 @@ class Adam(Optimizer):
         variable -= step
 
     def fused_update_step(self, loops):
-        one_minus_beta_1, one_minus_beta_2, epsilon = f32(1.0 - self.beta_1), f32(1.0 - self.beta_2), f32(self.epsilon)
+        # float32 scalars: a Python float meets float32 arrays as np.float32(value) in the NumPy update
+        one_minus_beta_1, one_minus_beta_2, epsilon = (
+            np.float32(value) for value in (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon))
         if self.amsgrad:
             def run_amsgrad(gradient, variable, learning_rate, slots):
                 loops.adam_amsgrad(gradient, variable, slots["momentum"], slots["velocity"], slots["velocity_hat"],
-                                   one_minus_beta_1, one_minus_beta_2, epsilon, f32(self._alpha))
+                                   one_minus_beta_1, one_minus_beta_2, epsilon, np.float32(self._alpha))
             return run_amsgrad
 
         def run(gradient, variable, learning_rate, slots):
             loops.adam(gradient, variable, slots["momentum"], slots["velocity"], one_minus_beta_1, one_minus_beta_2,
-                       epsilon, f32(self._alpha))
+                       epsilon, np.float32(self._alpha))
         return run
 
     def get_config(self):

@@ -8,7 +8,7 @@ that reads each array once it takes 0.33 ms. NumPy cannot fuse operations, so th
 in the same order, so the numbers are the same bit for bit.
 
 When they run: for SGD, RMSprop (not centered) and Adam (and AdamW, which is Adam's update), on float32
-variables of more than ``MIN_SIZE`` elements, when Numba is installed and ``nbtrain.config.set_compiled_loops``
+variables of ``MIN_SIZE`` elements or more, when Numba is installed and ``nbtrain.config.set_compiled_loops``
 was not set to False. Numba is imported, and a loop compiled (about half a second, kept in Numba's cache for later
 processes), at the first update of such a variable: small models, such as a workshop's, never pay for it.
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 from nbtrain.utils import compiled
 
-__all__ = ["MIN_SIZE", "fits", "f32", "loops"]
+__all__ = ["MIN_SIZE", "fits", "loops"]
 
 # A variable this large makes the compilation worth it: below it, NumPy's passes stay in the cache and the
 # fused loop saves a few microseconds per batch.
@@ -28,9 +28,7 @@ MIN_SIZE = 1 << 15
 
 def loops(variable):
     """The compiled update loops for this variable, or None: the setting, Numba or the variable says no."""
-    if variable.size <= MIN_SIZE or variable.dtype != np.float32:
-        return None
-    return compiled.loops("nbtrain.optimizers._compiled")
+    return compiled.loops_for("nbtrain.optimizers._compiled", variable, MIN_SIZE)
 
 
 def fits(gradient, variable, slots) -> bool:
@@ -38,8 +36,3 @@ def fits(gradient, variable, slots) -> bool:
     size = variable.size
     return all(a.dtype == np.float32 and a.flags.c_contiguous and a.size == size
                for a in (gradient, variable, *slots.values()))
-
-
-def f32(value) -> np.float32:
-    """A scalar as the compiled loops take it, rounded as NumPy rounds a Python float used with float32 arrays."""
-    return np.float32(value)

@@ -11,6 +11,7 @@ rebuilt from scratch (fresh slots; ``iterations`` keeps counting).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
@@ -897,6 +898,7 @@ def _elementwise(cls) -> bool:
     return _defines_with_update_step(cls, "elementwise_update")
 
 
+@functools.cache
 def _defines_with_update_step(cls, name: str) -> bool:
     """Whether the class that defines ``cls.update_step`` also defines (a true) ``name`` itself."""
     for klass in cls.__mro__:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.fused import f32
 from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
 from nbtrain.utils.checks import KERAS, number
 
@@ -89,17 +88,19 @@ class RMSprop(Optimizer):
     def fused_update_step(self, loops):
         if self.centered:
             return None
-        rho, one_minus_rho, epsilon = f32(self.rho), f32(1.0 - self.rho), f32(self.epsilon)
+        # float32 scalars: a Python float meets float32 arrays as np.float32(value) in the NumPy update
+        rho, one_minus_rho, epsilon = (np.float32(value) for value in (self.rho, 1.0 - self.rho, self.epsilon))
         if self.momentum > 0:
-            momentum_rate = f32(self.momentum)
+            momentum_rate = np.float32(self.momentum)
 
             def run_with_momentum(gradient, variable, learning_rate, slots):
                 loops.rmsprop_momentum(gradient, variable, slots["velocity"], slots["momentum"], rho, one_minus_rho,
-                                       epsilon, f32(learning_rate), momentum_rate)
+                                       epsilon, np.float32(learning_rate), momentum_rate)
             return run_with_momentum
 
         def run(gradient, variable, learning_rate, slots):
-            loops.rmsprop(gradient, variable, slots["velocity"], rho, one_minus_rho, epsilon, f32(learning_rate))
+            loops.rmsprop(gradient, variable, slots["velocity"], rho, one_minus_rho, epsilon,
+                          np.float32(learning_rate))
         return run
 
     def get_config(self):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbtrain.optimizers.fused import f32
 from nbtrain.optimizers.optimizer import OPTIMIZERS, check_flag, default_learning_rate, Optimizer
 from nbtrain.utils.checks import KERAS, number
 
@@ -60,12 +59,12 @@ class SGD(Optimizer):
     def fused_update_step(self, loops):
         if self.momentum == 0:
             def run_plain(gradient, variable, learning_rate, slots):
-                loops.sgd(gradient, variable, f32(learning_rate))
+                loops.sgd(gradient, variable, np.float32(learning_rate))
             return run_plain
-        momentum, loop = f32(self.momentum), loops.sgd_nesterov if self.nesterov else loops.sgd_momentum
+        momentum, loop = np.float32(self.momentum), loops.sgd_nesterov if self.nesterov else loops.sgd_momentum
 
         def run(gradient, variable, learning_rate, slots):
-            loop(gradient, variable, slots["momentum"], momentum, f32(learning_rate))
+            loop(gradient, variable, slots["momentum"], momentum, np.float32(learning_rate))
         return run
 
     def get_config(self):

@@ -16,10 +16,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 
-__all__ = ["available", "compiled_loops", "jit", "loops", "set_compiled_loops"]
+import numpy as np
+
+__all__ = ["available", "compiled_loops", "jit", "loops", "loops_for", "set_compiled_loops"]
 
 _SETTING = {"compiled_loops": "auto"}
 _MODULES = {}  # module name -> the imported module of loops, or None when it cannot be imported
@@ -70,11 +73,10 @@ def compiled_loops():
     return _SETTING["compiled_loops"]
 
 
+@functools.cache
 def available() -> bool:
     """Whether Numba is installed (checked without importing it)."""
-    if "numba" not in _MODULES:
-        _MODULES["numba"] = importlib.util.find_spec("numba") is not None
-    return _MODULES["numba"]
+    return importlib.util.find_spec("numba") is not None
 
 
 def loops(module: str):
@@ -88,3 +90,11 @@ def loops(module: str):
         except ImportError:  # Numba is there but cannot load (a NumPy it does not support yet): NumPy's loops
             _MODULES[module] = None
     return _MODULES[module]
+
+
+def loops_for(module: str, array, min_size: int):
+    """:func:`loops` for work on ``array``: None also when it is not float32 (the loops' type) or has fewer than
+    ``min_size`` elements (too little work to be worth loading Numba for)."""
+    if array.dtype != np.float32 or array.size < min_size:
+        return None
+    return loops(module)
